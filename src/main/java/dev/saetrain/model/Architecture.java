@@ -1,0 +1,47 @@
+package dev.saetrain.model;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** The SAE architectures sae-train can train, by their command-line names. */
+public enum Architecture {
+    /** TopK with AuxK on dead latents, unit-norm decoder (Gao et al. 2024, "Scaling and evaluating sparse autoencoders"). */
+    TOPK("topk", "topk"),
+    /** ReLU with L1 times decoder norm, Anthropic's April 2024 update ("Training SAEs", circuits updates). */
+    RELU("relu", "standard");
+
+    private final String cliName;
+    private final String saeLensName;
+
+    Architecture(String cliName, String saeLensName) {
+        this.cliName = cliName;
+        this.saeLensName = saeLensName;
+    }
+
+    /** Name on the command line and in config.json. */
+    public String cliName() {
+        return cliName;
+    }
+
+    /** The {@code architecture} value SAELens expects in cfg.json. */
+    public String saeLensName() {
+        return saeLensName;
+    }
+
+    /** Parses a command-line name; the message lists the valid names. */
+    public static Architecture parse(String name) {
+        for (Architecture a : values()) {
+            if (a.cliName.equals(name.toLowerCase(Locale.ROOT))) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("unknown architecture '" + name + "'; expected one of "
+                + Arrays.stream(values()).map(Architecture::cliName).collect(Collectors.joining(", ")));
+    }
+
+    @Override
+    public String toString() {
+        return cliName;
+    }
+}

@@ -1,0 +1,86 @@
+package dev.saetrain.model;
+
+/**
+ * The shape and sparsity settings of one SAE. Values that change during training (lr, the l1 warm-up)
+ * come from the schedule, never from here.
+ *
+ * @param arch         architecture
+ * @param dIn          width of the input activations
+ * @param nLatents     dictionary size (d_sae); expansion = nLatents / dIn
+ * @param k            active latents per row for topk; ignored by relu
+ * @param l1           sparsity coefficient lambda for relu (final value after warm-up); ignored by topk
+ * @param applyBDecToInput whether the encoder sees x - b_dec (SAELens {@code apply_b_dec_to_input})
+ */
+public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput) {
+    public SaeConfig {
+        if (arch == null) {
+            throw new IllegalArgumentException("architecture is required");
+        }
+        if (dIn < 1) {
+            throw new IllegalArgumentException("d_in must be >= 1, got " + dIn);
+        }
+        if (nLatents < 1) {
+            throw new IllegalArgumentException("the SAE needs at least one latent, got " + nLatents);
+        }
+        if ((long) dIn * nLatents > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("d_in * n_latents = " + (long) dIn * nLatents
+                    + " exceeds 2^31-1 elements per weight matrix; use a smaller expansion");
+        }
+        if (arch == Architecture.TOPK && (k < 1 || k > nLatents)) {
+            throw new IllegalArgumentException("--k must be in [1, " + nLatents + "] for " + nLatents
+                    + " latents, got " + k);
+        }
+        if (arch == Architecture.RELU && !(l1 >= 0 && Double.isFinite(l1))) {
+            throw new IllegalArgumentException("--l1 must be a finite number >= 0, got " + l1);
+        }
+    }
+
+    /** A topk SAE with nLatents = expansion * dIn. */
+    public static SaeConfig topk(int dIn, int expansion, int k) {
+        return new SaeConfig(Architecture.TOPK, dIn, Math.multiplyExact(dIn, expansion), k, 0, true);
+    }
+
+    /** A relu SAE (April 2024 recipe) with nLatents = expansion * dIn. */
+    public static SaeConfig relu(int dIn, int expansion, double l1) {
+        return new SaeConfig(Architecture.RELU, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
+    }
+
+    /** nLatents / dIn, rounded down. */
+    public int expansion() {
+        return nLatents / dIn;
+    }
+
+    /** The folder name of this SAE in a run: x16-k32, x16-l1_5.0. */
+    public String name() {
+        String x = nLatents % dIn == 0 ? "x" + expansion() : "m" + nLatents;
+        return switch (arch) {
+            case TOPK -> x + "-k" + k;
+            case RELU -> x + "-l1_" + l1;
+        };
+    }
+
+    /** Default learning rate: 2e-4 / sqrt(m / 2^14) for topk (Gao et al. 2024), 5e-5 for relu (Anthropic April 2024). */
+    public double defaultLr() {
+        return switch (arch) {
+            case TOPK -> 2e-4 / Math.sqrt(nLatents / 16384.0);
+            case RELU -> 5e-5;
+        };
+    }
+
+    /** AuxK's k: d_in / 2 latents (Gao et al. 2024, appendix A.2), at most nLatents. */
+    public int kAux() {
+        return Math.max(1, Math.min(nLatents, dIn / 2));
+    }
+
+    public SaeConfig withNLatents(int n) {
+        return new SaeConfig(arch, dIn, n, k, l1, applyBDecToInput);
+    }
+
+    public SaeConfig withK(int newK) {
+        return new SaeConfig(arch, dIn, nLatents, newK, l1, applyBDecToInput);
+    }
+
+    public SaeConfig withL1(double newL1) {
+        return new SaeConfig(arch, dIn, nLatents, k, newL1, applyBDecToInput);
+    }
+}

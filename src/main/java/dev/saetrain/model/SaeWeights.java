@@ -1,0 +1,85 @@
+package dev.saetrain.model;
+
+/**
+ * The parameters of one SAE on the host, in SAELens orientation, fp32, C order. Arrays are not copied.
+ *
+ * @param config the SAE's config
+ * @param wEnc   [dIn, nLatents]
+ * @param bEnc   [nLatents]
+ * @param wDec   [nLatents, dIn]
+ * @param bDec   [dIn]
+ */
+public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec) {
+    public SaeWeights {
+        int d = config.dIn();
+        int m = config.nLatents();
+        check("W_enc", wEnc, (long) d * m);
+        check("b_enc", bEnc, m);
+        check("W_dec", wDec, (long) m * d);
+        check("b_dec", bDec, d);
+    }
+
+    private static void check(String name, float[] a, long n) {
+        if (a == null || a.length != n) {
+            throw new IllegalArgumentException(name + " needs " + n + " elements, got " + (a == null ? "null" : a.length));
+        }
+    }
+
+    /**
+     * The same SAE for raw inputs when it was trained on inputs scaled by {@code c} (x_train = c * x_raw):
+     * W_enc * c, W_dec / c, b_dec / c; b_enc unchanged. Then encode(x_raw) equals encode(x_train) and
+     * decode gives x_hat_train / c. The result is a new object with new arrays.
+     */
+    public SaeWeights foldScale(double c) {
+        float fc = (float) c;
+        float[] we = wEnc.clone();
+        for (int i = 0; i < we.length; i++) {
+            we[i] *= fc;
+        }
+        float[] wd = wDec.clone();
+        for (int i = 0; i < wd.length; i++) {
+            wd[i] = (float) (wd[i] / c);
+        }
+        float[] bd = bDec.clone();
+        for (int i = 0; i < bd.length; i++) {
+            bd[i] = (float) (bd[i] / c);
+        }
+        return new SaeWeights(config, we, bEnc.clone(), wd, bd);
+    }
+
+    /**
+     * Plain forward pass on one raw row x [dIn] into xHat [dIn] (reference; not fast).
+     * Used by export tests and analyses. Returns the number of active latents.
+     */
+    public int reconstruct(float[] x, float[] xHat) {
+        int d = config.dIn();
+        int m = config.nLatents();
+        double[] pre = new double[m];
+        for (int i = 0; i < m; i++) {
+            double s = bEnc[i];
+            for (int j = 0; j < d; j++) {
+                double xin = config.applyBDecToInput() ? x[j] - bDec[j] : x[j];
+                s += xin * wEnc[j * m + i];
+            }
+            pre[i] = s;
+        }
+        double[] f = Activations.apply(config, pre);
+        double[] out = new double[d];
+        for (int j = 0; j < d; j++) {
+            out[j] = bDec[j];
+        }
+        int l0 = 0;
+        for (int i = 0; i < m; i++) {
+            if (f[i] != 0) {
+                l0++;
+                for (int j = 0; j < d; j++) {
+                    out[j] += f[i] * wDec[i * d + j];
+                }
+            }
+        }
+        for (int j = 0; j < d; j++) {
+            xHat[j] = (float) out[j];
+        }
+        return l0;
+    }
+}
