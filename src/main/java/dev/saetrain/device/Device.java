@@ -1,0 +1,171 @@
+package dev.saetrain.device;
+
+/**
+ * The op catalog of the training step, in this field's terms, over device buffers. Everything the step
+ * needs goes through here; nothing else does. Each op's formula is in its Javadoc; {@code ReferenceOps}
+ * (test scope) implements each one as plain loops, and every implementation has a parity test against it.
+ *
+ * <p>Layouts (all row-major, fp32 unless said otherwise):
+ * <ul>
+ *   <li>x, xIn, xHat, err: [batch, dIn]</li>
+ *   <li>pre: [batch, nLatents]</li>
+ *   <li>wEnc: [nLatents, dIn], latent-major, i.e. the transpose of SAELens' W_enc [dIn, nLatents], so that one
+ *       latent's encoder vector is contiguous and the sparse backward touches it as one row</li>
+ *   <li>wDec: [nLatents, dIn] (SAELens orientation); bEnc [nLatents]; bDec [dIn]</li>
+ * </ul>
+ * Row-sparse gradients (dWEnc, dWDec) come each with its own {@code rowActive} [nLatents] int flags: a row
+ * whose flag is 0 holds no gradient (treated as zero, its contents undefined). Ops that add to a row-sparse
+ * gradient zero the row first when its flag is 0, then set the flag. Two gradients never share flags.
+ */
+public interface Device extends AutoCloseable {
+    /** A short description for logs and config.json, e.g. "cpu (2 threads, OpenBLAS 0.3.28)". */
+    String describe();
+
+    /** Allocates a zero-filled fp32 buffer. */
+    FloatBuf allocFloat(long n);
+
+    /** Allocates a zero-filled int32 buffer. */
+    IntBuf allocInt(long n);
+
+    /** Copies {@code n} floats from host {@code src[srcOff..]} to {@code dst[dstOff..]}. */
+    void upload(float[] src, int srcOff, FloatBuf dst, long dstOff, int n);
+
+    /** Copies {@code n} floats from {@code src[srcOff..]} to host {@code dst[dstOff..]}. */
+    void download(FloatBuf src, long srcOff, float[] dst, int dstOff, int n);
+
+    /** Copies {@code n} ints from host {@code src[srcOff..]} to {@code dst[dstOff..]}. */
+    void uploadInt(int[] src, int srcOff, IntBuf dst, long dstOff, int n);
+
+    /** Copies {@code n} ints from {@code src[srcOff..]} to host {@code dst[dstOff..]}. */
+    void downloadInt(IntBuf src, long srcOff, int[] dst, int dstOff, int n);
+
+    /** buf[0..n) = value. */
+    void fill(FloatBuf buf, long n, float value);
+
+    /** dst[0..n) = alpha * src[0..n) (dst may be src). */
+    void scaleInto(FloatBuf src, FloatBuf dst, long n, float alpha);
+
+    /** sum of a[i] * b[i] over [0, n), accumulated in double. */
+    double dot(FloatBuf a, FloatBuf b, long n);
+
+    /** The number of i in [0, n) with a[i] <= threshold (dead latents: lastFired <= deadBefore). */
+    int countAtOrBelow(IntBuf a, int n, int threshold);
+
+    /**
+     * Encoder forward: xIn = x - bDec (or x when {@code applyBDec} is false), then
+     * pre = xIn wEnc^T + bEnc. The product is the one dense product of the sparse step.
+     * Out: xIn [batch, dIn], pre [batch, nLatents].
+     */
+    void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
+                int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre);
+
+    /**
+     * TopK activation (Gao et al. 2024): per row, the k largest entries of pre among latents with
+     * {@code dead == null || lastFired[i] <= deadBefore}, ReLU'd, into {@code out} with exactly k entries per
+     * row (rowPtr[b] = b * k). With a dead filter (AuxK), k is clamped to the number of dead latents by the
+     * caller. Ties are broken arbitrarily.
+     */
+    void topk(FloatBuf pre, int batch, int nLatents, int k, IntBuf lastFired, int deadBefore, SparseActs out);
+
+    /**
+     * ReLU activation compacted into CSR: the entries of pre that are > 0, per row. Returns the number of
+     * entries, or -1 (out unchanged beyond rowPtr) when they exceed out.capacity().
+     */
+    long reluSparse(FloatBuf pre, int batch, int nLatents, SparseActs out);
+
+    /** ReLU in place on dense pre [batch, nLatents]; returns the number of entries > 0. */
+    long reluDense(FloatBuf pre, int batch, int nLatents);
+
+    /**
+     * Firing bookkeeping: for every entry of {@code acts} with value > 0, counts[i] += 1,
+     * lastFired[i] = step, and (when actSums is not null) actSums[i] += value. actSums [nLatents] is
+     * overwritten, not accumulated across calls: it holds this batch's sums.
+     */
+    void recordFires(SparseActs acts, int nLatents, IntBuf counts, IntBuf lastFired, int step, FloatBuf actSums);
+
+    /** The same for a dense f [batch, nLatents]: entries > 0 fire. */
+    void recordFiresDense(FloatBuf f, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+                          FloatBuf actSums);
+
+    /**
+     * Sparse decode: xHat = acts wDec (+ bDec when not null); err = xHat - target. Returns sum of err^2
+     * over the batch. Out: xHat, err [batch, dIn].
+     */
+    double sparseDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
+                        int batch, int dIn, FloatBuf xHat, FloatBuf err);
+
+    /** Dense decode: xHat = f wDec + bDec with f [batch, nLatents] dense; err = xHat - target; returns sum err^2. */
+    double denseDecode(FloatBuf f, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
+                       int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err);
+
+    /** sum over rows of |x_b - mean_b x|^2 for x [batch, dIn] (the FVU denominator). */
+    double centeredSumSquares(FloatBuf x, int batch, int dIn);
+
+    /** sum of column sums: out[j] += scale * sum_b x[b, j] for x [batch, dIn]. */
+    void addColumnSums(FloatBuf x, int batch, int dIn, float scale, FloatBuf out);
+
+    /**
+     * Decoder backward through sparse activations, with g = scale * err:
+     * acts.grad[e] = g_b . wDec[i] (+ l1PerLatent[i] when not null) for each entry e = (b, i), then zeroed where
+     * acts.val[e] <= 0 (ReLU/TopK mask); and dWDec[i] += sum_b f_bi g_b for each active latent i.
+     */
+    void sparseDecoderBackward(SparseActs acts, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
+                               int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf rowActive);
+
+    /**
+     * Encoder backward through sparse activations, with dpre = acts.grad:
+     * dWEnc[i] += sum_b dpre_bi xIn_b; dBEnc[i] += sum_b dpre_bi.
+     */
+    void sparseEncoderBackward(SparseActs acts, FloatBuf xIn, int batch, int dIn, int nLatents,
+                               FloatBuf dWEnc, FloatBuf dBEnc, IntBuf rowActive);
+
+    /**
+     * Dense backward (the ReLU warm-up phase, when too many latents fire for sparse products to pay),
+     * f = relu(pre) dense [batch, nLatents], g = scale * err:
+     * dpre = (g wDec^T + l1PerLatent) * [f > 0] (written over {@code dpreScratch} [batch, nLatents]);
+     * dWDec = f^T g; dWEnc = dpre^T xIn; dBEnc = column sums of dpre. Overwrites (not adds) all four and sets
+     * every flag of decActive and encActive.
+     */
+    void denseBackward(FloatBuf f, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
+                       int batch, int dIn, int nLatents, FloatBuf dpreScratch,
+                       FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc);
+
+    /** out[j] += alpha * sum_i v[i] * w[i, j], for v [rows], w [rows, cols] (b_dec's gradient through the encoder). */
+    void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out);
+
+    /** dW[i] += coef[i] * w[i] for active rows (rowActive set; rows with coef[i] == 0 are skipped). */
+    void addScaledRows(FloatBuf w, FloatBuf coef, int rows, int cols, FloatBuf dW, IntBuf rowActive);
+
+    /** norms[i] = |w[i]| for w [rows, cols]. */
+    void rowNorms(FloatBuf w, int rows, int cols, FloatBuf norms);
+
+    /**
+     * Removes from each active gradient row its component along the (unit-norm) weight row:
+     * g[i] -= (g[i] . w[i]) w[i]. Unit-norm decoders (Towards Monosemanticity; Gao et al. 2024).
+     */
+    void projectOutParallel(FloatBuf w, FloatBuf g, int rows, int cols, IntBuf rowActive);
+
+    /** w[i] /= |w[i]| for every row (rows of norm 0 are left as they are). */
+    void normalizeRows(FloatBuf w, int rows, int cols);
+
+    /** sum of squares of g; rows with rowActive == 0 count as zero when rowActive is not null. */
+    double sumSquares(FloatBuf g, int rows, int cols, IntBuf rowActive);
+
+    /** Zeroes every rowActive flag (the next step's gradients start empty). */
+    void clearFlags(IntBuf rowActive, int rows);
+
+    /**
+     * Fused Adam (Kingma and Ba 2015) with bias correction and a gradient scale (the clip factor):
+     * g = gradScale * grad (0 for rows whose flag is 0 when rowActive is not null);
+     * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+     * Every element is updated (the moments of idle rows still decay), matching torch.optim.Adam.
+     */
+    void adamStep(FloatBuf param, FloatBuf grad, FloatBuf m, FloatBuf v, int rows, int cols, IntBuf rowActive,
+                  float lr, float beta1, float beta2, float eps, float gradScale, int t);
+
+    /** Waits for queued work (no-op on the CPU). */
+    void synchronize();
+
+    @Override
+    void close();
+}

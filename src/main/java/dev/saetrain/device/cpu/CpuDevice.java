@@ -1,0 +1,493 @@
+package dev.saetrain.device.cpu;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SparseActs;
+import java.nio.FloatBuffer;
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+/**
+ * The production CPU path: OpenBLAS sgemm for the dense products, on off-heap buffers it reads in place,
+ * and multithreaded Java for selection, the sparse products and the optimizer. Sparse gradients are
+ * organised by latent (the active pairs are bucketed by latent first) so each weight row is written by one
+ * thread, once, with no atomics. Formulas are in {@link Device}.
+ */
+public final class CpuDevice implements Device {
+    private static final int ROW_GRAIN = 8;
+    private static final int ELEM_GRAIN = 1 << 14;
+
+    private final Parallel par;
+    private final SparseKernels sparse;
+
+    /** A CPU device using {@code threads} threads for Java loops and for OpenBLAS. */
+    public CpuDevice(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+        }
+        openblas_nolapack.blas_set_num_threads(threads);
+        this.par = new Parallel(threads);
+        this.sparse = new SparseKernels(par);
+    }
+
+    @Override
+    public String describe() {
+        return "cpu (" + par.threads() + " threads, OpenBLAS " + openblas_nolapack.OPENBLAS_VERSION.trim() + ")";
+    }
+
+    static FloatBuffer fb(FloatBuf b) {
+        return ((CpuFloatBuf) b).buffer();
+    }
+
+    static int[] ia(IntBuf b) {
+        return ((CpuIntBuf) b).a;
+    }
+
+    @Override
+    public FloatBuf allocFloat(long n) {
+        return new CpuFloatBuf(n);
+    }
+
+    @Override
+    public IntBuf allocInt(long n) {
+        return new CpuIntBuf(n);
+    }
+
+    @Override
+    public void upload(float[] src, int srcOff, FloatBuf dst, long dstOff, int n) {
+        fb(dst).put(Math.toIntExact(dstOff), src, srcOff, n);
+    }
+
+    @Override
+    public void download(FloatBuf src, long srcOff, float[] dst, int dstOff, int n) {
+        fb(src).get(Math.toIntExact(srcOff), dst, dstOff, n);
+    }
+
+    @Override
+    public void uploadInt(int[] src, int srcOff, IntBuf dst, long dstOff, int n) {
+        System.arraycopy(src, srcOff, ia(dst), Math.toIntExact(dstOff), n);
+    }
+
+    @Override
+    public void downloadInt(IntBuf src, long srcOff, int[] dst, int dstOff, int n) {
+        System.arraycopy(ia(src), Math.toIntExact(srcOff), dst, dstOff, n);
+    }
+
+    @Override
+    public void fill(FloatBuf buf, long n, float value) {
+        FloatBuffer b = fb(buf);
+        par.forRange(Math.toIntExact(n), ELEM_GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                b.put(i, value);
+            }
+        });
+    }
+
+    @Override
+    public void scaleInto(FloatBuf src, FloatBuf dst, long n, float alpha) {
+        FloatBuffer s = fb(src);
+        FloatBuffer d = fb(dst);
+        par.forRange(Math.toIntExact(n), ELEM_GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                d.put(i, alpha * s.get(i));
+            }
+        });
+    }
+
+    @Override
+    public double dot(FloatBuf a, FloatBuf b, long n) {
+        FloatBuffer x = fb(a);
+        FloatBuffer y = fb(b);
+        return par.sumRange(Math.toIntExact(n), ELEM_GRAIN, (lo, hi) -> {
+            double s = 0;
+            for (int i = lo; i < hi; i++) {
+                s += (double) x.get(i) * y.get(i);
+            }
+            return s;
+        });
+    }
+
+    @Override
+    public int countAtOrBelow(IntBuf a, int n, int threshold) {
+        int[] v = ia(a);
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            if (v[i] <= threshold) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    @Override
+    public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
+                       int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
+        FloatBuffer xs = fb(x);
+        FloatBuffer bd = fb(bDec);
+        FloatBuffer xi = fb(xIn);
+        FloatBuffer p = fb(pre);
+        FloatBuffer be = fb(bEnc);
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                int o = b * dIn;
+                for (int j = 0; j < dIn; j++) {
+                    xi.put(o + j, applyBDec ? xs.get(o + j) - bd.get(j) : xs.get(o + j));
+                }
+                long po = (long) b * nLatents;
+                for (int i = 0; i < nLatents; i++) {
+                    p.put((int) (po + i), be.get(i));
+                }
+            }
+        });
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
+                1f, xi, dIn, fb(wEnc), dIn, 1f, p, nLatents);
+    }
+
+    @Override
+    public void topk(FloatBuf pre, int batch, int nLatents, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
+        sparse.topk(fb(pre), batch, nLatents, k, lastFired == null ? null : ia(lastFired), deadBefore, out);
+    }
+
+    @Override
+    public long reluSparse(FloatBuf pre, int batch, int nLatents, SparseActs out) {
+        return sparse.reluSparse(fb(pre), batch, nLatents, out);
+    }
+
+    @Override
+    public long reluDense(FloatBuf pre, int batch, int nLatents) {
+        FloatBuffer p = fb(pre);
+        return Math.round(par.sumRange(Math.toIntExact((long) batch * nLatents), ELEM_GRAIN, (lo, hi) -> {
+            long c = 0;
+            for (int i = lo; i < hi; i++) {
+                float v = p.get(i);
+                if (v > 0) {
+                    c++;
+                } else {
+                    p.put(i, 0f);
+                }
+            }
+            return c;
+        }));
+    }
+
+    @Override
+    public void recordFires(SparseActs acts, int nLatents, IntBuf counts, IntBuf lastFired, int step, FloatBuf actSums) {
+        sparse.recordFires(acts, nLatents, ia(counts), ia(lastFired), step, actSums == null ? null : fb(actSums));
+    }
+
+    @Override
+    public void recordFiresDense(FloatBuf f, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+                                 FloatBuf actSums) {
+        FloatBuffer fv = fb(f);
+        int[] cnt = ia(counts);
+        int[] last = ia(lastFired);
+        FloatBuffer sums = actSums == null ? null : fb(actSums);
+        // Split by latent columns so each thread owns its counters; rows are read in blocks for locality.
+        par.forRange(nLatents, 256, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                double s = 0;
+                int c = 0;
+                for (int b = 0; b < batch; b++) {
+                    float v = fv.get((int) ((long) b * nLatents + i));
+                    if (v > 0) {
+                        c++;
+                        s += v;
+                    }
+                }
+                if (c > 0) {
+                    cnt[i] += c;
+                    last[i] = step;
+                }
+                if (sums != null) {
+                    sums.put(i, (float) s);
+                }
+            }
+        });
+    }
+
+    @Override
+    public double sparseDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
+                               int batch, int dIn, FloatBuf xHat, FloatBuf err) {
+        return sparse.decode(acts, fb(wDec), bDec == null ? null : fb(bDec), fb(target), batch, dIn, fb(xHat), fb(err));
+    }
+
+    @Override
+    public double denseDecode(FloatBuf f, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
+                              int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err) {
+        FloatBuffer xh = fb(xHat);
+        FloatBuffer bd = fb(bDec);
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                for (int j = 0; j < dIn; j++) {
+                    xh.put(b * dIn + j, bd.get(j));
+                }
+            }
+        });
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, dIn, nLatents,
+                1f, fb(f), nLatents, fb(wDec), dIn, 1f, xh, dIn);
+        FloatBuffer t = fb(target);
+        FloatBuffer e = fb(err);
+        return par.sumRange(batch * dIn, ELEM_GRAIN, (lo, hi) -> {
+            double s = 0;
+            for (int i = lo; i < hi; i++) {
+                float d = xh.get(i) - t.get(i);
+                e.put(i, d);
+                s += (double) d * d;
+            }
+            return s;
+        });
+    }
+
+    @Override
+    public double centeredSumSquares(FloatBuf x, int batch, int dIn) {
+        FloatBuffer xs = fb(x);
+        double[] mean = new double[dIn];
+        par.forRange(dIn, 16, (lo, hi) -> {
+            for (int b = 0; b < batch; b++) {
+                for (int j = lo; j < hi; j++) {
+                    mean[j] += xs.get(b * dIn + j);
+                }
+            }
+            for (int j = lo; j < hi; j++) {
+                mean[j] /= batch;
+            }
+        });
+        return par.sumRange(batch, ROW_GRAIN, (lo, hi) -> {
+            double s = 0;
+            for (int b = lo; b < hi; b++) {
+                for (int j = 0; j < dIn; j++) {
+                    double d = xs.get(b * dIn + j) - mean[j];
+                    s += d * d;
+                }
+            }
+            return s;
+        });
+    }
+
+    @Override
+    public void addColumnSums(FloatBuf x, int batch, int dIn, float scale, FloatBuf out) {
+        FloatBuffer xs = fb(x);
+        FloatBuffer o = fb(out);
+        par.forRange(dIn, 16, (lo, hi) -> {
+            for (int j = lo; j < hi; j++) {
+                double s = 0;
+                for (int b = 0; b < batch; b++) {
+                    s += xs.get(b * dIn + j);
+                }
+                o.put(j, o.get(j) + (float) (scale * s));
+            }
+        });
+    }
+
+    @Override
+    public void sparseDecoderBackward(SparseActs acts, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
+                                      int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf rowActive) {
+        sparse.decoderBackward(acts, fb(err), scale, fb(wDec), l1PerLatent == null ? null : fb(l1PerLatent),
+                batch, dIn, nLatents, fb(dWDec), ia(rowActive));
+    }
+
+    @Override
+    public void sparseEncoderBackward(SparseActs acts, FloatBuf xIn, int batch, int dIn, int nLatents,
+                                      FloatBuf dWEnc, FloatBuf dBEnc, IntBuf rowActive) {
+        sparse.encoderBackward(acts, fb(xIn), batch, dIn, nLatents, fb(dWEnc), fb(dBEnc), ia(rowActive));
+    }
+
+    @Override
+    public void denseBackward(FloatBuf f, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
+                              int batch, int dIn, int nLatents, FloatBuf dpreScratch,
+                              FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc) {
+        FloatBuffer fv = fb(f);
+        FloatBuffer dp = fb(dpreScratch);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
+                scale, fb(err), dIn, fb(wDec), dIn, 0f, dp, nLatents);
+        FloatBuffer l1 = l1PerLatent == null ? null : fb(l1PerLatent);
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                int o = b * nLatents;
+                for (int i = 0; i < nLatents; i++) {
+                    float v = fv.get(o + i) > 0 ? dp.get(o + i) + (l1 == null ? 0f : l1.get(i)) : 0f;
+                    dp.put(o + i, v);
+                }
+            }
+        });
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
+                scale, fv, nLatents, fb(err), dIn, 0f, fb(dWDec), dIn);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
+                1f, dp, nLatents, fb(xIn), dIn, 0f, fb(dWEnc), dIn);
+        FloatBuffer dbe = fb(dBEnc);
+        par.forRange(nLatents, 256, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                double s = 0;
+                for (int b = 0; b < batch; b++) {
+                    s += dp.get(b * nLatents + i);
+                }
+                dbe.put(i, (float) s);
+            }
+        });
+        java.util.Arrays.fill(ia(decActive), 0, nLatents, 1);
+        java.util.Arrays.fill(ia(encActive), 0, nLatents, 1);
+    }
+
+    @Override
+    public void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1, 1f, fb(out), 1);
+    }
+
+    @Override
+    public void addScaledRows(FloatBuf w, FloatBuf coef, int rows, int cols, FloatBuf dW, IntBuf rowActive) {
+        FloatBuffer ws = fb(w);
+        FloatBuffer c = fb(coef);
+        FloatBuffer g = fb(dW);
+        int[] flags = ia(rowActive);
+        par.forRange(rows, 64, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float ci = c.get(i);
+                if (ci == 0f) {
+                    continue;
+                }
+                int o = i * cols;
+                if (flags[i] == 0) {
+                    for (int j = 0; j < cols; j++) {
+                        g.put(o + j, 0f);
+                    }
+                    flags[i] = 1;
+                }
+                for (int j = 0; j < cols; j++) {
+                    g.put(o + j, g.get(o + j) + ci * ws.get(o + j));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void rowNorms(FloatBuf w, int rows, int cols, FloatBuf norms) {
+        FloatBuffer ws = fb(w);
+        FloatBuffer n = fb(norms);
+        par.forRange(rows, 64, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                double s = 0;
+                int o = i * cols;
+                for (int j = 0; j < cols; j++) {
+                    float v = ws.get(o + j);
+                    s += v * v;
+                }
+                n.put(i, (float) Math.sqrt(s));
+            }
+        });
+    }
+
+    @Override
+    public void projectOutParallel(FloatBuf w, FloatBuf g, int rows, int cols, IntBuf rowActive) {
+        FloatBuffer ws = fb(w);
+        FloatBuffer gs = fb(g);
+        int[] flags = ia(rowActive);
+        par.forRange(rows, 64, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                if (flags[i] == 0) {
+                    continue;
+                }
+                int o = i * cols;
+                double dot = 0;
+                for (int j = 0; j < cols; j++) {
+                    dot += gs.get(o + j) * ws.get(o + j);
+                }
+                float d = (float) dot;
+                for (int j = 0; j < cols; j++) {
+                    gs.put(o + j, gs.get(o + j) - d * ws.get(o + j));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void normalizeRows(FloatBuf w, int rows, int cols) {
+        FloatBuffer ws = fb(w);
+        par.forRange(rows, 64, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                int o = i * cols;
+                double s = 0;
+                for (int j = 0; j < cols; j++) {
+                    float v = ws.get(o + j);
+                    s += v * v;
+                }
+                if (s > 0) {
+                    float inv = (float) (1.0 / Math.sqrt(s));
+                    for (int j = 0; j < cols; j++) {
+                        ws.put(o + j, ws.get(o + j) * inv);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public double sumSquares(FloatBuf g, int rows, int cols, IntBuf rowActive) {
+        FloatBuffer gs = fb(g);
+        int[] flags = rowActive == null ? null : ia(rowActive);
+        return par.sumRange(rows, Math.max(1, ELEM_GRAIN / Math.max(1, cols)), (lo, hi) -> {
+            double s = 0;
+            for (int i = lo; i < hi; i++) {
+                if (flags != null && flags[i] == 0) {
+                    continue;
+                }
+                int o = i * cols;
+                for (int j = 0; j < cols; j++) {
+                    float v = gs.get(o + j);
+                    s += v * v;
+                }
+            }
+            return s;
+        });
+    }
+
+    @Override
+    public void clearFlags(IntBuf rowActive, int rows) {
+        java.util.Arrays.fill(ia(rowActive), 0, rows, 0);
+    }
+
+    @Override
+    public void adamStep(FloatBuf param, FloatBuf grad, FloatBuf m, FloatBuf v, int rows, int cols, IntBuf rowActive,
+                         float lr, float beta1, float beta2, float eps, float gradScale, int t) {
+        FloatBuffer p = fb(param);
+        FloatBuffer g = fb(grad);
+        FloatBuffer ms = fb(m);
+        FloatBuffer vs = fb(v);
+        int[] flags = rowActive == null ? null : ia(rowActive);
+        float bc1 = (float) (1 - Math.pow(beta1, t));
+        float bc2 = (float) (1 - Math.pow(beta2, t));
+        float stepSize = lr / bc1;
+        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+        float a1 = 1 - beta1;
+        float a2 = 1 - beta2;
+        par.forRange(rows, Math.max(1, ELEM_GRAIN / Math.max(1, cols)), (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                boolean active = flags == null || flags[i] != 0;
+                int o = i * cols;
+                for (int j = o; j < o + cols; j++) {
+                    float gj = active ? gradScale * g.get(j) : 0f;
+                    float mj = beta1 * ms.get(j) + a1 * gj;
+                    float vj = beta2 * vs.get(j) + a2 * gj * gj;
+                    ms.put(j, mj);
+                    vs.put(j, vj);
+                    p.put(j, p.get(j) - stepSize * mj / ((float) Math.sqrt(vj) * invSqrtBc2 + eps));
+                }
+            }
+        });
+    }
+
+    @Override
+    public void synchronize() {
+        // CPU ops complete before they return.
+    }
+
+    @Override
+    public void close() {
+        par.close();
+    }
+}

@@ -1,0 +1,327 @@
+package dev.saetrain.device.cpu;
+
+import dev.saetrain.device.SparseActs;
+import java.nio.FloatBuffer;
+
+/**
+ * The sparse half of the CPU step: TopK and ReLU selection into CSR rows, sparse decode, and the sparse
+ * backward. Backward products are organised by latent: the active (row, latent) pairs are bucketed by
+ * latent (a counting sort), so each gradient row is accumulated by one thread in one pass, without atomics.
+ * Cost is O(|S| dIn) for S the active pairs, never O(batch nLatents dIn).
+ */
+final class SparseKernels {
+    private static final int ROW_GRAIN = 4;
+
+    private final Parallel par;
+
+    SparseKernels(Parallel par) {
+        this.par = par;
+    }
+
+    private static int[] ia(dev.saetrain.device.IntBuf b) {
+        return CpuDevice.ia(b);
+    }
+
+    /** See Device.topk. A k-slot min-heap per row: one compare per entry, a sift only when it enters. */
+    void topk(FloatBuffer pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
+        if ((long) batch * k > out.capacity()) {
+            throw new IllegalArgumentException("topk needs " + (long) batch * k + " entries, buffer holds " + out.capacity());
+        }
+        int[] rowPtr = ia(out.rowPtr());
+        int[] idx = ia(out.idx());
+        FloatBuffer val = CpuDevice.fb(out.val());
+        for (int b = 0; b <= batch; b++) {
+            rowPtr[b] = b * k;
+        }
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            float[] hv = new float[k];
+            int[] hi2 = new int[k];
+            for (int b = lo; b < hi; b++) {
+                long base = (long) b * nLatents;
+                int n = 0;
+                for (int i = 0; i < nLatents; i++) {
+                    if (lastFired != null && lastFired[i] > deadBefore) {
+                        continue;
+                    }
+                    float v = pre.get((int) (base + i));
+                    if (n < k) {
+                        hv[n] = v;
+                        hi2[n] = i;
+                        siftUp(hv, hi2, n);
+                        n++;
+                    } else if (v > hv[0]) {
+                        hv[0] = v;
+                        hi2[0] = i;
+                        siftDown(hv, hi2, k);
+                    }
+                }
+                assert n == k : "fewer candidates than k: " + n + " < " + k;
+                int o = b * k;
+                for (int r = 0; r < k; r++) {
+                    idx[o + r] = hi2[r];
+                    val.put(o + r, Math.max(0f, hv[r]));
+                }
+            }
+        });
+    }
+
+    private static void siftUp(float[] hv, int[] hi, int c) {
+        while (c > 0) {
+            int p = (c - 1) >>> 1;
+            if (hv[p] <= hv[c]) {
+                return;
+            }
+            swap(hv, hi, p, c);
+            c = p;
+        }
+    }
+
+    private static void siftDown(float[] hv, int[] hi, int n) {
+        int p = 0;
+        while (true) {
+            int l = 2 * p + 1;
+            if (l >= n) {
+                return;
+            }
+            int c = l + 1 < n && hv[l + 1] < hv[l] ? l + 1 : l;
+            if (hv[p] <= hv[c]) {
+                return;
+            }
+            swap(hv, hi, p, c);
+            p = c;
+        }
+    }
+
+    private static void swap(float[] hv, int[] hi, int a, int b) {
+        float t = hv[a];
+        hv[a] = hv[b];
+        hv[b] = t;
+        int u = hi[a];
+        hi[a] = hi[b];
+        hi[b] = u;
+    }
+
+    /** See Device.reluSparse: count per row, prefix sum, then fill. */
+    long reluSparse(FloatBuffer pre, int batch, int nLatents, SparseActs out) {
+        int[] rowPtr = ia(out.rowPtr());
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                long base = (long) b * nLatents;
+                int c = 0;
+                for (int i = 0; i < nLatents; i++) {
+                    if (pre.get((int) (base + i)) > 0) {
+                        c++;
+                    }
+                }
+                rowPtr[b + 1] = c;
+            }
+        });
+        rowPtr[0] = 0;
+        long total = 0;
+        for (int b = 1; b <= batch; b++) {
+            total += rowPtr[b];
+            rowPtr[b] = (int) Math.min(total, Integer.MAX_VALUE);
+        }
+        if (total > out.capacity()) {
+            return -1;
+        }
+        int[] idx = ia(out.idx());
+        FloatBuffer val = CpuDevice.fb(out.val());
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                long base = (long) b * nLatents;
+                int e = rowPtr[b];
+                for (int i = 0; i < nLatents; i++) {
+                    float v = pre.get((int) (base + i));
+                    if (v > 0) {
+                        idx[e] = i;
+                        val.put(e, v);
+                        e++;
+                    }
+                }
+            }
+        });
+        return total;
+    }
+
+    /** See Device.recordFires. Sequential: |S| is small next to the products. */
+    void recordFires(SparseActs acts, int nLatents, int[] counts, int[] lastFired, int step, FloatBuffer actSums) {
+        int[] rowPtr = ia(acts.rowPtr());
+        int[] idx = ia(acts.idx());
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        if (actSums != null) {
+            for (int i = 0; i < nLatents; i++) {
+                actSums.put(i, 0f);
+            }
+        }
+        int n = rowPtr[acts.batch()];
+        for (int e = 0; e < n; e++) {
+            float v = val.get(e);
+            if (v > 0) {
+                int i = idx[e];
+                counts[i]++;
+                lastFired[i] = step;
+                if (actSums != null) {
+                    actSums.put(i, actSums.get(i) + v);
+                }
+            }
+        }
+    }
+
+    /** See Device.sparseDecode: one pass per row over its active latents. */
+    double decode(SparseActs acts, FloatBuffer wDec, FloatBuffer bDec, FloatBuffer target, int batch, int dIn,
+                  FloatBuffer xHat, FloatBuffer err) {
+        int[] rowPtr = ia(acts.rowPtr());
+        int[] idx = ia(acts.idx());
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        return par.sumRange(batch, ROW_GRAIN, (lo, hi) -> {
+            float[] acc = new float[dIn];
+            double s = 0;
+            for (int b = lo; b < hi; b++) {
+                for (int j = 0; j < dIn; j++) {
+                    acc[j] = bDec == null ? 0f : bDec.get(j);
+                }
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    float v = val.get(e);
+                    if (v == 0f) {
+                        continue;
+                    }
+                    int o = idx[e] * dIn;
+                    for (int j = 0; j < dIn; j++) {
+                        acc[j] += v * wDec.get(o + j);
+                    }
+                }
+                int o = b * dIn;
+                for (int j = 0; j < dIn; j++) {
+                    float d = acc[j] - target.get(o + j);
+                    xHat.put(o + j, acc[j]);
+                    err.put(o + j, d);
+                    s += (double) d * d;
+                }
+            }
+            return s;
+        });
+    }
+
+    /**
+     * The active pairs bucketed by latent: entries of latent i are {@code order[start[i] .. start[i+1])},
+     * each an entry index e into acts; rows[e] gives the row of entry e. Only entries with value > 0.
+     */
+    private record ByLatent(int[] start, int[] order, int[] rows) {
+    }
+
+    private static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val) {
+        int[] rowPtr = ia(acts.rowPtr());
+        int[] idx = ia(acts.idx());
+        int batch = acts.batch();
+        int n = rowPtr[batch];
+        int[] rows = new int[n];
+        int[] start = new int[nLatents + 1];
+        for (int b = 0; b < batch; b++) {
+            for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                rows[e] = b;
+                if (val.get(e) > 0) {
+                    start[idx[e] + 1]++;
+                }
+            }
+        }
+        for (int i = 0; i < nLatents; i++) {
+            start[i + 1] += start[i];
+        }
+        int[] fillPos = java.util.Arrays.copyOf(start, nLatents);
+        int[] order = new int[start[nLatents]];
+        for (int e = 0; e < n; e++) {
+            if (val.get(e) > 0) {
+                order[fillPos[idx[e]]++] = e;
+            }
+        }
+        return new ByLatent(start, order, rows);
+    }
+
+    /** See Device.sparseDecoderBackward. */
+    void decoderBackward(SparseActs acts, FloatBuffer err, float scale, FloatBuffer wDec, FloatBuffer l1PerLatent,
+                         int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] rowActive) {
+        int[] rowPtr = ia(acts.rowPtr());
+        int[] idx = ia(acts.idx());
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        FloatBuffer grad = CpuDevice.fb(acts.grad());
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                int eo = b * dIn;
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    if (val.get(e) <= 0) {
+                        grad.put(e, 0f);
+                        continue;
+                    }
+                    int i = idx[e];
+                    int o = i * dIn;
+                    double dot = 0;
+                    for (int j = 0; j < dIn; j++) {
+                        dot += err.get(eo + j) * wDec.get(o + j);
+                    }
+                    grad.put(e, (float) (scale * dot) + (l1PerLatent == null ? 0f : l1PerLatent.get(i)));
+                }
+            }
+        });
+        ByLatent bl = byLatent(acts, nLatents, val);
+        par.forRange(nLatents, 64, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                int s = bl.start[i];
+                int t = bl.start[i + 1];
+                if (s == t) {
+                    continue;
+                }
+                int o = i * dIn;
+                if (rowActive[i] == 0) {
+                    for (int j = 0; j < dIn; j++) {
+                        dWDec.put(o + j, 0f);
+                    }
+                    rowActive[i] = 1;
+                }
+                for (int q = s; q < t; q++) {
+                    int e = bl.order[q];
+                    float c = scale * val.get(e);
+                    int eo = bl.rows[e] * dIn;
+                    for (int j = 0; j < dIn; j++) {
+                        dWDec.put(o + j, dWDec.get(o + j) + c * err.get(eo + j));
+                    }
+                }
+            }
+        });
+    }
+
+    /** See Device.sparseEncoderBackward. */
+    void encoderBackward(SparseActs acts, FloatBuffer xIn, int batch, int dIn, int nLatents,
+                         FloatBuffer dWEnc, FloatBuffer dBEnc, int[] rowActive) {
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        FloatBuffer grad = CpuDevice.fb(acts.grad());
+        ByLatent bl = byLatent(acts, nLatents, val);
+        par.forRange(nLatents, 64, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                int s = bl.start[i];
+                int t = bl.start[i + 1];
+                if (s == t) {
+                    continue;
+                }
+                int o = i * dIn;
+                if (rowActive[i] == 0) {
+                    for (int j = 0; j < dIn; j++) {
+                        dWEnc.put(o + j, 0f);
+                    }
+                    rowActive[i] = 1;
+                }
+                double bsum = 0;
+                for (int q = s; q < t; q++) {
+                    int e = bl.order[q];
+                    float g = grad.get(e);
+                    bsum += g;
+                    int xo = bl.rows[e] * dIn;
+                    for (int j = 0; j < dIn; j++) {
+                        dWEnc.put(o + j, dWEnc.get(o + j) + g * xIn.get(xo + j));
+                    }
+                }
+                dBEnc.put(i, dBEnc.get(i) + (float) bsum);
+            }
+        });
+    }
+}

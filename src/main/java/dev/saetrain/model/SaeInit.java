@@ -1,0 +1,46 @@
+package dev.saetrain.model;
+
+/**
+ * Initial parameters. Decoder rows are random Gaussian directions from Philox stream {@link #STREAM_W_DEC}:
+ * unit norm for topk (Gao et al. 2024, section 2.4), norm 0.1 for relu (Anthropic, April 2024 update), and
+ * the encoder starts as the decoder's transpose in both recipes; b_enc = 0; b_dec is given (the geometric
+ * median of the first rows, Towards Monosemanticity / Gao et al. 2024).
+ */
+public final class SaeInit {
+    /** Philox stream of the decoder directions. */
+    public static final long STREAM_W_DEC = 1;
+
+    private SaeInit() {
+    }
+
+    /** Decoder init norm of one row for this architecture. */
+    public static double decoderNorm(Architecture arch) {
+        return arch == Architecture.RELU ? 0.1 : 1.0;
+    }
+
+    /** Initial weights (SAELens orientation) for {@code cfg} from {@code seed}, with b_dec = {@code bDec}. */
+    public static SaeWeights initial(SaeConfig cfg, long seed, float[] bDec) {
+        int d = cfg.dIn();
+        int m = cfg.nLatents();
+        float[] wDec = new float[m * d];
+        Philox.fillNormal(seed, STREAM_W_DEC, wDec);
+        double target = decoderNorm(cfg.arch());
+        for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) {
+                s += (double) wDec[i * d + j] * wDec[i * d + j];
+            }
+            double f = target / Math.sqrt(s);
+            for (int j = 0; j < d; j++) {
+                wDec[i * d + j] = (float) (wDec[i * d + j] * f);
+            }
+        }
+        float[] wEnc = new float[d * m];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < d; j++) {
+                wEnc[j * m + i] = wDec[i * d + j];
+            }
+        }
+        return new SaeWeights(cfg, wEnc, new float[m], wDec, bDec.clone());
+    }
+}

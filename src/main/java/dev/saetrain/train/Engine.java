@@ -1,0 +1,335 @@
+package dev.saetrain.train;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SparseActs;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeWeights;
+
+/**
+ * One SAE and its training step, written once over {@link Device}. Knows nothing of files or schedules:
+ * the trainer hands it a batch on the device, the learning rate and the sparsity coefficient of this step.
+ *
+ * <p>The step (DESIGN.md section 4), with B rows, g = dL/dx_hat = (2/B)(x_hat - x):
+ * <pre>
+ *   pre = (x - b_dec) W_enc + b_enc;  f = act(pre) sparse;  x_hat = f W_dec + b_dec
+ *   topk: loss = mse + AuxK (Gao et al. 2024, appendix A.2): the k_aux largest pre-activations among dead
+ *         latents reconstruct e = x - x_hat: alpha |e_hat - e|^2 / |e - mean e|^2, alpha = 1/32
+ *   relu: loss = mse + lambda * mean_b sum_i f_i |W_dec,i|  (Anthropic, April 2024 update)
+ * </pre>
+ * Gradients are sparse (O(|S| d)); the relu recipe starts dense (half the latents fire at initialisation)
+ * and switches to sparse products once the measured density falls below {@link #SPARSE_DENSITY}.
+ */
+public final class Engine implements AutoCloseable {
+    /** Density of active (row, latent) pairs below which the relu step uses sparse products. */
+    static final double SPARSE_DENSITY = 1.0 / 32;
+    /** AuxK coefficient (Gao et al. 2024, appendix A.2). */
+    static final double AUX_ALPHA = 1.0 / 32;
+    static final float BETA1 = 0.9f;
+    static final float BETA2 = 0.999f;
+    static final float EPS = 1e-8f;
+    /** Gradient-norm clip (DESIGN.md section 4). */
+    static final double CLIP_NORM = 1.0;
+
+    private final Device dev;
+    private final SaeConfig cfg;
+    private final int batch;
+    private final int d;
+    private final int m;
+    private final int deadSteps;
+
+    final AdamState wEnc;   // [m, d], latent-major
+    final AdamState bEnc;   // [1, m]
+    final AdamState wDec;   // [m, d]
+    final AdamState bDec;   // [1, d]
+    final IntBuf encActive; // [m] row flags of wEnc.grad
+    final IntBuf decActive; // [m] row flags of wDec.grad
+
+    private final FloatBuf xIn;   // [B, d]
+    private final FloatBuf pre;   // [B, m]
+    private final FloatBuf xHat;  // [B, d]
+    private final FloatBuf err;   // [B, d]
+    private final SparseActs acts;
+    private final IntBuf lastFired;   // [m] step of the last firing
+    private final IntBuf fireCounts;  // [m] firings since the last reset
+    // topk only
+    private final SparseActs auxActs;
+    private final FloatBuf resid;  // [B, d]
+    private final FloatBuf auxHat; // [B, d]
+    private final FloatBuf auxErr; // [B, d]
+    // relu only
+    private final FloatBuf decNorms;   // [m]
+    private final FloatBuf l1PerLatent; // [m]
+    private final FloatBuf actSums;    // [m]
+    private FloatBuf dpre;             // [B, m], allocated when the dense path is first taken
+
+    private int step;
+    private double lastDensity = 1.0;
+
+    /**
+     * Allocates the SAE on {@code device} and loads {@code init} (SAELens orientation).
+     *
+     * @param deadTokens tokens without firing after which a latent counts as dead (Gao et al.: 10M)
+     */
+    public Engine(Device device, SaeWeights init, int batch, long deadTokens) {
+        this.dev = device;
+        this.cfg = init.config();
+        this.batch = batch;
+        this.d = cfg.dIn();
+        this.m = cfg.nLatents();
+        this.deadSteps = (int) Math.min(Integer.MAX_VALUE / 2, Math.max(1, (deadTokens + batch - 1) / batch));
+        if ((long) batch * m > Integer.MAX_VALUE / 4) {
+            throw new IllegalArgumentException("batch * n_latents = " + (long) batch * m
+                    + " exceeds what one buffer holds (" + Integer.MAX_VALUE / 4 + "); use a smaller --batch");
+        }
+        wEnc = new AdamState(dev, m, d);
+        bEnc = new AdamState(dev, 1, m);
+        wDec = new AdamState(dev, m, d);
+        bDec = new AdamState(dev, 1, d);
+        encActive = dev.allocInt(m);
+        decActive = dev.allocInt(m);
+        xIn = dev.allocFloat((long) batch * d);
+        pre = dev.allocFloat((long) batch * m);
+        xHat = dev.allocFloat((long) batch * d);
+        err = dev.allocFloat((long) batch * d);
+        lastFired = dev.allocInt(m);
+        fireCounts = dev.allocInt(m);
+        if (cfg.arch() == Architecture.TOPK) {
+            acts = SparseActs.allocate(dev, batch, batch * cfg.k());
+            auxActs = SparseActs.allocate(dev, batch, batch * cfg.kAux());
+            resid = dev.allocFloat((long) batch * d);
+            auxHat = dev.allocFloat((long) batch * d);
+            auxErr = dev.allocFloat((long) batch * d);
+            decNorms = null;
+            l1PerLatent = null;
+            actSums = null;
+        } else {
+            acts = SparseActs.allocate(dev, batch, (int) Math.max(batch, (long) (batch * (double) m * SPARSE_DENSITY)));
+            auxActs = null;
+            resid = null;
+            auxHat = null;
+            auxErr = null;
+            decNorms = dev.allocFloat(m);
+            l1PerLatent = dev.allocFloat(m);
+            actSums = dev.allocFloat(m);
+        }
+        load(init);
+    }
+
+    /** The SAE's config. */
+    public SaeConfig config() {
+        return cfg;
+    }
+
+    /** Steps taken. */
+    public int steps() {
+        return step;
+    }
+
+    private void load(SaeWeights w) {
+        dev.upload(transpose(w.wEnc(), d, m), 0, wEnc.param, 0, m * d);
+        dev.upload(w.bEnc(), 0, bEnc.param, 0, m);
+        dev.upload(w.wDec(), 0, wDec.param, 0, m * d);
+        dev.upload(w.bDec(), 0, bDec.param, 0, d);
+    }
+
+    /** The current parameters, downloaded, in SAELens orientation (W_enc [d, m]). */
+    public SaeWeights weights() {
+        float[] we = new float[m * d];
+        dev.download(wEnc.param, 0, we, 0, m * d);
+        float[] be = new float[m];
+        dev.download(bEnc.param, 0, be, 0, m);
+        float[] wd = new float[m * d];
+        dev.download(wDec.param, 0, wd, 0, m * d);
+        float[] bd = new float[d];
+        dev.download(bDec.param, 0, bd, 0, d);
+        return new SaeWeights(cfg, transpose(we, m, d), be, wd, bd);
+    }
+
+    static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[a.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = a[r * cols + c];
+            }
+        }
+        return t;
+    }
+
+    /** One full step on batch x [B, d] (on this engine's device): gradients, clip, Adam, decoder renorm. */
+    public StepStats step(FloatBuf x, double lr, double l1) {
+        StepStats s = computeGradients(x, l1);
+        double clip = s.gradNorm() > CLIP_NORM ? CLIP_NORM / s.gradNorm() : 1.0;
+        int t = step;
+        float flr = (float) lr;
+        float fc = (float) clip;
+        dev.adamStep(wEnc.param, wEnc.grad, wEnc.m, wEnc.v, m, d, encActive, flr, BETA1, BETA2, EPS, fc, t);
+        dev.adamStep(bEnc.param, bEnc.grad, bEnc.m, bEnc.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
+        dev.adamStep(wDec.param, wDec.grad, wDec.m, wDec.v, m, d, decActive, flr, BETA1, BETA2, EPS, fc, t);
+        dev.adamStep(bDec.param, bDec.grad, bDec.m, bDec.v, 1, d, null, flr, BETA1, BETA2, EPS, fc, t);
+        if (cfg.arch() == Architecture.TOPK) {
+            dev.normalizeRows(wDec.param, m, d);
+        }
+        return s;
+    }
+
+    /**
+     * Forward and backward on x [B, d]: fills the gradient buffers (unit-norm projection applied for topk)
+     * and returns the step's statistics, with the gradient norm before clipping. Advances the step counter.
+     */
+    StepStats computeGradients(FloatBuf x, double l1) {
+        step++;
+        dev.clearFlags(encActive, m);
+        dev.clearFlags(decActive, m);
+        dev.fill(bEnc.grad, m, 0f);
+        dev.fill(bDec.grad, d, 0f);
+        dev.encode(x, bDec.param, wEnc.param, bEnc.param, cfg.applyBDecToInput(), batch, d, m, xIn, pre);
+        double centered = dev.centeredSumSquares(x, batch, d);
+        float gScale = 2f / batch;
+        double sse;
+        double sparsity = 0;
+        double aux = 0;
+        long active;
+        boolean dense = false;
+        int dead = dev.countAtOrBelow(lastFired, m, step - 1 - deadSteps);
+        if (cfg.arch() == Architecture.TOPK) {
+            dev.topk(pre, batch, m, cfg.k(), null, 0, acts);
+            active = countActive();
+            dev.recordFires(acts, m, fireCounts, lastFired, step, null);
+            sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
+            dev.sparseDecoderBackward(acts, err, gScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
+            dev.sparseEncoderBackward(acts, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
+            if (dead > 0) {
+                aux = auxK(dead);
+            }
+        } else {
+            dev.rowNorms(wDec.param, m, d, decNorms);
+            dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));
+            long nnz = lastDensity < SPARSE_DENSITY ? dev.reluSparse(pre, batch, m, acts) : -1;
+            if (nnz >= 0) {
+                active = nnz;
+                dev.recordFires(acts, m, fireCounts, lastFired, step, actSums);
+                sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
+                dev.sparseDecoderBackward(acts, err, gScale, wDec.param, l1PerLatent, batch, d, m, wDec.grad, decActive);
+                dev.sparseEncoderBackward(acts, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
+            } else {
+                dense = true;
+                if (dpre == null) {
+                    dpre = dev.allocFloat((long) batch * m);
+                }
+                active = dev.reluDense(pre, batch, m);
+                dev.recordFiresDense(pre, batch, m, fireCounts, lastFired, step, actSums);
+                sse = dev.denseDecode(pre, wDec.param, bDec.param, x, batch, d, m, xHat, err);
+                dev.denseBackward(pre, err, gScale, wDec.param, l1PerLatent, xIn, batch, d, m, dpre,
+                        wDec.grad, decActive, wEnc.grad, encActive, bEnc.grad);
+            }
+            lastDensity = active / ((double) batch * m);
+            // sparsity = (lambda / B) sum_i |W_dec,i| sum_b f_bi; its decoder gradient is
+            // (lambda / B) (sum_b f_bi) W_dec,i / |W_dec,i|, put in l1PerLatent's place as a per-row coefficient.
+            sparsity = dev.dot(actSums, l1PerLatent, m);
+            rowCoefficients();
+            dev.addScaledRows(wDec.param, decNorms, m, d, wDec.grad, decActive);
+        }
+        dev.addColumnSums(err, batch, d, gScale, bDec.grad);
+        if (cfg.applyBDecToInput()) {
+            // x_in = x - b_dec, so b_dec also gets -sum_b dpre_b W_enc = -(dL/db_enc) W_enc.
+            dev.addVecMat(bEnc.grad, wEnc.param, m, d, -1f, bDec.grad);
+        }
+        if (cfg.arch() == Architecture.TOPK) {
+            dev.projectOutParallel(wDec.param, wDec.grad, m, d, decActive);
+        }
+        double sq = dev.sumSquares(wEnc.grad, m, d, encActive) + dev.sumSquares(bEnc.grad, 1, m, null)
+                + dev.sumSquares(wDec.grad, m, d, decActive) + dev.sumSquares(bDec.grad, 1, d, null);
+        return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
+    }
+
+    /** decNorms[i] := (lambda / B) actSums[i] / |W_dec,i| (reusing the buffer; l1PerLatent = (lambda / B) |W_dec,i|). */
+    private void rowCoefficients() {
+        float[] sums = new float[m];
+        float[] coef = new float[m];
+        dev.download(actSums, 0, sums, 0, m);
+        dev.download(l1PerLatent, 0, coef, 0, m);
+        float[] norms = new float[m];
+        dev.download(decNorms, 0, norms, 0, m);
+        for (int i = 0; i < m; i++) {
+            // (lambda/B) * sum_b f_bi / |W_dec,i| = l1PerLatent[i] * sums[i] / |W_dec,i|^2
+            coef[i] = norms[i] > 0 ? coef[i] * sums[i] / (norms[i] * norms[i]) : 0f;
+        }
+        dev.upload(coef, 0, decNorms, 0, m);
+    }
+
+    private long countActive() {
+        float[] v = new float[batch * cfg.k()];
+        dev.download(acts.val(), 0, v, 0, v.length);
+        long c = 0;
+        for (float f : v) {
+            if (f > 0) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    /** AuxK (Gao et al. 2024, appendix A.2) over {@code dead} dead latents; returns its loss. */
+    private double auxK(int dead) {
+        int kAux = Math.min(cfg.kAux(), dead);
+        SparseActs aux = kAux == cfg.kAux() ? auxActs : new SparseActs(auxActs.rowPtr(), auxActs.idx(), auxActs.val(),
+                auxActs.grad(), batch, batch * kAux);
+        dev.topk(pre, batch, m, kAux, lastFired, step - 1 - deadSteps, aux);
+        dev.scaleInto(err, resid, (long) batch * d, -1f);
+        double denom = dev.centeredSumSquares(resid, batch, d);
+        if (!(denom > 0)) {
+            return 0;
+        }
+        double auxSse = dev.sparseDecode(aux, wDec.param, null, resid, batch, d, auxHat, auxErr);
+        float auxScale = (float) (2 * AUX_ALPHA / denom);
+        dev.sparseDecoderBackward(aux, auxErr, auxScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
+        dev.sparseEncoderBackward(aux, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
+        return AUX_ALPHA * auxSse / denom;
+    }
+
+    /** Firing counts since the last call, per latent; resets them. */
+    public int[] takeFireCounts() {
+        int[] c = new int[m];
+        dev.downloadInt(fireCounts, 0, c, 0, m);
+        dev.uploadInt(new int[m], 0, fireCounts, 0, m);
+        return c;
+    }
+
+    /** Latents that have not fired for the dead window. */
+    public int deadCount() {
+        return dev.countAtOrBelow(lastFired, m, step - deadSteps);
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : new AutoCloseable[] {wEnc, bEnc, wDec, bDec}) {
+            ((AdamState) c).close();
+        }
+        encActive.close();
+        decActive.close();
+        xIn.close();
+        pre.close();
+        xHat.close();
+        err.close();
+        acts.close();
+        lastFired.close();
+        fireCounts.close();
+        if (auxActs != null) {
+            auxActs.close();
+            resid.close();
+            auxHat.close();
+            auxErr.close();
+        }
+        if (decNorms != null) {
+            decNorms.close();
+            l1PerLatent.close();
+            actSums.close();
+        }
+        if (dpre != null) {
+            dpre.close();
+        }
+    }
+}
