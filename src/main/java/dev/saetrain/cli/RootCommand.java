@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sae-train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Trains sparse autoencoders on cached language-model activations.%n"
                 + "A bare 'sae-train SHARD_DIR' is 'sae-train train SHARD_DIR'.",
-        subcommands = {})
+        subcommands = {TrainCommand.class, SynthCommand.class, InspectCommand.class, BenchCommand.class})
 final class RootCommand implements Runnable {
     @Override
     public void run() {

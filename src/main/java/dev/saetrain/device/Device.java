@@ -52,6 +52,12 @@ public interface Device extends AutoCloseable {
     int countAtOrBelow(IntBuf a, int n, int threshold);
 
     /**
+     * The dense product c = alpha a b^T + beta c, for a [rows, inner], b [cols, inner], c [rows, cols]
+     * (the encoder's shape; exposed so {@code bench} can time it alone).
+     */
+    void gemmNT(FloatBuf a, FloatBuf b, FloatBuf c, int rows, int cols, int inner, float alpha, float beta);
+
+    /**
      * Encoder forward: xIn = x - bDec (or x when {@code applyBDec} is false), then
      * pre = xIn wEnc^T + bEnc. The product is the one dense product of the sparse step.
      * Out: xIn [batch, dIn], pre [batch, nLatents].

@@ -67,6 +67,7 @@ public final class Engine implements AutoCloseable {
 
     private int step;
     private double lastDensity = 1.0;
+    private Profiler profiler;
 
     /**
      * Allocates the SAE on {@code device} and loads {@code init} (SAELens orientation).
@@ -118,6 +119,17 @@ public final class Engine implements AutoCloseable {
         load(init);
     }
 
+    /** Times each phase of later steps (bench); null turns it off. */
+    public void setProfiler(Profiler p) {
+        this.profiler = p;
+    }
+
+    private void lap(String phase) {
+        if (profiler != null) {
+            profiler.lap(phase);
+        }
+    }
+
     /** The SAE's config. */
     public SaeConfig config() {
         return cfg;
@@ -160,6 +172,9 @@ public final class Engine implements AutoCloseable {
 
     /** One full step on batch x [B, d] (on this engine's device): gradients, clip, Adam, decoder renorm. */
     public StepStats step(FloatBuf x, double lr, double l1) {
+        if (profiler != null) {
+            profiler.start();
+        }
         StepStats s = computeGradients(x, l1);
         double clip = s.gradNorm() > CLIP_NORM ? CLIP_NORM / s.gradNorm() : 1.0;
         int t = step;
@@ -172,6 +187,7 @@ public final class Engine implements AutoCloseable {
         if (cfg.arch() == Architecture.TOPK) {
             dev.normalizeRows(wDec.param, m, d);
         }
+        lap("adam+renorm");
         return s;
     }
 
@@ -185,7 +201,9 @@ public final class Engine implements AutoCloseable {
         dev.clearFlags(decActive, m);
         dev.fill(bEnc.grad, m, 0f);
         dev.fill(bDec.grad, d, 0f);
+        lap("setup");
         dev.encode(x, bDec.param, wEnc.param, bEnc.param, cfg.applyBDecToInput(), batch, d, m, xIn, pre);
+        lap("encode");
         double centered = dev.centeredSumSquares(x, batch, d);
         float gScale = 2f / batch;
         double sse;
@@ -198,11 +216,15 @@ public final class Engine implements AutoCloseable {
             dev.topk(pre, batch, m, cfg.k(), null, 0, acts);
             active = countActive();
             dev.recordFires(acts, m, fireCounts, lastFired, step, null);
+            lap("select");
             sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
+            lap("decode");
             dev.sparseDecoderBackward(acts, err, gScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
             dev.sparseEncoderBackward(acts, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
+            lap("backward");
             if (dead > 0) {
                 aux = auxK(dead);
+                lap("auxk");
             }
         } else {
             dev.rowNorms(wDec.param, m, d, decNorms);
@@ -240,6 +262,7 @@ public final class Engine implements AutoCloseable {
         if (cfg.arch() == Architecture.TOPK) {
             dev.projectOutParallel(wDec.param, wDec.grad, m, d, decActive);
         }
+        lap("backward");
         double sq = dev.sumSquares(wEnc.grad, m, d, encActive) + dev.sumSquares(bEnc.grad, 1, m, null)
                 + dev.sumSquares(wDec.grad, m, d, decActive) + dev.sumSquares(bDec.grad, 1, d, null);
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);

@@ -126,6 +126,12 @@ public final class CpuDevice implements Device {
     }
 
     @Override
+    public void gemmNT(FloatBuf a, FloatBuf b, FloatBuf c, int rows, int cols, int inner, float alpha, float beta) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, inner, alpha, fb(a), inner, fb(b), inner,
+                beta, fb(c), cols);
+    }
+
+    @Override
     public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
                        int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
         FloatBuffer xs = fb(x);
@@ -145,8 +151,7 @@ public final class CpuDevice implements Device {
                 }
             }
         });
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
-                1f, xi, dIn, fb(wEnc), dIn, 1f, p, nLatents);
+        gemmNT(xIn, wEnc, pre, batch, nLatents, dIn, 1f, 1f);
     }
 
     @Override

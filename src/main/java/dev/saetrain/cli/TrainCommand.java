@@ -1,0 +1,117 @@
+package dev.saetrain.cli;
+
+import dev.saetrain.data.ShardSet;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.train.Trainer;
+import dev.saetrain.train.TrainOptions;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code sae-train train SHARD_DIR}: trains an SAE and writes runs/NAME/. */
+@Command(name = "train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Trains an SAE on the activations in SHARD_DIR (.npy / .safetensors shards) and writes "
+                + "OUT/NAME/: config.json, metrics.jsonl, train.log and saes/<sae>/ in SAELens format.")
+final class TrainCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "SHARD_DIR", description = "Directory of shards (or one shard file).")
+    Path shardDir;
+
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu. Default: ${DEFAULT-VALUE}.")
+    String arch;
+
+    @Option(names = "--k", defaultValue = "32", description = "Active latents per row (topk). Default: ${DEFAULT-VALUE}.")
+    int k;
+
+    @Option(names = "--expansion", defaultValue = "16", description = "Latents per input dimension. Default: ${DEFAULT-VALUE}.")
+    int expansion;
+
+    @Option(names = "--l1", defaultValue = "5.0",
+            description = "Sparsity coefficient lambda (relu; reached after a 5%% warm-up). Default: ${DEFAULT-VALUE}.")
+    double l1;
+
+    @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--lr", description = "Peak learning rate. Default: topk 2e-4 / sqrt(n_latents / 2^14), relu 5e-5.")
+    Double lr;
+
+    static final class Length {
+        @Option(names = "--epochs", description = "Passes over the data. Default: 1.")
+        Integer epochs;
+
+        @Option(names = "--tokens", description = "Rows (tokens) to train on, instead of whole epochs.")
+        Long tokens;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    Length length;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of initialisation and data order. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--dead-tokens", defaultValue = "10000000",
+            description = "Tokens without firing after which a latent counts as dead (AuxK). Default: ${DEFAULT-VALUE}.")
+    long deadTokens;
+
+    @Option(names = "--log-every", defaultValue = "50", description = "Steps between metric rows. Default: ${DEFAULT-VALUE}.")
+    int logEvery;
+
+    @Option(names = "--skip-nonfinite", description = "Skip and count rows holding NaN/Inf instead of failing.")
+    boolean skipNonFinite;
+
+    @Option(names = "--hook-name", defaultValue = "unknown",
+            description = "Hook the activations came from (e.g. blocks.6.hook_resid_post), for SAELens. Default: ${DEFAULT-VALUE}.")
+    String hookName;
+
+    @Option(names = "--out", defaultValue = "runs", description = "Parent directory of runs. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--name", description = "Run name (folder under --out). Default: <data>-<arch>-<time>.")
+    String name;
+
+    @Mixin
+    DeviceOptions deviceOptions;
+
+    @Override
+    public Integer call() throws Exception {
+        Architecture a = Architecture.parse(arch);
+        if (expansion < 1) {
+            throw new IllegalArgumentException("--expansion must be >= 1, got " + expansion);
+        }
+        // Opening validates every shard before anything is written; the trainer opens it again (cheap: headers).
+        int dIn = ShardSet.open(shardDir).dIn();
+        SaeConfig cfg = a == Architecture.TOPK ? SaeConfig.topk(dIn, expansion, k) : SaeConfig.relu(dIn, expansion, l1);
+        String runName = name != null ? name : defaultName(a);
+        int epochs = length != null && length.epochs != null ? length.epochs : 1;
+        long tokens = length != null && length.tokens != null ? length.tokens : 0;
+        if (length != null && length.tokens != null && tokens < 1) {
+            throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
+        }
+        TrainOptions opts = new TrainOptions(List.of(cfg), batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
+                deadTokens, logEvery, skipNonFinite, out, runName, hookName);
+        DeviceOptions.Chosen chosen = deviceOptions.open();
+        try {
+            Trainer.Result r = new Trainer(chosen.device(), chosen.why(), opts, new VersionProvider().getVersion()[0]
+                    .replace("sae-train ", "")).run(shardDir);
+            System.out.println("trained " + r.tokens() + " tokens in " + String.format("%.1f", r.seconds()) + " s; "
+                    + "dictionaries in " + r.runDir().resolve("saes"));
+        } finally {
+            chosen.device().close();
+        }
+        return Main.OK;
+    }
+
+    private String defaultName(Architecture a) {
+        Path f = shardDir.toAbsolutePath().normalize().getFileName();
+        String data = f == null ? "data" : f.toString().replaceAll("[^A-Za-z0-9._-]", "_");
+        return data + "-" + a.cliName() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    }
+}

@@ -1,0 +1,60 @@
+package dev.saetrain.train;
+
+/**
+ * Firing counts of one SAE's latents for the exported sparsity: counted over the LR-decay phase (the last
+ * 20 % of steps, where the dictionary has settled), or over the whole run when that phase saw no tokens.
+ */
+final class FiringTracker {
+    private final long[] all;
+    private final long[] late;
+    private final long lateFrom;
+    private long allRows;
+    private long lateRows;
+
+    /** @param lateFrom first step of the late window */
+    FiringTracker(int nLatents, long lateFrom) {
+        this.all = new long[nLatents];
+        this.late = new long[nLatents];
+        this.lateFrom = lateFrom;
+    }
+
+    /** Adds counts gathered over {@code rows} rows ending at {@code step} (intervals never straddle lateFrom). */
+    void add(int[] counts, long rows, long step) {
+        boolean isLate = step >= lateFrom;
+        for (int i = 0; i < counts.length; i++) {
+            all[i] += counts[i];
+            if (isLate) {
+                late[i] += counts[i];
+            }
+        }
+        allRows += rows;
+        if (isLate) {
+            lateRows += rows;
+        }
+    }
+
+    /** Fraction of rows on which each latent fired. */
+    double[] frequencies() {
+        long[] c = lateRows > 0 ? late : all;
+        long rows = lateRows > 0 ? lateRows : allRows;
+        double[] f = new double[c.length];
+        for (int i = 0; i < c.length; i++) {
+            f[i] = rows > 0 ? (double) c[i] / rows : 0;
+        }
+        return f;
+    }
+
+    /** Fraction of latents whose count over {@code rows} rows exceeds {@code threshold} (dense latents: 10 %). */
+    static double fractionAbove(int[] counts, long rows, double threshold) {
+        if (rows == 0) {
+            return 0;
+        }
+        int n = 0;
+        for (int c : counts) {
+            if (c > threshold * rows) {
+                n++;
+            }
+        }
+        return (double) n / counts.length;
+    }
+}

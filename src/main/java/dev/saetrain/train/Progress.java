@@ -1,0 +1,40 @@
+package dev.saetrain.train;
+
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The console progress bar: tokens, tokens/s, ETA, and the first SAE's mse, fvu, L0 and dead %. On a
+ * terminal it redraws in place on stderr; in a batch job (no console) it becomes a log line every 30 s.
+ */
+final class Progress implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger("progress");
+    private final ProgressBar bar;
+
+    Progress(long totalTokens) {
+        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName("train").setInitialMax(totalTokens)
+                .setUnit(" tok", 1).showSpeed().setSpeedUnit(java.time.temporal.ChronoUnit.SECONDS);
+        if (System.console() != null) {
+            b.setConsumer(new ConsoleProgressBarConsumer(System.err)).setStyle(ProgressBarStyle.ASCII);
+        } else {
+            b.setConsumer(new DelegatingProgressBarConsumer(LOG::info)).setUpdateIntervalMillis(30_000);
+        }
+        bar = b.build();
+    }
+
+    void update(long tokens, double tokensPerS, IntervalStats iv, int dead, int nLatents) {
+        bar.stepTo(tokens);
+        bar.setExtraMessage(String.format(" mse %.4g fvu %.4f L0 %.1f dead %.1f%%", iv.mse(), iv.fvu(), iv.l0(),
+                100.0 * dead / nLatents));
+    }
+
+    @Override
+    public void close() {
+        bar.close();
+    }
+}

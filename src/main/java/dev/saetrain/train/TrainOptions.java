@@ -1,0 +1,60 @@
+package dev.saetrain.train;
+
+import dev.saetrain.model.SaeConfig;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Everything a training run needs besides the data, resolved from the command line.
+ *
+ * @param saes          the SAEs to train on the same batches (a family), at least one
+ * @param batch         rows per step
+ * @param lr            peak learning rate, or NaN for each SAE's default ({@link SaeConfig#defaultLr()})
+ * @param epochs        passes over the data when {@code tokens} is 0
+ * @param tokens        rows to train on (overrides epochs when > 0)
+ * @param seed          seed of initialisation and data order
+ * @param deadTokens    tokens without firing after which a latent is dead (Gao et al. 2024: 10M)
+ * @param logEvery      steps between metric rows
+ * @param skipNonFinite skip rows holding NaN/Inf instead of failing
+ * @param outDir        parent of the run directory
+ * @param runName       run directory name
+ * @param hookName      hook the activations came from, recorded in cfg.json (SAELens metadata)
+ */
+public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
+                           long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
+                           String hookName) {
+    public TrainOptions {
+        saes = List.copyOf(saes);
+        if (saes.isEmpty()) {
+            throw new IllegalArgumentException("nothing to train: no SAE configured");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        }
+        if (epochs < 1) {
+            throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+        }
+        if (tokens < 0) {
+            throw new IllegalArgumentException("--tokens must be >= 0, got " + tokens);
+        }
+        if (deadTokens < 1) {
+            throw new IllegalArgumentException("--dead-tokens must be >= 1, got " + deadTokens);
+        }
+        if (logEvery < 1) {
+            throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
+        }
+        if (runName == null || runName.isBlank() || runName.contains("/") || runName.startsWith(".")) {
+            throw new IllegalArgumentException("--name must be a plain folder name, got '" + runName + "'");
+        }
+    }
+
+    /** Rows the run trains on for a data set of {@code totalRows} rows. */
+    public long plannedRows(long totalRows) {
+        return tokens > 0 ? tokens : Math.multiplyExact(totalRows, (long) epochs);
+    }
+
+    /** The learning rate of {@code sae}: the explicit --lr or the architecture's default. */
+    public double lrFor(SaeConfig sae) {
+        return Double.isNaN(lr) ? sae.defaultLr() : lr;
+    }
+}
