@@ -7,6 +7,7 @@ import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -16,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,7 +78,7 @@ public final class SaeLensWriter {
         String name = target.getFileName().toString();
         checkReplaceable(target);
         Files.createDirectories(parent);
-        Path staging = Files.createTempDirectory(parent, "." + name + ".tmp-");
+        Path staging = createStagingDir(parent, "." + name + ".tmp-");
         try {
             writeWeights(staging.resolve(WEIGHTS_FILE), weightsForRawInputs);
             SafetensorsWriter.write(staging.resolve(SPARSITY_FILE),
@@ -109,6 +111,24 @@ public final class SaeLensWriter {
             out[i] = (float) Math.log10(f + SPARSITY_EPS);
         }
         return out;
+    }
+
+    /**
+     * A new empty directory {@code prefix<random>} with default permissions (0777 minus the umask);
+     * Files.createTempDirectory would make it 0700, and the rename would leave the export private to its owner.
+     */
+    private static Path createStagingDir(Path parent, String prefix) throws IOException {
+        FileAlreadyExistsException last = null;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            String random = Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
+            try {
+                return Files.createDirectory(parent.resolve(prefix + random));
+            } catch (FileAlreadyExistsException e) {
+                last = e; // name taken by a concurrent export; draw another
+            }
+        }
+        throw new IOException("cannot create a staging directory " + prefix + "* in " + parent
+                + " after 100 attempts; remove stale .tmp- directories there", last);
     }
 
     private static void writeWeights(Path file, SaeWeights w) throws IOException {

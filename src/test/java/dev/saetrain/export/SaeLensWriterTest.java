@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,6 +15,8 @@ import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -150,6 +153,20 @@ class SaeLensWriterTest {
         }
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(3, s.count());
+        }
+    }
+
+    @Test
+    void exportGetsTheDefaultPermissionsNotThoseOfATempFile() throws IOException {
+        assumeTrue(Files.getFileAttributeView(tmp, PosixFileAttributeView.class) != null, "POSIX permissions only");
+        Path plainDir = Files.createDirectory(tmp.resolve("plain"));
+        Path plainFile = Files.createFile(tmp.resolve("plain.txt"));
+        Path dir = tmp.resolve("x2-k7");
+        SaeLensWriter.write(dir, TestWeights.random(SaeConfig.topk(48, 2, 7), 14), frequencies(96, 1), INFO);
+        assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(dir));
+        Set<PosixFilePermission> filePerms = Files.getPosixFilePermissions(plainFile);
+        for (String f : List.of("sae_weights.safetensors", "cfg.json", "sparsity.safetensors")) {
+            assertEquals(filePerms, Files.getPosixFilePermissions(dir.resolve(f)), f);
         }
     }
 
