@@ -27,8 +27,8 @@ public record ExportInfo(String hookName, String modelName, String datasetPath, 
     public static final String UNKNOWN = "unknown";
 
     public ExportInfo {
-        requireText("hook name (--hook-name)", hookName);
-        requireText("model name (--model-name)", modelName);
+        requireText("hook name", hookName);
+        requireText("model name", modelName);
         requireText("dataset path", datasetPath);
         requireText("run name", runName);
         requireText("sae-train version", saeTrainVersion);
