@@ -5,10 +5,12 @@ import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes files so that a crash never leaves a half-written one: the content goes to a temporary file in
@@ -28,7 +30,7 @@ public final class AtomicFiles {
     public static void write(Path target, Body body) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp = createUnique(dir, "." + target.getFileName() + ".", ".tmp");
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
@@ -49,6 +51,25 @@ public final class AtomicFiles {
                 Files.deleteIfExists(tmp);
             }
         }
+    }
+
+    /**
+     * Creates a new empty file {@code prefix<random>suffix} in {@code dir} with the default permissions
+     * (0666 minus the umask). Files.createTempFile would make it 0600, and the rename would carry that onto
+     * the output, leaving dictionaries and shards unreadable to anyone else on a shared machine.
+     */
+    static Path createUnique(Path dir, String prefix, String suffix) throws IOException {
+        FileAlreadyExistsException last = null;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            String random = Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
+            try {
+                return Files.createFile(dir.resolve(prefix + random + suffix));
+            } catch (FileAlreadyExistsException e) {
+                last = e; // another writer took this name; draw another
+            }
+        }
+        throw new IOException("cannot create a temporary file " + prefix + "*" + suffix + " in " + dir
+                + " after 100 attempts; remove stale temporary files there", last);
     }
 
     /** Atomically replaces {@code target} with {@code text} in UTF-8. */

@@ -1,0 +1,102 @@
+package dev.saetrain.export;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+
+/**
+ * The {@code cfg.json} of a SAELens (>= 6) dictionary folder, as {@code SAE.load_from_disk} reads it.
+ *
+ * <p>Checked against SAELens 6.18.0 ({@code sae_lens/saes/sae.py}: {@code SAEConfig}, {@code SAEConfig.from_dict},
+ * {@code SAE.load_from_disk}; {@code sae_lens/loading/pretrained_sae_loaders.py}: {@code sae_lens_disk_loader},
+ * {@code handle_config_defaulting}; {@code standard_sae.py}, {@code topk_sae.py}). What matters to that loader:
+ * <ul>
+ *   <li>{@code architecture} picks the config and SAE class from the registry ("standard", "topk").</li>
+ *   <li>{@code SAEConfig.from_dict} keeps only the dataclass fields (unknown top-level keys are dropped, so
+ *       nothing of ours goes at the top level) and copies {@code metadata} into {@code SAEMetadata}, which
+ *       accepts any keys; our own block lives in {@code metadata.sae_train}.</li>
+ *   <li>Only {@code d_in} and {@code d_sae} have no default; we still write every field so the file says
+ *       what the loader will do rather than relying on defaults.</li>
+ *   <li>{@code handle_config_defaulting} runs the pre-6.0 conversion when {@code metadata.sae_lens_version}
+ *       is missing or below 6.0.0, which would rebuild the config from legacy keys; so we must write a
+ *       version >= 6. We write {@value #SAE_LENS_FORMAT_VERSION}: the config format we follow, not a claim that
+ *       SAELens wrote the file ({@code sae_lens_training_version} stays null for that reason).</li>
+ *   <li>{@code normalize_activations} is "none" because the scale is already folded into the weights.</li>
+ *   <li>TopK: {@code rescale_acts_by_decoder_norm} false, since our TopK (Gao et al. 2024) ranks raw
+ *       pre-activations; SAELens would otherwise multiply them by the decoder row norms before TopK.</li>
+ * </ul>
+ */
+public final class SaeLensCfg {
+    /** The SAELens config format version written into {@code metadata.sae_lens_version}. */
+    public static final String SAE_LENS_FORMAT_VERSION = "6.0.0";
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private SaeLensCfg() {
+    }
+
+    /** The cfg.json object for {@code config} and {@code info}, keys in a stable order. */
+    public static ObjectNode toJson(SaeConfig config, ExportInfo info) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("architecture", config.arch().saeLensName());
+        root.put("d_in", config.dIn());
+        root.put("d_sae", config.nLatents());
+        root.put("dtype", "float32");
+        root.put("device", "cpu");
+        root.put("apply_b_dec_to_input", config.applyBDecToInput());
+        root.put("normalize_activations", "none");
+        root.put("reshape_activations", "none");
+        switch (config.arch()) {
+            case TOPK -> {
+                root.put("k", config.k());
+                root.put("rescale_acts_by_decoder_norm", false);
+            }
+            case RELU -> {
+                // "standard" has no fields beyond the base SAEConfig.
+            }
+        }
+        ObjectNode meta = root.putObject("metadata");
+        meta.put("sae_lens_version", SAE_LENS_FORMAT_VERSION);
+        meta.putNull("sae_lens_training_version");
+        meta.put("model_name", info.modelName());
+        meta.put("hook_name", info.hookName());
+        meta.putNull("hook_head_index");
+        putNullable(meta, "context_size", info.contextSize());
+        if (info.prependBos() == null) {
+            meta.putNull("prepend_bos");
+        } else {
+            meta.put("prepend_bos", info.prependBos());
+        }
+        meta.put("dataset_path", info.datasetPath());
+        ObjectNode ours = meta.putObject("sae_train");
+        ours.put("version", info.saeTrainVersion());
+        ours.put("run_name", info.runName());
+        ours.put("architecture", config.arch().cliName());
+        ours.put("training_tokens", info.trainingTokens());
+        ours.put("folded_scale", info.foldedScale());
+        if (config.arch() == Architecture.RELU) {
+            ours.put("l1", config.l1());
+        }
+        return root;
+    }
+
+    /** {@link #toJson} as pretty-printed UTF-8 text ending in a newline. */
+    public static String toText(SaeConfig config, ExportInfo info) {
+        try {
+            return JSON.writeValueAsString(toJson(config, info)) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise an in-memory JSON tree", e);
+        }
+    }
+
+    private static void putNullable(ObjectNode node, String key, Integer value) {
+        if (value == null) {
+            node.putNull(key);
+        } else {
+            node.put(key, value.intValue());
+        }
+    }
+}
