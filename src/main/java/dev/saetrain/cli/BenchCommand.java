@@ -1,0 +1,141 @@
+package dev.saetrain.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.Philox;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeInit;
+import dev.saetrain.train.Engine;
+import dev.saetrain.train.Profiler;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code sae-train bench}: times the training step on random rows held in memory and prints a table of
+ * where the time goes, then one JSON line (tokens_per_s in steady state, encode_gflops inside the step,
+ * gemm_gflops of the same product alone). A benchmark, not a test: compare ratios measured in one run.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu. Default: ${DEFAULT-VALUE}.")
+    String arch;
+
+    @Option(names = "--d", defaultValue = "512", description = "Input width. Default: ${DEFAULT-VALUE}.")
+    int d;
+
+    @Option(names = "--expansion", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
+    int expansion;
+
+    @Option(names = "--k", defaultValue = "32", description = "topk k. Default: ${DEFAULT-VALUE}.")
+    int k;
+
+    @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda. Default: ${DEFAULT-VALUE}.")
+    double l1;
+
+    @Option(names = "--batch", defaultValue = "4096", description = "Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--steps", defaultValue = "20", description = "Timed steps. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--warmup-steps", defaultValue = "3", description = "Untimed steps first. Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Mixin
+    DeviceOptions deviceOptions;
+
+    @Override
+    public Integer call() {
+        Architecture a = Architecture.parse(arch);
+        if (steps < 1 || warmup < 0) {
+            throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");
+        }
+        SaeConfig cfg = a == Architecture.TOPK ? SaeConfig.topk(d, expansion, k) : SaeConfig.relu(d, expansion, l1);
+        DeviceOptions.Chosen chosen = deviceOptions.open();
+        Device dev = chosen.device();
+        try (Engine engine = new Engine(dev, SaeInit.initial(cfg, seed, new float[d]), batch, 10_000_000L);
+             FloatBuf x = dev.allocFloat((long) batch * d)) {
+            float[] host = new float[batch * d];
+            Philox.fillNormal(seed, 99, host);
+            dev.upload(host, 0, x, 0, host.length);
+            double lr = cfg.defaultLr();
+            for (int i = 0; i < warmup; i++) {
+                engine.step(x, lr, l1);
+            }
+            Profiler prof = new Profiler(dev);
+            engine.setProfiler(prof);
+            dev.synchronize();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                engine.step(x, lr, l1);
+            }
+            dev.synchronize();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            engine.setProfiler(null);
+            Map<String, Double> phases = prof.seconds();
+            double gemmFlops = 2.0 * batch * cfg.nLatents() * d;
+            double encodeGflops = gemmFlops * steps / phases.getOrDefault("encode", Double.NaN) / 1e9;
+            double gemmAlone = gemmAloneGflops(dev, cfg.nLatents(), steps);
+            double tps = (double) steps * batch / secs;
+            System.out.printf("bench: %s, d=%d, n_latents=%d, k=%d, batch=%d, %d steps on %s%n", a, d, cfg.nLatents(),
+                    cfg.k(), batch, steps, dev.describe());
+            System.out.printf("%-14s %10s %7s%n", "phase", "ms/step", "share");
+            double total = phases.values().stream().mapToDouble(Double::doubleValue).sum();
+            for (var e : phases.entrySet()) {
+                System.out.printf("%-14s %10.2f %6.1f%%%n", e.getKey(), 1e3 * e.getValue() / steps, 100 * e.getValue() / total);
+            }
+            System.out.printf("%-14s %10.2f%n", "step (timed)", 1e3 * secs / steps);
+            System.out.printf("tokens/s %.0f; encoder product %.1f GFLOP/s in the step, %.1f GFLOP/s alone (%.0f%%)%n",
+                    tps, encodeGflops, gemmAlone, 100 * encodeGflops / gemmAlone);
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("arch", a.cliName());
+            o.put("d_in", d);
+            o.put("n_latents", cfg.nLatents());
+            o.put("k", cfg.k());
+            o.put("batch", batch);
+            o.put("steps", steps);
+            o.put("device", dev.describe());
+            o.put("tokens_per_s", Math.round(tps * 10) / 10.0);
+            o.put("encode_gflops", Math.round(encodeGflops * 10) / 10.0);
+            o.put("gemm_gflops", Math.round(gemmAlone * 10) / 10.0);
+            phases.forEach((kk, v) -> o.put("ms_" + kk.replaceAll("[^a-z]", "_"), Math.round(1e5 * v / steps) / 100.0));
+            System.out.println(o);
+        } finally {
+            dev.close();
+        }
+        return Main.OK;
+    }
+
+    /** GFLOP/s of the encoder-shaped product [batch, d] x [d, m] alone, best of {@code reps}. */
+    private double gemmAloneGflops(Device dev, int m, int reps) {
+        try (FloatBuf a = dev.allocFloat((long) batch * d); FloatBuf b = dev.allocFloat((long) m * d);
+             FloatBuf c = dev.allocFloat((long) batch * m)) {
+            float[] h = new float[batch * d];
+            Philox.fillNormal(seed, 7, h);
+            dev.upload(h, 0, a, 0, h.length);
+            float[] w = new float[m * d];
+            Philox.fillNormal(seed, 8, w);
+            dev.upload(w, 0, b, 0, w.length);
+            dev.gemmNT(a, b, c, batch, m, d, 1f, 0f);
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < Math.max(3, Math.min(reps, 10)); i++) {
+                dev.synchronize();
+                long t = System.nanoTime();
+                dev.gemmNT(a, b, c, batch, m, d, 1f, 1f);
+                dev.synchronize();
+                best = Math.min(best, (System.nanoTime() - t) / 1e9);
+            }
+            return 2.0 * batch * m * d / best / 1e9;
+        }
+    }
+}
