@@ -46,6 +46,11 @@ public final class Shard {
      * @throws BadInputException for an unknown extension or any defect of the file
      */
     public static Shard open(Path file) {
+        return open(file, MAX_CHUNK_BYTES);
+    }
+
+    /** {@link #open(Path)} with a smaller mapping size, so that tests can cross chunk boundaries. */
+    static Shard open(Path file, long maxChunkBytes) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         boolean npy = name.endsWith(".npy");
         if (!npy && !name.endsWith(".safetensors")) {
@@ -56,11 +61,11 @@ public final class Shard {
             ShardLayout layout = npy ? NpyHeaderParser.parse(file, ch) : SafetensorsHeaderParser.parse(file, ch);
             layout.checkFileSize(ch.size());
             long rowBytes = layout.rowBytes();
-            if (rowBytes > MAX_CHUNK_BYTES) {
+            if (rowBytes > maxChunkBytes) {
                 throw new BadInputException(file, "one row is " + rowBytes + " bytes, more than 1 GiB; d = "
                         + layout.dIn() + " is not a plausible activation width");
             }
-            int rowsPerChunk = (int) Math.min(Integer.MAX_VALUE, MAX_CHUNK_BYTES / rowBytes);
+            int rowsPerChunk = (int) Math.min(Integer.MAX_VALUE, maxChunkBytes / rowBytes);
             long rows = layout.rows();
             int n = (int) ((rows + rowsPerChunk - 1) / rowsPerChunk);
             ByteBuffer[] chunks = new ByteBuffer[n];
