@@ -1,0 +1,146 @@
+package dev.saetrain.data;
+
+import java.util.List;
+
+/**
+ * The producer side of an {@link ActivationStream}, single-threaded: follows a {@link RowOrder} through the
+ * epochs, mirrors its id buffer with a data buffer of fp32 rows {@code [capacity, dIn]}, and copies drawn
+ * rows into batches. Everything here depends only on the data, the options and the position, never on
+ * timing, which is what makes batches reproducible and positions restorable.
+ */
+final class BatchFiller implements RowOrder.Sink {
+    /** Consecutive rows read from one shard per load: big enough for sequential reads, small enough to mix. */
+    static final int BLOCK_ROWS = 64;
+    /** How often (in draws) a long replay checks whether the stream was closed. */
+    private static final int REPLAY_CHECK = 1 << 20;
+
+    private final ShardSet set;
+    private final List<Shard> shards;
+    private final StreamOptions options;
+    private final int dIn;
+    private final long fingerprint;
+    private final RowOrder order;
+    /** The rows in the shuffle buffer, fp32 and scaled: slot i is {@code data[i*dIn, (i+1)*dIn)}. */
+    private final float[] data;
+    private long delivered;
+    private long skipped;
+    /** Draws since the last finite row; more than a whole epoch of them means no row is usable. */
+    private long badRun;
+    private float[] out;
+    private int outRow;
+
+    BatchFiller(ShardSet set, StreamOptions options) {
+        this.set = set;
+        this.shards = set.shards();
+        this.options = options;
+        this.dIn = set.dIn();
+        int capacity = options.resolvedShuffleRows(dIn, set.totalRows());
+        this.fingerprint = RowOrder.fingerprint(set.shardRows(), capacity, BLOCK_ROWS);
+        this.order = new RowOrder(set.shardRows(), capacity, BLOCK_ROWS, options.seed());
+        this.data = new float[capacity * dIn];
+    }
+
+    /** The position of a stream that has delivered nothing yet. */
+    StreamPosition start() {
+        order.startEpoch(0);
+        return position();
+    }
+
+    /** Refuses a position made with another seed, other shards or other options. */
+    void checkRestorable(StreamPosition p) {
+        if (p.seed() != options.seed() || p.fingerprint() != fingerprint) {
+            throw new IllegalArgumentException("the saved stream position was made with another seed, other shards "
+                    + "or another shuffle buffer size (seed " + p.seed() + " vs " + options.seed() + ", fingerprint "
+                    + Long.toHexString(p.fingerprint()) + " vs " + Long.toHexString(fingerprint)
+                    + "); resume with the data and options of the original run");
+        }
+        if (p.rowsDelivered() % options.batch() != 0 || p.rowsDelivered() > options.maxRows()
+                || p.drawnInEpoch() > set.totalRows()) {
+            throw new IllegalArgumentException("the saved stream position " + p + " does not fit batch "
+                    + options.batch() + " and " + options.maxRows() + " rows; resume with the original options");
+        }
+    }
+
+    /**
+     * Replays the row order up to {@code p} without reading data, then reads the rows that sit in the
+     * shuffle buffer at that point. Returns false if the thread was interrupted during the replay.
+     */
+    boolean restore(StreamPosition p) {
+        checkRestorable(p);
+        order.startEpoch(p.epoch());
+        for (long done = 0; done < p.drawnInEpoch(); done += REPLAY_CHECK) {
+            order.skip(Math.min(REPLAY_CHECK, p.drawnInEpoch() - done));
+            if (Thread.currentThread().isInterrupted()) {
+                return false;
+            }
+        }
+        int size = order.size();
+        int slot = 0;
+        while (slot < size) {
+            long id = order.idAt(slot);
+            int run = 1;
+            while (slot + run < size && order.idAt(slot + run) == id + run) {
+                run++;
+            }
+            int s = set.shardOf(id);
+            long local = id - set.offset(s);
+            // A run may cross into the next shard; read only the part inside this one.
+            run = (int) Math.min(run, shards.get(s).rows() - local);
+            shards.get(s).readRows(local, run, options.scale(), data, slot * dIn);
+            slot += run;
+        }
+        delivered = p.rowsDelivered();
+        skipped = p.skippedNonFinite();
+        return true;
+    }
+
+    /** Fills {@code batch[0 .. options.batch() * dIn)} with the next rows and returns the position after them. */
+    StreamPosition fill(float[] batch) {
+        out = batch;
+        outRow = 0;
+        while (outRow < options.batch()) {
+            if (order.epochDone()) {
+                order.startEpoch(order.epoch() + 1);
+            }
+            order.next(this);
+        }
+        out = null;
+        delivered += options.batch();
+        return position();
+    }
+
+    private StreamPosition position() {
+        return new StreamPosition(options.seed(), fingerprint, order.epoch(), order.drawnInEpoch(), delivered, skipped);
+    }
+
+    @Override
+    public void load(int slot, int shard, long firstRow, int count) {
+        shards.get(shard).readRows(firstRow, count, options.scale(), data, slot * dIn);
+    }
+
+    @Override
+    public void draw(int slot, long row) {
+        int at = outRow * dIn;
+        System.arraycopy(data, slot * dIn, out, at, dIn);
+        int bad = Shard.firstNonFinite(out, at, dIn);
+        if (bad < 0) {
+            outRow++;
+            badRun = 0;
+            return;
+        }
+        int s = set.shardOf(row);
+        if (!options.skipNonFinite()) {
+            throw ShardSet.nonFinite(shards.get(s), row - set.offset(s), bad, out[at + bad]);
+        }
+        skipped++;
+        if (++badRun > set.totalRows()) {
+            throw new BadInputException(set.source(), "every row holds NaN or Inf; there is nothing to train on, "
+                    + "regenerate the activation cache");
+        }
+    }
+
+    @Override
+    public void move(int from, int to) {
+        System.arraycopy(data, from * dIn, data, to * dIn, dIn);
+    }
+}

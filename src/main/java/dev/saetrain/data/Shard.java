@@ -1,0 +1,212 @@
+package dev.saetrain.data;
+
+import dev.saetrain.io.DType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+
+/**
+ * One shard file of activations, memory-mapped read-only: {@code rows} rows of {@code dIn} elements of
+ * {@link #dtype()} (F32, F16 or BF16), C order, little-endian. A 3-D file {@code [n, ctx, dIn]} is
+ * {@code n * ctx} rows. Files may exceed 2 GiB: the payload is mapped in chunks of at most 1 GiB that
+ * start on row boundaries, so no row straddles two mappings.
+ *
+ * <p>Thread-safe: every read uses absolute indices on the mappings.
+ */
+public final class Shard {
+    /** Largest mapping; a MappedByteBuffer cannot exceed 2 GiB and smaller ones keep address space modest. */
+    static final long MAX_CHUNK_BYTES = 1L << 30;
+
+    private final ShardLayout layout;
+    private final long rows;
+    private final int dIn;
+    private final int rowsPerChunk;
+    private final ByteBuffer[] chunks;
+
+    private Shard(ShardLayout layout, ByteBuffer[] chunks, int rowsPerChunk) {
+        this.layout = layout;
+        this.rows = layout.rows();
+        this.dIn = layout.dIn();
+        this.chunks = chunks;
+        this.rowsPerChunk = rowsPerChunk;
+    }
+
+    /**
+     * Opens a .npy or .safetensors file by its extension, validates its header against the file size and
+     * maps its payload.
+     *
+     * @throws BadInputException for an unknown extension or any defect of the file
+     */
+    public static Shard open(Path file) {
+        return open(file, MAX_CHUNK_BYTES);
+    }
+
+    /** {@link #open(Path)} with a smaller mapping size, so that tests can cross chunk boundaries. */
+    static Shard open(Path file, long maxChunkBytes) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        boolean npy = name.endsWith(".npy");
+        if (!npy && !name.endsWith(".safetensors")) {
+            throw new BadInputException(file, "unknown format: expected a .npy or .safetensors file "
+                    + "(or a directory of them)");
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ShardLayout layout = npy ? NpyHeaderParser.parse(file, ch) : SafetensorsHeaderParser.parse(file, ch);
+            layout.checkFileSize(ch.size());
+            long rowBytes = layout.rowBytes();
+            if (rowBytes > maxChunkBytes) {
+                throw new BadInputException(file, "one row is " + rowBytes + " bytes, more than 1 GiB; d = "
+                        + layout.dIn() + " is not a plausible activation width");
+            }
+            int rowsPerChunk = (int) Math.min(Integer.MAX_VALUE, maxChunkBytes / rowBytes);
+            long rows = layout.rows();
+            int n = (int) ((rows + rowsPerChunk - 1) / rowsPerChunk);
+            ByteBuffer[] chunks = new ByteBuffer[n];
+            for (int c = 0; c < n; c++) {
+                long first = (long) c * rowsPerChunk;
+                long count = Math.min(rowsPerChunk, rows - first);
+                // The mapping outlives the channel; it is released when the buffer is collected.
+                MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, layout.dataOffset() + first * rowBytes,
+                        count * rowBytes);
+                chunks[c] = m.order(ByteOrder.LITTLE_ENDIAN);
+            }
+            return new Shard(layout, chunks, rowsPerChunk);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException(file, "no such file; check the path", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The file. */
+    public Path path() {
+        return layout.file();
+    }
+
+    /** The header as read. */
+    public ShardLayout layout() {
+        return layout;
+    }
+
+    /** On-disk element type: F32, F16 or BF16. */
+    public DType dtype() {
+        return layout.dtype();
+    }
+
+    /** Number of rows (product of all dimensions but the last). */
+    public long rows() {
+        return rows;
+    }
+
+    /** Width of a row. */
+    public int dIn() {
+        return dIn;
+    }
+
+    /** File size in bytes, for reports. */
+    public long fileBytes() throws IOException {
+        return Files.size(path());
+    }
+
+    /**
+     * Converts rows {@code [firstRow, firstRow + count)} to fp32 times {@code scale}, into
+     * {@code dst[dstOffset .. dstOffset + count * dIn)}, row-major. Values are not checked for finiteness
+     * here; see {@link #firstNonFinite}.
+     */
+    public void readRows(long firstRow, int count, float scale, float[] dst, int dstOffset) {
+        checkRange(firstRow, count);
+        long row = firstRow;
+        int off = dstOffset;
+        int left = count;
+        while (left > 0) {
+            int c = (int) (row / rowsPerChunk);
+            int inChunk = (int) (row - (long) c * rowsPerChunk);
+            int n = Math.min(left, rowsPerChunk - inChunk);
+            int elems = n * dIn;
+            // Offsets within one chunk fit an int: a chunk is at most 1 GiB.
+            RowConversion.convert(layout.dtype(), chunks[c], inChunk * (int) layout.rowBytes(), elems, scale, dst, off);
+            row += n;
+            off += elems;
+            left -= n;
+        }
+    }
+
+    /**
+     * Copies the raw little-endian bytes of rows {@code [firstRow, firstRow + count)} (in {@link #dtype()})
+     * into {@code dst} at its position, advancing it; for devices that convert rows themselves.
+     */
+    public void copyRawRows(long firstRow, int count, ByteBuffer dst) {
+        checkRange(firstRow, count);
+        long row = firstRow;
+        int left = count;
+        int rowBytes = (int) layout.rowBytes();
+        while (left > 0) {
+            int c = (int) (row / rowsPerChunk);
+            int inChunk = (int) (row - (long) c * rowsPerChunk);
+            int n = Math.min(left, rowsPerChunk - inChunk);
+            dst.put(chunks[c].slice(inChunk * rowBytes, n * rowBytes));
+            row += n;
+            left -= n;
+        }
+    }
+
+    /**
+     * A read-only view of the raw bytes of rows {@code [firstRow, firstRow + count)}, little-endian, without
+     * copying; the rows must lie in one mapping chunk ({@link #rowsPerChunk()} rows each, chunk-aligned).
+     */
+    public ByteBuffer rawRows(long firstRow, int count) {
+        checkRange(firstRow, count);
+        int c = (int) (firstRow / rowsPerChunk);
+        int inChunk = (int) (firstRow - (long) c * rowsPerChunk);
+        if (inChunk + count > rowsPerChunk) {
+            throw new IllegalArgumentException("rows " + firstRow + ".." + (firstRow + count) + " of " + path()
+                    + " straddle a mapping chunk of " + rowsPerChunk + " rows; use copyRawRows");
+        }
+        int rowBytes = (int) layout.rowBytes();
+        return chunks[c].slice(inChunk * rowBytes, count * rowBytes).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Rows per mapping chunk; chunk c holds rows {@code [c * rowsPerChunk(), (c + 1) * rowsPerChunk())}. */
+    public int rowsPerChunk() {
+        return rowsPerChunk;
+    }
+
+    /**
+     * Index of the first non-finite value (NaN or +-Inf) in {@code x[offset .. offset + n)}, or -1 if all
+     * are finite. One multiply-add per element: any NaN or Inf makes {@code v * 0} NaN.
+     */
+    public static int firstNonFinite(float[] x, int offset, int n) {
+        float acc = 0f;
+        for (int i = offset; i < offset + n; i++) {
+            acc += x[i] * 0f;
+        }
+        if (acc == 0f) {
+            return -1;
+        }
+        for (int i = offset; i < offset + n; i++) {
+            if (!Float.isFinite(x[i])) {
+                return i - offset;
+            }
+        }
+        throw new AssertionError("a NaN sum without a non-finite term");
+    }
+
+    private void checkRange(long firstRow, int count) {
+        if (firstRow < 0 || count < 0 || firstRow + count > rows) {
+            throw new IndexOutOfBoundsException("rows " + firstRow + ".." + (firstRow + count) + " of " + path()
+                    + " which has " + rows + " rows");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return path() + " (" + layout.format() + ", " + dtype() + ", " + rows + " x " + dIn + ")";
+    }
+}

@@ -1,0 +1,172 @@
+package dev.saetrain.data;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * The shards of a data set, in file-name order, all of the same width {@code dIn}. Rows are numbered
+ * globally: shard i holds global rows {@code [offset(i), offset(i) + rows(i))}.
+ */
+public final class ShardSet {
+    private final Path source;
+    private final List<Shard> shards;
+    private final long[] offsets;
+    private final int dIn;
+
+    private ShardSet(Path source, List<Shard> shards) {
+        this.source = source;
+        this.shards = List.copyOf(shards);
+        this.offsets = new long[shards.size() + 1];
+        for (int i = 0; i < shards.size(); i++) {
+            offsets[i + 1] = offsets[i] + shards.get(i).rows();
+        }
+        this.dIn = shards.get(0).dIn();
+    }
+
+    /**
+     * Opens a directory of shards (every {@code *.npy} and {@code *.safetensors} in it, sorted by name; other
+     * files and subdirectories are ignored) or a single shard file.
+     *
+     * @throws BadInputException if there is no shard, a shard is defective, or the widths differ
+     */
+    public static ShardSet open(Path dirOrFile) {
+        List<Path> files = shardFiles(dirOrFile);
+        List<Shard> shards = new ArrayList<>(files.size());
+        for (Path f : files) {
+            Shard s = Shard.open(f);
+            if (!shards.isEmpty() && s.dIn() != shards.get(0).dIn()) {
+                Shard first = shards.get(0);
+                throw new BadInputException(f, "d = " + s.dIn() + " differs from d = " + first.dIn() + " of the first shard "
+                        + first.path().getFileName() + "; every shard of a directory must come from the same hook");
+            }
+            shards.add(s);
+        }
+        if (shards.stream().allMatch(s -> s.rows() == 0)) {
+            throw new BadInputException(dirOrFile, "the shards hold no rows; regenerate the activation cache");
+        }
+        return new ShardSet(dirOrFile, shards);
+    }
+
+    /**
+     * The shard files {@link #open} would read: a single file as given, or the sorted {@code .npy} and
+     * {@code .safetensors} files of a directory.
+     *
+     * @throws BadInputException if the path does not exist or a directory has no shard file
+     */
+    public static List<Path> shardFiles(Path dirOrFile) {
+        if (!Files.exists(dirOrFile)) {
+            throw new BadInputException(dirOrFile, "no such file or directory; check the path");
+        }
+        if (!Files.isDirectory(dirOrFile)) {
+            return List.of(dirOrFile);
+        }
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dirOrFile)) {
+            files = s.filter(Files::isRegularFile)
+                    .filter(p -> isShardName(p.getFileName().toString()))
+                    .sorted(Comparator.comparing(p -> p.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dirOrFile + ": " + e.getMessage(), e);
+        }
+        if (files.isEmpty()) {
+            throw new BadInputException(dirOrFile, "no .npy or .safetensors shard files in this directory; "
+                    + "point to the directory the activation cache was written to");
+        }
+        return files;
+    }
+
+    private static boolean isShardName(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        // Hidden files include our own atomic-write temporaries and editors' droppings.
+        return !n.startsWith(".") && (n.endsWith(".npy") || n.endsWith(".safetensors"));
+    }
+
+    /** The directory or file this set was opened from. */
+    public Path source() {
+        return source;
+    }
+
+    /** The shards in file-name order. */
+    public List<Shard> shards() {
+        return shards;
+    }
+
+    /** Width of every row. */
+    public int dIn() {
+        return dIn;
+    }
+
+    /** Rows over all shards. */
+    public long totalRows() {
+        return offsets[shards.size()];
+    }
+
+    /** Rows per shard, in order. */
+    public long[] shardRows() {
+        long[] r = new long[shards.size()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = shards.get(i).rows();
+        }
+        return r;
+    }
+
+    /** Global row number of the first row of shard {@code i}. */
+    public long offset(int i) {
+        return offsets[i];
+    }
+
+    /** Index of the shard holding global row {@code row}. */
+    public int shardOf(long row) {
+        if (row < 0 || row >= totalRows()) {
+            throw new IndexOutOfBoundsException("row " + row + " of " + totalRows());
+        }
+        int i = Arrays.binarySearch(offsets, row);
+        if (i >= 0) {
+            while (offsets[i + 1] == row) { // skip empty shards that share this offset
+                i++;
+            }
+            return i;
+        }
+        return -i - 2;
+    }
+
+    /**
+     * The first {@code min(n, totalRows())} finite rows in file order, as fp32 times {@code scale},
+     * {@code [rows, dIn]} row-major (for example for the geometric-median initialisation of b_dec).
+     *
+     * @param skipNonFinite skip rows with NaN or Inf instead of failing on them
+     * @throws BadInputException on a non-finite row unless skipped
+     */
+    public float[] readFirstRows(int n, float scale, boolean skipNonFinite) {
+        int want = (int) Math.min(n, totalRows());
+        float[] out = new float[Math.multiplyExact(want, dIn)];
+        int got = 0;
+        for (Shard s : shards) {
+            for (long r = 0; r < s.rows() && got < want; r++) {
+                s.readRows(r, 1, scale, out, got * dIn);
+                int bad = Shard.firstNonFinite(out, got * dIn, dIn);
+                if (bad < 0) {
+                    got++;
+                } else if (!skipNonFinite) {
+                    throw nonFinite(s, r, bad, out[got * dIn + bad]);
+                }
+            }
+        }
+        return got == want ? out : Arrays.copyOf(out, got * dIn);
+    }
+
+    /** The error for a NaN or Inf at {@code row}, {@code column} of a shard. */
+    static BadInputException nonFinite(Shard s, long row, int column, float value) {
+        return new BadInputException(s.path(), "row " + row + " has a non-finite value (" + value + " in column "
+                + column + "); fix the activation cache or pass --skip-nonfinite to skip such rows");
+    }
+}
