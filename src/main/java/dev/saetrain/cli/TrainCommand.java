@@ -71,6 +71,16 @@ final class TrainCommand implements Callable<Integer> {
             description = "Hook the activations came from (e.g. blocks.6.hook_resid_post), for SAELens. Default: ${DEFAULT-VALUE}.")
     String hookName;
 
+    @Option(names = "--model-name", defaultValue = "unknown",
+            description = "Model the activations came from (e.g. gpt2), for SAELens. Default: ${DEFAULT-VALUE}.")
+    String modelName;
+
+    @Option(names = "--context-size", description = "Tokens per context the activations were cached with, for SAELens.")
+    Integer contextSize;
+
+    @Option(names = "--prepend-bos", arity = "1", description = "true | false: whether contexts started with BOS, for SAELens.")
+    Boolean prependBos;
+
     @Option(names = "--out", defaultValue = "runs", description = "Parent directory of runs. Default: ${DEFAULT-VALUE}.")
     Path out;
 
@@ -96,7 +106,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
         }
         TrainOptions opts = new TrainOptions(List.of(cfg), batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
-                deadTokens, logEvery, skipNonFinite, out, runName, hookName);
+                deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos);
         DeviceOptions.Chosen chosen = deviceOptions.open();
         try {
             Trainer.Result r = new Trainer(chosen.device(), chosen.why(), opts, new VersionProvider().getVersion()[0]

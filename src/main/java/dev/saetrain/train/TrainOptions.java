@@ -19,10 +19,13 @@ import java.util.List;
  * @param outDir        parent of the run directory
  * @param runName       run directory name
  * @param hookName      hook the activations came from, recorded in cfg.json (SAELens metadata)
+ * @param modelName     model the activations came from (SAELens metadata)
+ * @param contextSize   tokens per context when the activations were cached, or null if unknown
+ * @param prependBos    whether contexts began with BOS, or null if unknown
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
-                           String hookName) {
+                           String hookName, String modelName, Integer contextSize, Boolean prependBos) {
     public TrainOptions {
         saes = List.copyOf(saes);
         if (saes.isEmpty()) {

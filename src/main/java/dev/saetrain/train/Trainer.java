@@ -164,7 +164,9 @@ public final class Trainer {
                 SaeWeights raw = e.weights().foldScale(scale);
                 Path dir = runDir.resolve("saes").resolve(e.config().name());
                 ExportInfo info = ExportInfo.minimal(opts.runName(), version, tokens, scale)
-                        .withHookName(opts.hookName()).withDatasetPath(shards.source().toString());
+                        .withHookName(opts.hookName()).withModelName(opts.modelName())
+                        .withDatasetPath(shards.source().toString()).withContextSize(opts.contextSize())
+                        .withPrependBos(opts.prependBos());
                 SaeLensWriter.write(dir, raw, firing.get(i).frequencies(), info);
                 saeDirs.add(dir);
                 LOG.info("wrote {}", dir);
