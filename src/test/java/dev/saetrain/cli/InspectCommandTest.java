@@ -1,9 +1,11 @@
-package dev.saetrain.data;
+package dev.saetrain.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.saetrain.cli.InspectCommand;
+import dev.saetrain.io.NpyWriter;
+import dev.saetrain.io.Tensor;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -19,6 +21,10 @@ class InspectCommandTest {
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
 
+    private static void writeNpy(Path file, float[] x, int d) throws IOException {
+        NpyWriter.write(file, Tensor.f32(x, x.length / d, d));
+    }
+
     private int run(String... args) {
         CommandLine cl = new CommandLine(new InspectCommand());
         cl.setOut(new PrintWriter(out));
@@ -33,8 +39,8 @@ class InspectCommandTest {
             x[i * 4] = 3;
             x[i * 4 + 1] = 4;
         }
-        TestShards.writeNpy(dir.resolve("a.npy"), x, 4);
-        TestShards.writeNpy(dir.resolve("b.npy"), x, 4);
+        writeNpy(dir.resolve("a.npy"), x, 4);
+        writeNpy(dir.resolve("b.npy"), x, 4);
         assertEquals(0, run(dir.toString()), err.toString());
         String table = out.toString();
         assertTrue(table.contains("a.npy") && table.contains("b.npy"), table);
@@ -47,10 +53,10 @@ class InspectCommandTest {
     void reportsEveryProblemAndExitsTwo() throws Exception {
         float[] x = new float[6 * 4];
         x[5] = Float.NaN;
-        TestShards.writeNpy(dir.resolve("a.npy"), x, 4);
+        writeNpy(dir.resolve("a.npy"), x, 4);
         Files.writeString(dir.resolve("b.npy"), "garbage");
-        TestShards.writeNpy(dir.resolve("c.npy"), new float[6], 3);
-        TestShards.writeNpy(dir.resolve("d.npy"), new float[8], 4);
+        writeNpy(dir.resolve("c.npy"), new float[6], 3);
+        writeNpy(dir.resolve("d.npy"), new float[8], 4);
         assertEquals(2, run(dir.toString()));
         String[] lines = err.toString().strip().split("\\R");
         assertEquals(3, lines.length, err.toString());
