@@ -15,6 +15,8 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sae-train bench}: times the training step on random rows held in memory and prints a table of
@@ -54,6 +56,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions deviceOptions;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
         Architecture a = Architecture.parse(arch);
@@ -61,6 +66,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");
         }
         SaeConfig cfg = a == Architecture.TOPK ? SaeConfig.topk(d, expansion, k) : SaeConfig.relu(d, expansion, l1);
+        java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         Device dev = chosen.device();
         try (Engine engine = new Engine(dev, SaeInit.initial(cfg, seed, new float[d]), batch, 10_000_000L);
@@ -87,15 +93,15 @@ final class BenchCommand implements Callable<Integer> {
             double encodeGflops = gemmFlops * steps / phases.getOrDefault("encode", Double.NaN) / 1e9;
             double gemmAlone = gemmAloneGflops(dev, cfg.nLatents(), steps);
             double tps = (double) steps * batch / secs;
-            System.out.printf("bench: %s, d=%d, n_latents=%d, k=%d, batch=%d, %d steps on %s%n", a, d, cfg.nLatents(),
+            out.printf("bench: %s, d=%d, n_latents=%d, k=%d, batch=%d, %d steps on %s%n", a, d, cfg.nLatents(),
                     cfg.k(), batch, steps, dev.describe());
-            System.out.printf("%-14s %10s %7s%n", "phase", "ms/step", "share");
+            out.printf("%-14s %10s %7s%n", "phase", "ms/step", "share");
             double total = phases.values().stream().mapToDouble(Double::doubleValue).sum();
             for (var e : phases.entrySet()) {
-                System.out.printf("%-14s %10.2f %6.1f%%%n", e.getKey(), 1e3 * e.getValue() / steps, 100 * e.getValue() / total);
+                out.printf("%-14s %10.2f %6.1f%%%n", e.getKey(), 1e3 * e.getValue() / steps, 100 * e.getValue() / total);
             }
-            System.out.printf("%-14s %10.2f%n", "step (timed)", 1e3 * secs / steps);
-            System.out.printf("tokens/s %.0f; encoder product %.1f GFLOP/s in the step, %.1f GFLOP/s alone (%.0f%%)%n",
+            out.printf("%-14s %10.2f%n", "step (timed)", 1e3 * secs / steps);
+            out.printf("tokens/s %.0f; encoder product %.1f GFLOP/s in the step, %.1f GFLOP/s alone (%.0f%%)%n",
                     tps, encodeGflops, gemmAlone, 100 * encodeGflops / gemmAlone);
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("arch", a.cliName());
@@ -109,7 +115,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("encode_gflops", Math.round(encodeGflops * 10) / 10.0);
             o.put("gemm_gflops", Math.round(gemmAlone * 10) / 10.0);
             phases.forEach((kk, v) -> o.put("ms_" + kk.replaceAll("[^a-z]", "_"), Math.round(1e5 * v / steps) / 100.0));
-            System.out.println(o);
+            out.println(o);
         } finally {
             dev.close();
         }

@@ -22,9 +22,16 @@ public final class Main {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns the exit code (tests call this). */
+    /** Runs the command line and returns the exit code. */
     public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line with the given output and error writers (tests call this). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = commandLine();
+        cl.setOut(out);
+        cl.setErr(err);
         if (args.length > 0 && !args[0].startsWith("-") && cl.getSubcommands().get(args[0]) == null) {
             String[] withTrain = new String[args.length + 1];
             withTrain[0] = "train";

@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code sae-train train SHARD_DIR}: trains an SAE and writes runs/NAME/. */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
@@ -90,6 +92,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions deviceOptions;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         Architecture a = Architecture.parse(arch);
@@ -107,11 +112,12 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainOptions opts = new TrainOptions(List.of(cfg), batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
                 deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos);
+        java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         try {
             Trainer.Result r = new Trainer(chosen.device(), chosen.why(), opts, new VersionProvider().getVersion()[0]
                     .replace("sae-train ", "")).run(shardDir);
-            System.out.println("trained " + r.tokens() + " tokens in " + String.format("%.1f", r.seconds()) + " s; "
+            out.println("trained " + r.tokens() + " tokens in " + String.format("%.1f", r.seconds()) + " s; "
                     + "dictionaries in " + r.runDir().resolve("saes"));
         } finally {
             chosen.device().close();

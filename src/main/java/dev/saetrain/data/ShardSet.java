@@ -32,8 +32,14 @@ public final class ShardSet {
     }
 
     /**
+     * Files in a shard directory that hold something other than activations and are never read as shards:
+     * {@code ground_truth.npy}, the true features that {@code sae-train synth} writes beside its shards.
+     */
+    public static final java.util.Set<String> NOT_SHARDS = java.util.Set.of("ground_truth.npy");
+
+    /**
      * Opens a directory of shards (every {@code *.npy} and {@code *.safetensors} in it, sorted by name; other
-     * files and subdirectories are ignored) or a single shard file.
+     * files, {@link #NOT_SHARDS} and subdirectories are ignored) or a single shard file.
      *
      * @throws BadInputException if there is no shard, a shard is defective, or the widths differ
      */
@@ -87,7 +93,7 @@ public final class ShardSet {
     private static boolean isShardName(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         // Hidden files include our own atomic-write temporaries and editors' droppings.
-        return !n.startsWith(".") && (n.endsWith(".npy") || n.endsWith(".safetensors"));
+        return !n.startsWith(".") && !NOT_SHARDS.contains(n) && (n.endsWith(".npy") || n.endsWith(".safetensors"));
     }
 
     /** The directory or file this set was opened from. */

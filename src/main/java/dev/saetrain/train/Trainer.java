@@ -70,7 +70,7 @@ public final class Trainer {
                     + "; lower --batch or add data");
         }
         float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
-        float[] first = InitRows.read(shards, INIT_ROWS, scale, opts.skipNonFinite());
+        float[] first = shards.readFirstRows(INIT_ROWS, scale, opts.skipNonFinite());
         int nFirst = first.length / shards.dIn();
         float[] median = GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6);
         LOG.info("data: {} shard(s), {} rows, d = {}; scale {} (E|x| = sqrt(d)); b_dec from the geometric median of {} rows",

@@ -1,0 +1,120 @@
+package dev.saetrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.export.TestTensorFiles;
+import dev.saetrain.io.DType;
+import dev.saetrain.synth.SynthOptions;
+import dev.saetrain.synth.SynthWriter;
+import dev.saetrain.synth.SyntheticData;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Trains through the command line on toy data with known features (Sharkey et al. 2022) and checks that
+ * the exported dictionary recovers them: mean over true features of the best decoder cosine >= 0.9.
+ */
+class TrainEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+    static Path data;
+
+    @BeforeAll
+    static void makeData() throws IOException {
+        data = tmp.resolve("synth");
+        SynthOptions o = new SynthOptions(64, 128, 3, 0.99, 120_000, 65_536, 0, DType.F16);
+        SynthWriter.write(new SyntheticData(o), data);
+    }
+
+    private static int run(StringWriter err, String... args) {
+        return Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), args);
+    }
+
+    @Test
+    void topkRecoversTheGroundTruthFeatures() throws IOException {
+        Path out = tmp.resolve("runs-topk");
+        StringWriter err = new StringWriter();
+        int code = run(err, data.toString(), "--k", "3", "--expansion", "4", "--batch", "1024", "--epochs", "4",
+                "--threads", "2", "--out", out.toString(), "--name", "t", "--log-every", "20", "--device", "cpu");
+        assertEquals(0, code, err.toString());
+        Path sae = out.resolve("t/saes/x4-k3");
+        double mmcs = meanMaxCosine(sae.resolve("sae_weights.safetensors"), data.resolve("ground_truth.npy"));
+        assertTrue(mmcs >= 0.9, "mean max cosine " + mmcs);
+
+        JsonNode cfg = JSON.readTree(sae.resolve("cfg.json").toFile());
+        assertEquals("topk", cfg.get("architecture").asText());
+        assertEquals(3, cfg.get("k").asInt());
+        assertEquals(256, cfg.get("d_sae").asInt());
+        JsonNode config = JSON.readTree(out.resolve("t/config.json").toFile());
+        assertEquals(2, config.at("/data/shards").asInt(), "ground_truth.npy must not be read as a shard");
+        assertEquals("finished", config.at("/result/status").asText());
+        assertTrue(config.at("/data/scale").asDouble() > 0);
+        assertFvuFalls(out.resolve("t/metrics.jsonl"), 0.2);
+        assertTrue(Files.size(out.resolve("t/train.log")) > 0);
+    }
+
+    @Test
+    void reluRecoversTheGroundTruthFeatures() throws IOException {
+        Path out = tmp.resolve("runs-relu");
+        StringWriter err = new StringWriter();
+        int code = run(err, "train", data.toString(), "--arch", "relu", "--l1", "3", "--lr", "3e-3", "--expansion", "4",
+                "--batch", "1024", "--epochs", "4", "--threads", "2", "--out", out.toString(), "--name", "r",
+                "--log-every", "20");
+        assertEquals(0, code, err.toString());
+        Path sae = out.resolve("r/saes/x4-l1_3.0");
+        double mmcs = meanMaxCosine(sae.resolve("sae_weights.safetensors"), data.resolve("ground_truth.npy"));
+        assertTrue(mmcs >= 0.9, "mean max cosine " + mmcs);
+        assertEquals("standard", JSON.readTree(sae.resolve("cfg.json").toFile()).get("architecture").asText());
+        assertFvuFalls(out.resolve("r/metrics.jsonl"), 0.2);
+    }
+
+    private static void assertFvuFalls(Path metrics, double below) throws IOException {
+        List<String> lines = Files.readAllLines(metrics);
+        assertTrue(lines.size() >= 3, "metrics rows: " + lines.size());
+        double first = JSON.readTree(lines.get(0)).get("fvu").asDouble();
+        double last = JSON.readTree(lines.get(lines.size() - 1)).get("fvu").asDouble();
+        assertTrue(last < first && last < below, "fvu " + first + " -> " + last);
+    }
+
+    /** Mean over ground-truth features of the largest cosine with any decoder row. */
+    static double meanMaxCosine(Path weights, Path groundTruth) throws IOException {
+        Map<String, TestTensorFiles.Loaded> w = TestTensorFiles.readSafetensors(weights);
+        TestTensorFiles.Loaded dec = w.get("W_dec");
+        TestTensorFiles.Loaded gt = TestTensorFiles.readNpy(groundTruth);
+        int m = (int) dec.shape()[0];
+        int d = (int) dec.shape()[1];
+        int f = (int) gt.shape()[0];
+        double total = 0;
+        for (int g = 0; g < f; g++) {
+            double best = -1;
+            for (int i = 0; i < m; i++) {
+                double dot = 0;
+                double n1 = 0;
+                double n2 = 0;
+                for (int j = 0; j < d; j++) {
+                    double a = gt.values()[g * d + j];
+                    double b = dec.values()[i * d + j];
+                    dot += a * b;
+                    n1 += a * a;
+                    n2 += b * b;
+                }
+                best = Math.max(best, dot / Math.sqrt(n1 * n2));
+            }
+            total += best;
+        }
+        return total / f;
+    }
+}
