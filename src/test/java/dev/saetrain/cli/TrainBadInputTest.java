@@ -1,0 +1,116 @@
+package dev.saetrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.saetrain.io.NpyWriter;
+import dev.saetrain.io.Tensor;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bad input through {@code sae-train train}: one line on stderr naming the file, exit code 2, and no run
+ * directory left behind, including when the problem is only met mid-stream. (Every case of DESIGN.md
+ * section 5 is tested on crafted files at the reader level in data/BadInputTest.)
+ */
+class TrainBadInputTest {
+    @TempDir
+    Path tmp;
+
+    private final StringWriter err = new StringWriter();
+
+    private int train(Path shards) {
+        return Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train", shards.toString(),
+                "--out", tmp.resolve("runs").toString(), "--name", "bad", "--batch", "64", "--expansion", "2",
+                "--k", "4", "--threads", "1");
+    }
+
+    private void assertRejected(Path shards, String file, String phrase) {
+        assertEquals(2, train(shards), err.toString());
+        String e = err.toString().strip();
+        assertFalse(e.contains("\n"), "one line expected: " + e);
+        assertTrue(e.startsWith("error: "), e);
+        assertTrue(e.contains(file), e);
+        assertTrue(e.toLowerCase().contains(phrase), e);
+        assertFalse(Files.exists(tmp.resolve("runs/bad")), "a run directory was left behind");
+    }
+
+    private static float[] rows(int n, int d, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[n * d];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        return x;
+    }
+
+    @Test
+    void nonFiniteRowMetMidStreamRemovesTheRunDirectory() throws IOException {
+        Path dir = tmp.resolve("nan");
+        float[] x = rows(40_000, 8, 1);
+        x[35_000 * 8 + 3] = Float.NaN; // beyond the 32768 rows read up front: found by the stream
+        NpyWriter.write(dir.resolve("a.npy"), Tensor.f32(x, 40_000, 8));
+        assertRejected(dir, "a.npy", "row 35000");
+    }
+
+    @Test
+    void widthThatDiffersFromTheFirstShard() throws IOException {
+        Path dir = tmp.resolve("width");
+        NpyWriter.write(dir.resolve("a.npy"), Tensor.f32(rows(256, 8, 1), 256, 8));
+        NpyWriter.write(dir.resolve("b.npy"), Tensor.f32(rows(256, 9, 2), 256, 9));
+        assertRejected(dir, "b.npy", "differs");
+    }
+
+    @Test
+    void badMagic() throws IOException {
+        Path dir = tmp.resolve("magic");
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("a.npy"), "not a numpy file at all, just text".getBytes(StandardCharsets.US_ASCII));
+        assertRejected(dir, "a.npy", "magic");
+    }
+
+    @Test
+    void directoryWithoutShards() throws IOException {
+        Path dir = tmp.resolve("empty");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("notes.txt"), "nothing here");
+        assertRejected(dir, "empty", "no .npy");
+    }
+
+    @Test
+    void tooFewRowsForOneBatch() throws IOException {
+        Path dir = tmp.resolve("small");
+        NpyWriter.write(dir.resolve("a.npy"), Tensor.f32(rows(10, 8, 1), 10, 8));
+        assertRejected(dir, "small", "batch");
+    }
+
+    @Test
+    void skipNonFiniteTrainsAroundTheBadRow() throws IOException {
+        Path dir = tmp.resolve("skip");
+        float[] x = rows(2_000, 8, 1);
+        x[1_500 * 8] = Float.POSITIVE_INFINITY;
+        NpyWriter.write(dir.resolve("a.npy"), Tensor.f32(x, 2_000, 8));
+        int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
+                dir.toString(), "--out", tmp.resolve("runs").toString(), "--name", "ok", "--batch", "64",
+                "--expansion", "2", "--k", "4", "--threads", "1", "--skip-nonfinite");
+        assertEquals(0, code, err.toString());
+        assertTrue(Files.exists(tmp.resolve("runs/ok/saes/x2-k4/sae_weights.safetensors")));
+    }
+
+    @Test
+    void badUsageExitsTwo() {
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
+                tmp.toString(), "--arch", "nonsense"));
+        assertTrue(err.toString().contains("unknown architecture"), err.toString());
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
+                "--batch", "x"));
+    }
+}
