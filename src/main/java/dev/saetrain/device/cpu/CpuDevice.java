@@ -38,7 +38,7 @@ public final class CpuDevice implements Device {
 
     @Override
     public String describe() {
-        return "cpu (" + par.threads() + " threads, OpenBLAS " + openblas_nolapack.OPENBLAS_VERSION.trim() + ")";
+        return "cpu (" + par.threads() + " threads, " + openblas_nolapack.OPENBLAS_VERSION.trim() + ")";
     }
 
     static FloatBuffer fb(FloatBuf b) {
