@@ -197,13 +197,16 @@ public final class Engine implements AutoCloseable {
         if (cfg.arch() == Architecture.TOPK) {
             dev.topk(pre, batch, m, cfg.k(), null, 0, acts);
             active = countActive();
-            dev.recordFires(acts, m, fireCounts, lastFired, step, null);
             sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
             dev.sparseDecoderBackward(acts, err, gScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
             dev.sparseEncoderBackward(acts, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
             if (dead > 0) {
                 aux = auxK(dead);
             }
+            // After AuxK: its dead filter reads lastFired as it stood before this batch, the same set that
+            // `dead` counted (Gao et al. 2024; sparsify). Recording first would drop the dead latents that fire
+            // in this batch from the filter, leaving fewer candidates than the k_aux the count allows.
+            dev.recordFires(acts, m, fireCounts, lastFired, step, null);
         } else {
             dev.rowNorms(wDec.param, m, d, decNorms);
             dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));
