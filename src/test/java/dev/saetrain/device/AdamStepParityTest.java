@@ -15,11 +15,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * {@link Device#adamStep} on [m, d] weights (with and without row flags) and a [1, m] bias, at t = 1, 2, 10
  * and 1000, with a clip scale of 0.7. Unflagged rows hold garbage gradients that must be read as zero.
- * Elementwise in fp32 against double, m and v within rtol 1e-6. The first moment starts with the sign of
- * the gradient and v >= m^2: where b1 m + (1 - b1) g cancels, fp32 keeps only ~1e-4 of m, the step (lr mhat / sqrt(vhat))
- * inherits that, and a tolerance wide enough for it (~3e-4 lr) would hide an eps misplaced inside the sqrt.
- * Without cancellation the parameter is within a few ulps of itself plus ~1e-6 of the step: atol 1e-8,
- * rtol 1e-6; a wrong bias correction or eps placement moves it by 1e-6 to 1e-3.
+ * Elementwise in fp32 against double, m and v within rtol 1e-6. The first moment starts with the sign of the
+ * gradient and v >= m^2: where b1 m + (1 - b1) g cancels, fp32 keeps only ~1e-4 of m, the step
+ * (lr mhat / sqrt(vhat)) inherits that, and a tolerance wide enough for it (~3e-4 lr) would hide an eps
+ * misplaced inside the sqrt. Without cancellation the parameter is within a few ulps of itself plus ~1e-6 of
+ * the step: atol 1e-8, rtol 1e-6; a wrong bias correction or eps inside the sqrt moves it by 1e-6 to 1e-3.
  */
 class AdamStepParityTest {
     private static final float LR = 1e-3f;
