@@ -215,7 +215,6 @@ public final class Engine implements AutoCloseable {
         if (cfg.arch() == Architecture.TOPK) {
             dev.topk(pre, batch, m, cfg.k(), null, 0, acts);
             active = countActive();
-            dev.recordFires(acts, m, fireCounts, lastFired, step, null);
             lap("select");
             sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
             lap("decode");
@@ -226,6 +225,10 @@ public final class Engine implements AutoCloseable {
                 aux = auxK(dead);
                 lap("auxk");
             }
+            // After AuxK: its dead filter reads lastFired as it stood before this batch, the same set that
+            // `dead` counted (Gao et al. 2024; sparsify). Recording first would drop the dead latents that fire
+            // in this batch from the filter, leaving fewer candidates than the k_aux the count allows.
+            dev.recordFires(acts, m, fireCounts, lastFired, step, null);
         } else {
             dev.rowNorms(wDec.param, m, d, decNorms);
             dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));

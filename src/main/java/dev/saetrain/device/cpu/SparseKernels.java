@@ -55,7 +55,10 @@ final class SparseKernels {
                         siftDown(hv, hi2, k);
                     }
                 }
-                assert n == k : "fewer candidates than k: " + n + " < " + k;
+                if (n < k) {
+                    throw new IllegalArgumentException("topk: only " + n + " candidate latents for k = " + k
+                            + "; the caller must clamp k to the number of candidates");
+                }
                 int o = b * k;
                 for (int r = 0; r < k; r++) {
                     idx[o + r] = hi2[r];

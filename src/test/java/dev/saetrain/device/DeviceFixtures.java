@@ -1,0 +1,234 @@
+package dev.saetrain.device;
+
+import dev.saetrain.device.cpu.CpuDevice;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
+
+/**
+ * Shared inputs of the parity suite: the fast devices under test, the awkward shapes, seeded random buffers,
+ * and upload/download helpers that work on any {@link Device}.
+ */
+public final class DeviceFixtures {
+    private DeviceFixtures() {
+    }
+
+    /** A fast device under test, opened fresh for each case. */
+    public record FastDevice(String name, Supplier<Device> open) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** One problem size: rows, input width, dictionary size, active latents per row (topk). */
+    public record Shape(int batch, int dIn, int nLatents, int k) {
+        @Override
+        public String toString() {
+            return "B=" + batch + " d=" + dIn + " m=" + nLatents + " k=" + k;
+        }
+    }
+
+    /** CpuDevice with one thread (no splitting) and with three (chunks of uneven size). */
+    public static List<FastDevice> fastDevices() {
+        return List.of(new FastDevice("cpu-1", () -> new CpuDevice(1)), new FastDevice("cpu-3", () -> new CpuDevice(3)));
+    }
+
+    /**
+     * Awkward sizes (DESIGN.md section 8): d in {48, 769}; m = 100, 257, 1031 (multiples of no tile);
+     * batch 1, 7, 33; k = 1, 7, 32. Chosen so each value of each axis appears, not the full product.
+     */
+    public static List<Shape> shapes() {
+        return List.of(
+                new Shape(1, 48, 100, 1),
+                new Shape(7, 48, 257, 7),
+                new Shape(33, 48, 1031, 32),
+                new Shape(7, 769, 100, 7),
+                new Shape(33, 769, 257, 1),
+                new Shape(1, 769, 1031, 32),
+                new Shape(33, 769, 1031, 7));
+    }
+
+    /** Every fast device crossed with every shape: arguments (FastDevice, Shape). */
+    public static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        for (FastDevice dev : fastDevices()) {
+            for (Shape s : shapes()) {
+                out.add(Arguments.of(dev, s));
+            }
+        }
+        return out.stream();
+    }
+
+    /** n Gaussian floats with standard deviation std. */
+    public static float[] gaussian(long seed, int n, double std) {
+        Random r = new Random(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextGaussian() * std);
+        }
+        return a;
+    }
+
+    /**
+     * Pre-activations [batch, nLatents] with no ties within a row (a shuffled grid of spacing 1/64 plus a row
+     * offset), so every correct TopK picks the same set. Row b is shifted by rowShift[b].
+     */
+    public static float[] distinctRows(long seed, int batch, int nLatents, float[] rowShift) {
+        Random r = new Random(seed);
+        float[] pre = new float[batch * nLatents];
+        for (int b = 0; b < batch; b++) {
+            int[] perm = permutation(r, nLatents);
+            for (int i = 0; i < nLatents; i++) {
+                pre[b * nLatents + i] = (perm[i] - nLatents / 2) / 64f + rowShift[b];
+            }
+        }
+        return pre;
+    }
+
+    /** A uniformly random permutation of [0, n). */
+    public static int[] permutation(Random r, int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    /** A new buffer on dev holding a. */
+    public static FloatBuf up(Device dev, float[] a) {
+        FloatBuf b = dev.allocFloat(a.length);
+        dev.upload(a, 0, b, 0, a.length);
+        return b;
+    }
+
+    /** A new int buffer on dev holding a. */
+    public static IntBuf upInt(Device dev, int[] a) {
+        IntBuf b = dev.allocInt(a.length);
+        dev.uploadInt(a, 0, b, 0, a.length);
+        return b;
+    }
+
+    /** The first n floats of buf. */
+    public static float[] down(Device dev, FloatBuf buf, int n) {
+        float[] a = new float[n];
+        dev.download(buf, 0, a, 0, n);
+        return a;
+    }
+
+    /** The first n ints of buf. */
+    public static int[] downInt(Device dev, IntBuf buf, int n) {
+        int[] a = new int[n];
+        dev.downloadInt(buf, 0, a, 0, n);
+        return a;
+    }
+
+    /** Sparse activations on dev from host CSR arrays (grad may be null: zeros). */
+    public static SparseActs upActs(Device dev, int[] rowPtr, int[] idx, float[] val, float[] grad, int capacity) {
+        int batch = rowPtr.length - 1;
+        SparseActs a = SparseActs.allocate(dev, batch, capacity);
+        dev.uploadInt(rowPtr, 0, a.rowPtr(), 0, rowPtr.length);
+        dev.uploadInt(idx, 0, a.idx(), 0, idx.length);
+        dev.upload(val, 0, a.val(), 0, val.length);
+        if (grad != null) {
+            dev.upload(grad, 0, a.grad(), 0, grad.length);
+        }
+        return a;
+    }
+
+    /**
+     * Random CSR activations: row b gets a random number of distinct latents in [0, maxPerRow] (row 1, when
+     * there is one, gets none), in random order, values |N(0,1)| with about a fifth of them exactly 0
+     * (TopK picks of non-positive pre-activations). grad is zero.
+     */
+    public static HostActs randomActs(long seed, int batch, int nLatents, int maxPerRow) {
+        Random r = new Random(seed);
+        int[] rowPtr = new int[batch + 1];
+        List<Integer> idx = new ArrayList<>();
+        List<Float> val = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            int count = b == 1 ? 0 : r.nextInt(Math.min(maxPerRow, nLatents) + 1);
+            int[] perm = permutation(r, nLatents);
+            for (int q = 0; q < count; q++) {
+                idx.add(perm[q]);
+                val.add(r.nextInt(5) == 0 ? 0f : (float) Math.abs(r.nextGaussian()));
+            }
+            rowPtr[b + 1] = idx.size();
+        }
+        int[] ia = idx.stream().mapToInt(Integer::intValue).toArray();
+        float[] va = new float[val.size()];
+        for (int e = 0; e < va.length; e++) {
+            va[e] = val.get(e);
+        }
+        return new HostActs(rowPtr, ia, va, new float[va.length]);
+    }
+
+    /** n random flags, each 1 with probability p. */
+    public static int[] randomFlags(long seed, int n, double p) {
+        Random r = new Random(seed);
+        int[] f = new int[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = r.nextDouble() < p ? 1 : 0;
+        }
+        return f;
+    }
+
+    /** The TopK picks of pre (no ties, see distinctRows) as host CSR: exactly k entries per row, ReLU'd. */
+    public static HostActs topkHost(float[] pre, int batch, int nLatents, int k) {
+        Device ref = new ReferenceOps();
+        SparseActs a = SparseActs.allocate(ref, batch, batch * k);
+        ref.topk(up(ref, pre), batch, nLatents, k, null, 0, a);
+        return HostActs.download(ref, a);
+    }
+
+    /** Host copy of sparse activations (rowPtr, idx, val, grad up to rowPtr[batch]). */
+    public record HostActs(int[] rowPtr, int[] idx, float[] val, float[] grad) {
+        public int batch() {
+            return rowPtr.length - 1;
+        }
+
+        public int nnz() {
+            return rowPtr[batch()];
+        }
+
+        public static HostActs download(Device dev, SparseActs a) {
+            int[] rowPtr = downInt(dev, a.rowPtr(), a.batch() + 1);
+            int nnz = rowPtr[a.batch()];
+            return new HostActs(rowPtr, downInt(dev, a.idx(), nnz), down(dev, a.val(), nnz), down(dev, a.grad(), nnz));
+        }
+
+        public SparseActs upload(Device dev) {
+            return upActs(dev, rowPtr, idx, val, grad, Math.max(1, nnz()));
+        }
+
+        /**
+         * Dense [batch, nLatents] of the values (or of the gradients); fails on an index out of range or a
+         * latent listed twice in a row, so CSR outputs can be compared whatever their order.
+         */
+        public double[] densify(int nLatents, boolean ofGrad) {
+            double[] out = new double[batch() * nLatents];
+            for (int b = 0; b < batch(); b++) {
+                boolean[] seen = new boolean[nLatents];
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    int i = idx[e];
+                    if (i < 0 || i >= nLatents || seen[i]) {
+                        throw new AssertionError("row " + b + " entry " + e + ": latent " + i
+                                + (i < 0 || i >= nLatents ? " out of range" : " listed twice"));
+                    }
+                    seen[i] = true;
+                    out[b * nLatents + i] = ofGrad ? grad[e] : val[e];
+                }
+            }
+            return out;
+        }
+    }
+}

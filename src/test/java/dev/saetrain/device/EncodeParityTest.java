@@ -1,0 +1,48 @@
+package dev.saetrain.device;
+
+import static dev.saetrain.device.DeviceFixtures.down;
+import static dev.saetrain.device.DeviceFixtures.gaussian;
+import static dev.saetrain.device.DeviceFixtures.up;
+import static dev.saetrain.device.ParityAssert.assertClose;
+
+import dev.saetrain.device.DeviceFixtures.FastDevice;
+import dev.saetrain.device.DeviceFixtures.Shape;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** {@link Device#encode}: xIn = x - bDec (or x), pre = xIn wEnc^T + bEnc, fast device against ReferenceOps. */
+class EncodeParityTest {
+
+    private record Out(float[] xIn, float[] pre) {
+    }
+
+    private static Out run(Device dev, Shape s, float[] x, float[] bDec, float[] wEnc, float[] bEnc, boolean applyBDec) {
+        int b = s.batch();
+        int d = s.dIn();
+        int m = s.nLatents();
+        FloatBuf xIn = dev.allocFloat((long) b * d);
+        FloatBuf pre = dev.allocFloat((long) b * m);
+        dev.encode(up(dev, x), up(dev, bDec), up(dev, wEnc), up(dev, bEnc), applyBDec, b, d, m, xIn, pre);
+        return new Out(down(dev, xIn, b * d), down(dev, pre, b * m));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    void encodeMatchesReference(FastDevice fd, Shape s) {
+        int d = s.dIn();
+        int m = s.nLatents();
+        float[] x = gaussian(1, s.batch() * d, 1.0);
+        float[] bDec = gaussian(2, d, 0.3);
+        // Encoder rows of norm ~1, so pre is O(1) and ParityAssert's fp32-sum tolerance applies.
+        float[] wEnc = gaussian(3, m * d, 1 / Math.sqrt(d));
+        float[] bEnc = gaussian(4, m, 0.1);
+        try (Device fast = fd.open().get()) {
+            for (boolean apply : new boolean[] {true, false}) {
+                Out want = run(new ReferenceOps(), s, x, bDec, wEnc, bEnc, apply);
+                Out got = run(fast, s, x, bDec, wEnc, bEnc, apply);
+                assertClose("xIn (applyBDec " + apply + ")", want.xIn, got.xIn, 0, 0);
+                assertClose("pre (applyBDec " + apply + ")", want.pre, got.pre, ParityAssert.ATOL_SUM, ParityAssert.RTOL_SUM);
+            }
+        }
+    }
+}

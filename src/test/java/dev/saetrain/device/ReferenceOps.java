@@ -1,0 +1,621 @@
+package dev.saetrain.device;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The plainest implementation of {@link Device}: heap arrays, one loop per formula, sums in double, never
+ * optimised. Every fast device is checked against it. When an op's contract is violated (fewer candidates
+ * than k, an entry outside the buffers) it throws, where a fast device may assume.
+ */
+public final class ReferenceOps implements Device {
+
+    /** A heap fp32 buffer. */
+    static final class RefFloatBuf implements FloatBuf {
+        final float[] a;
+
+        RefFloatBuf(long n) {
+            a = new float[Math.toIntExact(n)];
+        }
+
+        @Override
+        public long size() {
+            return a.length;
+        }
+
+        @Override
+        public void close() {
+            // heap memory
+        }
+    }
+
+    /** A heap int32 buffer. */
+    static final class RefIntBuf implements IntBuf {
+        final int[] a;
+
+        RefIntBuf(long n) {
+            a = new int[Math.toIntExact(n)];
+        }
+
+        @Override
+        public long size() {
+            return a.length;
+        }
+
+        @Override
+        public void close() {
+            // heap memory
+        }
+    }
+
+    private static float[] f(FloatBuf b) {
+        return ((RefFloatBuf) b).a;
+    }
+
+    private static int[] n(IntBuf b) {
+        return ((RefIntBuf) b).a;
+    }
+
+    @Override
+    public String describe() {
+        return "reference (plain loops, double sums)";
+    }
+
+    @Override
+    public FloatBuf allocFloat(long count) {
+        return new RefFloatBuf(count);
+    }
+
+    @Override
+    public IntBuf allocInt(long count) {
+        return new RefIntBuf(count);
+    }
+
+    @Override
+    public void upload(float[] src, int srcOff, FloatBuf dst, long dstOff, int count) {
+        System.arraycopy(src, srcOff, f(dst), Math.toIntExact(dstOff), count);
+    }
+
+    @Override
+    public void download(FloatBuf src, long srcOff, float[] dst, int dstOff, int count) {
+        System.arraycopy(f(src), Math.toIntExact(srcOff), dst, dstOff, count);
+    }
+
+    @Override
+    public void uploadInt(int[] src, int srcOff, IntBuf dst, long dstOff, int count) {
+        System.arraycopy(src, srcOff, n(dst), Math.toIntExact(dstOff), count);
+    }
+
+    @Override
+    public void downloadInt(IntBuf src, long srcOff, int[] dst, int dstOff, int count) {
+        System.arraycopy(n(src), Math.toIntExact(srcOff), dst, dstOff, count);
+    }
+
+    @Override
+    public void fill(FloatBuf buf, long count, float value) {
+        float[] a = f(buf);
+        for (int i = 0; i < count; i++) {
+            a[i] = value;
+        }
+    }
+
+    @Override
+    public void scaleInto(FloatBuf src, FloatBuf dst, long count, float alpha) {
+        float[] s = f(src);
+        float[] d = f(dst);
+        for (int i = 0; i < count; i++) {
+            d[i] = (float) ((double) alpha * s[i]);
+        }
+    }
+
+    @Override
+    public double dot(FloatBuf a, FloatBuf b, long count) {
+        float[] x = f(a);
+        float[] y = f(b);
+        double s = 0;
+        for (int i = 0; i < count; i++) {
+            s += (double) x[i] * y[i];
+        }
+        return s;
+    }
+
+    @Override
+    public int countAtOrBelow(IntBuf a, int count, int threshold) {
+        int[] v = n(a);
+        int c = 0;
+        for (int i = 0; i < count; i++) {
+            if (v[i] <= threshold) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    @Override
+    public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
+                       int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
+        float[] xs = f(x);
+        float[] bd = f(bDec);
+        float[] we = f(wEnc);
+        float[] be = f(bEnc);
+        float[] xi = f(xIn);
+        float[] p = f(pre);
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < dIn; j++) {
+                xi[b * dIn + j] = applyBDec ? xs[b * dIn + j] - bd[j] : xs[b * dIn + j];
+            }
+        }
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                double s = be[i];
+                for (int j = 0; j < dIn; j++) {
+                    s += (double) xi[b * dIn + j] * we[i * dIn + j];
+                }
+                p[b * nLatents + i] = (float) s;
+            }
+        }
+    }
+
+    @Override
+    public void topk(FloatBuf pre, int batch, int nLatents, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
+        if ((long) batch * k > out.capacity()) {
+            throw new IllegalArgumentException("topk needs " + (long) batch * k + " entries, out holds " + out.capacity());
+        }
+        float[] p = f(pre);
+        int[] last = lastFired == null ? null : n(lastFired);
+        int[] rowPtr = n(out.rowPtr());
+        int[] idx = n(out.idx());
+        float[] val = f(out.val());
+        for (int b = 0; b < batch; b++) {
+            List<Integer> cand = new ArrayList<>();
+            for (int i = 0; i < nLatents; i++) {
+                if (last == null || last[i] <= deadBefore) {
+                    cand.add(i);
+                }
+            }
+            if (cand.size() < k) {
+                throw new IllegalArgumentException("topk: " + cand.size() + " candidates < k = " + k);
+            }
+            int row = b;
+            // List.sort is stable: equal values keep index order.
+            cand.sort(Comparator.comparingDouble((Integer i) -> p[row * nLatents + i]).reversed());
+            for (int r = 0; r < k; r++) {
+                int i = cand.get(r);
+                idx[b * k + r] = i;
+                val[b * k + r] = Math.max(0f, p[b * nLatents + i]);
+            }
+        }
+        for (int b = 0; b <= batch; b++) {
+            rowPtr[b] = b * k;
+        }
+    }
+
+    @Override
+    public long reluSparse(FloatBuf pre, int batch, int nLatents, SparseActs out) {
+        float[] p = f(pre);
+        int[] rowPtr = n(out.rowPtr());
+        long total = 0;
+        rowPtr[0] = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                if (p[b * nLatents + i] > 0) {
+                    total++;
+                }
+            }
+            rowPtr[b + 1] = (int) Math.min(total, Integer.MAX_VALUE);
+        }
+        if (total > out.capacity()) {
+            return -1;
+        }
+        int[] idx = n(out.idx());
+        float[] val = f(out.val());
+        int e = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                float v = p[b * nLatents + i];
+                if (v > 0) {
+                    idx[e] = i;
+                    val[e] = v;
+                    e++;
+                }
+            }
+        }
+        return total;
+    }
+
+    @Override
+    public long reluDense(FloatBuf pre, int batch, int nLatents) {
+        float[] p = f(pre);
+        long c = 0;
+        for (int i = 0; i < batch * nLatents; i++) {
+            if (p[i] > 0) {
+                c++;
+            } else {
+                p[i] = 0f;
+            }
+        }
+        return c;
+    }
+
+    @Override
+    public void recordFires(SparseActs acts, int nLatents, IntBuf counts, IntBuf lastFired, int step, FloatBuf actSums) {
+        int[] rowPtr = n(acts.rowPtr());
+        int[] idx = n(acts.idx());
+        float[] val = f(acts.val());
+        double[] sums = new double[nLatents];
+        for (int e = 0; e < rowPtr[acts.batch()]; e++) {
+            if (val[e] > 0) {
+                n(counts)[idx[e]]++;
+                n(lastFired)[idx[e]] = step;
+                sums[idx[e]] += val[e];
+            }
+        }
+        storeSums(sums, actSums);
+    }
+
+    @Override
+    public void recordFiresDense(FloatBuf fd, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+                                 FloatBuf actSums) {
+        float[] v = f(fd);
+        double[] sums = new double[nLatents];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                if (v[b * nLatents + i] > 0) {
+                    n(counts)[i]++;
+                    n(lastFired)[i] = step;
+                    sums[i] += v[b * nLatents + i];
+                }
+            }
+        }
+        storeSums(sums, actSums);
+    }
+
+    private static void storeSums(double[] sums, FloatBuf actSums) {
+        if (actSums != null) {
+            for (int i = 0; i < sums.length; i++) {
+                f(actSums)[i] = (float) sums[i];
+            }
+        }
+    }
+
+    @Override
+    public double sparseDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
+                               int batch, int dIn, FloatBuf xHat, FloatBuf err) {
+        int[] rowPtr = n(acts.rowPtr());
+        int[] idx = n(acts.idx());
+        float[] val = f(acts.val());
+        float[] wd = f(wDec);
+        double[] xh = new double[batch * dIn];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < dIn; j++) {
+                double s = bDec == null ? 0 : f(bDec)[j];
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    s += (double) val[e] * wd[idx[e] * dIn + j];
+                }
+                xh[b * dIn + j] = s;
+            }
+        }
+        return storeDecode(xh, f(target), f(xHat), f(err));
+    }
+
+    @Override
+    public double denseDecode(FloatBuf fd, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
+                              int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err) {
+        float[] fv = f(fd);
+        float[] wd = f(wDec);
+        double[] xh = new double[batch * dIn];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < dIn; j++) {
+                double s = f(bDec)[j];
+                for (int i = 0; i < nLatents; i++) {
+                    s += (double) fv[b * nLatents + i] * wd[i * dIn + j];
+                }
+                xh[b * dIn + j] = s;
+            }
+        }
+        return storeDecode(xh, f(target), f(xHat), f(err));
+    }
+
+    private static double storeDecode(double[] xh, float[] target, float[] xHat, float[] err) {
+        double sse = 0;
+        for (int q = 0; q < xh.length; q++) {
+            double e = xh[q] - target[q];
+            xHat[q] = (float) xh[q];
+            err[q] = (float) e;
+            sse += e * e;
+        }
+        return sse;
+    }
+
+    @Override
+    public double centeredSumSquares(FloatBuf x, int batch, int dIn) {
+        float[] xs = f(x);
+        double s = 0;
+        for (int j = 0; j < dIn; j++) {
+            double mean = 0;
+            for (int b = 0; b < batch; b++) {
+                mean += xs[b * dIn + j];
+            }
+            mean /= batch;
+            for (int b = 0; b < batch; b++) {
+                double d = xs[b * dIn + j] - mean;
+                s += d * d;
+            }
+        }
+        return s;
+    }
+
+    @Override
+    public void addColumnSums(FloatBuf x, int batch, int dIn, float scale, FloatBuf out) {
+        float[] xs = f(x);
+        float[] o = f(out);
+        for (int j = 0; j < dIn; j++) {
+            double s = 0;
+            for (int b = 0; b < batch; b++) {
+                s += xs[b * dIn + j];
+            }
+            o[j] = (float) (o[j] + scale * s);
+        }
+    }
+
+    /** Zeroes row i of a row-sparse gradient the first time it is touched, and sets its flag. */
+    private static void touch(float[] g, int[] flags, int i, int cols) {
+        if (flags[i] == 0) {
+            Arrays.fill(g, i * cols, (i + 1) * cols, 0f);
+            flags[i] = 1;
+        }
+    }
+
+    @Override
+    public void sparseDecoderBackward(SparseActs acts, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
+                                      int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf rowActive) {
+        int[] rowPtr = n(acts.rowPtr());
+        int[] idx = n(acts.idx());
+        float[] val = f(acts.val());
+        float[] grad = f(acts.grad());
+        float[] er = f(err);
+        float[] wd = f(wDec);
+        for (int b = 0; b < batch; b++) {
+            for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                int i = idx[e];
+                double s = 0;
+                for (int j = 0; j < dIn; j++) {
+                    s += (double) scale * er[b * dIn + j] * wd[i * dIn + j];
+                }
+                if (l1PerLatent != null) {
+                    s += f(l1PerLatent)[i];
+                }
+                grad[e] = val[e] > 0 ? (float) s : 0f;
+            }
+        }
+        float[] g = f(dWDec);
+        int[] flags = n(rowActive);
+        for (int i = 0; i < nLatents; i++) {
+            double[] acc = null;
+            for (int b = 0; b < batch; b++) {
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    if (idx[e] != i || val[e] <= 0) {
+                        continue;
+                    }
+                    if (acc == null) {
+                        acc = new double[dIn];
+                    }
+                    for (int j = 0; j < dIn; j++) {
+                        acc[j] += (double) scale * val[e] * er[b * dIn + j];
+                    }
+                }
+            }
+            if (acc != null) {
+                touch(g, flags, i, dIn);
+                for (int j = 0; j < dIn; j++) {
+                    g[i * dIn + j] = (float) (g[i * dIn + j] + acc[j]);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void sparseEncoderBackward(SparseActs acts, FloatBuf xIn, int batch, int dIn, int nLatents,
+                                      FloatBuf dWEnc, FloatBuf dBEnc, IntBuf rowActive) {
+        int[] rowPtr = n(acts.rowPtr());
+        int[] idx = n(acts.idx());
+        float[] val = f(acts.val());
+        float[] grad = f(acts.grad());
+        float[] xi = f(xIn);
+        float[] g = f(dWEnc);
+        float[] gb = f(dBEnc);
+        int[] flags = n(rowActive);
+        for (int i = 0; i < nLatents; i++) {
+            double[] acc = null;
+            double bsum = 0;
+            for (int b = 0; b < batch; b++) {
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    // Entries of value <= 0 carry no gradient (SparseActs).
+                    if (idx[e] != i || val[e] <= 0) {
+                        continue;
+                    }
+                    if (acc == null) {
+                        acc = new double[dIn];
+                    }
+                    bsum += grad[e];
+                    for (int j = 0; j < dIn; j++) {
+                        acc[j] += (double) grad[e] * xi[b * dIn + j];
+                    }
+                }
+            }
+            if (acc != null) {
+                touch(g, flags, i, dIn);
+                for (int j = 0; j < dIn; j++) {
+                    g[i * dIn + j] = (float) (g[i * dIn + j] + acc[j]);
+                }
+                gb[i] = (float) (gb[i] + bsum);
+            }
+        }
+    }
+
+    @Override
+    public void denseBackward(FloatBuf fd, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
+                              int batch, int dIn, int nLatents, FloatBuf dpreScratch,
+                              FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc) {
+        float[] fv = f(fd);
+        float[] er = f(err);
+        float[] wd = f(wDec);
+        float[] xi = f(xIn);
+        float[] dp = f(dpreScratch);
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                double s = 0;
+                for (int j = 0; j < dIn; j++) {
+                    s += (double) scale * er[b * dIn + j] * wd[i * dIn + j];
+                }
+                if (l1PerLatent != null) {
+                    s += f(l1PerLatent)[i];
+                }
+                dp[b * nLatents + i] = fv[b * nLatents + i] > 0 ? (float) s : 0f;
+            }
+        }
+        for (int i = 0; i < nLatents; i++) {
+            double bsum = 0;
+            for (int b = 0; b < batch; b++) {
+                bsum += dp[b * nLatents + i];
+            }
+            f(dBEnc)[i] = (float) bsum;
+            for (int j = 0; j < dIn; j++) {
+                double sd = 0;
+                double se = 0;
+                for (int b = 0; b < batch; b++) {
+                    sd += (double) fv[b * nLatents + i] * scale * er[b * dIn + j];
+                    se += (double) dp[b * nLatents + i] * xi[b * dIn + j];
+                }
+                f(dWDec)[i * dIn + j] = (float) sd;
+                f(dWEnc)[i * dIn + j] = (float) se;
+            }
+            n(decActive)[i] = 1;
+            n(encActive)[i] = 1;
+        }
+    }
+
+    @Override
+    public void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out) {
+        for (int j = 0; j < cols; j++) {
+            double s = 0;
+            for (int i = 0; i < rows; i++) {
+                s += (double) f(v)[i] * f(w)[i * cols + j];
+            }
+            f(out)[j] = (float) (f(out)[j] + alpha * s);
+        }
+    }
+
+    @Override
+    public void addScaledRows(FloatBuf w, FloatBuf coef, int rows, int cols, FloatBuf dW, IntBuf rowActive) {
+        float[] ws = f(w);
+        float[] g = f(dW);
+        for (int i = 0; i < rows; i++) {
+            float c = f(coef)[i];
+            if (c == 0f) {
+                continue;
+            }
+            touch(g, n(rowActive), i, cols);
+            for (int j = 0; j < cols; j++) {
+                g[i * cols + j] = (float) (g[i * cols + j] + (double) c * ws[i * cols + j]);
+            }
+        }
+    }
+
+    @Override
+    public void rowNorms(FloatBuf w, int rows, int cols, FloatBuf norms) {
+        for (int i = 0; i < rows; i++) {
+            f(norms)[i] = (float) Math.sqrt(rowSumSquares(f(w), i, cols));
+        }
+    }
+
+    private static double rowSumSquares(float[] a, int i, int cols) {
+        double s = 0;
+        for (int j = 0; j < cols; j++) {
+            s += (double) a[i * cols + j] * a[i * cols + j];
+        }
+        return s;
+    }
+
+    @Override
+    public void projectOutParallel(FloatBuf w, FloatBuf g, int rows, int cols, IntBuf rowActive) {
+        float[] ws = f(w);
+        float[] gs = f(g);
+        for (int i = 0; i < rows; i++) {
+            if (n(rowActive)[i] == 0) {
+                continue;
+            }
+            double dot = 0;
+            for (int j = 0; j < cols; j++) {
+                dot += (double) gs[i * cols + j] * ws[i * cols + j];
+            }
+            for (int j = 0; j < cols; j++) {
+                gs[i * cols + j] = (float) (gs[i * cols + j] - dot * ws[i * cols + j]);
+            }
+        }
+    }
+
+    @Override
+    public void normalizeRows(FloatBuf w, int rows, int cols) {
+        float[] ws = f(w);
+        for (int i = 0; i < rows; i++) {
+            double norm = Math.sqrt(rowSumSquares(ws, i, cols));
+            if (norm > 0) {
+                for (int j = 0; j < cols; j++) {
+                    ws[i * cols + j] = (float) (ws[i * cols + j] / norm);
+                }
+            }
+        }
+    }
+
+    @Override
+    public double sumSquares(FloatBuf g, int rows, int cols, IntBuf rowActive) {
+        double s = 0;
+        for (int i = 0; i < rows; i++) {
+            if (rowActive == null || n(rowActive)[i] != 0) {
+                s += rowSumSquares(f(g), i, cols);
+            }
+        }
+        return s;
+    }
+
+    @Override
+    public void clearFlags(IntBuf rowActive, int rows) {
+        Arrays.fill(n(rowActive), 0, rows, 0);
+    }
+
+    @Override
+    public void adamStep(FloatBuf param, FloatBuf grad, FloatBuf m, FloatBuf v, int rows, int cols, IntBuf rowActive,
+                         float lr, float beta1, float beta2, float eps, float gradScale, int t) {
+        float[] p = f(param);
+        float[] gs = f(grad);
+        float[] ms = f(m);
+        float[] vs = f(v);
+        double bc1 = 1 - Math.pow(beta1, t);
+        double bc2 = 1 - Math.pow(beta2, t);
+        for (int i = 0; i < rows; i++) {
+            boolean active = rowActive == null || n(rowActive)[i] != 0;
+            for (int j = 0; j < cols; j++) {
+                int q = i * cols + j;
+                double g = active ? (double) gradScale * gs[q] : 0;
+                double mq = beta1 * (double) ms[q] + (1 - (double) beta1) * g;
+                double vq = beta2 * (double) vs[q] + (1 - (double) beta2) * g * g;
+                ms[q] = (float) mq;
+                vs[q] = (float) vq;
+                p[q] = (float) (p[q] - lr * (mq / bc1) / (Math.sqrt(vq / bc2) + eps));
+            }
+        }
+    }
+
+    @Override
+    public void synchronize() {
+        // plain loops complete before they return
+    }
+
+    @Override
+    public void close() {
+        // heap memory
+    }
+}

@@ -1,0 +1,53 @@
+package dev.saetrain.train;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.DeviceFixtures;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.IntBuf;
+
+/** Reading an {@link Engine}'s package-private state for tests. */
+final class EngineFixtures {
+    private EngineFixtures() {
+    }
+
+    /** Gradient of one parameter as doubles; rows whose flag is 0 hold no gradient and read as zero. */
+    static double[] grad(Device dev, AdamState s, IntBuf flags) {
+        return masked(dev, s.grad, s.rows, s.cols, flags);
+    }
+
+    static double[] masked(Device dev, FloatBuf buf, int rows, int cols, IntBuf flags) {
+        float[] g = DeviceFixtures.down(dev, buf, rows * cols);
+        int[] f = flags == null ? null : DeviceFixtures.downInt(dev, flags, rows);
+        double[] out = new double[g.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                out[i * cols + j] = f == null || f[i] != 0 ? g[i * cols + j] : 0;
+            }
+        }
+        return out;
+    }
+
+    /** The engine's four gradients (wEnc, bEnc, wDec, bDec), flag-masked, in ReferenceSae's order and layout. */
+    static double[][] grads(Device dev, Engine e) {
+        return new double[][] {grad(dev, e.wEnc, e.encActive), grad(dev, e.bEnc, null), grad(dev, e.wDec, e.decActive),
+                grad(dev, e.bDec, null)};
+    }
+
+    static double maxAbs(double[] a) {
+        double m = 0;
+        for (double v : a) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
+    static double sumSquares(double[][] ts) {
+        double s = 0;
+        for (double[] t : ts) {
+            for (double v : t) {
+                s += v * v;
+            }
+        }
+        return s;
+    }
+}

@@ -1,0 +1,196 @@
+package dev.saetrain.train;
+
+import static dev.saetrain.device.DeviceFixtures.gaussian;
+import static dev.saetrain.device.DeviceFixtures.up;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.ParityAssert;
+import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeInit;
+import dev.saetrain.model.SaeWeights;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Engine#computeGradients} on CpuDevice against {@link ReferenceSae} (double, itself checked by finite
+ * differences): every gradient (flag-0 rows as zero; the topk decoder gradient projected for the unit-norm
+ * constraint) and the step's statistics, for topk (no dead latents; dead latents with AuxK) and relu (the
+ * dense warm-up path and the sparse path).
+ *
+ * <p>Tolerance: the engine computes in fp32 (pre from d = 48 products, err, then sums over 33 rows), so each
+ * gradient element is good to ~1e-6 of the tensor's scale; atol = 1e-5 * max|reference tensor|, rtol 1e-4.
+ * Loss terms and the gradient norm, summed in double from fp32 parts: rtol 1e-5 (1e-4 for the norm).
+ */
+class EngineGradientParityTest {
+    private static final int BATCH = 33;
+    private static final int D = 48;
+    private static final int M = 257;
+    private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec"};
+
+    private static void assertGradients(String tag, double[][] want, double[][] got) {
+        for (int t = 0; t < want.length; t++) {
+            ParityAssert.assertClose(tag + " d" + NAMES[t], want[t], got[t], 1e-5 * EngineFixtures.maxAbs(want[t]), 1e-4);
+        }
+    }
+
+    /** The reference's gradients as the engine leaves them: the topk decoder gradient projected. */
+    private static double[][] expectedGrads(ReferenceSae ref, ReferenceSae.Result r) {
+        double[][] g = r.grads().clone();
+        if (ref.arch == Architecture.TOPK) {
+            g[2] = ReferenceSae.projectUnitNorm(g[2], ref.wDec, ref.nLatents, ref.dIn);
+        }
+        return g;
+    }
+
+    private static void assertStats(String tag, ReferenceSae ref, ReferenceSae.Result r, StepStats s, double[][] want) {
+        assertEquals(BATCH, s.rows(), tag + " rows");
+        ParityAssert.assertClose(tag + " mse", r.mse(), s.mse(), 0, 1e-5);
+        ParityAssert.assertClose(tag + " sparsityLoss", r.sparsity(), s.sparsityLoss(), 1e-12, 1e-5);
+        ParityAssert.assertClose(tag + " auxLoss", r.aux(), s.auxLoss(), 1e-12, 1e-5);
+        ParityAssert.assertClose(tag + " gradNorm", Math.sqrt(EngineFixtures.sumSquares(want)), s.gradNorm(), 0, 1e-4);
+        assertEquals(r.active(), s.activeSum(), tag + " active pairs");
+    }
+
+    private static void check(String tag, Device dev, Engine e, StepStats s, ReferenceSae ref, ReferenceSae.Result r) {
+        double[][] want = expectedGrads(ref, r);
+        assertGradients(tag, want, EngineFixtures.grads(dev, e));
+        assertStats(tag, ref, r, s, want);
+    }
+
+    private static float[] bDec(long seed) {
+        return gaussian(seed, D, 0.2);
+    }
+
+    @Test
+    void topkGradientsMatchReference() {
+        SaeConfig cfg = new SaeConfig(Architecture.TOPK, D, M, 7, 0, true);
+        SaeWeights init = SaeInit.initial(cfg, 301, bDec(302));
+        float[] x = gaussian(303, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s = e.computeGradients(up(dev, x), 0);
+            ReferenceSae ref = ReferenceSae.of(init);
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x), BATCH, 0, null, null);
+            assertEquals(0, s.dead(), "no latent is dead at step 1");
+            check("topk step 1", dev, e, s, ref, r);
+        }
+    }
+
+    @Test
+    void topkWithDeadLatentsMatchesReference() {
+        // deadTokens = batch: a latent that did not fire at step 1 is dead at step 2, and AuxK runs on those
+        // (the dead set as it stood before step 2's batch, as in Gao et al. and sparsify).
+        SaeConfig cfg = new SaeConfig(Architecture.TOPK, D, M, 7, 0, true);
+        SaeWeights init = SaeInit.initial(cfg, 311, bDec(312));
+        float[] x1 = gaussian(313, BATCH * D, 1.0);
+        float[] x2 = gaussian(314, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, BATCH)) {
+            e.computeGradients(up(dev, x1), 0);
+            int[] fired = e.takeFireCounts();
+            boolean[] dead = new boolean[M];
+            int nDead = 0;
+            for (int i = 0; i < M; i++) {
+                dead[i] = fired[i] == 0;
+                nDead += dead[i] ? 1 : 0;
+            }
+            assertTrue(nDead > cfg.kAux(), "the case needs more dead latents than k_aux: " + nDead);
+            StepStats s = e.computeGradients(up(dev, x2), 0);
+            assertEquals(nDead, s.dead(), "dead latents at step 2");
+            ReferenceSae ref = ReferenceSae.of(init);
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), BATCH, 0, dead, null);
+            assertTrue(r.aux() > 0, "AuxK must contribute");
+            check("topk step 2 (AuxK)", dev, e, s, ref, r);
+        }
+    }
+
+    @Test
+    void reluDensePathGradientsMatchReference() {
+        double lambda = 3.0;
+        SaeConfig cfg = new SaeConfig(Architecture.RELU, D, M, 0, lambda, true);
+        SaeWeights init = SaeInit.initial(cfg, 321, bDec(322));
+        float[] x = gaussian(323, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s = e.computeGradients(up(dev, x), lambda);
+            assertTrue(s.dense(), "step 1 of relu takes the dense path");
+            ReferenceSae ref = ReferenceSae.of(init);
+            check("relu dense", dev, e, s, ref, ref.run(ReferenceSae.toDouble(x), BATCH, lambda, null, null));
+        }
+    }
+
+    @Test
+    void reluSparsePathGradientsMatchReference() {
+        // b_enc = -0.21 against pre-activations of std ~0.1 (decoder rows of norm 0.1, unit-variance inputs):
+        // about 2 % of pairs fire, below Engine.SPARSE_DENSITY, so step 2 takes the sparse path.
+        double lambda = 3.0;
+        SaeConfig cfg = new SaeConfig(Architecture.RELU, D, M, 0, lambda, true);
+        SaeWeights w0 = SaeInit.initial(cfg, 331, bDec(332));
+        float[] bEnc = new float[M];
+        Arrays.fill(bEnc, -0.21f);
+        SaeWeights init = new SaeWeights(cfg, w0.wEnc(), bEnc, w0.wDec(), w0.bDec());
+        float[] x1 = gaussian(333, BATCH * D, 1.0);
+        float[] x2 = gaussian(334, BATCH * D, 1.0);
+        ReferenceSae ref = ReferenceSae.of(init);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s1 = e.computeGradients(up(dev, x1), lambda);
+            assertTrue(s1.dense(), "step 1 takes the dense path");
+            check("relu step 1 (dense, low density)", dev, e, s1, ref,
+                    ref.run(ReferenceSae.toDouble(x1), BATCH, lambda, null, null));
+            assertTrue(s1.activeSum() > 0 && s1.activeSum() < Engine.SPARSE_DENSITY * BATCH * M,
+                    "density must fall below the switch: " + s1.activeSum());
+            FloatBuf xb = up(dev, x2);
+            StepStats s2 = e.computeGradients(xb, lambda);
+            assertFalse(s2.dense(), "step 2 takes the sparse path");
+            check("relu step 2 (sparse)", dev, e, s2, ref, ref.run(ReferenceSae.toDouble(x2), BATCH, lambda, null, null));
+        }
+    }
+
+    @Test
+    void deadLatentFiringInThisBatchStillTakesPartInAuxK() {
+        // d = 8, m = 9, k = 8: latents 0..7 are the unit axes, latent 8 the unit diagonal. Step 1's rows have
+        // their smallest coordinate on axis 0, so latent 0 alone stays silent and is dead at step 2
+        // (deadTokens = batch); step 2's rows put axis 0 first, so latent 0 fires there and is also the
+        // single AuxK pick.
+        int d = 8;
+        int m = 9;
+        int batch = 2;
+        SaeConfig cfg = new SaeConfig(Architecture.TOPK, d, m, 8, 0, true);
+        float[] wDec = new float[m * d];
+        for (int j = 0; j < d; j++) {
+            wDec[j * d + j] = 1f;
+            wDec[8 * d + j] = (float) (1 / Math.sqrt(d));
+        }
+        float[] wEnc = new float[d * m];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < d; j++) {
+                wEnc[j * m + i] = wDec[i * d + j];
+            }
+        }
+        SaeWeights init = new SaeWeights(cfg, wEnc, new float[m], wDec, new float[d]);
+        float[] x1 = {1, 2, 3, 4, 5, 6, 7, 8, 1.5f, 3, 2, 5, 4, 7, 6, 8};
+        float[] x2 = {8, 7, 6, 5, 4, 3, 2, 1, 9, 2, 6, 3, 5, 1, 4, 7};
+        try (Device dev = new CpuDevice(1); Engine e = new Engine(dev, init, batch, batch)) {
+            e.computeGradients(up(dev, x1), 0);
+            int[] fired = e.takeFireCounts();
+            assertEquals(0, fired[0], "latent 0 is silent at step 1");
+            boolean[] dead = new boolean[m];
+            for (int i = 0; i < m; i++) {
+                dead[i] = fired[i] == 0;
+            }
+            StepStats s = e.computeGradients(up(dev, x2), 0);
+            ReferenceSae ref = ReferenceSae.of(init);
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), batch, 0, dead, null);
+            assertTrue(r.aux() > 0, "AuxK must contribute");
+            double[][] want = expectedGrads(ref, r);
+            for (int t = 0; t < want.length; t++) {
+                ParityAssert.assertClose("dead latent firing now: d" + NAMES[t], want[t],
+                        EngineFixtures.grads(dev, e)[t], 1e-5 * EngineFixtures.maxAbs(want[t]), 1e-4);
+            }
+            ParityAssert.assertClose("auxLoss", r.aux(), s.auxLoss(), 1e-12, 1e-5);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+package dev.saetrain.train;
+
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeWeights;
+import java.util.Arrays;
+
+/**
+ * The training loss of one SAE over a whole batch, and its gradients, in double, as plain loops written from
+ * {@link Engine}'s Javadoc (DESIGN.md section 4). Weights are latent-major like the device: wEnc and wDec
+ * [nLatents, dIn], bEnc [nLatents], bDec [dIn]; x is [batch, dIn].
+ * <pre>
+ *   x_in = x - b_dec (x when applyBDecToInput is off);  pre = x_in W_enc^T + b_enc
+ *   f = relu(pre) (relu) or relu of the k largest pre per row, ties to the lower index (topk)
+ *   x_hat = f W_dec + b_dec;  mse = (1/B) sum_b |x_hat_b - x_b|^2
+ *   relu: + lambda (1/B) sum_b sum_i f_bi |W_dec,i|
+ *   topk: + alpha sum_b |e_hat_b - e_b|^2 / sum_b |e_b - mean e|^2 when some latent is dead, alpha = 1/32,
+ *         e = x - x_hat held constant (detached), e_hat = a W_dec with a = relu of the min(k_aux, dead) largest
+ *         pre per row among the dead latents
+ * </pre>
+ * The gradients are of that loss with e constant; {@link #projectUnitNorm} gives the unit-norm decoder's
+ * projected gradient the topk step applies.
+ */
+final class ReferenceSae {
+    final Architecture arch;
+    final int dIn;
+    final int nLatents;
+    final int k;
+    final int kAux;
+    final boolean applyBDec;
+    final double[] wEnc; // [m, d]
+    final double[] bEnc; // [m]
+    final double[] wDec; // [m, d]
+    final double[] bDec; // [d]
+
+    ReferenceSae(Architecture arch, int dIn, int nLatents, int k, int kAux, boolean applyBDec,
+                 double[] wEnc, double[] bEnc, double[] wDec, double[] bDec) {
+        this.arch = arch;
+        this.dIn = dIn;
+        this.nLatents = nLatents;
+        this.k = k;
+        this.kAux = kAux;
+        this.applyBDec = applyBDec;
+        this.wEnc = wEnc;
+        this.bEnc = bEnc;
+        this.wDec = wDec;
+        this.bDec = bDec;
+    }
+
+    /** The SAE of {@code w} (SAELens orientation, W_enc [d, m] is transposed here), kAux from the config. */
+    static ReferenceSae of(SaeWeights w) {
+        SaeConfig c = w.config();
+        int d = c.dIn();
+        int m = c.nLatents();
+        double[] we = new double[m * d];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < d; j++) {
+                we[i * d + j] = w.wEnc()[j * m + i];
+            }
+        }
+        return new ReferenceSae(c.arch(), d, m, c.k(), c.kAux(), c.applyBDecToInput(), we, toDouble(w.bEnc()),
+                toDouble(w.wDec()), toDouble(w.bDec()));
+    }
+
+    static double[] toDouble(float[] a) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i];
+        }
+        return out;
+    }
+
+    /** A copy whose parameters can be perturbed independently. */
+    ReferenceSae copy() {
+        return new ReferenceSae(arch, dIn, nLatents, k, kAux, applyBDec, wEnc.clone(), bEnc.clone(), wDec.clone(),
+                bDec.clone());
+    }
+
+    /** The four parameter tensors, in a fixed order (wEnc, bEnc, wDec, bDec). */
+    double[][] params() {
+        return new double[][] {wEnc, bEnc, wDec, bDec};
+    }
+
+    /**
+     * Loss terms, gradients (same order and layout as {@link #params()}), and the activation pattern:
+     * pattern[b * m + i] = 0 not picked, 1 picked with pre <= 0, 2 picked and active; plus 3 times the same code
+     * for the AuxK pick. Equal patterns mean the loss is one smooth piece.
+     */
+    record Result(double mse, double sparsity, double aux, double[][] grads, int[] pattern, double[] resid,
+                  long active) {
+        double loss() {
+            return mse + sparsity + aux;
+        }
+    }
+
+    /**
+     * Forward and backward on x [batch, dIn] with sparsity coefficient lambda (relu) and dead latents (topk;
+     * null or none: no AuxK). {@code detachedResid} is the e that AuxK reconstructs; null: this forward's
+     * x - x_hat (the training step). A finite-difference check passes the unperturbed e, since e is a constant.
+     */
+    Result run(double[] x, int batch, double lambda, boolean[] dead, double[] detachedResid) {
+        int d = dIn;
+        int m = nLatents;
+        double[] xIn = new double[batch * d];
+        double[] pre = new double[batch * m];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < d; j++) {
+                xIn[b * d + j] = applyBDec ? x[b * d + j] - bDec[j] : x[b * d + j];
+            }
+            for (int i = 0; i < m; i++) {
+                double s = bEnc[i];
+                for (int j = 0; j < d; j++) {
+                    s += xIn[b * d + j] * wEnc[i * d + j];
+                }
+                pre[b * m + i] = s;
+            }
+        }
+        int[] pattern = new int[batch * m];
+        double[] f = new double[batch * m];
+        boolean[] all = new boolean[m];
+        Arrays.fill(all, true);
+        for (int b = 0; b < batch; b++) {
+            int[] picks = arch == Architecture.TOPK ? topk(pre, b, k, all) : range(m);
+            for (int i : picks) {
+                double v = pre[b * m + i];
+                f[b * m + i] = Math.max(0, v);
+                pattern[b * m + i] = v > 0 ? 2 : 1;
+            }
+        }
+        double[] xHat = new double[batch * d];
+        double[] g = new double[batch * d];   // dL/dx_hat
+        double mse = 0;
+        long active = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < d; j++) {
+                double s = bDec[j];
+                for (int i = 0; i < m; i++) {
+                    s += f[b * m + i] * wDec[i * d + j];
+                }
+                xHat[b * d + j] = s;
+                double e = s - x[b * d + j];
+                mse += e * e / batch;
+                g[b * d + j] = 2 * e / batch;
+            }
+            for (int i = 0; i < m; i++) {
+                active += f[b * m + i] > 0 ? 1 : 0;
+            }
+        }
+        double[] resid = new double[batch * d];
+        for (int q = 0; q < resid.length; q++) {
+            resid[q] = x[q] - xHat[q];
+        }
+        double[] norms = new double[m];
+        for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) {
+                s += wDec[i * d + j] * wDec[i * d + j];
+            }
+            norms[i] = Math.sqrt(s);
+        }
+
+        double[] dWEnc = new double[m * d];
+        double[] dBEnc = new double[m];
+        double[] dWDec = new double[m * d];
+        double[] dBDec = new double[d];
+        double[] dpre = new double[batch * m];
+        // mse through the decoder
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < m; i++) {
+                if (f[b * m + i] > 0) {
+                    for (int j = 0; j < d; j++) {
+                        dWDec[i * d + j] += f[b * m + i] * g[b * d + j];
+                        dpre[b * m + i] += g[b * d + j] * wDec[i * d + j];
+                    }
+                }
+            }
+            for (int j = 0; j < d; j++) {
+                dBDec[j] += g[b * d + j];
+            }
+        }
+        double sparsity = 0;
+        if (arch == Architecture.RELU) {
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < m; i++) {
+                    if (f[b * m + i] > 0) {
+                        sparsity += lambda / batch * f[b * m + i] * norms[i];
+                        dpre[b * m + i] += lambda / batch * norms[i];
+                        for (int j = 0; j < d; j++) {
+                            dWDec[i * d + j] += lambda / batch * f[b * m + i] * wDec[i * d + j] / norms[i];
+                        }
+                    }
+                }
+            }
+        }
+        double aux = 0;
+        int nDead = 0;
+        for (int i = 0; dead != null && i < m; i++) {
+            nDead += dead[i] ? 1 : 0;
+        }
+        if (arch == Architecture.TOPK && nDead > 0) {
+            double[] e = detachedResid == null ? resid : detachedResid;
+            double denom = 0;
+            for (int j = 0; j < d; j++) {
+                double mean = 0;
+                for (int b = 0; b < batch; b++) {
+                    mean += e[b * d + j] / batch;
+                }
+                for (int b = 0; b < batch; b++) {
+                    denom += (e[b * d + j] - mean) * (e[b * d + j] - mean);
+                }
+            }
+            if (denom > 0) {
+                double[] a = new double[batch * m];
+                for (int b = 0; b < batch; b++) {
+                    for (int i : topk(pre, b, Math.min(kAux, nDead), dead)) {
+                        a[b * m + i] = Math.max(0, pre[b * m + i]);
+                        pattern[b * m + i] += 3 * (pre[b * m + i] > 0 ? 2 : 1);
+                    }
+                }
+                for (int b = 0; b < batch; b++) {
+                    for (int j = 0; j < d; j++) {
+                        double eHat = 0;
+                        for (int i = 0; i < m; i++) {
+                            eHat += a[b * m + i] * wDec[i * d + j];
+                        }
+                        double r = eHat - e[b * d + j];
+                        aux += r * r / denom / 32;
+                        double ga = 2 * r / denom / 32;
+                        for (int i = 0; i < m; i++) {
+                            if (a[b * m + i] > 0) {
+                                dWDec[i * d + j] += a[b * m + i] * ga;
+                                dpre[b * m + i] += ga * wDec[i * d + j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // encoder
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < m; i++) {
+                dBEnc[i] += dpre[b * m + i];
+                for (int j = 0; j < d; j++) {
+                    dWEnc[i * d + j] += dpre[b * m + i] * xIn[b * d + j];
+                }
+            }
+        }
+        if (applyBDec) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < d; j++) {
+                    dBDec[j] -= dBEnc[i] * wEnc[i * d + j];
+                }
+            }
+        }
+        return new Result(mse, sparsity, aux, new double[][] {dWEnc, dBEnc, dWDec, dBDec}, pattern, resid, active);
+    }
+
+    /** Indices of the n largest pre[b, i] over latents with allowed[i], ties to the lower index. */
+    private int[] topk(double[] pre, int b, int n, boolean[] allowed) {
+        int m = nLatents;
+        return java.util.stream.IntStream.range(0, m).filter(i -> allowed[i]).boxed()
+                .sorted((p, q) -> Double.compare(pre[b * m + q], pre[b * m + p]))
+                .limit(n).mapToInt(Integer::intValue).toArray();
+    }
+
+    private static int[] range(int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = i;
+        }
+        return r;
+    }
+
+    /** The unit-norm decoder's gradient: each row minus its component along the (unit) weight row. */
+    static double[] projectUnitNorm(double[] dWDec, double[] wDec, int rows, int cols) {
+        double[] out = dWDec.clone();
+        for (int i = 0; i < rows; i++) {
+            double dot = 0;
+            for (int j = 0; j < cols; j++) {
+                dot += dWDec[i * cols + j] * wDec[i * cols + j];
+            }
+            for (int j = 0; j < cols; j++) {
+                out[i * cols + j] -= dot * wDec[i * cols + j];
+            }
+        }
+        return out;
+    }
+}
