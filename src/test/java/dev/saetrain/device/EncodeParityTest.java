@@ -10,7 +10,10 @@ import dev.saetrain.device.DeviceFixtures.Shape;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** {@link Device#encode}: xIn = x - bDec (or x), pre = xIn wEnc^T + bEnc, fast device against ReferenceOps. */
+/**
+ * {@link Device#encode}: xIn = x - bDec (or x), pre = xIn wEnc^T + bEnc; and the product alone,
+ * {@link Device#gemmNT}: c = alpha a b^T + beta c. Fast device against ReferenceOps.
+ */
 class EncodeParityTest {
 
     private record Out(float[] xIn, float[] pre) {
@@ -42,6 +45,30 @@ class EncodeParityTest {
                 Out got = run(fast, s, x, bDec, wEnc, bEnc, apply);
                 assertClose("xIn (applyBDec " + apply + ")", want.xIn, got.xIn, 0, 0);
                 assertClose("pre (applyBDec " + apply + ")", want.pre, got.pre, ParityAssert.ATOL_SUM, ParityAssert.RTOL_SUM);
+            }
+        }
+    }
+
+    private static float[] gemm(Device dev, Shape s, float[] a, float[] b, float[] c, float alpha, float beta) {
+        FloatBuf cb = up(dev, c);
+        dev.gemmNT(up(dev, a), up(dev, b), cb, s.batch(), s.nLatents(), s.dIn(), alpha, beta);
+        return down(dev, cb, s.batch() * s.nLatents());
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    void gemmNTMatchesReference(FastDevice fd, Shape s) {
+        int d = s.dIn();
+        int m = s.nLatents();
+        float[] a = gaussian(5, s.batch() * d, 1.0);
+        float[] b = gaussian(6, m * d, 1 / Math.sqrt(d));
+        float[] c = gaussian(7, s.batch() * m, 1.0);
+        try (Device fast = fd.open().get()) {
+            for (float[] ab : new float[][] {{1f, 0f}, {0.5f, 1f}, {-2f, 0.25f}}) {
+                float[] want = gemm(new ReferenceOps(), s, a, b, c, ab[0], ab[1]);
+                float[] got = gemm(fast, s, a, b, c, ab[0], ab[1]);
+                assertClose("c (alpha " + ab[0] + ", beta " + ab[1] + ")", want, got,
+                        2 * ParityAssert.ATOL_SUM, ParityAssert.RTOL_SUM);
             }
         }
     }

@@ -134,6 +134,22 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
+    public void gemmNT(FloatBuf a, FloatBuf b, FloatBuf c, int rows, int cols, int inner, float alpha, float beta) {
+        float[] av = f(a);
+        float[] bv = f(b);
+        float[] cv = f(c);
+        for (int r = 0; r < rows; r++) {
+            for (int q = 0; q < cols; q++) {
+                double s = 0;
+                for (int j = 0; j < inner; j++) {
+                    s += (double) av[r * inner + j] * bv[q * inner + j];
+                }
+                cv[r * cols + q] = (float) (alpha * s + (double) beta * cv[r * cols + q]);
+            }
+        }
+    }
+
+    @Override
     public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
                        int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
         float[] xs = f(x);
