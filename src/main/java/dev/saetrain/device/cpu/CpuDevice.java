@@ -357,12 +357,7 @@ public final class CpuDevice implements Device {
                     continue;
                 }
                 int o = i * cols;
-                if (flags[i] == 0) {
-                    for (int j = 0; j < cols; j++) {
-                        g.put(o + j, 0f);
-                    }
-                    flags[i] = 1;
-                }
+                SparseKernels.claimRow(g, i, cols, flags);
                 for (int j = 0; j < cols; j++) {
                     g.put(o + j, g.get(o + j) + ci * ws.get(o + j));
                 }

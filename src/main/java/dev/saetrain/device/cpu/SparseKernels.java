@@ -22,6 +22,20 @@ final class SparseKernels {
         return CpuDevice.ia(b);
     }
 
+    /**
+     * Makes row i of a row-sparse gradient ready to accumulate into: zeroes it and sets its flag the first
+     * time it is touched in a step (Device's rowActive contract). Only one thread ever owns row i.
+     */
+    static void claimRow(FloatBuffer grad, int i, int cols, int[] rowActive) {
+        if (rowActive[i] == 0) {
+            int o = i * cols;
+            for (int j = 0; j < cols; j++) {
+                grad.put(o + j, 0f);
+            }
+            rowActive[i] = 1;
+        }
+    }
+
     /** See Device.topk. A k-slot min-heap per row: one compare per entry, a sift only when it enters. */
     void topk(FloatBuffer pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
         if ((long) batch * k > out.capacity()) {
@@ -275,12 +289,7 @@ final class SparseKernels {
                     continue;
                 }
                 int o = i * dIn;
-                if (rowActive[i] == 0) {
-                    for (int j = 0; j < dIn; j++) {
-                        dWDec.put(o + j, 0f);
-                    }
-                    rowActive[i] = 1;
-                }
+                claimRow(dWDec, i, dIn, rowActive);
                 for (int q = s; q < t; q++) {
                     int e = bl.order[q];
                     float c = scale * val.get(e);
@@ -307,12 +316,7 @@ final class SparseKernels {
                     continue;
                 }
                 int o = i * dIn;
-                if (rowActive[i] == 0) {
-                    for (int j = 0; j < dIn; j++) {
-                        dWEnc.put(o + j, 0f);
-                    }
-                    rowActive[i] = 1;
-                }
+                claimRow(dWEnc, i, dIn, rowActive);
                 double bsum = 0;
                 for (int q = s; q < t; q++) {
                     int e = bl.order[q];
