@@ -101,8 +101,9 @@ final class TrainCommand implements Callable<Integer> {
         if (expansion < 1) {
             throw new IllegalArgumentException("--expansion must be >= 1, got " + expansion);
         }
-        // Opening validates every shard before anything is written; the trainer opens it again (cheap: headers).
-        int dIn = ShardSet.open(shardDir).dIn();
+        // Opening validates every shard's header before anything is written.
+        ShardSet shards = ShardSet.open(shardDir);
+        int dIn = shards.dIn();
         SaeConfig cfg = a == Architecture.TOPK ? SaeConfig.topk(dIn, expansion, k) : SaeConfig.relu(dIn, expansion, l1);
         String runName = name != null ? name : defaultName(a);
         int epochs = length != null && length.epochs != null ? length.epochs : 1;
@@ -116,7 +117,7 @@ final class TrainCommand implements Callable<Integer> {
         DeviceOptions.Chosen chosen = deviceOptions.open();
         try {
             Trainer.Result r = new Trainer(chosen.device(), chosen.why(), opts, new VersionProvider().getVersion()[0]
-                    .replace("sae-train ", "")).run(shardDir);
+                    .replace("sae-train ", "")).run(shards);
             out.println("trained " + r.tokens() + " tokens in " + String.format("%.1f", r.seconds()) + " s; "
                     + "dictionaries in " + r.runDir().resolve("saes"));
         } finally {

@@ -54,9 +54,9 @@ public final class Trainer {
     public record Result(Path runDir, List<Path> saeDirs, long tokens, double seconds) {
     }
 
-    /** Trains on {@code shardDir}; throws BadInputException for bad data (leaving no run directory). */
-    public Result run(Path shardDir) throws IOException {
-        ShardSet shards = ShardSet.open(shardDir);
+    /** Trains on {@code shards}; throws BadInputException for bad data (leaving no run directory). */
+    public Result run(ShardSet shards) throws IOException {
+        Path shardDir = shards.source();
         for (SaeConfig c : opts.saes()) {
             if (c.dIn() != shards.dIn()) {
                 throw new IllegalArgumentException("SAE " + c.name() + " expects d_in " + c.dIn()
