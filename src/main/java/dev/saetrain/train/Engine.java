@@ -236,7 +236,9 @@ public final class Engine implements AutoCloseable {
             if (nnz >= 0) {
                 active = nnz;
                 dev.recordFires(acts, m, fireCounts, lastFired, step, actSums);
+                lap("select");
                 sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
+                lap("decode");
                 dev.sparseDecoderBackward(acts, err, gScale, wDec.param, l1PerLatent, batch, d, m, wDec.grad, decActive);
                 dev.sparseEncoderBackward(acts, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
             } else {
@@ -246,7 +248,9 @@ public final class Engine implements AutoCloseable {
                 }
                 active = dev.reluDense(pre, batch, m);
                 dev.recordFiresDense(pre, batch, m, fireCounts, lastFired, step, actSums);
+                lap("select");
                 sse = dev.denseDecode(pre, wDec.param, bDec.param, x, batch, d, m, xHat, err);
+                lap("decode");
                 dev.denseBackward(pre, err, gScale, wDec.param, l1PerLatent, xIn, batch, d, m, dpre,
                         wDec.grad, decActive, wEnc.grad, encActive, bEnc.grad);
             }
