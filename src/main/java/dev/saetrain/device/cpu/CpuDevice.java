@@ -193,24 +193,38 @@ public final class CpuDevice implements Device {
         int[] cnt = ia(counts);
         int[] last = ia(lastFired);
         FloatBuffer sums = actSums == null ? null : fb(actSums);
-        // Split by latent columns so each thread owns its counters; rows are read in blocks for locality.
-        par.forRange(nLatents, 256, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                double s = 0;
-                int c = 0;
-                for (int b = 0; b < batch; b++) {
-                    float v = fv.get((int) ((long) b * nLatents + i));
+        // Chunks of whole rows (contiguous reads), each with its own counters, merged in chunk order.
+        int chunks = par.chunks(batch, ROW_GRAIN);
+        int[][] c = new int[chunks][nLatents];
+        double[][] s = new double[chunks][nLatents];
+        par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+            int[] cc = c[ch];
+            double[] ss = s[ch];
+            for (int b = lo; b < hi; b++) {
+                int o = b * nLatents;
+                for (int i = 0; i < nLatents; i++) {
+                    float v = fv.get(o + i);
                     if (v > 0) {
-                        c++;
-                        s += v;
+                        cc[i]++;
+                        ss[i] += v;
                     }
                 }
-                if (c > 0) {
-                    cnt[i] += c;
+            }
+        });
+        par.forRange(nLatents, 256, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                int n = 0;
+                double t = 0;
+                for (int ch = 0; ch < chunks; ch++) {
+                    n += c[ch][i];
+                    t += s[ch][i];
+                }
+                if (n > 0) {
+                    cnt[i] += n;
                     last[i] = step;
                 }
                 if (sums != null) {
-                    sums.put(i, (float) s);
+                    sums.put(i, (float) t);
                 }
             }
         });
@@ -325,18 +339,33 @@ public final class CpuDevice implements Device {
                 scale, fv, nLatents, fb(err), dIn, 0f, fb(dWDec), dIn);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
                 1f, dp, nLatents, fb(xIn), dIn, 0f, fb(dWEnc), dIn);
-        FloatBuffer dbe = fb(dBEnc);
-        par.forRange(nLatents, 256, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                double s = 0;
-                for (int b = 0; b < batch; b++) {
-                    s += dp.get(b * nLatents + i);
-                }
-                dbe.put(i, (float) s);
-            }
-        });
+        columnSums(dp, batch, nLatents, fb(dBEnc));
         java.util.Arrays.fill(ia(decActive), 0, nLatents, 1);
         java.util.Arrays.fill(ia(encActive), 0, nLatents, 1);
+    }
+
+    /** out[i] = sum_b x[b, i] for x [rows, cols]: row chunks with partial sums, merged in chunk order. */
+    private void columnSums(FloatBuffer x, int rows, int cols, FloatBuffer out) {
+        int chunks = par.chunks(rows, ROW_GRAIN);
+        double[][] part = new double[Math.max(1, chunks)][cols];
+        par.forChunks(rows, ROW_GRAIN, (ch, lo, hi) -> {
+            double[] p = part[ch];
+            for (int b = lo; b < hi; b++) {
+                int o = b * cols;
+                for (int i = 0; i < cols; i++) {
+                    p[i] += x.get(o + i);
+                }
+            }
+        });
+        par.forRange(cols, 256, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                double t = 0;
+                for (double[] p : part) {
+                    t += p[i];
+                }
+                out.put(i, (float) t);
+            }
+        });
     }
 
     @Override
