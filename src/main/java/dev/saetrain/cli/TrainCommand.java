@@ -3,6 +3,7 @@ package dev.saetrain.cli;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
+import dev.saetrain.train.MemoryPlan;
 import dev.saetrain.train.Trainer;
 import dev.saetrain.train.TrainOptions;
 import java.nio.file.Path;
@@ -29,15 +30,24 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--arch", defaultValue = "topk", description = "topk | relu. Default: ${DEFAULT-VALUE}.")
     String arch;
 
-    @Option(names = "--k", defaultValue = "32", description = "Active latents per row (topk). Default: ${DEFAULT-VALUE}.")
-    int k;
+    @Option(names = "--k", defaultValue = "32", split = ",", paramLabel = "K[,K...]",
+            description = "Active latents per row (topk); a list trains one SAE per value. Default: ${DEFAULT-VALUE}.")
+    List<Integer> ks;
 
-    @Option(names = "--expansion", defaultValue = "16", description = "Latents per input dimension. Default: ${DEFAULT-VALUE}.")
-    int expansion;
+    @Option(names = "--expansion", defaultValue = "16", split = ",", paramLabel = "X[,X...]",
+            description = "Latents per input dimension; a list (1,2,4,...,256) trains the whole family in one pass. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    List<Integer> expansions;
 
-    @Option(names = "--l1", defaultValue = "5.0",
-            description = "Sparsity coefficient lambda (relu; reached after a 5%% warm-up). Default: ${DEFAULT-VALUE}.")
-    double l1;
+    @Option(names = "--l1", defaultValue = "5.0", split = ",", paramLabel = "L[,L...]",
+            description = "Sparsity coefficient lambda (relu; reached after a 5%% warm-up); a list trains one SAE per "
+                    + "value. Default: ${DEFAULT-VALUE}.")
+    List<Double> l1s;
+
+    @Option(names = "--max-memory", paramLabel = "SIZE",
+            description = "Memory the family may use (e.g. 12g); checked before the first step. Default: what the JVM "
+                    + "can hold (-XX:MaxDirectMemorySize, else -Xmx), capped by physical memory.")
+    String maxMemory;
 
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
     int batch;
@@ -98,21 +108,20 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Architecture a = Architecture.parse(arch);
-        if (expansion < 1) {
-            throw new IllegalArgumentException("--expansion must be >= 1, got " + expansion);
-        }
         // Opening validates every shard's header before anything is written.
         ShardSet shards = ShardSet.open(shardDir);
-        int dIn = shards.dIn();
-        SaeConfig cfg = a == Architecture.TOPK ? SaeConfig.topk(dIn, expansion, k) : SaeConfig.relu(dIn, expansion, l1);
+        List<SaeConfig> family = family(a, shards.dIn());
         String runName = name != null ? name : defaultName(a);
         int epochs = length != null && length.epochs != null ? length.epochs : 1;
         long tokens = length != null && length.tokens != null ? length.tokens : 0;
         if (length != null && length.tokens != null && tokens < 1) {
             throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
         }
-        TrainOptions opts = new TrainOptions(List.of(cfg), batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
-                deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos);
+        long budget = maxMemory == null ? MemoryPlan.defaultBudget() : MemoryPlan.parseBytes(maxMemory);
+        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
+        TrainOptions opts = new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
+                deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos,
+                budget, budgetSource);
         java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         try {
@@ -124,6 +133,32 @@ final class TrainCommand implements Callable<Integer> {
             chosen.device().close();
         }
         return Main.OK;
+    }
+
+    /** Every combination of --expansion with --k (topk) or --l1 (relu), in the order given. */
+    private List<SaeConfig> family(Architecture a, int dIn) {
+        List<SaeConfig> out = new java.util.ArrayList<>();
+        for (int x : expansions) {
+            if (x < 1) {
+                throw new IllegalArgumentException("--expansion values must be >= 1, got " + x);
+            }
+            if (a == Architecture.TOPK) {
+                for (int k : ks) {
+                    out.add(SaeConfig.topk(dIn, x, k));
+                }
+            } else {
+                for (double l1 : l1s) {
+                    out.add(SaeConfig.relu(dIn, x, l1));
+                }
+            }
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (SaeConfig c : out) {
+            if (!names.add(c.name())) {
+                throw new IllegalArgumentException("the family lists " + c.name() + " twice; remove the repeated value");
+            }
+        }
+        return out;
     }
 
     private String defaultName(Architecture a) {

@@ -107,7 +107,7 @@ public final class Engine implements AutoCloseable {
             l1PerLatent = null;
             actSums = null;
         } else {
-            acts = SparseActs.allocate(dev, batch, (int) Math.max(batch, (long) (batch * (double) m * SPARSE_DENSITY)));
+            acts = SparseActs.allocate(dev, batch, reluCapacity(batch, m));
             auxActs = null;
             resid = null;
             auxHat = null;
@@ -128,6 +128,41 @@ public final class Engine implements AutoCloseable {
         if (profiler != null) {
             profiler.lap(phase);
         }
+    }
+
+    /**
+     * Device memory one engine allocates, in bytes, split into parameters with their gradients and Adam
+     * moments, and the per-batch working buffers. Mirrors the constructor's allocations (a test checks it).
+     */
+    public record MemoryNeed(long parameterBytes, long bufferBytes) {
+        public long total() {
+            return parameterBytes + bufferBytes;
+        }
+    }
+
+    /** What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu dense-phase scratch. */
+    public static MemoryNeed memoryNeed(SaeConfig cfg, int batch) {
+        long d = cfg.dIn();
+        long m = cfg.nLatents();
+        long b = batch;
+        long params = 4L * 4 * (m * d + m + m * d + d);          // param, grad, m, v of W_enc, b_enc, W_dec, b_dec
+        long buf = 4L * (2 * m)                                 // row flags
+                + 4L * (3 * b * d + b * m)                      // xIn, xHat, err, pre
+                + 4L * (2 * m);                                 // lastFired, fireCounts
+        if (cfg.arch() == Architecture.TOPK) {
+            buf += sparseBytes(b, b * cfg.k()) + sparseBytes(b, b * cfg.kAux()) + 4L * 3 * b * d;
+        } else {
+            buf += sparseBytes(b, reluCapacity(batch, cfg.nLatents())) + 4L * 3 * m + 4L * b * m;
+        }
+        return new MemoryNeed(params, buf);
+    }
+
+    private static long sparseBytes(long batch, long capacity) {
+        return 4L * (batch + 1) + 12L * capacity;
+    }
+
+    private static int reluCapacity(int batch, int nLatents) {
+        return (int) Math.max(batch, (long) (batch * (double) nLatents * SPARSE_DENSITY));
     }
 
     /** The SAE's config. */

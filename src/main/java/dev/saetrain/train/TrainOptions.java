@@ -22,10 +22,13 @@ import java.util.List;
  * @param modelName     model the activations came from (SAELens metadata)
  * @param contextSize   tokens per context when the activations were cached, or null if unknown
  * @param prependBos    whether contexts began with BOS, or null if unknown
+ * @param maxMemory     bytes the family may allocate on the device
+ * @param maxMemorySource where that limit came from, for the error message
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
-                           String hookName, String modelName, Integer contextSize, Boolean prependBos) {
+                           String hookName, String modelName, Integer contextSize, Boolean prependBos,
+                           long maxMemory, String maxMemorySource) {
     public TrainOptions {
         saes = List.copyOf(saes);
         if (saes.isEmpty()) {
@@ -45,6 +48,9 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         }
         if (logEvery < 1) {
             throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
+        }
+        if (maxMemory < 1) {
+            throw new IllegalArgumentException("--max-memory must be positive, got " + maxMemory);
         }
         if (runName == null || runName.isBlank() || runName.contains("/") || runName.startsWith(".")) {
             throw new IllegalArgumentException("--name must be a plain folder name, got '" + runName + "'");

@@ -76,6 +76,10 @@ public final class Trainer {
         LOG.info("data: {} shard(s), {} rows, d = {}; scale {} (E|x| = sqrt(d)); b_dec from the geometric median of {} rows",
                 shards.shards().size(), shards.totalRows(), shards.dIn(), scale, nFirst);
 
+        MemoryPlan plan = new MemoryPlan(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn());
+        LOG.info("memory before the first step (device {}):\n{}", device.describe(), plan.table());
+        plan.check(opts.maxMemory(), opts.maxMemorySource());
+
         Path runDir = opts.outDir().resolve(opts.runName());
         if (Files.exists(runDir)) {
             throw new IllegalArgumentException("run directory " + runDir + " already exists; pick another --name");

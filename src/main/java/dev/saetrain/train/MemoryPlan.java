@@ -1,0 +1,139 @@
+package dev.saetrain.train;
+
+import dev.saetrain.model.SaeConfig;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The memory a family of SAEs needs before the first step, checked against a budget: printed as a table,
+ * and a clear error naming what does not fit. CPU buffers are direct (off-heap) memory, which the JVM caps
+ * at -XX:MaxDirectMemorySize (by default the heap limit, -Xmx).
+ */
+public final class MemoryPlan {
+    /** One SAE's share. */
+    public record Line(String name, Engine.MemoryNeed need) {
+    }
+
+    private final List<Line> lines;
+    private final long shared;
+
+    /** @param sharedBytes memory shared by the family (the batch buffer) */
+    public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes) {
+        List<Line> l = new ArrayList<>();
+        for (SaeConfig c : saes) {
+            l.add(new Line(c.name(), Engine.memoryNeed(c, batch)));
+        }
+        this.lines = List.copyOf(l);
+        this.shared = sharedBytes;
+    }
+
+    public List<Line> lines() {
+        return lines;
+    }
+
+    /** Total bytes of the family, shared buffers included. */
+    public long total() {
+        return shared + lines.stream().mapToLong(x -> x.need().total()).sum();
+    }
+
+    /** A table: one row per SAE (parameters + Adam state, buffers, total), then the family total. */
+    public String table() {
+        StringBuilder sb = new StringBuilder(String.format("%-16s %14s %12s %12s%n", "sae", "params+adam", "buffers", "total"));
+        for (Line x : lines) {
+            sb.append(String.format("%-16s %14s %12s %12s%n", x.name(), human(x.need().parameterBytes()),
+                    human(x.need().bufferBytes()), human(x.need().total())));
+        }
+        sb.append(String.format("%-16s %14s %12s %12s", "family", "", "+" + human(shared), human(total())));
+        return sb.toString();
+    }
+
+    /**
+     * Throws IllegalArgumentException naming the SAEs that do not fit when the family exceeds {@code budget}
+     * (the largest are named first: they are the ones to drop).
+     */
+    public void check(long budget, String budgetSource) {
+        if (total() <= budget) {
+            return;
+        }
+        List<Line> bySize = new ArrayList<>(lines);
+        bySize.sort((a, b) -> Long.compare(b.need().total(), a.need().total()));
+        long over = total() - budget;
+        StringBuilder drop = new StringBuilder();
+        long freed = 0;
+        for (Line x : bySize) {
+            if (freed >= over) {
+                break;
+            }
+            drop.append(drop.length() == 0 ? "" : ", ").append(x.name()).append(" (").append(human(x.need().total()))
+                    .append(')');
+            freed += x.need().total();
+        }
+        throw new IllegalArgumentException("the family needs " + human(total()) + " but " + budgetSource + " allows "
+                + human(budget) + "; does not fit: " + drop + ". Drop those SAEs, lower --batch, or raise the limit");
+    }
+
+    /** The default budget: the JVM's direct-memory limit, capped by the machine's physical memory. */
+    public static long defaultBudget() {
+        long direct = maxDirectMemory();
+        long physical = Long.MAX_VALUE;
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            physical = os.getTotalMemorySize();
+        }
+        return Math.min(direct, physical);
+    }
+
+    /** -XX:MaxDirectMemorySize if given, else the heap limit (HotSpot's default for direct memory). */
+    static long maxDirectMemory() {
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("-XX:MaxDirectMemorySize=")) {
+                return parseBytes(arg.substring(arg.indexOf('=') + 1));
+            }
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+
+    /** Parses 512m, 8g, 1073741824, 2T (binary units, case-insensitive). */
+    public static long parseBytes(String s) {
+        String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+        if (t.endsWith("b")) {
+            t = t.substring(0, t.length() - 1);
+        }
+        long mult = 1;
+        if (!t.isEmpty()) {
+            char u = t.charAt(t.length() - 1);
+            int shift = switch (u) {
+                case 'k' -> 10;
+                case 'm' -> 20;
+                case 'g' -> 30;
+                case 't' -> 40;
+                default -> 0;
+            };
+            if (shift > 0) {
+                mult = 1L << shift;
+                t = t.substring(0, t.length() - 1);
+            }
+        }
+        try {
+            double v = Double.parseDouble(t);
+            if (!(v > 0) || Double.isInfinite(v)) {
+                throw new NumberFormatException();
+            }
+            return (long) (v * mult);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("cannot read '" + s + "' as a memory size; write e.g. 512m, 8g, 1.5t");
+        }
+    }
+
+    /** 1.5 GiB, 300 MiB, 12 KiB. */
+    public static String human(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? bytes + " B" : String.format("%.1f %s", v, units[u]);
+    }
+}

@@ -1,0 +1,79 @@
+package dev.saetrain.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.model.Philox;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeInit;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class MemoryPlanTest {
+    /** A Device that forwards every call to a CpuDevice and adds up the bytes it allocates. */
+    private static Device counting(Device inner, AtomicLong bytes) {
+        return (Device) Proxy.newProxyInstance(Device.class.getClassLoader(), new Class<?>[] {Device.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("allocFloat") || method.getName().equals("allocInt")) {
+                        bytes.addAndGet(4L * (long) args[0]);
+                    }
+                    try {
+                        return method.invoke(inner, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @Test
+    void estimateEqualsWhatTheEngineAllocates() {
+        int batch = 24;
+        for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5))) {
+            AtomicLong bytes = new AtomicLong();
+            try (CpuDevice cpu = new CpuDevice(1)) {
+                Device dev = counting(cpu, bytes);
+                try (Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[20]), batch, 1000);
+                     FloatBuf x = dev.allocFloat((long) batch * 20)) {
+                    float[] h = new float[batch * 20];
+                    Philox.fillNormal(3, 4, h);
+                    dev.upload(h, 0, x, 0, h.length);
+                    e.step(x, 1e-3, 0.1); // relu's first step takes the dense path and allocates its scratch
+                    long batchBuffer = 4L * batch * 20;
+                    assertEquals(Engine.memoryNeed(cfg, batch).total(), bytes.get() - batchBuffer, cfg.name());
+                }
+            }
+        }
+    }
+
+    @Test
+    void namesTheLargestSaesWhenTheFamilyDoesNotFit() {
+        List<SaeConfig> family = List.of(SaeConfig.topk(32, 1, 4), SaeConfig.topk(32, 64, 4), SaeConfig.topk(32, 256, 4));
+        MemoryPlan plan = new MemoryPlan(family, 512, 0);
+        long small = plan.lines().get(0).need().total();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> plan.check(plan.total() - 1, "--max-memory"));
+        assertTrue(e.getMessage().contains("x256-k4") && !e.getMessage().contains("x1-k4"), e.getMessage());
+        assertTrue(e.getMessage().contains("--max-memory"), e.getMessage());
+        plan.check(plan.total(), "--max-memory");
+        assertTrue(small < plan.lines().get(2).need().total());
+        assertTrue(plan.table().contains("x64-k4"), plan.table());
+    }
+
+    @Test
+    void parsesMemorySizes() {
+        assertEquals(512L << 20, MemoryPlan.parseBytes("512m"));
+        assertEquals(8L << 30, MemoryPlan.parseBytes("8G"));
+        assertEquals(1536L << 30, MemoryPlan.parseBytes("1.5t"));
+        assertEquals(1000, MemoryPlan.parseBytes("1000"));
+        assertThrows(IllegalArgumentException.class, () -> MemoryPlan.parseBytes("lots"));
+        assertThrows(IllegalArgumentException.class, () -> MemoryPlan.parseBytes("-3g"));
+    }
+}
