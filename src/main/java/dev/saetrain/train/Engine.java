@@ -355,6 +355,75 @@ public final class Engine implements AutoCloseable {
         return AUX_ALPHA * auxSse / denom;
     }
 
+    /**
+     * Everything the engine's future depends on, on the host: parameters with their Adam moments (latent-major
+     * W_enc, as on the device), the step counter, the relu path's last density, and the firing bookkeeping.
+     * Gradients and per-batch buffers are not state: each step recomputes them. Restoring a snapshot into an
+     * engine of the same config and batch makes its next steps bit-identical to the original's.
+     *
+     * @param floats named fp32 tensors: {@code <param>} , {@code <param>.adam_m}, {@code <param>.adam_v} for
+     *               W_enc, b_enc, W_dec, b_dec
+     * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]
+     */
+    public record State(java.util.Map<String, float[]> floats, java.util.Map<String, int[]> ints, int step,
+                        double lastDensity) {
+    }
+
+    private java.util.Map<String, AdamState> namedParams() {
+        java.util.Map<String, AdamState> p = new java.util.LinkedHashMap<>();
+        p.put("W_enc", wEnc);
+        p.put("b_enc", bEnc);
+        p.put("W_dec", wDec);
+        p.put("b_dec", bDec);
+        return p;
+    }
+
+    /** A host copy of the engine's state (see {@link State}). */
+    public State snapshot() {
+        java.util.Map<String, float[]> f = new java.util.LinkedHashMap<>();
+        namedParams().forEach((name, a) -> {
+            int n = Math.toIntExact(a.size());
+            for (String suffix : new String[] {"", ".adam_m", ".adam_v"}) {
+                float[] h = new float[n];
+                dev.download(suffix.isEmpty() ? a.param : suffix.equals(".adam_m") ? a.m : a.v, 0, h, 0, n);
+                f.put(name + suffix, h);
+            }
+        });
+        java.util.Map<String, int[]> i = new java.util.LinkedHashMap<>();
+        int[] last = new int[m];
+        dev.downloadInt(lastFired, 0, last, 0, m);
+        i.put("last_fired", last);
+        int[] counts = new int[m];
+        dev.downloadInt(fireCounts, 0, counts, 0, m);
+        i.put("fire_counts", counts);
+        return new State(f, i, step, lastDensity);
+    }
+
+    /** Loads a snapshot taken from an engine of the same config; throws naming what does not match. */
+    public void restore(State s) {
+        namedParams().forEach((name, a) -> {
+            int n = Math.toIntExact(a.size());
+            for (String suffix : new String[] {"", ".adam_m", ".adam_v"}) {
+                float[] h = s.floats().get(name + suffix);
+                if (h == null || h.length != n) {
+                    throw new IllegalArgumentException("checkpoint state " + name + suffix + " of " + cfg.name()
+                            + (h == null ? " is missing" : " has " + h.length + " values, expected " + n));
+                }
+                dev.upload(h, 0, suffix.isEmpty() ? a.param : suffix.equals(".adam_m") ? a.m : a.v, 0, n);
+            }
+        });
+        for (String key : new String[] {"last_fired", "fire_counts"}) {
+            int[] h = s.ints().get(key);
+            if (h == null || h.length != m) {
+                throw new IllegalArgumentException("checkpoint state " + key + " of " + cfg.name()
+                        + (h == null ? " is missing" : " has " + h.length + " values, expected " + m));
+            }
+            dev.uploadInt(h, 0, key.equals("last_fired") ? lastFired : fireCounts, 0, m);
+        }
+        step = s.step();
+        lastDensity = s.lastDensity();
+    }
+
     /** Firing counts since the last call, per latent; resets them. */
     public int[] takeFireCounts() {
         int[] c = new int[m];
