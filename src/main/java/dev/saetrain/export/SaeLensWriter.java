@@ -139,6 +139,7 @@ public final class SaeLensWriter {
         tensors.put("W_dec", Tensor.f32(w.wDec(), m, d));
         tensors.put("b_enc", Tensor.f32(w.bEnc(), m));
         tensors.put("b_dec", Tensor.f32(w.bDec(), d));
+        w.extras().forEach((name, v) -> tensors.put(name, Tensor.f32(v, m)));
         SafetensorsWriter.write(file, tensors, null);
     }
 

@@ -8,8 +8,12 @@ package dev.saetrain.model;
  * @param bEnc   [nLatents]
  * @param wDec   [nLatents, dIn]
  * @param bDec   [dIn]
+ * @param extras tensors some architectures add, by their SAELens names, each [nLatents] (jumprelu
+ *               {@code threshold}; gated {@code b_gate}, {@code b_mag}, {@code r_mag}); they act on
+ *               pre-activations, which folding the input scale leaves unchanged, so folding keeps them as they are
  */
-public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec) {
+public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
+                         java.util.Map<String, float[]> extras) {
     public SaeWeights {
         int d = config.dIn();
         int m = config.nLatents();
@@ -17,6 +21,18 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
         check("b_enc", bEnc, m);
         check("W_dec", wDec, (long) m * d);
         check("b_dec", bDec, d);
+        extras = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(extras));
+        for (var e : extras.entrySet()) {
+            if (java.util.Set.of("W_enc", "b_enc", "W_dec", "b_dec").contains(e.getKey())) {
+                throw new IllegalArgumentException("extra tensor " + e.getKey() + " shadows a base parameter");
+            }
+            check(e.getKey(), e.getValue(), m);
+        }
+    }
+
+    /** Weights with no extra tensors (topk, relu). */
+    public SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec) {
+        this(config, wEnc, bEnc, wDec, bDec, java.util.Map.of());
     }
 
     private static void check(String name, float[] a, long n) {
@@ -44,7 +60,7 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
         for (int i = 0; i < bd.length; i++) {
             bd[i] = (float) (bd[i] / c);
         }
-        return new SaeWeights(config, we, bEnc.clone(), wd, bd);
+        return new SaeWeights(config, we, bEnc.clone(), wd, bd, extras);
     }
 
     /**
