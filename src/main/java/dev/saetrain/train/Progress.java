@@ -18,11 +18,13 @@ final class Progress implements AutoCloseable {
 
     Progress(long totalTokens) {
         ProgressBarBuilder b = new ProgressBarBuilder().setTaskName("train").setInitialMax(totalTokens)
-                .setUnit(" tok", 1).showSpeed().setSpeedUnit(java.time.temporal.ChronoUnit.SECONDS);
+                .setUnit(" tok", 1).showSpeed().setSpeedUnit(java.time.temporal.ChronoUnit.SECONDS)
+                .setStyle(ProgressBarStyle.ASCII);
         if (System.console() != null) {
-            b.setConsumer(new ConsoleProgressBarConsumer(System.err)).setStyle(ProgressBarStyle.ASCII);
+            b.setConsumer(new ConsoleProgressBarConsumer(System.err));
         } else {
-            b.setConsumer(new DelegatingProgressBarConsumer(LOG::info)).setUpdateIntervalMillis(30_000);
+            // Log lines, not a redrawn bar: wide enough for the metrics, plain ASCII for log files.
+            b.setConsumer(new DelegatingProgressBarConsumer(LOG::info, 160)).setUpdateIntervalMillis(30_000);
         }
         bar = b.build();
     }
