@@ -80,12 +80,6 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         return checkpointEvery == 0 ? 0 : Math.max(1, (checkpointEvery + batch - 1) / batch);
     }
 
-    /** These options with another memory limit (a resume checks the machine it runs on). */
-    public TrainOptions withMaxMemory(long bytes, String source) {
-        return new TrainOptions(saes, batch, lr, epochs, tokens, seed, deadTokens, logEvery, skipNonFinite, outDir,
-                runName, hookName, modelName, contextSize, prependBos, bytes, source, checkpointEvery, threads);
-    }
-
     /** The learning rate of {@code sae}: the explicit --lr or the architecture's default. */
     public double lrFor(SaeConfig sae) {
         return Double.isNaN(lr) ? sae.defaultLr() : lr;
