@@ -5,7 +5,8 @@ import picocli.CommandLine;
 
 /**
  * Entry point: {@code sae-train [COMMAND] ...}; a bare {@code sae-train SHARD_DIR} means {@code train SHARD_DIR}.
- * Exit codes: 0 ok, 1 internal failure, 2 bad usage or bad input. The only place that calls System.exit.
+ * Exit codes: 0 ok, 1 internal failure, 2 bad usage or bad input; train also returns 143 / 130 when SIGTERM /
+ * SIGINT stopped it after a checkpoint (see StopSignals). The only place that calls System.exit.
  */
 public final class Main {
     /** Exit code for success. */

@@ -3,14 +3,19 @@ package dev.saetrain.cli;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.train.MemoryPlan;
+import dev.saetrain.train.RunConfig;
 import dev.saetrain.train.Trainer;
 import dev.saetrain.train.TrainOptions;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,10 +27,25 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code sae-train train SHARD_DIR}: trains an SAE and writes runs/NAME/. */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Trains an SAE on the activations in SHARD_DIR (.npy / .safetensors shards) and writes "
-                + "OUT/NAME/: config.json, metrics.jsonl, train.log and saes/<sae>/ in SAELens format.")
+                + "OUT/NAME/: config.json, metrics.jsonl, train.log, checkpoints/ and saes/<sae>/ in SAELens format. "
+                + "Exit codes: 0 done, 1 failure (or every SAE diverged), 2 bad input, 143/130 stopped by "
+                + "SIGTERM/SIGINT after writing a checkpoint (continue with --resume).")
 final class TrainCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "SHARD_DIR", description = "Directory of shards (or one shard file).")
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "SHARD_DIR",
+            description = "Directory of shards (or one shard file). With --resume it may be left out.")
     Path shardDir;
+
+    @Option(names = "--resume", paramLabel = "RUN_DIR",
+            description = "Continue the run in RUN_DIR (e.g. runs/NAME) from its latest checkpoint, with the options "
+                    + "in its config.json. Only SHARD_DIR, --device, --threads and --max-memory may be given with it.")
+    Path resume;
+
+    @Option(names = "--checkpoint-every", paramLabel = "TOKENS", defaultValue = "50000000",
+            description = "Tokens between checkpoints (rounded up to whole batches); 0: only at the end and on "
+                    + "SIGTERM/SIGINT. Default: ${DEFAULT-VALUE}.")
+    long checkpointEvery;
 
     @Option(names = "--arch", defaultValue = "topk", description = "topk | relu. Default: ${DEFAULT-VALUE}.")
     String arch;
@@ -105,8 +125,19 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Options that may accompany --resume: they choose the machine, not the run. */
+    private static final Set<String> RESUME_OPTIONS = Set.of("--resume", "--device", "--threads", "--max-memory");
+
     @Override
     public Integer call() throws Exception {
+        long budget = maxMemory == null ? MemoryPlan.defaultBudget() : MemoryPlan.parseBytes(maxMemory);
+        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
+        if (resume != null) {
+            return resumeRun(budget, budgetSource);
+        }
+        if (shardDir == null) {
+            throw new IllegalArgumentException("SHARD_DIR is required (or --resume RUN_DIR to continue a run)");
+        }
         Architecture a = Architecture.parse(arch);
         // Opening validates every shard's header before anything is written.
         ShardSet shards = ShardSet.open(shardDir);
@@ -117,18 +148,68 @@ final class TrainCommand implements Callable<Integer> {
         if (length != null && length.tokens != null && tokens < 1) {
             throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
         }
-        long budget = maxMemory == null ? MemoryPlan.defaultBudget() : MemoryPlan.parseBytes(maxMemory);
-        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
+        if (deviceOptions.threads < 1) {
+            deviceOptions.threads = Runtime.getRuntime().availableProcessors();
+        }
         TrainOptions opts = new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
                 deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos,
-                budget, budgetSource);
+                budget, budgetSource, checkpointEvery, deviceOptions.threads);
+        return train(opts, shards, null);
+    }
+
+    /** --resume: the run's own options from its config.json; this command line only picks the machine. */
+    private int resumeRun(long budget, String budgetSource) throws Exception {
+        for (var o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (!RESUME_OPTIONS.contains(o.longestName())) {
+                throw new IllegalArgumentException(o.longestName() + " cannot be combined with --resume: a resumed run "
+                        + "keeps the options in " + resume.resolve("config.json") + "; leave it out");
+            }
+        }
+        ObjectNode config = RunConfig.load(resume);
+        Path recorded = RunConfig.dataPath(config);
+        // Opening validates every shard's header; the trainer then compares the files with the recorded ones.
+        ShardSet shards = ShardSet.open(shardDir != null ? shardDir : recorded);
+        int threads = RunConfig.threads(config);
+        if (deviceOptions.threads < 1) {
+            deviceOptions.threads = threads;
+        } else if (deviceOptions.threads != threads) {
+            LOG.warn("--threads {} differs from the {} the run started with: training continues, but the result will "
+                    + "not be bit-identical to an uninterrupted run (parallel sums are split per thread)",
+                    deviceOptions.threads, threads);
+        }
+        return train(RunConfig.trainOptions(config, resume, budget, budgetSource), shards, resume);
+    }
+
+    private int train(TrainOptions opts, ShardSet shards, Path resumeDir) throws Exception {
         java.io.PrintWriter out = spec.commandLine().getOut();
+        java.io.PrintWriter err = spec.commandLine().getErr();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         try {
-            Trainer.Result r = new Trainer(chosen.device(), chosen.why(), opts, new VersionProvider().getVersion()[0]
-                    .replace("sae-train ", "")).run(shards);
-            out.println("trained " + r.tokens() + " tokens in " + String.format("%.1f", r.seconds()) + " s; "
-                    + "dictionaries in " + r.runDir().resolve("saes"));
+            Trainer trainer = new Trainer(chosen.device(), chosen.why(), opts, new VersionProvider().getVersion()[0]
+                    .replace("sae-train ", ""));
+            Trainer.Result r;
+            String signal;
+            try (StopSignals signals = new StopSignals(trainer)) {
+                r = resumeDir == null ? trainer.run(shards) : trainer.resume(shards, resumeDir);
+                signal = signals.received();
+            }
+            if (!r.diverged().isEmpty()) {
+                err.println("warning: diverged and not exported: " + String.join(", ", r.diverged()) + "; see "
+                        + r.runDir().resolve("train.log"));
+            }
+            switch (r.end()) {
+                case STOPPED -> {
+                    err.println("stopped by " + signal + " after " + r.tokens() + " tokens; checkpoint written; continue "
+                            + "with: sae-train train --resume " + r.runDir());
+                    return StopSignals.exitCode(signal);
+                }
+                case ALL_DIVERGED -> {
+                    err.println("error: every SAE diverged; nothing exported; lower --lr (see " + r.runDir().resolve("train.log") + ")");
+                    return Main.INTERNAL;
+                }
+                default -> out.println("trained " + r.tokens() + " tokens in " + String.format("%.1f", r.seconds())
+                        + " s; dictionaries in " + r.runDir().resolve("saes"));
+            }
         } finally {
             chosen.device().close();
         }

@@ -33,6 +33,33 @@ final class FiringTracker {
         }
     }
 
+    /** Counts as they stand, for a checkpoint: per-latent firings over all rows and over the late window. */
+    record Counts(long[] all, long[] late, long allRows, long lateRows) {
+        Counts {
+            if (all.length != late.length || allRows < 0 || lateRows < 0) {
+                throw new IllegalArgumentException("firing counts of " + all.length + " and " + late.length
+                        + " latents over " + allRows + " / " + lateRows + " rows do not fit; the checkpoint is corrupt");
+            }
+        }
+    }
+
+    /** A copy of the counts (see {@link Counts}). */
+    Counts counts() {
+        return new Counts(all.clone(), late.clone(), allRows, lateRows);
+    }
+
+    /** Replaces the counts with a checkpoint's; the latent count must match. */
+    void restore(Counts c) {
+        if (c.all().length != all.length) {
+            throw new IllegalArgumentException("checkpoint firing counts cover " + c.all().length + " latents, the SAE has "
+                    + all.length + "; the checkpoint belongs to another configuration");
+        }
+        System.arraycopy(c.all(), 0, all, 0, all.length);
+        System.arraycopy(c.late(), 0, late, 0, late.length);
+        allRows = c.allRows();
+        lateRows = c.lateRows();
+    }
+
     /** Fraction of rows on which each latent fired. */
     double[] frequencies() {
         long[] c = lateRows > 0 ? late : all;

@@ -16,8 +16,10 @@ final class Progress implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger("progress");
     private final ProgressBar bar;
 
-    Progress(long totalTokens) {
+    /** @param doneTokens tokens trained before this process (a resumed run continues the bar there) */
+    Progress(long totalTokens, long doneTokens) {
         ProgressBarBuilder b = new ProgressBarBuilder().setTaskName("train").setInitialMax(totalTokens)
+                .startsFrom(doneTokens, java.time.Duration.ZERO)
                 .setUnit(" tok", 1).showSpeed().setSpeedUnit(java.time.temporal.ChronoUnit.SECONDS)
                 .setStyle(ProgressBarStyle.ASCII);
         if (System.console() != null) {

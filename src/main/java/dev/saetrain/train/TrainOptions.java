@@ -24,11 +24,17 @@ import java.util.List;
  * @param prependBos    whether contexts began with BOS, or null if unknown
  * @param maxMemory     bytes the family may allocate on the device
  * @param maxMemorySource where that limit came from, for the error message
+ * @param checkpointEvery tokens between checkpoints, or 0 for checkpoints only at the end and on SIGTERM/SIGINT
+ * @param threads       CPU threads of the device, recorded so that a resume uses the same count (the CPU
+ *                      device's parallel sums are chunked per thread, so another count changes the last bits)
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
                            String hookName, String modelName, Integer contextSize, Boolean prependBos,
-                           long maxMemory, String maxMemorySource) {
+                           long maxMemory, String maxMemorySource, long checkpointEvery, int threads) {
+    /** Default of --checkpoint-every: about every 10-20 minutes for a 16x family at d = 4096 on one GPU. */
+    public static final long DEFAULT_CHECKPOINT_TOKENS = 50_000_000L;
+
     public TrainOptions {
         saes = List.copyOf(saes);
         if (saes.isEmpty()) {
@@ -52,6 +58,13 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         if (maxMemory < 1) {
             throw new IllegalArgumentException("--max-memory must be positive, got " + maxMemory);
         }
+        if (checkpointEvery < 0) {
+            throw new IllegalArgumentException("--checkpoint-every must be >= 0 tokens (0: only at the end), got "
+                    + checkpointEvery);
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+        }
         if (runName == null || runName.isBlank() || runName.contains("/") || runName.startsWith(".")) {
             throw new IllegalArgumentException("--name must be a plain folder name, got '" + runName + "'");
         }
@@ -60,6 +73,11 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
     /** Rows the run trains on for a data set of {@code totalRows} rows. */
     public long plannedRows(long totalRows) {
         return tokens > 0 ? tokens : Math.multiplyExact(totalRows, (long) epochs);
+    }
+
+    /** Steps between periodic checkpoints (at least one batch), or 0 when they are off. */
+    public long checkpointSteps() {
+        return checkpointEvery == 0 ? 0 : Math.max(1, (checkpointEvery + batch - 1) / batch);
     }
 
     /** The learning rate of {@code sae}: the explicit --lr or the architecture's default. */

@@ -5,12 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ActivationStream;
 import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.ShardSet;
-import dev.saetrain.data.StreamOptions;
 import dev.saetrain.device.Device;
-import dev.saetrain.device.FloatBuf;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
-import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
@@ -25,8 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs training: validates the data before anything is written, sets up one {@link Engine} per SAE of the
- * family, streams batches (each read, converted and uploaded once, then every SAE steps on it), writes
- * metrics and logs, and exports each SAE in SAELens format with the input normalisation folded in.
+ * family (fresh, or restored from the run's latest checkpoint), runs the {@link TrainLoop} (batches read and
+ * uploaded once, then every SAE steps on them; metrics; checkpoints), and exports each SAE that did not
+ * diverge in SAELens format with the input normalisation folded in.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -38,6 +36,8 @@ public final class Trainer {
     private final String deviceChoice;
     private final TrainOptions opts;
     private final String version;
+    private volatile String stopSignal;
+    private Faults faults = Faults.NONE;
 
     /**
      * @param deviceChoice how the device was chosen (recorded in config.json), e.g. "cpu (asked)"
@@ -50,44 +50,60 @@ public final class Trainer {
         this.version = version;
     }
 
-    /** What a finished run produced. */
-    public record Result(Path runDir, List<Path> saeDirs, long tokens, double seconds) {
+    /**
+     * What a run produced.
+     *
+     * @param saeDirs  the exported dictionaries (diverged SAEs have none)
+     * @param tokens   tokens trained on so far
+     * @param seconds  training time over all sessions of the run
+     * @param end      finished, stopped by a signal (a checkpoint holds everything), or every SAE diverged
+     * @param diverged names of the SAEs that diverged, each with its step
+     */
+    public record Result(Path runDir, List<Path> saeDirs, long tokens, double seconds, End end, List<String> diverged) {
+    }
+
+    /** How a run ended. */
+    public enum End { FINISHED, STOPPED, ALL_DIVERGED }
+
+    /**
+     * Asks the running loop to write a checkpoint at the next step boundary and return {@link End#STOPPED}.
+     * Safe to call from any thread (a signal handler); the first request wins.
+     */
+    public void requestStop(String signal) {
+        if (stopSignal == null) {
+            stopSignal = signal;
+        }
+    }
+
+    /** Test seam (see {@link Faults}). */
+    void setFaults(Faults f) {
+        this.faults = f;
     }
 
     /** Trains on {@code shards}; throws BadInputException for bad data (leaving no run directory). */
     public Result run(ShardSet shards) throws IOException {
-        Path shardDir = shards.source();
-        for (SaeConfig c : opts.saes()) {
-            if (c.dIn() != shards.dIn()) {
-                throw new IllegalArgumentException("SAE " + c.name() + " expects d_in " + c.dIn()
-                        + " but the shards in " + shardDir + " have d = " + shards.dIn());
-            }
-        }
-        long planned = opts.plannedRows(shards.totalRows());
-        long totalSteps = planned / opts.batch();
-        if (totalSteps < 1) {
-            throw new BadInputException(shardDir, shards.totalRows() + " rows make no whole batch of " + opts.batch()
-                    + "; lower --batch or add data");
-        }
+        long totalSteps = checkShapes(shards);
         float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
         float[] first = shards.readFirstRows(INIT_ROWS, scale, opts.skipNonFinite());
         int nFirst = first.length / shards.dIn();
         float[] median = GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6);
         LOG.info("data: {} shard(s), {} rows, d = {}; scale {} (E|x| = sqrt(d)); b_dec from the geometric median of {} rows",
                 shards.shards().size(), shards.totalRows(), shards.dIn(), scale, nFirst);
-
-        MemoryPlan plan = new MemoryPlan(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn());
-        LOG.info("memory before the first step (device {}):\n{}", device.describe(), plan.table());
-        plan.check(opts.maxMemory(), opts.maxMemorySource());
+        checkMemory(shards);
 
         Path runDir = opts.outDir().resolve(opts.runName());
         if (Files.exists(runDir)) {
-            throw new IllegalArgumentException("run directory " + runDir + " already exists; pick another --name");
+            throw new IllegalArgumentException("run directory " + runDir + " already exists; pick another --name, "
+                    + "or continue it with --resume " + runDir);
         }
         Files.createDirectories(runDir);
         try {
             try (RunLog log = new RunLog(runDir.resolve("train.log"))) {
-                return train(shards, runDir, scale, median, totalSteps);
+                List<Schedule> schedules = schedules(totalSteps);
+                ObjectNode config = RunConfig.create(opts, shards, scale, totalSteps, schedules, device.describe(),
+                        deviceChoice, version);
+                RunConfig.save(runDir, config);
+                return train(shards, runDir, config, scale, median, totalSteps, null);
             }
         } catch (BadInputException e) {
             // Bad data met mid-stream (a non-finite row): the run is void, leave nothing behind.
@@ -96,167 +112,175 @@ public final class Trainer {
         }
     }
 
-    private Result train(ShardSet shards, Path runDir, float scale, float[] median, long totalSteps) throws IOException {
-        int d = shards.dIn();
-        List<Engine> engines = new ArrayList<>();
-        List<Schedule> schedules = new ArrayList<>();
-        try (FloatBuf x = device.allocFloat((long) opts.batch() * d);
-             MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
-            for (SaeConfig c : opts.saes()) {
-                engines.add(new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens()));
-                schedules.add(Schedule.standard(totalSteps, opts.lrFor(c), c.l1()));
+    /**
+     * Continues the run in {@code runDir} from its latest checkpoint. The options must be the run's own
+     * ({@link RunConfig#trainOptions}). Refuses (IllegalArgumentException) a finished run, a run without a
+     * checkpoint, and data other than the run's.
+     */
+    public Result resume(ShardSet shards, Path runDir) throws IOException {
+        ObjectNode config = RunConfig.load(runDir);
+        if (config.has("result")) {
+            throw new IllegalArgumentException("run " + runDir + " already ended (" + config.at("/result/status").asText()
+                    + " in " + runDir.resolve(RunConfig.FILE) + "); nothing to resume, its dictionaries are in "
+                    + runDir.resolve("saes"));
+        }
+        RunConfig.checkSameData(config, shards, runDir);
+        long totalSteps = checkShapes(shards);
+        CheckpointStore store = new CheckpointStore(runDir);
+        Path latest = store.latest();
+        if (latest == null) {
+            throw new IllegalArgumentException("run " + runDir + " has no checkpoint (" + store.dir().resolve(CheckpointStore.LATEST)
+                    + " is missing): it stopped before its first one; start it again under a new --name");
+        }
+        Checkpoint ck = Checkpoint.read(latest);
+        List<String> names = opts.saes().stream().map(SaeConfig::name).toList();
+        List<String> saved = ck.saes().stream().map(Checkpoint.Sae::name).toList();
+        if (ck.totalSteps() != totalSteps || ck.batch() != opts.batch() || ck.seed() != opts.seed() || !names.equals(saved)) {
+            throw new IllegalArgumentException(latest + " was written for " + ck.totalSteps() + " steps of " + ck.batch()
+                    + " rows, seed " + ck.seed() + ", SAEs " + saved + "; config.json now gives " + totalSteps + " steps of "
+                    + opts.batch() + ", seed " + opts.seed() + ", SAEs " + names + "; restore the run's config.json");
+        }
+        float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
+        if (Float.floatToRawIntBits(scale) != Float.floatToRawIntBits(ck.scale())) {
+            throw new IllegalArgumentException("the data in " + shards.source() + " differs from the run's: its first rows "
+                    + "give the input scale " + scale + ", the run had " + ck.scale() + "; resume with the original shards");
+        }
+        checkMemory(shards);
+        store.removeTemporaries();
+        try (RunLog log = new RunLog(runDir.resolve("train.log"))) {
+            LOG.info("resuming {} from {} (step {} of {})", runDir, latest, ck.step(), totalSteps);
+            config.withArray("resumed").addObject().put("from_step", ck.step()).put("device", device.describe());
+            RunConfig.save(runDir, config);
+            return train(shards, runDir, config, scale, new float[shards.dIn()], totalSteps, ck);
+        }
+    }
+
+    private long checkShapes(ShardSet shards) {
+        Path shardDir = shards.source();
+        for (SaeConfig c : opts.saes()) {
+            if (c.dIn() != shards.dIn()) {
+                throw new IllegalArgumentException("SAE " + c.name() + " expects d_in " + c.dIn()
+                        + " but the shards in " + shardDir + " have d = " + shards.dIn());
             }
-            writeConfig(runDir, shards, scale, totalSteps, schedules, null);
-            LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, engines.size(), device.describe(),
-                    totalSteps, opts.batch());
-            StreamOptions so = StreamOptions.of(opts.batch(), totalSteps * opts.batch(), opts.seed())
-                    .withScale(scale).withSkipNonFinite(opts.skipNonFinite());
-            float[] host = new float[opts.batch() * d];
-            long t0 = System.nanoTime();
-            List<FiringTracker> firing = new ArrayList<>();
-            List<IntervalStats> intervals = new ArrayList<>();
-            for (Engine e : engines) {
-                firing.add(new FiringTracker(e.config().nLatents(), schedules.get(0).decayStart()));
-                intervals.add(new IntervalStats());
-            }
-            long step = 0;
-            try (ActivationStream stream = new ActivationStream(shards, so);
-                 Progress progress = new Progress(totalSteps * opts.batch())) {
-                long intervalStart = System.nanoTime();
-                while (stream.next(host)) {
-                    step++;
-                    device.upload(host, 0, x, 0, host.length);
-                    for (int i = 0; i < engines.size(); i++) {
-                        Engine e = engines.get(i);
-                        Schedule s = schedules.get(i);
-                        StepStats st = e.step(x, s.lrAt(step), s.l1At(step));
-                        if (!Double.isFinite(st.loss())) {
-                            throw new IllegalStateException("SAE " + e.config().name() + " diverged at step " + step
-                                    + " (loss " + st.loss() + "); lower --lr");
-                        }
-                        intervals.get(i).add(st);
-                    }
-                    boolean boundary = step % opts.logEvery() == 0 || step == totalSteps
-                            || step + 1 == schedules.get(0).decayStart();
-                    if (boundary) {
-                        long now = System.nanoTime();
-                        double tps = intervals.get(0).rows / ((now - intervalStart) / 1e9);
-                        intervalStart = now;
-                        for (int i = 0; i < engines.size(); i++) {
-                            Engine e = engines.get(i);
-                            IntervalStats iv = intervals.get(i);
-                            int[] counts = e.takeFireCounts();
-                            double denseFrac = FiringTracker.fractionAbove(counts, iv.rows, 0.1);
-                            firing.get(i).add(counts, iv.rows, step);
-                            if (iv.steps > 0) {
-                                metrics.write(metricsRow(e, schedules.get(i), iv, step, denseFrac, tps,
-                                        (now - t0) / 1e9));
-                                if (i == 0) {
-                                    progress.update(step * opts.batch(), tps, iv, e.deadCount(), e.config().nLatents());
-                                }
-                            }
-                            iv.reset();
-                        }
-                    }
+        }
+        long totalSteps = opts.plannedRows(shards.totalRows()) / opts.batch();
+        if (totalSteps < 1) {
+            throw new BadInputException(shardDir, shards.totalRows() + " rows make no whole batch of " + opts.batch()
+                    + "; lower --batch or add data");
+        }
+        return totalSteps;
+    }
+
+    private void checkMemory(ShardSet shards) {
+        MemoryPlan plan = new MemoryPlan(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn());
+        LOG.info("memory before the first step (device {}):\n{}", device.describe(), plan.table());
+        plan.check(opts.maxMemory(), opts.maxMemorySource());
+    }
+
+    private List<Schedule> schedules(long totalSteps) {
+        List<Schedule> s = new ArrayList<>();
+        for (SaeConfig c : opts.saes()) {
+            s.add(Schedule.standard(totalSteps, opts.lrFor(c), c.l1()));
+        }
+        return s;
+    }
+
+    /** Builds the family (from a checkpoint when {@code ck} is given), runs the loop, exports. */
+    private Result train(ShardSet shards, Path runDir, ObjectNode config, float scale, float[] median, long totalSteps,
+                         Checkpoint ck) throws IOException {
+        List<Schedule> schedules = schedules(totalSteps);
+        List<FamilyMember> members = new ArrayList<>();
+        CheckpointStore store = new CheckpointStore(runDir);
+        Path metricsFile = runDir.resolve("metrics.jsonl");
+        if (ck != null && Files.exists(metricsFile) && Files.size(metricsFile) < ck.metricsBytes()) {
+            LOG.warn("{} has {} bytes, fewer than the {} the checkpoint recorded; rows before the checkpoint were lost "
+                    + "(training itself is unaffected)", metricsFile, Files.size(metricsFile), ck.metricsBytes());
+        }
+        try (MetricsWriter metrics = new MetricsWriter(metricsFile, ck == null ? -1 : ck.metricsBytes())) {
+            for (int i = 0; i < opts.saes().size(); i++) {
+                SaeConfig c = opts.saes().get(i);
+                Checkpoint.Sae saved = ck == null ? null : ck.saes().get(i);
+                Engine e = saved != null && saved.divergence() != null ? null
+                        : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens());
+                FamilyMember m = new FamilyMember(c, schedules.get(i), e);
+                members.add(m);
+                if (saved != null) {
+                    restore(m, saved, store.latest());
                 }
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            long tokens = step * opts.batch();
-            List<Path> saeDirs = new ArrayList<>();
-            for (int i = 0; i < engines.size(); i++) {
-                Engine e = engines.get(i);
-                SaeWeights raw = e.weights().foldScale(scale);
-                Path dir = runDir.resolve("saes").resolve(e.config().name());
-                ExportInfo info = ExportInfo.minimal(opts.runName(), version, tokens, scale)
-                        .withHookName(opts.hookName()).withModelName(opts.modelName())
-                        .withDatasetPath(shards.source().toString()).withContextSize(opts.contextSize())
-                        .withPrependBos(opts.prependBos());
-                SaeLensWriter.write(dir, raw, firing.get(i).frequencies(), info);
-                saeDirs.add(dir);
-                LOG.info("wrote {}", dir);
+            LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, members.size(), device.describe(),
+                    totalSteps, opts.batch());
+            TrainLoop loop = new TrainLoop(device, opts, shards, scale, totalSteps, members, store, metrics,
+                    ck == null ? 0 : ck.step(), ck == null ? -1 : ck.step(), ck == null ? 0 : ck.elapsedSeconds(),
+                    () -> stopSignal, faults);
+            TrainLoop.End end = loop.run(ck == null ? null : ck.position());
+            long tokens = loop.step() * opts.batch();
+            double seconds = loop.elapsed();
+            List<String> diverged = new ArrayList<>();
+            for (FamilyMember m : members) {
+                if (!m.active()) {
+                    diverged.add(m.name() + " (step " + m.divergence().step() + ")");
+                }
             }
+            if (end == TrainLoop.End.STOPPED) {
+                return new Result(runDir, List.of(), tokens, seconds, End.STOPPED, diverged);
+            }
+            List<Path> saeDirs = end == TrainLoop.End.FINISHED ? export(members, runDir, shards, scale, tokens) : List.of();
             ObjectNode done = JSON.createObjectNode();
-            done.put("status", "finished");
+            done.put("status", end == TrainLoop.End.FINISHED ? "finished" : "diverged");
             done.put("tokens", tokens);
             done.put("seconds", seconds);
-            writeConfig(runDir, shards, scale, totalSteps, schedules, done);
+            var div = done.putArray("diverged");
+            for (FamilyMember m : members) {
+                if (!m.active()) {
+                    FamilyMember.Divergence d = m.divergence();
+                    div.addObject().put("sae", m.name()).put("step", d.step()).put("reason", d.reason())
+                            .put("last_good_checkpoint", d.lastGoodStep() >= 0 ? "checkpoints/step-" + d.lastGoodStep()
+                                    + " (carried into every later checkpoint)" : null);
+                }
+            }
+            config.set("result", done);
+            RunConfig.save(runDir, config);
             LOG.info("trained {} tokens in {} s ({} tokens/s)", tokens, String.format("%.1f", seconds),
                     String.format("%.0f", tokens / seconds));
-            return new Result(runDir, saeDirs, tokens, seconds);
+            return new Result(runDir, saeDirs, tokens, seconds,
+                    end == TrainLoop.End.FINISHED ? End.FINISHED : End.ALL_DIVERGED, diverged);
         } finally {
-            engines.forEach(Engine::close);
+            members.forEach(FamilyMember::close);
         }
     }
 
-    private ObjectNode metricsRow(Engine e, Schedule s, IntervalStats iv, long step, double denseFrac, double tps,
-                                  double elapsed) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("sae", e.config().name());
-        o.put("step", step);
-        o.put("tokens", step * opts.batch());
-        o.put("mse", iv.mse());
-        o.put("fvu", iv.fvu());
-        o.put("explained_variance", 1 - iv.fvu());
-        o.put("l0", iv.l0());
-        o.put("sparsity_loss", iv.sparsityLoss / iv.steps);
-        o.put("auxk_loss", iv.auxLoss / iv.steps);
-        o.put("dead_fraction", (double) e.deadCount() / e.config().nLatents());
-        o.put("dense_fraction", denseFrac);
-        o.put("grad_norm", iv.gradNorm / iv.steps);
-        o.put("dense_steps", iv.denseSteps);
-        o.put("lr", s.lrAt(step));
-        o.put("lambda", s.l1At(step));
-        o.put("tokens_per_s", tps);
-        o.put("elapsed_s", elapsed);
-        return o;
+    private static void restore(FamilyMember m, Checkpoint.Sae saved, Path dir) throws IOException {
+        if (saved.divergence() != null) {
+            m.diverge(saved.divergence());
+            return;
+        }
+        SaeStateFile.Loaded t = SaeStateFile.read(SaeStateFile.path(dir, m.name()), m.config);
+        m.engine().restore(new Engine.State(t.floats(), t.ints(), saved.engineStep(), saved.lastDensity()));
+        m.firing.restore(new FiringTracker.Counts(t.firingAll(), t.firingLate(), saved.firingRows()[0],
+                saved.firingRows()[1]));
+        m.restoreInterval(saved.interval());
     }
 
-    private void writeConfig(Path runDir, ShardSet shards, float scale, long totalSteps, List<Schedule> schedules,
-                             ObjectNode result) throws IOException {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("sae_train_version", version);
-        root.put("run_name", opts.runName());
-        root.put("device", device.describe());
-        root.put("device_choice", deviceChoice);
-        root.put("seed", opts.seed());
-        ObjectNode data = root.putObject("data");
-        data.put("path", shards.source().toString());
-        data.put("shards", shards.shards().size());
-        data.put("rows", shards.totalRows());
-        data.put("d_in", shards.dIn());
-        data.put("scale", scale);
-        data.put("scale_rule", "E|x| = sqrt(d_in) over the first " + INIT_ROWS + " rows; folded into the exported weights");
-        data.put("skip_nonfinite", opts.skipNonFinite());
-        ObjectNode tr = root.putObject("training");
-        tr.put("batch", opts.batch());
-        tr.put("epochs", opts.epochs());
-        tr.put("tokens", opts.tokens());
-        tr.put("steps", totalSteps);
-        tr.put("dead_tokens", opts.deadTokens());
-        tr.put("log_every", opts.logEvery());
-        tr.put("clip_norm", Engine.CLIP_NORM);
-        tr.put("adam_betas", "0.9,0.999");
-        var arr = root.putArray("saes");
-        for (int i = 0; i < opts.saes().size(); i++) {
-            SaeConfig c = opts.saes().get(i);
-            Schedule s = schedules.get(i);
-            ObjectNode o = arr.addObject();
-            o.put("name", c.name());
-            o.put("architecture", c.arch().cliName());
-            o.put("d_in", c.dIn());
-            o.put("n_latents", c.nLatents());
-            o.put("k", c.k());
-            o.put("l1", c.l1());
-            o.put("lr", s.lr());
-            o.put("lr_warmup_steps", s.warmupSteps());
-            o.put("lr_decay_fraction", s.decayFraction());
-            o.put("l1_warmup_fraction", s.l1WarmupFraction());
-            o.put("apply_b_dec_to_input", c.applyBDecToInput());
+    private List<Path> export(List<FamilyMember> members, Path runDir, ShardSet shards, float scale, long tokens)
+            throws IOException {
+        List<Path> saeDirs = new ArrayList<>();
+        for (FamilyMember m : members) {
+            if (!m.active()) {
+                LOG.warn("SAE {} diverged at step {}; not exported", m.name(), m.divergence().step());
+                continue;
+            }
+            SaeWeights raw = m.engine().weights().foldScale(scale);
+            Path dir = runDir.resolve("saes").resolve(m.name());
+            ExportInfo info = ExportInfo.minimal(opts.runName(), version, tokens, scale)
+                    .withHookName(opts.hookName()).withModelName(opts.modelName())
+                    .withDatasetPath(shards.source().toString()).withContextSize(opts.contextSize())
+                    .withPrependBos(opts.prependBos());
+            SaeLensWriter.write(dir, raw, m.firing.frequencies(), info);
+            saeDirs.add(dir);
+            LOG.info("wrote {}", dir);
         }
-        if (result != null) {
-            root.set("result", result);
-        }
-        AtomicFiles.writeString(runDir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+        return saeDirs;
     }
 
     private static void deleteRunDir(Path runDir) {

@@ -1,0 +1,194 @@
+package dev.saetrain.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.data.ShardSet;
+import dev.saetrain.io.AtomicFiles;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A run's {@code config.json}: what the run was (data, resolved options, schedules, device) for people, plus
+ * an {@code options} object that {@code --resume} rebuilds the exact {@link TrainOptions} from, and the shard
+ * files with their rows and sizes, which a resume compares against the data it is given.
+ */
+public final class RunConfig {
+    static final String FILE = "config.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private RunConfig() {
+    }
+
+    /** The config.json of a fresh run. */
+    static ObjectNode create(TrainOptions opts, ShardSet shards, float scale, long totalSteps, List<Schedule> schedules,
+                             String device, String deviceChoice, String version) throws IOException {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("sae_train_version", version);
+        root.put("run_name", opts.runName());
+        root.put("device", device);
+        root.put("device_choice", deviceChoice);
+        root.put("seed", opts.seed());
+        ObjectNode data = root.putObject("data");
+        data.put("path", shards.source().toString());
+        data.put("absolute_path", shards.source().toAbsolutePath().normalize().toString());
+        data.put("shards", shards.shards().size());
+        data.put("rows", shards.totalRows());
+        data.put("d_in", shards.dIn());
+        data.put("scale", scale);
+        data.put("scale_rule", "E|x| = sqrt(d_in) over the first " + Trainer.INIT_ROWS
+                + " rows; folded into the exported weights");
+        data.put("skip_nonfinite", opts.skipNonFinite());
+        data.set("files", files(shards));
+        ObjectNode tr = root.putObject("training");
+        tr.put("batch", opts.batch());
+        tr.put("epochs", opts.epochs());
+        tr.put("tokens", opts.tokens());
+        tr.put("steps", totalSteps);
+        tr.put("dead_tokens", opts.deadTokens());
+        tr.put("log_every", opts.logEvery());
+        tr.put("checkpoint_every_tokens", opts.checkpointEvery());
+        tr.put("checkpoint_every_steps", opts.checkpointSteps());
+        tr.put("clip_norm", Engine.CLIP_NORM);
+        tr.put("adam_betas", "0.9,0.999");
+        ArrayNode arr = root.putArray("saes");
+        for (int i = 0; i < opts.saes().size(); i++) {
+            SaeConfig c = opts.saes().get(i);
+            Schedule s = schedules.get(i);
+            ObjectNode o = arr.addObject();
+            o.put("name", c.name());
+            o.put("architecture", c.arch().cliName());
+            o.put("d_in", c.dIn());
+            o.put("n_latents", c.nLatents());
+            o.put("k", c.k());
+            o.put("l1", c.l1());
+            o.put("lr", s.lr());
+            o.put("lr_warmup_steps", s.warmupSteps());
+            o.put("lr_decay_fraction", s.decayFraction());
+            o.put("l1_warmup_fraction", s.l1WarmupFraction());
+            o.put("apply_b_dec_to_input", c.applyBDecToInput());
+        }
+        root.set("options", options(opts));
+        return root;
+    }
+
+    /** The resolved options, exactly as {@link #trainOptions} reads them back. */
+    private static ObjectNode options(TrainOptions o) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("batch", o.batch());
+        if (Double.isNaN(o.lr())) {
+            n.putNull("lr");
+        } else {
+            n.put("lr", o.lr());
+        }
+        n.put("epochs", o.epochs());
+        n.put("tokens", o.tokens());
+        n.put("seed", o.seed());
+        n.put("dead_tokens", o.deadTokens());
+        n.put("log_every", o.logEvery());
+        n.put("skip_nonfinite", o.skipNonFinite());
+        n.put("hook_name", o.hookName());
+        n.put("model_name", o.modelName());
+        n.set("context_size", o.contextSize() == null ? null : JSON.getNodeFactory().numberNode(o.contextSize()));
+        n.set("prepend_bos", o.prependBos() == null ? null : JSON.getNodeFactory().booleanNode(o.prependBos()));
+        n.put("checkpoint_every", o.checkpointEvery());
+        n.put("threads", o.threads());
+        ArrayNode saes = n.putArray("saes");
+        for (SaeConfig c : o.saes()) {
+            saes.addObject().put("architecture", c.arch().cliName()).put("d_in", c.dIn()).put("n_latents", c.nLatents())
+                    .put("k", c.k()).put("l1", c.l1()).put("apply_b_dec_to_input", c.applyBDecToInput());
+        }
+        return n;
+    }
+
+    private static ArrayNode files(ShardSet shards) throws IOException {
+        ArrayNode a = JSON.createArrayNode();
+        for (var s : shards.shards()) {
+            a.addObject().put("name", s.path().getFileName().toString()).put("rows", s.rows()).put("bytes", s.fileBytes());
+        }
+        return a;
+    }
+
+    /** Reads {@code runDir/config.json}; refuses a folder that is not a run. */
+    public static ObjectNode load(Path runDir) throws IOException {
+        Path file = runDir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(file + " does not exist; --resume takes a run directory such as runs/NAME");
+        }
+        JsonNode n = JSON.readTree(file.toFile());
+        if (!(n instanceof ObjectNode o) || !o.has("options") || !o.has("data")) {
+            throw new IllegalArgumentException(file + " has no 'options' or 'data'; the run was made by an sae-train "
+                    + "without resume support, or the file was edited; start a new run");
+        }
+        return o;
+    }
+
+    static void save(Path runDir, ObjectNode root) throws IOException {
+        AtomicFiles.writeString(runDir.resolve(FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+
+    /** The shard directory the run was trained on (absolute). */
+    public static Path dataPath(ObjectNode config) {
+        return Path.of(config.at("/data/absolute_path").asText());
+    }
+
+    /** The threads the run was trained with. */
+    public static int threads(ObjectNode config) {
+        return config.at("/options/threads").asInt();
+    }
+
+    /** Whether the run already finished (its dictionaries are exported). */
+    public static boolean finished(ObjectNode config) {
+        return "finished".equals(config.at("/result/status").asText());
+    }
+
+    /** The run's options, with the output location and the memory limit of the resuming process. */
+    public static TrainOptions trainOptions(ObjectNode config, Path runDir, long maxMemory, String maxMemorySource) {
+        JsonNode o = config.get("options");
+        List<SaeConfig> saes = new ArrayList<>();
+        for (JsonNode s : o.get("saes")) {
+            saes.add(new SaeConfig(Architecture.parse(s.get("architecture").asText()), s.get("d_in").asInt(),
+                    s.get("n_latents").asInt(), s.get("k").asInt(), s.get("l1").asDouble(),
+                    s.get("apply_b_dec_to_input").asBoolean()));
+        }
+        JsonNode lr = o.get("lr");
+        Path abs = runDir.toAbsolutePath().normalize();
+        return new TrainOptions(saes, o.get("batch").asInt(), lr == null || lr.isNull() ? Double.NaN : lr.asDouble(),
+                o.get("epochs").asInt(), o.get("tokens").asLong(), o.get("seed").asLong(), o.get("dead_tokens").asLong(),
+                o.get("log_every").asInt(), o.get("skip_nonfinite").asBoolean(), abs.getParent(),
+                abs.getFileName().toString(), o.get("hook_name").asText(), o.get("model_name").asText(),
+                o.hasNonNull("context_size") ? o.get("context_size").asInt() : null,
+                o.hasNonNull("prepend_bos") ? o.get("prepend_bos").asBoolean() : null, maxMemory, maxMemorySource,
+                o.get("checkpoint_every").asLong(), o.get("threads").asInt());
+    }
+
+    /**
+     * Refuses data other than the run's: the shard files' names, rows and sizes must equal what config.json
+     * recorded (contents are not hashed: reading terabytes to start a resume costs too much; the resume also
+     * recomputes the input scale from the first rows and compares it bit for bit).
+     */
+    static void checkSameData(ObjectNode config, ShardSet shards, Path runDir) throws IOException {
+        JsonNode recorded = config.at("/data/files");
+        ArrayNode now = files(shards);
+        // Compared as text: numbers read back from the file and numbers built here are different node types.
+        if (!recorded.toString().equals(now.toString())) {
+            throw new IllegalArgumentException("the data in " + shards.source() + " differs from what "
+                    + runDir.resolve(FILE) + " recorded (shard names, rows or sizes: " + describe(recorded) + " then, "
+                    + describe(now) + " now); resume with the run's original shards, or start a new run");
+        }
+    }
+
+    private static String describe(JsonNode files) {
+        long rows = 0;
+        for (JsonNode f : files) {
+            rows += f.path("rows").asLong();
+        }
+        return files.size() + " file(s), " + rows + " rows";
+    }
+}

@@ -1,0 +1,150 @@
+package dev.saetrain.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.saetrain.data.StreamPosition;
+import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeInit;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Checkpoint files read back bit for bit; the latest pointer only ever names complete checkpoints. */
+class CheckpointStoreTest {
+    @TempDir
+    Path tmp;
+
+    private static Engine.State randomState(Engine e, long seed) {
+        Engine.State s = e.snapshot();
+        Random r = new Random(seed);
+        s.floats().values().forEach(a -> {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) r.nextGaussian();
+            }
+        });
+        s.ints().values().forEach(a -> {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = r.nextInt();
+            }
+        });
+        return new Engine.State(s.floats(), s.ints(), 17, 0.0123456789);
+    }
+
+    @Test
+    void stateFileRoundTripsEveryTensor() throws IOException {
+        SaeConfig cfg = SaeConfig.relu(6, 3, 2.5);
+        try (CpuDevice dev = new CpuDevice(1);
+             Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[6]), 4, 100)) {
+            Engine.State s = randomState(e, 3);
+            FiringTracker.Counts c = new FiringTracker.Counts(new long[18], new long[18], 99, 0);
+            c.all()[0] = Long.MAX_VALUE;
+            c.all()[17] = 5;
+            c.late()[3] = 1L << 40;
+            Path f = tmp.resolve("x.safetensors");
+            SaeStateFile.write(f, cfg, s, c);
+            SaeStateFile.Loaded l = SaeStateFile.read(f, cfg);
+            assertEquals(s.floats().keySet(), l.floats().keySet());
+            s.floats().forEach((k, v) -> assertArrayEquals(v, l.floats().get(k), k));
+            s.ints().forEach((k, v) -> assertArrayEquals(v, l.ints().get(k), k));
+            assertArrayEquals(c.all(), l.firingAll());
+            assertArrayEquals(c.late(), l.firingLate());
+            // Restoring into an engine and snapshotting again gives the same state.
+            e.restore(new Engine.State(l.floats(), l.ints(), 17, 0.0123456789));
+            Engine.State again = e.snapshot();
+            s.floats().forEach((k, v) -> assertArrayEquals(v, again.floats().get(k), k));
+            assertEquals(17, again.step());
+            assertThrows(IllegalArgumentException.class, () -> SaeStateFile.read(f, SaeConfig.relu(6, 2, 2.5)));
+        }
+    }
+
+    @Test
+    void checkpointJsonRoundTripsEveryScalar() throws IOException {
+        IntervalStats iv = new IntervalStats();
+        iv.steps = 3;
+        iv.rows = 768;
+        iv.sse = 0.1 + 0.2;
+        iv.centeredSse = Math.PI * 1e7;
+        iv.active = 12345;
+        iv.sparsityLoss = 1.0 / 3;
+        iv.auxLoss = Double.MIN_VALUE;
+        iv.gradNorm = Math.E;
+        iv.denseSteps = 2;
+        iv.lastDead = 5;
+        Checkpoint ck = new Checkpoint(40, 93, 256, 7, 1.2345678f, new StreamPosition(7, -8, 1, 2, 10240, 3), 999, 12.5,
+                List.of(new Checkpoint.Sae("x2-k3", 40, 0.3, iv, new long[] {100, 50}, null),
+                        new Checkpoint.Sae("x4-k4", 0, 0, new IntervalStats(), new long[2],
+                                new FamilyMember.Divergence(23, "loss NaN", 20))));
+        ck.write(tmp);
+        Checkpoint r = Checkpoint.read(tmp);
+        assertEquals(ck.step(), r.step());
+        assertEquals(ck.position(), r.position());
+        assertEquals(Float.floatToRawIntBits(ck.scale()), Float.floatToRawIntBits(r.scale()));
+        assertEquals(ck.metricsBytes(), r.metricsBytes());
+        assertEquals(ck.elapsedSeconds(), r.elapsedSeconds());
+        IntervalStats b = r.saes().get(0).interval();
+        assertEquals(iv.sse, b.sse);
+        assertEquals(iv.centeredSse, b.centeredSse);
+        assertEquals(iv.sparsityLoss, b.sparsityLoss);
+        assertEquals(iv.auxLoss, b.auxLoss);
+        assertEquals(iv.gradNorm, b.gradNorm);
+        assertEquals(iv.active, b.active);
+        assertEquals(iv.denseSteps, b.denseSteps);
+        assertEquals(iv.lastDead, b.lastDead);
+        assertArrayEquals(new long[] {100, 50}, r.saes().get(0).firingRows());
+        assertEquals(0.3, r.saes().get(0).lastDensity());
+        assertNull(r.saes().get(0).divergence());
+        assertEquals(new FamilyMember.Divergence(23, "loss NaN", 20), r.saes().get(1).divergence());
+    }
+
+    private static void writeOne(CheckpointStore store, long step) throws IOException {
+        Path t = store.begin(step);
+        Files.writeString(t.resolve("checkpoint.json"), "{}");
+        store.commit(t, step);
+    }
+
+    @Test
+    void latestNamesOnlyCompleteCheckpointsAndOldOnesArePruned() throws IOException {
+        CheckpointStore store = new CheckpointStore(tmp);
+        assertNull(store.latest());
+        writeOne(store, 10);
+        writeOne(store, 20);
+        // A crash mid-write leaves a temporary folder: latest still names step-20; the next write removes it.
+        Path crashed = store.begin(30);
+        Files.writeString(crashed.resolve("half.safetensors"), "partial");
+        assertEquals(20, store.latestStep());
+        writeOne(store, 30);
+        assertFalse(Files.exists(crashed), "leftover temporary folder removed");
+        assertEquals(30, store.latestStep());
+        assertTrue(Files.isDirectory(store.dir().resolve("step-20")), "the one before the latest is kept");
+        assertFalse(Files.exists(store.dir().resolve("step-10")), "older ones are pruned");
+        // A stale step folder beyond latest (crash between its rename and the pointer update) is replaced.
+        Files.createDirectories(store.dir().resolve("step-40"));
+        Files.writeString(store.dir().resolve("step-40/stale"), "old");
+        writeOne(store, 40);
+        assertFalse(Files.exists(store.dir().resolve("step-40/stale")));
+        assertEquals(40, store.latestStep());
+        try (var s = Files.list(store.dir())) {
+            assertEquals(List.of("latest", "step-30", "step-40"),
+                    s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void aPointerToAMissingFolderIsRefusedByName() throws IOException {
+        CheckpointStore store = new CheckpointStore(tmp);
+        Files.createDirectories(store.dir());
+        Files.writeString(store.dir().resolve("latest"), "step-5\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, store::latest);
+        assertTrue(e.getMessage().contains("step-5"), e.getMessage());
+    }
+}

@@ -1,0 +1,160 @@
+package dev.saetrain.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.data.ShardSet;
+import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.io.DType;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.synth.SynthOptions;
+import dev.saetrain.synth.SynthWriter;
+import dev.saetrain.synth.SyntheticData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A run killed after a checkpoint and resumed ends with the same bytes as a run never interrupted: weights,
+ * sparsity, and every metrics row but its timing fields. The kill is the {@link Faults} seam (it leaves the
+ * run directory as a SIGKILL would); cli/ResumeProcessTest kills real processes.
+ */
+class ResumeTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+    static Path data;
+
+    @BeforeAll
+    static void makeData() throws IOException {
+        data = tmp.resolve("d32");
+        SynthWriter.write(new SyntheticData(new SynthOptions(32, 64, 3, 0.99, 12_000, 8_192, 0, DType.F32)), data);
+    }
+
+    static TrainOptions options(List<SaeConfig> saes, double lr, int epochs, String name, long checkpointEvery) {
+        return new TrainOptions(saes, 256, lr, epochs, 0, 7, 10_000, 5, false, tmp.resolve("runs"), name, "unknown",
+                "unknown", null, null, 1L << 32, "test", checkpointEvery, 2);
+    }
+
+    static Trainer.Result train(TrainOptions o, Faults faults) throws IOException {
+        try (CpuDevice dev = new CpuDevice(o.threads())) {
+            Trainer t = new Trainer(dev, "cpu (test)", o, "test");
+            t.setFaults(faults);
+            return t.run(ShardSet.open(data));
+        }
+    }
+
+    static Trainer.Result resume(String name, long maxMemory) throws IOException {
+        Path runDir = tmp.resolve("runs").resolve(name);
+        ObjectNode config = RunConfig.load(runDir);
+        TrainOptions o = RunConfig.trainOptions(config, runDir, maxMemory, "test");
+        try (CpuDevice dev = new CpuDevice(o.threads())) {
+            return new Trainer(dev, "cpu (test)", o, "test").resume(ShardSet.open(data), runDir);
+        }
+    }
+
+    /** Metrics rows without their timing fields. */
+    static List<JsonNode> rows(Path runDir) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            ObjectNode o = (ObjectNode) JSON.readTree(line);
+            o.remove("tokens_per_s");
+            o.remove("elapsed_s");
+            out.add(o);
+        }
+        return out;
+    }
+
+    private static void assertSameRun(String a, String b, List<SaeConfig> saes) throws IOException {
+        Path ra = tmp.resolve("runs").resolve(a);
+        Path rb = tmp.resolve("runs").resolve(b);
+        for (SaeConfig c : saes) {
+            for (String f : List.of("sae_weights.safetensors", "sparsity.safetensors")) {
+                assertArrayEquals(Files.readAllBytes(ra.resolve("saes").resolve(c.name()).resolve(f)),
+                        Files.readAllBytes(rb.resolve("saes").resolve(c.name()).resolve(f)), c.name() + " " + f);
+            }
+        }
+        assertEquals(rows(ra), rows(rb), "metrics rows (timing fields aside)");
+    }
+
+    @Test
+    void topkFamilyKilledAndResumedIsBitIdentical() throws IOException {
+        List<SaeConfig> fam = List.of(SaeConfig.topk(32, 2, 3), SaeConfig.topk(32, 4, 4));
+        train(options(fam, Double.NaN, 2, "topk-a", 0), Faults.NONE);
+        // 93 steps; checkpoints every 7 steps (1792 tokens); killed at step 40, after the checkpoint of step 35,
+        // between log boundaries so the interval in progress and metrics rows past the checkpoint matter.
+        TrainOptions ob = options(fam, Double.NaN, 2, "topk-b", 1792);
+        assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(38)));
+        Path ckpts = tmp.resolve("runs/topk-b/checkpoints");
+        assertEquals("step-35", Files.readString(ckpts.resolve("latest")).strip());
+        assertTrue(Files.isDirectory(ckpts.resolve("step-28")), "the checkpoint before the latest is kept");
+        assertFalse(Files.exists(ckpts.resolve("step-21")), "older checkpoints are pruned");
+        assertFalse(Files.exists(tmp.resolve("runs/topk-b/saes")));
+        Trainer.Result r = resume("topk-b", 1L << 32);
+        assertEquals(Trainer.End.FINISHED, r.end());
+        assertSameRun("topk-a", "topk-b", fam);
+        JsonNode config = JSON.readTree(tmp.resolve("runs/topk-b/config.json").toFile());
+        assertEquals(35, config.at("/resumed/0/from_step").asInt());
+    }
+
+    @Test
+    void reluCrossingFromDenseToSparseIsBitIdentical() throws IOException {
+        List<SaeConfig> fam = List.of(SaeConfig.relu(32, 4, 20));
+        train(options(fam, 3e-3, 3, "relu-a", 0), Faults.NONE);
+        List<JsonNode> a = rows(tmp.resolve("runs/relu-a"));
+        assertTrue(a.get(0).get("dense_steps").asInt() > 0, "starts on the dense path");
+        assertEquals(0, a.get(a.size() - 1).get("dense_steps").asInt(), "ends on the sparse path: " + a);
+        int firstSparse = 0;
+        while (a.get(firstSparse).get("dense_steps").asInt() > 0) {
+            firstSparse++;
+        }
+        long crossing = a.get(firstSparse).get("step").asLong();
+        // Killed while still dense, resumed: the crossing happens after the resume, driven by the restored density.
+        long killAt = Math.max(2, crossing / 2);
+        TrainOptions ob = options(fam, 3e-3, 3, "relu-b", 256L * Math.max(1, killAt / 2));
+        assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(killAt)));
+        resume("relu-b", 1L << 32);
+        assertSameRun("relu-a", "relu-b", fam);
+    }
+
+    @Test
+    void oneDivergingSaeStopsAloneAndIsNotExported() throws IOException {
+        List<SaeConfig> fam = List.of(SaeConfig.topk(32, 2, 3), SaeConfig.topk(32, 4, 4));
+        train(options(fam, Double.NaN, 1, "div-a", 0), Faults.NONE);
+        Trainer.Result r = train(options(fam, Double.NaN, 1, "div-b", 2560), Faults.poison("x4-k4", 23));
+        assertEquals(Trainer.End.FINISHED, r.end());
+        assertEquals(List.of("x4-k4 (step 23)"), r.diverged());
+        Path run = tmp.resolve("runs/div-b");
+        assertFalse(Files.exists(run.resolve("saes/x4-k4")), "a diverged SAE is not exported");
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("runs/div-a/saes/x2-k3/sae_weights.safetensors")),
+                Files.readAllBytes(run.resolve("saes/x2-k3/sae_weights.safetensors")), "the others train on as before");
+        String log = Files.readString(run.resolve("train.log"));
+        assertTrue(log.contains("SAE x4-k4 diverged at step 23"), log);
+        JsonNode config = JSON.readTree(run.resolve("config.json").toFile());
+        assertEquals("x4-k4", config.at("/result/diverged/0/sae").asText());
+        assertEquals(23, config.at("/result/diverged/0/step").asInt());
+        assertEquals(20, config.at("/result/diverged/0/last_good_checkpoint").asText().isEmpty() ? -1
+                : CheckpointStore.stepOf(Path.of(config.at("/result/diverged/0/last_good_checkpoint").asText()
+                        .split(" ")[0])));
+        // The last good state (step 20) is carried into the final checkpoint, the only ones kept being 40 and 46.
+        Path fin = run.resolve("checkpoints/step-46");
+        Checkpoint ck = Checkpoint.read(fin);
+        assertEquals(20, ck.saes().get(1).divergence().lastGoodStep());
+        SaeStateFile.Loaded kept = SaeStateFile.read(SaeStateFile.path(fin, "x4-k4"), fam.get(1));
+        assertTrue(SaeStateFile.firstNonFinite(new Engine.State(kept.floats(), kept.ints(), 20, 1)) == null);
+        assertTrue(Files.isDirectory(run.resolve("checkpoints/step-40")));
+        assertFalse(Files.exists(run.resolve("checkpoints/step-20")));
+    }
+}
