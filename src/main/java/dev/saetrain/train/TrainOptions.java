@@ -24,11 +24,22 @@ import java.util.List;
  * @param prependBos    whether contexts began with BOS, or null if unknown
  * @param maxMemory     bytes the family may allocate on the device
  * @param maxMemorySource where that limit came from, for the error message
+ * @param resampleEvery steps between dead-latent resamplings of relu-2023 SAEs: -1 for a fifth of the run,
+ *                      0 for none (see {@link Resampler.Plan#forRun})
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
                            String hookName, String modelName, Integer contextSize, Boolean prependBos,
-                           long maxMemory, String maxMemorySource) {
+                           long maxMemory, String maxMemorySource, int resampleEvery) {
+    /** Options with the default resampling (a fifth of the run). */
+    public TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
+                        long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
+                        String hookName, String modelName, Integer contextSize, Boolean prependBos,
+                        long maxMemory, String maxMemorySource) {
+        this(saes, batch, lr, epochs, tokens, seed, deadTokens, logEvery, skipNonFinite, outDir, runName, hookName,
+                modelName, contextSize, prependBos, maxMemory, maxMemorySource, -1);
+    }
+
     public TrainOptions {
         saes = List.copyOf(saes);
         if (saes.isEmpty()) {
@@ -48,6 +59,9 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         }
         if (logEvery < 1) {
             throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
+        }
+        if (resampleEvery < -1) {
+            throw new IllegalArgumentException("--resample-every must be >= 0 (0: never), got " + resampleEvery);
         }
         if (maxMemory < 1) {
             throw new IllegalArgumentException("--max-memory must be positive, got " + maxMemory);

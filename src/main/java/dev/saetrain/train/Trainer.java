@@ -11,6 +11,7 @@ import dev.saetrain.device.FloatBuf;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
 import dev.saetrain.io.AtomicFiles;
+import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
@@ -103,8 +104,12 @@ public final class Trainer {
         try (FloatBuf x = device.allocFloat((long) opts.batch() * d);
              MetricsWriter metrics = new MetricsWriter(runDir.resolve("metrics.jsonl"))) {
             for (SaeConfig c : opts.saes()) {
-                engines.add(new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens()));
-                schedules.add(Schedule.standard(totalSteps, opts.lrFor(c), c.l1()));
+                Schedule sch = Schedule.standard(totalSteps, opts.lrFor(c), c.l1());
+                Resampler.Plan resampling = c.arch() == Architecture.RELU_2023
+                        ? Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), sch.decayStart()) : null;
+                engines.add(new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens(),
+                        resampling));
+                schedules.add(sch);
             }
             writeConfig(runDir, shards, scale, totalSteps, schedules, null);
             LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, engines.size(), device.describe(),
@@ -252,6 +257,13 @@ public final class Trainer {
             o.put("lr_decay_fraction", s.decayFraction());
             o.put("l1_warmup_fraction", s.l1WarmupFraction());
             o.put("apply_b_dec_to_input", c.applyBDecToInput());
+            o.put("tied", c.tied());
+            if (c.arch() == Architecture.RELU_2023) {
+                Resampler.Plan rp = Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), s.decayStart());
+                o.put("resample_every", rp == null ? 0 : rp.every());
+                o.put("resample_window", rp == null ? 0 : rp.window());
+                o.put("resample_until", rp == null ? 0 : rp.until());
+            }
         }
         if (result != null) {
             root.set("result", result);

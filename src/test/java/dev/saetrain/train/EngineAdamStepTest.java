@@ -16,7 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * A full {@link Engine#step} (gradients, norm clip, Adam, decoder renormalisation for topk) over four steps
+ * A full {@link Engine#step} (gradients, norm clip, Adam, decoder renormalisation for unit-norm decoders) over four steps
  * against a hand-written double-precision optimizer fed with the engine's own gradients (their correctness
  * is EngineGradientParityTest's business). Adam as torch.optim.Adam: m = b1 m + (1 - b1) g,
  * v = b2 v + (1 - b2) g^2, p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), every element updated
@@ -67,7 +67,7 @@ class EngineAdamStepTest {
                         p[q][i] -= LR * mHat / (Math.sqrt(vHat) + 1e-8);
                     }
                 }
-                if (arch == Architecture.TOPK) {
+                if (cfg.unitNormDecoder()) {
                     normalizeRows(p[2], M, D);
                 }
                 double[][] got = ReferenceSae.of(e.weights()).params();
