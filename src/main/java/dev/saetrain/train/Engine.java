@@ -53,7 +53,7 @@ public final class Engine implements AutoCloseable {
 
     private final FloatBuf xIn;   // [B, d]
     private final FloatBuf pre;   // [B, m]
-    private final FloatBuf xHat;  // [B, d]
+    final FloatBuf xHat;          // [B, d], package-private for the export test
     private final FloatBuf err;   // [B, d]
     private final SparseActs acts;
     private final IntBuf lastFired;   // [m] step of the last firing
