@@ -162,7 +162,8 @@ public final class Engine implements AutoCloseable {
 
     /**
      * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu dense-phase scratch
-     * and, for relu-2023, the resampler's buffers (allocated whether or not the run resamples).
+     * and, for relu-2023, the resampler's buffers as the trainer builds it (with resampling on, the default;
+     * {@code --resample-every 0} allocates batch + 2 nLatents words less).
      */
     public static MemoryNeed memoryNeed(SaeConfig cfg, int batch) {
         long d = cfg.dIn();
