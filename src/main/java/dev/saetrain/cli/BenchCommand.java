@@ -26,8 +26,11 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023. Default: ${DEFAULT-VALUE}.")
     String arch;
+
+    @Option(names = "--tied", description = "W_enc = W_dec^T (topk, relu).")
+    boolean tied;
 
     @Option(names = "--d", defaultValue = "512", description = "Input width. Default: ${DEFAULT-VALUE}.")
     int d;
@@ -65,7 +68,9 @@ final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");
         }
-        SaeConfig cfg = a == Architecture.TOPK ? SaeConfig.topk(d, expansion, k) : SaeConfig.relu(d, expansion, l1);
+        SaeConfig cfg = (a == Architecture.TOPK ? SaeConfig.topk(d, expansion, k)
+                : a == Architecture.RELU_2023 ? SaeConfig.relu2023(d, expansion, l1) : SaeConfig.relu(d, expansion, l1))
+                .withTied(tied);
         java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         Device dev = chosen.device();

@@ -47,7 +47,7 @@ final class TrainCommand implements Callable<Integer> {
                     + "SIGTERM/SIGINT. Default: ${DEFAULT-VALUE}.")
     long checkpointEvery;
 
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023. Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--k", defaultValue = "32", split = ",", paramLabel = "K[,K...]",
@@ -60,9 +60,18 @@ final class TrainCommand implements Callable<Integer> {
     List<Integer> expansions;
 
     @Option(names = "--l1", defaultValue = "5.0", split = ",", paramLabel = "L[,L...]",
-            description = "Sparsity coefficient lambda (relu; reached after a 5%% warm-up); a list trains one SAE per "
-                    + "value. Default: ${DEFAULT-VALUE}.")
+            description = "Sparsity coefficient lambda (relu, relu-2023; reached after a 5%% warm-up); a list trains one "
+                    + "SAE per value. Default: ${DEFAULT-VALUE}.")
     List<Double> l1s;
+
+    @Option(names = "--tied", description = "W_enc = W_dec^T, one matrix with unit-norm rows (Cunningham et al. 2023); "
+            + "relu and topk. Exported untied, so SAELens loads it as a normal SAE.")
+    boolean tied;
+
+    @Option(names = "--resample-every", paramLabel = "STEPS",
+            description = "relu-2023: resample latents dead for the last STEPS/2 steps every STEPS steps, until the LR "
+                    + "decay; 0 turns resampling off. Default: a fifth of the run (resamplings at 20, 40, 60 %%).")
+    Integer resampleEvery;
 
     @Option(names = "--max-memory", paramLabel = "SIZE",
             description = "Memory the family may use (e.g. 12g); checked before the first step. Default: what the JVM "
@@ -72,7 +81,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--lr", description = "Peak learning rate. Default: topk 2e-4 / sqrt(n_latents / 2^14), relu 5e-5.")
+    @Option(names = "--lr", description = "Peak learning rate. Default: topk 2e-4 / sqrt(n_latents / 2^14), relu and "
+            + "relu-2023 5e-5.")
     Double lr;
 
     static final class Length {
@@ -153,7 +163,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainOptions opts = new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
                 deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos,
-                budget, budgetSource, checkpointEvery, deviceOptions.threads);
+                budget, budgetSource, checkpointEvery, deviceOptions.threads, resampleEvery == null ? -1 : resampleEvery);
         return train(opts, shards, null);
     }
 
@@ -225,11 +235,12 @@ final class TrainCommand implements Callable<Integer> {
             }
             if (a == Architecture.TOPK) {
                 for (int k : ks) {
-                    out.add(SaeConfig.topk(dIn, x, k));
+                    out.add(SaeConfig.topk(dIn, x, k).withTied(tied));
                 }
             } else {
                 for (double l1 : l1s) {
-                    out.add(SaeConfig.relu(dIn, x, l1));
+                    SaeConfig c = a == Architecture.RELU_2023 ? SaeConfig.relu2023(dIn, x, l1) : SaeConfig.relu(dIn, x, l1);
+                    out.add(c.withTied(tied));
                 }
             }
         }

@@ -174,4 +174,21 @@ public interface Device extends AutoCloseable {
 
     @Override
     void close();
+
+    // relu-2023 (dead-latent resampling) and tied weights
+
+    /**
+     * Dead-latent resampling (Bricken et al. 2023, "Towards Monosemanticity", training details), for
+     * q in [0, count): with i = latents[q], b = rows[q], v = x_b - bDec and u = v / |v| (u = 0 when |v| = 0):
+     * wDec[i] = u; wEnc[i] = encNorm * u; bEnc[i] = 0. In place on wDec, wEnc [nLatents, dIn] (latent-major) and
+     * bEnc [nLatents]; x [batch, dIn], bDec [dIn]; latents (distinct) and rows [>= count] int32.
+     */
+    void resampleRows(FloatBuf x, FloatBuf bDec, IntBuf latents, IntBuf rows, int count, int dIn, float encNorm,
+                      FloatBuf wDec, FloatBuf wEnc, FloatBuf bEnc);
+
+    /**
+     * buf[r * cols .. (r + 1) * cols) = 0 for r = rows[q], q in [0, count) (Adam moments of resampled latents).
+     * In place on buf [>= max(rows) + 1, cols]; rows int32 [>= count].
+     */
+    void zeroRows(FloatBuf buf, IntBuf rows, int count, int cols);
 }

@@ -54,7 +54,7 @@ public final class SaeLensCfg {
                 root.put("k", config.k());
                 root.put("rescale_acts_by_decoder_norm", false);
             }
-            case RELU -> {
+            case RELU, RELU_2023 -> {
                 // "standard" has no fields beyond the base SAEConfig.
             }
         }
@@ -77,9 +77,11 @@ public final class SaeLensCfg {
         ours.put("architecture", config.arch().cliName());
         ours.put("training_tokens", info.trainingTokens());
         ours.put("folded_scale", info.foldedScale());
-        if (config.arch() == Architecture.RELU) {
+        if (config.arch() == Architecture.RELU || config.arch() == Architecture.RELU_2023) {
             ours.put("l1", config.l1());
         }
+        // Tied SAEs are exported untied (W_enc = W_dec^T written out), so SAELens loads a normal SAE.
+        ours.put("tied", config.tied());
         return root;
     }
 

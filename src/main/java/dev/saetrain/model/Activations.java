@@ -11,7 +11,7 @@ public final class Activations {
     public static double[] apply(SaeConfig cfg, double[] pre) {
         double[] f = new double[pre.length];
         switch (cfg.arch()) {
-            case RELU -> {
+            case RELU, RELU_2023 -> {
                 for (int i = 0; i < pre.length; i++) {
                     f[i] = Math.max(0, pre[i]);
                 }

@@ -9,7 +9,13 @@ public enum Architecture {
     /** TopK with AuxK on dead latents, unit-norm decoder (Gao et al. 2024, "Scaling and evaluating sparse autoencoders"). */
     TOPK("topk", "topk"),
     /** ReLU with L1 times decoder norm, Anthropic's April 2024 update ("Training SAEs", circuits updates). */
-    RELU("relu", "standard");
+    RELU("relu", "standard"),
+    // relu-2023 and tied weights (--tied, a SaeConfig flag of relu and topk)
+    /**
+     * ReLU with plain L1, unit-norm decoder rows and dead-latent resampling (Bricken et al. 2023, "Towards
+     * Monosemanticity", section "Autoencoder training details"); SAELens loads it as a standard SAE.
+     */
+    RELU_2023("relu-2023", "standard");
 
     private final String cliName;
     private final String saeLensName;

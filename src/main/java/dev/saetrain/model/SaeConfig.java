@@ -10,8 +10,16 @@ package dev.saetrain.model;
  * @param k            active latents per row for topk; ignored by relu
  * @param l1           sparsity coefficient lambda for relu (final value after warm-up); ignored by topk
  * @param applyBDecToInput whether the encoder sees x - b_dec (SAELens {@code apply_b_dec_to_input})
+ * @param tied         W_enc = W_dec^T, one matrix with unit-norm rows (Cunningham et al. 2023, "Sparse Autoencoders
+ *                     Find Highly Interpretable Features in Language Models"); relu and topk only
  */
-public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput) {
+public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput,
+                        boolean tied) {
+    /** An untied SAE. */
+    public SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput) {
+        this(arch, dIn, nLatents, k, l1, applyBDecToInput, false);
+    }
+
     public SaeConfig {
         if (arch == null) {
             throw new IllegalArgumentException("architecture is required");
@@ -30,8 +38,12 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             throw new IllegalArgumentException("--k must be in [1, " + nLatents + "] for " + nLatents
                     + " latents, got " + k);
         }
-        if (arch == Architecture.RELU && !(l1 >= 0 && Double.isFinite(l1))) {
+        if ((arch == Architecture.RELU || arch == Architecture.RELU_2023) && !(l1 >= 0 && Double.isFinite(l1))) {
             throw new IllegalArgumentException("--l1 must be a finite number >= 0, got " + l1);
+        }
+        if (tied && arch != Architecture.RELU && arch != Architecture.TOPK) {
+            throw new IllegalArgumentException("--tied works with --arch relu or topk, not " + arch.cliName()
+                    + "; drop --tied or pick one of those");
         }
     }
 
@@ -45,25 +57,43 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return new SaeConfig(Architecture.RELU, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
     }
 
+    /** A relu-2023 SAE (Towards Monosemanticity: plain L1, unit-norm decoder, resampling). */
+    public static SaeConfig relu2023(int dIn, int expansion, double l1) {
+        return new SaeConfig(Architecture.RELU_2023, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
+    }
+
+    /**
+     * Whether decoder rows are held at unit norm (gradient component along each row removed before the step,
+     * rows renormalised after): topk (Gao et al. 2024), relu-2023 (Towards Monosemanticity), and every tied SAE
+     * (Cunningham et al. 2023).
+     */
+    public boolean unitNormDecoder() {
+        return arch == Architecture.TOPK || arch == Architecture.RELU_2023 || tied;
+    }
+
     /** nLatents / dIn, rounded down. */
     public int expansion() {
         return nLatents / dIn;
     }
 
-    /** The folder name of this SAE in a run: x16-k32, x16-l1_5.0. */
+    /** The folder name of this SAE in a run: x16-k32, x16-l1_5.0, x16-k32-tied. */
     public String name() {
         String x = nLatents % dIn == 0 ? "x" + expansion() : "m" + nLatents;
-        return switch (arch) {
+        String base = switch (arch) {
             case TOPK -> x + "-k" + k;
-            case RELU -> x + "-l1_" + l1;
+            case RELU, RELU_2023 -> x + "-l1_" + l1;
         };
+        return tied ? base + "-tied" : base;
     }
 
-    /** Default learning rate: 2e-4 / sqrt(m / 2^14) for topk (Gao et al. 2024), 5e-5 for relu (Anthropic April 2024). */
+    /**
+     * Default learning rate: 2e-4 / sqrt(m / 2^14) for topk (Gao et al. 2024), 5e-5 for relu (Anthropic April 2024);
+     * relu-2023 shares relu's (its loss equals relu's when decoder rows have unit norm).
+     */
     public double defaultLr() {
         return switch (arch) {
             case TOPK -> 2e-4 / Math.sqrt(nLatents / 16384.0);
-            case RELU -> 5e-5;
+            case RELU, RELU_2023 -> 5e-5;
         };
     }
 
@@ -73,14 +103,18 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
     }
 
     public SaeConfig withNLatents(int n) {
-        return new SaeConfig(arch, dIn, n, k, l1, applyBDecToInput);
+        return new SaeConfig(arch, dIn, n, k, l1, applyBDecToInput, tied);
     }
 
     public SaeConfig withK(int newK) {
-        return new SaeConfig(arch, dIn, nLatents, newK, l1, applyBDecToInput);
+        return new SaeConfig(arch, dIn, nLatents, newK, l1, applyBDecToInput, tied);
     }
 
     public SaeConfig withL1(double newL1) {
-        return new SaeConfig(arch, dIn, nLatents, k, newL1, applyBDecToInput);
+        return new SaeConfig(arch, dIn, nLatents, k, newL1, applyBDecToInput, tied);
+    }
+
+    public SaeConfig withTied(boolean t) {
+        return new SaeConfig(arch, dIn, nLatents, k, l1, applyBDecToInput, t);
     }
 }

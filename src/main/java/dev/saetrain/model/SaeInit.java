@@ -2,7 +2,8 @@ package dev.saetrain.model;
 
 /**
  * Initial parameters. Decoder rows are random Gaussian directions from Philox stream {@link #STREAM_W_DEC}:
- * unit norm for topk (Gao et al. 2024, section 2.4), norm 0.1 for relu (Anthropic, April 2024 update), and
+ * unit norm for topk (Gao et al. 2024, section 2.4), relu-2023 and tied SAEs (both keep rows at unit norm), norm 0.1
+ * for relu (Anthropic, April 2024 update), and
  * the encoder starts as the decoder's transpose in both recipes; b_enc = 0; b_dec is given (the geometric
  * median of the first rows, Towards Monosemanticity / Gao et al. 2024).
  */
@@ -13,9 +14,9 @@ public final class SaeInit {
     private SaeInit() {
     }
 
-    /** Decoder init norm of one row for this architecture. */
-    public static double decoderNorm(Architecture arch) {
-        return arch == Architecture.RELU ? 0.1 : 1.0;
+    /** Decoder init norm of one row for this config: 1 where rows are held at unit norm, else 0.1 (relu). */
+    public static double decoderNorm(SaeConfig cfg) {
+        return cfg.unitNormDecoder() ? 1.0 : 0.1;
     }
 
     /** Initial weights (SAELens orientation) for {@code cfg} from {@code seed}, with b_dec = {@code bDec}. */
@@ -24,7 +25,7 @@ public final class SaeInit {
         int m = cfg.nLatents();
         float[] wDec = new float[m * d];
         Philox.fillNormal(seed, STREAM_W_DEC, wDec);
-        double target = decoderNorm(cfg.arch());
+        double target = decoderNorm(cfg);
         for (int i = 0; i < m; i++) {
             double s = 0;
             for (int j = 0; j < d; j++) {

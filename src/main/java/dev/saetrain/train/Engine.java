@@ -18,6 +18,10 @@ import dev.saetrain.model.SaeWeights;
  *   topk: loss = mse + AuxK (Gao et al. 2024, appendix A.2): the k_aux largest pre-activations among dead
  *         latents reconstruct e = x - x_hat: alpha |e_hat - e|^2 / |e - mean e|^2, alpha = 1/32
  *   relu: loss = mse + lambda * mean_b sum_i f_i |W_dec,i|  (Anthropic, April 2024 update)
+ *   relu-2023: loss = mse + lambda * mean_b sum_i f_i, unit-norm decoder rows, dead latents resampled
+ *         ({@link Resampler}; Bricken et al. 2023, "Towards Monosemanticity")
+ *   tied (relu, topk): W_enc = W_dec^T, one matrix with unit-norm rows (Cunningham et al. 2023); its gradient is
+ *         the sum of the encoder-path and decoder-path gradients (both latent-major, so rows add directly)
  * </pre>
  * Gradients are sparse (O(|S| d)); the relu recipe starts dense (half the latents fire at initialisation)
  * and switches to sparse products once the measured density falls below {@link #SPARSE_DENSITY}.
@@ -40,16 +44,16 @@ public final class Engine implements AutoCloseable {
     private final int m;
     private final int deadSteps;
 
-    final AdamState wEnc;   // [m, d], latent-major
+    final AdamState wEnc;   // [m, d], latent-major; null when tied (W_enc = W_dec^T: wDec serves both)
     final AdamState bEnc;   // [1, m]
     final AdamState wDec;   // [m, d]
     final AdamState bDec;   // [1, d]
-    final IntBuf encActive; // [m] row flags of wEnc.grad
+    final IntBuf encActive; // [m] row flags of wEnc.grad; null when tied
     final IntBuf decActive; // [m] row flags of wDec.grad
 
     private final FloatBuf xIn;   // [B, d]
     private final FloatBuf pre;   // [B, m]
-    private final FloatBuf xHat;  // [B, d]
+    final FloatBuf xHat;          // [B, d], package-private for the export test
     private final FloatBuf err;   // [B, d]
     private final SparseActs acts;
     private final IntBuf lastFired;   // [m] step of the last firing
@@ -64,6 +68,11 @@ public final class Engine implements AutoCloseable {
     private final FloatBuf l1PerLatent; // [m]
     private final FloatBuf actSums;    // [m]
     private FloatBuf dpre;             // [B, m], allocated when the dense path is first taken
+    // tied relu only, allocated with dpre: the dense path's encoder gradient, then added to wDec.grad
+    private FloatBuf tiedEncGrad;      // [m, d]
+    private FloatBuf ones;             // [m]
+    // relu-2023 only (null when not resampling)
+    private final Resampler resampler;
 
     private int step;
     private double lastDensity = 1.0;
@@ -75,6 +84,13 @@ public final class Engine implements AutoCloseable {
      * @param deadTokens tokens without firing after which a latent counts as dead (Gao et al.: 10M)
      */
     public Engine(Device device, SaeWeights init, int batch, long deadTokens) {
+        this(device, init, batch, deadTokens, null);
+    }
+
+    /**
+     * As above, with dead-latent resampling by {@code resampling} (relu-2023 only; null: none).
+     */
+    public Engine(Device device, SaeWeights init, int batch, long deadTokens, Resampler.Plan resampling) {
         this.dev = device;
         this.cfg = init.config();
         this.batch = batch;
@@ -85,11 +101,14 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("batch * n_latents = " + (long) batch * m
                     + " exceeds what one buffer holds (" + Integer.MAX_VALUE / 4 + "); use a smaller --batch");
         }
-        wEnc = new AdamState(dev, m, d);
+        if (resampling != null && cfg.arch() != Architecture.RELU_2023) {
+            throw new IllegalArgumentException("resampling is part of the relu-2023 recipe, not of " + cfg.arch());
+        }
+        wEnc = cfg.tied() ? null : new AdamState(dev, m, d);
         bEnc = new AdamState(dev, 1, m);
         wDec = new AdamState(dev, m, d);
         bDec = new AdamState(dev, 1, d);
-        encActive = dev.allocInt(m);
+        encActive = cfg.tied() ? null : dev.allocInt(m);
         decActive = dev.allocInt(m);
         xIn = dev.allocFloat((long) batch * d);
         pre = dev.allocFloat((long) batch * m);
@@ -116,6 +135,7 @@ public final class Engine implements AutoCloseable {
             l1PerLatent = dev.allocFloat(m);
             actSums = dev.allocFloat(m);
         }
+        resampler = resampling == null ? null : new Resampler(dev, resampling, batch, d, m);
         load(init);
     }
 
@@ -140,19 +160,30 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu dense-phase scratch. */
+    /**
+     * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu dense-phase scratch
+     * and, for relu-2023, the resampler's buffers as the trainer builds it (with resampling on, the default;
+     * {@code --resample-every 0} allocates batch + 2 nLatents words less).
+     */
     public static MemoryNeed memoryNeed(SaeConfig cfg, int batch) {
         long d = cfg.dIn();
         long m = cfg.nLatents();
         long b = batch;
-        long params = 4L * 4 * (m * d + m + m * d + d);          // param, grad, m, v of W_enc, b_enc, W_dec, b_dec
-        long buf = 4L * (2 * m)                                 // row flags
+        long mats = cfg.tied() ? 1 : 2;                        // tied: one [m, d] matrix serves W_enc and W_dec
+        long params = 4L * 4 * (mats * m * d + m + d);          // param, grad, m, v of W_enc, b_enc, W_dec, b_dec
+        long buf = 4L * (mats * m)                              // row flags
                 + 4L * (3 * b * d + b * m)                      // xIn, xHat, err, pre
                 + 4L * (2 * m);                                 // lastFired, fireCounts
         if (cfg.arch() == Architecture.TOPK) {
             buf += sparseBytes(b, b * cfg.k()) + sparseBytes(b, b * cfg.kAux()) + 4L * 3 * b * d;
         } else {
             buf += sparseBytes(b, reluCapacity(batch, cfg.nLatents())) + 4L * 3 * m + 4L * b * m;
+            if (cfg.tied()) {
+                buf += 4L * (m * d + m);                        // tiedEncGrad, ones
+            }
+            if (cfg.arch() == Architecture.RELU_2023) {
+                buf += Resampler.bytes(batch, cfg.nLatents());
+            }
         }
         return new MemoryNeed(params, buf);
     }
@@ -176,7 +207,14 @@ public final class Engine implements AutoCloseable {
     }
 
     private void load(SaeWeights w) {
-        dev.upload(transpose(w.wEnc(), d, m), 0, wEnc.param, 0, m * d);
+        float[] we = transpose(w.wEnc(), d, m);
+        if (cfg.tied()) {
+            if (!java.util.Arrays.equals(we, w.wDec())) {
+                throw new IllegalArgumentException("a tied SAE needs W_enc = W_dec^T in its initial weights");
+            }
+        } else {
+            dev.upload(we, 0, wEnc.param, 0, m * d);
+        }
         dev.upload(w.bEnc(), 0, bEnc.param, 0, m);
         dev.upload(w.wDec(), 0, wDec.param, 0, m * d);
         dev.upload(w.bDec(), 0, bDec.param, 0, d);
@@ -185,7 +223,7 @@ public final class Engine implements AutoCloseable {
     /** The current parameters, downloaded, in SAELens orientation (W_enc [d, m]). */
     public SaeWeights weights() {
         float[] we = new float[m * d];
-        dev.download(wEnc.param, 0, we, 0, m * d);
+        dev.download(encParam(), 0, we, 0, m * d);
         float[] be = new float[m];
         dev.download(bEnc.param, 0, be, 0, m);
         float[] wd = new float[m * d];
@@ -215,29 +253,52 @@ public final class Engine implements AutoCloseable {
         int t = step;
         float flr = (float) lr;
         float fc = (float) clip;
-        dev.adamStep(wEnc.param, wEnc.grad, wEnc.m, wEnc.v, m, d, encActive, flr, BETA1, BETA2, EPS, fc, t);
+        if (!cfg.tied()) {
+            dev.adamStep(wEnc.param, wEnc.grad, wEnc.m, wEnc.v, m, d, encActive, flr, BETA1, BETA2, EPS, fc, t);
+        }
         dev.adamStep(bEnc.param, bEnc.grad, bEnc.m, bEnc.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
         dev.adamStep(wDec.param, wDec.grad, wDec.m, wDec.v, m, d, decActive, flr, BETA1, BETA2, EPS, fc, t);
         dev.adamStep(bDec.param, bDec.grad, bDec.m, bDec.v, 1, d, null, flr, BETA1, BETA2, EPS, fc, t);
-        if (cfg.arch() == Architecture.TOPK) {
+        if (cfg.unitNormDecoder()) {
             dev.normalizeRows(wDec.param, m, d);
         }
         lap("adam+renorm");
+        if (resampler != null && resampler.due(step)) {
+            resampler.resample(step, x, err, lastFired, wEnc, bEnc, wDec, bDec.param, decNorms);
+            lap("resample");
+        }
         return s;
     }
 
+    /** The encoder's weights, latent-major [m, d]: W_dec itself when tied. */
+    private FloatBuf encParam() {
+        return cfg.tied() ? wDec.param : wEnc.param;
+    }
+
+    /** Where the encoder-path gradient goes: into W_dec's gradient (and its flags) when tied. */
+    private FloatBuf encGrad() {
+        return cfg.tied() ? wDec.grad : wEnc.grad;
+    }
+
+    private IntBuf encFlags() {
+        return cfg.tied() ? decActive : encActive;
+    }
+
     /**
-     * Forward and backward on x [B, d]: fills the gradient buffers (unit-norm projection applied for topk)
+     * Forward and backward on x [B, d]: fills the gradient buffers (unit-norm projection applied where
+     * {@link SaeConfig#unitNormDecoder()})
      * and returns the step's statistics, with the gradient norm before clipping. Advances the step counter.
      */
     StepStats computeGradients(FloatBuf x, double l1) {
         step++;
-        dev.clearFlags(encActive, m);
+        if (!cfg.tied()) {
+            dev.clearFlags(encActive, m);
+        }
         dev.clearFlags(decActive, m);
         dev.fill(bEnc.grad, m, 0f);
         dev.fill(bDec.grad, d, 0f);
         lap("setup");
-        dev.encode(x, bDec.param, wEnc.param, bEnc.param, cfg.applyBDecToInput(), batch, d, m, xIn, pre);
+        dev.encode(x, bDec.param, encParam(), bEnc.param, cfg.applyBDecToInput(), batch, d, m, xIn, pre);
         lap("encode");
         double centered = dev.centeredSumSquares(x, batch, d);
         float gScale = 2f / batch;
@@ -254,7 +315,7 @@ public final class Engine implements AutoCloseable {
             sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
             lap("decode");
             dev.sparseDecoderBackward(acts, err, gScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
-            dev.sparseEncoderBackward(acts, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
+            dev.sparseEncoderBackward(acts, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
             lap("backward");
             if (dead > 0) {
                 aux = auxK(dead);
@@ -265,8 +326,15 @@ public final class Engine implements AutoCloseable {
             // in this batch from the filter, leaving fewer candidates than the k_aux the count allows.
             dev.recordFires(acts, m, fireCounts, lastFired, step, null);
         } else {
-            dev.rowNorms(wDec.param, m, d, decNorms);
-            dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));
+            // relu-2023 (Towards Monosemanticity): plain L1, lambda / B per unit of activation; relu (April 2024):
+            // L1 times the decoder row norm.
+            boolean plainL1 = cfg.arch() == Architecture.RELU_2023;
+            if (plainL1) {
+                dev.fill(l1PerLatent, m, (float) (l1 / batch));
+            } else {
+                dev.rowNorms(wDec.param, m, d, decNorms);
+                dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));
+            }
             long nnz = lastDensity < SPARSE_DENSITY ? dev.reluSparse(pre, batch, m, acts) : -1;
             if (nnz >= 0) {
                 active = nnz;
@@ -275,37 +343,51 @@ public final class Engine implements AutoCloseable {
                 sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
                 lap("decode");
                 dev.sparseDecoderBackward(acts, err, gScale, wDec.param, l1PerLatent, batch, d, m, wDec.grad, decActive);
-                dev.sparseEncoderBackward(acts, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
+                dev.sparseEncoderBackward(acts, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
             } else {
                 dense = true;
                 if (dpre == null) {
                     dpre = dev.allocFloat((long) batch * m);
+                    if (cfg.tied()) {
+                        tiedEncGrad = dev.allocFloat((long) m * d);
+                        ones = dev.allocFloat(m);
+                        dev.fill(ones, m, 1f);
+                    }
                 }
                 active = dev.reluDense(pre, batch, m);
                 dev.recordFiresDense(pre, batch, m, fireCounts, lastFired, step, actSums);
                 lap("select");
                 sse = dev.denseDecode(pre, wDec.param, bDec.param, x, batch, d, m, xHat, err);
                 lap("decode");
-                dev.denseBackward(pre, err, gScale, wDec.param, l1PerLatent, xIn, batch, d, m, dpre,
-                        wDec.grad, decActive, wEnc.grad, encActive, bEnc.grad);
+                if (cfg.tied()) {
+                    // denseBackward overwrites both gradients: the encoder's goes to a scratch, then adds in.
+                    dev.denseBackward(pre, err, gScale, wDec.param, l1PerLatent, xIn, batch, d, m, dpre,
+                            wDec.grad, decActive, tiedEncGrad, decActive, bEnc.grad);
+                    dev.addScaledRows(tiedEncGrad, ones, m, d, wDec.grad, decActive);
+                } else {
+                    dev.denseBackward(pre, err, gScale, wDec.param, l1PerLatent, xIn, batch, d, m, dpre,
+                            wDec.grad, decActive, wEnc.grad, encActive, bEnc.grad);
+                }
             }
             lastDensity = active / ((double) batch * m);
             // sparsity = (lambda / B) sum_i |W_dec,i| sum_b f_bi; its decoder gradient is
             // (lambda / B) (sum_b f_bi) W_dec,i / |W_dec,i|, put in l1PerLatent's place as a per-row coefficient.
             sparsity = dev.dot(actSums, l1PerLatent, m);
-            rowCoefficients();
-            dev.addScaledRows(wDec.param, decNorms, m, d, wDec.grad, decActive);
+            if (!plainL1) {
+                rowCoefficients();
+                dev.addScaledRows(wDec.param, decNorms, m, d, wDec.grad, decActive);
+            }
         }
         dev.addColumnSums(err, batch, d, gScale, bDec.grad);
         if (cfg.applyBDecToInput()) {
             // x_in = x - b_dec, so b_dec also gets -sum_b dpre_b W_enc = -(dL/db_enc) W_enc.
-            dev.addVecMat(bEnc.grad, wEnc.param, m, d, -1f, bDec.grad);
+            dev.addVecMat(bEnc.grad, encParam(), m, d, -1f, bDec.grad);
         }
-        if (cfg.arch() == Architecture.TOPK) {
+        if (cfg.unitNormDecoder()) {
             dev.projectOutParallel(wDec.param, wDec.grad, m, d, decActive);
         }
         lap("backward");
-        double sq = dev.sumSquares(wEnc.grad, m, d, encActive) + dev.sumSquares(bEnc.grad, 1, m, null)
+        double sq = (cfg.tied() ? 0 : dev.sumSquares(wEnc.grad, m, d, encActive)) + dev.sumSquares(bEnc.grad, 1, m, null)
                 + dev.sumSquares(wDec.grad, m, d, decActive) + dev.sumSquares(bDec.grad, 1, d, null);
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
     }
@@ -351,7 +433,7 @@ public final class Engine implements AutoCloseable {
         double auxSse = dev.sparseDecode(aux, wDec.param, null, resid, batch, d, auxHat, auxErr);
         float auxScale = (float) (2 * AUX_ALPHA / denom);
         dev.sparseDecoderBackward(aux, auxErr, auxScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
-        dev.sparseEncoderBackward(aux, xIn, batch, d, m, wEnc.grad, bEnc.grad, encActive);
+        dev.sparseEncoderBackward(aux, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
         return AUX_ALPHA * auxSse / denom;
     }
 
@@ -362,8 +444,9 @@ public final class Engine implements AutoCloseable {
      * engine of the same config and batch makes its next steps bit-identical to the original's.
      *
      * @param floats named fp32 tensors: {@code <param>} , {@code <param>.adam_m}, {@code <param>.adam_v} for
-     *               W_enc, b_enc, W_dec, b_dec
-     * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]
+     *               W_enc, b_enc, W_dec, b_dec (tied: no W_enc; W_dec is the shared matrix)
+     * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]; relu-2023 with resampling also
+     *               {@code resampler} [3] (resamplings done, seed low and high 32 bits: its Philox state)
      */
     public record State(java.util.Map<String, float[]> floats, java.util.Map<String, int[]> ints, int step,
                         double lastDensity) {
@@ -371,7 +454,9 @@ public final class Engine implements AutoCloseable {
 
     private java.util.Map<String, AdamState> namedParams() {
         java.util.Map<String, AdamState> p = new java.util.LinkedHashMap<>();
-        p.put("W_enc", wEnc);
+        if (!cfg.tied()) {
+            p.put("W_enc", wEnc);
+        }
         p.put("b_enc", bEnc);
         p.put("W_dec", wDec);
         p.put("b_dec", bDec);
@@ -396,6 +481,9 @@ public final class Engine implements AutoCloseable {
         int[] counts = new int[m];
         dev.downloadInt(fireCounts, 0, counts, 0, m);
         i.put("fire_counts", counts);
+        if (resampler != null) {
+            i.put(Resampler.STATE_KEY, resampler.state());
+        }
         return new State(f, i, step, lastDensity);
     }
 
@@ -420,6 +508,14 @@ public final class Engine implements AutoCloseable {
             }
             dev.uploadInt(h, 0, key.equals("last_fired") ? lastFired : fireCounts, 0, m);
         }
+        if (resampler != null) {
+            int[] r = s.ints().get(Resampler.STATE_KEY);
+            if (r == null || r.length != 3) {
+                throw new IllegalArgumentException("checkpoint state " + Resampler.STATE_KEY + " of " + cfg.name()
+                        + (r == null ? " is missing" : " has " + r.length + " values, expected 3"));
+            }
+            resampler.restore(r);
+        }
         step = s.step();
         lastDensity = s.lastDensity();
     }
@@ -439,10 +535,14 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {wEnc, bEnc, wDec, bDec}) {
-            ((AdamState) c).close();
+        for (AdamState a : new AdamState[] {wEnc, bEnc, wDec, bDec}) {
+            if (a != null) {
+                a.close();
+            }
         }
-        encActive.close();
+        if (encActive != null) {
+            encActive.close();
+        }
         decActive.close();
         xIn.close();
         pre.close();
@@ -464,6 +564,13 @@ public final class Engine implements AutoCloseable {
         }
         if (dpre != null) {
             dpre.close();
+        }
+        if (tiedEncGrad != null) {
+            tiedEncGrad.close();
+            ones.close();
+        }
+        if (resampler != null) {
+            resampler.close();
         }
     }
 }

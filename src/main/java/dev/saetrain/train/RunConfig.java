@@ -73,6 +73,13 @@ public final class RunConfig {
             o.put("lr_decay_fraction", s.decayFraction());
             o.put("l1_warmup_fraction", s.l1WarmupFraction());
             o.put("apply_b_dec_to_input", c.applyBDecToInput());
+            o.put("tied", c.tied());
+            if (c.arch() == Architecture.RELU_2023) {
+                Resampler.Plan rp = Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), s.decayStart());
+                o.put("resample_every", rp == null ? 0 : rp.every());
+                o.put("resample_window", rp == null ? 0 : rp.window());
+                o.put("resample_until", rp == null ? 0 : rp.until());
+            }
         }
         root.set("options", options(opts));
         return root;
@@ -99,10 +106,12 @@ public final class RunConfig {
         n.set("prepend_bos", o.prependBos() == null ? null : JSON.getNodeFactory().booleanNode(o.prependBos()));
         n.put("checkpoint_every", o.checkpointEvery());
         n.put("threads", o.threads());
+        n.put("resample_every", o.resampleEvery());
         ArrayNode saes = n.putArray("saes");
         for (SaeConfig c : o.saes()) {
             saes.addObject().put("architecture", c.arch().cliName()).put("d_in", c.dIn()).put("n_latents", c.nLatents())
-                    .put("k", c.k()).put("l1", c.l1()).put("apply_b_dec_to_input", c.applyBDecToInput());
+                    .put("k", c.k()).put("l1", c.l1()).put("apply_b_dec_to_input", c.applyBDecToInput())
+                    .put("tied", c.tied());
         }
         return n;
     }
@@ -155,7 +164,7 @@ public final class RunConfig {
         for (JsonNode s : o.get("saes")) {
             saes.add(new SaeConfig(Architecture.parse(s.get("architecture").asText()), s.get("d_in").asInt(),
                     s.get("n_latents").asInt(), s.get("k").asInt(), s.get("l1").asDouble(),
-                    s.get("apply_b_dec_to_input").asBoolean()));
+                    s.get("apply_b_dec_to_input").asBoolean(), s.get("tied").asBoolean()));
         }
         JsonNode lr = o.get("lr");
         Path abs = runDir.toAbsolutePath().normalize();
@@ -165,7 +174,7 @@ public final class RunConfig {
                 abs.getFileName().toString(), o.get("hook_name").asText(), o.get("model_name").asText(),
                 o.hasNonNull("context_size") ? o.get("context_size").asInt() : null,
                 o.hasNonNull("prepend_bos") ? o.get("prepend_bos").asBoolean() : null, maxMemory, maxMemorySource,
-                o.get("checkpoint_every").asLong(), o.get("threads").asInt());
+                o.get("checkpoint_every").asLong(), o.get("threads").asInt(), o.get("resample_every").asInt());
     }
 
     /**

@@ -27,11 +27,14 @@ import java.util.List;
  * @param checkpointEvery tokens between checkpoints, or 0 for checkpoints only at the end and on SIGTERM/SIGINT
  * @param threads       CPU threads of the device, recorded so that a resume uses the same count (the CPU
  *                      device's parallel sums are chunked per thread, so another count changes the last bits)
+ * @param resampleEvery steps between dead-latent resamplings of relu-2023 SAEs: -1 for a fifth of the run,
+ *                      0 for none (see {@link Resampler.Plan#forRun})
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
                            String hookName, String modelName, Integer contextSize, Boolean prependBos,
-                           long maxMemory, String maxMemorySource, long checkpointEvery, int threads) {
+                           long maxMemory, String maxMemorySource, long checkpointEvery, int threads,
+                           int resampleEvery) {
     /** Default of --checkpoint-every: about every 10-20 minutes for a 16x family at d = 4096 on one GPU. */
     public static final long DEFAULT_CHECKPOINT_TOKENS = 50_000_000L;
 
@@ -54,6 +57,9 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         }
         if (logEvery < 1) {
             throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
+        }
+        if (resampleEvery < -1) {
+            throw new IllegalArgumentException("--resample-every must be >= 0 (0: never), got " + resampleEvery);
         }
         if (maxMemory < 1) {
             throw new IllegalArgumentException("--max-memory must be positive, got " + maxMemory);

@@ -8,6 +8,7 @@ import dev.saetrain.data.ShardSet;
 import dev.saetrain.device.Device;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
+import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
@@ -201,7 +202,9 @@ public final class Trainer {
                 SaeConfig c = opts.saes().get(i);
                 Checkpoint.Sae saved = ck == null ? null : ck.saes().get(i);
                 Engine e = saved != null && saved.divergence() != null ? null
-                        : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens());
+                        : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens(),
+                                c.arch() == Architecture.RELU_2023 ? Resampler.Plan.forRun(totalSteps, opts.resampleEvery(),
+                                        opts.seed(), schedules.get(i).decayStart()) : null);
                 FamilyMember m = new FamilyMember(c, schedules.get(i), e);
                 members.add(m);
                 if (saved != null) {

@@ -634,4 +634,35 @@ public final class ReferenceOps implements Device {
     public void close() {
         // heap memory
     }
+
+    // relu-2023 (dead-latent resampling) and tied weights
+
+    @Override
+    public void resampleRows(FloatBuf x, FloatBuf bDec, IntBuf latents, IntBuf rows, int count, int dIn, float encNorm,
+                             FloatBuf wDec, FloatBuf wEnc, FloatBuf bEnc) {
+        for (int q = 0; q < count; q++) {
+            int i = n(latents)[q];
+            int b = n(rows)[q];
+            double[] v = new double[dIn];
+            double s = 0;
+            for (int j = 0; j < dIn; j++) {
+                v[j] = (double) f(x)[b * dIn + j] - f(bDec)[j];
+                s += v[j] * v[j];
+            }
+            double norm = Math.sqrt(s);
+            for (int j = 0; j < dIn; j++) {
+                double u = norm > 0 ? v[j] / norm : 0;
+                f(wDec)[i * dIn + j] = (float) u;
+                f(wEnc)[i * dIn + j] = (float) (encNorm * u);
+            }
+            f(bEnc)[i] = 0f;
+        }
+    }
+
+    @Override
+    public void zeroRows(FloatBuf buf, IntBuf rows, int count, int cols) {
+        for (int q = 0; q < count; q++) {
+            Arrays.fill(f(buf), n(rows)[q] * cols, (n(rows)[q] + 1) * cols, 0f);
+        }
+    }
 }

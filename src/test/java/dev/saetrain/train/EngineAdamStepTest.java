@@ -16,7 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * A full {@link Engine#step} (gradients, norm clip, Adam, decoder renormalisation for topk) over four steps
+ * A full {@link Engine#step} (gradients, norm clip, Adam, decoder renormalisation for unit-norm decoders) over four steps
  * against a hand-written double-precision optimizer fed with the engine's own gradients (their correctness
  * is EngineGradientParityTest's business). Adam as torch.optim.Adam: m = b1 m + (1 - b1) g,
  * v = b2 v + (1 - b2) g^2, p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), every element updated
@@ -36,8 +36,19 @@ class EngineAdamStepTest {
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void stepMatchesDoubleAdam(Architecture arch) {
-        double lambda = 3.0;
-        SaeConfig cfg = new SaeConfig(arch, D, M, arch == Architecture.TOPK ? 7 : 0, lambda, true);
+        check(new SaeConfig(arch, D, M, arch == Architecture.TOPK ? 7 : 0, 3.0, true));
+    }
+
+    /** Tied: one shared matrix, one Adam state (ReferenceSae's wEnc and wDec are one array, updated once). */
+    @ParameterizedTest
+    @EnumSource(value = Architecture.class, names = {"TOPK", "RELU"})
+    void tiedStepMatchesDoubleAdam(Architecture arch) {
+        check(new SaeConfig(arch, D, M, arch == Architecture.TOPK ? 7 : 0, 3.0, true, true));
+    }
+
+    private static void check(SaeConfig cfg) {
+        double lambda = cfg.l1();
+        int[] tensors = cfg.tied() ? new int[] {1, 2, 3} : new int[] {0, 1, 2, 3};
         SaeWeights init = SaeInit.initial(cfg, 401, gaussian(402, D, 0.2));
         double[][] p = ReferenceSae.of(init).params();
         double[][] mom = new double[4][];
@@ -53,11 +64,12 @@ class EngineAdamStepTest {
                 FloatBuf xb = up(dev, x);
                 StepStats s = e.step(xb, LR, lambda);
                 double[][] g = EngineFixtures.grads(dev, e);
-                double norm = Math.sqrt(EngineFixtures.sumSquares(g));
+                double[][] distinct = cfg.tied() ? new double[][] {g[1], g[2], g[3]} : g;
+                double norm = Math.sqrt(EngineFixtures.sumSquares(distinct));
                 ParityAssert.assertClose("gradNorm at step " + t, norm, s.gradNorm(), 0, 1e-6);
                 double clip = norm > 1 ? 1 / norm : 1;
                 clipped |= norm > 1;
-                for (int q = 0; q < 4; q++) {
+                for (int q : tensors) {
                     for (int i = 0; i < p[q].length; i++) {
                         double gi = clip * g[q][i];
                         mom[q][i] = 0.9 * mom[q][i] + 0.1 * gi;
@@ -67,12 +79,12 @@ class EngineAdamStepTest {
                         p[q][i] -= LR * mHat / (Math.sqrt(vHat) + 1e-8);
                     }
                 }
-                if (arch == Architecture.TOPK) {
+                if (cfg.unitNormDecoder()) {
                     normalizeRows(p[2], M, D);
                 }
                 double[][] got = ReferenceSae.of(e.weights()).params();
                 for (int q = 0; q < 4; q++) {
-                    ParityAssert.assertClose(arch + " " + NAMES[q] + " after step " + t, p[q], got[q], 1e-6, 1e-5);
+                    ParityAssert.assertClose(cfg.name() + " " + NAMES[q] + " after step " + t, p[q], got[q], 1e-6, 1e-5);
                 }
             }
         }

@@ -27,10 +27,14 @@ final class EngineFixtures {
         return out;
     }
 
-    /** The engine's four gradients (wEnc, bEnc, wDec, bDec), flag-masked, in ReferenceSae's order and layout. */
+    /**
+     * The engine's four gradients (wEnc, bEnc, wDec, bDec), flag-masked, in ReferenceSae's order and layout; tied:
+     * the shared matrix's gradient in both places (one array, as ReferenceSae gives it).
+     */
     static double[][] grads(Device dev, Engine e) {
-        return new double[][] {grad(dev, e.wEnc, e.encActive), grad(dev, e.bEnc, null), grad(dev, e.wDec, e.decActive),
-                grad(dev, e.bDec, null)};
+        double[] dWDec = grad(dev, e.wDec, e.decActive);
+        double[] dWEnc = e.wEnc == null ? dWDec : grad(dev, e.wEnc, e.encActive);
+        return new double[][] {dWEnc, grad(dev, e.bEnc, null), dWDec, grad(dev, e.bDec, null)};
     }
 
     static double maxAbs(double[] a) {

@@ -4,6 +4,7 @@ import static dev.saetrain.device.DeviceFixtures.gaussian;
 import static dev.saetrain.device.DeviceFixtures.up;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.device.Device;
@@ -19,9 +20,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link Engine#computeGradients} on CpuDevice against {@link ReferenceSae} (double, itself checked by finite
- * differences): every gradient (flag-0 rows as zero; the topk decoder gradient projected for the unit-norm
- * constraint) and the step's statistics, for topk (no dead latents; dead latents with AuxK) and relu (the
- * dense warm-up path and the sparse path).
+ * differences): every gradient (flag-0 rows as zero; unit-norm decoders' gradient projected for the constraint)
+ * and the step's statistics, for topk (no dead latents; dead latents with AuxK), relu and relu-2023 (the dense
+ * warm-up path and the sparse path), and tied topk and relu (the shared matrix's gradient is the projected sum
+ * of both paths; EngineFixtures reads it into both the wEnc and wDec places).
  *
  * <p>Tolerance: the engine computes in fp32 (pre from d = 48 products, err, then sums over 33 rows), so each
  * gradient element is good to ~1e-6 of the tensor's scale; atol = 1e-5 * max|reference tensor|, rtol 1e-4.
@@ -42,8 +44,11 @@ class EngineGradientParityTest {
     /** The reference's gradients as the engine leaves them: the topk decoder gradient projected. */
     private static double[][] expectedGrads(ReferenceSae ref, ReferenceSae.Result r) {
         double[][] g = r.grads().clone();
-        if (ref.arch == Architecture.TOPK) {
+        if (ref.arch == Architecture.TOPK || ref.arch == Architecture.RELU_2023 || ref.tied) {
             g[2] = ReferenceSae.projectUnitNorm(g[2], ref.wDec, ref.nLatents, ref.dIn);
+            if (ref.tied) {
+                g[0] = g[2];
+            }
         }
         return g;
     }
@@ -53,7 +58,9 @@ class EngineGradientParityTest {
         ParityAssert.assertClose(tag + " mse", r.mse(), s.mse(), 0, 1e-5);
         ParityAssert.assertClose(tag + " sparsityLoss", r.sparsity(), s.sparsityLoss(), 1e-12, 1e-5);
         ParityAssert.assertClose(tag + " auxLoss", r.aux(), s.auxLoss(), 1e-12, 1e-5);
-        ParityAssert.assertClose(tag + " gradNorm", Math.sqrt(EngineFixtures.sumSquares(want)), s.gradNorm(), 0, 1e-4);
+        // Tied: the shared matrix is one parameter, counted once in the norm.
+        double[][] params = ref.tied ? new double[][] {want[1], want[2], want[3]} : want;
+        ParityAssert.assertClose(tag + " gradNorm", Math.sqrt(EngineFixtures.sumSquares(params)), s.gradNorm(), 0, 1e-4);
         assertEquals(r.active(), s.activeSum(), tag + " active pairs");
     }
 
@@ -191,6 +198,67 @@ class EngineGradientParityTest {
                         EngineFixtures.grads(dev, e)[t], 1e-5 * EngineFixtures.maxAbs(want[t]), 1e-4);
             }
             ParityAssert.assertClose("auxLoss", r.aux(), s.auxLoss(), 1e-12, 1e-5);
+        }
+    }
+
+    /** An init of {@code cfg} with b_enc = bEnc everywhere (low density: the relu sparse path). */
+    private static SaeWeights withBEnc(SaeConfig cfg, long seed, float bEnc) {
+        SaeWeights w0 = SaeInit.initial(cfg, seed, bDec(seed + 1));
+        float[] be = new float[cfg.nLatents()];
+        Arrays.fill(be, bEnc);
+        return new SaeWeights(cfg, w0.wEnc(), be, w0.wDec(), w0.bDec());
+    }
+
+    /** Steps 1 (dense) and 2 (sparse, when {@code sparseBEnc} makes density low) of a relu-family SAE. */
+    private static void reluTwoSteps(String tag, SaeConfig cfg, SaeWeights init, double lambda, boolean expectSparse) {
+        float[] x1 = gaussian(341, BATCH * D, 1.0);
+        float[] x2 = gaussian(342, BATCH * D, 1.0);
+        ReferenceSae ref = ReferenceSae.of(init);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s1 = e.computeGradients(up(dev, x1), lambda);
+            assertTrue(s1.dense(), tag + ": step 1 takes the dense path");
+            check(tag + " step 1 (dense)", dev, e, s1, ref, ref.run(ReferenceSae.toDouble(x1), BATCH, lambda, null, null));
+            StepStats s2 = e.computeGradients(up(dev, x2), lambda);
+            assertEquals(!expectSparse, s2.dense(), tag + ": step 2 path");
+            check(tag + " step 2", dev, e, s2, ref, ref.run(ReferenceSae.toDouble(x2), BATCH, lambda, null, null));
+        }
+    }
+
+    @Test
+    void relu2023GradientsMatchReferenceOnBothPaths() {
+        SaeConfig cfg = new SaeConfig(Architecture.RELU_2023, D, M, 0, 3.0, true);
+        reluTwoSteps("relu-2023 dense", cfg, SaeInit.initial(cfg, 351, bDec(352)), 3.0, false);
+        // Unit-norm rows and unit-variance inputs: pre-activations of std ~1; b_enc = -2.1 leaves ~2 % firing.
+        reluTwoSteps("relu-2023 sparse", cfg, withBEnc(cfg, 353, -2.1f), 3.0, true);
+    }
+
+    @Test
+    void tiedReluGradientsMatchReferenceOnBothPaths() {
+        SaeConfig cfg = new SaeConfig(Architecture.RELU, D, M, 0, 3.0, true, true);
+        reluTwoSteps("tied relu dense", cfg, SaeInit.initial(cfg, 361, bDec(362)), 3.0, false);
+        reluTwoSteps("tied relu sparse", cfg, withBEnc(cfg, 363, -2.1f), 3.0, true);
+    }
+
+    @Test
+    void tiedTopkWithAuxKMatchesReference() {
+        SaeConfig cfg = new SaeConfig(Architecture.TOPK, D, M, 7, 0, true, true);
+        SaeWeights init = SaeInit.initial(cfg, 371, bDec(372));
+        float[] x1 = gaussian(373, BATCH * D, 1.0);
+        float[] x2 = gaussian(374, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, BATCH)) {
+            assertNull(e.wEnc, "a tied engine holds one matrix");
+            ReferenceSae ref = ReferenceSae.of(init);
+            StepStats s1 = e.computeGradients(up(dev, x1), 0);
+            check("tied topk step 1", dev, e, s1, ref, ref.run(ReferenceSae.toDouble(x1), BATCH, 0, null, null));
+            int[] fired = e.takeFireCounts();
+            boolean[] dead = new boolean[M];
+            for (int i = 0; i < M; i++) {
+                dead[i] = fired[i] == 0;
+            }
+            StepStats s2 = e.computeGradients(up(dev, x2), 0);
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), BATCH, 0, dead, null);
+            assertTrue(r.aux() > 0, "AuxK must contribute");
+            check("tied topk step 2 (AuxK)", dev, e, s2, ref, r);
         }
     }
 }

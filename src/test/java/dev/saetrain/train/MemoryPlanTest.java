@@ -8,6 +8,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.model.Architecture;
 import dev.saetrain.model.Philox;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
@@ -36,11 +37,14 @@ class MemoryPlanTest {
     @Test
     void estimateEqualsWhatTheEngineAllocates() {
         int batch = 24;
-        for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5))) {
+        for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5), SaeConfig.relu2023(20, 3, 0.5),
+                SaeConfig.topk(20, 3, 4).withTied(true), SaeConfig.relu(20, 3, 0.5).withTied(true))) {
             AtomicLong bytes = new AtomicLong();
+            // relu-2023 as the trainer builds it: with its resampler.
+            Resampler.Plan plan = cfg.arch() == Architecture.RELU_2023 ? new Resampler.Plan(5, 10, 5, 100) : null;
             try (CpuDevice cpu = new CpuDevice(1)) {
                 Device dev = counting(cpu, bytes);
-                try (Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[20]), batch, 1000);
+                try (Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[20]), batch, 1000, plan);
                      FloatBuf x = dev.allocFloat((long) batch * 20)) {
                     float[] h = new float[batch * 20];
                     Philox.fillNormal(3, 4, h);
@@ -51,6 +55,10 @@ class MemoryPlanTest {
                 }
             }
         }
+        // Tied holds one [m, d] matrix with its gradient and Adam moments instead of two.
+        SaeConfig topk = SaeConfig.topk(20, 3, 4);
+        assertEquals(4L * 4 * 60 * 20, Engine.memoryNeed(topk, batch).parameterBytes()
+                - Engine.memoryNeed(topk.withTied(true), batch).parameterBytes());
     }
 
     @Test

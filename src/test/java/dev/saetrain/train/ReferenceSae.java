@@ -14,6 +14,9 @@ import java.util.Arrays;
  *   f = relu(pre) (relu) or relu of the k largest pre per row, ties to the lower index (topk)
  *   x_hat = f W_dec + b_dec;  mse = (1/B) sum_b |x_hat_b - x_b|^2
  *   relu: + lambda (1/B) sum_b sum_i f_bi |W_dec,i|
+ *   relu-2023: + lambda (1/B) sum_b sum_i f_bi   (plain L1, Towards Monosemanticity)
+ *   tied: W_enc and W_dec are one array (W_enc = W_dec^T in SAELens orientation); both gradients of the result
+ *         are the same array, the sum of the encoder-path and decoder-path gradients
  *   topk: + alpha sum_b |e_hat_b - e_b|^2 / sum_b |e_b - mean e|^2 when some latent is dead, alpha = 1/32,
  *         e = x - x_hat held constant (detached), e_hat = a W_dec with a = relu of the min(k_aux, dead) largest
  *         pre per row among the dead latents
@@ -28,13 +31,24 @@ final class ReferenceSae {
     final int k;
     final int kAux;
     final boolean applyBDec;
-    final double[] wEnc; // [m, d]
+    final boolean tied;
+    final double[] wEnc; // [m, d]; the same array as wDec when tied
     final double[] bEnc; // [m]
     final double[] wDec; // [m, d]
     final double[] bDec; // [d]
 
     ReferenceSae(Architecture arch, int dIn, int nLatents, int k, int kAux, boolean applyBDec,
                  double[] wEnc, double[] bEnc, double[] wDec, double[] bDec) {
+        this(arch, dIn, nLatents, k, kAux, applyBDec, false, wEnc, bEnc, wDec, bDec);
+    }
+
+    /** tied: wEnc must be the very array wDec. */
+    ReferenceSae(Architecture arch, int dIn, int nLatents, int k, int kAux, boolean applyBDec, boolean tied,
+                 double[] wEnc, double[] bEnc, double[] wDec, double[] bDec) {
+        if (tied && wEnc != wDec) {
+            throw new IllegalArgumentException("a tied reference SAE shares one array");
+        }
+        this.tied = tied;
         this.arch = arch;
         this.dIn = dIn;
         this.nLatents = nLatents;
@@ -58,8 +72,12 @@ final class ReferenceSae {
                 we[i * d + j] = w.wEnc()[j * m + i];
             }
         }
-        return new ReferenceSae(c.arch(), d, m, c.k(), c.kAux(), c.applyBDecToInput(), we, toDouble(w.bEnc()),
-                toDouble(w.wDec()), toDouble(w.bDec()));
+        double[] wd = toDouble(w.wDec());
+        if (c.tied() && !Arrays.equals(we, wd)) {
+            throw new IllegalArgumentException("tied weights need W_enc = W_dec^T");
+        }
+        return new ReferenceSae(c.arch(), d, m, c.k(), c.kAux(), c.applyBDecToInput(), c.tied(), c.tied() ? wd : we,
+                toDouble(w.bEnc()), wd, toDouble(w.bDec()));
     }
 
     static double[] toDouble(float[] a) {
@@ -72,11 +90,12 @@ final class ReferenceSae {
 
     /** A copy whose parameters can be perturbed independently. */
     ReferenceSae copy() {
-        return new ReferenceSae(arch, dIn, nLatents, k, kAux, applyBDec, wEnc.clone(), bEnc.clone(), wDec.clone(),
-                bDec.clone());
+        double[] wd = wDec.clone();
+        return new ReferenceSae(arch, dIn, nLatents, k, kAux, applyBDec, tied, tied ? wd : wEnc.clone(), bEnc.clone(),
+                wd, bDec.clone());
     }
 
-    /** The four parameter tensors, in a fixed order (wEnc, bEnc, wDec, bDec). */
+    /** The four parameter tensors, in a fixed order (wEnc, bEnc, wDec, bDec); tied: wEnc and wDec are one array. */
     double[][] params() {
         return new double[][] {wEnc, bEnc, wDec, bDec};
     }
@@ -179,6 +198,16 @@ final class ReferenceSae {
             }
         }
         double sparsity = 0;
+        if (arch == Architecture.RELU_2023) {
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < m; i++) {
+                    if (f[b * m + i] > 0) {
+                        sparsity += lambda / batch * f[b * m + i];
+                        dpre[b * m + i] += lambda / batch;
+                    }
+                }
+            }
+        }
         if (arch == Architecture.RELU) {
             for (int b = 0; b < batch; b++) {
                 for (int i = 0; i < m; i++) {
@@ -251,6 +280,12 @@ final class ReferenceSae {
                     dBDec[j] -= dBEnc[i] * wEnc[i * d + j];
                 }
             }
+        }
+        if (tied) {
+            for (int q = 0; q < dWDec.length; q++) {
+                dWDec[q] += dWEnc[q];
+            }
+            dWEnc = dWDec;
         }
         return new Result(mse, sparsity, aux, new double[][] {dWEnc, dBEnc, dWDec, dBDec}, pattern, resid, active);
     }

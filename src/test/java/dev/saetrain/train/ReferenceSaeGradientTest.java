@@ -1,5 +1,7 @@
 package dev.saetrain.train;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.device.ParityAssert;
@@ -108,5 +110,67 @@ class ReferenceSaeGradientTest {
         ReferenceSae.Result r = sae.run(x, batch, 0.7, null, null);
         assertTrue(r.sparsity() > 0, "the sparsity term must contribute");
         checkGradients(sae, x, batch, 0.7, null);
+    }
+
+    @Test
+    void relu2023PlainL1GradientsMatchFiniteDifferences() {
+        int d = 8;
+        int m = 11;
+        int batch = 4;
+        ReferenceSae sae = randomSae(Architecture.RELU_2023, d, m, 0, 0, true, 207);
+        double[] x = gaussian(new Random(208), batch * d, 1.0);
+        ReferenceSae.Result r = sae.run(x, batch, 0.7, null, null);
+        assertTrue(r.sparsity() > 0, "the L1 term must contribute");
+        // Plain L1 is lambda / B times the sum of activations, independent of the decoder norms.
+        ReferenceSae scaled = sae.copy();
+        for (int q = 0; q < scaled.wDec.length; q++) {
+            scaled.wDec[q] *= 3;
+        }
+        assertEquals(r.sparsity(), scaled.run(x, batch, 0.7, null, null).sparsity(), 1e-12);
+        checkGradients(sae, x, batch, 0.7, null);
+    }
+
+    /** A tied SAE: one array for W_enc (latent-major) and W_dec. */
+    private static ReferenceSae randomTied(Architecture arch, int d, int m, int k, int kAux, long seed) {
+        Random r = new Random(seed);
+        double[] w = gaussian(r, m * d, 0.5);
+        return new ReferenceSae(arch, d, m, k, kAux, true, true, w, gaussian(r, m, 0.3), w, gaussian(r, d, 0.3));
+    }
+
+    @Test
+    void tiedTopkWithAuxKGradientIsTheSumOfBothPathsAndMatchesFiniteDifferences() {
+        int d = 7;
+        int m = 13;
+        int batch = 5;
+        ReferenceSae sae = randomTied(Architecture.TOPK, d, m, 3, 2, 209);
+        double[] x = gaussian(new Random(210), batch * d, 1.0);
+        boolean[] dead = new boolean[m];
+        for (int i : new int[] {0, 5, 8, 11}) {
+            dead[i] = true;
+        }
+        ReferenceSae.Result r = sae.run(x, batch, 0, dead, null);
+        assertTrue(r.aux() > 0, "AuxK must contribute: " + r.aux());
+        assertSame(r.grads()[0], r.grads()[2], "one gradient for the shared matrix");
+        // The summed gradient is that of the untied SAE with the same values: dW_enc + dW_dec.
+        ReferenceSae untied = new ReferenceSae(Architecture.TOPK, d, m, 3, 2, true, sae.wDec.clone(), sae.bEnc,
+                sae.wDec.clone(), sae.bDec);
+        ReferenceSae.Result u = untied.run(x, batch, 0, dead, null);
+        double[] sum = new double[m * d];
+        for (int q = 0; q < sum.length; q++) {
+            sum[q] = u.grads()[0][q] + u.grads()[2][q];
+        }
+        ParityAssert.assertClose("tied = encoder + decoder path", sum, r.grads()[2], 1e-14, 1e-12);
+        checkGradients(sae, x, batch, 0, dead);
+    }
+
+    @Test
+    void tiedReluGradientsMatchFiniteDifferences() {
+        int d = 6;
+        int m = 10;
+        int batch = 4;
+        ReferenceSae sae = randomTied(Architecture.RELU, d, m, 0, 0, 211);
+        double[] x = gaussian(new Random(212), batch * d, 1.0);
+        assertTrue(sae.run(x, batch, 0.5, null, null).sparsity() > 0, "the sparsity term must contribute");
+        checkGradients(sae, x, batch, 0.5, null);
     }
 }

@@ -45,7 +45,7 @@ class ResumeTest {
 
     static TrainOptions options(List<SaeConfig> saes, double lr, int epochs, String name, long checkpointEvery) {
         return new TrainOptions(saes, 256, lr, epochs, 0, 7, 10_000, 5, false, tmp.resolve("runs"), name, "unknown",
-                "unknown", null, null, 1L << 32, "test", checkpointEvery, 2);
+                "unknown", null, null, 1L << 32, "test", checkpointEvery, 2, -1);
     }
 
     static Trainer.Result train(TrainOptions o, Faults faults) throws IOException {

@@ -25,6 +25,7 @@ public final class CpuDevice implements Device {
 
     private final Parallel par;
     private final SparseKernels sparse;
+    private final ResampleKernels resample;
 
     /** A CPU device using {@code threads} threads for Java loops and for OpenBLAS. */
     public CpuDevice(int threads) {
@@ -34,6 +35,7 @@ public final class CpuDevice implements Device {
         openblas_nolapack.blas_set_num_threads(threads);
         this.par = new Parallel(threads);
         this.sparse = new SparseKernels(par);
+        this.resample = new ResampleKernels(par);
     }
 
     @Override
@@ -518,5 +520,18 @@ public final class CpuDevice implements Device {
     @Override
     public void close() {
         par.close();
+    }
+
+    // relu-2023 (dead-latent resampling) and tied weights
+
+    @Override
+    public void resampleRows(FloatBuf x, FloatBuf bDec, IntBuf latents, IntBuf rows, int count, int dIn, float encNorm,
+                             FloatBuf wDec, FloatBuf wEnc, FloatBuf bEnc) {
+        resample.resampleRows(fb(x), fb(bDec), ia(latents), ia(rows), count, dIn, encNorm, fb(wDec), fb(wEnc), fb(bEnc));
+    }
+
+    @Override
+    public void zeroRows(FloatBuf buf, IntBuf rows, int count, int cols) {
+        resample.zeroRows(fb(buf), ia(rows), count, cols);
     }
 }
