@@ -19,14 +19,15 @@ import java.util.Map;
  *   b_enc (+ moments)                   F32 [n_latents]
  *   b_dec (+ moments)                   F32 [d_in]
  *   last_fired, fire_counts             I32 [n_latents]         engine firing bookkeeping
+ *   any other tensor of Engine.State    F32 / I32               architecture state (log_threshold, resampler, ...)
  *   firing.all, firing.late             I64 [n_latents]         the exported sparsity's counts so far
  * </pre>
  * The engine's step and the relu density live in checkpoint.json. These are training state, not a dictionary:
  * the scale is not folded in; the run's exports are the dictionaries.
  */
 final class SaeStateFile {
-    private static final String[] PARAMS = {"W_enc", "b_enc", "W_dec", "b_dec"};
-    private static final String[] SUFFIXES = {"", ".adam_m", ".adam_v"};
+    private static final String FIRING_ALL = "firing.all";
+    private static final String FIRING_LATE = "firing.late";
 
     private SaeStateFile() {
     }
@@ -43,54 +44,39 @@ final class SaeStateFile {
         long m = cfg.nLatents();
         long d = cfg.dIn();
         Map<String, Tensor> t = new LinkedHashMap<>();
-        for (String p : PARAMS) {
-            long[] shape = switch (p) {
-                case "W_enc", "W_dec" -> new long[] {m, d};
-                case "b_enc" -> new long[] {m};
-                default -> new long[] {d};
-            };
-            for (String s : SUFFIXES) {
-                float[] v = state.floats().get(p + s);
-                if (v == null) {
-                    throw new IllegalStateException("engine snapshot of " + cfg.name() + " lacks " + p + s);
-                }
-                t.put(p + s, Tensor.f32(v, shape));
-            }
-        }
-        for (String k : new String[] {"last_fired", "fire_counts"}) {
-            t.put(k, new Tensor(DType.I32, new long[] {m}, state.ints().get(k)));
-        }
-        t.put("firing.all", new Tensor(DType.I64, new long[] {m}, firing.all()));
-        t.put("firing.late", new Tensor(DType.I64, new long[] {m}, firing.late()));
+        // Every tensor of the engine's snapshot, whatever the architecture holds (a tied SAE has no W_enc,
+        // jumprelu adds log_threshold, relu-2023 its resampler): matrices as [n_latents, d_in], the rest flat.
+        state.floats().forEach((name, v) -> t.put(name, v.length == m * d ? Tensor.f32(v, m, d) : Tensor.f32(v, v.length)));
+        state.ints().forEach((name, v) -> t.put(name, new Tensor(DType.I32, new long[] {v.length}, v)));
+        t.put(FIRING_ALL, new Tensor(DType.I64, new long[] {m}, firing.all()));
+        t.put(FIRING_LATE, new Tensor(DType.I64, new long[] {m}, firing.late()));
         SafetensorsWriter.write(file, t, Map.of("sae", cfg.name(), "content", "sae-train checkpoint state; W_enc is "
                 + "latent-major [n_latents, d_in] and the input scale is not folded in"));
     }
 
-    /** Reads and checks every tensor's dtype and length against {@code cfg}. */
+    /**
+     * Reads every tensor back: F32 into the engine state's floats, I32 into its ints, and the firing counts.
+     * Which names and lengths an engine needs is checked by {@link Engine#restore}, which names what is missing.
+     */
     static Loaded read(Path file, SaeConfig cfg) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(file + " is missing; the checkpoint is incomplete, resume from an older one");
         }
         Map<String, Tensor> t = SafetensorsReader.read(file).tensors();
         int m = cfg.nLatents();
-        int d = cfg.dIn();
         Map<String, float[]> floats = new LinkedHashMap<>();
-        for (String p : PARAMS) {
-            long n = switch (p) {
-                case "W_enc", "W_dec" -> (long) m * d;
-                case "b_enc" -> m;
-                default -> d;
-            };
-            for (String s : SUFFIXES) {
-                floats.put(p + s, (float[]) get(file, t, p + s, DType.F32, n).data());
+        Map<String, int[]> ints = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : t.entrySet()) {
+            switch (e.getValue().dtype()) {
+                case F32 -> floats.put(e.getKey(), (float[]) e.getValue().data());
+                case I32 -> ints.put(e.getKey(), (int[]) e.getValue().data());
+                default -> {
+                    // I64: the firing counts, read below
+                }
             }
         }
-        Map<String, int[]> ints = new LinkedHashMap<>();
-        for (String k : new String[] {"last_fired", "fire_counts"}) {
-            ints.put(k, (int[]) get(file, t, k, DType.I32, m).data());
-        }
-        return new Loaded(floats, ints, (long[]) get(file, t, "firing.all", DType.I64, m).data(),
-                (long[]) get(file, t, "firing.late", DType.I64, m).data());
+        return new Loaded(floats, ints, (long[]) get(file, t, FIRING_ALL, DType.I64, m).data(),
+                (long[]) get(file, t, FIRING_LATE, DType.I64, m).data());
     }
 
     private static Tensor get(Path file, Map<String, Tensor> t, String name, DType dtype, long n) {

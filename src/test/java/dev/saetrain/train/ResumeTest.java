@@ -110,6 +110,23 @@ class ResumeTest {
     }
 
     @Test
+    void tiedAndResamplingSaesResumeBitIdentical() throws IOException {
+        // A tied SAE holds no W_enc and relu-2023 carries its resampler state: the checkpoint keeps whatever the
+        // engine's snapshot holds. 46 steps, resampling every 9 (at 9, 18, 27, 36), killed after the checkpoint of
+        // step 21 with a resampling still ahead.
+        List<SaeConfig> fam = List.of(SaeConfig.topk(32, 2, 3).withTied(true), SaeConfig.relu2023(32, 2, 1.0));
+        TrainOptions oa = new TrainOptions(fam, 256, 3e-3, 1, 0, 7, 10_000, 5, false, tmp.resolve("runs"), "tr-a",
+                "unknown", "unknown", null, null, 1L << 32, "test", 0, 2, 9);
+        train(oa, Faults.NONE);
+        TrainOptions ob = new TrainOptions(fam, 256, 3e-3, 1, 0, 7, 10_000, 5, false, tmp.resolve("runs"), "tr-b",
+                "unknown", "unknown", null, null, 1L << 32, "test", 1792, 2, 9);
+        assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(24)));
+        assertEquals("step-21", Files.readString(tmp.resolve("runs/tr-b/checkpoints/latest")).strip());
+        assertEquals(Trainer.End.FINISHED, resume("tr-b", 1L << 32).end());
+        assertSameRun("tr-a", "tr-b", fam);
+    }
+
+    @Test
     void reluCrossingFromDenseToSparseIsBitIdentical() throws IOException {
         List<SaeConfig> fam = List.of(SaeConfig.relu(32, 4, 20));
         train(options(fam, 3e-3, 3, "relu-a", 0), Faults.NONE);
