@@ -26,7 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | batchtopk | jumprelu. Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--d", defaultValue = "512", description = "Input width. Default: ${DEFAULT-VALUE}.")
@@ -38,7 +38,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "32", description = "topk k. Default: ${DEFAULT-VALUE}.")
     int k;
 
-    @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda (jumprelu: the L0 coefficient). Default: ${DEFAULT-VALUE}.")
     double l1;
 
     @Option(names = "--batch", defaultValue = "4096", description = "Default: ${DEFAULT-VALUE}.")
@@ -65,7 +65,12 @@ final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");
         }
-        SaeConfig cfg = a == Architecture.TOPK ? SaeConfig.topk(d, expansion, k) : SaeConfig.relu(d, expansion, l1);
+        SaeConfig cfg = switch (a) {
+            case TOPK -> SaeConfig.topk(d, expansion, k);
+            case RELU -> SaeConfig.relu(d, expansion, l1);
+            case BATCHTOPK -> SaeConfig.batchTopk(d, expansion, k);
+            case JUMPRELU -> SaeConfig.jumpRelu(d, expansion, l1);
+        };
         java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         Device dev = chosen.device();
