@@ -67,8 +67,8 @@ public final class Engine implements AutoCloseable {
     private final FloatBuf actSums;    // [m]
     private FloatBuf dpre;             // [B, m], allocated when the dense path is first taken
     // batchtopk / jumprelu only
-    private final BatchTopkStep batchTopk;
-    private final JumpReluStep jumpRelu;
+    final BatchTopkStep batchTopk;
+    final JumpReluStep jumpRelu;
 
     private int step;
     double lastDensity = 1.0;

@@ -36,7 +36,8 @@ class MemoryPlanTest {
     @Test
     void estimateEqualsWhatTheEngineAllocates() {
         int batch = 24;
-        for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5))) {
+        for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5), SaeConfig.batchTopk(20, 3, 4),
+                SaeConfig.jumpRelu(20, 3, 0.5))) {
             AtomicLong bytes = new AtomicLong();
             try (CpuDevice cpu = new CpuDevice(1)) {
                 Device dev = counting(cpu, bytes);
@@ -45,7 +46,7 @@ class MemoryPlanTest {
                     float[] h = new float[batch * 20];
                     Philox.fillNormal(3, 4, h);
                     dev.upload(h, 0, x, 0, h.length);
-                    e.step(x, 1e-3, 0.1); // relu's first step takes the dense path and allocates its scratch
+                    e.step(x, 1e-3, 0.1); // relu's and jumprelu's first step takes the dense path: its scratch
                     long batchBuffer = 4L * batch * 20;
                     assertEquals(Engine.memoryNeed(cfg, batch).total(), bytes.get() - batchBuffer, cfg.name());
                 }
