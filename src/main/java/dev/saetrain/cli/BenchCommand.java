@@ -26,7 +26,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu. "
+            + "Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--tied", description = "W_enc = W_dec^T (topk, relu).")
@@ -41,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "32", description = "topk k. Default: ${DEFAULT-VALUE}.")
     int k;
 
-    @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda (jumprelu: the L0 coefficient). Default: ${DEFAULT-VALUE}.")
     double l1;
 
     @Option(names = "--batch", defaultValue = "4096", description = "Default: ${DEFAULT-VALUE}.")
@@ -68,9 +69,14 @@ final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");
         }
-        SaeConfig cfg = (a == Architecture.TOPK ? SaeConfig.topk(d, expansion, k)
-                : a == Architecture.RELU_2023 ? SaeConfig.relu2023(d, expansion, l1) : SaeConfig.relu(d, expansion, l1))
-                .withTied(tied);
+        SaeConfig cfg = switch (a) {
+            case TOPK -> SaeConfig.topk(d, expansion, k);
+            case RELU -> SaeConfig.relu(d, expansion, l1);
+            case RELU_2023 -> SaeConfig.relu2023(d, expansion, l1);
+            case BATCHTOPK -> SaeConfig.batchTopk(d, expansion, k);
+            case JUMPRELU -> SaeConfig.jumpRelu(d, expansion, l1);
+        };
+        cfg = cfg.withTied(tied);
         java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         Device dev = chosen.device();

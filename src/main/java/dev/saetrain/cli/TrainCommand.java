@@ -47,11 +47,12 @@ final class TrainCommand implements Callable<Integer> {
                     + "SIGTERM/SIGINT. Default: ${DEFAULT-VALUE}.")
     long checkpointEvery;
 
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu. "
+            + "Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--k", defaultValue = "32", split = ",", paramLabel = "K[,K...]",
-            description = "Active latents per row (topk); a list trains one SAE per value. Default: ${DEFAULT-VALUE}.")
+            description = "Active latents per row (topk; the mean per row for batchtopk, which keeps k * batch per batch); a list trains one SAE per value. Default: ${DEFAULT-VALUE}.")
     List<Integer> ks;
 
     @Option(names = "--expansion", defaultValue = "16", split = ",", paramLabel = "X[,X...]",
@@ -72,6 +73,10 @@ final class TrainCommand implements Callable<Integer> {
             description = "relu-2023: resample latents dead for the last STEPS/2 steps every STEPS steps, until the LR "
                     + "decay; 0 turns resampling off. Default: a fifth of the run (resamplings at 20, 40, 60 %%).")
     Integer resampleEvery;
+    @Option(names = "--l0-coef", defaultValue = "1.0", split = ",", paramLabel = "L[,L...]",
+            description = "L0 coefficient lambda (jumprelu; loss = mse + lambda * L0, reached after a 5%% warm-up); "
+                    + "a list trains one SAE per value. Default: ${DEFAULT-VALUE}.")
+    List<Double> l0Coefs;
 
     @Option(names = "--max-memory", paramLabel = "SIZE",
             description = "Memory the family may use (e.g. 12g); checked before the first step. Default: what the JVM "
@@ -81,8 +86,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--lr", description = "Peak learning rate. Default: topk 2e-4 / sqrt(n_latents / 2^14), relu and "
-            + "relu-2023 5e-5.")
+    @Option(names = "--lr", description = "Peak learning rate. Default: topk and batchtopk 2e-4 / sqrt(n_latents / 2^14), "
+            + "relu and relu-2023 5e-5, jumprelu 7e-5.")
     Double lr;
 
     static final class Length {
@@ -226,22 +231,19 @@ final class TrainCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** Every combination of --expansion with --k (topk) or --l1 (relu), in the order given. */
+    /** Every combination of --expansion with --k (topk, batchtopk), --l1 (relu) or --l0-coef (jumprelu), in order. */
     private List<SaeConfig> family(Architecture a, int dIn) {
         List<SaeConfig> out = new java.util.ArrayList<>();
         for (int x : expansions) {
             if (x < 1) {
                 throw new IllegalArgumentException("--expansion values must be >= 1, got " + x);
             }
-            if (a == Architecture.TOPK) {
-                for (int k : ks) {
-                    out.add(SaeConfig.topk(dIn, x, k).withTied(tied));
-                }
-            } else {
-                for (double l1 : l1s) {
-                    SaeConfig c = a == Architecture.RELU_2023 ? SaeConfig.relu2023(dIn, x, l1) : SaeConfig.relu(dIn, x, l1);
-                    out.add(c.withTied(tied));
-                }
+            switch (a) {
+                case TOPK -> ks.forEach(k -> out.add(SaeConfig.topk(dIn, x, k).withTied(tied)));
+                case RELU -> l1s.forEach(l1 -> out.add(SaeConfig.relu(dIn, x, l1).withTied(tied)));
+                case RELU_2023 -> l1s.forEach(l1 -> out.add(SaeConfig.relu2023(dIn, x, l1).withTied(tied)));
+                case BATCHTOPK -> ks.forEach(k -> out.add(SaeConfig.batchTopk(dIn, x, k).withTied(tied)));
+                case JUMPRELU -> l0Coefs.forEach(l0 -> out.add(SaeConfig.jumpRelu(dIn, x, l0).withTied(tied)));
             }
         }
         java.util.Set<String> names = new java.util.HashSet<>();

@@ -191,4 +191,47 @@ public interface Device extends AutoCloseable {
      * In place on buf [>= max(rows) + 1, cols]; rows int32 [>= count].
      */
     void zeroRows(FloatBuf buf, IntBuf rows, int count, int cols);
+
+    // batchtopk (Bussmann, Leask and Nanda 2024) and jumprelu (Rajamanoharan et al. 2024) ops.
+
+    /**
+     * BatchTopK activation (Bussmann, Leask and Nanda 2024, "BatchTopK Sparse Autoencoders"): over the whole
+     * batch, the r = min(kTotal, P) largest entries of pre among the P entries that are > 0, kept with their
+     * value (ReLU'd: entries <= 0 are never kept), into {@code out} as CSR rows in row order, so rows hold
+     * variable counts. Ties at the r-th value are broken by row-major position (lower first). Writes the
+     * smallest kept value (this batch's threshold; 0 when nothing is kept) into {@code minKept[0]} and returns r.
+     * Needs out.capacity() >= kTotal. In: pre [batch, nLatents]; out: minKept [1].
+     */
+    long batchTopk(FloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuf minKept);
+
+    /** dst[i] = exp(src[i]) for i in [0, n) (jumprelu: theta = exp(log_threshold)). */
+    void expInto(FloatBuf src, FloatBuf dst, long n);
+
+    /**
+     * JumpReLU activation (Rajamanoharan et al. 2024) compacted into CSR: f_bi = pre_bi where
+     * pre_bi > threshold_i, per row, latents in increasing order. threshold [nLatents] must be > 0. Returns the
+     * number of entries, or -1 (out unchanged beyond rowPtr) when they exceed out.capacity().
+     */
+    long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out);
+
+    /**
+     * JumpReLU dense: f = pre * H(pre - threshold) into {@code f} [batch, nLatents] (pre is not modified);
+     * returns the number of entries of f that are > 0.
+     */
+    long jumpReluDense(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, FloatBuf f);
+
+    /**
+     * The JumpReLU threshold's straight-through gradient (Rajamanoharan et al. 2024, section 4), through
+     * log_threshold, with the rectangle kernel K(u) = 1[|u| < 1/2] of bandwidth eps, g = scale * err:
+     * <pre>
+     *   w_bi   = 1[|pre_bi - theta_i| < eps / 2]
+     *   dTheta_i = sum_b w_bi ( -(theta_i / eps) (g_b . wDec_i) - l0Scale / eps )
+     *   dLogThreshold[i] = theta_i * dTheta_i          (overwritten, not added)
+     * </pre>
+     * The first term is the reconstruction path (d JumpReLU / d theta), the second the L0 penalty
+     * l0Scale * sum_b sum_i H(pre_bi - theta_i). In: pre [batch, nLatents] (pre-activations, unmodified),
+     * threshold [nLatents], err [batch, dIn], wDec [nLatents, dIn]; out: dLogThreshold [nLatents].
+     */
+    void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
+                                   float eps, float l0Scale, int batch, int dIn, int nLatents, FloatBuf dLogThreshold);
 }

@@ -24,6 +24,10 @@ import dev.saetrain.model.SaeConfig;
  *       is missing or below 6.0.0, which would rebuild the config from legacy keys; so we must write a
  *       version >= 6. We write {@value #SAE_LENS_FORMAT_VERSION}: the config format we follow, not a claim that
  *       SAELens wrote the file ({@code sae_lens_training_version} stays null for that reason).</li>
+ *   <li>JumpReLU ({@code jumprelu_sae.py}, {@code JumpReLUSAEConfig}): no fields beyond the base config; the
+ *       weights file adds {@code threshold} [d_sae] (theta itself, not its log) and the SAE computes
+ *       relu(pre) * 1[pre > threshold]. BatchTopK SAEs are exported in this form too, with the estimated
+ *       threshold for every latent, as SAELens's {@code batchtopk_sae.py} saves them for inference.</li>
  *   <li>{@code normalize_activations} is "none" because the scale is already folded into the weights.</li>
  *   <li>TopK: {@code rescale_acts_by_decoder_norm} false, since our TopK (Gao et al. 2024) ranks raw
  *       pre-activations; SAELens would otherwise multiply them by the decoder row norms before TopK.</li>
@@ -54,8 +58,8 @@ public final class SaeLensCfg {
                 root.put("k", config.k());
                 root.put("rescale_acts_by_decoder_norm", false);
             }
-            case RELU, RELU_2023 -> {
-                // "standard" has no fields beyond the base SAEConfig.
+            case RELU, RELU_2023, BATCHTOPK, JUMPRELU -> {
+                // "standard" and "jumprelu" have no fields beyond the base SAEConfig.
             }
         }
         ObjectNode meta = root.putObject("metadata");
@@ -82,6 +86,15 @@ public final class SaeLensCfg {
         }
         // Tied SAEs are exported untied (W_enc = W_dec^T written out), so SAELens loads a normal SAE.
         ours.put("tied", config.tied());
+        if (config.arch() == Architecture.BATCHTOPK) {
+            ours.put("k", config.k());
+            ours.put("threshold_rule", "EMA (rate " + SaeConfig.BATCHTOPK_THRESHOLD_RATE
+                    + ") of the smallest kept activation per batch (Bussmann et al. 2024)");
+        }
+        if (config.arch() == Architecture.JUMPRELU) {
+            ours.put("l0_coefficient", config.l1());
+            ours.put("bandwidth", config.jumpReluBandwidth());
+        }
         return root;
     }
 

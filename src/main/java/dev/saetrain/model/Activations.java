@@ -7,8 +7,20 @@ public final class Activations {
     private Activations() {
     }
 
-    /** f = act(pre) for one row; topk keeps the k largest (ties: lower index first) and ReLUs them. */
+    /** f = act(pre) for one row of an architecture without a threshold; see the three-argument form. */
     public static double[] apply(SaeConfig cfg, double[] pre) {
+        return apply(cfg, pre, null);
+    }
+
+    /**
+     * f = act(pre) for one row: topk keeps the k largest (ties: lower index first) and ReLUs them; relu is ReLU;
+     * batchtopk and jumprelu use their inference form, f_i = pre_i * 1[pre_i > threshold_i] (JumpReLU,
+     * Rajamanoharan et al. 2024; BatchTopK at inference, Bussmann et al. 2024), also zero where pre_i <= 0 as
+     * SAELens's JumpReLU applies ReLU first.
+     *
+     * @param threshold [nLatents], required by batchtopk and jumprelu, ignored otherwise
+     */
+    public static double[] apply(SaeConfig cfg, double[] pre, float[] threshold) {
         double[] f = new double[pre.length];
         switch (cfg.arch()) {
             case RELU, RELU_2023 -> {
@@ -24,6 +36,15 @@ public final class Activations {
                 Arrays.sort(order, (a, b) -> pre[a] != pre[b] ? Double.compare(pre[b], pre[a]) : Integer.compare(a, b));
                 for (int r = 0; r < cfg.k(); r++) {
                     f[order[r]] = Math.max(0, pre[order[r]]);
+                }
+            }
+            case BATCHTOPK, JUMPRELU -> {
+                if (threshold == null || threshold.length != pre.length) {
+                    throw new IllegalArgumentException(cfg.arch() + " needs a threshold per latent (" + pre.length
+                            + "), got " + (threshold == null ? "none" : threshold.length));
+                }
+                for (int i = 0; i < pre.length; i++) {
+                    f[i] = pre[i] > threshold[i] && pre[i] > 0 ? pre[i] : 0;
                 }
             }
         }

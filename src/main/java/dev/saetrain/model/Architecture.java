@@ -15,7 +15,18 @@ public enum Architecture {
      * ReLU with plain L1, unit-norm decoder rows and dead-latent resampling (Bricken et al. 2023, "Towards
      * Monosemanticity", section "Autoencoder training details"); SAELens loads it as a standard SAE.
      */
-    RELU_2023("relu-2023", "standard");
+    RELU_2023("relu-2023", "standard"),
+    /**
+     * BatchTopK (Bussmann, Leask and Nanda 2024, "BatchTopK Sparse Autoencoders"): the k * batch largest
+     * pre-activations of the batch, AuxK and a unit-norm decoder as topk; exported as jumprelu with the
+     * estimated threshold for every latent (as SAELens does).
+     */
+    BATCHTOPK("batchtopk", "jumprelu"),
+    /**
+     * JumpReLU with an L0 penalty and a trained per-latent threshold (Rajamanoharan et al. 2024, "Jumping Ahead:
+     * Improving Reconstruction Fidelity with JumpReLU Sparse Autoencoders"; Gemma Scope).
+     */
+    JUMPRELU("jumprelu", "jumprelu");
 
     private final String cliName;
     private final String saeLensName;
@@ -33,6 +44,16 @@ public enum Architecture {
     /** The {@code architecture} value SAELens expects in cfg.json. */
     public String saeLensName() {
         return saeLensName;
+    }
+
+    /** Whether decoder rows are kept at unit norm (gradient projected, rows renormalised after each step). */
+    public boolean unitNormDecoder() {
+        return this == TOPK || this == BATCHTOPK || this == RELU_2023;
+    }
+
+    /** Whether the exported SAE carries a per-latent {@code threshold} (SAELens jumprelu). */
+    public boolean exportsThreshold() {
+        return this == BATCHTOPK || this == JUMPRELU;
     }
 
     /** Parses a command-line name; the message lists the valid names. */

@@ -7,14 +7,23 @@ package dev.saetrain.model;
  * @param arch         architecture
  * @param dIn          width of the input activations
  * @param nLatents     dictionary size (d_sae); expansion = nLatents / dIn
- * @param k            active latents per row for topk; ignored by relu
- * @param l1           sparsity coefficient lambda for relu (final value after warm-up); ignored by topk
+ * @param k            active latents per row for topk; mean active latents per row for batchtopk (k * batch are
+ *                     kept over the batch); ignored by relu and jumprelu
+ * @param l1           sparsity coefficient lambda (final value after warm-up): relu's L1 coefficient, jumprelu's
+ *                     L0 coefficient; ignored by topk and batchtopk
  * @param applyBDecToInput whether the encoder sees x - b_dec (SAELens {@code apply_b_dec_to_input})
  * @param tied         W_enc = W_dec^T, one matrix with unit-norm rows (Cunningham et al. 2023, "Sparse Autoencoders
  *                     Find Highly Interpretable Features in Language Models"); relu and topk only
  */
 public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput,
                         boolean tied) {
+    /**
+     * BatchTopK's inference threshold is an exponential moving average, at this rate per step, of the smallest
+     * activation kept in each batch (Bussmann et al. 2024 estimate theta as the mean of that minimum over
+     * batches; 0.01 is SAELens's {@code topk_threshold_lr}). The first batch sets it directly.
+     */
+    public static final double BATCHTOPK_THRESHOLD_RATE = 0.01;
+
     /** An untied SAE. */
     public SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput) {
         this(arch, dIn, nLatents, k, l1, applyBDecToInput, false);
@@ -34,7 +43,7 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             throw new IllegalArgumentException("d_in * n_latents = " + (long) dIn * nLatents
                     + " exceeds 2^31-1 elements per weight matrix; use a smaller expansion");
         }
-        if (arch == Architecture.TOPK && (k < 1 || k > nLatents)) {
+        if ((arch == Architecture.TOPK || arch == Architecture.BATCHTOPK) && (k < 1 || k > nLatents)) {
             throw new IllegalArgumentException("--k must be in [1, " + nLatents + "] for " + nLatents
                     + " latents, got " + k);
         }
@@ -44,6 +53,9 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         if (tied && arch != Architecture.RELU && arch != Architecture.TOPK) {
             throw new IllegalArgumentException("--tied works with --arch relu or topk, not " + arch.cliName()
                     + "; drop --tied or pick one of those");
+        }
+        if (arch == Architecture.JUMPRELU && !(l1 >= 0 && Double.isFinite(l1))) {
+            throw new IllegalArgumentException("--l0-coef must be a finite number >= 0, got " + l1);
         }
     }
 
@@ -62,13 +74,33 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return new SaeConfig(Architecture.RELU_2023, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
     }
 
+    /** A batchtopk SAE (Bussmann et al. 2024) keeping k * batch latents per batch, nLatents = expansion * dIn. */
+    public static SaeConfig batchTopk(int dIn, int expansion, int k) {
+        return new SaeConfig(Architecture.BATCHTOPK, dIn, Math.multiplyExact(dIn, expansion), k, 0, true);
+    }
+
+    /** A jumprelu SAE (Rajamanoharan et al. 2024) with L0 coefficient l0Coef, nLatents = expansion * dIn. */
+    public static SaeConfig jumpRelu(int dIn, int expansion, double l0Coef) {
+        return new SaeConfig(Architecture.JUMPRELU, dIn, Math.multiplyExact(dIn, expansion), 0, l0Coef, true);
+    }
+
+    /**
+     * The JumpReLU kernel bandwidth eps and initial threshold, in our input units. Rajamanoharan et al. 2024 and
+     * Gemma Scope use 0.001 for both with inputs normalised to unit mean squared norm; ours are scaled to
+     * E|x| = sqrt(d) (DESIGN.md section 4), and pre-activations scale with the input, so the same values here
+     * are 0.001 * sqrt(d) (0.008 at d = 64, 0.048 at d = 2304).
+     */
+    public double jumpReluBandwidth() {
+        return 0.001 * Math.sqrt(dIn);
+    }
+
     /**
      * Whether decoder rows are held at unit norm (gradient component along each row removed before the step,
-     * rows renormalised after): topk (Gao et al. 2024), relu-2023 (Towards Monosemanticity), and every tied SAE
-     * (Cunningham et al. 2023).
+     * rows renormalised after): topk (Gao et al. 2024), batchtopk, relu-2023 (Towards Monosemanticity), and
+     * every tied SAE (Cunningham et al. 2023).
      */
     public boolean unitNormDecoder() {
-        return arch == Architecture.TOPK || arch == Architecture.RELU_2023 || tied;
+        return arch.unitNormDecoder() || tied;
     }
 
     /** nLatents / dIn, rounded down. */
@@ -76,24 +108,28 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return nLatents / dIn;
     }
 
-    /** The folder name of this SAE in a run: x16-k32, x16-l1_5.0, x16-k32-tied. */
+    /** The folder name of this SAE in a run: x16-k32, x16-l1_5.0, x16-k32-tied, x16-btk32 (batchtopk), x16-jr0.01 (jumprelu). */
     public String name() {
         String x = nLatents % dIn == 0 ? "x" + expansion() : "m" + nLatents;
         String base = switch (arch) {
             case TOPK -> x + "-k" + k;
             case RELU, RELU_2023 -> x + "-l1_" + l1;
+            case BATCHTOPK -> x + "-btk" + k;
+            case JUMPRELU -> x + "-jr" + l1;
         };
         return tied ? base + "-tied" : base;
     }
 
     /**
-     * Default learning rate: 2e-4 / sqrt(m / 2^14) for topk (Gao et al. 2024), 5e-5 for relu (Anthropic April 2024);
-     * relu-2023 shares relu's (its loss equals relu's when decoder rows have unit norm).
+     * Default learning rate: 2e-4 / sqrt(m / 2^14) for topk and batchtopk (Gao et al. 2024's rule, which
+     * Bussmann et al. 2024 follow for BatchTopK), 5e-5 for relu (Anthropic April 2024) and relu-2023 (its loss
+     * equals relu's when decoder rows have unit norm), 7e-5 for jumprelu (Gemma Scope, Lieberum et al. 2024).
      */
     public double defaultLr() {
         return switch (arch) {
-            case TOPK -> 2e-4 / Math.sqrt(nLatents / 16384.0);
+            case TOPK, BATCHTOPK -> 2e-4 / Math.sqrt(nLatents / 16384.0);
             case RELU, RELU_2023 -> 5e-5;
+            case JUMPRELU -> 7e-5;
         };
     }
 

@@ -2,10 +2,13 @@ package dev.saetrain.model;
 
 /**
  * Initial parameters. Decoder rows are random Gaussian directions from Philox stream {@link #STREAM_W_DEC}:
- * unit norm for topk (Gao et al. 2024, section 2.4), relu-2023 and tied SAEs (both keep rows at unit norm), norm 0.1
- * for relu (Anthropic, April 2024 update), and
- * the encoder starts as the decoder's transpose in both recipes; b_enc = 0; b_dec is given (the geometric
- * median of the first rows, Towards Monosemanticity / Gao et al. 2024).
+ * unit norm where rows are held at unit norm (topk, Gao et al. 2024, section 2.4; batchtopk, Bussmann et al.
+ * 2024 follow it; relu-2023 and tied SAEs), norm 0.1 for relu (Anthropic, April 2024 update) and jumprelu (rows
+ * of fixed norm with W_enc = W_dec^T and b_enc = 0, Rajamanoharan et al. 2024; 0.1 as SAELens's JumpReLU
+ * trainer), and the encoder starts as the decoder's transpose in every recipe; b_enc = 0; b_dec is given (the
+ * geometric median of the first rows, Towards Monosemanticity / Gao et al. 2024). Threshold architectures also
+ * get {@code threshold} [nLatents]: jumprelu theta = 0.001 in the paper's units
+ * ({@link SaeConfig#jumpReluBandwidth()} in ours); batchtopk 0, "no estimate yet" (estimated while training).
  */
 public final class SaeInit {
     /** Philox stream of the decoder directions. */
@@ -41,6 +44,13 @@ public final class SaeInit {
             for (int j = 0; j < d; j++) {
                 wEnc[j * m + i] = wDec[i * d + j];
             }
+        }
+        if (cfg.arch().exportsThreshold()) {
+            float[] threshold = new float[m];
+            if (cfg.arch() == Architecture.JUMPRELU) {
+                java.util.Arrays.fill(threshold, (float) cfg.jumpReluBandwidth());
+            }
+            return new SaeWeights(cfg, wEnc, new float[m], wDec, bDec.clone(), java.util.Map.of("threshold", threshold));
         }
         return new SaeWeights(cfg, wEnc, new float[m], wDec, bDec.clone());
     }

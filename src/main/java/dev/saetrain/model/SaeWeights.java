@@ -64,7 +64,8 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
     }
 
     /**
-     * Plain forward pass on one raw row x [dIn] into xHat [dIn] (reference; not fast).
+     * Plain forward pass on one raw row x [dIn] into xHat [dIn] (reference; not fast); batchtopk and jumprelu
+     * use the {@code threshold} extra ({@link Activations#apply(SaeConfig, double[], float[])}).
      * Used by export tests and analyses. Returns the number of active latents.
      */
     public int reconstruct(float[] x, float[] xHat) {
@@ -79,7 +80,7 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
             }
             pre[i] = s;
         }
-        double[] f = Activations.apply(config, pre);
+        double[] f = Activations.apply(config, pre, extras.get("threshold"));
         double[] out = new double[d];
         for (int j = 0; j < d; j++) {
             out[j] = bDec[j];

@@ -22,6 +22,8 @@ import dev.saetrain.model.SaeWeights;
  *         ({@link Resampler}; Bricken et al. 2023, "Towards Monosemanticity")
  *   tied (relu, topk): W_enc = W_dec^T, one matrix with unit-norm rows (Cunningham et al. 2023); its gradient is
  *         the sum of the encoder-path and decoder-path gradients (both latent-major, so rows add directly)
+ *   batchtopk: topk's loss with the k * B largest over the batch ({@link BatchTopkStep}, Bussmann et al. 2024)
+ *   jumprelu: loss = mse + lambda * mean_b L0_b, f = pre * H(pre - theta) ({@link JumpReluStep}, Rajamanoharan et al. 2024)
  * </pre>
  * Gradients are sparse (O(|S| d)); the relu recipe starts dense (half the latents fire at initialisation)
  * and switches to sparse products once the measured density falls below {@link #SPARSE_DENSITY}.
@@ -37,11 +39,11 @@ public final class Engine implements AutoCloseable {
     /** Gradient-norm clip (DESIGN.md section 4). */
     static final double CLIP_NORM = 1.0;
 
-    private final Device dev;
+    final Device dev;
     private final SaeConfig cfg;
-    private final int batch;
-    private final int d;
-    private final int m;
+    final int batch;
+    final int d;
+    final int m;
     private final int deadSteps;
 
     final AdamState wEnc;   // [m, d], latent-major; null when tied (W_enc = W_dec^T: wDec serves both)
@@ -51,13 +53,13 @@ public final class Engine implements AutoCloseable {
     final IntBuf encActive; // [m] row flags of wEnc.grad; null when tied
     final IntBuf decActive; // [m] row flags of wDec.grad
 
-    private final FloatBuf xIn;   // [B, d]
-    private final FloatBuf pre;   // [B, m]
-    final FloatBuf xHat;          // [B, d], package-private for the export test
-    private final FloatBuf err;   // [B, d]
-    private final SparseActs acts;
-    private final IntBuf lastFired;   // [m] step of the last firing
-    private final IntBuf fireCounts;  // [m] firings since the last reset
+    final FloatBuf xIn;   // [B, d]
+    final FloatBuf pre;   // [B, m]
+    final FloatBuf xHat;  // [B, d]
+    final FloatBuf err;   // [B, d]
+    final SparseActs acts;
+    final IntBuf lastFired;   // [m] step of the last firing
+    final IntBuf fireCounts;  // [m] firings since the last reset
     // topk only
     private final SparseActs auxActs;
     private final FloatBuf resid;  // [B, d]
@@ -73,9 +75,12 @@ public final class Engine implements AutoCloseable {
     private FloatBuf ones;             // [m]
     // relu-2023 only (null when not resampling)
     private final Resampler resampler;
+    // batchtopk / jumprelu only
+    final BatchTopkStep batchTopk;
+    final JumpReluStep jumpRelu;
 
     private int step;
-    private double lastDensity = 1.0;
+    double lastDensity = 1.0;
     private Profiler profiler;
 
     /**
@@ -116,12 +121,24 @@ public final class Engine implements AutoCloseable {
         err = dev.allocFloat((long) batch * d);
         lastFired = dev.allocInt(m);
         fireCounts = dev.allocInt(m);
-        if (cfg.arch() == Architecture.TOPK) {
+        batchTopk = cfg.arch() == Architecture.BATCHTOPK ? new BatchTopkStep(dev, cfg, batch) : null;
+        jumpRelu = cfg.arch() == Architecture.JUMPRELU
+                ? new JumpReluStep(dev, cfg, init.extras().get("threshold")) : null;
+        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK) {
             acts = SparseActs.allocate(dev, batch, batch * cfg.k());
             auxActs = SparseActs.allocate(dev, batch, batch * cfg.kAux());
             resid = dev.allocFloat((long) batch * d);
             auxHat = dev.allocFloat((long) batch * d);
             auxErr = dev.allocFloat((long) batch * d);
+            decNorms = null;
+            l1PerLatent = null;
+            actSums = null;
+        } else if (cfg.arch() == Architecture.JUMPRELU) {
+            acts = SparseActs.allocate(dev, batch, reluCapacity(batch, m));
+            auxActs = null;
+            resid = null;
+            auxHat = null;
+            auxErr = null;
             decNorms = null;
             l1PerLatent = null;
             actSums = null;
@@ -161,9 +178,9 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu dense-phase scratch
-     * and, for relu-2023, the resampler's buffers as the trainer builds it (with resampling on, the default;
-     * {@code --resample-every 0} allocates batch + 2 nLatents words less).
+     * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu/jumprelu dense-phase
+     * scratch and, for relu-2023, the resampler's buffers as the trainer builds it (with resampling on, the
+     * default; {@code --resample-every 0} allocates batch + 2 nLatents words less).
      */
     public static MemoryNeed memoryNeed(SaeConfig cfg, int batch) {
         long d = cfg.dIn();
@@ -174,8 +191,12 @@ public final class Engine implements AutoCloseable {
         long buf = 4L * (mats * m)                              // row flags
                 + 4L * (3 * b * d + b * m)                      // xIn, xHat, err, pre
                 + 4L * (2 * m);                                 // lastFired, fireCounts
-        if (cfg.arch() == Architecture.TOPK) {
+        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK) {
             buf += sparseBytes(b, b * cfg.k()) + sparseBytes(b, b * cfg.kAux()) + 4L * 3 * b * d;
+            buf += cfg.arch() == Architecture.BATCHTOPK ? BatchTopkStep.BUFFER_BYTES : 0;
+        } else if (cfg.arch() == Architecture.JUMPRELU) {
+            params += JumpReluStep.parameterBytes(cfg);
+            buf += sparseBytes(b, reluCapacity(batch, cfg.nLatents())) + JumpReluStep.bufferBytes(cfg) + 4L * b * m;
         } else {
             buf += sparseBytes(b, reluCapacity(batch, cfg.nLatents())) + 4L * 3 * m + 4L * b * m;
             if (cfg.tied()) {
@@ -218,6 +239,18 @@ public final class Engine implements AutoCloseable {
         dev.upload(w.bEnc(), 0, bEnc.param, 0, m);
         dev.upload(w.wDec(), 0, wDec.param, 0, m * d);
         dev.upload(w.bDec(), 0, bDec.param, 0, d);
+        if (batchTopk != null) {
+            float[] t = w.extras().get("threshold");
+            if (t != null) {
+                for (float v : t) {
+                    if (v != t[0]) {
+                        throw new IllegalArgumentException("batchtopk has one threshold for every latent; the initial"
+                                + " weights of " + cfg.name() + " hold different ones (" + t[0] + ", " + v + ")");
+                    }
+                }
+                batchTopk.setThreshold(t[0]);
+            }
+        }
     }
 
     /** The current parameters, downloaded, in SAELens orientation (W_enc [d, m]). */
@@ -230,7 +263,24 @@ public final class Engine implements AutoCloseable {
         dev.download(wDec.param, 0, wd, 0, m * d);
         float[] bd = new float[d];
         dev.download(bDec.param, 0, bd, 0, d);
-        return new SaeWeights(cfg, transpose(we, m, d), be, wd, bd);
+        java.util.Map<String, float[]> extras = new java.util.LinkedHashMap<>();
+        if (batchTopk != null) {
+            float[] t = new float[m];
+            java.util.Arrays.fill(t, batchTopk.threshold());
+            extras.put("threshold", t);
+        }
+        if (jumpRelu != null) {
+            extras.put("threshold", jumpRelu.thresholds());
+        }
+        return new SaeWeights(cfg, transpose(we, m, d), be, wd, bd, extras);
+    }
+
+    /** The dense-path scratch [B, m] (relu's dL/dpre, jumprelu's f), allocated the first time it is needed. */
+    FloatBuf denseScratch() {
+        if (dpre == null) {
+            dpre = dev.allocFloat((long) batch * m);
+        }
+        return dpre;
     }
 
     static float[] transpose(float[] a, int rows, int cols) {
@@ -259,6 +309,10 @@ public final class Engine implements AutoCloseable {
         dev.adamStep(bEnc.param, bEnc.grad, bEnc.m, bEnc.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
         dev.adamStep(wDec.param, wDec.grad, wDec.m, wDec.v, m, d, decActive, flr, BETA1, BETA2, EPS, fc, t);
         dev.adamStep(bDec.param, bDec.grad, bDec.m, bDec.v, 1, d, null, flr, BETA1, BETA2, EPS, fc, t);
+        if (jumpRelu != null) {
+            AdamState lt = jumpRelu.logThreshold;
+            dev.adamStep(lt.param, lt.grad, lt.m, lt.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
+        }
         if (cfg.unitNormDecoder()) {
             dev.normalizeRows(wDec.param, m, d);
         }
@@ -308,9 +362,13 @@ public final class Engine implements AutoCloseable {
         long active;
         boolean dense = false;
         int dead = dev.countAtOrBelow(lastFired, m, step - 1 - deadSteps);
-        if (cfg.arch() == Architecture.TOPK) {
-            dev.topk(pre, batch, m, cfg.k(), null, 0, acts);
-            active = countActive();
+        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK) {
+            if (batchTopk != null) {
+                active = batchTopk.select(pre, m, acts);
+            } else {
+                dev.topk(pre, batch, m, cfg.k(), null, 0, acts);
+                active = countActive();
+            }
             lap("select");
             sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
             lap("decode");
@@ -325,6 +383,14 @@ public final class Engine implements AutoCloseable {
             // `dead` counted (Gao et al. 2024; sparsify). Recording first would drop the dead latents that fire
             // in this batch from the filter, leaving fewer candidates than the k_aux the count allows.
             dev.recordFires(acts, m, fireCounts, lastFired, step, null);
+        } else if (jumpRelu != null) {
+            JumpReluStep.Parts p = jumpRelu.run(this, x, l1, gScale);
+            active = p.active();
+            sse = p.sse();
+            sparsity = p.sparsity();
+            dense = p.dense();
+            lastDensity = active / ((double) batch * m);
+            lap("jumprelu");
         } else {
             // relu-2023 (Towards Monosemanticity): plain L1, lambda / B per unit of activation; relu (April 2024):
             // L1 times the decoder row norm.
@@ -389,6 +455,9 @@ public final class Engine implements AutoCloseable {
         lap("backward");
         double sq = (cfg.tied() ? 0 : dev.sumSquares(wEnc.grad, m, d, encActive)) + dev.sumSquares(bEnc.grad, 1, m, null)
                 + dev.sumSquares(wDec.grad, m, d, decActive) + dev.sumSquares(bDec.grad, 1, d, null);
+        if (jumpRelu != null) {
+            sq += dev.sumSquares(jumpRelu.logThreshold.grad, 1, m, null);
+        }
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
     }
 
@@ -439,18 +508,23 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Everything the engine's future depends on, on the host: parameters with their Adam moments (latent-major
-     * W_enc, as on the device), the step counter, the relu path's last density, and the firing bookkeeping.
+     * W_enc, as on the device), the step counter, the relu path's last density, the firing bookkeeping, and the
+     * threshold architectures' state (jumprelu's log_threshold as a parameter; batchtopk's threshold estimate).
      * Gradients and per-batch buffers are not state: each step recomputes them. Restoring a snapshot into an
      * engine of the same config and batch makes its next steps bit-identical to the original's.
      *
      * @param floats named fp32 tensors: {@code <param>} , {@code <param>.adam_m}, {@code <param>.adam_v} for
-     *               W_enc, b_enc, W_dec, b_dec (tied: no W_enc; W_dec is the shared matrix)
+     *               W_enc, b_enc, W_dec, b_dec (tied: no W_enc; W_dec is the shared matrix; jumprelu adds
+     *               log_threshold); {@code batchtopk_threshold} [1] for batchtopk
      * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]; relu-2023 with resampling also
      *               {@code resampler} [3] (resamplings done, seed low and high 32 bits: its Philox state)
      */
     public record State(java.util.Map<String, float[]> floats, java.util.Map<String, int[]> ints, int step,
                         double lastDensity) {
     }
+
+    /** The snapshot key of batchtopk's threshold estimate. */
+    static final String BATCHTOPK_THRESHOLD_KEY = "batchtopk_threshold";
 
     private java.util.Map<String, AdamState> namedParams() {
         java.util.Map<String, AdamState> p = new java.util.LinkedHashMap<>();
@@ -460,6 +534,9 @@ public final class Engine implements AutoCloseable {
         p.put("b_enc", bEnc);
         p.put("W_dec", wDec);
         p.put("b_dec", bDec);
+        if (jumpRelu != null) {
+            p.put("log_threshold", jumpRelu.logThreshold);
+        }
         return p;
     }
 
@@ -483,6 +560,9 @@ public final class Engine implements AutoCloseable {
         i.put("fire_counts", counts);
         if (resampler != null) {
             i.put(Resampler.STATE_KEY, resampler.state());
+        }
+        if (batchTopk != null) {
+            f.put(BATCHTOPK_THRESHOLD_KEY, new float[] {batchTopk.threshold()});
         }
         return new State(f, i, step, lastDensity);
     }
@@ -515,6 +595,14 @@ public final class Engine implements AutoCloseable {
                         + (r == null ? " is missing" : " has " + r.length + " values, expected 3"));
             }
             resampler.restore(r);
+        }
+        if (batchTopk != null) {
+            float[] t = s.floats().get(BATCHTOPK_THRESHOLD_KEY);
+            if (t == null || t.length != 1) {
+                throw new IllegalArgumentException("checkpoint state " + BATCHTOPK_THRESHOLD_KEY + " of " + cfg.name()
+                        + (t == null ? " is missing" : " has " + t.length + " values, expected 1"));
+            }
+            batchTopk.setThreshold(t[0]);
         }
         step = s.step();
         lastDensity = s.lastDensity();
@@ -571,6 +659,12 @@ public final class Engine implements AutoCloseable {
         }
         if (resampler != null) {
             resampler.close();
+        }
+        if (batchTopk != null) {
+            batchTopk.close();
+        }
+        if (jumpRelu != null) {
+            jumpRelu.close();
         }
     }
 }

@@ -81,6 +81,55 @@ class TrainEndToEndTest {
         assertFvuFalls(out.resolve("r/metrics.jsonl"), 0.2);
     }
 
+    @Test
+    void batchTopkRecoversTheGroundTruthFeatures() throws IOException {
+        Path out = tmp.resolve("runs-batchtopk");
+        StringWriter err = new StringWriter();
+        int code = run(err, "train", data.toString(), "--arch", "batchtopk", "--k", "3", "--expansion", "4",
+                "--batch", "1024", "--epochs", "4", "--threads", "2", "--out", out.toString(), "--name", "b",
+                "--log-every", "20");
+        assertEquals(0, code, err.toString());
+        Path sae = out.resolve("b/saes/x4-btk3");
+        double mmcs = meanMaxCosine(sae.resolve("sae_weights.safetensors"), data.resolve("ground_truth.npy"));
+        assertTrue(mmcs >= 0.9, "mean max cosine " + mmcs);
+        assertEquals("jumprelu", JSON.readTree(sae.resolve("cfg.json").toFile()).get("architecture").asText());
+        assertThresholdIsOneValue(sae.resolve("sae_weights.safetensors"));
+        assertFvuFalls(out.resolve("b/metrics.jsonl"), 0.2);
+    }
+
+    @Test
+    void jumpReluRecoversTheGroundTruthFeatures() throws IOException {
+        Path out = tmp.resolve("runs-jumprelu");
+        StringWriter err = new StringWriter();
+        int code = run(err, "train", data.toString(), "--arch", "jumprelu", "--l0-coef", L0_COEF, "--lr", JR_LR,
+                "--expansion", "4", "--batch", "1024", "--epochs", "4", "--threads", "2", "--out", out.toString(),
+                "--name", "j", "--log-every", "20");
+        assertEquals(0, code, err.toString());
+        Path sae = out.resolve("j/saes/x4-jr" + Double.parseDouble(L0_COEF));
+        double mmcs = meanMaxCosine(sae.resolve("sae_weights.safetensors"), data.resolve("ground_truth.npy"));
+        assertTrue(mmcs >= 0.9, "mean max cosine " + mmcs);
+        assertEquals("jumprelu", JSON.readTree(sae.resolve("cfg.json").toFile()).get("architecture").asText());
+        assertFvuFalls(out.resolve("j/metrics.jsonl"), 0.2);
+    }
+
+    /**
+     * lambda = 1 trades about one latent of L0 for one unit of mse (inputs scaled to E|x| = sqrt(64) = 8). The
+     * threshold starts at 0.008 and must grow about a hundredfold to the scale of these pre-activations; Adam
+     * moves log theta by about lr per step, so 470 steps need an lr near 1e-2 (Gemma Scope's 7e-5 assumes
+     * millions of steps).
+     */
+    private static final String L0_COEF = "1";
+    private static final String JR_LR = "2e-2";
+
+    /** BatchTopK exports one threshold, theta > 0, for every latent. */
+    private static void assertThresholdIsOneValue(Path weights) throws IOException {
+        float[] t = TestTensorFiles.readSafetensors(weights).get("threshold").values();
+        for (float v : t) {
+            assertEquals(t[0], v, "one threshold for every latent");
+        }
+        assertTrue(t[0] > 0, "threshold " + t[0]);
+    }
+
     private static void assertFvuFalls(Path metrics, double below) throws IOException {
         List<String> lines = Files.readAllLines(metrics);
         assertTrue(lines.size() >= 3, "metrics rows: " + lines.size());

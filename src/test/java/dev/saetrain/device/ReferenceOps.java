@@ -665,4 +665,122 @@ public final class ReferenceOps implements Device {
             Arrays.fill(f(buf), n(rows)[q] * cols, (n(rows)[q] + 1) * cols, 0f);
         }
     }
+
+    // batchtopk and jumprelu
+
+    @Override
+    public long batchTopk(FloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuf minKept) {
+        if (kTotal > out.capacity()) {
+            throw new IllegalArgumentException("batchTopk keeps up to " + kTotal + ", out holds " + out.capacity());
+        }
+        float[] p = f(pre);
+        List<Integer> positive = new ArrayList<>();
+        for (int q = 0; q < batch * nLatents; q++) {
+            if (p[q] > 0) {
+                positive.add(q);
+            }
+        }
+        // Stable sort: equal values keep row-major order, the tie rule Device.batchTopk states.
+        positive.sort(Comparator.comparingDouble((Integer q) -> p[q]).reversed());
+        int r = (int) Math.min(kTotal, positive.size());
+        boolean[] kept = new boolean[batch * nLatents];
+        float min = 0f;
+        for (int q = 0; q < r; q++) {
+            kept[positive.get(q)] = true;
+            min = p[positive.get(q)];
+        }
+        int[] rowPtr = n(out.rowPtr());
+        int[] idx = n(out.idx());
+        float[] val = f(out.val());
+        int e = 0;
+        rowPtr[0] = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                if (kept[b * nLatents + i]) {
+                    idx[e] = i;
+                    val[e] = p[b * nLatents + i];
+                    e++;
+                }
+            }
+            rowPtr[b + 1] = e;
+        }
+        f(minKept)[0] = min;
+        return r;
+    }
+
+    @Override
+    public void expInto(FloatBuf src, FloatBuf dst, long count) {
+        for (int i = 0; i < count; i++) {
+            f(dst)[i] = (float) Math.exp(f(src)[i]);
+        }
+    }
+
+    @Override
+    public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out) {
+        float[] p = f(pre);
+        float[] th = f(threshold);
+        int[] rowPtr = n(out.rowPtr());
+        long total = 0;
+        rowPtr[0] = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                if (p[b * nLatents + i] > th[i]) {
+                    total++;
+                }
+            }
+            rowPtr[b + 1] = (int) Math.min(total, Integer.MAX_VALUE);
+        }
+        if (total > out.capacity()) {
+            return -1;
+        }
+        int e = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                if (p[b * nLatents + i] > th[i]) {
+                    n(out.idx())[e] = i;
+                    f(out.val())[e] = p[b * nLatents + i];
+                    e++;
+                }
+            }
+        }
+        return total;
+    }
+
+    @Override
+    public long jumpReluDense(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, FloatBuf fOut) {
+        float[] p = f(pre);
+        float[] th = f(threshold);
+        long c = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                float v = p[b * nLatents + i];
+                f(fOut)[b * nLatents + i] = v > th[i] ? v : 0f;
+                c += v > th[i] ? 1 : 0;
+            }
+        }
+        return c;
+    }
+
+    @Override
+    public void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
+                                          float eps, float l0Scale, int batch, int dIn, int nLatents,
+                                          FloatBuf dLogThreshold) {
+        float[] p = f(pre);
+        float[] th = f(threshold);
+        float[] er = f(err);
+        float[] wd = f(wDec);
+        for (int i = 0; i < nLatents; i++) {
+            double dTheta = 0;
+            for (int b = 0; b < batch; b++) {
+                if (Math.abs((double) p[b * nLatents + i] - th[i]) < eps / 2.0) {
+                    double dLdf = 0;
+                    for (int j = 0; j < dIn; j++) {
+                        dLdf += (double) scale * er[b * dIn + j] * wd[i * dIn + j];
+                    }
+                    dTheta += -(th[i] / (double) eps) * dLdf - l0Scale / (double) eps;
+                }
+            }
+            f(dLogThreshold)[i] = (float) (th[i] * dTheta);
+        }
+    }
 }

@@ -37,6 +37,20 @@ final class EngineFixtures {
         return new double[][] {dWEnc, grad(dev, e.bEnc, null), dWDec, grad(dev, e.bDec, null)};
     }
 
+    /**
+     * The gradients the engine clips together: {@link #grads}, plus log_threshold's [m] for jumprelu
+     * (ReferenceSae's {@code dLogThreshold}).
+     */
+    static double[][] allGrads(Device dev, Engine e) {
+        double[][] g = grads(dev, e);
+        if (e.jumpRelu == null) {
+            return g;
+        }
+        double[][] out = java.util.Arrays.copyOf(g, 5);
+        out[4] = grad(dev, e.jumpRelu.logThreshold, null);
+        return out;
+    }
+
     static double maxAbs(double[] a) {
         double m = 0;
         for (double v : a) {

@@ -44,7 +44,7 @@ class EngineGradientParityTest {
     /** The reference's gradients as the engine leaves them: the topk decoder gradient projected. */
     private static double[][] expectedGrads(ReferenceSae ref, ReferenceSae.Result r) {
         double[][] g = r.grads().clone();
-        if (ref.arch == Architecture.TOPK || ref.arch == Architecture.RELU_2023 || ref.tied) {
+        if (ref.arch.unitNormDecoder() || ref.tied) {
             g[2] = ReferenceSae.projectUnitNorm(g[2], ref.wDec, ref.nLatents, ref.dIn);
             if (ref.tied) {
                 g[0] = g[2];
@@ -60,7 +60,9 @@ class EngineGradientParityTest {
         ParityAssert.assertClose(tag + " auxLoss", r.aux(), s.auxLoss(), 1e-12, 1e-5);
         // Tied: the shared matrix is one parameter, counted once in the norm.
         double[][] params = ref.tied ? new double[][] {want[1], want[2], want[3]} : want;
-        ParityAssert.assertClose(tag + " gradNorm", Math.sqrt(EngineFixtures.sumSquares(params)), s.gradNorm(), 0, 1e-4);
+        double logThresholdSq = r.dLogThreshold() == null ? 0 : Arrays.stream(r.dLogThreshold()).map(v -> v * v).sum();
+        ParityAssert.assertClose(tag + " gradNorm", Math.sqrt(EngineFixtures.sumSquares(params) + logThresholdSq),
+                s.gradNorm(), 0, 1e-4);
         assertEquals(r.active(), s.activeSum(), tag + " active pairs");
     }
 
@@ -259,6 +261,122 @@ class EngineGradientParityTest {
             ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), BATCH, 0, dead, null);
             assertTrue(r.aux() > 0, "AuxK must contribute");
             check("tied topk step 2 (AuxK)", dev, e, s2, ref, r);
+        }
+    }
+
+    @Test
+    void batchTopkGradientsMatchReference() {
+        SaeConfig cfg = new SaeConfig(Architecture.BATCHTOPK, D, M, 7, 0, true);
+        SaeWeights init = SaeInit.initial(cfg, 341, bDec(342));
+        float[] x = gaussian(343, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s = e.computeGradients(up(dev, x), 0);
+            ReferenceSae ref = ReferenceSae.of(init);
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x), BATCH, 0, null, null);
+            assertEquals(7L * BATCH, r.active(), "k * B positive picks");
+            check("batchtopk step 1", dev, e, s, ref, r);
+        }
+    }
+
+    @Test
+    void batchTopkWithDeadLatentsMatchesReferenceAndTracksTheThreshold() {
+        SaeConfig cfg = new SaeConfig(Architecture.BATCHTOPK, D, M, 7, 0, true);
+        SaeWeights init = SaeInit.initial(cfg, 351, bDec(352));
+        float[] x1 = gaussian(353, BATCH * D, 1.0);
+        float[] x2 = gaussian(354, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, BATCH)) {
+            e.computeGradients(up(dev, x1), 0);
+            float theta1 = e.batchTopk.threshold();
+            ReferenceSae ref = ReferenceSae.of(init);
+            assertEquals(smallestKept(ref, x1), theta1, 1e-5 * theta1, "the first batch sets theta");
+            int[] fired = e.takeFireCounts();
+            boolean[] dead = new boolean[M];
+            for (int i = 0; i < M; i++) {
+                dead[i] = fired[i] == 0;
+            }
+            StepStats s = e.computeGradients(up(dev, x2), 0);
+            assertTrue(s.dead() > cfg.kAux(), "the case needs more dead latents than k_aux: " + s.dead());
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), BATCH, 0, dead, null);
+            assertTrue(r.aux() > 0, "AuxK must contribute");
+            check("batchtopk step 2 (AuxK)", dev, e, s, ref, r);
+            double want = 0.99 * theta1 + 0.01 * smallestKept(ref, x2);
+            assertEquals(want, e.batchTopk.threshold(), 1e-5 * want, "theta is an EMA at rate 0.01");
+        }
+    }
+
+    /** The smallest activation the reference keeps on x. */
+    private static float smallestKept(ReferenceSae ref, float[] x) {
+        ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x), BATCH, 0, null, null);
+        double[] pre = new double[BATCH * M];
+        double min = Double.POSITIVE_INFINITY;
+        double[] xd = ReferenceSae.toDouble(x);
+        for (int b = 0; b < BATCH; b++) {
+            for (int i = 0; i < M; i++) {
+                if (r.pattern()[b * M + i] == 2) {
+                    double s = ref.bEnc[i];
+                    for (int j = 0; j < D; j++) {
+                        s += (xd[b * D + j] - ref.bDec[j]) * ref.wEnc[i * D + j];
+                    }
+                    pre[b * M + i] = s;
+                    min = Math.min(min, s);
+                }
+            }
+        }
+        return (float) min;
+    }
+
+    private static void checkJumpRelu(String tag, Device dev, Engine e, StepStats s, ReferenceSae ref,
+                                      ReferenceSae.Result r) {
+        check(tag, dev, e, s, ref, r);
+        double[] want = r.dLogThreshold();
+        double[] got = EngineFixtures.allGrads(dev, e)[4];
+        assertTrue(Arrays.stream(want).filter(v -> v != 0).count() > M / 4,
+                tag + ": entries must fall in the kernel window for many latents");
+        ParityAssert.assertClose(tag + " dLogThreshold", want, got, 1e-5 * EngineFixtures.maxAbs(want), 1e-4);
+    }
+
+    @Test
+    void jumpReluDensePathGradientsMatchReference() {
+        double lambda = 2.0;
+        SaeConfig cfg = new SaeConfig(Architecture.JUMPRELU, D, M, 0, lambda, true);
+        SaeWeights init = SaeInit.initial(cfg, 361, bDec(362));
+        float[] x = gaussian(363, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s = e.computeGradients(up(dev, x), lambda);
+            assertTrue(s.dense(), "step 1 of jumprelu takes the dense path");
+            ReferenceSae ref = ReferenceSae.of(init);
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x), BATCH, lambda, null, null);
+            checkJumpRelu("jumprelu dense", dev, e, s, ref, r);
+        }
+    }
+
+    @Test
+    void jumpReluSparsePathGradientsMatchReference() {
+        // theta = 0.21 for every latent against pre-activations of std ~0.1: about 2 % of pairs fire, below
+        // Engine.SPARSE_DENSITY, so step 2 takes the sparse path; the bandwidth (0.001 sqrt(48)) still finds
+        // entries near the threshold.
+        double lambda = 2.0;
+        SaeConfig cfg = new SaeConfig(Architecture.JUMPRELU, D, M, 0, lambda, true);
+        SaeWeights w0 = SaeInit.initial(cfg, 371, bDec(372));
+        float[] th = new float[M];
+        Arrays.fill(th, 0.21f);
+        SaeWeights init = new SaeWeights(cfg, w0.wEnc(), w0.bEnc(), w0.wDec(), w0.bDec(), java.util.Map.of("threshold", th));
+        float[] x1 = gaussian(373, BATCH * D, 1.0);
+        float[] x2 = gaussian(374, BATCH * D, 1.0);
+        ReferenceSae ref = ReferenceSae.of(init);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s1 = e.computeGradients(up(dev, x1), lambda);
+            assertTrue(s1.dense(), "step 1 takes the dense path");
+            assertTrue(s1.activeSum() > 0 && s1.activeSum() < Engine.SPARSE_DENSITY * BATCH * M,
+                    "density must fall below the switch: " + s1.activeSum());
+            StepStats s2 = e.computeGradients(up(dev, x2), lambda);
+            assertFalse(s2.dense(), "step 2 takes the sparse path");
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), BATCH, lambda, null, null);
+            check("jumprelu sparse", dev, e, s2, ref, r);
+            double[] want = r.dLogThreshold();
+            assertTrue(EngineFixtures.maxAbs(want) > 0, "some entries must fall in the kernel window");
+            ParityAssert.assertClose("jumprelu sparse dLogThreshold", want, EngineFixtures.allGrads(dev, e)[4],
+                    1e-5 * EngineFixtures.maxAbs(want), 1e-4);
         }
     }
 }

@@ -17,7 +17,12 @@ import java.util.Arrays;
  *   relu-2023: + lambda (1/B) sum_b sum_i f_bi   (plain L1, Towards Monosemanticity)
  *   tied: W_enc and W_dec are one array (W_enc = W_dec^T in SAELens orientation); both gradients of the result
  *         are the same array, the sum of the encoder-path and decoder-path gradients
- *   topk: + alpha sum_b |e_hat_b - e_b|^2 / sum_b |e_b - mean e|^2 when some latent is dead, alpha = 1/32,
+ *   batchtopk: f = the k * batch largest positive pre over the whole batch (ties to the lower flat index)
+ *   jumprelu: f = pre * H(pre - theta), theta = exp(logThreshold); + lambda (1/B) sum_b sum_i H(pre_bi - theta_i);
+ *         dLogThreshold is the straight-through pseudo-gradient (Rajamanoharan et al. 2024) with the rectangle
+ *         kernel of width {@code bandwidth}: theta_i sum_b 1[|pre_bi - theta_i| < eps/2]
+ *         (-(theta_i/eps) dL/df_bi - lambda / (B eps)), not a true derivative
+ *   topk, batchtopk: + alpha sum_b |e_hat_b - e_b|^2 / sum_b |e_b - mean e|^2 when some latent is dead, alpha = 1/32,
  *         e = x - x_hat held constant (detached), e_hat = a W_dec with a = relu of the min(k_aux, dead) largest
  *         pre per row among the dead latents
  * </pre>
@@ -36,6 +41,9 @@ final class ReferenceSae {
     final double[] bEnc; // [m]
     final double[] wDec; // [m, d]
     final double[] bDec; // [d]
+    /** jumprelu only: log theta [m] and the kernel bandwidth eps. */
+    double[] logThreshold;
+    double bandwidth;
 
     ReferenceSae(Architecture arch, int dIn, int nLatents, int k, int kAux, boolean applyBDec,
                  double[] wEnc, double[] bEnc, double[] wDec, double[] bDec) {
@@ -76,8 +84,18 @@ final class ReferenceSae {
         if (c.tied() && !Arrays.equals(we, wd)) {
             throw new IllegalArgumentException("tied weights need W_enc = W_dec^T");
         }
-        return new ReferenceSae(c.arch(), d, m, c.k(), c.kAux(), c.applyBDecToInput(), c.tied(), c.tied() ? wd : we,
-                toDouble(w.bEnc()), wd, toDouble(w.bDec()));
+        ReferenceSae r = new ReferenceSae(c.arch(), d, m, c.k(), c.kAux(), c.applyBDecToInput(), c.tied(),
+                c.tied() ? wd : we, toDouble(w.bEnc()), wd, toDouble(w.bDec()));
+        if (c.arch() == Architecture.JUMPRELU) {
+            float[] th = w.extras().get("threshold");
+            r.logThreshold = new double[m];
+            for (int i = 0; i < m; i++) {
+                // The engine keeps log theta in fp32: the same rounding here.
+                r.logThreshold[i] = (float) Math.log(th[i]);
+            }
+            r.bandwidth = (float) c.jumpReluBandwidth();
+        }
+        return r;
     }
 
     static double[] toDouble(float[] a) {
@@ -91,8 +109,11 @@ final class ReferenceSae {
     /** A copy whose parameters can be perturbed independently. */
     ReferenceSae copy() {
         double[] wd = wDec.clone();
-        return new ReferenceSae(arch, dIn, nLatents, k, kAux, applyBDec, tied, tied ? wd : wEnc.clone(), bEnc.clone(),
-                wd, bDec.clone());
+        ReferenceSae r = new ReferenceSae(arch, dIn, nLatents, k, kAux, applyBDec, tied, tied ? wd : wEnc.clone(),
+                bEnc.clone(), wd, bDec.clone());
+        r.logThreshold = logThreshold == null ? null : logThreshold.clone();
+        r.bandwidth = bandwidth;
+        return r;
     }
 
     /** The four parameter tensors, in a fixed order (wEnc, bEnc, wDec, bDec); tied: wEnc and wDec are one array. */
@@ -106,7 +127,7 @@ final class ReferenceSae {
      * for the AuxK pick. Equal patterns mean the loss is one smooth piece.
      */
     record Result(double mse, double sparsity, double aux, double[][] grads, int[] pattern, double[] resid,
-                  long active) {
+                  long active, double[] dLogThreshold) {
         double loss() {
             return mse + sparsity + aux;
         }
@@ -138,12 +159,23 @@ final class ReferenceSae {
         double[] f = new double[batch * m];
         boolean[] all = new boolean[m];
         Arrays.fill(all, true);
-        for (int b = 0; b < batch; b++) {
+        double[] theta = theta();
+        for (int b = 0; arch != Architecture.BATCHTOPK && b < batch; b++) {
             int[] picks = arch == Architecture.TOPK ? topk(pre, b, k, all) : range(m);
             for (int i : picks) {
                 double v = pre[b * m + i];
-                f[b * m + i] = Math.max(0, v);
-                pattern[b * m + i] = v > 0 ? 2 : 1;
+                boolean on = arch == Architecture.JUMPRELU ? v > theta[i] : v > 0;
+                f[b * m + i] = on ? v : 0;
+                pattern[b * m + i] = on ? 2 : 1;
+            }
+        }
+        if (arch == Architecture.BATCHTOPK) {
+            int[] kept = java.util.stream.IntStream.range(0, batch * m).filter(q -> pre[q] > 0).boxed()
+                    .sorted((p, q) -> Double.compare(pre[q], pre[p])).limit((long) k * batch)
+                    .mapToInt(Integer::intValue).toArray();
+            for (int q : kept) {
+                f[q] = pre[q];
+                pattern[q] = 2;
             }
         }
         double[] xHat = new double[batch * d];
@@ -208,6 +240,25 @@ final class ReferenceSae {
                 }
             }
         }
+        double[] dLogThreshold = null;
+        if (arch == Architecture.JUMPRELU) {
+            sparsity = lambda * active / batch;
+            dLogThreshold = new double[m];
+            double eps = bandwidth;
+            for (int i = 0; i < m; i++) {
+                double dTheta = 0;
+                for (int b = 0; b < batch; b++) {
+                    if (Math.abs(pre[b * m + i] - theta[i]) < eps / 2) {
+                        double dLdf = 0;
+                        for (int j = 0; j < d; j++) {
+                            dLdf += g[b * d + j] * wDec[i * d + j];
+                        }
+                        dTheta += -(theta[i] / eps) * dLdf - lambda / (batch * eps);
+                    }
+                }
+                dLogThreshold[i] = theta[i] * dTheta;
+            }
+        }
         if (arch == Architecture.RELU) {
             for (int b = 0; b < batch; b++) {
                 for (int i = 0; i < m; i++) {
@@ -226,7 +277,7 @@ final class ReferenceSae {
         for (int i = 0; dead != null && i < m; i++) {
             nDead += dead[i] ? 1 : 0;
         }
-        if (arch == Architecture.TOPK && nDead > 0) {
+        if ((arch == Architecture.TOPK || arch == Architecture.BATCHTOPK) && nDead > 0) {
             double[] e = detachedResid == null ? resid : detachedResid;
             double denom = 0;
             for (int j = 0; j < d; j++) {
@@ -287,7 +338,62 @@ final class ReferenceSae {
             }
             dWEnc = dWDec;
         }
-        return new Result(mse, sparsity, aux, new double[][] {dWEnc, dBEnc, dWDec, dBDec}, pattern, resid, active);
+        return new Result(mse, sparsity, aux, new double[][] {dWEnc, dBEnc, dWDec, dBDec}, pattern, resid, active,
+                dLogThreshold);
+    }
+
+    /** theta = exp(logThreshold) (jumprelu), else null. */
+    private double[] theta() {
+        if (logThreshold == null) {
+            return null;
+        }
+        double[] t = new double[nLatents];
+        for (int i = 0; i < nLatents; i++) {
+            t[i] = Math.exp(logThreshold[i]);
+        }
+        return t;
+    }
+
+    /**
+     * jumprelu: a loss whose true derivative in log theta, at logThresholdAt = this SAE's log theta, is the
+     * straight-through pseudo-gradient: the activation pattern H is frozen at this SAE's theta, and in its place
+     * each f_bi moves by theta_i (S(u') - S(u)) and each L0 count by S(u') - S(u), with u = (pre_bi - theta_i)/eps,
+     * u' the same at theta' = exp(logThresholdAt), and S(u) = clamp(u + 1/2, 0, 1) the ramp whose slope is the
+     * rectangle kernel. Used to check {@link Result#dLogThreshold} by finite differences.
+     */
+    double jumpReluSurrogateLoss(double[] x, int batch, double lambda, double[] logThresholdAt) {
+        int d = dIn;
+        int m = nLatents;
+        double[] theta = theta();
+        double loss = 0;
+        for (int b = 0; b < batch; b++) {
+            double[] pre = new double[m];
+            for (int i = 0; i < m; i++) {
+                double s = bEnc[i];
+                for (int j = 0; j < d; j++) {
+                    s += ((applyBDec ? x[b * d + j] - bDec[j] : x[b * d + j])) * wEnc[i * d + j];
+                }
+                pre[i] = s;
+            }
+            double[] xHat = bDec.clone();
+            for (int i = 0; i < m; i++) {
+                double h = pre[i] > theta[i] ? 1 : 0;
+                double ramp = ramp((pre[i] - Math.exp(logThresholdAt[i])) / bandwidth) - ramp((pre[i] - theta[i]) / bandwidth);
+                double fi = pre[i] * h + theta[i] * ramp;
+                loss += lambda / batch * (h + ramp);
+                for (int j = 0; j < d; j++) {
+                    xHat[j] += fi * wDec[i * d + j];
+                }
+            }
+            for (int j = 0; j < d; j++) {
+                loss += (xHat[j] - x[b * d + j]) * (xHat[j] - x[b * d + j]) / batch;
+            }
+        }
+        return loss;
+    }
+
+    private static double ramp(double u) {
+        return Math.max(0, Math.min(1, u + 0.5));
     }
 
     /** Indices of the n largest pre[b, i] over latents with allowed[i], ties to the lower index. */

@@ -173,4 +173,84 @@ class ReferenceSaeGradientTest {
         assertTrue(sae.run(x, batch, 0.5, null, null).sparsity() > 0, "the sparsity term must contribute");
         checkGradients(sae, x, batch, 0.5, null);
     }
+
+    @Test
+    void batchTopkWithAuxKGradientsMatchFiniteDifferences() {
+        int d = 7;
+        int m = 13;
+        int batch = 5;
+        ReferenceSae sae = randomSae(Architecture.BATCHTOPK, d, m, 3, 2, true, 207);
+        double[] x = gaussian(new Random(208), batch * d, 1.0);
+        boolean[] dead = new boolean[m];
+        for (int i : new int[] {0, 3, 8, 11}) {
+            dead[i] = true;
+        }
+        ReferenceSae.Result r = sae.run(x, batch, 0, dead, null);
+        assertTrue(r.aux() > 0, "AuxK must contribute: " + r.aux());
+        int[] perRow = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < m; i++) {
+                perRow[b] += r.pattern()[b * m + i] % 3 == 2 ? 1 : 0;
+            }
+        }
+        assertTrue(Arrays.stream(perRow).sum() == 3 * batch && Arrays.stream(perRow).distinct().count() > 1,
+                "k * batch picks, unevenly spread over rows: " + Arrays.toString(perRow));
+        checkGradients(sae, x, batch, 0, dead);
+    }
+
+    private static ReferenceSae randomJumpRelu(int d, int m, long seed) {
+        ReferenceSae sae = randomSae(Architecture.JUMPRELU, d, m, 0, 0, true, seed);
+        Random r = new Random(seed + 1);
+        sae.logThreshold = new double[m];
+        for (int i = 0; i < m; i++) {
+            sae.logThreshold[i] = Math.log(0.05 + 0.5 * r.nextDouble());
+        }
+        sae.bandwidth = 0.3;
+        return sae;
+    }
+
+    /** The weights' gradients are true derivatives (the threshold only gates): finite differences apply. */
+    @Test
+    void jumpReluWeightGradientsMatchFiniteDifferences() {
+        int d = 8;
+        int m = 11;
+        int batch = 4;
+        ReferenceSae sae = randomJumpRelu(d, m, 209);
+        double[] x = gaussian(new Random(210), batch * d, 1.0);
+        ReferenceSae.Result r = sae.run(x, batch, 0.7, null, null);
+        assertTrue(r.active() > 0 && r.active() < batch * m, "some but not all latents fire: " + r.active());
+        assertTrue(Math.abs(r.sparsity() - 0.7 * r.active() / batch) < 1e-12, "L0 term");
+        checkGradients(sae, x, batch, 0.7, null);
+    }
+
+    /**
+     * The threshold's straight-through gradient is not a derivative of the loss; it is the derivative of the
+     * surrogate in which the rectangle kernel's ramp replaces the step around the current theta
+     * ({@link ReferenceSae#jumpReluSurrogateLoss}). Central differences of that surrogate in log theta against
+     * the closed form; the ramp is linear inside its window, so only latents with an entry within the
+     * difference step of a window edge would be inexact, and at these seeded values none is (else this fails).
+     */
+    @Test
+    void jumpReluThresholdGradientIsTheRectangleKernelPseudoDerivative() {
+        int d = 8;
+        int m = 11;
+        int batch = 6;
+        double lambda = 0.7;
+        ReferenceSae sae = randomJumpRelu(d, m, 211);
+        double[] x = gaussian(new Random(212), batch * d, 1.0);
+        ReferenceSae.Result r = sae.run(x, batch, lambda, null, null);
+        double[] fd = new double[m];
+        int inWindow = 0;
+        for (int i = 0; i < m; i++) {
+            double[] plus = sae.logThreshold.clone();
+            plus[i] += EPS;
+            double[] minus = sae.logThreshold.clone();
+            minus[i] -= EPS;
+            fd[i] = (sae.jumpReluSurrogateLoss(x, batch, lambda, plus) - sae.jumpReluSurrogateLoss(x, batch, lambda, minus))
+                    / (2 * EPS);
+            inWindow += r.dLogThreshold()[i] != 0 ? 1 : 0;
+        }
+        assertTrue(inWindow >= m / 2, "most latents need entries in the kernel window: " + inWindow);
+        ParityAssert.assertClose("d surrogate / d log theta vs the pseudo-gradient", fd, r.dLogThreshold(), 1e-8, 1e-5);
+    }
 }

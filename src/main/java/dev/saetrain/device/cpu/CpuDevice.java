@@ -534,4 +534,38 @@ public final class CpuDevice implements Device {
     public void zeroRows(FloatBuf buf, IntBuf rows, int count, int cols) {
         resample.zeroRows(fb(buf), ia(rows), count, cols);
     }
+
+    // batchtopk and jumprelu: see ThresholdKernels.
+
+    private ThresholdKernels thresholds() {
+        return new ThresholdKernels(par);
+    }
+
+    @Override
+    public long batchTopk(FloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuf minKept) {
+        return thresholds().batchTopk(fb(pre), batch, nLatents, kTotal, out, fb(minKept));
+    }
+
+    @Override
+    public void expInto(FloatBuf src, FloatBuf dst, long n) {
+        thresholds().expInto(fb(src), fb(dst), Math.toIntExact(n));
+    }
+
+    @Override
+    public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out) {
+        return thresholds().jumpReluSparse(fb(pre), fb(threshold), batch, nLatents, out);
+    }
+
+    @Override
+    public long jumpReluDense(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, FloatBuf f) {
+        return thresholds().jumpReluDense(fb(pre), fb(threshold), batch, nLatents, fb(f));
+    }
+
+    @Override
+    public void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
+                                          float eps, float l0Scale, int batch, int dIn, int nLatents,
+                                          FloatBuf dLogThreshold) {
+        thresholds().jumpReluThresholdBackward(fb(pre), fb(threshold), fb(err), scale, fb(wDec), eps, l0Scale, batch,
+                dIn, nLatents, fb(dLogThreshold));
+    }
 }
