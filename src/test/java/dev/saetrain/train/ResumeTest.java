@@ -127,6 +127,17 @@ class ResumeTest {
     }
 
     @Test
+    void thresholdSaesResumeBitIdentical() throws IOException {
+        // batchtopk carries its threshold estimate, jumprelu its log-threshold parameter and Adam moments.
+        List<SaeConfig> fam = List.of(SaeConfig.batchTopk(32, 2, 3), SaeConfig.jumpRelu(32, 2, 1.0));
+        train(options(fam, 1e-2, 1, "th-a", 0), Faults.NONE);
+        assertThrows(Faults.Killed.class, () -> train(options(fam, 1e-2, 1, "th-b", 1792), Faults.killAfter(24)));
+        assertEquals("step-21", Files.readString(tmp.resolve("runs/th-b/checkpoints/latest")).strip());
+        assertEquals(Trainer.End.FINISHED, resume("th-b", 1L << 32).end());
+        assertSameRun("th-a", "th-b", fam);
+    }
+
+    @Test
     void reluCrossingFromDenseToSparseIsBitIdentical() throws IOException {
         List<SaeConfig> fam = List.of(SaeConfig.relu(32, 4, 20));
         train(options(fam, 3e-3, 3, "relu-a", 0), Faults.NONE);
