@@ -133,12 +133,7 @@ final class SparseKernels {
                 rowPtr[b + 1] = c;
             }
         });
-        rowPtr[0] = 0;
-        long total = 0;
-        for (int b = 1; b <= batch; b++) {
-            total += rowPtr[b];
-            rowPtr[b] = (int) Math.min(total, Integer.MAX_VALUE);
-        }
+        long total = prefixRowCounts(rowPtr, batch);
         if (total > out.capacity()) {
             return -1;
         }
@@ -158,6 +153,20 @@ final class SparseKernels {
                 }
             }
         });
+        return total;
+    }
+
+    /**
+     * Turns per-row counts held in rowPtr[1..batch] into CSR row pointers (rowPtr[0] = 0) and returns the total
+     * number of entries (pointers past 2^31 - 1 saturate; callers refuse totals above their capacity).
+     */
+    static long prefixRowCounts(int[] rowPtr, int batch) {
+        rowPtr[0] = 0;
+        long total = 0;
+        for (int b = 1; b <= batch; b++) {
+            total += rowPtr[b];
+            rowPtr[b] = (int) Math.min(total, Integer.MAX_VALUE);
+        }
         return total;
     }
 
