@@ -533,7 +533,8 @@ public final class Engine implements AutoCloseable {
      *
      * @param floats named fp32 tensors: {@code <param>} , {@code <param>.adam_m}, {@code <param>.adam_v} for
      *               W_enc, b_enc, W_dec, b_dec (tied: no W_enc; W_dec is the shared matrix; jumprelu adds
-     *               log_threshold); {@code batchtopk_threshold} [1] for batchtopk
+     *               log_threshold); {@code batchtopk_threshold} [1] for batchtopk and
+     *               matryoshka (whose groups are config, not state)
      * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]; relu-2023 with resampling also
      *               {@code resampler} [3] (resamplings done, seed low and high 32 bits: its Philox state)
      */
