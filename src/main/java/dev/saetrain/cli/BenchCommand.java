@@ -26,8 +26,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu. "
-            + "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu | "
+            + "matryoshka. Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--tied", description = "W_enc = W_dec^T (topk, relu).")
@@ -41,6 +41,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--k", defaultValue = "32", description = "topk k. Default: ${DEFAULT-VALUE}.")
     int k;
+
+    @Option(names = "--groups", split = ",", paramLabel = "N[,N...]",
+            description = "matryoshka group sizes summing to n_latents. Default: prefixes of n/16, n/8, n/4, n/2, n.")
+    java.util.List<Integer> groups;
 
     @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda (jumprelu: the L0 coefficient). Default: ${DEFAULT-VALUE}.")
     double l1;
@@ -75,8 +79,12 @@ final class BenchCommand implements Callable<Integer> {
             case RELU_2023 -> SaeConfig.relu2023(d, expansion, l1);
             case BATCHTOPK -> SaeConfig.batchTopk(d, expansion, k);
             case JUMPRELU -> SaeConfig.jumpRelu(d, expansion, l1);
+            case MATRYOSHKA -> SaeConfig.matryoshka(d, expansion, k);
         };
-        cfg = cfg.withTied(tied);
+        if (groups != null && a != Architecture.MATRYOSHKA) {
+            throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + a.cliName());
+        }
+        cfg = cfg.withTied(tied).withGroups(groups);
         java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         Device dev = chosen.device();

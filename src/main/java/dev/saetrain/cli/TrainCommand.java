@@ -47,13 +47,19 @@ final class TrainCommand implements Callable<Integer> {
                     + "SIGTERM/SIGINT. Default: ${DEFAULT-VALUE}.")
     long checkpointEvery;
 
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu. "
-            + "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu | "
+            + "matryoshka. Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--k", defaultValue = "32", split = ",", paramLabel = "K[,K...]",
-            description = "Active latents per row (topk; the mean per row for batchtopk, which keeps k * batch per batch); a list trains one SAE per value. Default: ${DEFAULT-VALUE}.")
+            description = "Active latents per row (topk; the mean per row for batchtopk and matryoshka, which keep k * batch per batch); a list trains one SAE per value. Default: ${DEFAULT-VALUE}.")
     List<Integer> ks;
+
+    @Option(names = "--groups", split = ",", paramLabel = "N[,N...]",
+            description = "matryoshka: sizes of the consecutive latent groups, in latents, summing to n_latents "
+                    + "(e.g. 64,64,128,256,512 for 1024 latents); prefix j = the first j+1 groups, and each prefix must "
+                    + "reconstruct the input alone. Default: prefixes of n/16, n/8, n/4, n/2 and n latents.")
+    List<Integer> groups;
 
     @Option(names = "--expansion", defaultValue = "16", split = ",", paramLabel = "X[,X...]",
             description = "Latents per input dimension; a list (1,2,4,...,256) trains the whole family in one pass. "
@@ -86,7 +92,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--lr", description = "Peak learning rate. Default: topk and batchtopk 2e-4 / sqrt(n_latents / 2^14), "
+    @Option(names = "--lr", description = "Peak learning rate. Default: topk, batchtopk and matryoshka 2e-4 / sqrt(n_latents / 2^14), "
             + "relu and relu-2023 5e-5, jumprelu 7e-5.")
     Double lr;
 
@@ -231,8 +237,15 @@ final class TrainCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** Every combination of --expansion with --k (topk, batchtopk), --l1 (relu) or --l0-coef (jumprelu), in order. */
+    /**
+     * Every combination of --expansion with --k (topk, batchtopk, matryoshka), --l1 (relu) or --l0-coef (jumprelu), in
+     * order.
+     */
     private List<SaeConfig> family(Architecture a, int dIn) {
+        if (groups != null && a != Architecture.MATRYOSHKA) {
+            throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + a.cliName()
+                    + "; drop --groups or use --arch matryoshka");
+        }
         List<SaeConfig> out = new java.util.ArrayList<>();
         for (int x : expansions) {
             if (x < 1) {
@@ -244,6 +257,8 @@ final class TrainCommand implements Callable<Integer> {
                 case RELU_2023 -> l1s.forEach(l1 -> out.add(SaeConfig.relu2023(dIn, x, l1).withTied(tied)));
                 case BATCHTOPK -> ks.forEach(k -> out.add(SaeConfig.batchTopk(dIn, x, k).withTied(tied)));
                 case JUMPRELU -> l0Coefs.forEach(l0 -> out.add(SaeConfig.jumpRelu(dIn, x, l0).withTied(tied)));
+                case MATRYOSHKA -> ks.forEach(k -> out.add(SaeConfig.matryoshka(dIn, x, k).withGroups(groups)
+                        .withTied(tied)));
             }
         }
         java.util.Set<String> names = new java.util.HashSet<>();

@@ -234,4 +234,34 @@ public interface Device extends AutoCloseable {
      */
     void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
                                    float eps, float l0Scale, int batch, int dIn, int nLatents, FloatBuf dLogThreshold);
+
+    // matryoshka
+
+    /**
+     * Matryoshka decode (Bussmann, Nabeshima, Karvonen and Nanda 2025, "Learning Multi-Level Features with
+     * Matryoshka Sparse Autoencoders"): the nested reconstructions of the prefixes P_g = latents [0, groupEnds[g]),
+     * built incrementally group by group,
+     * <pre>
+     *   xHat_g = sum over entries (b, i) with i in P_g of val * wDec[i] + bDec;   err_g = xHat_g - target
+     *   residSuffix[g, b] = sum_{j >= g} err_j[b]         (the dL/dxHat a latent of group g collects, up to 2 / B)
+     * </pre>
+     * for g in [0, groups). Out: xHat, err [batch, dIn] the full reconstruction (g = groups - 1) and its residual;
+     * residSuffix [groups, batch, dIn], group-major (slab 0 is the sum of every prefix's residual). Returns
+     * sse[g] = sum over the batch of |err_g|^2, accumulated in double. groupEnds int32 [groups] is strictly
+     * increasing and ends at nLatents (the caller's config guarantees it; implementations check it).
+     */
+    double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, IntBuf groupEnds,
+                              int groups, int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err,
+                              FloatBuf residSuffix);
+
+    /**
+     * Decoder backward of the nested loss sum_g |err_g|^2 through sparse activations: an entry e = (b, i) with i in
+     * group q (groupEnds[q-1] <= i < groupEnds[q]) sees g = scale * residSuffix[q, b], the sum of the residuals of
+     * every prefix that contains i:
+     * acts.grad[e] = g . wDec[i], zeroed where acts.val[e] <= 0; dWDec[i] += sum_b f_bi g for each active latent i.
+     * Cost O(|S| dIn), like {@link #sparseDecoderBackward}. In: residSuffix [groups, batch, dIn] as written by
+     * {@link #matryoshkaDecode}; groupEnds int32 [groups].
+     */
+    void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups, float scale,
+                                   FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf rowActive);
 }

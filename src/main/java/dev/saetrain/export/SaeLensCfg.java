@@ -3,6 +3,7 @@ package dev.saetrain.export;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
@@ -27,7 +28,9 @@ import dev.saetrain.model.SaeConfig;
  *   <li>JumpReLU ({@code jumprelu_sae.py}, {@code JumpReLUSAEConfig}): no fields beyond the base config; the
  *       weights file adds {@code threshold} [d_sae] (theta itself, not its log) and the SAE computes
  *       relu(pre) * 1[pre > threshold]. BatchTopK SAEs are exported in this form too, with the estimated
- *       threshold for every latent, as SAELens's {@code batchtopk_sae.py} saves them for inference.</li>
+ *       threshold for every latent, as SAELens's {@code batchtopk_sae.py} saves them for inference. Matryoshka SAEs
+ *       too: the nesting is a training loss, and at inference the SAE is a plain JumpReLU over all latents; the groups
+ *       are recorded in {@code metadata.sae_train.groups}.</li>
  *   <li>{@code normalize_activations} is "none" because the scale is already folded into the weights.</li>
  *   <li>TopK: {@code rescale_acts_by_decoder_norm} false, since our TopK (Gao et al. 2024) ranks raw
  *       pre-activations; SAELens would otherwise multiply them by the decoder row norms before TopK.</li>
@@ -58,7 +61,7 @@ public final class SaeLensCfg {
                 root.put("k", config.k());
                 root.put("rescale_acts_by_decoder_norm", false);
             }
-            case RELU, RELU_2023, BATCHTOPK, JUMPRELU -> {
+            case RELU, RELU_2023, BATCHTOPK, JUMPRELU, MATRYOSHKA -> {
                 // "standard" and "jumprelu" have no fields beyond the base SAEConfig.
             }
         }
@@ -90,6 +93,15 @@ public final class SaeLensCfg {
             ours.put("k", config.k());
             ours.put("threshold_rule", "EMA (rate " + SaeConfig.BATCHTOPK_THRESHOLD_RATE
                     + ") of the smallest kept activation per batch (Bussmann et al. 2024)");
+        }
+        if (config.arch() == Architecture.MATRYOSHKA) {
+            ours.put("k", config.k());
+            ours.put("threshold_rule", "EMA (rate " + SaeConfig.BATCHTOPK_THRESHOLD_RATE
+                    + ") of the smallest kept activation per batch (Bussmann et al. 2024)");
+            ArrayNode groups = ours.putArray("groups");
+            config.groups().forEach(groups::add);
+            ours.put("loss", "sum over the nested prefixes [0, groups[0] + ... + groups[j]) of their mse, plus AuxK "
+                    + "(Bussmann et al. 2025)");
         }
         if (config.arch() == Architecture.JUMPRELU) {
             ours.put("l0_coefficient", config.l1());

@@ -14,11 +14,11 @@ public final class Activations {
 
     /**
      * f = act(pre) for one row: topk keeps the k largest (ties: lower index first) and ReLUs them; relu is ReLU;
-     * batchtopk and jumprelu use their inference form, f_i = pre_i * 1[pre_i > threshold_i] (JumpReLU,
-     * Rajamanoharan et al. 2024; BatchTopK at inference, Bussmann et al. 2024), also zero where pre_i <= 0 as
-     * SAELens's JumpReLU applies ReLU first.
+     * batchtopk, jumprelu and matryoshka use their inference form, f_i = pre_i * 1[pre_i > threshold_i] (JumpReLU,
+     * Rajamanoharan et al. 2024; BatchTopK at inference, Bussmann et al. 2024; Matryoshka BatchTopK, Bussmann et al.
+     * 2025), also zero where pre_i <= 0 as SAELens's JumpReLU applies ReLU first.
      *
-     * @param threshold [nLatents], required by batchtopk and jumprelu, ignored otherwise
+     * @param threshold [nLatents], required by batchtopk, jumprelu and matryoshka, ignored otherwise
      */
     public static double[] apply(SaeConfig cfg, double[] pre, float[] threshold) {
         double[] f = new double[pre.length];
@@ -38,7 +38,7 @@ public final class Activations {
                     f[order[r]] = Math.max(0, pre[order[r]]);
                 }
             }
-            case BATCHTOPK, JUMPRELU -> {
+            case BATCHTOPK, JUMPRELU, MATRYOSHKA -> {
                 if (threshold == null || threshold.length != pre.length) {
                     throw new IllegalArgumentException(cfg.arch() + " needs a threshold per latent (" + pre.length
                             + "), got " + (threshold == null ? "none" : threshold.length));

@@ -26,7 +26,14 @@ public enum Architecture {
      * JumpReLU with an L0 penalty and a trained per-latent threshold (Rajamanoharan et al. 2024, "Jumping Ahead:
      * Improving Reconstruction Fidelity with JumpReLU Sparse Autoencoders"; Gemma Scope).
      */
-    JUMPRELU("jumprelu", "jumprelu");
+    JUMPRELU("jumprelu", "jumprelu"),
+    // matryoshka
+    /**
+     * Matryoshka BatchTopK (Bussmann, Nabeshima, Karvonen and Nanda 2025, "Learning Multi-Level Features with
+     * Matryoshka Sparse Autoencoders"): batchtopk's selection, AuxK and unit-norm decoder, with the loss summed
+     * over nested prefixes of the dictionary ({@link SaeConfig#groups()}); exported like batchtopk.
+     */
+    MATRYOSHKA("matryoshka", "jumprelu");
 
     private final String cliName;
     private final String saeLensName;
@@ -48,12 +55,12 @@ public enum Architecture {
 
     /** Whether decoder rows are kept at unit norm (gradient projected, rows renormalised after each step). */
     public boolean unitNormDecoder() {
-        return this == TOPK || this == BATCHTOPK || this == RELU_2023;
+        return this == TOPK || this == BATCHTOPK || this == RELU_2023 || this == MATRYOSHKA;
     }
 
     /** Whether the exported SAE carries a per-latent {@code threshold} (SAELens jumprelu). */
     public boolean exportsThreshold() {
-        return this == BATCHTOPK || this == JUMPRELU;
+        return this == BATCHTOPK || this == JUMPRELU || this == MATRYOSHKA;
     }
 
     /** Parses a command-line name; the message lists the valid names. */

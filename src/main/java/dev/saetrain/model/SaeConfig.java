@@ -1,5 +1,8 @@
 package dev.saetrain.model;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * The shape and sparsity settings of one SAE. Values that change during training (lr, the l1 warm-up)
  * come from the schedule, never from here.
@@ -7,16 +10,20 @@ package dev.saetrain.model;
  * @param arch         architecture
  * @param dIn          width of the input activations
  * @param nLatents     dictionary size (d_sae); expansion = nLatents / dIn
- * @param k            active latents per row for topk; mean active latents per row for batchtopk (k * batch are
- *                     kept over the batch); ignored by relu and jumprelu
+ * @param k            active latents per row for topk; mean active latents per row for batchtopk and matryoshka
+ *                     (k * batch are kept over the batch); ignored by relu and jumprelu
  * @param l1           sparsity coefficient lambda (final value after warm-up): relu's L1 coefficient, jumprelu's
  *                     L0 coefficient; ignored by topk and batchtopk
  * @param applyBDecToInput whether the encoder sees x - b_dec (SAELens {@code apply_b_dec_to_input})
  * @param tied         W_enc = W_dec^T, one matrix with unit-norm rows (Cunningham et al. 2023, "Sparse Autoencoders
  *                     Find Highly Interpretable Features in Language Models"); relu and topk only
+ * @param groups       matryoshka only (empty otherwise): the sizes of the consecutive latent groups, each >= 1,
+ *                     summing to nLatents; prefix j is latents [0, groups[0] + ... + groups[j]) and each prefix
+ *                     reconstructs the input on its own (Bussmann et al. 2025). Left empty for matryoshka, it becomes
+ *                     {@link #defaultGroups}; an unmodifiable list
  */
 public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput,
-                        boolean tied) {
+                        boolean tied, List<Integer> groups) {
     /**
      * BatchTopK's inference threshold is an exponential moving average, at this rate per step, of the smallest
      * activation kept in each batch (Bussmann et al. 2024 estimate theta as the mean of that minimum over
@@ -27,6 +34,12 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
     /** An untied SAE. */
     public SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput) {
         this(arch, dIn, nLatents, k, l1, applyBDecToInput, false);
+    }
+
+    /** An SAE without matryoshka groups (matryoshka: the {@link #defaultGroups}). */
+    public SaeConfig(Architecture arch, int dIn, int nLatents, int k, double l1, boolean applyBDecToInput,
+                     boolean tied) {
+        this(arch, dIn, nLatents, k, l1, applyBDecToInput, tied, List.of());
     }
 
     public SaeConfig {
@@ -43,7 +56,8 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             throw new IllegalArgumentException("d_in * n_latents = " + (long) dIn * nLatents
                     + " exceeds 2^31-1 elements per weight matrix; use a smaller expansion");
         }
-        if ((arch == Architecture.TOPK || arch == Architecture.BATCHTOPK) && (k < 1 || k > nLatents)) {
+        if ((arch == Architecture.TOPK || arch == Architecture.BATCHTOPK || arch == Architecture.MATRYOSHKA)
+                && (k < 1 || k > nLatents)) {
             throw new IllegalArgumentException("--k must be in [1, " + nLatents + "] for " + nLatents
                     + " latents, got " + k);
         }
@@ -57,6 +71,55 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         if (arch == Architecture.JUMPRELU && !(l1 >= 0 && Double.isFinite(l1))) {
             throw new IllegalArgumentException("--l0-coef must be a finite number >= 0, got " + l1);
         }
+        groups = groups == null ? List.of() : List.copyOf(groups);
+        if (arch != Architecture.MATRYOSHKA && !groups.isEmpty()) {
+            throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + arch.cliName()
+                    + "; drop --groups or use --arch matryoshka");
+        }
+        if (arch == Architecture.MATRYOSHKA) {
+            groups = groups.isEmpty() ? defaultGroups(nLatents) : groups;
+            long sum = 0;
+            for (int g : groups) {
+                if (g < 1) {
+                    throw new IllegalArgumentException("--groups sizes must be >= 1 latent each, got " + groups);
+                }
+                sum += g;
+            }
+            if (sum != nLatents) {
+                throw new IllegalArgumentException("--groups " + groups + " sum to " + sum + " latents, but the SAE has "
+                        + nLatents + " (expansion " + nLatents / dIn + " x d_in " + dIn + "); give sizes that add up to "
+                        + nLatents + ", or leave --groups out for the default " + defaultGroups(nLatents));
+            }
+        }
+    }
+
+    /**
+     * The default matryoshka groups: prefixes of m/16, m/8, m/4, m/2 and m latents (rounded down; prefixes under
+     * one latent dropped), i.e. groups m/16, m/16, m/8, m/4, m/2 as in Bussmann et al.'s reference training script
+     * (github.com/bartbussmann/matryoshka_sae, main.py).
+     */
+    public static List<Integer> defaultGroups(int nLatents) {
+        List<Integer> out = new ArrayList<>();
+        int prev = 0;
+        for (int shift = 4; shift >= 0; shift--) {
+            int prefix = nLatents >> shift;
+            if (prefix > prev) {
+                out.add(prefix - prev);
+                prev = prefix;
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** Matryoshka: the prefix ends [groups], groupEnds[j] = groups[0] + ... + groups[j] (the last is nLatents). */
+    public int[] groupEnds() {
+        int[] ends = new int[groups.size()];
+        int s = 0;
+        for (int j = 0; j < ends.length; j++) {
+            s += groups.get(j);
+            ends[j] = s;
+        }
+        return ends;
     }
 
     /** A topk SAE with nLatents = expansion * dIn. */
@@ -77,6 +140,14 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
     /** A batchtopk SAE (Bussmann et al. 2024) keeping k * batch latents per batch, nLatents = expansion * dIn. */
     public static SaeConfig batchTopk(int dIn, int expansion, int k) {
         return new SaeConfig(Architecture.BATCHTOPK, dIn, Math.multiplyExact(dIn, expansion), k, 0, true);
+    }
+
+    /**
+     * A matryoshka SAE (Bussmann et al. 2025) keeping k * batch latents per batch, nLatents = expansion * dIn, with the
+     * {@link #defaultGroups}.
+     */
+    public static SaeConfig matryoshka(int dIn, int expansion, int k) {
+        return new SaeConfig(Architecture.MATRYOSHKA, dIn, Math.multiplyExact(dIn, expansion), k, 0, true);
     }
 
     /** A jumprelu SAE (Rajamanoharan et al. 2024) with L0 coefficient l0Coef, nLatents = expansion * dIn. */
@@ -108,7 +179,10 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return nLatents / dIn;
     }
 
-    /** The folder name of this SAE in a run: x16-k32, x16-l1_5.0, x16-k32-tied, x16-btk32 (batchtopk), x16-jr0.01 (jumprelu). */
+    /**
+     * The folder name of this SAE in a run: x16-k32, x16-l1_5.0, x16-k32-tied, x16-btk32 (batchtopk), x16-jr0.01
+     * (jumprelu), x16-mk32 (matryoshka; its groups are in cfg.json).
+     */
     public String name() {
         String x = nLatents % dIn == 0 ? "x" + expansion() : "m" + nLatents;
         String base = switch (arch) {
@@ -116,18 +190,19 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             case RELU, RELU_2023 -> x + "-l1_" + l1;
             case BATCHTOPK -> x + "-btk" + k;
             case JUMPRELU -> x + "-jr" + l1;
+            case MATRYOSHKA -> x + "-mk" + k;
         };
         return tied ? base + "-tied" : base;
     }
 
     /**
      * Default learning rate: 2e-4 / sqrt(m / 2^14) for topk and batchtopk (Gao et al. 2024's rule, which
-     * Bussmann et al. 2024 follow for BatchTopK), 5e-5 for relu (Anthropic April 2024) and relu-2023 (its loss
+     * Bussmann et al. 2024 follow for BatchTopK, and matryoshka as a BatchTopK variant), 5e-5 for relu (Anthropic April 2024) and relu-2023 (its loss
      * equals relu's when decoder rows have unit norm), 7e-5 for jumprelu (Gemma Scope, Lieberum et al. 2024).
      */
     public double defaultLr() {
         return switch (arch) {
-            case TOPK, BATCHTOPK -> 2e-4 / Math.sqrt(nLatents / 16384.0);
+            case TOPK, BATCHTOPK, MATRYOSHKA -> 2e-4 / Math.sqrt(nLatents / 16384.0);
             case RELU, RELU_2023 -> 5e-5;
             case JUMPRELU -> 7e-5;
         };
@@ -138,19 +213,25 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return Math.max(1, Math.min(nLatents, dIn / 2));
     }
 
+    /** A copy with n latents; matryoshka groups go back to the default for n. */
     public SaeConfig withNLatents(int n) {
         return new SaeConfig(arch, dIn, n, k, l1, applyBDecToInput, tied);
     }
 
     public SaeConfig withK(int newK) {
-        return new SaeConfig(arch, dIn, nLatents, newK, l1, applyBDecToInput, tied);
+        return new SaeConfig(arch, dIn, nLatents, newK, l1, applyBDecToInput, tied, groups);
     }
 
     public SaeConfig withL1(double newL1) {
-        return new SaeConfig(arch, dIn, nLatents, k, newL1, applyBDecToInput, tied);
+        return new SaeConfig(arch, dIn, nLatents, k, newL1, applyBDecToInput, tied, groups);
     }
 
     public SaeConfig withTied(boolean t) {
-        return new SaeConfig(arch, dIn, nLatents, k, l1, applyBDecToInput, t);
+        return new SaeConfig(arch, dIn, nLatents, k, l1, applyBDecToInput, t, groups);
+    }
+
+    /** A copy with these matryoshka group sizes (null or empty: the default). */
+    public SaeConfig withGroups(List<Integer> g) {
+        return new SaeConfig(arch, dIn, nLatents, k, l1, applyBDecToInput, tied, g);
     }
 }

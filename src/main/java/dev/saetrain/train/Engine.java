@@ -24,6 +24,8 @@ import dev.saetrain.model.SaeWeights;
  *         the sum of the encoder-path and decoder-path gradients (both latent-major, so rows add directly)
  *   batchtopk: topk's loss with the k * B largest over the batch ({@link BatchTopkStep}, Bussmann et al. 2024)
  *   jumprelu: loss = mse + lambda * mean_b L0_b, f = pre * H(pre - theta) ({@link JumpReluStep}, Rajamanoharan et al. 2024)
+ *   matryoshka: batchtopk with mse summed over nested prefixes of the dictionary ({@link MatryoshkaStep},
+ *         Bussmann et al. 2025); its inner prefixes' terms are reported as the step's sparsityLoss
  * </pre>
  * Gradients are sparse (O(|S| d)); the relu recipe starts dense (half the latents fire at initialisation)
  * and switches to sparse products once the measured density falls below {@link #SPARSE_DENSITY}.
@@ -78,6 +80,8 @@ public final class Engine implements AutoCloseable {
     // batchtopk / jumprelu only
     final BatchTopkStep batchTopk;
     final JumpReluStep jumpRelu;
+    // matryoshka only
+    final MatryoshkaStep matryoshka;
 
     private int step;
     double lastDensity = 1.0;
@@ -121,10 +125,13 @@ public final class Engine implements AutoCloseable {
         err = dev.allocFloat((long) batch * d);
         lastFired = dev.allocInt(m);
         fireCounts = dev.allocInt(m);
-        batchTopk = cfg.arch() == Architecture.BATCHTOPK ? new BatchTopkStep(dev, cfg, batch) : null;
+        batchTopk = cfg.arch() == Architecture.BATCHTOPK || cfg.arch() == Architecture.MATRYOSHKA
+                ? new BatchTopkStep(dev, cfg, batch) : null;
+        matryoshka = cfg.arch() == Architecture.MATRYOSHKA ? new MatryoshkaStep(dev, cfg, batch) : null;
         jumpRelu = cfg.arch() == Architecture.JUMPRELU
                 ? new JumpReluStep(dev, cfg, init.extras().get("threshold")) : null;
-        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK) {
+        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK
+                || cfg.arch() == Architecture.MATRYOSHKA) {
             acts = SparseActs.allocate(dev, batch, batch * cfg.k());
             auxActs = SparseActs.allocate(dev, batch, batch * cfg.kAux());
             resid = dev.allocFloat((long) batch * d);
@@ -191,9 +198,12 @@ public final class Engine implements AutoCloseable {
         long buf = 4L * (mats * m)                              // row flags
                 + 4L * (3 * b * d + b * m)                      // xIn, xHat, err, pre
                 + 4L * (2 * m);                                 // lastFired, fireCounts
-        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK) {
+        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK
+                || cfg.arch() == Architecture.MATRYOSHKA) {
             buf += sparseBytes(b, b * cfg.k()) + sparseBytes(b, b * cfg.kAux()) + 4L * 3 * b * d;
             buf += cfg.arch() == Architecture.BATCHTOPK ? BatchTopkStep.BUFFER_BYTES : 0;
+            buf += cfg.arch() == Architecture.MATRYOSHKA
+                    ? BatchTopkStep.BUFFER_BYTES + MatryoshkaStep.bufferBytes(cfg, batch) : 0;
         } else if (cfg.arch() == Architecture.JUMPRELU) {
             params += JumpReluStep.parameterBytes(cfg);
             buf += sparseBytes(b, reluCapacity(batch, cfg.nLatents())) + JumpReluStep.bufferBytes(cfg) + 4L * b * m;
@@ -362,7 +372,8 @@ public final class Engine implements AutoCloseable {
         long active;
         boolean dense = false;
         int dead = dev.countAtOrBelow(lastFired, m, step - 1 - deadSteps);
-        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK) {
+        if (cfg.arch() == Architecture.TOPK || cfg.arch() == Architecture.BATCHTOPK
+                || cfg.arch() == Architecture.MATRYOSHKA) {
             if (batchTopk != null) {
                 active = batchTopk.select(pre, m, acts);
             } else {
@@ -370,10 +381,16 @@ public final class Engine implements AutoCloseable {
                 active = countActive();
             }
             lap("select");
-            sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
-            lap("decode");
-            dev.sparseDecoderBackward(acts, err, gScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
-            dev.sparseEncoderBackward(acts, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
+            if (matryoshka != null) {
+                MatryoshkaStep.Parts p = matryoshka.run(this, x, gScale);
+                sse = p.sse();
+                sparsity = p.innerLoss();
+            } else {
+                sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
+                lap("decode");
+                dev.sparseDecoderBackward(acts, err, gScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
+                dev.sparseEncoderBackward(acts, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
+            }
             lap("backward");
             if (dead > 0) {
                 aux = auxK(dead);
@@ -444,7 +461,8 @@ public final class Engine implements AutoCloseable {
                 dev.addScaledRows(wDec.param, decNorms, m, d, wDec.grad, decActive);
             }
         }
-        dev.addColumnSums(err, batch, d, gScale, bDec.grad);
+        // Matryoshka: b_dec is in every prefix, so it collects the sum of their residuals.
+        dev.addColumnSums(matryoshka != null ? matryoshka.residualSum() : err, batch, d, gScale, bDec.grad);
         if (cfg.applyBDecToInput()) {
             // x_in = x - b_dec, so b_dec also gets -sum_b dpre_b W_enc = -(dL/db_enc) W_enc.
             dev.addVecMat(bEnc.grad, encParam(), m, d, -1f, bDec.grad);
@@ -515,7 +533,8 @@ public final class Engine implements AutoCloseable {
      *
      * @param floats named fp32 tensors: {@code <param>} , {@code <param>.adam_m}, {@code <param>.adam_v} for
      *               W_enc, b_enc, W_dec, b_dec (tied: no W_enc; W_dec is the shared matrix; jumprelu adds
-     *               log_threshold); {@code batchtopk_threshold} [1] for batchtopk
+     *               log_threshold); {@code batchtopk_threshold} [1] for batchtopk and
+     *               matryoshka (whose groups are config, not state)
      * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]; relu-2023 with resampling also
      *               {@code resampler} [3] (resamplings done, seed low and high 32 bits: its Philox state)
      */
@@ -665,6 +684,9 @@ public final class Engine implements AutoCloseable {
         }
         if (jumpRelu != null) {
             jumpRelu.close();
+        }
+        if (matryoshka != null) {
+            matryoshka.close();
         }
     }
 }

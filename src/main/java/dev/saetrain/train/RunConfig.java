@@ -74,6 +74,9 @@ public final class RunConfig {
             o.put("l1_warmup_fraction", s.l1WarmupFraction());
             o.put("apply_b_dec_to_input", c.applyBDecToInput());
             o.put("tied", c.tied());
+            if (c.arch() == Architecture.MATRYOSHKA) {
+                c.groups().forEach(o.putArray("groups")::add);
+            }
             if (c.arch() == Architecture.RELU_2023) {
                 Resampler.Plan rp = Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), s.decayStart());
                 o.put("resample_every", rp == null ? 0 : rp.every());
@@ -109,9 +112,12 @@ public final class RunConfig {
         n.put("resample_every", o.resampleEvery());
         ArrayNode saes = n.putArray("saes");
         for (SaeConfig c : o.saes()) {
-            saes.addObject().put("architecture", c.arch().cliName()).put("d_in", c.dIn()).put("n_latents", c.nLatents())
-                    .put("k", c.k()).put("l1", c.l1()).put("apply_b_dec_to_input", c.applyBDecToInput())
-                    .put("tied", c.tied());
+            ObjectNode sae = saes.addObject().put("architecture", c.arch().cliName()).put("d_in", c.dIn())
+                    .put("n_latents", c.nLatents()).put("k", c.k()).put("l1", c.l1())
+                    .put("apply_b_dec_to_input", c.applyBDecToInput()).put("tied", c.tied());
+            if (!c.groups().isEmpty()) {
+                c.groups().forEach(sae.putArray("groups")::add);
+            }
         }
         return n;
     }
@@ -162,9 +168,12 @@ public final class RunConfig {
         JsonNode o = config.get("options");
         List<SaeConfig> saes = new ArrayList<>();
         for (JsonNode s : o.get("saes")) {
+            // "groups" (matryoshka) is absent from the config.json of runs made before it existed: empty.
+            List<Integer> groups = new ArrayList<>();
+            s.path("groups").forEach(g -> groups.add(g.asInt()));
             saes.add(new SaeConfig(Architecture.parse(s.get("architecture").asText()), s.get("d_in").asInt(),
                     s.get("n_latents").asInt(), s.get("k").asInt(), s.get("l1").asDouble(),
-                    s.get("apply_b_dec_to_input").asBoolean(), s.get("tied").asBoolean()));
+                    s.get("apply_b_dec_to_input").asBoolean(), s.get("tied").asBoolean(), groups));
         }
         JsonNode lr = o.get("lr");
         Path abs = runDir.toAbsolutePath().normalize();

@@ -7,7 +7,8 @@ package dev.saetrain.train;
  * @param sse           sum over the batch of |x_hat - x|^2 (scaled input space)
  * @param centeredSse   sum over the batch of |x - mean x|^2 (the FVU denominator)
  * @param activeSum     number of (row, latent) pairs with f > 0 (L0 = activeSum / rows)
- * @param sparsityLoss  the sparsity term of the loss (relu: lambda * mean_b sum_i f_i |W_dec,i|), 0 for topk
+ * @param sparsityLoss  the sparsity term of the loss (relu: lambda * mean_b sum_i f_i |W_dec,i|), 0 for topk;
+ *                      matryoshka: the inner prefixes' mse terms (its loss beyond the full dictionary's mse)
  * @param auxLoss       AuxK loss (topk), 0 when no latent is dead
  * @param dead          latents counted dead at this step
  * @param gradNorm      gradient norm before clipping

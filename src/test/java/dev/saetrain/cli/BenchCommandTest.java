@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class BenchCommandTest {
     @Test
     void printsAPhaseTableAndOneJsonLine() throws Exception {
-        for (String arch : new String[] {"topk", "relu"}) {
+        for (String arch : new String[] {"topk", "relu", "matryoshka"}) {
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
             int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "bench", "--arch", arch,

@@ -113,4 +113,22 @@ class TrainBadInputTest {
         assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
                 "--batch", "x"));
     }
+
+    /** --groups is validated before anything is written: a wrong sum names the SAE's size, other architectures refuse it. */
+    @Test
+    void matryoshkaGroupsThatDoNotFitAreRefused() throws IOException {
+        Path dir = tmp.resolve("ok");
+        NpyWriter.write(dir.resolve("a.npy"), Tensor.f32(rows(2_000, 8, 4), 2_000, 8));
+        String[][] cases = {{"matryoshka", "4,4"}, {"matryoshka", "0,16"}, {"batchtopk", "8,8"}};
+        String[] phrases = {"sum to 8 latents, but the sae has 16", "must be >= 1", "works with --arch matryoshka"};
+        for (int c = 0; c < cases.length; c++) {
+            StringWriter e = new StringWriter();
+            int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(e, true), "train",
+                    dir.toString(), "--out", tmp.resolve("runs").toString(), "--name", "g", "--batch", "64",
+                    "--expansion", "2", "--k", "4", "--threads", "1", "--arch", cases[c][0], "--groups", cases[c][1]);
+            assertEquals(2, code, e.toString());
+            assertTrue(e.toString().toLowerCase().contains(phrases[c]), e.toString());
+            assertFalse(Files.exists(tmp.resolve("runs/g")), "a run directory was left behind");
+        }
+    }
 }

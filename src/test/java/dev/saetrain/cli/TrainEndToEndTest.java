@@ -97,6 +97,28 @@ class TrainEndToEndTest {
         assertFvuFalls(out.resolve("b/metrics.jsonl"), 0.2);
     }
 
+    /**
+     * Matryoshka with its default groups (prefixes of 16, 32, 64, 128 and 256 latents): the inner prefixes learn broad
+     * directions, the rest of the dictionary still recovers the features.
+     */
+    @Test
+    void matryoshkaRecoversTheGroundTruthFeatures() throws IOException {
+        Path out = tmp.resolve("runs-matryoshka");
+        StringWriter err = new StringWriter();
+        int code = run(err, "train", data.toString(), "--arch", "matryoshka", "--k", "3", "--expansion", "4",
+                "--batch", "1024", "--epochs", "4", "--threads", "2", "--out", out.toString(), "--name", "m",
+                "--log-every", "20");
+        assertEquals(0, code, err.toString());
+        Path sae = out.resolve("m/saes/x4-mk3");
+        double mmcs = meanMaxCosine(sae.resolve("sae_weights.safetensors"), data.resolve("ground_truth.npy"));
+        assertTrue(mmcs >= 0.9, "mean max cosine " + mmcs);
+        JsonNode cfg = JSON.readTree(sae.resolve("cfg.json").toFile());
+        assertEquals("jumprelu", cfg.get("architecture").asText());
+        assertEquals("[16,16,32,64,128]", cfg.at("/metadata/sae_train/groups").toString());
+        assertThresholdIsOneValue(sae.resolve("sae_weights.safetensors"));
+        assertFvuFalls(out.resolve("m/metrics.jsonl"), 0.2);
+    }
+
     @Test
     void jumpReluRecoversTheGroundTruthFeatures() throws IOException {
         Path out = tmp.resolve("runs-jumprelu");

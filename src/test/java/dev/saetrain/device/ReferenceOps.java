@@ -783,4 +783,119 @@ public final class ReferenceOps implements Device {
             f(dLogThreshold)[i] = (float) (th[i] * dTheta);
         }
     }
+
+    // matryoshka
+
+    /** The prefix bound of group g: latents [0, ends[g]); checks the ends as Device states them. */
+    private static int[] groupEnds(IntBuf groupEnds, int groups, int nLatents) {
+        int[] ends = Arrays.copyOf(n(groupEnds), groups);
+        for (int g = 0; g < groups; g++) {
+            if (ends[g] <= (g == 0 ? 0 : ends[g - 1])) {
+                throw new IllegalArgumentException("group ends must increase from >= 1: " + Arrays.toString(ends));
+            }
+        }
+        if (ends[groups - 1] != nLatents) {
+            throw new IllegalArgumentException("group ends " + Arrays.toString(ends) + " must end at " + nLatents);
+        }
+        return ends;
+    }
+
+    @Override
+    public double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, IntBuf groupEnds,
+                                     int groups, int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err,
+                                     FloatBuf residSuffix) {
+        int[] ends = groupEnds(groupEnds, groups, nLatents);
+        int[] rowPtr = n(acts.rowPtr());
+        int[] idx = n(acts.idx());
+        float[] val = f(acts.val());
+        float[] wd = f(wDec);
+        float[] x = f(target);
+        double[] sse = new double[groups];
+        double[][] errs = new double[groups][batch * dIn];
+        // Each prefix decoded from scratch: x_hat_g = sum over entries with latent < ends[g] of val * wDec + bDec.
+        for (int g = 0; g < groups; g++) {
+            for (int b = 0; b < batch; b++) {
+                for (int j = 0; j < dIn; j++) {
+                    double s = f(bDec)[j];
+                    for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                        if (idx[e] < ends[g]) {
+                            s += (double) val[e] * wd[idx[e] * dIn + j];
+                        }
+                    }
+                    double d = s - x[b * dIn + j];
+                    errs[g][b * dIn + j] = d;
+                    sse[g] += d * d;
+                    if (g == groups - 1) {
+                        f(xHat)[b * dIn + j] = (float) s;
+                        f(err)[b * dIn + j] = (float) d;
+                    }
+                }
+            }
+        }
+        for (int g = 0; g < groups; g++) {
+            for (int q = 0; q < batch * dIn; q++) {
+                double s = 0;
+                for (int h = g; h < groups; h++) {
+                    s += errs[h][q];
+                }
+                f(residSuffix)[g * batch * dIn + q] = (float) s;
+            }
+        }
+        return sse;
+    }
+
+    @Override
+    public void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups,
+                                          float scale, FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec,
+                                          IntBuf rowActive) {
+        int[] ends = groupEnds(groupEnds, groups, nLatents);
+        int[] rowPtr = n(acts.rowPtr());
+        int[] idx = n(acts.idx());
+        float[] val = f(acts.val());
+        float[] grad = f(acts.grad());
+        float[] rs = f(residSuffix);
+        float[] wd = f(wDec);
+        int[] group = new int[nLatents];
+        for (int i = 0; i < nLatents; i++) {
+            while (i >= ends[group[i]]) {
+                group[i]++;
+            }
+        }
+        for (int b = 0; b < batch; b++) {
+            for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                int i = idx[e];
+                int so = (group[i] * batch + b) * dIn;
+                double s = 0;
+                for (int j = 0; j < dIn; j++) {
+                    s += (double) scale * rs[so + j] * wd[i * dIn + j];
+                }
+                grad[e] = val[e] > 0 ? (float) s : 0f;
+            }
+        }
+        float[] g = f(dWDec);
+        int[] flags = n(rowActive);
+        for (int i = 0; i < nLatents; i++) {
+            double[] acc = null;
+            for (int b = 0; b < batch; b++) {
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    if (idx[e] != i || val[e] <= 0) {
+                        continue;
+                    }
+                    if (acc == null) {
+                        acc = new double[dIn];
+                    }
+                    int so = (group[i] * batch + b) * dIn;
+                    for (int j = 0; j < dIn; j++) {
+                        acc[j] += (double) scale * val[e] * rs[so + j];
+                    }
+                }
+            }
+            if (acc != null) {
+                touch(g, flags, i, dIn);
+                for (int j = 0; j < dIn; j++) {
+                    g[i * dIn + j] += (float) acc[j];
+                }
+            }
+        }
+    }
 }

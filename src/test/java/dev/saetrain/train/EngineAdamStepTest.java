@@ -36,7 +36,8 @@ class EngineAdamStepTest {
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void stepMatchesDoubleAdam(Architecture arch) {
-        check(new SaeConfig(arch, D, M, arch == Architecture.TOPK || arch == Architecture.BATCHTOPK ? 7 : 0, 3.0, true));
+        boolean picksK = arch == Architecture.TOPK || arch == Architecture.BATCHTOPK || arch == Architecture.MATRYOSHKA;
+        check(new SaeConfig(arch, D, M, picksK ? 7 : 0, 3.0, true));
     }
 
     /** Tied: one shared matrix, one Adam state (ReferenceSae's wEnc and wDec are one array, updated once). */

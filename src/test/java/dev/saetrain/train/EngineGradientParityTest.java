@@ -379,4 +379,36 @@ class EngineGradientParityTest {
                     1e-5 * EngineFixtures.maxAbs(want), 1e-4);
         }
     }
+
+    /**
+     * Matryoshka (Bussmann et al. 2025) with the default groups of 257 latents (16, 16, 32, 64, 129): step 1, and
+     * step 2 with dead latents and AuxK; the engine's suffix-sum backward against the reference's prefix-by-prefix one.
+     */
+    @Test
+    void matryoshkaGradientsMatchReferenceWithAndWithoutAuxK() {
+        SaeConfig cfg = new SaeConfig(Architecture.MATRYOSHKA, D, M, 7, 0, true);
+        assertEquals(java.util.List.of(16, 16, 32, 64, 129), cfg.groups());
+        SaeWeights init = SaeInit.initial(cfg, 381, bDec(382));
+        float[] x1 = gaussian(383, BATCH * D, 1.0);
+        float[] x2 = gaussian(384, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, BATCH)) {
+            ReferenceSae ref = ReferenceSae.of(init);
+            StepStats s1 = e.computeGradients(up(dev, x1), 0);
+            ReferenceSae.Result r1 = ref.run(ReferenceSae.toDouble(x1), BATCH, 0, null, null);
+            assertTrue(r1.sparsity() > r1.mse(), "the inner prefixes' terms must count: " + r1.sparsity());
+            check("matryoshka step 1", dev, e, s1, ref, r1);
+            assertEquals(smallestKept(ref, x1), e.batchTopk.threshold(), 1e-5 * e.batchTopk.threshold(),
+                    "the first batch sets theta");
+            int[] fired = e.takeFireCounts();
+            boolean[] dead = new boolean[M];
+            for (int i = 0; i < M; i++) {
+                dead[i] = fired[i] == 0;
+            }
+            StepStats s2 = e.computeGradients(up(dev, x2), 0);
+            assertTrue(s2.dead() > cfg.kAux(), "the case needs more dead latents than k_aux: " + s2.dead());
+            ReferenceSae.Result r2 = ref.run(ReferenceSae.toDouble(x2), BATCH, 0, dead, null);
+            assertTrue(r2.aux() > 0, "AuxK must contribute");
+            check("matryoshka step 2 (AuxK)", dev, e, s2, ref, r2);
+        }
+    }
 }

@@ -39,7 +39,8 @@ class MemoryPlanTest {
         int batch = 24;
         for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5), SaeConfig.relu2023(20, 3, 0.5),
                 SaeConfig.topk(20, 3, 4).withTied(true), SaeConfig.relu(20, 3, 0.5).withTied(true),
-                SaeConfig.batchTopk(20, 3, 4), SaeConfig.jumpRelu(20, 3, 0.5))) {
+                SaeConfig.batchTopk(20, 3, 4), SaeConfig.jumpRelu(20, 3, 0.5), SaeConfig.matryoshka(20, 3, 4),
+                SaeConfig.matryoshka(20, 3, 4).withGroups(List.of(1, 2, 57)))) {
             AtomicLong bytes = new AtomicLong();
             // relu-2023 as the trainer builds it: with its resampler.
             Resampler.Plan plan = cfg.arch() == Architecture.RELU_2023 ? new Resampler.Plan(5, 10, 5, 100) : null;

@@ -18,11 +18,14 @@ import java.util.Arrays;
  *   tied: W_enc and W_dec are one array (W_enc = W_dec^T in SAELens orientation); both gradients of the result
  *         are the same array, the sum of the encoder-path and decoder-path gradients
  *   batchtopk: f = the k * batch largest positive pre over the whole batch (ties to the lower flat index)
+ *   matryoshka (Bussmann et al. 2025): batchtopk's f; the mse term is summed over the prefixes [0, m_j) of
+ *         {@code groupEnds}, x_hat_j = f[:, 0:m_j] W_dec[0:m_j] + b_dec, each decoded and differentiated on its own;
+ *         mse is the last (full) prefix's, sparsity holds the inner prefixes' sum, AuxK reconstructs x - x_hat_last
  *   jumprelu: f = pre * H(pre - theta), theta = exp(logThreshold); + lambda (1/B) sum_b sum_i H(pre_bi - theta_i);
  *         dLogThreshold is the straight-through pseudo-gradient (Rajamanoharan et al. 2024) with the rectangle
  *         kernel of width {@code bandwidth}: theta_i sum_b 1[|pre_bi - theta_i| < eps/2]
  *         (-(theta_i/eps) dL/df_bi - lambda / (B eps)), not a true derivative
- *   topk, batchtopk: + alpha sum_b |e_hat_b - e_b|^2 / sum_b |e_b - mean e|^2 when some latent is dead, alpha = 1/32,
+ *   topk, batchtopk, matryoshka: + alpha sum_b |e_hat_b - e_b|^2 / sum_b |e_b - mean e|^2 when some latent is dead, alpha = 1/32,
  *         e = x - x_hat held constant (detached), e_hat = a W_dec with a = relu of the min(k_aux, dead) largest
  *         pre per row among the dead latents
  * </pre>
@@ -44,6 +47,8 @@ final class ReferenceSae {
     /** jumprelu only: log theta [m] and the kernel bandwidth eps. */
     double[] logThreshold;
     double bandwidth;
+    /** matryoshka only: the prefix ends m_j (strictly increasing, the last = nLatents). */
+    int[] groupEnds;
 
     ReferenceSae(Architecture arch, int dIn, int nLatents, int k, int kAux, boolean applyBDec,
                  double[] wEnc, double[] bEnc, double[] wDec, double[] bDec) {
@@ -95,6 +100,9 @@ final class ReferenceSae {
             }
             r.bandwidth = (float) c.jumpReluBandwidth();
         }
+        if (c.arch() == Architecture.MATRYOSHKA) {
+            r.groupEnds = c.groupEnds();
+        }
         return r;
     }
 
@@ -113,6 +121,7 @@ final class ReferenceSae {
                 bEnc.clone(), wd, bDec.clone());
         r.logThreshold = logThreshold == null ? null : logThreshold.clone();
         r.bandwidth = bandwidth;
+        r.groupEnds = groupEnds;
         return r;
     }
 
@@ -160,7 +169,8 @@ final class ReferenceSae {
         boolean[] all = new boolean[m];
         Arrays.fill(all, true);
         double[] theta = theta();
-        for (int b = 0; arch != Architecture.BATCHTOPK && b < batch; b++) {
+        boolean batchTopk = arch == Architecture.BATCHTOPK || arch == Architecture.MATRYOSHKA;
+        for (int b = 0; !batchTopk && b < batch; b++) {
             int[] picks = arch == Architecture.TOPK ? topk(pre, b, k, all) : range(m);
             for (int i : picks) {
                 double v = pre[b * m + i];
@@ -169,7 +179,7 @@ final class ReferenceSae {
                 pattern[b * m + i] = on ? 2 : 1;
             }
         }
-        if (arch == Architecture.BATCHTOPK) {
+        if (batchTopk) {
             int[] kept = java.util.stream.IntStream.range(0, batch * m).filter(q -> pre[q] > 0).boxed()
                     .sorted((p, q) -> Double.compare(pre[q], pre[p])).limit((long) k * batch)
                     .mapToInt(Integer::intValue).toArray();
@@ -178,24 +188,56 @@ final class ReferenceSae {
                 pattern[q] = 2;
             }
         }
-        double[] xHat = new double[batch * d];
-        double[] g = new double[batch * d];   // dL/dx_hat
+        double[] dWEnc = new double[m * d];
+        double[] dBEnc = new double[m];
+        double[] dWDec = new double[m * d];
+        double[] dBDec = new double[d];
+        double[] dpre = new double[batch * m];
+        // mse through the decoder, once per prefix [0, ends[p]) (matryoshka; one prefix of every latent otherwise),
+        // each prefix decoded from scratch. The last prefix is the full reconstruction: x_hat, g and mse are its.
+        int[] ends = arch == Architecture.MATRYOSHKA ? groupEnds : new int[] {m};
+        double[] xHat = null;
+        double[] g = null;   // dL/dx_hat of the last prefix
         double mse = 0;
-        long active = 0;
-        for (int b = 0; b < batch; b++) {
-            for (int j = 0; j < d; j++) {
-                double s = bDec[j];
-                for (int i = 0; i < m; i++) {
-                    s += f[b * m + i] * wDec[i * d + j];
+        double innerMse = 0;
+        for (int p = 0; p < ends.length; p++) {
+            xHat = new double[batch * d];
+            g = new double[batch * d];
+            double prefixMse = 0;
+            for (int b = 0; b < batch; b++) {
+                for (int j = 0; j < d; j++) {
+                    double s = bDec[j];
+                    for (int i = 0; i < ends[p]; i++) {
+                        s += f[b * m + i] * wDec[i * d + j];
+                    }
+                    xHat[b * d + j] = s;
+                    double e = s - x[b * d + j];
+                    prefixMse += e * e / batch;
+                    g[b * d + j] = 2 * e / batch;
                 }
-                xHat[b * d + j] = s;
-                double e = s - x[b * d + j];
-                mse += e * e / batch;
-                g[b * d + j] = 2 * e / batch;
             }
-            for (int i = 0; i < m; i++) {
-                active += f[b * m + i] > 0 ? 1 : 0;
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < ends[p]; i++) {
+                    if (f[b * m + i] > 0) {
+                        for (int j = 0; j < d; j++) {
+                            dWDec[i * d + j] += f[b * m + i] * g[b * d + j];
+                            dpre[b * m + i] += g[b * d + j] * wDec[i * d + j];
+                        }
+                    }
+                }
+                for (int j = 0; j < d; j++) {
+                    dBDec[j] += g[b * d + j];
+                }
             }
+            if (p == ends.length - 1) {
+                mse = prefixMse;
+            } else {
+                innerMse += prefixMse;
+            }
+        }
+        long active = 0;
+        for (int q = 0; q < batch * m; q++) {
+            active += f[q] > 0 ? 1 : 0;
         }
         double[] resid = new double[batch * d];
         for (int q = 0; q < resid.length; q++) {
@@ -209,27 +251,7 @@ final class ReferenceSae {
             }
             norms[i] = Math.sqrt(s);
         }
-
-        double[] dWEnc = new double[m * d];
-        double[] dBEnc = new double[m];
-        double[] dWDec = new double[m * d];
-        double[] dBDec = new double[d];
-        double[] dpre = new double[batch * m];
-        // mse through the decoder
-        for (int b = 0; b < batch; b++) {
-            for (int i = 0; i < m; i++) {
-                if (f[b * m + i] > 0) {
-                    for (int j = 0; j < d; j++) {
-                        dWDec[i * d + j] += f[b * m + i] * g[b * d + j];
-                        dpre[b * m + i] += g[b * d + j] * wDec[i * d + j];
-                    }
-                }
-            }
-            for (int j = 0; j < d; j++) {
-                dBDec[j] += g[b * d + j];
-            }
-        }
-        double sparsity = 0;
+        double sparsity = innerMse;   // matryoshka: the inner prefixes' terms (as the engine reports them)
         if (arch == Architecture.RELU_2023) {
             for (int b = 0; b < batch; b++) {
                 for (int i = 0; i < m; i++) {
@@ -277,7 +299,7 @@ final class ReferenceSae {
         for (int i = 0; dead != null && i < m; i++) {
             nDead += dead[i] ? 1 : 0;
         }
-        if ((arch == Architecture.TOPK || arch == Architecture.BATCHTOPK) && nDead > 0) {
+        if ((arch == Architecture.TOPK || batchTopk) && nDead > 0) {
             double[] e = detachedResid == null ? resid : detachedResid;
             double denom = 0;
             for (int j = 0; j < d; j++) {

@@ -253,4 +253,50 @@ class ReferenceSaeGradientTest {
         assertTrue(inWindow >= m / 2, "most latents need entries in the kernel window: " + inWindow);
         ParityAssert.assertClose("d surrogate / d log theta vs the pseudo-gradient", fd, r.dLogThreshold(), 1e-8, 1e-5);
     }
+
+    /**
+     * Matryoshka (Bussmann et al. 2025): batchtopk picks, mse summed over the prefixes [0, 2), [0, 5), [0, 13), and
+     * AuxK. Finite differences of the nested loss against the reference's per-prefix gradients; the inner prefixes
+     * must reconstruct worse than the full one, and their terms must be part of the loss.
+     */
+    @Test
+    void matryoshkaWithAuxKGradientsMatchFiniteDifferences() {
+        int d = 7;
+        int m = 13;
+        int batch = 5;
+        ReferenceSae sae = randomSae(Architecture.MATRYOSHKA, d, m, 3, 2, true, 213);
+        sae.groupEnds = new int[] {2, 5, 13};
+        double[] x = gaussian(new Random(214), batch * d, 1.0);
+        boolean[] dead = new boolean[m];
+        for (int i : new int[] {1, 6, 9, 12}) {
+            dead[i] = true;
+        }
+        ReferenceSae.Result r = sae.run(x, batch, 0, dead, null);
+        assertTrue(r.aux() > 0, "AuxK must contribute: " + r.aux());
+        assertTrue(r.sparsity() > 2 * r.mse(), "two inner prefixes, each worse than the full one: " + r.sparsity()
+                + " vs " + r.mse());
+        checkGradients(sae, x, batch, 0, dead);
+    }
+
+    /** With a single group the nested loss is batchtopk's, term for term and gradient for gradient. */
+    @Test
+    void matryoshkaWithOneGroupIsBatchTopk() {
+        int d = 6;
+        int m = 11;
+        int batch = 4;
+        ReferenceSae mk = randomSae(Architecture.MATRYOSHKA, d, m, 3, 2, true, 215);
+        mk.groupEnds = new int[] {m};
+        ReferenceSae btk = new ReferenceSae(Architecture.BATCHTOPK, d, m, 3, 2, true, mk.wEnc, mk.bEnc, mk.wDec, mk.bDec);
+        double[] x = gaussian(new Random(216), batch * d, 1.0);
+        boolean[] dead = new boolean[m];
+        dead[3] = true;
+        dead[7] = true;
+        ReferenceSae.Result a = mk.run(x, batch, 0, dead, null);
+        ReferenceSae.Result b = btk.run(x, batch, 0, dead, null);
+        assertEquals(b.loss(), a.loss(), 1e-12);
+        assertEquals(0, a.sparsity());
+        for (int t = 0; t < 4; t++) {
+            ParityAssert.assertClose("one group: d" + NAMES[t], b.grads()[t], a.grads()[t], 1e-12, 1e-12);
+        }
+    }
 }

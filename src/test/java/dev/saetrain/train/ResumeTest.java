@@ -138,6 +138,22 @@ class ResumeTest {
     }
 
     @Test
+    void matryoshkaResumesBitIdenticalWithItsGroups() throws IOException {
+        // The threshold estimate is the only state beyond the weights; the groups are config, which --resume rebuilds
+        // from config.json (custom groups for one SAE, the default for the other).
+        List<SaeConfig> fam = List.of(SaeConfig.matryoshka(32, 2, 3).withGroups(List.of(4, 12, 48)),
+                SaeConfig.matryoshka(32, 4, 3));
+        train(options(fam, 1e-2, 1, "mk-a", 0), Faults.NONE);
+        assertThrows(Faults.Killed.class, () -> train(options(fam, 1e-2, 1, "mk-b", 1792), Faults.killAfter(24)));
+        Path run = tmp.resolve("runs/mk-b");
+        assertEquals("step-21", Files.readString(run.resolve("checkpoints/latest")).strip());
+        assertEquals(fam, RunConfig.trainOptions(RunConfig.load(run), run, 1L << 32, "test").saes(),
+                "config.json gives back the groups");
+        assertEquals(Trainer.End.FINISHED, resume("mk-b", 1L << 32).end());
+        assertSameRun("mk-a", "mk-b", fam);
+    }
+
+    @Test
     void reluCrossingFromDenseToSparseIsBitIdentical() throws IOException {
         List<SaeConfig> fam = List.of(SaeConfig.relu(32, 4, 20));
         train(options(fam, 3e-3, 3, "relu-a", 0), Faults.NONE);

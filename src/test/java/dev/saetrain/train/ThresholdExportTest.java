@@ -26,9 +26,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A trained batchtopk or jumprelu engine, exported with the input scale c folded in, is reproduced by a plain
+ * A trained batchtopk, jumprelu or matryoshka engine, exported with the input scale c folded in, is reproduced by a plain
  * forward pass written here from the files alone (cfg.json's "jumprelu": f = relu(pre) * 1[pre > threshold]).
- * jumprelu: on raw rows x / c the file gives the engine's own training reconstruction divided by c. batchtopk:
+ * jumprelu: on raw rows x / c the file gives the engine's own training reconstruction divided by c. batchtopk and
+ * matryoshka (whose nesting is a training loss only; the groups are recorded in cfg.json's metadata):
  * training selects over the batch, so the file is compared with the engine's inference form
  * ({@link SaeWeights#reconstruct} with the estimated threshold), and that form must keep latents active.
  * Tolerance: fp32 engine vs double forward over d = 40, m = 120: 2e-5 of the largest output.
@@ -42,7 +43,8 @@ class ThresholdExportTest {
     Path tmp;
 
     static List<SaeConfig> configs() {
-        return List.of(SaeConfig.batchTopk(D, 3, 5), SaeConfig.jumpRelu(D, 3, 1.0));
+        return List.of(SaeConfig.batchTopk(D, 3, 5), SaeConfig.jumpRelu(D, 3, 1.0),
+                SaeConfig.matryoshka(D, 3, 5).withGroups(List.of(10, 30, 80)));
     }
 
     @ParameterizedTest
@@ -61,6 +63,10 @@ class ThresholdExportTest {
             SaeLensWriter.write(dir, w.foldScale(C), new double[cfg.nLatents()], ExportInfo.minimal("r", "dev", 1, C));
             JsonNode json = new ObjectMapper().readTree(dir.resolve("cfg.json").toFile());
             assertEquals("jumprelu", json.get("architecture").asText());
+            if (cfg.arch() == Architecture.MATRYOSHKA) {
+                assertEquals("[10,30,80]", json.at("/metadata/sae_train/groups").toString(), "groups in the metadata");
+                assertEquals(5, json.at("/metadata/sae_train/k").asInt());
+            }
             Map<String, TestTensorFiles.Loaded> t = TestTensorFiles.readSafetensors(dir.resolve("sae_weights.safetensors"));
             int active = 0;
             double scale = 0;

@@ -568,4 +568,26 @@ public final class CpuDevice implements Device {
         thresholds().jumpReluThresholdBackward(fb(pre), fb(threshold), fb(err), scale, fb(wDec), eps, l0Scale, batch,
                 dIn, nLatents, fb(dLogThreshold));
     }
+
+    // matryoshka: see MatryoshkaKernels.
+
+    private MatryoshkaKernels matryoshka() {
+        return new MatryoshkaKernels(par);
+    }
+
+    @Override
+    public double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, IntBuf groupEnds,
+                                     int groups, int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err,
+                                     FloatBuf residSuffix) {
+        return matryoshka().decode(acts, fb(wDec), fb(bDec), fb(target), ia(groupEnds), groups, batch, dIn, nLatents,
+                fb(xHat), fb(err), fb(residSuffix));
+    }
+
+    @Override
+    public void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups,
+                                          float scale, FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec,
+                                          IntBuf rowActive) {
+        matryoshka().decoderBackward(acts, fb(residSuffix), ia(groupEnds), groups, scale, fb(wDec), batch, dIn,
+                nLatents, fb(dWDec), ia(rowActive));
+    }
 }

@@ -233,10 +233,10 @@ final class SparseKernels {
      * The active pairs bucketed by latent: entries of latent i are {@code order[start[i] .. start[i+1])},
      * each an entry index e into acts; rows[e] gives the row of entry e. Only entries with value > 0.
      */
-    private record ByLatent(int[] start, int[] order, int[] rows) {
+    record ByLatent(int[] start, int[] order, int[] rows) {
     }
 
-    private static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val) {
+    static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val) {
         int[] rowPtr = ia(acts.rowPtr());
         int[] idx = ia(acts.idx());
         int batch = acts.batch();

@@ -1,0 +1,171 @@
+package dev.saetrain.device.cpu;
+
+import dev.saetrain.device.SparseActs;
+import java.nio.FloatBuffer;
+
+/**
+ * CPU kernels of the Matryoshka loss (Bussmann, Nabeshima, Karvonen and Nanda 2025, "Learning Multi-Level
+ * Features with Matryoshka Sparse Autoencoders"): nested prefix reconstructions and their sparse decoder
+ * backward. Formulas are in {@link dev.saetrain.device.Device#matryoshkaDecode} and
+ * {@link dev.saetrain.device.Device#matryoshkaDecoderBackward}.
+ *
+ * <p>The decode keeps one partial reconstruction per group for the row in hand ([groups, dIn] scratch), adds
+ * the groups up as prefixes, and writes the suffix sums of their residuals; the backward then reads one suffix
+ * row per active entry. Both cost O(|S| dIn + batch groups dIn); no [batch, nLatents] product appears.
+ * Per-group error sums add rows in chunk order, so they do not depend on thread scheduling.
+ */
+final class MatryoshkaKernels {
+    private static final int ROW_GRAIN = 4;
+
+    private final Parallel par;
+
+    MatryoshkaKernels(Parallel par) {
+        this.par = par;
+    }
+
+    /** Checks groupEnds [groups]: strictly increasing, first >= 1, last == nLatents. */
+    static void checkGroupEnds(int[] ends, int groups, int nLatents) {
+        if (groups < 1 || ends.length < groups) {
+            throw new IllegalArgumentException("matryoshka needs >= 1 group ends, got " + groups + " in a buffer of "
+                    + ends.length);
+        }
+        int prev = 0;
+        for (int g = 0; g < groups; g++) {
+            if (ends[g] <= prev) {
+                throw new IllegalArgumentException("matryoshka group ends must increase from >= 1, got " + ends[g]
+                        + " after " + prev + " at group " + g);
+            }
+            prev = ends[g];
+        }
+        if (prev != nLatents) {
+            throw new IllegalArgumentException("matryoshka groups end at " + prev + ", expected nLatents = " + nLatents);
+        }
+    }
+
+    /** The group of latent i: the first g with i < ends[g] (binary search). */
+    static int groupOf(int[] ends, int groups, int i) {
+        int lo = 0;
+        int hi = groups - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (i < ends[mid]) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo;
+    }
+
+    double[] decode(SparseActs acts, FloatBuffer wDec, FloatBuffer bDec, FloatBuffer target, int[] ends, int groups,
+                    int batch, int dIn, int nLatents, FloatBuffer xHat, FloatBuffer err, FloatBuffer suffix) {
+        checkGroupEnds(ends, groups, nLatents);
+        int[] rowPtr = CpuDevice.ia(acts.rowPtr());
+        int[] idx = CpuDevice.ia(acts.idx());
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        long slab = (long) batch * dIn;
+        int chunks = par.chunks(batch, ROW_GRAIN);
+        double[][] partial = new double[Math.max(1, chunks)][groups];
+        par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+            float[] part = new float[groups * dIn];   // group g's contribution to the row in hand
+            float[] acc = new float[dIn];
+            float[] errs = new float[groups * dIn];
+            double[] sse = partial[ch];
+            for (int b = lo; b < hi; b++) {
+                java.util.Arrays.fill(part, 0f);
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    float v = val.get(e);
+                    if (v == 0f) {
+                        continue;
+                    }
+                    int i = idx[e];
+                    int po = groupOf(ends, groups, i) * dIn;
+                    int o = i * dIn;
+                    for (int j = 0; j < dIn; j++) {
+                        part[po + j] += v * wDec.get(o + j);
+                    }
+                }
+                int xo = b * dIn;
+                for (int j = 0; j < dIn; j++) {
+                    acc[j] = bDec.get(j);
+                }
+                for (int g = 0; g < groups; g++) {
+                    double s = 0;
+                    int po = g * dIn;
+                    for (int j = 0; j < dIn; j++) {
+                        acc[j] += part[po + j];
+                        float d = acc[j] - target.get(xo + j);
+                        errs[po + j] = d;
+                        s += (double) d * d;
+                    }
+                    sse[g] += s;
+                }
+                for (int j = 0; j < dIn; j++) {
+                    xHat.put(xo + j, acc[j]);
+                    err.put(xo + j, errs[(groups - 1) * dIn + j]);
+                    float run = 0f;
+                    for (int g = groups - 1; g >= 0; g--) {
+                        run += errs[g * dIn + j];
+                        suffix.put((int) (g * slab + xo + j), run);
+                    }
+                }
+            }
+        });
+        double[] total = new double[groups];
+        for (double[] p : partial) {
+            for (int g = 0; g < groups; g++) {
+                total[g] += p[g];
+            }
+        }
+        return total;
+    }
+
+    void decoderBackward(SparseActs acts, FloatBuffer suffix, int[] ends, int groups, float scale, FloatBuffer wDec,
+                         int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] rowActive) {
+        checkGroupEnds(ends, groups, nLatents);
+        int[] rowPtr = CpuDevice.ia(acts.rowPtr());
+        int[] idx = CpuDevice.ia(acts.idx());
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        FloatBuffer grad = CpuDevice.fb(acts.grad());
+        long slab = (long) batch * dIn;
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    if (val.get(e) <= 0) {
+                        grad.put(e, 0f);
+                        continue;
+                    }
+                    int i = idx[e];
+                    int so = (int) (groupOf(ends, groups, i) * slab + (long) b * dIn);
+                    int o = i * dIn;
+                    double dot = 0;
+                    for (int j = 0; j < dIn; j++) {
+                        dot += suffix.get(so + j) * wDec.get(o + j);
+                    }
+                    grad.put(e, (float) (scale * dot));
+                }
+            }
+        });
+        SparseKernels.ByLatent bl = SparseKernels.byLatent(acts, nLatents, val);
+        par.forRange(nLatents, 64, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                int s = bl.start()[i];
+                int t = bl.start()[i + 1];
+                if (s == t) {
+                    continue;
+                }
+                int o = i * dIn;
+                long go = groupOf(ends, groups, i) * slab;
+                SparseKernels.claimRow(dWDec, i, dIn, rowActive);
+                for (int q = s; q < t; q++) {
+                    int e = bl.order()[q];
+                    float c = scale * val.get(e);
+                    int so = (int) (go + (long) bl.rows()[e] * dIn);
+                    for (int j = 0; j < dIn; j++) {
+                        dWDec.put(o + j, dWDec.get(o + j) + c * suffix.get(so + j));
+                    }
+                }
+            }
+        });
+    }
+}
