@@ -26,7 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu. "
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu | gated. "
             + "Default: ${DEFAULT-VALUE}.")
     String arch;
 
@@ -42,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "32", description = "topk k. Default: ${DEFAULT-VALUE}.")
     int k;
 
-    @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda (jumprelu: the L0 coefficient). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--l1", defaultValue = "5.0", description = "relu and gated lambda (jumprelu: the L0 coefficient). Default: ${DEFAULT-VALUE}.")
     double l1;
 
     @Option(names = "--batch", defaultValue = "4096", description = "Default: ${DEFAULT-VALUE}.")
@@ -75,6 +75,7 @@ final class BenchCommand implements Callable<Integer> {
             case RELU_2023 -> SaeConfig.relu2023(d, expansion, l1);
             case BATCHTOPK -> SaeConfig.batchTopk(d, expansion, k);
             case JUMPRELU -> SaeConfig.jumpRelu(d, expansion, l1);
+            case GATED -> SaeConfig.gated(d, expansion, l1);
         };
         cfg = cfg.withTied(tied);
         java.io.PrintWriter out = spec.commandLine().getOut();

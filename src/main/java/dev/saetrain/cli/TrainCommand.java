@@ -47,7 +47,7 @@ final class TrainCommand implements Callable<Integer> {
                     + "SIGTERM/SIGINT. Default: ${DEFAULT-VALUE}.")
     long checkpointEvery;
 
-    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu. "
+    @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu | gated. "
             + "Default: ${DEFAULT-VALUE}.")
     String arch;
 
@@ -61,7 +61,7 @@ final class TrainCommand implements Callable<Integer> {
     List<Integer> expansions;
 
     @Option(names = "--l1", defaultValue = "5.0", split = ",", paramLabel = "L[,L...]",
-            description = "Sparsity coefficient lambda (relu, relu-2023; reached after a 5%% warm-up); a list trains one "
+            description = "Sparsity coefficient lambda (relu, relu-2023, gated; reached after a 5%% warm-up); a list trains one "
                     + "SAE per value. Default: ${DEFAULT-VALUE}.")
     List<Double> l1s;
 
@@ -87,7 +87,7 @@ final class TrainCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--lr", description = "Peak learning rate. Default: topk and batchtopk 2e-4 / sqrt(n_latents / 2^14), "
-            + "relu and relu-2023 5e-5, jumprelu 7e-5.")
+            + "relu, relu-2023 and gated 5e-5, jumprelu 7e-5.")
     Double lr;
 
     static final class Length {
@@ -231,7 +231,7 @@ final class TrainCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** Every combination of --expansion with --k (topk, batchtopk), --l1 (relu) or --l0-coef (jumprelu), in order. */
+    /** Every combination of --expansion with --k (topk, batchtopk), --l1 (relu, gated) or --l0-coef (jumprelu), in order. */
     private List<SaeConfig> family(Architecture a, int dIn) {
         List<SaeConfig> out = new java.util.ArrayList<>();
         for (int x : expansions) {
@@ -244,6 +244,7 @@ final class TrainCommand implements Callable<Integer> {
                 case RELU_2023 -> l1s.forEach(l1 -> out.add(SaeConfig.relu2023(dIn, x, l1).withTied(tied)));
                 case BATCHTOPK -> ks.forEach(k -> out.add(SaeConfig.batchTopk(dIn, x, k).withTied(tied)));
                 case JUMPRELU -> l0Coefs.forEach(l0 -> out.add(SaeConfig.jumpRelu(dIn, x, l0).withTied(tied)));
+                case GATED -> l1s.forEach(l1 -> out.add(SaeConfig.gated(dIn, x, l1).withTied(tied)));
             }
         }
         java.util.Set<String> names = new java.util.HashSet<>();
