@@ -24,7 +24,7 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
         check("b_dec", bDec, d);
         extras = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(extras));
         for (var e : extras.entrySet()) {
-            if (java.util.Set.of("W_enc", "b_enc", "W_dec", "b_dec", config.arch().encoderBiasName()).contains(e.getKey())) {
+            if (java.util.List.of("W_enc", "b_enc", "W_dec", "b_dec", config.arch().encoderBiasName()).contains(e.getKey())) {
                 throw new IllegalArgumentException("extra tensor " + e.getKey() + " shadows a base parameter");
             }
             check(e.getKey(), e.getValue(), m);

@@ -184,7 +184,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu/jumprelu dense-phase
+     * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu/jumprelu/gated dense-phase
      * scratch and, for relu-2023, the resampler's buffers as the trainer builds it (with resampling on, the
      * default; {@code --resample-every 0} allocates batch + 2 nLatents words less).
      */

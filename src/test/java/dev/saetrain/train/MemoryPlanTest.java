@@ -39,7 +39,7 @@ class MemoryPlanTest {
         int batch = 24;
         for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5), SaeConfig.relu2023(20, 3, 0.5),
                 SaeConfig.topk(20, 3, 4).withTied(true), SaeConfig.relu(20, 3, 0.5).withTied(true),
-                SaeConfig.batchTopk(20, 3, 4), SaeConfig.jumpRelu(20, 3, 0.5))) {
+                SaeConfig.batchTopk(20, 3, 4), SaeConfig.jumpRelu(20, 3, 0.5), SaeConfig.gated(20, 3, 0.5))) {
             AtomicLong bytes = new AtomicLong();
             // relu-2023 as the trainer builds it: with its resampler.
             Resampler.Plan plan = cfg.arch() == Architecture.RELU_2023 ? new Resampler.Plan(5, 10, 5, 100) : null;
@@ -50,7 +50,7 @@ class MemoryPlanTest {
                     float[] h = new float[batch * 20];
                     Philox.fillNormal(3, 4, h);
                     dev.upload(h, 0, x, 0, h.length);
-                    e.step(x, 1e-3, 0.1); // relu's and jumprelu's first step takes the dense path: its scratch
+                    e.step(x, 1e-3, 0.1); // relu's, jumprelu's and gated's first step takes the dense path: its scratch
                     long batchBuffer = 4L * batch * 20;
                     assertEquals(Engine.memoryNeed(cfg, batch).total(), bytes.get() - batchBuffer, cfg.name());
                 }
