@@ -27,7 +27,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu | "
-            + "matryoshka. Default: ${DEFAULT-VALUE}.")
+            + "matryoshka | gated. Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--tied", description = "W_enc = W_dec^T (topk, relu).")
@@ -46,7 +46,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "matryoshka group sizes summing to n_latents. Default: prefixes of n/16, n/8, n/4, n/2, n.")
     java.util.List<Integer> groups;
 
-    @Option(names = "--l1", defaultValue = "5.0", description = "relu lambda (jumprelu: the L0 coefficient). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--l1", defaultValue = "5.0", description = "relu, relu-2023 and gated lambda (jumprelu: the L0 "
+            + "coefficient). Default: ${DEFAULT-VALUE}.")
     double l1;
 
     @Option(names = "--batch", defaultValue = "4096", description = "Default: ${DEFAULT-VALUE}.")
@@ -80,6 +81,7 @@ final class BenchCommand implements Callable<Integer> {
             case BATCHTOPK -> SaeConfig.batchTopk(d, expansion, k);
             case JUMPRELU -> SaeConfig.jumpRelu(d, expansion, l1);
             case MATRYOSHKA -> SaeConfig.matryoshka(d, expansion, k);
+            case GATED -> SaeConfig.gated(d, expansion, l1);
         };
         if (groups != null && a != Architecture.MATRYOSHKA) {
             throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + a.cliName());

@@ -48,7 +48,7 @@ final class TrainCommand implements Callable<Integer> {
     long checkpointEvery;
 
     @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu | "
-            + "matryoshka. Default: ${DEFAULT-VALUE}.")
+            + "matryoshka | gated. Default: ${DEFAULT-VALUE}.")
     String arch;
 
     @Option(names = "--k", defaultValue = "32", split = ",", paramLabel = "K[,K...]",
@@ -67,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
     List<Integer> expansions;
 
     @Option(names = "--l1", defaultValue = "5.0", split = ",", paramLabel = "L[,L...]",
-            description = "Sparsity coefficient lambda (relu, relu-2023; reached after a 5%% warm-up); a list trains one "
+            description = "Sparsity coefficient lambda (relu, relu-2023, gated; reached after a 5%% warm-up); a list trains one "
                     + "SAE per value. Default: ${DEFAULT-VALUE}.")
     List<Double> l1s;
 
@@ -92,8 +92,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--lr", description = "Peak learning rate. Default: topk, batchtopk and matryoshka 2e-4 / sqrt(n_latents / 2^14), "
-            + "relu and relu-2023 5e-5, jumprelu 7e-5.")
+    @Option(names = "--lr", description = "Peak learning rate. Default: topk, batchtopk and matryoshka 2e-4 / "
+            + "sqrt(n_latents / 2^14), relu, relu-2023 and gated 5e-5, jumprelu 7e-5.")
     Double lr;
 
     static final class Length {
@@ -238,8 +238,8 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * Every combination of --expansion with --k (topk, batchtopk, matryoshka), --l1 (relu) or --l0-coef (jumprelu), in
-     * order.
+     * Every combination of --expansion with --k (topk, batchtopk, matryoshka), --l1 (relu, relu-2023, gated) or
+     * --l0-coef (jumprelu), in order.
      */
     private List<SaeConfig> family(Architecture a, int dIn) {
         if (groups != null && a != Architecture.MATRYOSHKA) {
@@ -259,6 +259,7 @@ final class TrainCommand implements Callable<Integer> {
                 case JUMPRELU -> l0Coefs.forEach(l0 -> out.add(SaeConfig.jumpRelu(dIn, x, l0).withTied(tied)));
                 case MATRYOSHKA -> ks.forEach(k -> out.add(SaeConfig.matryoshka(dIn, x, k).withGroups(groups)
                         .withTied(tied)));
+                case GATED -> l1s.forEach(l1 -> out.add(SaeConfig.gated(dIn, x, l1).withTied(tied)));
             }
         }
         java.util.Set<String> names = new java.util.HashSet<>();

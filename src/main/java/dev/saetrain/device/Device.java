@@ -264,4 +264,66 @@ public interface Device extends AutoCloseable {
      */
     void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups, float scale,
                                    FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf rowActive);
+
+    // gated
+
+    /**
+     * Gated activation (Rajamanoharan et al. 2024, "Improving Dictionary Learning with Gated Sparse Autoencoders")
+     * compacted into CSR over the open gates. pre is the encoder's output, pi_gate = x_in W_gate^T + b_gate; the
+     * magnitude pre-activation shares its product: pi_mag_bi = magScale_i (pre_bi - bGate_i) + bMag_i
+     * (= x_in . (W_gate_i exp(r_mag_i)) + b_mag_i with magScale = exp(r_mag)). The entries are the (b, i) with
+     * pre_bi > 0, per row, latents in increasing order: out.val = relu(pi_mag_bi) (the feature f_bi, possibly 0) and
+     * gateVal = pre_bi (relu(pi_gate), > 0) at the same positions. Also writes gateSums[i] = sum_b relu(pre_bi) and
+     * fired[0] = the number of entries with f > 0 (the L0 count). Returns the number of entries, or -1 (only rowPtr
+     * written) when they exceed out.capacity().
+     * In: pre [batch, nLatents], bGate, bMag, magScale [nLatents]; out: gateVal [>= entries], gateSums [nLatents], fired [1].
+     */
+    long gatedSparse(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
+                     SparseActs out, FloatBuf gateVal, FloatBuf gateSums, IntBuf fired);
+
+    /**
+     * Gated activation, dense (the warm-up phase): f = 1[pre > 0] relu(magScale_i (pre_bi - bGate_i) + bMag_i) into
+     * {@code f}, then pre = relu(pre) in place (relu(pi_gate), what the sparsity and auxiliary terms read);
+     * gateSums[i] = sum_b relu(pre_bi); fired[0] = the number of entries of f that are > 0. Returns the number of
+     * entries with pre > 0 (open gates). In/out: pre [batch, nLatents]; out: f [batch, nLatents], gateSums [nLatents],
+     * fired [1].
+     */
+    long gatedDense(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
+                    FloatBuf f, FloatBuf gateSums, IntBuf fired);
+
+    /**
+     * The gated encoder-side backward through the open gates. {@code acts} holds f with acts.grad = dL/dpi_mag as
+     * sparseDecoderBackward leaves it (g_b . wDec_i where f > 0, else 0); {@code gate} has the same rowPtr and idx,
+     * gate.val = relu(pi_gate) > 0. auxErr [batch, dIn] is the error of the auxiliary reconstruction
+     * relu(pi_gate) W_dec + b_dec. For each entry e = (b, i):
+     * <pre>
+     *   dgate_e     = auxScale (auxErr_b . wDec_i) + l1PerLatent_i    dL/dpi_gate (aux and sparsity terms only: the
+     *                                                                 Heaviside gate passes no gradient from the mse)
+     *   gate.grad[e] = dgate_e + magScale_i acts.grad[e]              dL/d(x_in . W_gate_i), both paths
+     * </pre>
+     * and per latent (overwritten): dBGate_i = sum dgate_e; dBMag_i = sum acts.grad[e];
+     * dRMag_i = sum acts.grad[e] (acts.val[e] - bMag_i) (where f > 0, f - b_mag = exp(r_mag) x_in . W_gate, its own
+     * derivative in r_mag). Sums run over entries in CSR order. In: wDec [nLatents, dIn]; l1PerLatent, magScale,
+     * bMag [nLatents]; out: gate.grad, dBGate, dBMag, dRMag [nLatents].
+     */
+    void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
+                             FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn, int nLatents,
+                             FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag);
+
+    /**
+     * The gated backward, dense (the warm-up phase), with g = scale * err and a = auxScale * auxErr [batch, dIn],
+     * gate = relu(pi_gate) and f [batch, nLatents]:
+     * <pre>
+     *   dmag  = (g wDec^T) * [f > 0];   dgate = (a wDec^T + l1PerLatent) * [gate > 0]
+     *   dWDec = f^T g                                    (overwritten; every flag of decActive set)
+     *   dpre  = dgate + magScale * dmag;  dWEnc = dpre^T xIn  (overwritten; every flag of encActive set)
+     *   dpreSums = column sums of dpre;  dBGate, dBMag, dRMag as in gatedSparseBackward (overwritten)
+     * </pre>
+     * {@code f} and {@code scratch} [batch, nLatents] are overwritten (their contents are undefined afterwards).
+     */
+    void gatedDenseBackward(FloatBuf gate, FloatBuf f, FloatBuf err, float scale, FloatBuf auxErr, float auxScale,
+                            FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, FloatBuf xIn,
+                            int batch, int dIn, int nLatents, FloatBuf scratch, FloatBuf dWDec, IntBuf decActive,
+                            FloatBuf dWEnc, IntBuf encActive, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag,
+                            FloatBuf dpreSums);
 }

@@ -31,6 +31,9 @@ import dev.saetrain.model.SaeConfig;
  *       threshold for every latent, as SAELens's {@code batchtopk_sae.py} saves them for inference. Matryoshka SAEs
  *       too: the nesting is a training loss, and at inference the SAE is a plain JumpReLU over all latents; the groups
  *       are recorded in {@code metadata.sae_train.groups}.</li>
+ *   <li>Gated ({@code gated_sae.py}, {@code GatedSAEConfig}): no fields beyond the base config; the SAE has no
+ *       {@code b_enc} (set to None) and the weights file holds W_enc (the gate's weights), W_dec, b_dec, {@code b_gate},
+ *       {@code b_mag} and {@code r_mag} [d_sae]; f = 1[x_in W_enc + b_gate > 0] relu(x_in (W_enc exp(r_mag)) + b_mag).</li>
  *   <li>{@code normalize_activations} is "none" because the scale is already folded into the weights.</li>
  *   <li>TopK: {@code rescale_acts_by_decoder_norm} false, since our TopK (Gao et al. 2024) ranks raw
  *       pre-activations; SAELens would otherwise multiply them by the decoder row norms before TopK.</li>
@@ -61,8 +64,8 @@ public final class SaeLensCfg {
                 root.put("k", config.k());
                 root.put("rescale_acts_by_decoder_norm", false);
             }
-            case RELU, RELU_2023, BATCHTOPK, JUMPRELU, MATRYOSHKA -> {
-                // "standard" and "jumprelu" have no fields beyond the base SAEConfig.
+            case RELU, RELU_2023, BATCHTOPK, JUMPRELU, MATRYOSHKA, GATED -> {
+                // "standard", "jumprelu" and "gated" have no fields beyond the base SAEConfig.
             }
         }
         ObjectNode meta = root.putObject("metadata");
@@ -84,7 +87,8 @@ public final class SaeLensCfg {
         ours.put("architecture", config.arch().cliName());
         ours.put("training_tokens", info.trainingTokens());
         ours.put("folded_scale", info.foldedScale());
-        if (config.arch() == Architecture.RELU || config.arch() == Architecture.RELU_2023) {
+        if (config.arch() == Architecture.RELU || config.arch() == Architecture.RELU_2023
+                || config.arch() == Architecture.GATED) {
             ours.put("l1", config.l1());
         }
         // Tied SAEs are exported untied (W_enc = W_dec^T written out), so SAELens loads a normal SAE.

@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   saeDir/
  *     sae_weights.safetensors   F32, C order: W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in]
+ *                               (gated: b_gate in b_enc's place), then the extras, each [d_sae]
  *     cfg.json                  see {@link SaeLensCfg}
  *     sparsity.safetensors      F32 "sparsity" [d_sae] = log10(firing frequency + 1e-10), as SAELens's trainer saves it
  * </pre>
@@ -137,7 +138,7 @@ public final class SaeLensWriter {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         tensors.put("W_enc", Tensor.f32(w.wEnc(), d, m));
         tensors.put("W_dec", Tensor.f32(w.wDec(), m, d));
-        tensors.put("b_enc", Tensor.f32(w.bEnc(), m));
+        tensors.put(w.config().arch().encoderBiasName(), Tensor.f32(w.bEnc(), m));
         tensors.put("b_dec", Tensor.f32(w.bDec(), d));
         w.extras().forEach((name, v) -> tensors.put(name, Tensor.f32(v, m)));
         SafetensorsWriter.write(file, tensors, null);

@@ -38,6 +38,7 @@ public final class Activations {
                     f[order[r]] = Math.max(0, pre[order[r]]);
                 }
             }
+            case GATED -> throw new IllegalArgumentException("gated has two pre-activations; use Activations.gated");
             case BATCHTOPK, JUMPRELU, MATRYOSHKA -> {
                 if (threshold == null || threshold.length != pre.length) {
                     throw new IllegalArgumentException(cfg.arch() + " needs a threshold per latent (" + pre.length
@@ -47,6 +48,20 @@ public final class Activations {
                     f[i] = pre[i] > threshold[i] && pre[i] > 0 ? pre[i] : 0;
                 }
             }
+        }
+        return f;
+    }
+
+    /**
+     * The gated activation for one row (Rajamanoharan et al. 2024): f_i = 1[piGate_i > 0] * relu(piMag_i).
+     *
+     * @param piGate the gate pre-activations [nLatents]
+     * @param piMag  the magnitude pre-activations [nLatents]
+     */
+    public static double[] gated(double[] piGate, double[] piMag) {
+        double[] f = new double[piGate.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = piGate[i] > 0 ? Math.max(0, piMag[i]) : 0;
         }
         return f;
     }

@@ -33,7 +33,15 @@ public enum Architecture {
      * Matryoshka Sparse Autoencoders"): batchtopk's selection, AuxK and unit-norm decoder, with the loss summed
      * over nested prefixes of the dictionary ({@link SaeConfig#groups()}); exported like batchtopk.
      */
-    MATRYOSHKA("matryoshka", "jumprelu");
+    MATRYOSHKA("matryoshka", "jumprelu"),
+    // gated
+    /**
+     * Gated SAE (Rajamanoharan et al. 2024, "Improving Dictionary Learning with Gated Sparse Autoencoders"): a gate
+     * path 1[pi_gate > 0] picks the active latents, a magnitude path relu(pi_mag) with W_mag = W_gate * exp(r_mag)
+     * sets their values; the sparsity penalty and an auxiliary reconstruction act on relu(pi_gate) only. Exported
+     * as SAELens's "gated" (W_enc = W_gate, b_gate, b_mag, r_mag; no b_enc).
+     */
+    GATED("gated", "gated");
 
     private final String cliName;
     private final String saeLensName;
@@ -61,6 +69,14 @@ public enum Architecture {
     /** Whether the exported SAE carries a per-latent {@code threshold} (SAELens jumprelu). */
     public boolean exportsThreshold() {
         return this == BATCHTOPK || this == JUMPRELU || this == MATRYOSHKA;
+    }
+
+    /**
+     * The SAELens name of the encoder product's bias (SaeWeights.bEnc): b_enc, or b_gate for gated, whose SAELens SAE
+     * has no b_enc (GatedSAE sets it to None; a b_enc tensor in the file would be an unexpected key).
+     */
+    public String encoderBiasName() {
+        return this == GATED ? "b_gate" : "b_enc";
     }
 
     /** Parses a command-line name; the message lists the valid names. */

@@ -11,9 +11,9 @@ import java.util.List;
  * @param dIn          width of the input activations
  * @param nLatents     dictionary size (d_sae); expansion = nLatents / dIn
  * @param k            active latents per row for topk; mean active latents per row for batchtopk and matryoshka
- *                     (k * batch are kept over the batch); ignored by relu and jumprelu
- * @param l1           sparsity coefficient lambda (final value after warm-up): relu's L1 coefficient, jumprelu's
- *                     L0 coefficient; ignored by topk and batchtopk
+ *                     (k * batch are kept over the batch); ignored by relu, gated and jumprelu
+ * @param l1           sparsity coefficient lambda (final value after warm-up): relu's and gated's L1 coefficient,
+ *                     jumprelu's L0 coefficient; ignored by topk, batchtopk and matryoshka
  * @param applyBDecToInput whether the encoder sees x - b_dec (SAELens {@code apply_b_dec_to_input})
  * @param tied         W_enc = W_dec^T, one matrix with unit-norm rows (Cunningham et al. 2023, "Sparse Autoencoders
  *                     Find Highly Interpretable Features in Language Models"); relu and topk only
@@ -61,7 +61,8 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             throw new IllegalArgumentException("--k must be in [1, " + nLatents + "] for " + nLatents
                     + " latents, got " + k);
         }
-        if ((arch == Architecture.RELU || arch == Architecture.RELU_2023) && !(l1 >= 0 && Double.isFinite(l1))) {
+        if ((arch == Architecture.RELU || arch == Architecture.RELU_2023 || arch == Architecture.GATED)
+                && !(l1 >= 0 && Double.isFinite(l1))) {
             throw new IllegalArgumentException("--l1 must be a finite number >= 0, got " + l1);
         }
         if (tied && arch != Architecture.RELU && arch != Architecture.TOPK) {
@@ -155,6 +156,11 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return new SaeConfig(Architecture.JUMPRELU, dIn, Math.multiplyExact(dIn, expansion), 0, l0Coef, true);
     }
 
+    /** A gated SAE (Rajamanoharan et al. 2024) with sparsity coefficient l1, nLatents = expansion * dIn. */
+    public static SaeConfig gated(int dIn, int expansion, double l1) {
+        return new SaeConfig(Architecture.GATED, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
+    }
+
     /**
      * The JumpReLU kernel bandwidth eps and initial threshold, in our input units. Rajamanoharan et al. 2024 and
      * Gemma Scope use 0.001 for both with inputs normalised to unit mean squared norm; ours are scaled to
@@ -181,7 +187,7 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
 
     /**
      * The folder name of this SAE in a run: x16-k32, x16-l1_5.0, x16-k32-tied, x16-btk32 (batchtopk), x16-jr0.01
-     * (jumprelu), x16-mk32 (matryoshka; its groups are in cfg.json).
+     * (jumprelu), x16-mk32 (matryoshka; its groups are in cfg.json), x16-g5.0 (gated).
      */
     public String name() {
         String x = nLatents % dIn == 0 ? "x" + expansion() : "m" + nLatents;
@@ -191,20 +197,24 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             case BATCHTOPK -> x + "-btk" + k;
             case JUMPRELU -> x + "-jr" + l1;
             case MATRYOSHKA -> x + "-mk" + k;
+            case GATED -> x + "-g" + l1;
         };
         return tied ? base + "-tied" : base;
     }
 
     /**
      * Default learning rate: 2e-4 / sqrt(m / 2^14) for topk and batchtopk (Gao et al. 2024's rule, which
-     * Bussmann et al. 2024 follow for BatchTopK, and matryoshka as a BatchTopK variant), 5e-5 for relu (Anthropic April 2024) and relu-2023 (its loss
-     * equals relu's when decoder rows have unit norm), 7e-5 for jumprelu (Gemma Scope, Lieberum et al. 2024).
+     * Bussmann et al. 2024 follow for BatchTopK, and matryoshka as a BatchTopK variant), 5e-5 for relu (Anthropic
+     * April 2024) and relu-2023 (its loss equals relu's when decoder rows have unit norm), 7e-5 for jumprelu (Gemma
+     * Scope, Lieberum et al. 2024), 5e-5 for gated (its loss is relu's, with the penalty moved onto the gate, plus
+     * an auxiliary reconstruction of the same scale as the mse; SAELens trains it with the standard SAE's settings).
      */
     public double defaultLr() {
         return switch (arch) {
             case TOPK, BATCHTOPK, MATRYOSHKA -> 2e-4 / Math.sqrt(nLatents / 16384.0);
             case RELU, RELU_2023 -> 5e-5;
             case JUMPRELU -> 7e-5;
+            case GATED -> 5e-5;
         };
     }
 

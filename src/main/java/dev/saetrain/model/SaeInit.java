@@ -9,6 +9,9 @@ package dev.saetrain.model;
  * geometric median of the first rows, Towards Monosemanticity / Gao et al. 2024). Threshold architectures also
  * get {@code threshold} [nLatents]: jumprelu theta = 0.001 in the paper's units
  * ({@link SaeConfig#jumpReluBandwidth()} in ours); batchtopk 0, "no estimate yet" (estimated while training).
+ * Gated (Rajamanoharan et al. 2024; SAELens's {@code _init_weights_gated}): W_gate (W_enc) = W_dec^T with rows of
+ * norm 0.1 as relu (its loss weighs the penalty by decoder norms, so rows are not held at unit norm), b_gate (b_enc)
+ * = 0, and extras {@code b_mag} = 0 and {@code r_mag} = 0, so that W_mag = W_gate and pi_mag = pi_gate at the start.
  */
 public final class SaeInit {
     /** Philox stream of the decoder directions. */
@@ -51,6 +54,10 @@ public final class SaeInit {
                 java.util.Arrays.fill(threshold, (float) cfg.jumpReluBandwidth());
             }
             return new SaeWeights(cfg, wEnc, new float[m], wDec, bDec.clone(), java.util.Map.of("threshold", threshold));
+        }
+        if (cfg.arch() == Architecture.GATED) {
+            return new SaeWeights(cfg, wEnc, new float[m], wDec, bDec.clone(),
+                    java.util.Map.of("b_mag", new float[m], "r_mag", new float[m]));
         }
         return new SaeWeights(cfg, wEnc, new float[m], wDec, bDec.clone());
     }

@@ -5,11 +5,12 @@ package dev.saetrain.model;
  *
  * @param config the SAE's config
  * @param wEnc   [dIn, nLatents]
- * @param bEnc   [nLatents]
+ * @param bEnc   [nLatents], the bias of the encoder product; for gated this is b_gate (SAELens's gated SAE has no
+ *               b_enc: the export writes it as {@code b_gate}, see {@link Architecture#encoderBiasName()})
  * @param wDec   [nLatents, dIn]
  * @param bDec   [dIn]
  * @param extras tensors some architectures add, by their SAELens names, each [nLatents] (jumprelu
- *               {@code threshold}; gated {@code b_gate}, {@code b_mag}, {@code r_mag}); they act on
+ *               {@code threshold}; gated {@code b_mag}, {@code r_mag}); they act on
  *               pre-activations, which folding the input scale leaves unchanged, so folding keeps them as they are
  */
 public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
@@ -23,7 +24,7 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
         check("b_dec", bDec, d);
         extras = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(extras));
         for (var e : extras.entrySet()) {
-            if (java.util.Set.of("W_enc", "b_enc", "W_dec", "b_dec").contains(e.getKey())) {
+            if (java.util.List.of("W_enc", "b_enc", "W_dec", "b_dec", config.arch().encoderBiasName()).contains(e.getKey())) {
                 throw new IllegalArgumentException("extra tensor " + e.getKey() + " shadows a base parameter");
             }
             check(e.getKey(), e.getValue(), m);
@@ -65,22 +66,39 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
 
     /**
      * Plain forward pass on one raw row x [dIn] into xHat [dIn] (reference; not fast); batchtopk and jumprelu
-     * use the {@code threshold} extra ({@link Activations#apply(SaeConfig, double[], float[])}).
+     * use the {@code threshold} extra ({@link Activations#apply(SaeConfig, double[], float[])}); gated computes
+     * pi_gate = x_in W_enc + b_gate and pi_mag = x_in (W_enc * exp(r_mag)) + b_mag ({@link Activations#gated}).
      * Used by export tests and analyses. Returns the number of active latents.
      */
     public int reconstruct(float[] x, float[] xHat) {
         int d = config.dIn();
         int m = config.nLatents();
         double[] pre = new double[m];
+        double[] product = new double[m];
         for (int i = 0; i < m; i++) {
-            double s = bEnc[i];
+            double s = 0;
             for (int j = 0; j < d; j++) {
                 double xin = config.applyBDecToInput() ? x[j] - bDec[j] : x[j];
                 s += xin * wEnc[j * m + i];
             }
-            pre[i] = s;
+            product[i] = s;
+            pre[i] = s + bEnc[i];
         }
-        double[] f = Activations.apply(config, pre, extras.get("threshold"));
+        double[] f;
+        if (config.arch() == Architecture.GATED) {
+            float[] bMag = extras.get("b_mag");
+            float[] rMag = extras.get("r_mag");
+            if (bMag == null || rMag == null) {
+                throw new IllegalArgumentException("a gated SAE needs the extras b_mag and r_mag, got " + extras.keySet());
+            }
+            double[] mag = new double[m];
+            for (int i = 0; i < m; i++) {
+                mag[i] = Math.exp(rMag[i]) * product[i] + bMag[i];
+            }
+            f = Activations.gated(pre, mag);
+        } else {
+            f = Activations.apply(config, pre, extras.get("threshold"));
+        }
         double[] out = new double[d];
         for (int j = 0; j < d; j++) {
             out[j] = bDec[j];

@@ -26,6 +26,8 @@ import dev.saetrain.model.SaeWeights;
  *   jumprelu: loss = mse + lambda * mean_b L0_b, f = pre * H(pre - theta) ({@link JumpReluStep}, Rajamanoharan et al. 2024)
  *   matryoshka: batchtopk with mse summed over nested prefixes of the dictionary ({@link MatryoshkaStep},
  *         Bussmann et al. 2025); its inner prefixes' terms are reported as the step's sparsityLoss
+ *   gated: pre = pi_gate, f = 1[pi_gate > 0] relu(pi_mag); loss = mse + lambda * mean_b sum_i relu(pi_gate_bi) |W_dec,i|
+ *         + auxiliary reconstruction from relu(pi_gate) ({@link GatedStep}, Rajamanoharan et al. 2024)
  * </pre>
  * Gradients are sparse (O(|S| d)); the relu recipe starts dense (half the latents fire at initialisation)
  * and switches to sparse products once the measured density falls below {@link #SPARSE_DENSITY}.
@@ -82,6 +84,8 @@ public final class Engine implements AutoCloseable {
     final JumpReluStep jumpRelu;
     // matryoshka only
     final MatryoshkaStep matryoshka;
+    // gated only
+    final GatedStep gated;
 
     private int step;
     double lastDensity = 1.0;
@@ -140,7 +144,7 @@ public final class Engine implements AutoCloseable {
             decNorms = null;
             l1PerLatent = null;
             actSums = null;
-        } else if (cfg.arch() == Architecture.JUMPRELU) {
+        } else if (cfg.arch() == Architecture.JUMPRELU || cfg.arch() == Architecture.GATED) {
             acts = SparseActs.allocate(dev, batch, reluCapacity(batch, m));
             auxActs = null;
             resid = null;
@@ -160,6 +164,8 @@ public final class Engine implements AutoCloseable {
             actSums = dev.allocFloat(m);
         }
         resampler = resampling == null ? null : new Resampler(dev, resampling, batch, d, m);
+        gated = cfg.arch() == Architecture.GATED ? new GatedStep(dev, cfg, batch, acts.capacity(),
+                init.extras().get("b_mag"), init.extras().get("r_mag")) : null;
         load(init);
     }
 
@@ -185,7 +191,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu/jumprelu dense-phase
+     * What {@code new Engine(device, init(cfg), batch, ...)} allocates, including the relu/jumprelu/gated dense-phase
      * scratch and, for relu-2023, the resampler's buffers as the trainer builds it (with resampling on, the
      * default; {@code --resample-every 0} allocates batch + 2 nLatents words less).
      */
@@ -207,6 +213,10 @@ public final class Engine implements AutoCloseable {
         } else if (cfg.arch() == Architecture.JUMPRELU) {
             params += JumpReluStep.parameterBytes(cfg);
             buf += sparseBytes(b, reluCapacity(batch, cfg.nLatents())) + JumpReluStep.bufferBytes(cfg) + 4L * b * m;
+        } else if (cfg.arch() == Architecture.GATED) {
+            int cap = reluCapacity(batch, cfg.nLatents());
+            params += GatedStep.parameterBytes(cfg);
+            buf += sparseBytes(b, cap) + GatedStep.bufferBytes(cfg, batch, cap) + 4L * b * m;
         } else {
             buf += sparseBytes(b, reluCapacity(batch, cfg.nLatents())) + 4L * 3 * m + 4L * b * m;
             if (cfg.tied()) {
@@ -282,6 +292,9 @@ public final class Engine implements AutoCloseable {
         if (jumpRelu != null) {
             extras.put("threshold", jumpRelu.thresholds());
         }
+        if (gated != null) {
+            gated.params().forEach((name, a) -> extras.put(name, gated.download(a)));
+        }
         return new SaeWeights(cfg, transpose(we, m, d), be, wd, bd, extras);
     }
 
@@ -322,6 +335,11 @@ public final class Engine implements AutoCloseable {
         if (jumpRelu != null) {
             AdamState lt = jumpRelu.logThreshold;
             dev.adamStep(lt.param, lt.grad, lt.m, lt.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
+        }
+        if (gated != null) {
+            for (AdamState a : gated.params().values()) {
+                dev.adamStep(a.param, a.grad, a.m, a.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
+            }
         }
         if (cfg.unitNormDecoder()) {
             dev.normalizeRows(wDec.param, m, d);
@@ -408,6 +426,15 @@ public final class Engine implements AutoCloseable {
             dense = p.dense();
             lastDensity = active / ((double) batch * m);
             lap("jumprelu");
+        } else if (gated != null) {
+            GatedStep.Parts p = gated.run(this, x, l1, gScale);
+            active = p.active();
+            sse = p.sse();
+            sparsity = p.sparsity();
+            aux = p.aux();
+            dense = p.dense();
+            lastDensity = p.open() / ((double) batch * m);
+            lap("gated");
         } else {
             // relu-2023 (Towards Monosemanticity): plain L1, lambda / B per unit of activation; relu (April 2024):
             // L1 times the decoder row norm.
@@ -463,7 +490,7 @@ public final class Engine implements AutoCloseable {
         }
         // Matryoshka: b_dec is in every prefix, so it collects the sum of their residuals.
         dev.addColumnSums(matryoshka != null ? matryoshka.residualSum() : err, batch, d, gScale, bDec.grad);
-        if (cfg.applyBDecToInput()) {
+        if (cfg.applyBDecToInput() && gated == null) { // gated: GatedStep adds both encoder paths' part
             // x_in = x - b_dec, so b_dec also gets -sum_b dpre_b W_enc = -(dL/db_enc) W_enc.
             dev.addVecMat(bEnc.grad, encParam(), m, d, -1f, bDec.grad);
         }
@@ -475,6 +502,9 @@ public final class Engine implements AutoCloseable {
                 + dev.sumSquares(wDec.grad, m, d, decActive) + dev.sumSquares(bDec.grad, 1, d, null);
         if (jumpRelu != null) {
             sq += dev.sumSquares(jumpRelu.logThreshold.grad, 1, m, null);
+        }
+        if (gated != null) {
+            sq += gated.gradSumSquares();
         }
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
     }
@@ -533,8 +563,8 @@ public final class Engine implements AutoCloseable {
      *
      * @param floats named fp32 tensors: {@code <param>} , {@code <param>.adam_m}, {@code <param>.adam_v} for
      *               W_enc, b_enc, W_dec, b_dec (tied: no W_enc; W_dec is the shared matrix; jumprelu adds
-     *               log_threshold); {@code batchtopk_threshold} [1] for batchtopk and
-     *               matryoshka (whose groups are config, not state)
+     *               log_threshold; gated names b_enc b_gate and adds b_mag, r_mag); {@code batchtopk_threshold}
+     *               [1] for batchtopk and matryoshka (whose groups are config, not state)
      * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]; relu-2023 with resampling also
      *               {@code resampler} [3] (resamplings done, seed low and high 32 bits: its Philox state)
      */
@@ -550,11 +580,14 @@ public final class Engine implements AutoCloseable {
         if (!cfg.tied()) {
             p.put("W_enc", wEnc);
         }
-        p.put("b_enc", bEnc);
+        p.put(cfg.arch().encoderBiasName(), bEnc); // gated: b_gate
         p.put("W_dec", wDec);
         p.put("b_dec", bDec);
         if (jumpRelu != null) {
             p.put("log_threshold", jumpRelu.logThreshold);
+        }
+        if (gated != null) {
+            p.putAll(gated.params());
         }
         return p;
     }
@@ -687,6 +720,9 @@ public final class Engine implements AutoCloseable {
         }
         if (matryoshka != null) {
             matryoshka.close();
+        }
+        if (gated != null) {
+            gated.close();
         }
     }
 }

@@ -898,4 +898,171 @@ public final class ReferenceOps implements Device {
             }
         }
     }
+
+    // gated
+
+    /** pi_mag_bi = magScale_i (pre_bi - bGate_i) + bMag_i, in double. */
+    private static double magnitude(float[] p, float[] bGate, float[] bMag, float[] magScale, int b, int i, int nLatents) {
+        return (double) magScale[i] * ((double) p[b * nLatents + i] - bGate[i]) + bMag[i];
+    }
+
+    @Override
+    public long gatedSparse(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
+                            SparseActs out, FloatBuf gateVal, FloatBuf gateSums, IntBuf fired) {
+        float[] p = f(pre);
+        int[] rowPtr = n(out.rowPtr());
+        long total = 0;
+        rowPtr[0] = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                total += p[b * nLatents + i] > 0 ? 1 : 0;
+            }
+            rowPtr[b + 1] = (int) Math.min(total, Integer.MAX_VALUE);
+        }
+        if (total > out.capacity()) {
+            return -1;
+        }
+        double[] sums = new double[nLatents];
+        int on = 0;
+        int e = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                float v = p[b * nLatents + i];
+                if (v > 0) {
+                    float mag = (float) Math.max(0, magnitude(p, f(bGate), f(bMag), f(magScale), b, i, nLatents));
+                    n(out.idx())[e] = i;
+                    f(out.val())[e] = mag;
+                    f(gateVal)[e] = v;
+                    sums[i] += v;
+                    on += mag > 0 ? 1 : 0;
+                    e++;
+                }
+            }
+        }
+        for (int i = 0; i < nLatents; i++) {
+            f(gateSums)[i] = (float) sums[i];
+        }
+        n(fired)[0] = on;
+        return total;
+    }
+
+    @Override
+    public long gatedDense(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
+                           FloatBuf fOut, FloatBuf gateSums, IntBuf fired) {
+        float[] p = f(pre);
+        double[] sums = new double[nLatents];
+        long open = 0;
+        int on = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                int q = b * nLatents + i;
+                float v = p[q];
+                float mag = v > 0 ? (float) Math.max(0, magnitude(p, f(bGate), f(bMag), f(magScale), b, i, nLatents)) : 0f;
+                f(fOut)[q] = mag;
+                on += mag > 0 ? 1 : 0;
+                if (v > 0) {
+                    open++;
+                    sums[i] += v;
+                } else {
+                    p[q] = 0f;
+                }
+            }
+        }
+        for (int i = 0; i < nLatents; i++) {
+            f(gateSums)[i] = (float) sums[i];
+        }
+        n(fired)[0] = on;
+        return open;
+    }
+
+    /** Per-entry dL/dpi_gate and the per-latent sums of the gated backward, shared by the sparse and dense forms. */
+    private static double gateGrad(float[] auxErr, double auxScale, float[] wDec, float[] l1, int b, int i, int dIn) {
+        double dot = 0;
+        for (int j = 0; j < dIn; j++) {
+            dot += (double) auxErr[b * dIn + j] * wDec[i * dIn + j];
+        }
+        return auxScale * dot + l1[i];
+    }
+
+    @Override
+    public void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
+                                    FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn,
+                                    int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag) {
+        int[] rowPtr = n(acts.rowPtr());
+        int[] idx = n(acts.idx());
+        double[] sGate = new double[nLatents];
+        double[] sMag = new double[nLatents];
+        double[] sR = new double[nLatents];
+        for (int b = 0; b < batch; b++) {
+            for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                int i = idx[e];
+                double dg = gateGrad(f(auxErr), auxScale, f(wDec), f(l1PerLatent), b, i, dIn);
+                double gm = f(acts.grad())[e];
+                sGate[i] += dg;
+                sMag[i] += gm;
+                sR[i] += gm * ((double) f(acts.val())[e] - f(bMag)[i]);
+                f(gate.grad())[e] = (float) (dg + f(magScale)[i] * gm);
+            }
+        }
+        for (int i = 0; i < nLatents; i++) {
+            f(dBGate)[i] = (float) sGate[i];
+            f(dBMag)[i] = (float) sMag[i];
+            f(dRMag)[i] = (float) sR[i];
+        }
+    }
+
+    @Override
+    public void gatedDenseBackward(FloatBuf gate, FloatBuf fIn, FloatBuf err, float scale, FloatBuf auxErr,
+                                   float auxScale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf magScale,
+                                   FloatBuf bMag, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf scratch,
+                                   FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive,
+                                   FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums) {
+        float[] fv = f(fIn).clone();
+        float[] gv = f(gate);
+        float[] er = f(err);
+        float[] wd = f(wDec);
+        float[] xi = f(xIn);
+        double[] dpre = new double[batch * nLatents];
+        double[] sGate = new double[nLatents];
+        double[] sMag = new double[nLatents];
+        double[] sR = new double[nLatents];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < nLatents; i++) {
+                int q = b * nLatents + i;
+                double gm = 0;
+                if (fv[q] > 0) {
+                    for (int j = 0; j < dIn; j++) {
+                        gm += (double) scale * er[b * dIn + j] * wd[i * dIn + j];
+                    }
+                }
+                double dg = gv[q] > 0 ? gateGrad(f(auxErr), auxScale, wd, f(l1PerLatent), b, i, dIn) : 0;
+                sGate[i] += dg;
+                sMag[i] += gm;
+                sR[i] += gm * ((double) fv[q] - f(bMag)[i]);
+                dpre[q] = dg + f(magScale)[i] * gm;
+            }
+        }
+        for (int i = 0; i < nLatents; i++) {
+            for (int j = 0; j < dIn; j++) {
+                double w = 0;
+                double g = 0;
+                for (int b = 0; b < batch; b++) {
+                    w += (double) scale * fv[b * nLatents + i] * er[b * dIn + j];
+                    g += dpre[b * nLatents + i] * xi[b * dIn + j];
+                }
+                f(dWDec)[i * dIn + j] = (float) w;
+                f(dWEnc)[i * dIn + j] = (float) g;
+            }
+            double p = 0;
+            for (int b = 0; b < batch; b++) {
+                p += dpre[b * nLatents + i];
+            }
+            f(dpreSums)[i] = (float) p;
+            f(dBGate)[i] = (float) sGate[i];
+            f(dBMag)[i] = (float) sMag[i];
+            f(dRMag)[i] = (float) sR[i];
+            n(decActive)[i] = 1;
+            n(encActive)[i] = 1;
+        }
+    }
 }

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * A full {@link Engine#step} (gradients, norm clip, Adam, decoder renormalisation for unit-norm decoders) over four steps
+ * A full {@link Engine#step} (gradients, norm clip, Adam, decoder renormalisation for unit-norm decoders; gated: r_mag and b_mag too) over four steps
  * against a hand-written double-precision optimizer fed with the engine's own gradients (their correctness
  * is EngineGradientParityTest's business). Adam as torch.optim.Adam: m = b1 m + (1 - b1) g,
  * v = b2 v + (1 - b2) g^2, p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), every element updated
@@ -31,7 +31,7 @@ class EngineAdamStepTest {
     private static final int D = 48;
     private static final int M = 257;
     private static final double LR = 1e-3;
-    private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec"};
+    private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec", "rMag", "bMag"};
 
     @ParameterizedTest
     @EnumSource(Architecture.class)
@@ -49,12 +49,12 @@ class EngineAdamStepTest {
 
     private static void check(SaeConfig cfg) {
         double lambda = cfg.l1();
-        int[] tensors = cfg.tied() ? new int[] {1, 2, 3} : new int[] {0, 1, 2, 3};
         SaeWeights init = SaeInit.initial(cfg, 401, gaussian(402, D, 0.2));
-        double[][] p = ReferenceSae.of(init).params();
-        double[][] mom = new double[4][];
-        double[][] vel = new double[4][];
-        for (int q = 0; q < 4; q++) {
+        double[][] p = ReferenceSae.of(init).params(); // gated adds r_mag and b_mag
+        int[] tensors = cfg.tied() ? new int[] {1, 2, 3} : java.util.stream.IntStream.range(0, p.length).toArray();
+        double[][] mom = new double[p.length][];
+        double[][] vel = new double[p.length][];
+        for (int q = 0; q < p.length; q++) {
             mom[q] = new double[p[q].length];
             vel[q] = new double[p[q].length];
         }
@@ -84,7 +84,7 @@ class EngineAdamStepTest {
                     normalizeRows(p[2], M, D);
                 }
                 double[][] got = ReferenceSae.of(e.weights()).params();
-                for (int q = 0; q < 4; q++) {
+                for (int q = 0; q < p.length; q++) {
                     ParityAssert.assertClose(cfg.name() + " " + NAMES[q] + " after step " + t, p[q], got[q], 1e-6, 1e-5);
                 }
             }

@@ -29,17 +29,21 @@ final class EngineFixtures {
 
     /**
      * The engine's four gradients (wEnc, bEnc, wDec, bDec), flag-masked, in ReferenceSae's order and layout; tied:
-     * the shared matrix's gradient in both places (one array, as ReferenceSae gives it).
+     * the shared matrix's gradient in both places (one array, as ReferenceSae gives it); gated adds rMag, bMag.
      */
     static double[][] grads(Device dev, Engine e) {
         double[] dWDec = grad(dev, e.wDec, e.decActive);
         double[] dWEnc = e.wEnc == null ? dWDec : grad(dev, e.wEnc, e.encActive);
+        if (e.gated != null) {
+            return new double[][] {dWEnc, grad(dev, e.bEnc, null), dWDec, grad(dev, e.bDec, null),
+                    grad(dev, e.gated.rMag, null), grad(dev, e.gated.bMag, null)};
+        }
         return new double[][] {dWEnc, grad(dev, e.bEnc, null), dWDec, grad(dev, e.bDec, null)};
     }
 
     /**
-     * The gradients the engine clips together: {@link #grads}, plus log_threshold's [m] for jumprelu
-     * (ReferenceSae's {@code dLogThreshold}).
+     * The gradients the engine clips together: {@link #grads} (gated's r_mag and b_mag included), plus
+     * log_threshold's [m] for jumprelu (ReferenceSae's {@code dLogThreshold}).
      */
     static double[][] allGrads(Device dev, Engine e) {
         double[][] g = grads(dev, e);

@@ -33,7 +33,7 @@ class EngineGradientParityTest {
     private static final int BATCH = 33;
     private static final int D = 48;
     private static final int M = 257;
-    private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec"};
+    private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec", "rMag", "bMag"};
 
     private static void assertGradients(String tag, double[][] want, double[][] got) {
         for (int t = 0; t < want.length; t++) {
@@ -409,6 +409,58 @@ class EngineGradientParityTest {
             ReferenceSae.Result r2 = ref.run(ReferenceSae.toDouble(x2), BATCH, 0, dead, null);
             assertTrue(r2.aux() > 0, "AuxK must contribute");
             check("matryoshka step 2 (AuxK)", dev, e, s2, ref, r2);
+        }
+    }
+
+    /** A gated init with r_mag ~ N(0, 0.3) and b_mag ~ N(0, 0.3) (some open gates then have pi_mag <= 0), b_gate = bGate. */
+    private static SaeWeights gatedInit(SaeConfig cfg, long seed, float bGate) {
+        SaeWeights w0 = SaeInit.initial(cfg, seed, bDec(seed + 1));
+        float[] bg = new float[cfg.nLatents()];
+        Arrays.fill(bg, bGate);
+        return new SaeWeights(cfg, w0.wEnc(), bg, w0.wDec(), w0.bDec(), java.util.Map.of(
+                "r_mag", gaussian(seed + 2, cfg.nLatents(), 0.3), "b_mag", gaussian(seed + 3, cfg.nLatents(), 0.3)));
+    }
+
+    @Test
+    void gatedDensePathGradientsMatchReference() {
+        double lambda = 3.0;
+        SaeConfig cfg = SaeConfig.gated(D, 1, lambda).withNLatents(M);
+        SaeWeights init = gatedInit(cfg, 381, 0f);
+        float[] x = gaussian(384, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s = e.computeGradients(up(dev, x), lambda);
+            assertTrue(s.dense(), "step 1 of gated takes the dense path");
+            ReferenceSae ref = ReferenceSae.of(init);
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x), BATCH, lambda, null, null);
+            assertTrue(r.aux() > 0 && r.sparsity() > 0, "aux and sparsity terms");
+            check("gated dense", dev, e, s, ref, r);
+        }
+    }
+
+    @Test
+    void gatedSparsePathGradientsMatchReference() {
+        // b_gate = -0.21 against pi_gate of std ~0.1 (decoder rows of norm 0.1, unit-variance inputs): about 2 % of
+        // the gates open, below Engine.SPARSE_DENSITY, so step 2 takes the sparse path.
+        double lambda = 3.0;
+        SaeConfig cfg = SaeConfig.gated(D, 1, lambda).withNLatents(M);
+        SaeWeights init = gatedInit(cfg, 391, -0.21f);
+        float[] x1 = gaussian(395, BATCH * D, 1.0);
+        float[] x2 = gaussian(396, BATCH * D, 1.0);
+        ReferenceSae ref = ReferenceSae.of(init);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s1 = e.computeGradients(up(dev, x1), lambda);
+            assertTrue(s1.dense(), "step 1 takes the dense path");
+            check("gated step 1 (dense, low density)", dev, e, s1, ref,
+                    ref.run(ReferenceSae.toDouble(x1), BATCH, lambda, null, null));
+            assertTrue(e.lastDensity > 0 && e.lastDensity < Engine.SPARSE_DENSITY,
+                    "open-gate density must fall below the switch: " + e.lastDensity);
+            StepStats s2 = e.computeGradients(up(dev, x2), lambda);
+            assertFalse(s2.dense(), "step 2 takes the sparse path");
+            ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), BATCH, lambda, null, null);
+            long open = Arrays.stream(r.pattern()).filter(p -> p > 0).count();
+            assertTrue(r.active() > 0 && r.active() < open, "open gates with and without f > 0: " + r.active()
+                    + " of " + open);
+            check("gated step 2 (sparse)", dev, e, s2, ref, r);
         }
     }
 }

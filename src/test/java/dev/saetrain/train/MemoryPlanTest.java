@@ -40,7 +40,7 @@ class MemoryPlanTest {
         for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5), SaeConfig.relu2023(20, 3, 0.5),
                 SaeConfig.topk(20, 3, 4).withTied(true), SaeConfig.relu(20, 3, 0.5).withTied(true),
                 SaeConfig.batchTopk(20, 3, 4), SaeConfig.jumpRelu(20, 3, 0.5), SaeConfig.matryoshka(20, 3, 4),
-                SaeConfig.matryoshka(20, 3, 4).withGroups(List.of(1, 2, 57)))) {
+                SaeConfig.matryoshka(20, 3, 4).withGroups(List.of(1, 2, 57)), SaeConfig.gated(20, 3, 0.5))) {
             AtomicLong bytes = new AtomicLong();
             // relu-2023 as the trainer builds it: with its resampler.
             Resampler.Plan plan = cfg.arch() == Architecture.RELU_2023 ? new Resampler.Plan(5, 10, 5, 100) : null;
@@ -51,7 +51,7 @@ class MemoryPlanTest {
                     float[] h = new float[batch * 20];
                     Philox.fillNormal(3, 4, h);
                     dev.upload(h, 0, x, 0, h.length);
-                    e.step(x, 1e-3, 0.1); // relu's and jumprelu's first step takes the dense path: its scratch
+                    e.step(x, 1e-3, 0.1); // relu's, jumprelu's and gated's first step takes the dense path: its scratch
                     long batchBuffer = 4L * batch * 20;
                     assertEquals(Engine.memoryNeed(cfg, batch).total(), bytes.get() - batchBuffer, cfg.name());
                 }

@@ -25,6 +25,11 @@ import java.util.Arrays;
  *         dLogThreshold is the straight-through pseudo-gradient (Rajamanoharan et al. 2024) with the rectangle
  *         kernel of width {@code bandwidth}: theta_i sum_b 1[|pre_bi - theta_i| < eps/2]
  *         (-(theta_i/eps) dL/df_bi - lambda / (B eps)), not a true derivative
+ *   gated (Rajamanoharan et al. 2024): pre = pi_gate (W_enc = W_gate, b_enc = b_gate), pi_mag = x_in (W_gate_i exp(r_mag_i))
+ *         + b_mag_i, f = 1[pi_gate > 0] relu(pi_mag); + lambda (1/B) sum_b sum_i relu(pi_gate_bi) |W^_dec,i|
+ *         + (1/B) sum_b |relu(pi_gate_b) W^_dec + b^_dec - x_b|^2, where W^_dec, b^_dec are the frozen decoder
+ *         ({@link #frozenWDec}, {@link #frozenBDec}; null: this SAE's own, as constants); params() and grads add
+ *         rMag, bMag
  *   topk, batchtopk, matryoshka: + alpha sum_b |e_hat_b - e_b|^2 / sum_b |e_b - mean e|^2 when some latent is dead, alpha = 1/32,
  *         e = x - x_hat held constant (detached), e_hat = a W_dec with a = relu of the min(k_aux, dead) largest
  *         pre per row among the dead latents
@@ -49,6 +54,11 @@ final class ReferenceSae {
     double bandwidth;
     /** matryoshka only: the prefix ends m_j (strictly increasing, the last = nLatents). */
     int[] groupEnds;
+    /** gated only: r_mag and b_mag [m]; the frozen decoder of the sparsity and auxiliary terms (null: own values). */
+    double[] rMag;
+    double[] bMag;
+    double[] frozenWDec;
+    double[] frozenBDec;
 
     ReferenceSae(Architecture arch, int dIn, int nLatents, int k, int kAux, boolean applyBDec,
                  double[] wEnc, double[] bEnc, double[] wDec, double[] bDec) {
@@ -103,6 +113,10 @@ final class ReferenceSae {
         if (c.arch() == Architecture.MATRYOSHKA) {
             r.groupEnds = c.groupEnds();
         }
+        if (c.arch() == Architecture.GATED) {
+            r.rMag = toDouble(w.extras().get("r_mag"));
+            r.bMag = toDouble(w.extras().get("b_mag"));
+        }
         return r;
     }
 
@@ -114,7 +128,10 @@ final class ReferenceSae {
         return out;
     }
 
-    /** A copy whose parameters can be perturbed independently. */
+    /**
+     * A copy whose parameters can be perturbed independently. Gated: the copy's frozen decoder is this SAE's
+     * (frozen) decoder, so that perturbing the copy's W_dec or b_dec moves only the mse, as the gradients say.
+     */
     ReferenceSae copy() {
         double[] wd = wDec.clone();
         ReferenceSae r = new ReferenceSae(arch, dIn, nLatents, k, kAux, applyBDec, tied, tied ? wd : wEnc.clone(),
@@ -122,12 +139,22 @@ final class ReferenceSae {
         r.logThreshold = logThreshold == null ? null : logThreshold.clone();
         r.bandwidth = bandwidth;
         r.groupEnds = groupEnds;
+        if (arch == Architecture.GATED) {
+            r.rMag = rMag.clone();
+            r.bMag = bMag.clone();
+            r.frozenWDec = frozenWDec != null ? frozenWDec : wDec.clone();
+            r.frozenBDec = frozenBDec != null ? frozenBDec : bDec.clone();
+        }
         return r;
     }
 
-    /** The four parameter tensors, in a fixed order (wEnc, bEnc, wDec, bDec); tied: wEnc and wDec are one array. */
+    /**
+     * The parameter tensors, in a fixed order (wEnc, bEnc, wDec, bDec; gated adds rMag, bMag); tied: wEnc and wDec
+     * are one array.
+     */
     double[][] params() {
-        return new double[][] {wEnc, bEnc, wDec, bDec};
+        return arch == Architecture.GATED ? new double[][] {wEnc, bEnc, wDec, bDec, rMag, bMag}
+                : new double[][] {wEnc, bEnc, wDec, bDec};
     }
 
     /**
@@ -169,8 +196,18 @@ final class ReferenceSae {
         boolean[] all = new boolean[m];
         Arrays.fill(all, true);
         double[] theta = theta();
+        double[] product = new double[batch * m]; // gated: x_in . W_gate_i, shared by both paths
+        for (int b = 0; arch == Architecture.GATED && b < batch; b++) {
+            for (int i = 0; i < m; i++) {
+                int q = b * m + i;
+                product[q] = pre[q] - bEnc[i];
+                double mag = Math.exp(rMag[i]) * product[q] + bMag[i];
+                f[q] = pre[q] > 0 ? Math.max(0, mag) : 0;
+                pattern[q] = pre[q] > 0 ? (mag > 0 ? 2 : 1) : 0;
+            }
+        }
         boolean batchTopk = arch == Architecture.BATCHTOPK || arch == Architecture.MATRYOSHKA;
-        for (int b = 0; !batchTopk && b < batch; b++) {
+        for (int b = 0; !batchTopk && arch != Architecture.GATED && b < batch; b++) {
             int[] picks = arch == Architecture.TOPK ? topk(pre, b, k, all) : range(m);
             for (int i : picks) {
                 double v = pre[b * m + i];
@@ -295,6 +332,53 @@ final class ReferenceSae {
             }
         }
         double aux = 0;
+        double[] dBGate = null;
+        double[] dRMag = null;
+        double[] dBMag = null;
+        if (arch == Architecture.GATED) {
+            // dpre so far is dL/dpi_mag (the mse through f, where f > 0). The gate gets the sparsity and aux terms.
+            double[] wd = frozenWDec != null ? frozenWDec : wDec;
+            double[] bd = frozenBDec != null ? frozenBDec : bDec;
+            dBGate = new double[m];
+            dRMag = new double[m];
+            dBMag = new double[m];
+            double[] frozenNorms = new double[m];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < d; j++) {
+                    frozenNorms[i] += wd[i * d + j] * wd[i * d + j];
+                }
+                frozenNorms[i] = Math.sqrt(frozenNorms[i]);
+            }
+            for (int b = 0; b < batch; b++) {
+                double[] ga = new double[d];
+                for (int j = 0; j < d; j++) {
+                    double s = bd[j];
+                    for (int i = 0; i < m; i++) {
+                        s += Math.max(0, pre[b * m + i]) * wd[i * d + j];
+                    }
+                    double r = s - x[b * d + j];
+                    aux += r * r / batch;
+                    ga[j] = 2 * r / batch;
+                }
+                for (int i = 0; i < m; i++) {
+                    int q = b * m + i;
+                    double gm = dpre[q];
+                    double scale = Math.exp(rMag[i]);
+                    dBMag[i] += gm;
+                    dRMag[i] += gm * scale * product[q];
+                    double dg = 0;
+                    if (pre[q] > 0) {
+                        sparsity += lambda / batch * pre[q] * frozenNorms[i];
+                        dg = lambda / batch * frozenNorms[i];
+                        for (int j = 0; j < d; j++) {
+                            dg += ga[j] * wd[i * d + j];
+                        }
+                    }
+                    dBGate[i] += dg;
+                    dpre[q] = dg + scale * gm;
+                }
+            }
+        }
         int nDead = 0;
         for (int i = 0; dead != null && i < m; i++) {
             nDead += dead[i] ? 1 : 0;
@@ -353,6 +437,11 @@ final class ReferenceSae {
                     dBDec[j] -= dBEnc[i] * wEnc[i * d + j];
                 }
             }
+        }
+        if (arch == Architecture.GATED) {
+            // The encoder loop summed dL/d(x_in . W_gate_i) into dBEnc, which is b_dec's part above; b_gate's is the gate's.
+            return new Result(mse, sparsity, aux, new double[][] {dWEnc, dBGate, dWDec, dBDec, dRMag, dBMag}, pattern,
+                    resid, active, null);
         }
         if (tied) {
             for (int q = 0; q < dWDec.length; q++) {

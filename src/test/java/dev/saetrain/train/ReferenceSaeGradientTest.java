@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class ReferenceSaeGradientTest {
     private static final double EPS = 1e-6;
-    private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec"};
+    private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec", "rMag", "bMag"};
 
     private static double[] gaussian(Random r, int n, double std) {
         double[] a = new double[n];
@@ -298,5 +298,50 @@ class ReferenceSaeGradientTest {
         for (int t = 0; t < 4; t++) {
             ParityAssert.assertClose("one group: d" + NAMES[t], b.grads()[t], a.grads()[t], 1e-12, 1e-12);
         }
+    }
+
+    @Test
+    void gatedGradientsOfEveryParameterMatchFiniteDifferences() {
+        int d = 8;
+        int m = 11;
+        int batch = 5;
+        ReferenceSae sae = randomSae(Architecture.GATED, d, m, 0, 0, true, 213);
+        Random r = new Random(214);
+        sae.rMag = gaussian(r, m, 0.3);
+        sae.bMag = gaussian(r, m, 0.3);
+        double[] x = gaussian(new Random(215), batch * d, 1.0);
+        ReferenceSae.Result res = sae.run(x, batch, 0.7, null, null);
+        assertTrue(res.sparsity() > 0 && res.aux() > 0, "the sparsity and auxiliary terms must contribute");
+        long open = Arrays.stream(res.pattern()).filter(p -> p > 0).count();
+        assertTrue(res.active() > 0 && res.active() < open && open < batch * m,
+                "some gates open, some open gates with pi_mag <= 0: " + res.active() + " firing, " + open + " open");
+        assertEquals(6, res.grads().length, "W_gate, b_gate, W_dec, b_dec, r_mag, b_mag");
+        checkGradients(sae, x, batch, 0.7, null);
+    }
+
+    /**
+     * The frozen decoder is what the gradients assume: moving W_dec changes the sparsity and auxiliary terms of the
+     * live loss, but a copy's (frozen at the original decoder) only through the mse.
+     */
+    @Test
+    void gatedDecoderIsFrozenInTheSparsityAndAuxiliaryTerms() {
+        int d = 6;
+        int m = 9;
+        int batch = 4;
+        ReferenceSae sae = randomSae(Architecture.GATED, d, m, 0, 0, true, 217);
+        sae.rMag = new double[m];
+        sae.bMag = new double[m];
+        double[] x = gaussian(new Random(218), batch * d, 1.0);
+        ReferenceSae.Result base = sae.run(x, batch, 0.7, null, null);
+        ReferenceSae moved = sae.copy();
+        for (int q = 0; q < moved.wDec.length; q++) {
+            moved.wDec[q] *= 1.5;
+        }
+        ReferenceSae.Result frozen = moved.run(x, batch, 0.7, null, null);
+        assertEquals(base.sparsity(), frozen.sparsity(), 1e-12, "sparsity with the frozen decoder");
+        assertEquals(base.aux(), frozen.aux(), 1e-12, "aux with the frozen decoder");
+        moved.frozenWDec = moved.wDec;
+        assertTrue(Math.abs(moved.run(x, batch, 0.7, null, null).aux() - base.aux()) > 1e-3,
+                "the live decoder does move the aux term");
     }
 }

@@ -201,4 +201,25 @@ class ResumeTest {
         assertTrue(Files.isDirectory(run.resolve("checkpoints/step-40")));
         assertFalse(Files.exists(run.resolve("checkpoints/step-20")));
     }
+
+    @Test
+    void gatedCrossingFromDenseToSparseIsBitIdentical() throws IOException {
+        // gated holds r_mag and b_mag (with Adam moments) beyond the base parameters, and b_enc is named b_gate: the
+        // checkpoint keeps whatever the snapshot holds. Killed on the dense path, the crossing comes after the resume.
+        List<SaeConfig> fam = List.of(SaeConfig.gated(32, 4, 20));
+        train(options(fam, 3e-3, 3, "gated-a", 0), Faults.NONE);
+        List<JsonNode> a = rows(tmp.resolve("runs/gated-a"));
+        assertTrue(a.get(0).get("dense_steps").asInt() > 0, "starts on the dense path");
+        assertEquals(0, a.get(a.size() - 1).get("dense_steps").asInt(), "ends on the sparse path: " + a);
+        int firstSparse = 0;
+        while (a.get(firstSparse).get("dense_steps").asInt() > 0) {
+            firstSparse++;
+        }
+        long crossing = a.get(firstSparse).get("step").asLong();
+        long killAt = Math.max(2, crossing / 2);
+        TrainOptions ob = options(fam, 3e-3, 3, "gated-b", 256L * Math.max(1, killAt / 2));
+        assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(killAt)));
+        resume("gated-b", 1L << 32);
+        assertSameRun("gated-a", "gated-b", fam);
+    }
 }

@@ -590,4 +590,43 @@ public final class CpuDevice implements Device {
         matryoshka().decoderBackward(acts, fb(residSuffix), ia(groupEnds), groups, scale, fb(wDec), batch, dIn,
                 nLatents, fb(dWDec), ia(rowActive));
     }
+
+    // gated: see GatedKernels.
+
+    private GatedKernels gatedKernels() {
+        return new GatedKernels(par);
+    }
+
+    @Override
+    public long gatedSparse(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
+                            SparseActs out, FloatBuf gateVal, FloatBuf gateSums, IntBuf fired) {
+        return gatedKernels().gatedSparse(fb(pre), fb(bGate), fb(bMag), fb(magScale), batch, nLatents, out,
+                fb(gateVal), fb(gateSums), ia(fired));
+    }
+
+    @Override
+    public long gatedDense(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
+                           FloatBuf f, FloatBuf gateSums, IntBuf fired) {
+        return gatedKernels().gatedDense(fb(pre), fb(bGate), fb(bMag), fb(magScale), batch, nLatents, fb(f),
+                fb(gateSums), ia(fired));
+    }
+
+    @Override
+    public void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
+                                    FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn,
+                                    int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag) {
+        gatedKernels().gatedSparseBackward(acts, gate, fb(auxErr), auxScale, fb(wDec), fb(l1PerLatent), fb(magScale),
+                fb(bMag), batch, dIn, nLatents, fb(dBGate), fb(dBMag), fb(dRMag));
+    }
+
+    @Override
+    public void gatedDenseBackward(FloatBuf gate, FloatBuf f, FloatBuf err, float scale, FloatBuf auxErr,
+                                   float auxScale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf magScale,
+                                   FloatBuf bMag, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf scratch,
+                                   FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive,
+                                   FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums) {
+        gatedKernels().gatedDenseBackward(fb(gate), fb(f), fb(err), scale, fb(auxErr), auxScale, fb(wDec),
+                fb(l1PerLatent), fb(magScale), fb(bMag), fb(xIn), batch, dIn, nLatents, fb(scratch), fb(dWDec),
+                ia(decActive), fb(dWEnc), ia(encActive), fb(dBGate), fb(dBMag), fb(dRMag), fb(dpreSums));
+    }
 }

@@ -1,0 +1,245 @@
+package dev.saetrain.device.cpu;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+
+import dev.saetrain.device.SparseActs;
+import java.nio.FloatBuffer;
+
+/**
+ * CPU kernels of the gated SAE (Rajamanoharan et al. 2024, "Improving Dictionary Learning with Gated Sparse
+ * Autoencoders"): the gated activation, sparse (CSR over the open gates) and dense, and the encoder-side backward of
+ * both. Formulas are in {@link dev.saetrain.device.Device}. pi_mag is computed from pi_gate in double and rounded
+ * once, so the gate and magnitude decisions match the reference exactly. Sums over the sparse entries run
+ * sequentially in CSR order (the entries are few once the step is sparse); dense sums use per-chunk partials merged
+ * in chunk order, deterministic for a fixed thread count as the other dense reductions.
+ */
+final class GatedKernels {
+    private static final int ROW_GRAIN = 4;
+
+    private final Parallel par;
+
+    GatedKernels(Parallel par) {
+        this.par = par;
+    }
+
+    /** pi_mag from pi_gate: magScale (pre - bGate) + bMag, in double, rounded once. */
+    private static float magnitude(float pre, float bGate, float bMag, float magScale) {
+        return (float) ((double) magScale * ((double) pre - bGate) + bMag);
+    }
+
+    /** See Device.gatedSparse: count open gates per row, prefix sum, fill, then the per-latent sums in CSR order. */
+    long gatedSparse(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
+                     int nLatents, SparseActs out, FloatBuffer gateVal, FloatBuffer gateSums, int[] fired) {
+        int[] rowPtr = CpuDevice.ia(out.rowPtr());
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                int base = b * nLatents;
+                int c = 0;
+                for (int i = 0; i < nLatents; i++) {
+                    c += pre.get(base + i) > 0 ? 1 : 0;
+                }
+                rowPtr[b + 1] = c;
+            }
+        });
+        rowPtr[0] = 0;
+        long total = 0;
+        for (int b = 1; b <= batch; b++) {
+            total += rowPtr[b];
+            rowPtr[b] = (int) Math.min(total, Integer.MAX_VALUE);
+        }
+        if (total > out.capacity()) {
+            return -1;
+        }
+        int[] idx = CpuDevice.ia(out.idx());
+        FloatBuffer val = CpuDevice.fb(out.val());
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                int base = b * nLatents;
+                int e = rowPtr[b];
+                for (int i = 0; i < nLatents; i++) {
+                    float v = pre.get(base + i);
+                    if (v > 0) {
+                        idx[e] = i;
+                        gateVal.put(e, v);
+                        val.put(e, Math.max(0f, magnitude(v, bGate.get(i), bMag.get(i), magScale.get(i))));
+                        e++;
+                    }
+                }
+            }
+        });
+        double[] sums = new double[nLatents];
+        int on = 0;
+        for (int e = 0; e < total; e++) {
+            sums[idx[e]] += gateVal.get(e);
+            on += val.get(e) > 0 ? 1 : 0;
+        }
+        for (int i = 0; i < nLatents; i++) {
+            gateSums.put(i, (float) sums[i]);
+        }
+        fired[0] = on;
+        return total;
+    }
+
+    /** See Device.gatedDense: one pass over pre, per-chunk partial sums merged in chunk order. */
+    long gatedDense(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
+                    int nLatents, FloatBuffer f, FloatBuffer gateSums, int[] fired) {
+        int chunks = Math.max(1, par.chunks(batch, ROW_GRAIN));
+        double[][] sums = new double[chunks][];
+        long[] open = new long[chunks];
+        long[] on = new long[chunks];
+        par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+            double[] s = new double[nLatents];
+            long o = 0;
+            long n = 0;
+            for (int b = lo; b < hi; b++) {
+                int base = b * nLatents;
+                for (int i = 0; i < nLatents; i++) {
+                    float v = pre.get(base + i);
+                    if (v > 0) {
+                        float mag = Math.max(0f, magnitude(v, bGate.get(i), bMag.get(i), magScale.get(i)));
+                        f.put(base + i, mag);
+                        s[i] += v;
+                        o++;
+                        n += mag > 0 ? 1 : 0;
+                    } else {
+                        f.put(base + i, 0f);
+                        pre.put(base + i, 0f);
+                    }
+                }
+            }
+            sums[ch] = s;
+            open[ch] = o;
+            on[ch] = n;
+        });
+        long totalOpen = 0;
+        long totalOn = 0;
+        for (int c = 0; c < chunks; c++) {
+            totalOpen += open[c];
+            totalOn += on[c];
+        }
+        mergeInto(sums, nLatents, gateSums);
+        fired[0] = Math.toIntExact(totalOn);
+        return totalOpen;
+    }
+
+    /** out[i] = sum over chunks (in order) of parts[c][i]; null parts (empty chunks) count as zero. */
+    private void mergeInto(double[][] parts, int n, FloatBuffer out) {
+        par.forRange(n, 256, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                double t = 0;
+                for (double[] p : parts) {
+                    t += p == null ? 0 : p[i];
+                }
+                out.put(i, (float) t);
+            }
+        });
+    }
+
+    /** See Device.gatedSparseBackward: the dot products per row in parallel, then the sums in CSR order. */
+    void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuffer auxErr, float auxScale, FloatBuffer wDec,
+                             FloatBuffer l1PerLatent, FloatBuffer magScale, FloatBuffer bMag, int batch, int dIn,
+                             int nLatents, FloatBuffer dBGate, FloatBuffer dBMag, FloatBuffer dRMag) {
+        int[] rowPtr = CpuDevice.ia(acts.rowPtr());
+        int[] idx = CpuDevice.ia(acts.idx());
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        FloatBuffer dMag = CpuDevice.fb(acts.grad());
+        FloatBuffer dPre = CpuDevice.fb(gate.grad());
+        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                int eo = b * dIn;
+                for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
+                    int o = idx[e] * dIn;
+                    double dot = 0;
+                    for (int j = 0; j < dIn; j++) {
+                        dot += auxErr.get(eo + j) * wDec.get(o + j);
+                    }
+                    dPre.put(e, (float) (auxScale * dot) + l1PerLatent.get(idx[e]));
+                }
+            }
+        });
+        double[] sGate = new double[nLatents];
+        double[] sMag = new double[nLatents];
+        double[] sR = new double[nLatents];
+        int n = rowPtr[batch];
+        for (int e = 0; e < n; e++) {
+            int i = idx[e];
+            float dg = dPre.get(e);
+            float gm = dMag.get(e);
+            sGate[i] += dg;
+            sMag[i] += gm;
+            sR[i] += (double) gm * ((double) val.get(e) - bMag.get(i));
+            dPre.put(e, dg + magScale.get(i) * gm);
+        }
+        for (int i = 0; i < nLatents; i++) {
+            dBGate.put(i, (float) sGate[i]);
+            dBMag.put(i, (float) sMag[i]);
+            dRMag.put(i, (float) sR[i]);
+        }
+    }
+
+    /**
+     * See Device.gatedDenseBackward. Four sgemm products (dW_dec, the two decoder-transpose products into scratch,
+     * dW_enc) and two elementwise passes: the magnitude path first (its gradient, scaled by exp(r_mag), is parked in
+     * f once f is no longer needed), then the gate path, which leaves dL/dpre in scratch.
+     */
+    void gatedDenseBackward(FloatBuffer gate, FloatBuffer f, FloatBuffer err, float scale, FloatBuffer auxErr,
+                            float auxScale, FloatBuffer wDec, FloatBuffer l1PerLatent, FloatBuffer magScale,
+                            FloatBuffer bMag, FloatBuffer xIn, int batch, int dIn, int nLatents, FloatBuffer scratch,
+                            FloatBuffer dWDec, int[] decActive, FloatBuffer dWEnc, int[] encActive, FloatBuffer dBGate,
+                            FloatBuffer dBMag, FloatBuffer dRMag, FloatBuffer dpreSums) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
+                scale, f, nLatents, err, dIn, 0f, dWDec, dIn);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
+                scale, err, dIn, wDec, dIn, 0f, scratch, nLatents);
+        int chunks = Math.max(1, par.chunks(batch, ROW_GRAIN));
+        double[][] sMag = new double[chunks][];
+        double[][] sR = new double[chunks][];
+        par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+            double[] a = new double[nLatents];
+            double[] r = new double[nLatents];
+            for (int b = lo; b < hi; b++) {
+                int base = b * nLatents;
+                for (int i = 0; i < nLatents; i++) {
+                    float fv = f.get(base + i);
+                    float gm = fv > 0 ? scratch.get(base + i) : 0f;
+                    a[i] += gm;
+                    r[i] += (double) gm * ((double) fv - bMag.get(i));
+                    f.put(base + i, magScale.get(i) * gm);
+                }
+            }
+            sMag[ch] = a;
+            sR[ch] = r;
+        });
+        mergeInto(sMag, nLatents, dBMag);
+        mergeInto(sR, nLatents, dRMag);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
+                auxScale, auxErr, dIn, wDec, dIn, 0f, scratch, nLatents);
+        double[][] sGate = new double[chunks][];
+        double[][] sPre = new double[chunks][];
+        par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+            double[] g = new double[nLatents];
+            double[] p = new double[nLatents];
+            for (int b = lo; b < hi; b++) {
+                int base = b * nLatents;
+                for (int i = 0; i < nLatents; i++) {
+                    float dg = gate.get(base + i) > 0 ? scratch.get(base + i) + l1PerLatent.get(i) : 0f;
+                    float dp = dg + f.get(base + i);
+                    g[i] += dg;
+                    p[i] += dp;
+                    scratch.put(base + i, dp);
+                }
+            }
+            sGate[ch] = g;
+            sPre[ch] = p;
+        });
+        mergeInto(sGate, nLatents, dBGate);
+        mergeInto(sPre, nLatents, dpreSums);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
+                1f, scratch, nLatents, xIn, dIn, 0f, dWEnc, dIn);
+        java.util.Arrays.fill(decActive, 0, nLatents, 1);
+        java.util.Arrays.fill(encActive, 0, nLatents, 1);
+    }
+}
