@@ -44,12 +44,7 @@ final class GatedKernels {
                 rowPtr[b + 1] = c;
             }
         });
-        rowPtr[0] = 0;
-        long total = 0;
-        for (int b = 1; b <= batch; b++) {
-            total += rowPtr[b];
-            rowPtr[b] = (int) Math.min(total, Integer.MAX_VALUE);
-        }
+        long total = SparseKernels.prefixRowCounts(rowPtr, batch);
         if (total > out.capacity()) {
             return -1;
         }
