@@ -22,9 +22,11 @@ import picocli.CommandLine.Model.CommandSpec;
  * {@code sae-train bench}: times the training step on random rows held in memory and prints a table of
  * where the time goes, then one JSON line (tokens_per_s in steady state, encode_gflops inside the step,
  * gemm_gflops of the same product alone). A benchmark, not a test: compare ratios measured in one run.
+ * With {@code --stream SHARD_DIR} it times the activation stream instead; see {@link StreamBench}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Times the training step on random in-memory rows; prints a table and one JSON line.")
+        description = {"Times the training step on random in-memory rows; prints a table and one JSON line.",
+                "With --stream SHARD_DIR: times the activation stream (rows/s, GB/s of fp32) instead."})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--arch", defaultValue = "topk", description = "topk | relu | relu-2023 | batchtopk | jumprelu | "
             + "matryoshka | gated. Default: ${DEFAULT-VALUE}.")
@@ -62,6 +64,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--stream", paramLabel = "SHARD_DIR", description = "Instead of the step: time the activation "
+            + "stream over these shards (shuffle, prefetch, scale), consuming batches without training.")
+    java.nio.file.Path stream;
+
+    @Option(names = "--seconds", defaultValue = "10", description = "--stream: how long to read. "
+            + "Default: ${DEFAULT-VALUE}.")
+    double seconds;
+
     @Mixin
     DeviceOptions deviceOptions;
 
@@ -70,6 +80,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (stream != null) {
+            StreamBench.run(stream, batch, seconds, seed, spec.commandLine().getOut());
+            return Main.OK;
+        }
         Architecture a = Architecture.parse(arch);
         if (steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");

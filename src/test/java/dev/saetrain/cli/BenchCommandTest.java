@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** bench's output contract (not its speed): the table, then one JSON line with the documented fields. */
 class BenchCommandTest {
@@ -29,5 +31,32 @@ class BenchCommandTest {
             assertTrue(json.get("gemm_gflops").asDouble() > 0);
             assertTrue(out.toString().contains("encode"), out.toString());
         }
+    }
+
+    @Test
+    void streamModePrintsRatesAndOneJsonLine(@TempDir Path tmp) throws Exception {
+        Path shards = tmp.resolve("shards");
+        StringWriter synthErr = new StringWriter();
+        assertEquals(0, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(synthErr, true), "synth",
+                shards.toString(), "--d", "24", "--features", "64", "--rows", "3000", "--dtype", "f16"),
+                synthErr.toString());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "bench", "--stream",
+                shards.toString(), "--batch", "100", "--seconds", "0.3");
+        assertEquals(0, code, err.toString());
+        String text = out.toString();
+        String[] lines = text.strip().split("\n");
+        JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertEquals("stream", json.get("mode").asText());
+        assertEquals("F16", json.get("dtype").asText());
+        assertEquals(24, json.get("d_in").asInt());
+        assertEquals(100, json.get("batch").asInt());
+        assertTrue(json.get("batches").asLong() > 0, text);
+        double rowsPerS = json.get("rows_per_s").asDouble();
+        assertTrue(rowsPerS > 0, text);
+        // GB/s is fp32 bytes of the rows delivered: rows/s * d * 4.
+        assertEquals(rowsPerS * 24 * 4 / 1e9, json.get("stream_gb_per_s").asDouble(), 1e-3);
+        assertTrue(text.contains("rows/s") && text.contains("GB/s") && text.contains("F16"), text);
     }
 }
