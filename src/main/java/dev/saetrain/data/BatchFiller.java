@@ -4,9 +4,13 @@ import java.util.List;
 
 /**
  * The producer side of an {@link ActivationStream}, single-threaded: follows a {@link RowOrder} through the
- * epochs, mirrors its id buffer with a data buffer of fp32 rows {@code [capacity, dIn]}, and copies drawn
- * rows into batches. Everything here depends only on the data, the options and the position, never on
- * timing, which is what makes batches reproducible and positions restorable.
+ * epochs and converts each drawn row straight from its mapped shard into the batch (fp32 times the scale).
+ * The shuffle buffer holds row ids only, never data: a copy of the rows in fp32 would cost
+ * {@code capacity * dIn * 4} bytes (256 MiB by default), a conversion on load, a copy on every draw and on
+ * every swap-remove, where reading the row once at draw time costs one conversion and no copy. A load
+ * touches the block's pages so that a cold file is still read sequentially, block by block.
+ * Everything here depends only on the data, the options and the position, never on timing, which is what
+ * makes batches reproducible and positions restorable.
  */
 final class BatchFiller implements RowOrder.Sink {
     /** Consecutive rows read from one shard per load: big enough for sequential reads, small enough to mix. */
@@ -20,8 +24,6 @@ final class BatchFiller implements RowOrder.Sink {
     private final int dIn;
     private final long fingerprint;
     private final RowOrder order;
-    /** The rows in the shuffle buffer, fp32 and scaled: slot i is {@code data[i*dIn, (i+1)*dIn)}. */
-    private final float[] data;
     private long delivered;
     private long skipped;
     /** Draws since the last finite row; more than a whole epoch of them means no row is usable. */
@@ -37,7 +39,6 @@ final class BatchFiller implements RowOrder.Sink {
         int capacity = options.resolvedShuffleRows(dIn, set.totalRows());
         this.fingerprint = RowOrder.fingerprint(set.shardRows(), capacity, BLOCK_ROWS);
         this.order = new RowOrder(set.shardRows(), capacity, BLOCK_ROWS, options.seed());
-        this.data = new float[capacity * dIn];
     }
 
     /** The position of a stream that has delivered nothing yet. */
@@ -62,8 +63,8 @@ final class BatchFiller implements RowOrder.Sink {
     }
 
     /**
-     * Replays the row order up to {@code p} without reading data, then reads the rows that sit in the
-     * shuffle buffer at that point. Returns false if the thread was interrupted during the replay.
+     * Replays the row order up to {@code p} without reading data (rows are read when drawn). Returns false
+     * if the thread was interrupted during the replay.
      */
     boolean restore(StreamPosition p) {
         checkRestorable(p);
@@ -73,21 +74,6 @@ final class BatchFiller implements RowOrder.Sink {
             if (Thread.currentThread().isInterrupted()) {
                 return false;
             }
-        }
-        int size = order.size();
-        int slot = 0;
-        while (slot < size) {
-            long id = order.idAt(slot);
-            int run = 1;
-            while (slot + run < size && order.idAt(slot + run) == id + run) {
-                run++;
-            }
-            int s = set.shardOf(id);
-            long local = id - set.offset(s);
-            // A run may cross into the next shard; read only the part inside this one.
-            run = (int) Math.min(run, shards.get(s).rows() - local);
-            shards.get(s).readRows(local, run, options.scale(), data, slot * dIn);
-            slot += run;
         }
         delivered = p.rowsDelivered();
         skipped = p.skippedNonFinite();
@@ -115,20 +101,20 @@ final class BatchFiller implements RowOrder.Sink {
 
     @Override
     public void load(int slot, int shard, long firstRow, int count) {
-        shards.get(shard).readRows(firstRow, count, options.scale(), data, slot * dIn);
+        shards.get(shard).touchRows(firstRow, count);
     }
 
     @Override
     public void draw(int slot, long row) {
         int at = outRow * dIn;
-        System.arraycopy(data, slot * dIn, out, at, dIn);
+        int s = set.shardOf(row);
+        shards.get(s).readRows(row - set.offset(s), 1, options.scale(), out, at);
         int bad = Shard.firstNonFinite(out, at, dIn);
         if (bad < 0) {
             outRow++;
             badRun = 0;
             return;
         }
-        int s = set.shardOf(row);
         if (!options.skipNonFinite()) {
             throw ShardSet.nonFinite(shards.get(s), row - set.offset(s), bad, out[at + bad]);
         }
@@ -141,6 +127,6 @@ final class BatchFiller implements RowOrder.Sink {
 
     @Override
     public void move(int from, int to) {
-        System.arraycopy(data, from * dIn, data, to * dIn, dIn);
+        // Nothing to move: the buffer holds ids only, and RowOrder moves those itself.
     }
 }

@@ -3,6 +3,7 @@ package dev.saetrain.data;
 import dev.saetrain.io.DType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
@@ -24,12 +25,19 @@ import java.util.Locale;
 public final class Shard {
     /** Largest mapping; a MappedByteBuffer cannot exceed 2 GiB and smaller ones keep address space modest. */
     static final long MAX_CHUNK_BYTES = 1L << 30;
+    /** Stride of {@link #touchRows}: the smallest page size of the platforms we run on. */
+    private static final int PAGE_BYTES = 4096;
 
     private final ShardLayout layout;
     private final long rows;
     private final int dIn;
     private final int rowsPerChunk;
     private final ByteBuffer[] chunks;
+    /** Typed views of the chunks for {@link RowConversion#convert}, made once. */
+    private final Buffer[] views;
+    private final DType dtype;
+    /** Keeps {@link #touchRows}'s reads from being optimised away; its value means nothing. */
+    private byte touched;
 
     private Shard(ShardLayout layout, ByteBuffer[] chunks, int rowsPerChunk) {
         this.layout = layout;
@@ -37,6 +45,11 @@ public final class Shard {
         this.dIn = layout.dIn();
         this.chunks = chunks;
         this.rowsPerChunk = rowsPerChunk;
+        this.dtype = layout.dtype();
+        this.views = new Buffer[chunks.length];
+        for (int c = 0; c < chunks.length; c++) {
+            views[c] = RowConversion.view(dtype, chunks[c]);
+        }
     }
 
     /**
@@ -122,6 +135,13 @@ public final class Shard {
      */
     public void readRows(long firstRow, int count, float scale, float[] dst, int dstOffset) {
         checkRange(firstRow, count);
+        if (count == 1) {
+            // The stream's path: one row per draw, always inside one chunk.
+            int c = (int) (firstRow / rowsPerChunk);
+            int inChunk = (int) (firstRow - (long) c * rowsPerChunk);
+            RowConversion.convert(dtype, views[c], inChunk * dIn, dIn, scale, dst, dstOffset);
+            return;
+        }
         long row = firstRow;
         int off = dstOffset;
         int left = count;
@@ -131,11 +151,29 @@ public final class Shard {
             int n = Math.min(left, rowsPerChunk - inChunk);
             int elems = n * dIn;
             // Offsets within one chunk fit an int: a chunk is at most 1 GiB.
-            RowConversion.convert(layout.dtype(), chunks[c], inChunk * (int) layout.rowBytes(), elems, scale, dst, off);
+            RowConversion.convert(dtype, views[c], inChunk * dIn, elems, scale, dst, off);
             row += n;
             off += elems;
             left -= n;
         }
+    }
+
+    /**
+     * Reads one byte per page of rows {@code [firstRow, firstRow + count)}, so that the OS pages the block in
+     * with one sequential read now rather than row by row when the rows are drawn in random order.
+     */
+    public void touchRows(long firstRow, int count) {
+        checkRange(firstRow, count);
+        long rowBytes = layout.rowBytes();
+        int c = (int) (firstRow / rowsPerChunk);
+        long begin = (firstRow - (long) c * rowsPerChunk) * rowBytes;
+        long end = Math.min((long) rowsPerChunk, firstRow - (long) c * rowsPerChunk + count) * rowBytes;
+        // The rest of a block that crosses into the next chunk is paged in on demand; blocks are small.
+        byte sink = 0;
+        for (long b = begin; b < end; b += PAGE_BYTES) {
+            sink ^= chunks[c].get((int) b);
+        }
+        touched ^= sink;
     }
 
     /**
