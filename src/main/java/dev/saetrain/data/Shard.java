@@ -218,19 +218,40 @@ public final class Shard {
 
     /**
      * Index of the first non-finite value (NaN or +-Inf) in {@code x[offset .. offset + n)}, or -1 if all
-     * are finite. One multiply-add per element: any NaN or Inf makes {@code v * 0} NaN.
+     * are finite. The fast pass: any NaN or Inf makes {@code v * 0} NaN, and a sum with a NaN term is NaN.
+     * Eight partial sums rather than one, because Java keeps float additions in order, so a single sum is
+     * one dependent chain at the adder's latency per element (about 3x slower for a row of 768).
      */
     public static int firstNonFinite(float[] x, int offset, int n) {
-        float acc = 0f;
-        for (int i = offset; i < offset + n; i++) {
-            acc += x[i] * 0f;
+        float a0 = 0f;
+        float a1 = 0f;
+        float a2 = 0f;
+        float a3 = 0f;
+        float a4 = 0f;
+        float a5 = 0f;
+        float a6 = 0f;
+        float a7 = 0f;
+        int end = offset + n;
+        int i = offset;
+        for (; i + 8 <= end; i += 8) {
+            a0 += x[i] * 0f;
+            a1 += x[i + 1] * 0f;
+            a2 += x[i + 2] * 0f;
+            a3 += x[i + 3] * 0f;
+            a4 += x[i + 4] * 0f;
+            a5 += x[i + 5] * 0f;
+            a6 += x[i + 6] * 0f;
+            a7 += x[i + 7] * 0f;
         }
-        if (acc == 0f) {
+        for (; i < end; i++) {
+            a0 += x[i] * 0f;
+        }
+        if (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) == 0f) {
             return -1;
         }
-        for (int i = offset; i < offset + n; i++) {
-            if (!Float.isFinite(x[i])) {
-                return i - offset;
+        for (int j = offset; j < end; j++) {
+            if (!Float.isFinite(x[j])) {
+                return j - offset;
             }
         }
         throw new AssertionError("a NaN sum without a non-finite term");

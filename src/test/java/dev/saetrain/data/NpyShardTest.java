@@ -135,4 +135,29 @@ class NpyShardTest {
         assertThrows(IllegalArgumentException.class, () -> s.rawRows(5, 2));
         assertThrows(IndexOutOfBoundsException.class, () -> s.readRows(9, 2, 1f, got, 0));
     }
+
+    @Test
+    void firstNonFiniteFindsTheFirstAtEveryPositionAndLength() {
+        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        // Lengths around the 8-wide unrolling, offsets that are not multiples of 8.
+        for (int n = 0; n <= 21; n++) {
+            for (int offset : new int[] {0, 3}) {
+                float[] x = new float[offset + n + 2];
+                java.util.Arrays.fill(x, -Float.MAX_VALUE);
+                x[offset + n] = Float.NaN; // just past the range: must be ignored
+                if (offset > 0) {
+                    x[offset - 1] = Float.NaN;
+                }
+                assertEquals(-1, Shard.firstNonFinite(x, offset, n), "n " + n);
+                for (int at = 0; at < n; at++) {
+                    float[] y = x.clone();
+                    y[offset + at] = specials[at % 3];
+                    if (at + 1 < n) {
+                        y[offset + at + 1] = Float.NaN;
+                    }
+                    assertEquals(at, Shard.firstNonFinite(y, offset, n), "n " + n + ", at " + at);
+                }
+            }
+        }
+    }
 }
