@@ -94,6 +94,14 @@ public interface Device extends AutoCloseable {
                           FloatBuf actSums);
 
     /**
+     * reluDense then recordFiresDense on the result, in one pass over pre [batch, nLatents] (in place): entries
+     * <= 0 become 0; for every entry > 0, counts[i] += 1, lastFired[i] = step and (actSums not null) actSums[i]
+     * = this batch's sum of column i. Returns the number of entries > 0. The dense selection of the ReLU step.
+     */
+    long reluDenseFires(FloatBuf pre, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+                        FloatBuf actSums);
+
+    /**
      * Sparse decode: xHat = acts wDec (+ bDec when not null); err = xHat - target. Returns sum of err^2
      * over the batch. Out: xHat, err [batch, dIn].
      */
@@ -141,6 +149,13 @@ public interface Device extends AutoCloseable {
 
     /** dW[i] += coef[i] * w[i] for active rows (rowActive set; rows with coef[i] == 0 are skipped). */
     void addScaledRows(FloatBuf w, FloatBuf coef, int rows, int cols, FloatBuf dW, IntBuf rowActive);
+
+    /**
+     * The decoder-side coefficient of the April-2024 relu sparsity term (lambda / B) sum_i |W_dec,i| sum_b f_bi:
+     * its gradient in W_dec,i is coef[i] W_dec,i with coef[i] = lambdaOverB * actSums[i] / norms[i] (0 where
+     * norms[i] == 0). Elementwise over [nLatents]; {@code out} may be {@code norms} (in place).
+     */
+    void l1DecoderCoefficients(FloatBuf actSums, FloatBuf norms, float lambdaOverB, int nLatents, FloatBuf out);
 
     /** norms[i] = |w[i]| for w [rows, cols]. */
     void rowNorms(FloatBuf w, int rows, int cols, FloatBuf norms);

@@ -464,8 +464,7 @@ public final class Engine implements AutoCloseable {
                         dev.fill(ones, m, 1f);
                     }
                 }
-                active = dev.reluDense(pre, batch, m);
-                dev.recordFiresDense(pre, batch, m, fireCounts, lastFired, step, actSums);
+                active = dev.reluDenseFires(pre, batch, m, fireCounts, lastFired, step, actSums);
                 lap("select");
                 sse = dev.denseDecode(pre, wDec.param, bDec.param, x, batch, d, m, xHat, err);
                 lap("decode");
@@ -484,7 +483,7 @@ public final class Engine implements AutoCloseable {
             // (lambda / B) (sum_b f_bi) W_dec,i / |W_dec,i|, put in l1PerLatent's place as a per-row coefficient.
             sparsity = dev.dot(actSums, l1PerLatent, m);
             if (!plainL1) {
-                rowCoefficients();
+                dev.l1DecoderCoefficients(actSums, decNorms, (float) (l1 / batch), m, decNorms);
                 dev.addScaledRows(wDec.param, decNorms, m, d, wDec.grad, decActive);
             }
         }
@@ -507,21 +506,6 @@ public final class Engine implements AutoCloseable {
             sq += gated.gradSumSquares();
         }
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
-    }
-
-    /** decNorms[i] := (lambda / B) actSums[i] / |W_dec,i| (reusing the buffer; l1PerLatent = (lambda / B) |W_dec,i|). */
-    private void rowCoefficients() {
-        float[] sums = new float[m];
-        float[] coef = new float[m];
-        dev.download(actSums, 0, sums, 0, m);
-        dev.download(l1PerLatent, 0, coef, 0, m);
-        float[] norms = new float[m];
-        dev.download(decNorms, 0, norms, 0, m);
-        for (int i = 0; i < m; i++) {
-            // (lambda/B) * sum_b f_bi / |W_dec,i| = l1PerLatent[i] * sums[i] / |W_dec,i|^2
-            coef[i] = norms[i] > 0 ? coef[i] * sums[i] / (norms[i] * norms[i]) : 0f;
-        }
-        dev.upload(coef, 0, decNorms, 0, m);
     }
 
     private long countActive() {

@@ -288,6 +288,14 @@ public final class ReferenceOps implements Device {
         storeSums(sums, actSums);
     }
 
+    @Override
+    public long reluDenseFires(FloatBuf pre, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+                               FloatBuf actSums) {
+        long c = reluDense(pre, batch, nLatents);
+        recordFiresDense(pre, batch, nLatents, counts, lastFired, step, actSums);
+        return c;
+    }
+
     private static void storeSums(double[] sums, FloatBuf actSums) {
         if (actSums != null) {
             for (int i = 0; i < sums.length; i++) {
@@ -537,6 +545,15 @@ public final class ReferenceOps implements Device {
             for (int j = 0; j < cols; j++) {
                 g[i * cols + j] = (float) (g[i * cols + j] + (double) c * ws[i * cols + j]);
             }
+        }
+    }
+
+    @Override
+    public void l1DecoderCoefficients(FloatBuf actSums, FloatBuf norms, float lambdaOverB, int nLatents,
+                                      FloatBuf out) {
+        for (int i = 0; i < nLatents; i++) {
+            double ni = f(norms)[i];
+            f(out)[i] = ni > 0 ? (float) (lambdaOverB * (double) f(actSums)[i] / ni) : 0f;
         }
     }
 

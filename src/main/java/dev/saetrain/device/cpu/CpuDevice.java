@@ -140,17 +140,15 @@ public final class CpuDevice implements Device {
         FloatBuffer bd = fb(bDec);
         FloatBuffer xi = fb(xIn);
         FloatBuffer p = fb(pre);
-        FloatBuffer be = fb(bEnc);
+        float[] be = new float[nLatents];
+        fb(bEnc).get(0, be, 0, nLatents);
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
                 int o = b * dIn;
                 for (int j = 0; j < dIn; j++) {
                     xi.put(o + j, applyBDec ? xs.get(o + j) - bd.get(j) : xs.get(o + j));
                 }
-                long po = (long) b * nLatents;
-                for (int i = 0; i < nLatents; i++) {
-                    p.put((int) (po + i), be.get(i));
-                }
+                p.put(Math.toIntExact((long) b * nLatents), be, 0, nLatents); // bulk copy: pre starts at bEnc
             }
         });
         gemmNT(xIn, wEnc, pre, batch, nLatents, dIn, 1f, 1f);
@@ -191,11 +189,23 @@ public final class CpuDevice implements Device {
     @Override
     public void recordFiresDense(FloatBuf f, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
                                  FloatBuf actSums) {
-        FloatBuffer fv = fb(f);
-        int[] cnt = ia(counts);
-        int[] last = ia(lastFired);
-        FloatBuffer sums = actSums == null ? null : fb(actSums);
-        // Chunks of whole rows (contiguous reads), each with its own counters, merged in chunk order.
+        denseFires(fb(f), batch, nLatents, ia(counts), ia(lastFired), step, actSums == null ? null : fb(actSums), false);
+    }
+
+    @Override
+    public long reluDenseFires(FloatBuf pre, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+                               FloatBuf actSums) {
+        return denseFires(fb(pre), batch, nLatents, ia(counts), ia(lastFired), step,
+                actSums == null ? null : fb(actSums), true);
+    }
+
+    /**
+     * recordFiresDense over f [batch, nLatents], with {@code relu} first zeroing the entries <= 0 in place in the
+     * same pass (one read of the dense matrix instead of two). Chunks of whole rows (contiguous reads), each with
+     * its own counters, merged in chunk order (deterministic for a fixed thread count). Returns the entries > 0.
+     */
+    private long denseFires(FloatBuffer fv, int batch, int nLatents, int[] cnt, int[] last, int step,
+                            FloatBuffer sums, boolean relu) {
         int chunks = par.chunks(batch, ROW_GRAIN);
         int[][] c = new int[chunks][nLatents];
         double[][] s = new double[chunks][nLatents];
@@ -209,11 +219,16 @@ public final class CpuDevice implements Device {
                     if (v > 0) {
                         cc[i]++;
                         ss[i] += v;
+                    } else if (relu) {
+                        fv.put(o + i, 0f);
                     }
                 }
             }
         });
-        par.forRange(nLatents, 256, (lo, hi) -> {
+        int latentChunks = par.chunks(nLatents, 256);
+        long[] part = new long[Math.max(1, latentChunks)];
+        par.forChunks(nLatents, 256, (lc, lo, hi) -> {
+            long p = 0;
             for (int i = lo; i < hi; i++) {
                 int n = 0;
                 double t = 0;
@@ -221,6 +236,7 @@ public final class CpuDevice implements Device {
                     n += c[ch][i];
                     t += s[ch][i];
                 }
+                p += n;
                 if (n > 0) {
                     cnt[i] += n;
                     last[i] = step;
@@ -229,7 +245,13 @@ public final class CpuDevice implements Device {
                     sums.put(i, (float) t);
                 }
             }
+            part[lc] = p;
         });
+        long total = 0;
+        for (long p : part) {
+            total += p;
+        }
+        return total;
     }
 
     @Override
@@ -242,12 +264,11 @@ public final class CpuDevice implements Device {
     public double denseDecode(FloatBuf f, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
                               int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err) {
         FloatBuffer xh = fb(xHat);
-        FloatBuffer bd = fb(bDec);
+        float[] bd = new float[dIn];
+        fb(bDec).get(0, bd, 0, dIn);
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
-                for (int j = 0; j < dIn; j++) {
-                    xh.put(b * dIn + j, bd.get(j));
-                }
+                xh.put(b * dIn, bd, 0, dIn); // bulk copy: xHat starts at bDec
             }
         });
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, dIn, nLatents,
@@ -327,38 +348,36 @@ public final class CpuDevice implements Device {
         FloatBuffer dp = fb(dpreScratch);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
                 scale, fb(err), dIn, fb(wDec), dIn, 0f, dp, nLatents);
-        FloatBuffer l1 = l1PerLatent == null ? null : fb(l1PerLatent);
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+        float[] l1 = new float[nLatents];
+        if (l1PerLatent != null) {
+            fb(l1PerLatent).get(0, l1, 0, nLatents);
+        }
+        // One pass: the ReLU mask, the L1 term and dBEnc's column sums (row chunks with partial sums, merged in
+        // chunk order as columnSums does).
+        int chunks = par.chunks(batch, ROW_GRAIN);
+        double[][] part = new double[Math.max(1, chunks)][nLatents];
+        par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+            double[] ps = part[ch];
             for (int b = lo; b < hi; b++) {
                 int o = b * nLatents;
                 for (int i = 0; i < nLatents; i++) {
-                    float v = fv.get(o + i) > 0 ? dp.get(o + i) + (l1 == null ? 0f : l1.get(i)) : 0f;
+                    float v = fv.get(o + i) > 0 ? dp.get(o + i) + l1[i] : 0f;
                     dp.put(o + i, v);
+                    ps[i] += v;
                 }
             }
         });
+        mergeColumnSums(part, nLatents, fb(dBEnc));
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
                 scale, fv, nLatents, fb(err), dIn, 0f, fb(dWDec), dIn);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
                 1f, dp, nLatents, fb(xIn), dIn, 0f, fb(dWEnc), dIn);
-        columnSums(dp, batch, nLatents, fb(dBEnc));
         java.util.Arrays.fill(ia(decActive), 0, nLatents, 1);
         java.util.Arrays.fill(ia(encActive), 0, nLatents, 1);
     }
 
-    /** out[i] = sum_b x[b, i] for x [rows, cols]: row chunks with partial sums, merged in chunk order. */
-    private void columnSums(FloatBuffer x, int rows, int cols, FloatBuffer out) {
-        int chunks = par.chunks(rows, ROW_GRAIN);
-        double[][] part = new double[Math.max(1, chunks)][cols];
-        par.forChunks(rows, ROW_GRAIN, (ch, lo, hi) -> {
-            double[] p = part[ch];
-            for (int b = lo; b < hi; b++) {
-                int o = b * cols;
-                for (int i = 0; i < cols; i++) {
-                    p[i] += x.get(o + i);
-                }
-            }
-        });
+    /** out[i] = sum over chunks of part[chunk][i], in chunk order (deterministic for a fixed thread count). */
+    private void mergeColumnSums(double[][] part, int cols, FloatBuffer out) {
         par.forRange(cols, 256, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 double t = 0;
@@ -392,6 +411,20 @@ public final class CpuDevice implements Device {
                 for (int j = 0; j < cols; j++) {
                     g.put(o + j, g.get(o + j) + ci * ws.get(o + j));
                 }
+            }
+        });
+    }
+
+    @Override
+    public void l1DecoderCoefficients(FloatBuf actSums, FloatBuf norms, float lambdaOverB, int nLatents,
+                                      FloatBuf out) {
+        FloatBuffer sums = fb(actSums);
+        FloatBuffer n = fb(norms);
+        FloatBuffer o = fb(out);
+        par.forRange(nLatents, ELEM_GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float ni = n.get(i);
+                o.put(i, ni > 0 ? lambdaOverB * sums.get(i) / ni : 0f);
             }
         });
     }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# sae-train bench against PyTorch eager peers, side by side, on this machine's CPU.
+#
+#   runs/bench/compare.sh                 # SHARDS=/tmp/b512 STEPS=20 THREADS=2 by default
+#
+# Builds target/sae-train.jar when missing, writes synthetic shards (d=512) when SHARDS has none, then for
+# topk (k=32) and relu at d=512, x16, batch 4096 runs `sae-train bench` and each peer one after the other:
+# runs/bench/torch_step.py (our step in plain PyTorch, this repository) and ../shared/bench/torch_reference.py
+# when present. Every process gets the same OPENBLAS_CORETYPE and thread count. Prints a markdown table.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+SHARDS="${SHARDS:-/tmp/b512}"
+STEPS="${STEPS:-20}"
+THREADS="${THREADS:-2}"
+PY="${PY:-/usr/bin/python3}"
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+export OMP_NUM_THREADS="$THREADS"
+JAR="$ROOT/target/sae-train.jar"
+REF="$ROOT/../shared/bench/torch_reference.py"
+
+if [[ ! -f "$JAR" ]]; then
+    echo "building $JAR" >&2
+    mvn -q -B -o package -DskipTests >&2
+fi
+if ! compgen -G "$SHARDS/*.npy" >/dev/null; then
+    echo "writing shards to $SHARDS" >&2
+    java -jar "$JAR" synth "$SHARDS" --d 512 --features 2048 --rows 262144 --rows-per-shard 262144 >&2
+    rm -f "$SHARDS/ground_truth.npy"
+fi
+
+tps() { # the tokens_per_s of the last JSON line on stdin
+    "$PY" -c 'import json,sys; print([json.loads(l) for l in sys.stdin if l.startswith("{")][-1]["tokens_per_s"])'
+}
+
+ours() { # arch
+    java -jar "$JAR" bench --arch "$1" --d 512 --expansion 16 --k 32 --batch 4096 --threads "$THREADS" \
+        --steps "$STEPS" 2>/dev/null | tps
+}
+
+MODEL="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
+CORES="$(nproc)"
+ROWS=()
+for arch in topk relu; do
+    peers=("runs/bench/torch_step.py")
+    [[ -f "$REF" ]] && peers+=("../shared/bench/torch_reference.py")
+    for peer in "${peers[@]}"; do
+        echo "$arch: sae-train bench, then $peer" >&2
+        o="$(ours "$arch")"
+        p="$("$PY" "$ROOT/$peer" "$SHARDS" --arch "$arch" --k 32 --batch 4096 --threads "$THREADS" \
+            --steps "$STEPS" 2>/dev/null | tps)"
+        r="$("$PY" -c "print(f'{$o / $p:.2f}x')")"
+        ROWS+=("| $MODEL, $CORES cores | \`sae-train bench --arch $arch\` vs \`$peer --arch $arch\` | $p | $o | $r |")
+    done
+done
+
+echo
+echo "d=512, x16 (8192 latents), batch 4096, k=32, $THREADS threads, $STEPS timed steps, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+echo
+echo "| machine | command | peer tokens/s | ours tokens/s | ratio |"
+echo "|---|---|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"
