@@ -137,23 +137,52 @@ public final class CpuDevice implements Device {
     public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
                        int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
         FloatBuffer xs = fb(x);
-        FloatBuffer bd = fb(bDec);
         FloatBuffer xi = fb(xIn);
         FloatBuffer p = fb(pre);
-        FloatBuffer be = fb(bEnc);
+        float[] bd = new float[dIn];
+        if (applyBDec) {
+            fb(bDec).get(0, bd, 0, dIn);
+        }
+        float[] be = new float[nLatents];
+        fb(bEnc).get(0, be, 0, nLatents);
+        // Bulk row copies (memcpy-speed) rather than per-element puts: this pass is pure memory traffic.
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            float[] row = new float[dIn];
             for (int b = lo; b < hi; b++) {
                 int o = b * dIn;
+                xs.get(o, row, 0, dIn);
                 for (int j = 0; j < dIn; j++) {
-                    xi.put(o + j, applyBDec ? xs.get(o + j) - bd.get(j) : xs.get(o + j));
+                    row[j] -= bd[j];
                 }
-                long po = (long) b * nLatents;
-                for (int i = 0; i < nLatents; i++) {
-                    p.put((int) (po + i), be.get(i));
-                }
+                xi.put(o, row, 0, dIn);
+                p.put(b * nLatents, be, 0, nLatents);
             }
         });
-        gemmNT(xIn, wEnc, pre, batch, nLatents, dIn, 1f, 1f);
+        gemmRowsSingleThreaded(xi, fb(wEnc), p, batch, nLatents, dIn, 1f);
+    }
+
+    /**
+     * c += alpha a b^T (c [rows, cols], a [rows, inner], b [cols, inner], row-major), split into row blocks run
+     * by the Java pool, each a single-threaded OpenBLAS call. OpenBLAS's own worker threads spin for a while
+     * after each call (its THREAD_TIMEOUT); on a machine with as many cores as threads that spin takes a core
+     * from the Java loops that follow. Running the blocks on our own pool leaves no BLAS thread behind.
+     * Each block is one fixed-shape sgemm, so the result is deterministic for a fixed thread count.
+     */
+    private void gemmRowsSingleThreaded(FloatBuffer a, FloatBuffer b, FloatBuffer c, int rows, int cols, int inner,
+                                        float alpha) {
+        int blocks = Math.max(1, Math.min(par.threads(), rows / 64));
+        openblas_nolapack.blas_set_num_threads(1);
+        try {
+            par.forChunks(rows, Math.max(1, rows / blocks), (ch, lo, hi) -> {
+                if (hi > lo) {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, cols, inner, alpha,
+                            a.slice(lo * inner, (hi - lo) * inner), inner, b, inner, 1f,
+                            c.slice(lo * cols, (hi - lo) * cols), cols);
+                }
+            });
+        } finally {
+            openblas_nolapack.blas_set_num_threads(par.threads());
+        }
     }
 
     @Override
@@ -372,7 +401,13 @@ public final class CpuDevice implements Device {
 
     @Override
     public void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out) {
-        cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1, 1f, fb(out), 1);
+        // Single-threaded (a few MFLOP): a threaded call would leave OpenBLAS workers spinning, see gemmRowsSingleThreaded.
+        openblas_nolapack.blas_set_num_threads(1);
+        try {
+            cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1, 1f, fb(out), 1);
+        } finally {
+            openblas_nolapack.blas_set_num_threads(par.threads());
+        }
     }
 
     @Override
