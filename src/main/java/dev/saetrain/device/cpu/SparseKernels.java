@@ -36,15 +36,7 @@ final class SparseKernels {
         }
     }
 
-    /** Entries per block of the TopK pre-filter: a block whose maximum does not beat the heap's minimum is skipped. */
-    private static final int TOPK_BLOCK = 16;
-
-    /**
-     * See Device.topk. A k-slot min-heap per row: one compare per entry, a sift only when it enters. Rows are
-     * bulk-copied into a heap array, and once the heap is full a block of entries is skipped when its maximum
-     * does not exceed the heap's minimum (most blocks: k is small next to nLatents). Skipping only entries the
-     * heap would reject anyway, it selects exactly what the entry-by-entry heap selects.
-     */
+    /** See Device.topk. A k-slot min-heap per row: one compare per entry, a sift only when it enters. */
     void topk(FloatBuffer pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
         if ((long) batch * k > out.capacity()) {
             throw new IllegalArgumentException("topk needs " + (long) batch * k + " entries, buffer holds " + out.capacity());
@@ -58,42 +50,14 @@ final class SparseKernels {
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             float[] hv = new float[k];
             int[] hi2 = new int[k];
-            float[] row = new float[nLatents];
-            float[] kept = new float[k];
             for (int b = lo; b < hi; b++) {
-                pre.get(b * nLatents, row, 0, nLatents);
+                long base = (long) b * nLatents;
                 int n = 0;
-                int i = 0;
-                if (lastFired == null) {
-                    for (; i < nLatents && n < k; i++) {
-                        hv[n] = row[i];
-                        hi2[n] = i;
-                        siftUp(hv, hi2, n);
-                        n++;
-                    }
-                    for (; i + TOPK_BLOCK <= nLatents; i += TOPK_BLOCK) {
-                        float t = hv[0];
-                        float mx = row[i];
-                        for (int j = i + 1; j < i + TOPK_BLOCK; j++) {
-                            mx = Math.max(mx, row[j]);
-                        }
-                        if (!(mx > t)) {
-                            continue;
-                        }
-                        for (int j = i; j < i + TOPK_BLOCK; j++) {
-                            if (row[j] > hv[0]) {
-                                hv[0] = row[j];
-                                hi2[0] = j;
-                                siftDown(hv, hi2, k);
-                            }
-                        }
-                    }
-                }
-                for (; i < nLatents; i++) {
+                for (int i = 0; i < nLatents; i++) {
                     if (lastFired != null && lastFired[i] > deadBefore) {
                         continue;
                     }
-                    float v = row[i];
+                    float v = pre.get((int) (base + i));
                     if (n < k) {
                         hv[n] = v;
                         hi2[n] = i;
@@ -112,9 +76,8 @@ final class SparseKernels {
                 int o = b * k;
                 for (int r = 0; r < k; r++) {
                     idx[o + r] = hi2[r];
-                    kept[r] = Math.max(0f, hv[r]);
+                    val.put(o + r, Math.max(0f, hv[r]));
                 }
-                val.put(o, kept, 0, k);
             }
         });
     }
