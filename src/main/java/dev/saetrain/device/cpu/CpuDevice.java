@@ -137,21 +137,52 @@ public final class CpuDevice implements Device {
     public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
                        int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
         FloatBuffer xs = fb(x);
-        FloatBuffer bd = fb(bDec);
         FloatBuffer xi = fb(xIn);
         FloatBuffer p = fb(pre);
+        float[] bd = new float[dIn];
+        if (applyBDec) {
+            fb(bDec).get(0, bd, 0, dIn);
+        }
         float[] be = new float[nLatents];
         fb(bEnc).get(0, be, 0, nLatents);
+        // Bulk row copies (memcpy-speed) rather than per-element puts: this pass is pure memory traffic.
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+            float[] row = new float[dIn];
             for (int b = lo; b < hi; b++) {
                 int o = b * dIn;
+                xs.get(o, row, 0, dIn);
                 for (int j = 0; j < dIn; j++) {
-                    xi.put(o + j, applyBDec ? xs.get(o + j) - bd.get(j) : xs.get(o + j));
+                    row[j] -= bd[j];
                 }
-                p.put(Math.toIntExact((long) b * nLatents), be, 0, nLatents); // bulk copy: pre starts at bEnc
+                xi.put(o, row, 0, dIn);
+                p.put(b * nLatents, be, 0, nLatents);
             }
         });
-        gemmNT(xIn, wEnc, pre, batch, nLatents, dIn, 1f, 1f);
+        gemmRowsSingleThreaded(xi, fb(wEnc), p, batch, nLatents, dIn, 1f);
+    }
+
+    /**
+     * c += alpha a b^T (c [rows, cols], a [rows, inner], b [cols, inner], row-major), split into row blocks run
+     * by the Java pool, each a single-threaded OpenBLAS call. OpenBLAS's own worker threads spin for a while
+     * after each call (its THREAD_TIMEOUT); on a machine with as many cores as threads that spin takes a core
+     * from the Java loops that follow. Running the blocks on our own pool leaves no BLAS thread behind.
+     * Each block is one fixed-shape sgemm, so the result is deterministic for a fixed thread count.
+     */
+    private void gemmRowsSingleThreaded(FloatBuffer a, FloatBuffer b, FloatBuffer c, int rows, int cols, int inner,
+                                        float alpha) {
+        int blocks = Math.max(1, Math.min(par.threads(), rows / 64));
+        openblas_nolapack.blas_set_num_threads(1);
+        try {
+            par.forChunks(rows, Math.max(1, rows / blocks), (ch, lo, hi) -> {
+                if (hi > lo) {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, cols, inner, alpha,
+                            a.slice(lo * inner, (hi - lo) * inner), inner, b, inner, 1f,
+                            c.slice(lo * cols, (hi - lo) * cols), cols);
+                }
+            });
+        } finally {
+            openblas_nolapack.blas_set_num_threads(par.threads());
+        }
     }
 
     @Override
@@ -391,7 +422,13 @@ public final class CpuDevice implements Device {
 
     @Override
     public void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out) {
-        cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1, 1f, fb(out), 1);
+        // Single-threaded (a few MFLOP): a threaded call would leave OpenBLAS workers spinning, see gemmRowsSingleThreaded.
+        openblas_nolapack.blas_set_num_threads(1);
+        try {
+            cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1, 1f, fb(out), 1);
+        } finally {
+            openblas_nolapack.blas_set_num_threads(par.threads());
+        }
     }
 
     @Override
@@ -473,18 +510,21 @@ public final class CpuDevice implements Device {
     public void normalizeRows(FloatBuf w, int rows, int cols) {
         FloatBuffer ws = fb(w);
         par.forRange(rows, 64, (lo, hi) -> {
+            float[] r = new float[cols];
             for (int i = lo; i < hi; i++) {
                 int o = i * cols;
+                ws.get(o, r, 0, cols);
                 double s = 0;
                 for (int j = 0; j < cols; j++) {
-                    float v = ws.get(o + j);
+                    float v = r[j];
                     s += v * v;
                 }
                 if (s > 0) {
                     float inv = (float) (1.0 / Math.sqrt(s));
                     for (int j = 0; j < cols; j++) {
-                        ws.put(o + j, ws.get(o + j) * inv);
+                        r[j] = r[j] * inv;
                     }
+                    ws.put(o, r, 0, cols);
                 }
             }
         });
@@ -529,18 +569,38 @@ public final class CpuDevice implements Device {
         float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
         float a1 = 1 - beta1;
         float a2 = 1 - beta2;
+        // Row by row through heap arrays (bulk copies in and out) so the elementwise loop vectorises; the
+        // arithmetic is the same, element by element.
         par.forRange(rows, Math.max(1, ELEM_GRAIN / Math.max(1, cols)), (lo, hi) -> {
+            float[] pa = new float[cols];
+            float[] ga = new float[cols];
+            float[] ma = new float[cols];
+            float[] va = new float[cols];
             for (int i = lo; i < hi; i++) {
                 boolean active = flags == null || flags[i] != 0;
                 int o = i * cols;
-                for (int j = o; j < o + cols; j++) {
-                    float gj = active ? gradScale * g.get(j) : 0f;
-                    float mj = beta1 * ms.get(j) + a1 * gj;
-                    float vj = beta2 * vs.get(j) + a2 * gj * gj;
-                    ms.put(j, mj);
-                    vs.put(j, vj);
-                    p.put(j, p.get(j) - stepSize * mj / ((float) Math.sqrt(vj) * invSqrtBc2 + eps));
+                p.get(o, pa, 0, cols);
+                ms.get(o, ma, 0, cols);
+                vs.get(o, va, 0, cols);
+                if (active) {
+                    g.get(o, ga, 0, cols);
+                    for (int j = 0; j < cols; j++) {
+                        ga[j] = gradScale * ga[j];
+                    }
+                } else {
+                    java.util.Arrays.fill(ga, 0f);
                 }
+                for (int j = 0; j < cols; j++) {
+                    float gj = ga[j];
+                    float mj = beta1 * ma[j] + a1 * gj;
+                    float vj = beta2 * va[j] + a2 * gj * gj;
+                    ma[j] = mj;
+                    va[j] = vj;
+                    pa[j] = pa[j] - stepSize * mj / ((float) Math.sqrt(vj) * invSqrtBc2 + eps);
+                }
+                ms.put(o, ma, 0, cols);
+                vs.put(o, va, 0, cols);
+                p.put(o, pa, 0, cols);
             }
         });
     }
