@@ -33,43 +33,24 @@ final class GatedKernels {
     /** See Device.gatedSparse: count open gates per row, prefix sum, fill, then the per-latent sums in CSR order. */
     long gatedSparse(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
                      int nLatents, SparseActs out, FloatBuffer gateVal, FloatBuffer gateSums, int[] fired) {
-        int[] rowPtr = CpuDevice.ia(out.rowPtr());
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
-                int c = 0;
-                for (int i = 0; i < nLatents; i++) {
-                    c += pre.get(base + i) > 0 ? 1 : 0;
-                }
-                rowPtr[b + 1] = c;
-            }
-        });
-        long total = SparseKernels.prefixRowCounts(rowPtr, batch);
-        if (total > out.capacity()) {
+        // Open gates are the entries with pi_gate > 0: compacted with their pi_gate values, which then move to
+        // gateVal while val takes f = relu(pi_mag) in the same pass as the per-latent sums.
+        long total = SparseKernels.compactAbove(par, pre, null, batch, nLatents, out);
+        if (total < 0) {
             return -1;
         }
         int[] idx = CpuDevice.ia(out.idx());
         FloatBuffer val = CpuDevice.fb(out.val());
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
-                int e = rowPtr[b];
-                for (int i = 0; i < nLatents; i++) {
-                    float v = pre.get(base + i);
-                    if (v > 0) {
-                        idx[e] = i;
-                        gateVal.put(e, v);
-                        val.put(e, Math.max(0f, magnitude(v, bGate.get(i), bMag.get(i), magScale.get(i))));
-                        e++;
-                    }
-                }
-            }
-        });
         double[] sums = new double[nLatents];
         int on = 0;
         for (int e = 0; e < total; e++) {
-            sums[idx[e]] += gateVal.get(e);
-            on += val.get(e) > 0 ? 1 : 0;
+            int i = idx[e];
+            float gate = val.get(e);
+            float f = Math.max(0f, magnitude(gate, bGate.get(i), bMag.get(i), magScale.get(i)));
+            gateVal.put(e, gate);
+            val.put(e, f);
+            sums[i] += gate;
+            on += f > 0 ? 1 : 0;
         }
         for (int i = 0; i < nLatents; i++) {
             gateSums.put(i, (float) sums[i]);

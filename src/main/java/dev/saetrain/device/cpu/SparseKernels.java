@@ -120,15 +120,24 @@ final class SparseKernels {
 
     /** See Device.reluSparse: count per row, prefix sum, then fill. */
     long reluSparse(FloatBuffer pre, int batch, int nLatents, SparseActs out) {
+        return compactAbove(par, pre, null, batch, nLatents, out);
+    }
+
+    /**
+     * Compacts the entries of pre [batch, nLatents] with pre[b, i] > threshold[i] (> 0 when threshold is null)
+     * into CSR rows of {@code out}, latents in increasing order, values as they are: count per row, prefix sum,
+     * fill. Returns the number of entries, or -1 (only rowPtr written) when they exceed out.capacity(). Shared by
+     * the ReLU, JumpReLU and gated compactions.
+     */
+    static long compactAbove(Parallel par, FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents,
+                             SparseActs out) {
         int[] rowPtr = ia(out.rowPtr());
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
-                long base = (long) b * nLatents;
+                int base = b * nLatents;
                 int c = 0;
                 for (int i = 0; i < nLatents; i++) {
-                    if (pre.get((int) (base + i)) > 0) {
-                        c++;
-                    }
+                    c += pre.get(base + i) > (threshold == null ? 0f : threshold.get(i)) ? 1 : 0;
                 }
                 rowPtr[b + 1] = c;
             }
@@ -141,11 +150,11 @@ final class SparseKernels {
         FloatBuffer val = CpuDevice.fb(out.val());
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
-                long base = (long) b * nLatents;
+                int base = b * nLatents;
                 int e = rowPtr[b];
                 for (int i = 0; i < nLatents; i++) {
-                    float v = pre.get((int) (base + i));
-                    if (v > 0) {
+                    float v = pre.get(base + i);
+                    if (v > (threshold == null ? 0f : threshold.get(i))) {
                         idx[e] = i;
                         val.put(e, v);
                         e++;
@@ -160,7 +169,7 @@ final class SparseKernels {
      * Turns per-row counts held in rowPtr[1..batch] into CSR row pointers (rowPtr[0] = 0) and returns the total
      * number of entries (pointers past 2^31 - 1 saturate; callers refuse totals above their capacity).
      */
-    static long prefixRowCounts(int[] rowPtr, int batch) {
+    private static long prefixRowCounts(int[] rowPtr, int batch) {
         rowPtr[0] = 0;
         long total = 0;
         for (int b = 1; b <= batch; b++) {

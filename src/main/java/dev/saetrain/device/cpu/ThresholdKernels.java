@@ -166,38 +166,7 @@ final class ThresholdKernels {
 
     /** See Device.jumpReluSparse: count per row, prefix sum, then fill. */
     long jumpReluSparse(FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents, SparseActs out) {
-        int[] rowPtr = CpuDevice.ia(out.rowPtr());
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
-                int c = 0;
-                for (int i = 0; i < nLatents; i++) {
-                    c += pre.get(base + i) > threshold.get(i) ? 1 : 0;
-                }
-                rowPtr[b + 1] = c;
-            }
-        });
-        long total = SparseKernels.prefixRowCounts(rowPtr, batch);
-        if (total > out.capacity()) {
-            return -1;
-        }
-        int[] idx = CpuDevice.ia(out.idx());
-        FloatBuffer val = CpuDevice.fb(out.val());
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
-                int e = rowPtr[b];
-                for (int i = 0; i < nLatents; i++) {
-                    float v = pre.get(base + i);
-                    if (v > threshold.get(i)) {
-                        idx[e] = i;
-                        val.put(e, v);
-                        e++;
-                    }
-                }
-            }
-        });
-        return total;
+        return SparseKernels.compactAbove(par, pre, threshold, batch, nLatents, out);
     }
 
     /** See Device.jumpReluDense. */
