@@ -88,15 +88,7 @@ final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0) {
             throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");
         }
-        SaeConfig cfg = switch (a) {
-            case TOPK -> SaeConfig.topk(d, expansion, k);
-            case RELU -> SaeConfig.relu(d, expansion, l1);
-            case RELU_2023 -> SaeConfig.relu2023(d, expansion, l1);
-            case BATCHTOPK -> SaeConfig.batchTopk(d, expansion, k);
-            case JUMPRELU -> SaeConfig.jumpRelu(d, expansion, l1);
-            case MATRYOSHKA -> SaeConfig.matryoshka(d, expansion, k);
-            case GATED -> SaeConfig.gated(d, expansion, l1);
-        };
+        SaeConfig cfg = SaeConfig.of(a, d, expansion, k, l1);
         if (groups != null && a != Architecture.MATRYOSHKA) {
             throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + a.cliName());
         }

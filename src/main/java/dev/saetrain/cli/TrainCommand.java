@@ -251,15 +251,12 @@ final class TrainCommand implements Callable<Integer> {
             if (x < 1) {
                 throw new IllegalArgumentException("--expansion values must be >= 1, got " + x);
             }
-            switch (a) {
-                case TOPK -> ks.forEach(k -> out.add(SaeConfig.topk(dIn, x, k).withTied(tied)));
-                case RELU -> l1s.forEach(l1 -> out.add(SaeConfig.relu(dIn, x, l1).withTied(tied)));
-                case RELU_2023 -> l1s.forEach(l1 -> out.add(SaeConfig.relu2023(dIn, x, l1).withTied(tied)));
-                case BATCHTOPK -> ks.forEach(k -> out.add(SaeConfig.batchTopk(dIn, x, k).withTied(tied)));
-                case JUMPRELU -> l0Coefs.forEach(l0 -> out.add(SaeConfig.jumpRelu(dIn, x, l0).withTied(tied)));
-                case MATRYOSHKA -> ks.forEach(k -> out.add(SaeConfig.matryoshka(dIn, x, k).withGroups(groups)
-                        .withTied(tied)));
-                case GATED -> l1s.forEach(l1 -> out.add(SaeConfig.gated(dIn, x, l1).withTied(tied)));
+            List<Double> coefs = a == Architecture.JUMPRELU ? l0Coefs : l1s;
+            for (int k : a.usesK() ? ks : List.of(0)) {
+                for (double coef : a.usesK() ? List.of(0.0) : coefs) {
+                    SaeConfig c = SaeConfig.of(a, dIn, x, k, coef);
+                    out.add((a == Architecture.MATRYOSHKA ? c.withGroups(groups) : c).withTied(tied));
+                }
             }
         }
         java.util.Set<String> names = new java.util.HashSet<>();

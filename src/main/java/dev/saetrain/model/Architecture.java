@@ -66,6 +66,11 @@ public enum Architecture {
         return this == TOPK || this == BATCHTOPK || this == RELU_2023 || this == MATRYOSHKA;
     }
 
+    /** Whether the sparsity is set by k (TopK selection: topk, batchtopk, matryoshka) rather than a coefficient. */
+    public boolean usesK() {
+        return this == TOPK || this == BATCHTOPK || this == MATRYOSHKA;
+    }
+
     /** Whether the exported SAE carries a per-latent {@code threshold} (SAELens jumprelu). */
     public boolean exportsThreshold() {
         return this == BATCHTOPK || this == JUMPRELU || this == MATRYOSHKA;

@@ -56,7 +56,7 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             throw new IllegalArgumentException("d_in * n_latents = " + (long) dIn * nLatents
                     + " exceeds 2^31-1 elements per weight matrix; use a smaller expansion");
         }
-        if ((arch == Architecture.TOPK || arch == Architecture.BATCHTOPK || arch == Architecture.MATRYOSHKA)
+        if (arch.usesK()
                 && (k < 1 || k > nLatents)) {
             throw new IllegalArgumentException("--k must be in [1, " + nLatents + "] for " + nLatents
                     + " latents, got " + k);
@@ -123,24 +123,33 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return ends;
     }
 
+    /**
+     * An SAE of {@code arch} with nLatents = expansion * dIn: k for the TopK family ({@link Architecture#usesK}),
+     * the sparsity coefficient {@code coef} (lambda: L1, L0 for jumprelu) for the others; the unused one is 0.
+     */
+    public static SaeConfig of(Architecture arch, int dIn, int expansion, int k, double coef) {
+        return new SaeConfig(arch, dIn, Math.multiplyExact(dIn, expansion), arch.usesK() ? k : 0,
+                arch.usesK() ? 0 : coef, true);
+    }
+
     /** A topk SAE with nLatents = expansion * dIn. */
     public static SaeConfig topk(int dIn, int expansion, int k) {
-        return new SaeConfig(Architecture.TOPK, dIn, Math.multiplyExact(dIn, expansion), k, 0, true);
+        return of(Architecture.TOPK, dIn, expansion, k, 0);
     }
 
     /** A relu SAE (April 2024 recipe) with nLatents = expansion * dIn. */
     public static SaeConfig relu(int dIn, int expansion, double l1) {
-        return new SaeConfig(Architecture.RELU, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
+        return of(Architecture.RELU, dIn, expansion, 0, l1);
     }
 
     /** A relu-2023 SAE (Towards Monosemanticity: plain L1, unit-norm decoder, resampling). */
     public static SaeConfig relu2023(int dIn, int expansion, double l1) {
-        return new SaeConfig(Architecture.RELU_2023, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
+        return of(Architecture.RELU_2023, dIn, expansion, 0, l1);
     }
 
     /** A batchtopk SAE (Bussmann et al. 2024) keeping k * batch latents per batch, nLatents = expansion * dIn. */
     public static SaeConfig batchTopk(int dIn, int expansion, int k) {
-        return new SaeConfig(Architecture.BATCHTOPK, dIn, Math.multiplyExact(dIn, expansion), k, 0, true);
+        return of(Architecture.BATCHTOPK, dIn, expansion, k, 0);
     }
 
     /**
@@ -148,17 +157,17 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
      * {@link #defaultGroups}.
      */
     public static SaeConfig matryoshka(int dIn, int expansion, int k) {
-        return new SaeConfig(Architecture.MATRYOSHKA, dIn, Math.multiplyExact(dIn, expansion), k, 0, true);
+        return of(Architecture.MATRYOSHKA, dIn, expansion, k, 0);
     }
 
     /** A jumprelu SAE (Rajamanoharan et al. 2024) with L0 coefficient l0Coef, nLatents = expansion * dIn. */
     public static SaeConfig jumpRelu(int dIn, int expansion, double l0Coef) {
-        return new SaeConfig(Architecture.JUMPRELU, dIn, Math.multiplyExact(dIn, expansion), 0, l0Coef, true);
+        return of(Architecture.JUMPRELU, dIn, expansion, 0, l0Coef);
     }
 
     /** A gated SAE (Rajamanoharan et al. 2024) with sparsity coefficient l1, nLatents = expansion * dIn. */
     public static SaeConfig gated(int dIn, int expansion, double l1) {
-        return new SaeConfig(Architecture.GATED, dIn, Math.multiplyExact(dIn, expansion), 0, l1, true);
+        return of(Architecture.GATED, dIn, expansion, 0, l1);
     }
 
     /**
