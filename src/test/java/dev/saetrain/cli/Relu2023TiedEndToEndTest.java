@@ -6,16 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.export.TestTensorFiles;
-import dev.saetrain.io.DType;
-import dev.saetrain.synth.SynthOptions;
-import dev.saetrain.synth.SynthWriter;
-import dev.saetrain.synth.SyntheticData;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,13 +29,11 @@ class Relu2023TiedEndToEndTest {
 
     @BeforeAll
     static void makeData() throws IOException {
-        data = tmp.resolve("synth");
-        SynthOptions o = new SynthOptions(64, 128, 3, 0.99, 120_000, 65_536, 0, DType.F16);
-        SynthWriter.write(new SyntheticData(o), data);
+        data = TrainEndToEndTest.toyData(tmp);
     }
 
     private static int run(StringWriter err, String... args) {
-        return Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), args);
+        return TrainEndToEndTest.run(err, args);
     }
 
     @Test
@@ -106,9 +98,6 @@ class Relu2023TiedEndToEndTest {
     }
 
     private static void assertFvuFalls(Path metrics) throws IOException {
-        List<String> lines = Files.readAllLines(metrics);
-        double first = JSON.readTree(lines.get(0)).get("fvu").asDouble();
-        double last = JSON.readTree(lines.get(lines.size() - 1)).get("fvu").asDouble();
-        assertTrue(last < first && last < 0.2, "fvu " + first + " -> " + last);
+        TrainEndToEndTest.assertFvuFalls(metrics, 0.2);
     }
 }

@@ -34,12 +34,19 @@ class TrainEndToEndTest {
 
     @BeforeAll
     static void makeData() throws IOException {
-        data = tmp.resolve("synth");
-        SynthOptions o = new SynthOptions(64, 128, 3, 0.99, 120_000, 65_536, 0, DType.F16);
-        SynthWriter.write(new SyntheticData(o), data);
+        data = toyData(tmp);
     }
 
-    private static int run(StringWriter err, String... args) {
+    /** The toy data of the recovery tests in {@code dir/synth}: d = 64, 128 true features, 3 active per row. */
+    static Path toyData(Path dir) throws IOException {
+        Path d = dir.resolve("synth");
+        SynthOptions o = new SynthOptions(64, 128, 3, 0.99, 120_000, 65_536, 0, DType.F16);
+        SynthWriter.write(new SyntheticData(o), d);
+        return d;
+    }
+
+    /** Runs the command line with its output discarded and its errors in {@code err}. */
+    static int run(StringWriter err, String... args) {
         return Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), args);
     }
 
@@ -177,7 +184,7 @@ class TrainEndToEndTest {
         assertTrue(t[0] > 0, "threshold " + t[0]);
     }
 
-    private static void assertFvuFalls(Path metrics, double below) throws IOException {
+    static void assertFvuFalls(Path metrics, double below) throws IOException {
         List<String> lines = Files.readAllLines(metrics);
         assertTrue(lines.size() >= 3, "metrics rows: " + lines.size());
         double first = JSON.readTree(lines.get(0)).get("fvu").asDouble();
