@@ -1,0 +1,197 @@
+package dev.saetrain.export;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.data.BadInputException;
+import dev.saetrain.io.DType;
+import dev.saetrain.io.SafetensorsReader;
+import dev.saetrain.io.Tensor;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeWeights;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a SAELens dictionary folder ({@code cfg.json} + {@code sae_weights.safetensors}, optionally
+ * {@code sparsity.safetensors}) back into {@link SaeWeights}: ours, as {@link SaeLensWriter} writes them, and SAELens's
+ * own "standard", "topk", "jumprelu" and "gated" folders. The weights are those of the file (scale already folded, so
+ * they act on raw activations). Anything missing or of the wrong shape is a {@link BadInputException} naming the file.
+ */
+public final class SaeLensReader {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * One dictionary folder.
+     *
+     * @param dir         the folder
+     * @param weights     the parameters (SAELens orientation, fp32)
+     * @param cfg         the parsed cfg.json
+     * @param logSparsity log10(firing frequency + 1e-10) per latent from sparsity.safetensors, or null when absent
+     */
+    public record Loaded(Path dir, SaeWeights weights, JsonNode cfg, float[] logSparsity) {
+        /** The folder's name (e.g. x16-k32). */
+        public String name() {
+            return dir.getFileName().toString();
+        }
+    }
+
+    private SaeLensReader() {
+    }
+
+    /** Whether {@code dir} looks like a dictionary folder (has cfg.json and sae_weights.safetensors). */
+    public static boolean isSaeDir(Path dir) {
+        return Files.isRegularFile(dir.resolve(SaeLensWriter.CFG_FILE))
+                && Files.isRegularFile(dir.resolve(SaeLensWriter.WEIGHTS_FILE));
+    }
+
+    /**
+     * The dictionary folders under {@code path}: the folder itself when it is one, else the folders of a run
+     * ({@code path/saes/*}) or of a directory of dictionaries ({@code path/*}), sorted by number of latents then name.
+     */
+    public static List<Path> findSaeDirs(Path path) throws IOException {
+        if (isSaeDir(path)) {
+            return List.of(path);
+        }
+        Path base = Files.isDirectory(path.resolve("saes")) ? path.resolve("saes") : path;
+        if (!Files.isDirectory(base)) {
+            throw new BadInputException(path, "not a directory; give a dictionary folder (cfg.json + "
+                    + SaeLensWriter.WEIGHTS_FILE + "), a run directory or a directory of dictionary folders");
+        }
+        List<Path> dirs = new ArrayList<>();
+        try (var s = Files.list(base)) {
+            s.filter(SaeLensReader::isSaeDir).forEach(dirs::add);
+        }
+        if (dirs.isEmpty()) {
+            throw new BadInputException(path, "no dictionary folder found (looked for cfg.json + "
+                    + SaeLensWriter.WEIGHTS_FILE + " in " + base + " and its sub-folders)");
+        }
+        Map<Path, Integer> sizes = new LinkedHashMap<>();
+        for (Path d : dirs) {
+            sizes.put(d, readCfg(d.resolve(SaeLensWriter.CFG_FILE)).path("d_sae").asInt());
+        }
+        dirs.sort((a, b) -> sizes.get(a).equals(sizes.get(b)) ? a.getFileName().toString()
+                .compareTo(b.getFileName().toString()) : Integer.compare(sizes.get(a), sizes.get(b)));
+        return dirs;
+    }
+
+    /** Reads the dictionary folder {@code dir}. */
+    public static Loaded read(Path dir) throws IOException {
+        Path cfgFile = dir.resolve(SaeLensWriter.CFG_FILE);
+        Path weightsFile = dir.resolve(SaeLensWriter.WEIGHTS_FILE);
+        JsonNode cfg = readCfg(cfgFile);
+        int d = requiredInt(cfgFile, cfg, "d_in");
+        int m = requiredInt(cfgFile, cfg, "d_sae");
+        JsonNode ours = cfg.path("metadata").path("sae_train");
+        Architecture arch = architecture(cfgFile, cfg, ours);
+        int k = arch.usesK() ? (cfg.has("k") ? cfg.get("k").asInt() : ours.path("k").asInt(1)) : 0;
+        double coef = ours.has("l1") ? ours.get("l1").asDouble() : ours.path("l0_coefficient").asDouble(0);
+        List<Integer> groups = new ArrayList<>();
+        ours.path("groups").forEach(g -> groups.add(g.asInt()));
+        boolean applyBDec = cfg.path("apply_b_dec_to_input").asBoolean(true);
+        SaeConfig config;
+        try {
+            config = new SaeConfig(arch, d, m, Math.min(Math.max(k, arch.usesK() ? 1 : 0), m), coef, applyBDec, false,
+                    arch == Architecture.MATRYOSHKA ? groups : List.of());
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(cfgFile, "inconsistent config: " + e.getMessage());
+        }
+        SafetensorsReader.Contents contents;
+        try {
+            contents = SafetensorsReader.read(weightsFile);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException(weightsFile, "missing; a dictionary folder needs cfg.json and "
+                    + SaeLensWriter.WEIGHTS_FILE);
+        }
+        Map<String, Tensor> t = contents.tensors();
+        float[] wEnc = tensor(weightsFile, t, "W_enc", d, m);
+        float[] wDec = tensor(weightsFile, t, "W_dec", m, d);
+        float[] bDec = tensor(weightsFile, t, "b_dec", d);
+        float[] bEnc = tensor(weightsFile, t, arch.encoderBiasName(), m);
+        Map<String, float[]> extras = new LinkedHashMap<>();
+        List<String> extraNames = switch (arch) {
+            case GATED -> List.of("b_mag", "r_mag");
+            case JUMPRELU, BATCHTOPK, MATRYOSHKA -> List.of("threshold");
+            default -> List.of();
+        };
+        for (String name : extraNames) {
+            extras.put(name, tensor(weightsFile, t, name, m));
+        }
+        float[] logSparsity = null;
+        Path sparsityFile = dir.resolve(SaeLensWriter.SPARSITY_FILE);
+        if (Files.isRegularFile(sparsityFile)) {
+            logSparsity = tensor(sparsityFile, SafetensorsReader.read(sparsityFile).tensors(), "sparsity", m);
+        }
+        return new Loaded(dir, new SaeWeights(config, wEnc, bEnc, wDec, bDec, extras), cfg, logSparsity);
+    }
+
+    private static JsonNode readCfg(Path cfgFile) throws IOException {
+        String text;
+        try {
+            text = Files.readString(cfgFile);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException(cfgFile, "missing; a dictionary folder needs cfg.json and "
+                    + SaeLensWriter.WEIGHTS_FILE);
+        }
+        try {
+            JsonNode cfg = JSON.readTree(text);
+            if (cfg == null || !cfg.isObject()) {
+                throw new BadInputException(cfgFile, "not a JSON object");
+            }
+            return cfg;
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(cfgFile, "invalid JSON (" + e.getOriginalMessage() + ")");
+        }
+    }
+
+    private static Architecture architecture(Path cfgFile, JsonNode cfg, JsonNode ours) {
+        if (ours.hasNonNull("architecture")) {
+            try {
+                return Architecture.parse(ours.get("architecture").asText());
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException(cfgFile, "metadata.sae_train.architecture: " + e.getMessage());
+            }
+        }
+        String name = cfg.path("architecture").asText("standard");
+        return switch (name) {
+            case "standard" -> Architecture.RELU;
+            case "topk" -> Architecture.TOPK;
+            case "jumprelu" -> Architecture.JUMPRELU;
+            case "gated" -> Architecture.GATED;
+            default -> throw new BadInputException(cfgFile, "architecture '" + name
+                    + "' is not one this tool reads (standard, topk, jumprelu, gated)");
+        };
+    }
+
+    private static int requiredInt(Path file, JsonNode cfg, String key) {
+        JsonNode v = cfg.get(key);
+        if (v == null || !v.canConvertToInt() || v.asInt() < 1) {
+            throw new BadInputException(file, "needs a positive integer \"" + key + "\", got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static float[] tensor(Path file, Map<String, Tensor> tensors, String name, long... shape) {
+        Tensor t = tensors.get(name);
+        if (t == null) {
+            throw new BadInputException(file, "no tensor \"" + name + "\" (has " + tensors.keySet() + ")");
+        }
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new BadInputException(file, "tensor \"" + name + "\" has shape " + Arrays.toString(t.shape())
+                    + ", expected " + Arrays.toString(shape));
+        }
+        if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
+            throw new BadInputException(file, "tensor \"" + name + "\" has dtype " + t.dtype()
+                    + ", expected a float type");
+        }
+        return (float[]) t.data();
+    }
+}
