@@ -134,6 +134,19 @@ public interface Device extends AutoCloseable {
                                FloatBuf dWEnc, FloatBuf dBEnc, IntBuf rowActive);
 
     /**
+     * {@link #sparseDecoderBackward} then {@link #sparseEncoderBackward} over the same entries, as one op so that an
+     * implementation can walk the active latents once (one W_dec row read per active latent, each row of err and
+     * xIn gathered once per entry). dWEnc may be dWDec with encActive == decActive (tied weights): both terms then
+     * add into the one gradient. Results equal the two calls' up to float summation order.
+     */
+    default void sparseBackward(SparseActs acts, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
+                                FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf decActive,
+                                FloatBuf dWEnc, FloatBuf dBEnc, IntBuf encActive) {
+        sparseDecoderBackward(acts, err, scale, wDec, l1PerLatent, batch, dIn, nLatents, dWDec, decActive);
+        sparseEncoderBackward(acts, xIn, batch, dIn, nLatents, dWEnc, dBEnc, encActive);
+    }
+
+    /**
      * Dense backward (the ReLU warm-up phase, when too many latents fire for sparse products to pay),
      * f = relu(pre) dense [batch, nLatents], g = scale * err:
      * dpre = (g wDec^T + l1PerLatent) * [f > 0] (written over {@code dpreScratch} [batch, nLatents]);

@@ -406,8 +406,8 @@ public final class Engine implements AutoCloseable {
             } else {
                 sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
                 lap("decode");
-                dev.sparseDecoderBackward(acts, err, gScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
-                dev.sparseEncoderBackward(acts, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
+                dev.sparseBackward(acts, err, gScale, wDec.param, null, xIn, batch, d, m, wDec.grad, decActive,
+                        encGrad(), bEnc.grad, encFlags());
             }
             lap("backward");
             if (dead > 0) {
@@ -452,8 +452,8 @@ public final class Engine implements AutoCloseable {
                 lap("select");
                 sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
                 lap("decode");
-                dev.sparseDecoderBackward(acts, err, gScale, wDec.param, l1PerLatent, batch, d, m, wDec.grad, decActive);
-                dev.sparseEncoderBackward(acts, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
+                dev.sparseBackward(acts, err, gScale, wDec.param, l1PerLatent, xIn, batch, d, m, wDec.grad, decActive,
+                        encGrad(), bEnc.grad, encFlags());
             } else {
                 dense = true;
                 if (dpre == null) {
@@ -533,8 +533,8 @@ public final class Engine implements AutoCloseable {
         }
         double auxSse = dev.sparseDecode(aux, wDec.param, null, resid, batch, d, auxHat, auxErr);
         float auxScale = (float) (2 * AUX_ALPHA / denom);
-        dev.sparseDecoderBackward(aux, auxErr, auxScale, wDec.param, null, batch, d, m, wDec.grad, decActive);
-        dev.sparseEncoderBackward(aux, xIn, batch, d, m, encGrad(), bEnc.grad, encFlags());
+        dev.sparseBackward(aux, auxErr, auxScale, wDec.param, null, xIn, batch, d, m, wDec.grad, decActive, encGrad(),
+                bEnc.grad, encFlags());
         return AUX_ALPHA * auxSse / denom;
     }
 

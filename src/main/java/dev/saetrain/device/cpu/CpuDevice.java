@@ -372,6 +372,17 @@ public final class CpuDevice implements Device {
     }
 
     @Override
+    public void sparseBackward(SparseActs acts, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
+                               FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf decActive,
+                               FloatBuf dWEnc, FloatBuf dBEnc, IntBuf encActive) {
+        if ((dWEnc == dWDec) != (encActive == decActive)) {
+            throw new IllegalArgumentException("sparseBackward: a shared (tied) gradient needs shared flags");
+        }
+        sparse.backward(acts, fb(err), scale, fb(wDec), l1PerLatent == null ? null : fb(l1PerLatent), fb(xIn), batch,
+                dIn, nLatents, fb(dWDec), ia(decActive), dWEnc == dWDec ? null : fb(dWEnc), fb(dBEnc), ia(encActive));
+    }
+
+    @Override
     public void denseBackward(FloatBuf f, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
                               int batch, int dIn, int nLatents, FloatBuf dpreScratch,
                               FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc) {

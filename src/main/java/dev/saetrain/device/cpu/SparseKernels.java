@@ -50,23 +50,46 @@ final class SparseKernels {
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             float[] hv = new float[k];
             int[] hi2 = new int[k];
+            float[] row = new float[nLatents];
             for (int b = lo; b < hi; b++) {
-                long base = (long) b * nLatents;
+                // One bulk copy of the row (a memcpy) and a scan over the heap array: the JIT keeps the running
+                // k-th largest in a register and the compare is a predictable branch for all but ~k ln(m/k) entries.
+                pre.get(b * nLatents, row, 0, nLatents);
                 int n = 0;
-                for (int i = 0; i < nLatents; i++) {
-                    if (lastFired != null && lastFired[i] > deadBefore) {
-                        continue;
-                    }
-                    float v = pre.get((int) (base + i));
-                    if (n < k) {
-                        hv[n] = v;
+                int i = 0;
+                if (lastFired == null) {
+                    for (; i < nLatents && n < k; i++) {
+                        hv[n] = row[i];
                         hi2[n] = i;
                         siftUp(hv, hi2, n);
                         n++;
-                    } else if (v > hv[0]) {
-                        hv[0] = v;
-                        hi2[0] = i;
-                        siftDown(hv, hi2, k);
+                    }
+                    float min = n == k ? hv[0] : Float.POSITIVE_INFINITY;
+                    for (; i < nLatents; i++) {
+                        float v = row[i];
+                        if (v > min) {
+                            hv[0] = v;
+                            hi2[0] = i;
+                            siftDown(hv, hi2, k);
+                            min = hv[0];
+                        }
+                    }
+                } else {
+                    for (; i < nLatents; i++) {
+                        if (lastFired[i] > deadBefore) {
+                            continue;
+                        }
+                        float v = row[i];
+                        if (n < k) {
+                            hv[n] = v;
+                            hi2[n] = i;
+                            siftUp(hv, hi2, n);
+                            n++;
+                        } else if (v > hv[0]) {
+                            hv[0] = v;
+                            hi2[0] = i;
+                            siftDown(hv, hi2, k);
+                        }
                     }
                 }
                 if (n < k) {
@@ -397,5 +420,106 @@ final class SparseKernels {
                 dBEnc.put(i, dBEnc.get(i) + (float) bsum);
             }
         });
+    }
+
+    private float[] errScratch = new float[0];
+    private float[] xScratch = new float[0];
+
+    /** {@code scratch} grown to n floats (kept: the step's buffers have fixed sizes) holding src[0..n). */
+    private float[] heapCopy(FloatBuffer src, int n, float[] scratch) {
+        float[] a = scratch.length >= n ? scratch : new float[n];
+        par.forRange(n, 1 << 16, (lo, hi) -> src.get(lo, a, lo, hi - lo));
+        return a;
+    }
+
+    /**
+     * See Device.sparseBackward: decoderBackward and encoderBackward in one walk over the active latents. err and
+     * xIn are copied once into heap arrays (batch * dIn floats each, reused across steps), each W_dec row of an
+     * active latent is read once, and for each of its entries the row's err and xIn are read once: the df dot
+     * product, the dW_dec and dW_enc rows and db_enc accumulate together. Per latent, entries are summed in the
+     * same order as the two separate ops, so non-tied results are the same bits. dWEnc null: tied, the encoder
+     * term adds into dWDec (flags decActive).
+     */
+    void backward(SparseActs acts, FloatBuffer err, float scale, FloatBuffer wDec, FloatBuffer l1PerLatent,
+                  FloatBuffer xIn, int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] decActive,
+                  FloatBuffer dWEnc, FloatBuffer dBEnc, int[] encActive) {
+        FloatBuffer val = CpuDevice.fb(acts.val());
+        FloatBuffer grad = CpuDevice.fb(acts.grad());
+        int n = ia(acts.rowPtr())[batch];
+        for (int e = 0; e < n; e++) {
+            if (val.get(e) <= 0) {
+                grad.put(e, 0f);
+            }
+        }
+        ByLatent bl = byLatent(acts, nLatents, val);
+        float[] errH = errScratch = heapCopy(err, batch * dIn, errScratch);
+        float[] xH = xScratch = heapCopy(xIn, batch * dIn, xScratch);
+        par.forRange(nLatents, 64, (lo, hi) -> {
+            float[] w = new float[dIn];
+            float[] accD = new float[dIn];
+            float[] accE = new float[dIn];
+            float[] er = new float[dIn];
+            float[] xr = new float[dIn];
+            for (int i = lo; i < hi; i++) {
+                int s = bl.start()[i];
+                int t = bl.start()[i + 1];
+                if (s == t) {
+                    continue;
+                }
+                wDec.get(i * dIn, w, 0, dIn);
+                openRow(dWDec, i, dIn, decActive, accD);
+                if (dWEnc != null) {
+                    openRow(dWEnc, i, dIn, encActive, accE);
+                } else {
+                    java.util.Arrays.fill(accE, 0f);
+                }
+                float l1 = l1PerLatent == null ? 0f : l1PerLatent.get(i);
+                double bsum = 0;
+                for (int q = s; q < t; q++) {
+                    int e = bl.order()[q];
+                    int o = bl.rows()[e] * dIn;
+                    System.arraycopy(errH, o, er, 0, dIn);
+                    System.arraycopy(xH, o, xr, 0, dIn);
+                    float g = (float) (scale * dot4(er, w, dIn)) + l1;
+                    grad.put(e, g);
+                    bsum += g;
+                    float c = scale * val.get(e);
+                    for (int j = 0; j < dIn; j++) {
+                        accD[j] += c * er[j];
+                    }
+                    for (int j = 0; j < dIn; j++) {
+                        accE[j] += g * xr[j];
+                    }
+                }
+                if (dWEnc != null) {
+                    dWEnc.put(i * dIn, accE, 0, dIn);
+                } else {
+                    for (int j = 0; j < dIn; j++) {
+                        accD[j] += accE[j];
+                    }
+                }
+                dWDec.put(i * dIn, accD, 0, dIn);
+                dBEnc.put(i, dBEnc.get(i) + (float) bsum);
+            }
+        });
+    }
+
+    /** dot4 over a[aOff .. aOff + n) and b[0 .. n). */
+    static double dot4(float[] a, int aOff, float[] b, int n) {
+        double d0 = 0;
+        double d1 = 0;
+        double d2 = 0;
+        double d3 = 0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            d0 += a[aOff + j] * b[j];
+            d1 += a[aOff + j + 1] * b[j + 1];
+            d2 += a[aOff + j + 2] * b[j + 2];
+            d3 += a[aOff + j + 3] * b[j + 3];
+        }
+        for (; j < n; j++) {
+            d0 += a[aOff + j] * b[j];
+        }
+        return (d0 + d1) + (d2 + d3);
     }
 }
