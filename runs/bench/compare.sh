@@ -33,24 +33,31 @@ tps() { # the tokens_per_s of the last JSON line on stdin
     "$PY" -c 'import json,sys; print([json.loads(l) for l in sys.stdin if l.startswith("{")][-1]["tokens_per_s"])'
 }
 
-ours() { # arch
-    java -jar "$JAR" bench --arch "$1" --d 512 --expansion 16 --k 32 --batch 4096 --threads "$THREADS" \
-        --steps "$STEPS" 2>/dev/null | tps
+ours() { # arch [extra bench options]
+    local arch=$1
+    shift
+    java -jar "$JAR" bench --arch "$arch" --d 512 --expansion 16 --k 32 --batch 4096 --threads "$THREADS" \
+        --steps "$STEPS" "$@" 2>/dev/null | tps
 }
 
 MODEL="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
 CORES="$(nproc)"
 ROWS=()
-for arch in topk relu; do
+# relu twice: from the random init (half the latents fire: our dense path) and with --l0 64 (the encoder bias set
+# so ~64 of 8192 latents fire per row: the sparse regime a relu run is in after its first steps). The peers' relu
+# step is dense whatever the density, so their tokens/s are the same in both; they are measured again beside each.
+for case in "topk" "relu" "relu --l0 64"; do
+    read -r -a args <<< "$case"
+    arch=${args[0]}
     peers=("runs/bench/torch_step.py")
     [[ -f "$REF" ]] && peers+=("../shared/bench/torch_reference.py")
     for peer in "${peers[@]}"; do
-        echo "$arch: sae-train bench, then $peer" >&2
-        o="$(ours "$arch")"
+        echo "$case: sae-train bench, then $peer" >&2
+        o="$(ours "${args[@]}")"
         p="$("$PY" "$ROOT/$peer" "$SHARDS" --arch "$arch" --k 32 --batch 4096 --threads "$THREADS" \
             --steps "$STEPS" 2>/dev/null | tps)"
         r="$("$PY" -c "print(f'{$o / $p:.2f}x')")"
-        ROWS+=("| $MODEL, $CORES cores | \`sae-train bench --arch $arch\` vs \`$peer --arch $arch\` | $p | $o | $r |")
+        ROWS+=("| $MODEL, $CORES cores | \`sae-train bench --arch $case\` vs \`$peer --arch $arch\` | $p | $o | $r |")
     done
 done
 

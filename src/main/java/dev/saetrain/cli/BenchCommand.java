@@ -8,8 +8,10 @@ import dev.saetrain.model.Architecture;
 import dev.saetrain.model.Philox;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
+import dev.saetrain.model.SaeWeights;
 import dev.saetrain.train.Engine;
 import dev.saetrain.train.Profiler;
+import dev.saetrain.train.StepStats;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -61,6 +63,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup-steps", defaultValue = "3", description = "Untimed steps first. Default: ${DEFAULT-VALUE}.")
     int warmup;
 
+    @Option(names = "--l0", paramLabel = "N", description = "relu, relu-2023: start from an encoder bias that makes "
+            + "each latent fire on about N of every n_latents rows of the bench batch (L0 ~ N), the sparse regime a "
+            + "run is in after its first steps, instead of the random init's ~n_latents/2. Default: off.")
+    Integer l0;
+
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -96,10 +103,22 @@ final class BenchCommand implements Callable<Integer> {
         java.io.PrintWriter out = spec.commandLine().getOut();
         DeviceOptions.Chosen chosen = deviceOptions.open();
         Device dev = chosen.device();
-        try (Engine engine = new Engine(dev, SaeInit.initial(cfg, seed, new float[d]), batch, 10_000_000L);
+        float[] host = new float[batch * d];
+        Philox.fillNormal(seed, 99, host);
+        SaeWeights init = SaeInit.initial(cfg, seed, new float[d]);
+        if (l0 != null) {
+            if (a != Architecture.RELU && a != Architecture.RELU_2023) {
+                dev.close();
+                throw new IllegalArgumentException("--l0 works with --arch relu or relu-2023, not " + a.cliName());
+            }
+            if (l0 < 1 || l0 > cfg.nLatents()) {
+                dev.close();
+                throw new IllegalArgumentException("--l0 must be in [1, " + cfg.nLatents() + "], got " + l0);
+            }
+            init = withTargetL0(dev, init, host, l0);
+        }
+        try (Engine engine = new Engine(dev, init, batch, 10_000_000L);
              FloatBuf x = dev.allocFloat((long) batch * d)) {
-            float[] host = new float[batch * d];
-            Philox.fillNormal(seed, 99, host);
             dev.upload(host, 0, x, 0, host.length);
             double lr = cfg.defaultLr();
             for (int i = 0; i < warmup; i++) {
@@ -109,8 +128,12 @@ final class BenchCommand implements Callable<Integer> {
             engine.setProfiler(prof);
             dev.synchronize();
             long t0 = System.nanoTime();
+            long active = 0;
+            int denseSteps = 0;
             for (int i = 0; i < steps; i++) {
-                engine.step(x, lr, l1);
+                StepStats st = engine.step(x, lr, l1);
+                active += st.activeSum();
+                denseSteps += st.dense() ? 1 : 0;
             }
             dev.synchronize();
             double secs = (System.nanoTime() - t0) / 1e9;
@@ -128,6 +151,8 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("%-14s %10.2f %6.1f%%%n", e.getKey(), 1e3 * e.getValue() / steps, 100 * e.getValue() / total);
             }
             out.printf("%-14s %10.2f%n", "step (timed)", 1e3 * secs / steps);
+            out.printf("L0 %.1f over the timed steps (%d of %d on the dense path)%n",
+                    (double) active / ((double) steps * batch), denseSteps, steps);
             out.printf("tokens/s %.0f; encoder product %.1f GFLOP/s in the step, %.1f GFLOP/s alone (%.0f%%)%n",
                     tps, encodeGflops, gemmAlone, 100 * encodeGflops / gemmAlone);
             ObjectNode o = new ObjectMapper().createObjectNode();
@@ -135,18 +160,57 @@ final class BenchCommand implements Callable<Integer> {
             o.put("d_in", d);
             o.put("n_latents", cfg.nLatents());
             o.put("k", cfg.k());
+            if (l0 != null) {
+                o.put("target_l0", l0);
+            }
             o.put("batch", batch);
+            o.put("l0", Math.round(10.0 * active / ((double) steps * batch)) / 10.0);
+            o.put("dense_steps", denseSteps);
             o.put("steps", steps);
             o.put("device", dev.describe());
             o.put("tokens_per_s", Math.round(tps * 10) / 10.0);
-            o.put("encode_gflops", Math.round(encodeGflops * 10) / 10.0);
-            o.put("gemm_gflops", Math.round(gemmAlone * 10) / 10.0);
+            o.put("encode_gflops", Math.round(encodeGflops * 1000) / 1000.0);
+            o.put("gemm_gflops", Math.round(gemmAlone * 1000) / 1000.0);
             phases.forEach((kk, v) -> o.put("ms_" + kk.replaceAll("[^a-z]", "_"), Math.round(1e5 * v / steps) / 100.0));
             out.println(o);
         } finally {
             dev.close();
         }
         return Main.OK;
+    }
+
+    /**
+     * {@code w} with b_enc set so that latent i fires (pre > 0) on the rows of {@code x} [batch, d] whose
+     * x . W_enc[:, i] is above that column's (1 - l0 / n_latents) quantile: each latent fires on about
+     * batch * l0 / n_latents rows, so a row has about l0 active latents.
+     */
+    private SaeWeights withTargetL0(Device dev, SaeWeights w, float[] x, int l0) {
+        int m = w.config().nLatents();
+        float[] latentMajor = new float[m * d];
+        for (int j = 0; j < d; j++) {
+            for (int i = 0; i < m; i++) {
+                latentMajor[i * d + j] = w.wEnc()[j * m + i];
+            }
+        }
+        float[] pre = new float[batch * m];
+        try (FloatBuf xb = dev.allocFloat((long) batch * d); FloatBuf wb = dev.allocFloat((long) m * d);
+             FloatBuf pb = dev.allocFloat((long) batch * m)) {
+            dev.upload(x, 0, xb, 0, x.length);
+            dev.upload(latentMajor, 0, wb, 0, latentMajor.length);
+            dev.gemmNT(xb, wb, pb, batch, m, d, 1f, 0f);
+            dev.download(pb, 0, pre, 0, pre.length);
+        }
+        int fire = (int) Math.round((double) batch * l0 / m);
+        float[] bEnc = new float[m];
+        float[] col = new float[batch];
+        for (int i = 0; i < m; i++) {
+            for (int b = 0; b < batch; b++) {
+                col[b] = pre[b * m + i];
+            }
+            java.util.Arrays.sort(col);
+            bEnc[i] = -col[Math.max(0, batch - fire - 1)];
+        }
+        return new SaeWeights(w.config(), w.wEnc(), bEnc, w.wDec(), w.bDec(), w.extras());
     }
 
     /** GFLOP/s of the encoder-shaped product [batch, d] x [d, m] alone, best of {@code reps}. */

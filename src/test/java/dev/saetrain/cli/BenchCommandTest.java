@@ -33,6 +33,38 @@ class BenchCommandTest {
         }
     }
 
+    /** --l0 sets the relu encoder bias so that about that many latents fire per row; without it half do. */
+    @Test
+    void l0OptionStartsReluInTheSparseRegime() throws Exception {
+        for (Integer target : new Integer[] {null, 3}) {
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bench", "--arch", "relu", "--d",
+                    "32", "--expansion", "4", "--batch", "512", "--steps", "2", "--warmup-steps", "1", "--device", "cpu",
+                    "--threads", "2"));
+            if (target != null) {
+                args.addAll(java.util.List.of("--l0", target.toString()));
+            }
+            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args.toArray(String[]::new));
+            assertEquals(0, code, err.toString());
+            String[] lines = out.toString().strip().split("\n");
+            JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+            double l0 = json.get("l0").asDouble();
+            if (target == null) {
+                assertTrue(l0 > 40 && l0 < 88, "random init: about half of 128 latents fire, got " + l0);
+                assertTrue(json.get("target_l0") == null);
+            } else {
+                assertTrue(l0 > 1.5 && l0 < 6, "--l0 3 gave L0 " + l0);
+                assertEquals(3, json.get("target_l0").asInt());
+                assertEquals(0, json.get("dense_steps").asInt(), out.toString());
+            }
+        }
+        StringWriter err = new StringWriter();
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "bench",
+                "--arch", "topk", "--l0", "4", "--d", "16", "--batch", "8", "--device", "cpu"));
+        assertTrue(err.toString().contains("--l0 works with --arch relu"), err.toString());
+    }
+
     @Test
     void streamModePrintsRatesAndOneJsonLine(@TempDir Path tmp) throws Exception {
         Path shards = tmp.resolve("shards");
