@@ -14,7 +14,9 @@
 // An operand tile is stored in shared memory the way it lies in global memory: "outer-major" [128][BK + 4]
 // when its K index is contiguous (A not transposed, B transposed: the encoder's NT product) and "k-major"
 // [BK][128 + 8] when its m / n index is contiguous (A transposed, B not). Either padding makes the mma
-// fragment reads conflict-free. Global loads are float4 when the row stride is a multiple of 4 and the base
+// fragment reads conflict-free. Outer-major fragments are read with ldmatrix.x4 (an 8x4 tf32 matrix is an 8x8
+// b16 one: lane l gets the 32-bit element (l / 4, l % 4), which is the mma fragment layout), so the encoder's NT
+// product needs 6 shared-memory instructions per warp for 16 mma; k-major fragments are read one word at a time. Global loads are float4 when the row stride is a multiple of 4 and the base
 // is 16-byte aligned, else scalar; out-of-range elements (edge tiles) load as zero.
 //
 // Layout conventions: element (i, l) of op(A) [m, k] is A[i * lda + l] (A as stored [m, k]) or A[l * lda + i]
@@ -50,6 +52,15 @@ static __device__ __forceinline__ void mma_tf32(float* c, const unsigned int* a,
 // One operand (A or B) of the product: `outer` rows (m for A, n for B) by `inner` = k columns, stored with
 // the K index contiguous (KCONTIG: outer-major) or the outer index contiguous (k-major), row stride ld.
 // Each thread moves two groups of 4 elements along the contiguous index per K slice.
+// Four 8x8 b16 matrices from shared memory = four 8x4 tf32 matrices: lane l receives element (l / 4, l % 4) of
+// matrix q in r[q]; lanes 8q .. 8q + 7 give the addresses of matrix q's 8 rows (16 bytes each, 16-byte aligned).
+static __device__ __forceinline__ void ldmatrix_x4(unsigned int* r, const unsigned int* p) {
+    unsigned int addr = (unsigned int)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+}
+
 template <bool KCONTIG>
 struct Operand {
     const float* p;
@@ -109,6 +120,41 @@ struct Operand {
     // Element (o, kk) of the shared tile.
     __device__ __forceinline__ static unsigned int at(const unsigned int* s, int o, int kk) {
         return KCONTIG ? s[o * OM_STRIDE + kk] : s[kk * KM_STRIDE + o];
+    }
+
+    // The A fragment of one m16n8k8 product (this operand as A): rows o0 .. o0 + 16, k ks .. ks + 8;
+    // f[0] = (g, t), f[1] = (g + 8, t), f[2] = (g, t + 4), f[3] = (g + 8, t + 4), g = lane / 4, t = lane % 4.
+    __device__ __forceinline__ static void frag_a(unsigned int* f, const unsigned int* s, int o0, int ks, int lane) {
+        if constexpr (KCONTIG) {
+            // four 8x4 tf32 (= 8x8 b16) matrices; lanes 8q .. 8q + 7 give the row addresses of matrix q
+            int row = o0 + (lane & 7) + ((lane >> 3) & 1) * 8;
+            int col = ks + (lane >> 4) * 4;
+            ldmatrix_x4(f, s + row * OM_STRIDE + col);
+        } else {
+            int g = lane >> 2;
+            int t = lane & 3;
+            f[0] = at(s, o0 + g, ks + t);
+            f[1] = at(s, o0 + g + 8, ks + t);
+            f[2] = at(s, o0 + g, ks + t + 4);
+            f[3] = at(s, o0 + g + 8, ks + t + 4);
+        }
+    }
+
+    // The B fragments of two m16n8k8 products (this operand as B), columns o0 .. o0 + 8 and o0 + 8 .. o0 + 16,
+    // k ks .. ks + 8: f[0], f[1] = (k = t, n = g), (k = t + 4, n = g) of the first; f[2], f[3] of the second.
+    __device__ __forceinline__ static void frag_b2(unsigned int* f, const unsigned int* s, int o0, int ks, int lane) {
+        if constexpr (KCONTIG) {
+            int row = o0 + (lane & 7) + (lane >> 4) * 8;
+            int col = ks + ((lane >> 3) & 1) * 4;
+            ldmatrix_x4(f, s + row * OM_STRIDE + col);
+        } else {
+            int g = lane >> 2;
+            int t = lane & 3;
+            f[0] = at(s, o0 + g, ks + t);
+            f[1] = at(s, o0 + g, ks + t + 4);
+            f[2] = at(s, o0 + 8 + g, ks + t);
+            f[3] = at(s, o0 + 8 + g, ks + t + 4);
+        }
     }
 };
 
@@ -190,26 +236,20 @@ static __device__ __forceinline__ void gemm_tf32_body(int m, int n, int k, float
 #pragma unroll
         for (int ks = 0; ks < GEMM_BK; ks += 8) {
             unsigned int fa[4][4];
-            unsigned int fb[4][2];
+            unsigned int fb[2][4];  // fb[p] holds the fragments of n tiles 2p and 2p + 1
 #pragma unroll
             for (int i = 0; i < 4; i++) {
-                int r = warp_m + i * 16 + gid;
-                fa[i][0] = Operand<!TRANS_A>::at(sa, r, ks + tig);
-                fa[i][1] = Operand<!TRANS_A>::at(sa, r + 8, ks + tig);
-                fa[i][2] = Operand<!TRANS_A>::at(sa, r, ks + tig + 4);
-                fa[i][3] = Operand<!TRANS_A>::at(sa, r + 8, ks + tig + 4);
+                Operand<!TRANS_A>::frag_a(fa[i], sa, warp_m + i * 16, ks, lane);
             }
 #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int col = warp_n + j * 8 + gid;
-                fb[j][0] = Operand<TRANS_B>::at(sb, col, ks + tig);
-                fb[j][1] = Operand<TRANS_B>::at(sb, col, ks + tig + 4);
+            for (int p = 0; p < 2; p++) {
+                Operand<TRANS_B>::frag_b2(fb[p], sb, warp_n + p * 16, ks, lane);
             }
 #pragma unroll
             for (int i = 0; i < 4; i++) {
 #pragma unroll
                 for (int j = 0; j < 4; j++) {
-                    mma_tf32(acc[i][j], fa[i], fb[j][0], fb[j][1]);
+                    mma_tf32(acc[i][j], fa[i], fb[j >> 1][2 * (j & 1)], fb[j >> 1][2 * (j & 1) + 1]);
                 }
             }
         }
