@@ -37,6 +37,7 @@
 #define KM_STRIDE (GEMM_BM + 8)     // k-major row stride (floats): 136
 #define TILE_FLOATS (GEMM_BM * OM_STRIDE)  // 2560 >= GEMM_BK * KM_STRIDE = 2176
 
+#ifndef GEMM_HOST_EMULATION  // src/test/cuda/gemm_emulation.cpp supplies these three on the host
 static __device__ __forceinline__ unsigned int to_tf32(float x) {
     unsigned int r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
@@ -49,9 +50,6 @@ static __device__ __forceinline__ void mma_tf32(float* c, const unsigned int* a,
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// One operand (A or B) of the product: `outer` rows (m for A, n for B) by `inner` = k columns, stored with
-// the K index contiguous (KCONTIG: outer-major) or the outer index contiguous (k-major), row stride ld.
-// Each thread moves two groups of 4 elements along the contiguous index per K slice.
 // Four 8x8 b16 matrices from shared memory = four 8x4 tf32 matrices: lane l receives element (l / 4, l % 4) of
 // matrix q in r[q]; lanes 8q .. 8q + 7 give the addresses of matrix q's 8 rows (16 bytes each, 16-byte aligned).
 static __device__ __forceinline__ void ldmatrix_x4(unsigned int* r, const unsigned int* p) {
@@ -60,7 +58,11 @@ static __device__ __forceinline__ void ldmatrix_x4(unsigned int* r, const unsign
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr));
 }
+#endif
 
+// One operand (A or B) of the product: `outer` rows (m for A, n for B) by `inner` = k columns, stored with
+// the K index contiguous (KCONTIG: outer-major) or the outer index contiguous (k-major), row stride ld.
+// Each thread moves two groups of 4 elements along the contiguous index per K slice.
 template <bool KCONTIG>
 struct Operand {
     const float* p;
