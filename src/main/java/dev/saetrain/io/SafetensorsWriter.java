@@ -34,23 +34,80 @@ public final class SafetensorsWriter {
         });
     }
 
+    /**
+     * A tensor whose payload is written while the file is: {@code payload} must write exactly
+     * numel * dtype.bytes() bytes, little-endian (large device tensors go to disk in chunks, with no host copy of
+     * the whole).
+     */
+    public record Streamed(DType dtype, long[] shape, AtomicFiles.Body payload) {
+        public Streamed {
+            shape = shape.clone();
+        }
+
+        long byteSize() {
+            long n = 1;
+            for (long x : shape) {
+                n = Math.multiplyExact(n, x);
+            }
+            return n * dtype.bytes();
+        }
+    }
+
+    /** Writes {@code tensors} (in map order) to {@code path} atomically, each payload streamed. */
+    public static void writeStreamed(Path path, Map<String, Streamed> tensors, Map<String, String> metadata)
+            throws IOException {
+        Map<String, Streamed> metas = new java.util.LinkedHashMap<>(tensors);
+        byte[] header = streamedHeader(metas, metadata);
+        AtomicFiles.write(path, out -> {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
+            out.write(len.array());
+            out.write(header);
+            for (Map.Entry<String, Streamed> e : metas.entrySet()) {
+                long[] count = new long[1];
+                e.getValue().payload().write(new java.io.FilterOutputStream(out) {
+                    @Override
+                    public void write(int b) throws IOException {
+                        out.write(b);
+                        count[0]++;
+                    }
+
+                    @Override
+                    public void write(byte[] b, int off, int n) throws IOException {
+                        out.write(b, off, n);
+                        count[0] += n;
+                    }
+                });
+                if (count[0] != e.getValue().byteSize()) {
+                    throw new IllegalStateException("tensor " + e.getKey() + " wrote " + count[0] + " bytes, its header says "
+                            + e.getValue().byteSize());
+                }
+            }
+        });
+    }
+
     static byte[] header(Map<String, Tensor> tensors, Map<String, String> metadata) {
+        Map<String, Streamed> metas = new java.util.LinkedHashMap<>();
+        tensors.forEach((name, t) -> metas.put(name, new Streamed(t.dtype(), t.shape(), null)));
+        return streamedHeader(metas, metadata);
+    }
+
+    private static byte[] streamedHeader(Map<String, Streamed> tensors, Map<String, String> metadata) {
         ObjectNode root = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = root.putObject("__metadata__");
             metadata.forEach(meta::put);
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+        for (Map.Entry<String, Streamed> e : tensors.entrySet()) {
             if (e.getKey().equals("__metadata__")) {
                 throw new IllegalArgumentException("__metadata__ is reserved in safetensors");
             }
-            Tensor t = e.getValue();
+            Streamed t = e.getValue();
             ObjectNode node = root.putObject(e.getKey());
             node.put("dtype", t.dtype().safetensorsName());
             ArrayNode shape = node.putArray("shape");
-            for (long s : t.shape()) {
-                shape.add(s);
+            for (long x : t.shape()) {
+                shape.add(x);
             }
             ArrayNode offsets = node.putArray("data_offsets");
             offsets.add(offset);

@@ -576,17 +576,34 @@ public final class Engine implements AutoCloseable {
         return p;
     }
 
-    /** A host copy of the engine's state (see {@link State}). */
-    public State snapshot() {
-        java.util.Map<String, float[]> f = new java.util.LinkedHashMap<>();
+    /** Reads {@code n} values of one state tensor, from element {@code offset}, into {@code dst[0..n)}. */
+    @FunctionalInterface
+    public interface FloatSource {
+        void read(long offset, float[] dst, int n);
+    }
+
+    /** One fp32 tensor of the state, read from the device on demand (a checkpoint streams it in chunks). */
+    public record LazyFloats(long length, FloatSource source) {
+    }
+
+    /** The fp32 tensors of {@link State}, in its order and with its names, not yet copied to the host. */
+    public java.util.Map<String, LazyFloats> stateFloats() {
+        java.util.Map<String, LazyFloats> f = new java.util.LinkedHashMap<>();
         namedParams().forEach((name, a) -> {
-            int n = Math.toIntExact(a.size());
             for (String suffix : new String[] {"", ".adam_m", ".adam_v"}) {
-                float[] h = new float[n];
-                dev.download(suffix.isEmpty() ? a.param : suffix.equals(".adam_m") ? a.m : a.v, 0, h, 0, n);
-                f.put(name + suffix, h);
+                FloatBuf b = suffix.isEmpty() ? a.param : suffix.equals(".adam_m") ? a.m : a.v;
+                f.put(name + suffix, new LazyFloats(b.size(), (off, dst, n) -> dev.download(b, off, dst, 0, n)));
             }
         });
+        if (batchTopk != null) {
+            float t = batchTopk.threshold();
+            f.put(BATCHTOPK_THRESHOLD_KEY, new LazyFloats(1, (off, dst, n) -> dst[0] = t));
+        }
+        return f;
+    }
+
+    /** The int32 tensors of {@link State} (small: [nLatents] or less), copied to the host. */
+    public java.util.Map<String, int[]> stateInts() {
         java.util.Map<String, int[]> i = new java.util.LinkedHashMap<>();
         int[] last = new int[m];
         dev.downloadInt(lastFired, 0, last, 0, m);
@@ -597,10 +614,28 @@ public final class Engine implements AutoCloseable {
         if (resampler != null) {
             i.put(Resampler.STATE_KEY, resampler.state());
         }
-        if (batchTopk != null) {
-            f.put(BATCHTOPK_THRESHOLD_KEY, new float[] {batchTopk.threshold()});
-        }
-        return new State(f, i, step, lastDensity);
+        return i;
+    }
+
+    /** Steps taken so far (the Adam step counter). */
+    public int stepCount() {
+        return step;
+    }
+
+    /** The relu path's density of the last step (it picks the sparse or dense path of the next). */
+    public double lastDensity() {
+        return lastDensity;
+    }
+
+    /** A host copy of the engine's state (see {@link State}). */
+    public State snapshot() {
+        java.util.Map<String, float[]> f = new java.util.LinkedHashMap<>();
+        stateFloats().forEach((name, lazy) -> {
+            float[] h = new float[Math.toIntExact(lazy.length())];
+            lazy.source().read(0, h, h.length);
+            f.put(name, h);
+        });
+        return new State(f, stateInts(), step, lastDensity);
     }
 
     /** Loads a snapshot taken from an engine of the same config; throws naming what does not match. */

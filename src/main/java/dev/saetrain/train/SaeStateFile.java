@@ -6,6 +6,8 @@ import dev.saetrain.io.SafetensorsWriter;
 import dev.saetrain.io.Tensor;
 import dev.saetrain.model.SaeConfig;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -40,18 +42,77 @@ final class SaeStateFile {
         return checkpointDir.resolve(saeName + ".safetensors");
     }
 
+    /** A state tensor holds a value that is not finite; the file was not written. */
+    static final class NonFiniteState extends IOException {
+        NonFiniteState(String where) {
+            super(where);
+        }
+    }
+
+    /** Writes a host snapshot (tests and tools; training streams from the engine, see the other write). */
     static void write(Path file, SaeConfig cfg, Engine.State state, FiringTracker.Counts firing) throws IOException {
+        Map<String, Engine.LazyFloats> floats = new LinkedHashMap<>();
+        state.floats().forEach((name, v) -> floats.put(name, new Engine.LazyFloats(v.length,
+                (off, dst, n) -> System.arraycopy(v, Math.toIntExact(off), dst, 0, n))));
+        write(file, cfg, floats, state.ints(), firing);
+    }
+
+    /**
+     * Writes the engine's state straight from the device, one chunk of one tensor at a time, so a checkpoint
+     * needs no host copy of the parameters and moments (the heap stays small however large the family). Throws
+     * {@link NonFiniteState} naming the first non-finite value ("W_dec[17] = NaN"); no file is left then.
+     */
+    static void write(Path file, SaeConfig cfg, Engine engine, FiringTracker.Counts firing) throws IOException {
+        write(file, cfg, engine.stateFloats(), engine.stateInts(), firing);
+    }
+
+    private static final int CHUNK = 1 << 16;
+
+    private static void write(Path file, SaeConfig cfg, Map<String, Engine.LazyFloats> floats, Map<String, int[]> ints,
+                              FiringTracker.Counts firing) throws IOException {
         long m = cfg.nLatents();
         long d = cfg.dIn();
-        Map<String, Tensor> t = new LinkedHashMap<>();
-        // Every tensor of the engine's snapshot, whatever the architecture holds (a tied SAE has no W_enc,
+        Map<String, SafetensorsWriter.Streamed> t = new LinkedHashMap<>();
+        // Every tensor of the engine's state, whatever the architecture holds (a tied SAE has no W_enc,
         // jumprelu adds log_threshold, relu-2023 its resampler): matrices as [n_latents, d_in], the rest flat.
-        state.floats().forEach((name, v) -> t.put(name, v.length == m * d ? Tensor.f32(v, m, d) : Tensor.f32(v, v.length)));
-        state.ints().forEach((name, v) -> t.put(name, new Tensor(DType.I32, new long[] {v.length}, v)));
-        t.put(FIRING_ALL, new Tensor(DType.I64, new long[] {m}, firing.all()));
-        t.put(FIRING_LATE, new Tensor(DType.I64, new long[] {m}, firing.late()));
-        SafetensorsWriter.write(file, t, Map.of("sae", cfg.name(), "content", "sae-train checkpoint state; W_enc is "
-                + "latent-major [n_latents, d_in] and the input scale is not folded in"));
+        floats.forEach((name, lazy) -> t.put(name, new SafetensorsWriter.Streamed(DType.F32,
+                lazy.length() == m * d ? new long[] {m, d} : new long[] {lazy.length()}, out -> {
+                    float[] chunk = new float[(int) Math.min(CHUNK, Math.max(1, lazy.length()))];
+                    ByteBuffer bytes = ByteBuffer.allocate(chunk.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                    for (long off = 0; off < lazy.length(); off += chunk.length) {
+                        int n = (int) Math.min(chunk.length, lazy.length() - off);
+                        lazy.source().read(off, chunk, n);
+                        bytes.clear();
+                        for (int i = 0; i < n; i++) {
+                            if (!Float.isFinite(chunk[i])) {
+                                throw new NonFiniteState(name + "[" + (off + i) + "] = " + chunk[i]);
+                            }
+                            bytes.putFloat(chunk[i]);
+                        }
+                        out.write(bytes.array(), 0, bytes.position());
+                    }
+                })));
+        ints.forEach((name, v) -> t.put(name, streamed(new Tensor(DType.I32, new long[] {v.length}, v))));
+        t.put(FIRING_ALL, streamed(new Tensor(DType.I64, new long[] {m}, firing.all())));
+        t.put(FIRING_LATE, streamed(new Tensor(DType.I64, new long[] {m}, firing.late())));
+        SafetensorsWriter.writeStreamed(file, t, Map.of("sae", cfg.name(), "content", "sae-train checkpoint state; "
+                + "W_enc is latent-major [n_latents, d_in] and the input scale is not folded in"));
+    }
+
+    private static SafetensorsWriter.Streamed streamed(Tensor small) {
+        return new SafetensorsWriter.Streamed(small.dtype(), small.shape(), out -> {
+            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(small.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
+            if (small.dtype() == DType.I32) {
+                for (int x : (int[]) small.data()) {
+                    b.putInt(x);
+                }
+            } else {
+                for (long x : (long[]) small.data()) {
+                    b.putLong(x);
+                }
+            }
+            out.write(b.array(), 0, b.position());
+        });
     }
 
     /**

@@ -215,16 +215,15 @@ final class TrainLoop {
             List<Checkpoint.Sae> entries = new ArrayList<>();
             for (FamilyMember m : members) {
                 if (m.active()) {
-                    Engine.State s = m.engine().snapshot();
-                    String bad = SaeStateFile.firstNonFinite(s);
-                    if (bad == null) {
-                        FiringTracker.Counts c = m.firing.counts();
-                        SaeStateFile.write(SaeStateFile.path(tmp, m.name()), m.config, s, c);
-                        entries.add(new Checkpoint.Sae(m.name(), s.step(), s.lastDensity(), m.interval,
-                                new long[] {c.allRows(), c.lateRows()}, null));
+                    FiringTracker.Counts c = m.firing.counts();
+                    try {
+                        SaeStateFile.write(SaeStateFile.path(tmp, m.name()), m.config, m.engine(), c);
+                        entries.add(new Checkpoint.Sae(m.name(), m.engine().stepCount(), m.engine().lastDensity(),
+                                m.interval, new long[] {c.allRows(), c.lateRows()}, null));
                         continue;
+                    } catch (SaeStateFile.NonFiniteState bad) {
+                        diverge(m, "non-finite parameter " + bad.getMessage());
                     }
-                    diverge(m, "non-finite parameter " + bad);
                 }
                 FamilyMember.Divergence dv = m.divergence();
                 if (dv.lastGoodStep() >= 0) {
