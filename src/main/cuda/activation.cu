@@ -16,6 +16,16 @@ static __device__ __forceinline__ unsigned int order_key(float v) {
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+// Adds 1 to hist[digit] for every lane of the warp with digit != 0xffffffff, one atomic per distinct digit (the
+// warp's lanes with equal digits are counted together). Every lane of the warp must call it.
+static __device__ __forceinline__ void add_digit(unsigned int* hist, unsigned int digit) {
+    const unsigned int same = __match_any_sync(FULL_MASK, digit);
+    const int lane = threadIdx.x & 31;
+    if (digit != 0xffffffffu && lane == __ffs(same) - 1) {
+        atomicAdd(&hist[digit], (unsigned int)__popc(same));
+    }
+}
+
 // Ordered compaction inside one block: every thread of the block calls it with its predicate (threads past the
 // end pass false). Returns the thread's exclusive rank among the true predicates, in thread order, and the
 // block's count in *total. warp_sums: __shared__ int[33]. blockDim.x must be a multiple of 32.
@@ -145,14 +155,19 @@ extern "C" __global__ void topk_select(const float* __restrict__ pre, int batch,
         __syncthreads();
         const unsigned int prefix = s_prefix;
         const unsigned int mask = s_mask;
-        for (int i = threadIdx.x; i < n_latents; i += blockDim.x) {
-            if (last_fired != nullptr && last_fired[i] > dead_before) {
-                continue;
+        // Uniform trip count over the block so that whole warps can aggregate equal digits (__match_any_sync):
+        // most pre-activations share their top bits, and one atomic per distinct digit per warp keeps the shared
+        // histogram from serialising.
+        for (int start = 0; start < n_latents; start += blockDim.x) {
+            const int i = start + threadIdx.x;
+            unsigned int digit = 0xffffffffu;
+            if (i < n_latents && (last_fired == nullptr || last_fired[i] <= dead_before)) {
+                unsigned int key = order_key(row[i]);
+                if ((key & mask) == prefix) {
+                    digit = (key >> shift) & 255u;
+                }
             }
-            unsigned int key = order_key(row[i]);
-            if ((key & mask) == prefix) {
-                atomicAdd(&hist[(key >> shift) & 255u], 1u);
-            }
+            add_digit(hist, digit);
         }
         __syncthreads();
         if (threadIdx.x == 0) {
@@ -473,15 +488,20 @@ extern "C" __global__ void batch_topk_hist(const float* __restrict__ pre, long l
     const unsigned int prefix = pass == 0 ? 0u : (unsigned int)state[2];
     const bool skip = pass > 0 && state[0] == 0;
     if (!skip) {
-        for (long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x; q < n;
-             q += (long long)gridDim.x * blockDim.x) {
-            float v = pre[q];
-            if (v > 0.0f) {
-                unsigned int key = __float_as_uint(v);
-                if (btk_match(key, prefix, pass)) {
-                    atomicAdd(&local[btk_digit(key, pass)], 1u);
+        // Block-uniform trip count, so warps can aggregate equal digits (see add_digit).
+        for (long long base = (long long)blockIdx.x * blockDim.x; base < n; base += (long long)gridDim.x * blockDim.x) {
+            const long long q = base + threadIdx.x;
+            unsigned int digit = 0xffffffffu;
+            if (q < n) {
+                float v = pre[q];
+                if (v > 0.0f) {
+                    unsigned int key = __float_as_uint(v);
+                    if (btk_match(key, prefix, pass)) {
+                        digit = (unsigned int)btk_digit(key, pass);
+                    }
                 }
             }
+            add_digit(local, digit);
         }
     }
     __syncthreads();
