@@ -1,0 +1,651 @@
+// Activation and selection kernels of the SAE step (Device.topk, reluSparse, reluDense, recordFires,
+// recordFiresDense, reluDenseFires, batchTopk, jumpReluSparse, jumpReluDense, gatedSparse, gatedDense).
+// Launched by dev.saetrain.device.cuda.CudaActivationOps; each kernel's parameter list matches its KernelSpec
+// there. Layouts are Device's: pre [batch, nLatents] row-major fp32; CSR rows (rowPtr, idx, val).
+// Every index that multiplies two dimensions is 64-bit. Self-contained: no shared header.
+
+#include <stdint.h>
+
+#define FULL_MASK 0xffffffffu
+
+// ---------------------------------------------------------------------------------------------- helpers
+
+// Float -> uint32 key whose unsigned order is the float order (-inf < ... < -0 < +0 < ... < +inf).
+static __device__ __forceinline__ unsigned int order_key(float v) {
+    unsigned int u = __float_as_uint(v);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// Adds 1 to hist[digit] for every lane of the warp with digit != 0xffffffff, one atomic per distinct digit (the
+// warp's lanes with equal digits are counted together). Every lane of the warp must call it.
+static __device__ __forceinline__ void add_digit(unsigned int* hist, unsigned int digit) {
+    const unsigned int same = __match_any_sync(FULL_MASK, digit);
+    const int lane = threadIdx.x & 31;
+    if (digit != 0xffffffffu && lane == __ffs(same) - 1) {
+        atomicAdd(&hist[digit], (unsigned int)__popc(same));
+    }
+}
+
+// Ordered compaction inside one block: every thread of the block calls it with its predicate (threads past the
+// end pass false). Returns the thread's exclusive rank among the true predicates, in thread order, and the
+// block's count in *total. warp_sums: __shared__ int[33]. blockDim.x must be a multiple of 32.
+static __device__ __forceinline__ int block_rank(bool pred, int* warp_sums, int* total) {
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    const int warps = blockDim.x >> 5;
+    unsigned int ballot = __ballot_sync(FULL_MASK, pred);
+    int rank = __popc(ballot & ((1u << lane) - 1u));
+    if (lane == 0) {
+        warp_sums[warp] = __popc(ballot);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int run = 0;
+        for (int w = 0; w < warps; w++) {
+            int c = warp_sums[w];
+            warp_sums[w] = run;
+            run += c;
+        }
+        warp_sums[32] = run;
+    }
+    __syncthreads();
+    rank += warp_sums[warp];
+    *total = warp_sums[32];
+    __syncthreads();
+    return rank;
+}
+
+// Sum of one value per thread over the block (result valid in thread 0). scratch: __shared__ [32].
+static __device__ __forceinline__ unsigned long long block_sum_ull(unsigned long long v, unsigned long long* scratch) {
+    for (int o = 16; o > 0; o >>= 1) {
+        v += __shfl_down_sync(FULL_MASK, v, o);
+    }
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    if (lane == 0) {
+        scratch[warp] = v;
+    }
+    __syncthreads();
+    unsigned long long s = 0;
+    if (threadIdx.x == 0) {
+        for (int w = 0; w < (int)(blockDim.x >> 5); w++) {
+            s += scratch[w];
+        }
+    }
+    __syncthreads();
+    return s;
+}
+
+// Exclusive scan by one block of n long long values produced by value(i) (a functor), handed to store(i, prefix)
+// in index order; returns the total (all threads). Thread t owns the contiguous range [t*per, (t+1)*per).
+// scratch: __shared__ long long[1024 + 1]; blockDim.x <= 1024.
+template <typename Value, typename Store>
+static __device__ long long block_scan(long long n, Value value, Store store, long long* scratch) {
+    const long long threads = blockDim.x;
+    const long long per = (n + threads - 1) / threads;
+    const long long lo = threadIdx.x * per;
+    const long long hi = lo + per < n ? lo + per : n;
+    long long local = 0;
+    for (long long i = lo; i < hi; i++) {
+        local += value(i);
+    }
+    scratch[threadIdx.x] = local;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        long long run = 0;
+        for (int t = 0; t < (int)blockDim.x; t++) {
+            long long c = scratch[t];
+            scratch[t] = run;
+            run += c;
+        }
+        scratch[1024] = run;
+    }
+    __syncthreads();
+    long long run = scratch[threadIdx.x];
+    for (long long i = lo; i < hi; i++) {
+        long long v = value(i);
+        store(i, run);
+        run += v;
+    }
+    long long total = scratch[1024];
+    __syncthreads();
+    return total;
+}
+
+// ---------------------------------------------------------------------------------------------- TopK
+
+// Device.topk (Gao et al. 2024): one block per row. The k-th largest candidate is found by a radix select on
+// the order-preserving key of the floats (four passes of 8 bits over the row, histogram in shared memory, no
+// sort); then the entries above it, and as many entries equal to it as are needed, are written to the row's k
+// slots (order within the row is free). Values are ReLU'd. Candidates: lastFired == null or lastFired[i] <=
+// deadBefore (AuxK's dead filter); the caller guarantees >= k candidates. rowPtr[b] = b * k.
+extern "C" __global__ void topk_select(const float* __restrict__ pre, int batch, int n_latents, int k,
+                                       const int* __restrict__ last_fired, int dead_before,
+                                       int* __restrict__ row_ptr, int* __restrict__ idx, float* __restrict__ val) {
+    __shared__ unsigned int hist[256];
+    __shared__ unsigned int s_prefix;
+    __shared__ unsigned int s_mask;
+    __shared__ unsigned int s_remaining;
+    __shared__ unsigned int s_count;
+    __shared__ unsigned int s_ties;
+    const int b = blockIdx.x;
+    if (b >= batch) {
+        return;
+    }
+    if (threadIdx.x == 0) {
+        row_ptr[b] = b * k;
+        if (b == batch - 1) {
+            row_ptr[batch] = batch * k;
+        }
+        s_prefix = 0;
+        s_mask = 0;
+        s_remaining = (unsigned int)k;
+        s_count = 0;
+        s_ties = 0;
+    }
+    if (k <= 0) {
+        return;
+    }
+    const float* row = pre + (size_t)b * n_latents;
+    for (int pass = 0; pass < 4; pass++) {
+        const int shift = 24 - 8 * pass;
+        for (int d = threadIdx.x; d < 256; d += blockDim.x) {
+            hist[d] = 0;
+        }
+        __syncthreads();
+        const unsigned int prefix = s_prefix;
+        const unsigned int mask = s_mask;
+        // Uniform trip count over the block so that whole warps can aggregate equal digits (__match_any_sync):
+        // most pre-activations share their top bits, and one atomic per distinct digit per warp keeps the shared
+        // histogram from serialising.
+        for (int start = 0; start < n_latents; start += blockDim.x) {
+            const int i = start + threadIdx.x;
+            unsigned int digit = 0xffffffffu;
+            if (i < n_latents && (last_fired == nullptr || last_fired[i] <= dead_before)) {
+                unsigned int key = order_key(row[i]);
+                if ((key & mask) == prefix) {
+                    digit = (key >> shift) & 255u;
+                }
+            }
+            add_digit(hist, digit);
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            unsigned int remaining = s_remaining;
+            int d = 255;
+            while (d > 0 && hist[d] < remaining) {
+                remaining -= hist[d];
+                d--;
+            }
+            s_remaining = remaining;
+            s_prefix = prefix | ((unsigned int)d << shift);
+            s_mask = mask | (255u << shift);
+        }
+        __syncthreads();
+    }
+    const unsigned int t = s_prefix;
+    const unsigned int need_ties = s_remaining;  // entries equal to the k-th value that are kept
+    int* out_idx = idx + (size_t)b * k;
+    float* out_val = val + (size_t)b * k;
+    for (int i = threadIdx.x; i < n_latents; i += blockDim.x) {
+        if (last_fired != nullptr && last_fired[i] > dead_before) {
+            continue;
+        }
+        float v = row[i];
+        unsigned int key = order_key(v);
+        bool take = key > t;
+        if (key == t) {
+            take = atomicAdd(&s_ties, 1u) < need_ties;
+        }
+        if (take) {
+            unsigned int pos = atomicAdd(&s_count, 1u);
+            if (pos < (unsigned int)k) {
+                out_idx[pos] = i;
+                out_val[pos] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+}
+
+// The number of latents with lastFired[i] <= deadBefore, added to *count (zeroed by the caller): TopK's check
+// that the dead filter leaves at least k candidates.
+extern "C" __global__ void topk_count_candidates(const int* __restrict__ last_fired, int n_latents, int dead_before,
+                                                 unsigned long long* __restrict__ count) {
+    __shared__ unsigned long long scratch[32];
+    unsigned long long c = 0;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n_latents;
+         i += (long long)gridDim.x * blockDim.x) {
+        c += last_fired[i] <= dead_before ? 1 : 0;
+    }
+    c = block_sum_ull(c, scratch);
+    if (threadIdx.x == 0 && c != 0) {
+        atomicAdd(count, c);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- compaction
+
+// Per-row count of the entries with pre > threshold[i] (> 0 when threshold is null): one block per row.
+extern "C" __global__ void compact_count(const float* __restrict__ pre, const float* __restrict__ threshold,
+                                         int batch, int n_latents, int* __restrict__ row_count) {
+    __shared__ unsigned long long scratch[32];
+    const int b = blockIdx.x;
+    if (b >= batch) {
+        return;
+    }
+    const float* row = pre + (size_t)b * n_latents;
+    unsigned long long c = 0;
+    for (int i = threadIdx.x; i < n_latents; i += blockDim.x) {
+        c += row[i] > (threshold == nullptr ? 0.0f : threshold[i]) ? 1 : 0;
+    }
+    c = block_sum_ull(c, scratch);
+    if (threadIdx.x == 0) {
+        row_count[b] = (int)c;
+    }
+}
+
+// CSR row pointers from per-row counts, one block: rowPtr[0] = 0, rowPtr[b + 1] = counts[0..b] summed (pointers
+// past 2^31 - 1 saturate; the host refuses such totals), *total = the sum as a 64-bit count.
+extern "C" __global__ void row_ptr_scan(const int* __restrict__ row_count, int batch, int* __restrict__ row_ptr,
+                                        long long* __restrict__ total) {
+    __shared__ long long scratch[1025];
+    long long sum = block_scan(
+        (long long)batch, [&](long long i) { return (long long)row_count[i]; },
+        [&](long long i, long long prefix) {
+            long long end = prefix + row_count[i];
+            row_ptr[i + 1] = end > 2147483647LL ? 2147483647 : (int)end;
+        },
+        scratch);
+    if (threadIdx.x == 0) {
+        row_ptr[0] = 0;
+        *total = sum;
+    }
+}
+
+// Fills CSR rows with the entries pre > threshold[i] (> 0 when threshold is null), latents in increasing order,
+// values as they are: one block per row, ordered block compaction chunk by chunk.
+extern "C" __global__ void compact_fill(const float* __restrict__ pre, const float* __restrict__ threshold,
+                                        int batch, int n_latents, const int* __restrict__ row_ptr,
+                                        int* __restrict__ idx, float* __restrict__ val) {
+    __shared__ int warp_sums[33];
+    const int b = blockIdx.x;
+    if (b >= batch) {
+        return;
+    }
+    const float* row = pre + (size_t)b * n_latents;
+    long long base = row_ptr[b];
+    for (int start = 0; start < n_latents; start += blockDim.x) {
+        const int i = start + threadIdx.x;
+        float v = 0.0f;
+        bool keep = false;
+        if (i < n_latents) {
+            v = row[i];
+            keep = v > (threshold == nullptr ? 0.0f : threshold[i]);
+        }
+        int total;
+        int rank = block_rank(keep, warp_sums, &total);
+        if (keep) {
+            idx[base + rank] = i;
+            val[base + rank] = v;
+        }
+        base += total;
+    }
+}
+
+// Gated (Rajamanoharan et al. 2024) on the compacted open gates: entry e holds pi_gate = pre > 0 in val; moves it
+// to gateVal and writes f = relu(pi_mag) into val, pi_mag = magScale_i (pre - bGate_i) + bMag_i in double, rounded
+// once (no contraction: the same rounding as the Java reference). Adds the entries with f > 0 to *fired.
+extern "C" __global__ void gated_fill(const int* __restrict__ idx, float* __restrict__ val,
+                                      const long long* __restrict__ total, const float* __restrict__ b_gate,
+                                      const float* __restrict__ b_mag, const float* __restrict__ mag_scale,
+                                      float* __restrict__ gate_val, int* __restrict__ fired) {
+    __shared__ unsigned long long scratch[32];
+    const long long n = *total;
+    unsigned long long on = 0;
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long long)gridDim.x * blockDim.x) {
+        const int i = idx[e];
+        const float gate = val[e];
+        double m = __dadd_rn(__dmul_rn((double)mag_scale[i], __dsub_rn((double)gate, (double)b_gate[i])),
+                             (double)b_mag[i]);
+        float f = (float)m;
+        f = f > 0.0f ? f : 0.0f;
+        gate_val[e] = gate;
+        val[e] = f;
+        on += f > 0.0f ? 1 : 0;
+    }
+    on = block_sum_ull(on, scratch);
+    if (threadIdx.x == 0 && on != 0) {
+        atomicAdd(fired, (int)on);
+    }
+}
+
+// gateSums[i] = sum over rows of relu(pre[b, i]), in double in row order (one thread per latent; the sums of the
+// Java reference exactly, up to the final rounding).
+extern "C" __global__ void gate_sums(const float* __restrict__ pre, int batch, int n_latents,
+                                     float* __restrict__ gate_sums) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n_latents) {
+        return;
+    }
+    double s = 0.0;
+    for (int b = 0; b < batch; b++) {
+        float v = pre[(size_t)b * n_latents + i];
+        if (v > 0.0f) {
+            s += v;
+        }
+    }
+    gate_sums[i] = (float)s;
+}
+
+// ---------------------------------------------------------------------------------------------- dense forms
+
+// Column pass over f [batch, nLatents], one thread per latent, rows in order: with relu != 0 the entries <= 0 are
+// zeroed in place. For the entries > 0: counts[i] += their number and lastFired[i] = step (when counts is not
+// null), actSums[i] = their sum in double (when actSums is not null, overwritten). Adds the number of entries
+// > 0 to *positives. Serves reluDense, recordFiresDense and reluDenseFires.
+extern "C" __global__ void dense_fires(float* __restrict__ f, int batch, int n_latents, int relu,
+                                       int* __restrict__ counts, int* __restrict__ last_fired, int step,
+                                       float* __restrict__ act_sums, unsigned long long* __restrict__ positives) {
+    __shared__ unsigned long long scratch[32];
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    unsigned long long c = 0;
+    if (i < n_latents) {
+        double s = 0.0;
+        for (int b = 0; b < batch; b++) {
+            const size_t q = (size_t)b * n_latents + i;
+            float v = f[q];
+            if (v > 0.0f) {
+                c++;
+                s += v;
+            } else if (relu != 0) {
+                f[q] = 0.0f;
+            }
+        }
+        if (counts != nullptr && c > 0) {
+            counts[i] += (int)c;
+            last_fired[i] = step;
+        }
+        if (act_sums != nullptr) {
+            act_sums[i] = (float)s;
+        }
+    }
+    c = block_sum_ull(c, scratch);
+    if (threadIdx.x == 0 && c != 0) {
+        atomicAdd(positives, c);
+    }
+}
+
+// Device.recordFires on CSR activations: for entries with value > 0 (nnz = rowPtr[batch] read here),
+// counts[i] += 1, lastFired[i] = step, actSums[i] += value (actSums zeroed by the caller, may be null).
+extern "C" __global__ void record_fires(const int* __restrict__ row_ptr, const int* __restrict__ idx,
+                                        const float* __restrict__ val, int batch, int* __restrict__ counts,
+                                        int* __restrict__ last_fired, int step, float* __restrict__ act_sums) {
+    const long long n = row_ptr[batch];
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (long long)gridDim.x * blockDim.x) {
+        float v = val[e];
+        if (v > 0.0f) {
+            const int i = idx[e];
+            atomicAdd(&counts[i], 1);
+            last_fired[i] = step;
+            if (act_sums != nullptr) {
+                atomicAdd(&act_sums[i], v);
+            }
+        }
+    }
+}
+
+// Device.jumpReluDense: f = pre where pre > threshold[i], else 0; adds the kept entries to *positives.
+extern "C" __global__ void jump_relu_dense(const float* __restrict__ pre, const float* __restrict__ threshold,
+                                           int batch, int n_latents, float* __restrict__ f,
+                                           unsigned long long* __restrict__ positives) {
+    __shared__ unsigned long long scratch[32];
+    const long long n = (long long)batch * n_latents;
+    unsigned long long c = 0;
+    for (long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x; q < n; q += (long long)gridDim.x * blockDim.x) {
+        const int i = (int)(q % n_latents);
+        float v = pre[q];
+        bool on = v > threshold[i];
+        f[q] = on ? v : 0.0f;
+        c += on ? 1 : 0;
+    }
+    c = block_sum_ull(c, scratch);
+    if (threadIdx.x == 0 && c != 0) {
+        atomicAdd(positives, c);
+    }
+}
+
+// Device.gatedDense, one thread per latent, rows in order: f = 1[pre > 0] relu(pi_mag) (pi_mag in double,
+// rounded once), pre = relu(pre) in place, gateSums[i] = sum of relu(pre) in double; adds the open gates to
+// *open and the entries with f > 0 to *fired.
+extern "C" __global__ void gated_dense(float* __restrict__ pre, const float* __restrict__ b_gate,
+                                       const float* __restrict__ b_mag, const float* __restrict__ mag_scale,
+                                       int batch, int n_latents, float* __restrict__ f,
+                                       float* __restrict__ gate_sums, int* __restrict__ fired,
+                                       unsigned long long* __restrict__ open) {
+    __shared__ unsigned long long scratch[32];
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    unsigned long long opened = 0;
+    unsigned long long on = 0;
+    if (i < n_latents) {
+        const double bg = b_gate[i];
+        const double bm = b_mag[i];
+        const double ms = mag_scale[i];
+        double s = 0.0;
+        for (int b = 0; b < batch; b++) {
+            const size_t q = (size_t)b * n_latents + i;
+            float v = pre[q];
+            if (v > 0.0f) {
+                float m = (float)__dadd_rn(__dmul_rn(ms, __dsub_rn((double)v, bg)), bm);
+                m = m > 0.0f ? m : 0.0f;
+                f[q] = m;
+                s += v;
+                opened++;
+                on += m > 0.0f ? 1 : 0;
+            } else {
+                f[q] = 0.0f;
+                pre[q] = 0.0f;
+            }
+        }
+        gate_sums[i] = (float)s;
+    }
+    opened = block_sum_ull(opened, scratch);
+    on = block_sum_ull(on, scratch);
+    if (threadIdx.x == 0) {
+        if (opened != 0) {
+            atomicAdd(open, opened);
+        }
+        if (on != 0) {
+            atomicAdd(fired, (int)on);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- BatchTopK
+
+// BatchTopK (Bussmann, Leask and Nanda 2024): the r-th largest positive value of the batch is found by a radix
+// select on the float bits (positive floats order like their bits) in three passes of 11, 11 and 10 bits, each a
+// histogram (shared per block, then global) and a one-thread select; no sort. state (long long[4]):
+// [0] r = min(kTotal, positives), [1] entries above the current bucket, [2] the key prefix found so far (after
+// the last pass: the threshold key T; 0xffffffff when r == 0), [3] entries equal to T that are kept.
+
+// Pass p's digit of key, and whether key matches the prefix found by the earlier passes.
+static __device__ __forceinline__ int btk_digit(unsigned int key, int pass) {
+    return pass == 0 ? (int)(key >> 21) : pass == 1 ? (int)((key >> 10) & 2047u) : (int)(key & 1023u);
+}
+
+static __device__ __forceinline__ bool btk_match(unsigned int key, unsigned int prefix, int pass) {
+    return pass == 0 ? true : pass == 1 ? (key >> 21) == (prefix >> 21) : (key >> 10) == (prefix >> 10);
+}
+
+extern "C" __global__ void batch_topk_hist(const float* __restrict__ pre, long long n, int pass,
+                                           const long long* __restrict__ state,
+                                           unsigned long long* __restrict__ hist) {
+    __shared__ unsigned int local[2048];
+    for (int d = threadIdx.x; d < 2048; d += blockDim.x) {
+        local[d] = 0;
+    }
+    __syncthreads();
+    const unsigned int prefix = pass == 0 ? 0u : (unsigned int)state[2];
+    const bool skip = pass > 0 && state[0] == 0;
+    if (!skip) {
+        // Block-uniform trip count, so warps can aggregate equal digits (see add_digit).
+        for (long long base = (long long)blockIdx.x * blockDim.x; base < n; base += (long long)gridDim.x * blockDim.x) {
+            const long long q = base + threadIdx.x;
+            unsigned int digit = 0xffffffffu;
+            if (q < n) {
+                float v = pre[q];
+                if (v > 0.0f) {
+                    unsigned int key = __float_as_uint(v);
+                    if (btk_match(key, prefix, pass)) {
+                        digit = (unsigned int)btk_digit(key, pass);
+                    }
+                }
+            }
+            add_digit(local, digit);
+        }
+    }
+    __syncthreads();
+    for (int d = threadIdx.x; d < 2048; d += blockDim.x) {
+        if (local[d] != 0) {
+            atomicAdd(&hist[d], (unsigned long long)local[d]);
+        }
+    }
+}
+
+// One thread: picks pass p's bucket holding rank r from the top; after the last pass writes T and minKept.
+extern "C" __global__ void batch_topk_select(const unsigned long long* __restrict__ hist, int pass, long long k_total,
+                                             long long* __restrict__ state, float* __restrict__ min_kept) {
+    if (threadIdx.x != 0 || blockIdx.x != 0) {
+        return;
+    }
+    if (pass == 0) {
+        long long positives = 0;
+        for (int d = 0; d < 2048; d++) {
+            positives += (long long)hist[d];
+        }
+        long long r = k_total < positives ? k_total : positives;
+        state[0] = r;
+        state[1] = 0;
+        state[3] = 0;
+        if (r <= 0) {
+            state[2] = 0xffffffffLL;
+            min_kept[0] = 0.0f;
+            return;
+        }
+        state[2] = 0;
+    }
+    const long long r = state[0];
+    if (r <= 0) {
+        return;
+    }
+    long long above = state[1];
+    const int top = pass == 2 ? 1023 : 2047;
+    int d = top;
+    while (d > 0 && above + (long long)hist[d] < r) {
+        above += (long long)hist[d];
+        d--;
+    }
+    const int shift = pass == 0 ? 21 : pass == 1 ? 10 : 0;
+    const unsigned int prefix = (unsigned int)state[2] | ((unsigned int)d << shift);
+    state[1] = above;
+    state[2] = prefix;
+    if (pass == 2) {
+        state[3] = r - above;
+        min_kept[0] = __uint_as_float(prefix);
+    }
+}
+
+// Per row: entries with key > T into gt[b], entries == T into eq[b] (positive entries only). One block per row.
+extern "C" __global__ void batch_topk_row_counts(const float* __restrict__ pre, int batch, int n_latents,
+                                                 const long long* __restrict__ state, int* __restrict__ gt,
+                                                 int* __restrict__ eq) {
+    __shared__ unsigned long long scratch[32];
+    const int b = blockIdx.x;
+    if (b >= batch) {
+        return;
+    }
+    const unsigned int t = (unsigned int)state[2];
+    const float* row = pre + (size_t)b * n_latents;
+    unsigned long long g = 0;
+    unsigned long long e = 0;
+    for (int i = threadIdx.x; i < n_latents; i += blockDim.x) {
+        float v = row[i];
+        if (v > 0.0f) {
+            unsigned int key = __float_as_uint(v);
+            g += key > t ? 1 : 0;
+            e += key == t ? 1 : 0;
+        }
+    }
+    g = block_sum_ull(g, scratch);
+    e = block_sum_ull(e, scratch);
+    if (threadIdx.x == 0) {
+        gt[b] = (int)g;
+        eq[b] = (int)e;
+    }
+}
+
+// One block: hands the kept ties out in row order (takeEq[b] = how many of row b's entries equal to T are kept,
+// overwriting eq) and writes rowPtr from gt + takeEq.
+extern "C" __global__ void batch_topk_row_ptr(const int* __restrict__ gt, int* __restrict__ eq, int batch,
+                                              const long long* __restrict__ state, int* __restrict__ row_ptr) {
+    __shared__ long long scratch[1025];
+    const long long need = state[3];
+    block_scan(
+        (long long)batch, [&](long long b) { return (long long)eq[b]; },
+        [&](long long b, long long before) {
+            long long left = need - before;
+            long long take = left < 0 ? 0 : left < eq[b] ? left : eq[b];
+            eq[b] = (int)take;
+        },
+        scratch);
+    __syncthreads();
+    block_scan(
+        (long long)batch, [&](long long b) { return (long long)gt[b] + eq[b]; },
+        [&](long long b, long long prefix) { row_ptr[b + 1] = (int)(prefix + gt[b] + eq[b]); }, scratch);
+    if (threadIdx.x == 0) {
+        row_ptr[0] = 0;
+    }
+}
+
+// Fills row b with its entries > T and its first takeEq[b] entries == T (row-major tie rule), latents in
+// increasing order. One block per row, ordered block compaction.
+extern "C" __global__ void batch_topk_fill(const float* __restrict__ pre, int batch, int n_latents,
+                                           const long long* __restrict__ state, const int* __restrict__ row_ptr,
+                                           const int* __restrict__ take_eq, int* __restrict__ idx,
+                                           float* __restrict__ val) {
+    __shared__ int warp_sums[33];
+    const int b = blockIdx.x;
+    if (b >= batch) {
+        return;
+    }
+    const unsigned int t = (unsigned int)state[2];
+    const int ties = take_eq[b];
+    const float* row = pre + (size_t)b * n_latents;
+    long long base = row_ptr[b];
+    int ties_before = 0;
+    for (int start = 0; start < n_latents; start += blockDim.x) {
+        const int i = start + threadIdx.x;
+        float v = 0.0f;
+        bool gt = false;
+        bool eq = false;
+        if (i < n_latents) {
+            v = row[i];
+            if (v > 0.0f) {
+                unsigned int key = __float_as_uint(v);
+                gt = key > t;
+                eq = key == t;
+            }
+        }
+        int eq_total;
+        int eq_rank = block_rank(eq, warp_sums, &eq_total);
+        bool keep = gt || (eq && ties_before + eq_rank < ties);
+        int total;
+        int rank = block_rank(keep, warp_sums, &total);
+        if (keep) {
+            idx[base + rank] = i;
+            val[base + rank] = v;
+        }
+        base += total;
+        ties_before += eq_total;
+    }
+}
