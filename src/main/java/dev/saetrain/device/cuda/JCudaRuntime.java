@@ -121,11 +121,28 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
             }
             return new Probe(true, "CUDA driver found " + count[0] + " device(s)");
         } catch (LinkageError e) {
-            return new Probe(false, "no NVIDIA driver: the CUDA driver library could not be loaded (" + oneLine(e) + ")");
+            return new Probe(false, linkageReason(oneLine(e)));
         } catch (CudaException e) {
             String m = oneLine(e);
             return new Probe(false, (m.contains("NO_DEVICE") ? "no CUDA device: " : "CUDA driver unusable: ") + m);
         }
+    }
+
+    /**
+     * The one-line reason for a failed native load. JCuda's message carries both load attempts' stack traces; the
+     * cause that matters is whether libcuda.so.1 (the driver) is missing, or else the message's first sentence.
+     */
+    static String linkageReason(String message) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(libcuda\\.so[.0-9]*): cannot open shared object file")
+                .matcher(message);
+        if (m.find()) {
+            return "no NVIDIA driver (" + m.group(1) + " not found: install the NVIDIA driver, >= 580)";
+        }
+        String first = message.split("---\\(start of nested stack traces\\)", 2)[0].trim();
+        if (first.length() > 200) {
+            first = first.substring(0, 200) + "...";
+        }
+        return "no NVIDIA driver: the JCuda driver library could not be loaded (" + first + ")";
     }
 
     private static String oneLine(Throwable e) {
@@ -547,7 +564,10 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
                 jcuda.jcublas.JCublas2.cublasSetPointerMode(h, jcuda.jcublas.cublasPointerMode.CUBLAS_POINTER_MODE_HOST);
                 return new CublasGemm(h);
             } catch (LinkageError e) {
-                failure = "cuBLAS not loaded: libcublas.so.12 (CUDA 12) is not on the library path (" + oneLine(e) + ")";
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("([\\w.+-]+\\.so[.0-9]*): cannot open shared "
+                        + "object file").matcher(oneLine(e));
+                failure = "cuBLAS not loaded: " + (m.find() ? m.group(1) + " not found" : "the JCublas library did not load")
+                        + " (JCublas 12.6 needs CUDA 12's libcublas.so.12 on the library path)";
             } catch (CudaException e) {
                 failure = "cuBLAS not usable: " + oneLine(e);
             }
