@@ -167,7 +167,7 @@ extern "C" __global__ void weighted_column_sums_finish(const double* partial, in
     for (int c = 0; c < chunks; c++) {
         s += partial[(long long) c * cols + j];
     }
-    out[j] = out[j] + (float) (alpha * s);
+    out[j] = (float) ((double) out[j] + (double) alpha * s);
 }
 
 // addScaledRows: for rows with coef[i] != 0, claim the row (zero it when its flag is 0, set the flag) and add
