@@ -93,32 +93,36 @@ extern "C" __global__ void count_at_or_below(const int* a, int n, int threshold,
 }
 
 // encode, first half: x_in = x - b_dec (b_dec may be null: a copy) and pre = b_enc broadcast over rows, ready for
-// the product pre += x_in w_enc^T (gemm with beta = 1). Grid-stride over max(batch * d_in, batch * n_latents).
+// the product pre += x_in w_enc^T (gemm with beta = 1). Grid: x over columns [0, max(d_in, n_latents)), y over rows
+// (both grid-stride), so no element index is divided.
 extern "C" __global__ void encode_prepare(const float* x, const float* b_dec, const float* b_enc, float* x_in,
                                           float* pre, int batch, int d_in, int n_latents) {
-    long long nx = (long long) batch * d_in;
-    long long np = (long long) batch * n_latents;
-    long long n = nx > np ? nx : np;
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        if (i < nx) {
-            float v = x[i];
-            x_in[i] = b_dec != nullptr ? v - b_dec[i % d_in] : v;
-        }
-        if (i < np) {
-            pre[i] = b_enc[i % n_latents];
+    int cols = max(d_in, n_latents);
+    for (int r = blockIdx.y; r < batch; r += gridDim.y) {
+        long long xo = (long long) r * d_in;
+        long long po = (long long) r * n_latents;
+        for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < cols; j += gridDim.x * blockDim.x) {
+            if (j < d_in) {
+                float v = x[xo + j];
+                x_in[xo + j] = b_dec != nullptr ? v - b_dec[j] : v;
+            }
+            if (j < n_latents) {
+                pre[po + j] = b_enc[j];
+            }
         }
     }
 }
 
-// centeredSumSquares, first pass: mean[j] = (1 / batch) sum_b x[b, j], in double; one thread per column.
-extern "C" __global__ void column_means_f64(const float* x, int batch, int d_in, double* mean) {
+// centeredSumSquares, first pass (after weighted_column_sums_partial over x with weight 1):
+// mean[j] = (1 / batch) sum over chunks of partial[chunk, j], in double.
+extern "C" __global__ void column_means_finish(const double* partial, int chunks, int d_in, int batch, double* mean) {
     int j = blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= d_in) {
         return;
     }
     double s = 0.0;
-    for (int b = 0; b < batch; b++) {
-        s += x[(long long) b * d_in + j];
+    for (int c = 0; c < chunks; c++) {
+        s += partial[(long long) c * d_in + j];
     }
     mean[j] = s / batch;
 }
@@ -285,7 +289,8 @@ extern "C" __global__ void adam_step(float* param, const float* grad, float* m, 
     float a1 = 1.0f - beta1;
     float a2 = 1.0f - beta2;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        bool active = row_active == nullptr || row_active[i / cols] != 0;
+        long long row = i < 2147483647LL ? (long long) ((int) i / cols) : i / cols;  // 32-bit division when it fits
+        bool active = row_active == nullptr || row_active[row] != 0;
         float g = active ? grad_scale * grad[i] : 0.0f;
         float mi = beta1 * m[i] + a1 * g;
         float vi = beta2 * v[i] + a2 * g * g;

@@ -179,6 +179,9 @@ public final class Trainer {
         if (free.isPresent()) {
             // The SAEs' buffers live in GPU memory: check them against what the device has free (see DeviceMemory).
             DeviceMemory.check(plan, free.getAsLong(), device.describe());
+            if ("--max-memory".equals(opts.maxMemorySource())) {
+                plan.check(opts.maxMemory(), opts.maxMemorySource());
+            }
         } else {
             plan.check(opts.maxMemory(), opts.maxMemorySource());
         }

@@ -31,7 +31,7 @@ public final class CudaDevice implements Device {
     static final KernelSpec SUM_PARTIALS = KernelSpec.of(M, "sum_partials_f64", PTR, I32, PTR);
     static final KernelSpec COUNT_AT_OR_BELOW = KernelSpec.of(M, "count_at_or_below", PTR, I32, I32, PTR);
     static final KernelSpec ENCODE_PREPARE = KernelSpec.of(M, "encode_prepare", PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
-    static final KernelSpec COLUMN_MEANS = KernelSpec.of(M, "column_means_f64", PTR, I32, I32, PTR);
+    static final KernelSpec COLUMN_MEANS = KernelSpec.of(M, "column_means_finish", PTR, I32, I32, I32, PTR);
     static final KernelSpec CENTERED_PARTIAL = KernelSpec.of(M, "centered_sum_squares_partial", PTR, PTR, I32, I32, PTR);
     static final KernelSpec COLSUM_PARTIAL = KernelSpec.of(M, "weighted_column_sums_partial", PTR, PTR, I32, I32, I32, PTR);
     static final KernelSpec COLSUM_FINISH = KernelSpec.of(M, "weighted_column_sums_finish", PTR, I32, I32, F32, PTR);
@@ -243,8 +243,14 @@ public final class CudaDevice implements Device {
         if (batch == 0 || dIn == 0) {
             return 0;
         }
-        CudaFloatBuf mean = columnScratch(2L * dIn);
-        rt.launch(COLUMN_MEANS, GridMath.ceilDiv(dIn, BLOCK), 1, BLOCK, 0, f(x), batch, dIn, mean);
+        // Column sums in row chunks (the device stays busy when dIn is small), then the means, all in double.
+        int per = GridMath.rowsPerChunk(batch, dIn, sms);
+        int chunks = GridMath.chunks(batch, per);
+        CudaFloatBuf scratch = columnScratch(2L * (chunks + 1) * dIn);
+        DevPtr mean = scratch.at(2L * chunks * dIn);
+        long colBlocks = GridMath.ceilDiv(dIn, BLOCK);
+        rt.launch(COLSUM_PARTIAL, colBlocks, chunks, BLOCK, 0, f(x), null, batch, dIn, per, scratch);
+        rt.launch(COLUMN_MEANS, colBlocks, 1, BLOCK, 0, scratch, chunks, dIn, batch, mean);
         int blocks = GridMath.reductionBlocks((long) batch * dIn);
         rt.launch(CENTERED_PARTIAL, blocks, 1, BLOCK, 0, f(x), mean, batch, dIn, partials);
         return finishSum(blocks);
@@ -300,8 +306,9 @@ public final class CudaDevice implements Device {
         if (n == 0) {
             return;
         }
-        rt.launch(ENCODE_PREPARE, GridMath.elementwiseBlocks(n, sms), 1, BLOCK, 0, f(x), applyBDec ? f(bDec) : null,
-                f(bEnc), f(xIn), f(pre), batch, dIn, nLatents);
+        int[] grid = GridMath.rowColumnGrid(batch, Math.max(dIn, nLatents), sms);
+        rt.launch(ENCODE_PREPARE, grid[0], grid[1], BLOCK, 0, f(x), applyBDec ? f(bDec) : null, f(bEnc), f(xIn), f(pre),
+                batch, dIn, nLatents);
         rt.gemm(false, true, batch, nLatents, dIn, 1f, f(xIn).at(0), dIn, f(wEnc).at(0), dIn, 1f, f(pre).at(0),
                 nLatents);
     }

@@ -52,4 +52,16 @@ public final class GridMath {
     public static int chunks(int rows, int rowsPerChunk) {
         return (int) Math.max(1, ceilDiv(rows, rowsPerChunk));
     }
+
+    /**
+     * Grid {x, y} of a kernel over [rows, cols] with x grid-striding over columns and y over rows: enough column
+     * blocks to cover a row once (at most 65535), and row blocks so that x * y is about sms * BLOCKS_PER_SM * 4
+     * (y within [1, min(rows, 65535)]).
+     */
+    public static int[] rowColumnGrid(int rows, int cols, int sms) {
+        int gx = (int) Math.max(1, Math.min(65535, ceilDiv(cols, BLOCK)));
+        long target = (long) Math.max(1, sms) * BLOCKS_PER_SM * 4;
+        int gy = (int) Math.max(1, Math.min(Math.min(rows, 65535), ceilDiv(target, gx)));
+        return new int[] {gx, gy};
+    }
 }

@@ -45,4 +45,17 @@ class GridMathTest {
             assertEquals(v, CudaDevice.doubleOf(lo, hi));
         }
     }
+
+    @Test
+    void rowColumnGridCoversARowAndStaysWithinLimits() {
+        int[][] cases = {{4096, 24576, 132}, {1, 48, 108}, {33, 1031, 108}, {100000, 8, 8}, {7, 300000000, 132}};
+        for (int[] c : cases) {
+            int[] g = GridMath.rowColumnGrid(c[0], c[1], c[2]);
+            assertTrue(g[0] >= 1 && g[0] <= 65535 && g[1] >= 1 && g[1] <= 65535 && g[1] <= Math.max(1, c[0]),
+                    java.util.Arrays.toString(c) + " -> " + java.util.Arrays.toString(g));
+            assertTrue((long) g[0] * GridMath.BLOCK >= Math.min(c[1], 65535L * GridMath.BLOCK), "columns not covered");
+        }
+        assertEquals(96, GridMath.rowColumnGrid(4096, 24576, 132)[0]);
+        assertEquals(44, GridMath.rowColumnGrid(4096, 24576, 132)[1]);
+    }
 }
