@@ -169,26 +169,36 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
     private JCudaRuntime() {
         cuDeviceGet(cuDevice, 0);
         cuDevicePrimaryCtxRetain(context, cuDevice);
-        bind();
+        try {
+            bind();
+            this.deviceName = nameOf(cuDevice);
+            int[] v = {0};
+            cuDriverGetVersion(v);
+            this.driverVersion = v[0];
+            this.multiprocessors = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+            this.maxShared = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+            cuStreamCreate(compute, 0);
+            cuStreamCreate(copy, 0);
+            loadModules();
+            this.kernelGemm = new CudaGemm(this);
+            this.cublas = CublasGemm.tryLoad(compute);
+        } catch (RuntimeException e) {
+            // Not usable after all (e.g. a kernel failed to load): give the context back before saying so.
+            cuDevicePrimaryCtxRelease(cuDevice);
+            throw e;
+        }
+        LOG.info("CUDA: {} (driver {}), {} SMs; dense products: {}", deviceName, driverVersionString(), multiprocessors,
+                gemmPath());
+    }
+
+    private static String nameOf(CUdevice dev) {
         byte[] name = new byte[256];
-        cuDeviceGetName(name, name.length, cuDevice);
+        cuDeviceGetName(name, name.length, dev);
         int len = 0;
         while (len < name.length && name[len] != 0) {
             len++;
         }
-        this.deviceName = new String(name, 0, len, java.nio.charset.StandardCharsets.US_ASCII);
-        int[] v = {0};
-        cuDriverGetVersion(v);
-        this.driverVersion = v[0];
-        this.multiprocessors = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
-        this.maxShared = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
-        cuStreamCreate(compute, 0);
-        cuStreamCreate(copy, 0);
-        loadModules();
-        this.kernelGemm = new CudaGemm(this);
-        this.cublas = CublasGemm.tryLoad(compute);
-        LOG.info("CUDA: {} (driver {}), {} SMs; dense products: {}", deviceName, driverVersionString(), multiprocessors,
-                gemmPath());
+        return new String(name, 0, len, java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     private int attribute(int which) {
