@@ -549,6 +549,7 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
      */
     private static final class CublasGemm {
         private static String failure = "cuBLAS not tried";
+        private static boolean unloadable;
         private final jcuda.jcublas.cublasHandle handle;
 
         private CublasGemm(jcuda.jcublas.cublasHandle handle) {
@@ -560,9 +561,13 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
         }
 
         /** cuBLAS on the compute stream, or null (and the reason kept for the log) when it cannot be loaded. */
-        static CublasGemm tryLoad(CUstream stream) {
+        static synchronized CublasGemm tryLoad(CUstream stream) {
             if ("kernel".equals(System.getProperty("saetrain.gemm"))) {
                 failure = "cuBLAS not used: -Dsaetrain.gemm=kernel";
+                return null;
+            }
+            if (unloadable) {
+                // A native library that failed to load fails the same way again (JCuda: NoClassDefFoundError).
                 return null;
             }
             try {
@@ -574,6 +579,7 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
                 jcuda.jcublas.JCublas2.cublasSetPointerMode(h, jcuda.jcublas.cublasPointerMode.CUBLAS_POINTER_MODE_HOST);
                 return new CublasGemm(h);
             } catch (LinkageError e) {
+                unloadable = true;
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("([\\w.+-]+\\.so[.0-9]*): cannot open shared "
                         + "object file").matcher(oneLine(e));
                 failure = "cuBLAS not loaded: " + (m.find() ? m.group(1) + " not found" : "the JCublas library did not load")
