@@ -155,6 +155,8 @@ final class BenchCommand implements Callable<Integer> {
                     (double) active / ((double) steps * batch), denseSteps, steps);
             out.printf("tokens/s %.0f; encoder product %.1f GFLOP/s in the step, %.1f GFLOP/s alone (%.0f%%)%n",
                     tps, encodeGflops, gemmAlone, 100 * encodeGflops / gemmAlone);
+            out.printf("dense product [%d, %d] x [%d, %d] alone: %.2f TFLOP/s%n", batch, d, d, cfg.nLatents(),
+                    gemmAlone / 1e3);
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("arch", a.cliName());
             o.put("d_in", d);
@@ -171,6 +173,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("tokens_per_s", Math.round(tps * 10) / 10.0);
             o.put("encode_gflops", Math.round(encodeGflops * 1000) / 1000.0);
             o.put("gemm_gflops", Math.round(gemmAlone * 1000) / 1000.0);
+            o.put("gemm_tflops", Math.round(gemmAlone / 10.0) / 100.0);
             phases.forEach((kk, v) -> o.put("ms_" + kk.replaceAll("[^a-z]", "_"), Math.round(1e5 * v / steps) / 100.0));
             out.println(o);
         } finally {

@@ -2,6 +2,8 @@ package dev.saetrain.cli;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.device.cuda.CudaDevice;
+import dev.saetrain.device.cuda.CudaUnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
@@ -11,27 +13,52 @@ final class DeviceOptions {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceOptions.class);
 
     @Option(names = "--device", defaultValue = "auto",
-            description = "auto | cpu. auto takes CUDA when it works (not in this build yet) and says why not. Default: ${DEFAULT-VALUE}.")
+            description = "auto | cpu | cuda. auto takes the GPU when CUDA works and otherwise logs why it took the "
+                    + "CPU; cuda fails (exit 2) when there is no usable GPU. Default: ${DEFAULT-VALUE}.")
     String device;
 
     @Option(names = "--threads", description = "CPU threads for OpenBLAS and the Java ops. Default: all cores (${DEFAULT-VALUE}).",
             defaultValue = "0")
     int threads;
 
-    /** The device and a one-line account of how it was chosen. */
+    /** The device and a one-line account of how it was chosen (recorded in config.json as device_choice). */
     record Chosen(Device device, String why) {
     }
 
+    /** Opens the CUDA device; separate so tests can stand in for a machine with or without a GPU. */
+    interface CudaOpener {
+        Device open();
+    }
+
     Chosen open() {
+        return open(CudaDevice::open);
+    }
+
+    Chosen open(CudaOpener cuda) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return switch (device) {
             case "cpu" -> new Chosen(new CpuDevice(t), "cpu (asked for with --device cpu)");
-            case "auto" -> {
-                String why = "cpu (--device auto: this build has no CUDA device yet)";
-                LOG.info("device: {}", why);
-                yield new Chosen(new CpuDevice(t), why);
+            case "cuda" -> {
+                try {
+                    Device d = cuda.open();
+                    yield new Chosen(d, "cuda (asked for with --device cuda)");
+                } catch (CudaUnavailableException e) {
+                    throw new IllegalArgumentException("--device cuda: " + e.getMessage()
+                            + "; run with --device cpu (or auto) to train on the CPU");
+                }
             }
-            default -> throw new IllegalArgumentException("--device must be auto or cpu, got '" + device + "'");
+            case "auto" -> {
+                Chosen c;
+                try {
+                    Device d = cuda.open();
+                    c = new Chosen(d, "cuda (--device auto: a usable CUDA device was found)");
+                } catch (CudaUnavailableException e) {
+                    c = new Chosen(new CpuDevice(t), "cpu (--device auto: " + e.getMessage() + ")");
+                }
+                LOG.info("device: {}", c.why());
+                yield c;
+            }
+            default -> throw new IllegalArgumentException("--device must be auto, cpu or cuda, got '" + device + "'");
         };
     }
 }

@@ -354,4 +354,22 @@ public interface Device extends AutoCloseable {
                             int batch, int dIn, int nLatents, FloatBuf scratch, FloatBuf dWDec, IntBuf decActive,
                             FloatBuf dWEnc, IntBuf encActive, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag,
                             FloatBuf dpreSums);
+
+    // input upload and device memory (defaults: the CPU's behaviour)
+
+    /**
+     * The input path of the step loop for batches of {@code floats} fp32 values (see {@link BatchUpload}). Default:
+     * one buffer filled by {@link #upload}; CudaDevice double-buffers through pinned host memory on a copy stream.
+     */
+    default BatchUpload batchUpload(long floats) {
+        return new BatchUpload.Direct(this, floats);
+    }
+
+    /**
+     * Bytes of device memory free for this run's buffers, when the device has its own memory (a GPU: checked against
+     * the run's MemoryPlan before the first step); empty for devices that use the host's memory.
+     */
+    default java.util.OptionalLong freeMemoryBytes() {
+        return java.util.OptionalLong.empty();
+    }
 }

@@ -6,6 +6,7 @@ import dev.saetrain.data.ActivationStream;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.data.StreamOptions;
 import dev.saetrain.data.StreamPosition;
+import dev.saetrain.device.BatchUpload;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import java.io.IOException;
@@ -92,7 +93,8 @@ final class TrainLoop {
         long every = opts.checkpointSteps();
         long decayStart = members.get(0).schedule.decayStart();
         t0 = System.nanoTime();
-        try (FloatBuf x = device.allocFloat((long) opts.batch() * d);
+        // Device.batchUpload: one buffer on the CPU; on CUDA pinned slots, so batch n+1's copy overlaps step n.
+        try (BatchUpload input = device.batchUpload((long) opts.batch() * d);
              ActivationStream stream = new ActivationStream(shards, so, from);
              Progress progress = new Progress(totalSteps * opts.batch(), step * opts.batch())) {
             long markStep = step;
@@ -112,7 +114,7 @@ final class TrainLoop {
                     return End.FINISHED;
                 }
                 step++;
-                device.upload(host, 0, x, 0, host.length);
+                FloatBuf x = input.next(host);
                 for (FamilyMember m : members) {
                     if (m.active()) {
                         takeStep(m, x);

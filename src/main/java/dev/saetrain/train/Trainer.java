@@ -175,7 +175,16 @@ public final class Trainer {
     private void checkMemory(ShardSet shards) {
         MemoryPlan plan = new MemoryPlan(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn());
         LOG.info("memory before the first step (device {}):\n{}", device.describe(), plan.table());
-        plan.check(opts.maxMemory(), opts.maxMemorySource());
+        java.util.OptionalLong free = device.freeMemoryBytes();
+        if (free.isPresent()) {
+            // The SAEs' buffers live in GPU memory: check them against what the device has free (see DeviceMemory).
+            DeviceMemory.check(plan, free.getAsLong(), device.describe());
+            if ("--max-memory".equals(opts.maxMemorySource())) {
+                plan.check(opts.maxMemory(), opts.maxMemorySource());
+            }
+        } else {
+            plan.check(opts.maxMemory(), opts.maxMemorySource());
+        }
     }
 
     private List<Schedule> schedules(long totalSteps) {

@@ -29,6 +29,8 @@ class BenchCommandTest {
             assertTrue(json.get("tokens_per_s").asDouble() > 0);
             assertTrue(json.get("encode_gflops").asDouble() > 0);
             assertTrue(json.get("gemm_gflops").asDouble() > 0);
+            assertEquals(json.get("gemm_gflops").asDouble() / 1e3, json.get("gemm_tflops").asDouble(), 0.006);
+            assertTrue(out.toString().contains("TFLOP/s"), out.toString());
             assertTrue(out.toString().contains("encode"), out.toString());
         }
     }

@@ -37,6 +37,23 @@ public final class DeviceFixtures {
         return List.of(new FastDevice("cpu-1", () -> new CpuDevice(1)), new FastDevice("cpu-3", () -> new CpuDevice(3)));
     }
 
+    /** atol of a dense product whose inputs are rounded to TF32 (CUDA): 2^-11 per input, see {@link #denseProductTolerance}. */
+    public static final double TF32_ATOL = 5e-3;
+    /** rtol of the same. */
+    public static final double TF32_RTOL = 2e-3;
+
+    /**
+     * The tolerance {atol, rtol} for the result of a dense product on {@code fd}: the given fp32-sum tolerance on
+     * the CPU; on CUDA, where the products round their inputs to TF32 (10-bit mantissa, relative error 2^-11 per
+     * input; cuBLAS FAST_TF32 and the project's mma.sync kernel alike), at least {@link #TF32_ATOL} /
+     * {@link #TF32_RTOL}: for an O(1) dot product of ~1000 terms the rounding errors add up to about 5e-4
+     * typically and a few 1e-3 at worst.
+     */
+    public static double[] denseProductTolerance(FastDevice fd, double atol, double rtol) {
+        return fd.name().startsWith("cuda") ? new double[] {Math.max(atol, TF32_ATOL), Math.max(rtol, TF32_RTOL)}
+                : new double[] {atol, rtol};
+    }
+
     /**
      * Awkward sizes (DESIGN.md section 8): d in {48, 769}; m = 100, 257, 1031 (multiples of no tile);
      * batch 1, 7, 33; k = 1, 7, 32. Chosen so each value of each axis appears, not the full product.

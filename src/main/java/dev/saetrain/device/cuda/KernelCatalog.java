@@ -14,6 +14,7 @@ public final class KernelCatalog {
         all.addAll(CudaGemm.KERNELS);
         all.addAll(CudaPhilox.KERNELS);
         all.addAll(CudaConvert.KERNELS);
+        all.addAll(CudaDevice.KERNELS);
         return List.copyOf(all);
     }
 }

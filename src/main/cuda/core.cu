@@ -1,0 +1,339 @@
+// core.cu: the elementwise, row-wise and reduction ops of CudaDevice (device/cuda/CudaDevice.java).
+// Formulas and layouts are device/Device.java's; each kernel names the Device op it serves. Every index that
+// multiplies two dimensions is 64-bit. Reductions that return a double accumulate in double per block, write one
+// partial per block, and finish in sum_partials_f64 (one block), so the result does not depend on timing.
+
+#define CORE_BLOCK 256
+
+// Block-wide sum of a double; every thread gets the total. Needs blockDim.x == CORE_BLOCK.
+static __device__ double block_sum_f64(double v) {
+    __shared__ double warp_sums[CORE_BLOCK / 32];
+    for (int o = 16; o > 0; o >>= 1) {
+        v += __shfl_down_sync(0xffffffffu, v, o);
+    }
+    int lane = threadIdx.x & 31;
+    int warp = threadIdx.x >> 5;
+    if (lane == 0) {
+        warp_sums[warp] = v;
+    }
+    __syncthreads();
+    double t = 0.0;
+    if (warp == 0) {
+        t = lane < CORE_BLOCK / 32 ? warp_sums[lane] : 0.0;
+        for (int o = 16; o > 0; o >>= 1) {
+            t += __shfl_down_sync(0xffffffffu, t, o);
+        }
+        if (lane == 0) {
+            warp_sums[0] = t;
+        }
+    }
+    __syncthreads();
+    t = warp_sums[0];
+    __syncthreads();
+    return t;
+}
+
+// fill: buf[0..n) = value.
+extern "C" __global__ void fill_f32(float* buf, long long n, float value) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        buf[i] = value;
+    }
+}
+
+// scaleInto: dst[i] = alpha * src[i] (dst may be src).
+extern "C" __global__ void scale_into(const float* src, float* dst, long long n, float alpha) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        dst[i] = alpha * src[i];
+    }
+}
+
+// expInto: dst[i] = exp(src[i]).
+extern "C" __global__ void exp_into(const float* src, float* dst, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        dst[i] = expf(src[i]);
+    }
+}
+
+// dot (and sumSquares without flags when a == b): partial[block] = sum of a[i] * b[i] over this block's stride.
+extern "C" __global__ void dot_partial(const float* a, const float* b, long long n, double* partial) {
+    double s = 0.0;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        s += (double) a[i] * (double) b[i];
+    }
+    s = block_sum_f64(s);
+    if (threadIdx.x == 0) {
+        partial[blockIdx.x] = s;
+    }
+}
+
+// The second pass of every double reduction: out[0] = sum of partial[0..n), one block.
+extern "C" __global__ void sum_partials_f64(const double* partial, int n, double* out) {
+    double s = 0.0;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        s += partial[i];
+    }
+    s = block_sum_f64(s);
+    if (threadIdx.x == 0) {
+        out[0] = s;
+    }
+}
+
+// countAtOrBelow: count[0] += the number of i with a[i] <= threshold (count zeroed by the caller).
+extern "C" __global__ void count_at_or_below(const int* a, int n, int threshold, int* count) {
+    int c = 0;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        c += a[i] <= threshold ? 1 : 0;
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        c += __shfl_down_sync(0xffffffffu, c, o);
+    }
+    if ((threadIdx.x & 31) == 0 && c != 0) {
+        atomicAdd(count, c);
+    }
+}
+
+// encode, first half: x_in = x - b_dec (b_dec may be null: a copy) and pre = b_enc broadcast over rows, ready for
+// the product pre += x_in w_enc^T (gemm with beta = 1). Grid: x over columns [0, max(d_in, n_latents)), y over rows
+// (both grid-stride), so no element index is divided.
+extern "C" __global__ void encode_prepare(const float* x, const float* b_dec, const float* b_enc, float* x_in,
+                                          float* pre, int batch, int d_in, int n_latents) {
+    int cols = max(d_in, n_latents);
+    for (int r = blockIdx.y; r < batch; r += gridDim.y) {
+        long long xo = (long long) r * d_in;
+        long long po = (long long) r * n_latents;
+        for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < cols; j += gridDim.x * blockDim.x) {
+            if (j < d_in) {
+                float v = x[xo + j];
+                x_in[xo + j] = b_dec != nullptr ? v - b_dec[j] : v;
+            }
+            if (j < n_latents) {
+                pre[po + j] = b_enc[j];
+            }
+        }
+    }
+}
+
+// centeredSumSquares, first pass (after weighted_column_sums_partial over x with weight 1):
+// mean[j] = (1 / batch) sum over chunks of partial[chunk, j], in double.
+extern "C" __global__ void column_means_finish(const double* partial, int chunks, int d_in, int batch, double* mean) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= d_in) {
+        return;
+    }
+    double s = 0.0;
+    for (int c = 0; c < chunks; c++) {
+        s += partial[(long long) c * d_in + j];
+    }
+    mean[j] = s / batch;
+}
+
+// centeredSumSquares, second pass: partial[block] = sum over this block's elements of (x[b, j] - mean[j])^2.
+extern "C" __global__ void centered_sum_squares_partial(const float* x, const double* mean, int batch, int d_in,
+                                                        double* partial) {
+    long long n = (long long) batch * d_in;
+    double s = 0.0;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        double d = (double) x[i] - mean[i % d_in];
+        s += d * d;
+    }
+    s = block_sum_f64(s);
+    if (threadIdx.x == 0) {
+        partial[blockIdx.x] = s;
+    }
+}
+
+// addColumnSums / addVecMat, first pass: partial[chunk, j] = sum over rows r of this chunk of v[r] * w[r, j]
+// (v null: weight 1), in double. Grid (ceil(cols / blockDim), chunks); chunk c covers rows [c * rows_per_chunk, ..).
+extern "C" __global__ void weighted_column_sums_partial(const float* w, const float* v, int rows, int cols,
+                                                        int rows_per_chunk, double* partial) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= cols) {
+        return;
+    }
+    int lo = blockIdx.y * rows_per_chunk;
+    int hi = min(rows, lo + rows_per_chunk);
+    double s = 0.0;
+    for (int r = lo; r < hi; r++) {
+        double wv = w[(long long) r * cols + j];
+        s += v != nullptr ? (double) v[r] * wv : wv;
+    }
+    partial[(long long) blockIdx.y * cols + j] = s;
+}
+
+// addColumnSums / addVecMat, second pass: out[j] += alpha * sum over chunks of partial[chunk, j].
+extern "C" __global__ void weighted_column_sums_finish(const double* partial, int chunks, int cols, float alpha,
+                                                       float* out) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= cols) {
+        return;
+    }
+    double s = 0.0;
+    for (int c = 0; c < chunks; c++) {
+        s += partial[(long long) c * cols + j];
+    }
+    out[j] = (float) ((double) out[j] + (double) alpha * s);
+}
+
+// addScaledRows: for rows with coef[i] != 0, claim the row (zero it when its flag is 0, set the flag) and add
+// coef[i] * w[i]. One block per row (grid-stride over rows).
+extern "C" __global__ void add_scaled_rows(const float* w, const float* coef, int rows, int cols, float* d_w,
+                                           int* row_active) {
+    for (int i = blockIdx.x; i < rows; i += gridDim.x) {
+        float c = coef[i];
+        if (c == 0.0f) {
+            continue;
+        }
+        int was_active = row_active[i];
+        __syncthreads();
+        long long o = (long long) i * cols;
+        for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+            float base = was_active ? d_w[o + j] : 0.0f;
+            d_w[o + j] = base + c * w[o + j];
+        }
+        if (threadIdx.x == 0 && !was_active) {
+            row_active[i] = 1;
+        }
+    }
+}
+
+// l1DecoderCoefficients: out[i] = norms[i] > 0 ? lambda_over_b * act_sums[i] / norms[i] : 0 (out may be norms).
+extern "C" __global__ void l1_decoder_coefficients(const float* act_sums, const float* norms, float lambda_over_b,
+                                                   int n_latents, float* out) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n_latents; i += gridDim.x * blockDim.x) {
+        float ni = norms[i];
+        out[i] = ni > 0.0f ? lambda_over_b * act_sums[i] / ni : 0.0f;
+    }
+}
+
+// |w[i]|^2 of one row, summed in double across the block (every thread gets it).
+static __device__ double row_sum_squares(const float* row, int cols) {
+    double s = 0.0;
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+        float v = row[j];
+        s += (double) (v * v);
+    }
+    return block_sum_f64(s);
+}
+
+// rowNorms: norms[i] = |w[i]|. One block per row (grid-stride over rows).
+extern "C" __global__ void row_norms(const float* w, int rows, int cols, float* norms) {
+    for (int i = blockIdx.x; i < rows; i += gridDim.x) {
+        double s = row_sum_squares(w + (long long) i * cols, cols);
+        if (threadIdx.x == 0) {
+            norms[i] = (float) sqrt(s);
+        }
+    }
+}
+
+// normalizeRows: w[i] /= |w[i]| for rows of nonzero norm.
+extern "C" __global__ void normalize_rows(float* w, int rows, int cols) {
+    for (int i = blockIdx.x; i < rows; i += gridDim.x) {
+        float* row = w + (long long) i * cols;
+        double s = row_sum_squares(row, cols);
+        if (s > 0.0) {
+            float inv = (float) (1.0 / sqrt(s));
+            for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+                row[j] = row[j] * inv;
+            }
+        }
+        __syncthreads();
+    }
+}
+
+// projectOutParallel: for rows with their flag set, g[i] -= (g[i] . w[i]) w[i].
+extern "C" __global__ void project_out_parallel(const float* w, float* g, int rows, int cols, const int* row_active) {
+    for (int i = blockIdx.x; i < rows; i += gridDim.x) {
+        if (row_active[i] == 0) {
+            continue;
+        }
+        const float* wr = w + (long long) i * cols;
+        float* gr = g + (long long) i * cols;
+        double s = 0.0;
+        for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+            s += (double) (gr[j] * wr[j]);
+        }
+        float d = (float) block_sum_f64(s);
+        for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+            gr[j] = gr[j] - d * wr[j];
+        }
+        __syncthreads();
+    }
+}
+
+// sumSquares with flags: partial[block] = sum over this block's rows with their flag set of |g[i]|^2.
+extern "C" __global__ void sum_squares_rows_partial(const float* g, int rows, int cols, const int* row_active,
+                                                    double* partial) {
+    double s = 0.0;
+    for (int i = blockIdx.x; i < rows; i += gridDim.x) {
+        if (row_active[i] == 0) {
+            continue;
+        }
+        const float* gr = g + (long long) i * cols;
+        for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+            float v = gr[j];
+            s += (double) (v * v);
+        }
+    }
+    s = block_sum_f64(s);
+    if (threadIdx.x == 0) {
+        partial[blockIdx.x] = s;
+    }
+}
+
+// adamStep, fused: g = grad_scale * grad (0 where the row's flag is 0, row_active null: every row active);
+// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= step_size m / (sqrt(v) inv_sqrt_bc2 + eps), with
+// step_size = lr / (1 - b1^t) and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t) from the host. Every element is updated.
+extern "C" __global__ void adam_step(float* param, const float* grad, float* m, float* v, long long n, int cols,
+                                     const int* row_active, float beta1, float beta2, float eps, float grad_scale,
+                                     float step_size, float inv_sqrt_bc2) {
+    float a1 = 1.0f - beta1;
+    float a2 = 1.0f - beta2;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long row = i < 2147483647LL ? (long long) ((int) i / cols) : i / cols;  // 32-bit division when it fits
+        bool active = row_active == nullptr || row_active[row] != 0;
+        float g = active ? grad_scale * grad[i] : 0.0f;
+        float mi = beta1 * m[i] + a1 * g;
+        float vi = beta2 * v[i] + a2 * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = param[i] - step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    }
+}
+
+// resampleRows: one block per q in [0, count): u = (x[rows[q]] - b_dec) / |.| (0 when the norm is 0);
+// w_dec[i] = u; w_enc[i] = enc_norm * u; b_enc[i] = 0, for i = latents[q].
+extern "C" __global__ void resample_rows(const float* x, const float* b_dec, const int* latents, const int* rows,
+                                         int count, int d_in, float enc_norm, float* w_dec, float* w_enc,
+                                         float* b_enc) {
+    for (int q = blockIdx.x; q < count; q += gridDim.x) {
+        int i = latents[q];
+        const float* xr = x + (long long) rows[q] * d_in;
+        double s = 0.0;
+        for (int j = threadIdx.x; j < d_in; j += blockDim.x) {
+            float vj = xr[j] - b_dec[j];
+            s += (double) vj * vj;
+        }
+        s = block_sum_f64(s);
+        double inv = s > 0.0 ? 1.0 / sqrt(s) : 0.0;
+        long long o = (long long) i * d_in;
+        for (int j = threadIdx.x; j < d_in; j += blockDim.x) {
+            float vj = xr[j] - b_dec[j];
+            float u = (float) (vj * inv);
+            w_dec[o + j] = u;
+            w_enc[o + j] = enc_norm * u;
+        }
+        if (threadIdx.x == 0) {
+            b_enc[i] = 0.0f;
+        }
+    }
+}
+
+// zeroRows: buf[rows[q], :] = 0 for q in [0, count); one block per q.
+extern "C" __global__ void zero_rows(float* buf, const int* rows, int count, int cols) {
+    for (int q = blockIdx.x; q < count; q += gridDim.x) {
+        float* r = buf + (long long) rows[q] * cols;
+        for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+            r[j] = 0.0f;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.saetrain.device.cuda;
+
+/**
+ * Launch-shape arithmetic of CudaDevice's kernels (src/main/cuda/core.cu), plain Java so it is tested without a
+ * GPU. Elementwise and reduction kernels are grid-stride loops, so any grid covers any n; the grids here are
+ * sized to fill the device without launching more blocks than there is work.
+ */
+public final class GridMath {
+    /** Threads per block of every core.cu kernel (the block reductions assume it). */
+    public static final int BLOCK = 256;
+    /** The most blocks of a first reduction pass: the partials buffer holds this many doubles (plus the result). */
+    public static final int MAX_REDUCTION_BLOCKS = 1024;
+    /** Resident blocks per SM to aim at for grid-stride kernels. */
+    static final int BLOCKS_PER_SM = 8;
+
+    private GridMath() {
+    }
+
+    /** ceil(n / d) for n >= 0, d > 0. */
+    public static long ceilDiv(long n, long d) {
+        return (n + d - 1) / d;
+    }
+
+    /** Blocks of an elementwise grid-stride kernel over n elements: at least 1, at most sms * BLOCKS_PER_SM * 4. */
+    public static int elementwiseBlocks(long n, int sms) {
+        long want = Math.max(1, ceilDiv(n, BLOCK));
+        return (int) Math.min(want, (long) Math.max(1, sms) * BLOCKS_PER_SM * 4);
+    }
+
+    /** Blocks of a first reduction pass over n elements: at least 1, at most {@link #MAX_REDUCTION_BLOCKS}. */
+    public static int reductionBlocks(long n) {
+        return (int) Math.min(Math.max(1, ceilDiv(n, BLOCK)), MAX_REDUCTION_BLOCKS);
+    }
+
+    /** Blocks of a one-block-per-row kernel (grid-stride over rows): min(rows, sms * BLOCKS_PER_SM * 4), at least 1. */
+    public static int rowBlocks(long rows, int sms) {
+        return (int) Math.max(1, Math.min(rows, (long) Math.max(1, sms) * BLOCKS_PER_SM * 4));
+    }
+
+    /**
+     * Rows per chunk of the two-pass column sums (weighted_column_sums_*): the rows are split into chunks so that
+     * column blocks x chunks is about sms * BLOCKS_PER_SM, each chunk at least 32 rows.
+     */
+    public static int rowsPerChunk(int rows, int cols, int sms) {
+        long colBlocks = Math.max(1, ceilDiv(cols, BLOCK));
+        long chunks = Math.max(1, (long) Math.max(1, sms) * BLOCKS_PER_SM / colBlocks);
+        long per = Math.max(32, ceilDiv(rows, chunks));
+        return (int) Math.max(1, Math.min(per, Math.max(1, rows)));
+    }
+
+    /** Chunks of the column sums for rows split {@code rowsPerChunk} at a time. */
+    public static int chunks(int rows, int rowsPerChunk) {
+        return (int) Math.max(1, ceilDiv(rows, rowsPerChunk));
+    }
+
+    /**
+     * Grid {x, y} of a kernel over [rows, cols] with x grid-striding over columns and y over rows: enough column
+     * blocks to cover a row once (at most 65535), and row blocks so that x * y is about sms * BLOCKS_PER_SM * 4
+     * (y within [1, min(rows, 65535)]).
+     */
+    public static int[] rowColumnGrid(int rows, int cols, int sms) {
+        int gx = (int) Math.max(1, Math.min(65535, ceilDiv(cols, BLOCK)));
+        long target = (long) Math.max(1, sms) * BLOCKS_PER_SM * 4;
+        int gy = (int) Math.max(1, Math.min(Math.min(rows, 65535), ceilDiv(target, gx)));
+        return new int[] {gx, gy};
+    }
+}

@@ -1,0 +1,61 @@
+package dev.saetrain.device.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** CudaDevice's launch shapes: every element, row and column covered, grids within limits, scratch sized to fit. */
+class GridMathTest {
+    @Test
+    void elementwiseAndReductionGrids() {
+        assertEquals(1, GridMath.elementwiseBlocks(0, 132));
+        assertEquals(1, GridMath.elementwiseBlocks(256, 132));
+        assertEquals(2, GridMath.elementwiseBlocks(257, 132));
+        assertEquals(132 * 32, GridMath.elementwiseBlocks(4096L * 24576, 132));
+        assertEquals(1, GridMath.reductionBlocks(1));
+        assertEquals(4, GridMath.reductionBlocks(1000));
+        assertEquals(GridMath.MAX_REDUCTION_BLOCKS, GridMath.reductionBlocks(1L << 40));
+        assertEquals(3, GridMath.rowBlocks(3, 108));
+        assertEquals(108 * 32, GridMath.rowBlocks(1 << 20, 108));
+        assertEquals(1, GridMath.rowBlocks(0, 108));
+    }
+
+    @Test
+    void columnChunksCoverEveryRowOnce() {
+        int[][] cases = {{4096, 768, 132}, {1, 48, 108}, {33, 769, 108}, {24576, 768, 132}, {7, 1031, 1}, {0, 10, 8}};
+        for (int[] c : cases) {
+            int rows = c[0];
+            int per = GridMath.rowsPerChunk(rows, c[1], c[2]);
+            int chunks = GridMath.chunks(rows, per);
+            assertTrue(per >= 1 && chunks >= 1 && chunks <= 65535, "rows " + rows + ": " + per + " x " + chunks);
+            assertTrue((long) per * chunks >= rows, "rows " + rows + " not covered");
+            assertTrue((long) per * (chunks - 1) < Math.max(1, rows), "rows " + rows + ": an empty chunk");
+        }
+        // Enough chunks to occupy the device when there are few column blocks.
+        assertTrue(GridMath.chunks(4096, GridMath.rowsPerChunk(4096, 768, 132)) >= 100);
+    }
+
+    @Test
+    void doublesSurviveTheFloatDownload() {
+        for (double v : new double[] {0.0, -1.5, Math.PI * 1e12, Double.MIN_VALUE, 123456.789}) {
+            long bits = Double.doubleToRawLongBits(v);
+            float lo = Float.intBitsToFloat((int) bits);
+            float hi = Float.intBitsToFloat((int) (bits >>> 32));
+            assertEquals(v, CudaDevice.doubleOf(lo, hi));
+        }
+    }
+
+    @Test
+    void rowColumnGridCoversARowAndStaysWithinLimits() {
+        int[][] cases = {{4096, 24576, 132}, {1, 48, 108}, {33, 1031, 108}, {100000, 8, 8}, {7, 300000000, 132}};
+        for (int[] c : cases) {
+            int[] g = GridMath.rowColumnGrid(c[0], c[1], c[2]);
+            assertTrue(g[0] >= 1 && g[0] <= 65535 && g[1] >= 1 && g[1] <= 65535 && g[1] <= Math.max(1, c[0]),
+                    java.util.Arrays.toString(c) + " -> " + java.util.Arrays.toString(g));
+            assertTrue((long) g[0] * GridMath.BLOCK >= Math.min(c[1], 65535L * GridMath.BLOCK), "columns not covered");
+        }
+        assertEquals(96, GridMath.rowColumnGrid(4096, 24576, 132)[0]);
+        assertEquals(44, GridMath.rowColumnGrid(4096, 24576, 132)[1]);
+    }
+}
