@@ -60,12 +60,53 @@ final class PtxSignatures {
                     loaded = true;
                     String reg = Pattern.quote(ld.group(1));
                     cvta |= Pattern.compile("cvta\\.to\\.global\\.u64\\s+%\\w+,\\s*" + reg + "\\s*;").matcher(body).find();
+                    cvta |= addressesGlobalMemory(body, ld.group(1));
                 }
                 params.add(new PtxParam(p.group(1), p.group(2).contains(".ptr"), loaded, cvta));
             }
             out.put(names.get(q), params);
         }
         return out;
+    }
+
+    private static final Pattern MOVE = Pattern.compile("^\\s*(?:add\\.s64|add\\.u64|mov\\.b64|mov\\.u64)\\s+(%\\w+),\\s*([^;]*);",
+            Pattern.MULTILINE);
+    private static final Pattern MEMORY = Pattern.compile(
+            "^\\s*(?:ld|st|atom|red)\\.global[^\\[]*\\[(%\\w+)(?:\\+-?\\d+)?\\]", Pattern.MULTILINE);
+
+    /**
+     * Whether {@code reg} (a parameter's loaded value), or a register derived from it by 64-bit adds and moves,
+     * is the address of a global load, store or atomic (following the first source operand of each add or move). nvcc 13 knows kernel parameters point to global memory and
+     * often uses them in {@code ld.global} without a {@code cvta.to.global} first (generic and global addresses
+     * coincide), so this is the other mark of a pointer. A {@code long long} scalar reaches an address only after a
+     * multiply or shift, which the derivation does not follow.
+     */
+    static boolean addressesGlobalMemory(String body, String reg) {
+        java.util.Set<String> derived = new java.util.HashSet<>();
+        derived.add(reg);
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            Matcher mv = MOVE.matcher(body);
+            while (mv.find()) {
+                if (derived.contains(mv.group(1))) {
+                    continue;
+                }
+                // The base is the first source (nvcc writes base + offset); following the offset operand too
+                // would mark registers a loop reassigns, since PTX registers are not single-assignment.
+                if (derived.contains(mv.group(2).split(",")[0].trim())) {
+                    derived.add(mv.group(1));
+                    grew = true;
+                }
+            }
+        }
+        Matcher mem = MEMORY.matcher(body);
+        while (mem.find()) {
+            if (derived.contains(mem.group(1))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** What is wrong with {@code spec} against the entries of its module (empty when it matches). */
