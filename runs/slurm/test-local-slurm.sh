@@ -149,6 +149,18 @@ if [ "$up" -ne 1 ]; then
     skip "slurmctld/slurmd did not bring node $host to idle within 60 s (node state: '${state:-none}')"
 fi
 log "Slurm $(sinfo -V | awk '{print $2}') up: node $host idle, $ncpu CPU(s), ports $port/$((port + 1))"
+# Can this machine launch a job at all? (A sandbox may let the daemons start but not slurmstepd run a task.)
+probe=$(sbatch --parsable --gres=none --output="$work/log/probe.out" --wrap "echo probe-ok" 2>&1) \
+    || skip "sbatch of a trivial job failed: $probe"
+for _ in $(seq 60); do
+    [ -z "$(squeue -h -j "$probe" -o %i 2>/dev/null)" ] && break
+    sleep 1
+done
+if ! grep -q probe-ok "$work/log/probe.out" 2>/dev/null; then
+    scancel "$probe" 2>/dev/null || true
+    tail -5 "$work/log/slurmd.log" 2>/dev/null
+    skip "Slurm could not run a trivial job (echo) within 60 s on this machine"
+fi
 
 # --- the sweep -------------------------------------------------------------------------------------------------
 # d = 64, 3 tasks of 2 SAEs (x2, x4, x8 with k 4 and 8); 2 epochs of 160k rows, 625 steps of 512 rows, a
