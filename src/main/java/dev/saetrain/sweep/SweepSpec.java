@@ -88,8 +88,9 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
         try {
             root = JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new BadInputException(file, "not valid JSON: " + e.getOriginalMessage() + " at line "
-                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr(), e);
+            var at = e.getLocation();
+            throw new BadInputException(file, "not valid JSON: " + e.getOriginalMessage()
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()), e);
         }
         if (!(root instanceof ObjectNode o)) {
             throw new BadInputException(file, "must hold one JSON object, see runs/slurm/example-sweep.json");
