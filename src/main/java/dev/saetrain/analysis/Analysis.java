@@ -122,7 +122,13 @@ public final class Analysis {
         if (!Files.isRegularFile(cfg)) {
             return null;
         }
-        var node = StudyFiles.JSON.readTree(cfg.toFile()).path("data");
+        com.fasterxml.jackson.databind.JsonNode node;
+        try {
+            node = StudyFiles.JSON.readTree(cfg.toFile()).path("data");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new dev.saetrain.data.BadInputException(cfg, "invalid JSON (" + e.getOriginalMessage()
+                    + "); give the shards with --shards DIR");
+        }
         for (String key : List.of("absolute_path", "path")) {
             if (node.hasNonNull(key) && Files.exists(Path.of(node.get(key).asText()))) {
                 return Path.of(node.get(key).asText());

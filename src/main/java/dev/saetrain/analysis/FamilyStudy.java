@@ -207,7 +207,11 @@ public final class FamilyStudy {
             LOG.info("family: no L0 / FVU measured (no shards given), so no frontier plot");
         } else {
             Map<String, Plots.Series> series = new LinkedHashMap<>();
-            series.put("dictionaries", Plots.Series.scatter(unbox(ax), unbox(ay)));
+            for (Member m : ms) {
+                if (!Double.isNaN(m.l0()) && !Double.isNaN(m.fvu())) {
+                    series.put(m.name(), Plots.Series.scatter(new double[] {m.l0()}, new double[] {m.fvu()}));
+                }
+            }
             series.put("Pareto frontier", Plots.Series.line(unbox(fx), unbox(fy)));
             boolean logX = ax.stream().allMatch(v -> v > 0);
             Plots.xy(outDir.resolve("frontier.png"), "L0 vs FVU (" + n + " dictionaries)", "L0 (active latents per row)",

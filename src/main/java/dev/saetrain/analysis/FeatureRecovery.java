@@ -14,7 +14,8 @@ import java.util.Arrays;
  * the mean of those maxima (mean max cosine similarity, MMCS), and the fractions of features recovered above
  * {@value #GOOD} and {@value #EXCELLENT}. The matching is reported two ways: each feature's best latent (several
  * features may share one), and a one-to-one matching (greedy: pairs taken by decreasing cosine, each feature and
- * latent used once), whose mean cosine penalises a dictionary that covers many features with one latent.
+ * latent used once), whose mean cosine penalises a dictionary that covers many features with one latent; it is
+ * skipped, with a log line, past {@link #MAX_PAIRS} pairs.
  *
  * <p>Writes {@code matching.csv}, {@code summary.json} and {@code max-cosine.png}.
  */
@@ -23,6 +24,9 @@ public final class FeatureRecovery {
     public static final String STUDY = "recovery";
     public static final double GOOD = 0.9;
     public static final double EXCELLENT = 0.99;
+    /** Most (feature, latent) pairs the one-to-one matching sorts (memory: about 24 bytes each). */
+    public static final long MAX_PAIRS = 1L << 24;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FeatureRecovery.class);
 
     /**
      * @param best       [features] the latent with the largest decoder cosine
@@ -75,6 +79,15 @@ public final class FeatureRecovery {
         double[] u = Cosines.unitRows(w.wDec(), m, d);
         double[] bestCos = new double[f];
         int[] best = Cosines.nearest(g, f, u, m, d, false, bestCos);
+        if ((long) f * m > MAX_PAIRS) {
+            LOG.info("recovery: {} features x {} latents is more than {} pairs; the one-to-one matching is skipped"
+                    + " (best matches are complete)", f, m, MAX_PAIRS);
+            int[] none = new int[f];
+            double[] nan = new double[f];
+            Arrays.fill(none, -1);
+            Arrays.fill(nan, Double.NaN);
+            return new Result(best, bestCos, none, nan);
+        }
         // Greedy one-to-one: all pairs sorted by decreasing cosine (ties: lower feature, then lower latent).
         double[] all = new double[f * m];
         java.util.stream.IntStream.range(0, f).parallel().forEach(i -> {
