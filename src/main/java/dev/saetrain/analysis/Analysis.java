@@ -29,10 +29,12 @@ public final class Analysis {
      * @param outDir       the analysis folder
      * @param reportDir    the report folder, or null for no report
      * @param title        the report's title
+     * @param extraStudies   more per-dictionary studies, run after the built-in ones (see {@link ExtraStudy})
      */
     public record Options(List<Path> saeDirs, Path shards, long maxRows, Path groundTruth, double duplicateCos,
-                          Path outDir, Path reportDir, String title) {
+                          Path outDir, Path reportDir, String title, List<ExtraStudy> extraStudies) {
         public Options {
+            extraStudies = List.copyOf(extraStudies);
             if (saeDirs.isEmpty()) {
                 throw new IllegalArgumentException("no dictionary to analyse");
             }
@@ -43,6 +45,19 @@ public final class Analysis {
                 throw new IllegalArgumentException("--duplicate-cos must be in (-1, 1], got " + duplicateCos);
             }
         }
+    }
+
+    /** A per-dictionary study written elsewhere: {@code run(sae, dir)} writes into {@code dir} and returns a line. */
+    @FunctionalInterface
+    public interface StudyCall {
+        String run(SaeLensReader.Loaded sae, Path dir) throws IOException;
+    }
+
+    /**
+     * A study the caller adds (for example the logit lens when {@code --unembed} is given), run for each dictionary
+     * into {@code <out>/<study>/<sae>/}, so the report picks it up.
+     */
+    public record ExtraStudy(String study, StudyCall call) {
     }
 
     /** One line per study run, for the command's output. */
@@ -88,9 +103,9 @@ public final class Analysis {
                                 + " %.1f %% >= 0.99", FeatureRecovery.STUDY, name, f.best().length, f.meanMaxCos(),
                         100 * f.fractionAbove(FeatureRecovery.GOOD), 100 * f.fractionAbove(FeatureRecovery.EXCELLENT)));
             }
-            // Per-dictionary studies of other modules go here, each into o.outDir().resolve(<study>).resolve(name),
-            // e.g. LogitLens.run(sae, unembed, vocab, sets, o.outDir().resolve("logit-lens").resolve(name)) when
-            // --unembed/--vocab are given, and SyntheticActivations.run(...) when --synthetic is.
+            for (ExtraStudy extra : o.extraStudies()) {
+                lines.add(extra.call().run(sae, o.outDir().resolve(extra.study()).resolve(name)));
+            }
             members.add(new FamilyStudy.Member(name, sae.weights(), l0, fvu));
         }
         if (members.size() >= 2) {

@@ -76,8 +76,11 @@ public final class AnalyzeCommand implements Callable<Integer> {
             gt = shardDir.resolve("ground_truth.npy");
         }
         String title = "sae-train analysis: " + (target.toAbsolutePath().normalize().getFileName());
+        // Studies of other modules, run per dictionary into <out>/<study>/<sae>/ (e.g. the logit lens when --unembed
+        // and --vocab are given, synthetic activations when --synthetic is): add them here.
+        List<Analysis.ExtraStudy> extra = new java.util.ArrayList<>();
         Analysis.Outcome outcome = Analysis.run(new Analysis.Options(saeDirs, shardDir, rows, gt, duplicateCos, outDir,
-                reportDir, title));
+                reportDir, title, extra));
         PrintWriter pw = spec.commandLine().getOut();
         outcome.lines().forEach(pw::println);
         pw.flush();
