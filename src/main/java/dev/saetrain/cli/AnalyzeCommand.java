@@ -22,9 +22,9 @@ import picocli.CommandLine.Spec;
  * directory of dictionary folders (then {@code --out} is required).
  */
 @Command(name = "analyze", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = {"Analyses trained dictionaries: feature statistics, decoder geometry, feature recovery,",
-                "feature splitting and the L0/FVU frontier of a family; writes CSV/JSON/PNG per study and an",
-                "offline HTML report."})
+        description = {"Analyses trained dictionaries: feature statistics, decoder geometry,",
+                "feature recovery, feature splitting and the L0/FVU frontier of a family.",
+                "Writes CSV/JSON/PNG per study and an offline HTML report."})
 public final class AnalyzeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

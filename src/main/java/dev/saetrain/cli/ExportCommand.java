@@ -19,8 +19,10 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "export", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Writes a dictionary for SAELens, sparsify or numpy.",
-                "sparsify: cfg.json + sae.safetensors (encoder.weight [m,d], encoder.bias [m], W_dec [m,d], b_dec [d]);",
-                "npy: W_enc.npy, W_dec.npy, b_enc.npy, b_dec.npy (+ extras) and cfg.json."})
+                "saelens:  cfg.json, sae_weights.safetensors, sparsity.safetensors (copied)",
+                "sparsify: cfg.json + sae.safetensors (encoder.weight [m,d],",
+                "          encoder.bias [m], W_dec [m,d], b_dec [d]); TopK only",
+                "npy:      W_enc.npy, W_dec.npy, b_enc.npy, b_dec.npy (+ extras), cfg.json"})
 public final class ExportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
