@@ -112,6 +112,28 @@ class AnalyzeCommandTest {
         assertEquals(2 * (2 + 2 + 1) + 1, images);
     }
 
+    /** A family trained by 'train' (so config.json is the trainer's own) is analysed with every default. */
+    @Test
+    void analysesAFamilyTrainedByTrain() throws IOException {
+        Path data = tmp.resolve("data");
+        assertEquals(0, run("synth", data.toString(), "--d", "32", "--features", "48", "--active", "3", "--rows", "12000",
+                "--rows-per-shard", "6000"), err.toString());
+        Path runs = tmp.resolve("runs");
+        assertEquals(0, run("train", data.toString(), "--expansion", "1,2", "--k", "3", "--lr", "4e-3", "--out",
+                runs.toString(), "--name", "fam", "--threads", "2"), err.toString());
+        out.getBuffer().setLength(0);
+        assertEquals(0, run("analyze", runs.resolve("fam").toString(), "--rows", "3000"), err.toString());
+        assertTrue(out.toString().contains("recovery x2-k3: 48 true features"), out.toString());
+        JsonNode family = JSON.readTree(runs.resolve("fam/analysis/family/summary.json").toFile());
+        assertEquals(2, family.get("members").size());
+        for (JsonNode m : family.get("members")) {
+            double l0 = m.get("l0").asDouble();
+            assertTrue(l0 > 0 && l0 <= 3, "TopK(3) has at most 3 active latents per row: " + m);
+            assertTrue(m.get("fvu").asDouble() < 1, m.toString());
+        }
+        assertTrue(Files.isRegularFile(runs.resolve("fam/report/index.html")));
+    }
+
     @Test
     void badInputIsOneLineAndExitCode2() throws IOException {
         Path empty = Files.createDirectories(tmp.resolve("nothing"));
