@@ -1,0 +1,156 @@
+package dev.saetrain.analysis;
+
+import dev.saetrain.data.ShardSet;
+import dev.saetrain.export.SaeLensReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What {@code sae-train analyze} runs: for each dictionary, feature statistics (when shards are given), decoder
+ * geometry and feature recovery (when ground truth is given); for two or more dictionaries of one d_in, the family
+ * study; then the report. Each study writes into {@code <out>/<study>/<sae>/} ({@code <out>/family/} for the family),
+ * and the report is built from whatever study folders are there.
+ */
+public final class Analysis {
+    private static final Logger LOG = LoggerFactory.getLogger(Analysis.class);
+
+    /**
+     * @param saeDirs      the dictionary folders (from {@link SaeLensReader#findSaeDirs})
+     * @param shards       shard directory for the statistics and the frontier, or null to skip them
+     * @param maxRows      rows sampled from the shards
+     * @param groundTruth  true features [features, d] (.npy / .safetensors), or null to skip recovery
+     * @param duplicateCos near-duplicate threshold on the decoder cosine
+     * @param outDir       the analysis folder
+     * @param reportDir    the report folder, or null for no report
+     * @param title        the report's title
+     * @param extraStudies   more per-dictionary studies, run after the built-in ones (see {@link ExtraStudy})
+     */
+    public record Options(List<Path> saeDirs, Path shards, long maxRows, Path groundTruth, double duplicateCos,
+                          Path outDir, Path reportDir, String title, List<ExtraStudy> extraStudies) {
+        public Options {
+            extraStudies = List.copyOf(extraStudies);
+            if (saeDirs.isEmpty()) {
+                throw new IllegalArgumentException("no dictionary to analyse");
+            }
+            if (maxRows < 1) {
+                throw new IllegalArgumentException("--rows must be >= 1, got " + maxRows);
+            }
+            if (!(duplicateCos > -1 && duplicateCos <= 1)) {
+                throw new IllegalArgumentException("--duplicate-cos must be in (-1, 1], got " + duplicateCos);
+            }
+        }
+    }
+
+    /** A per-dictionary study written elsewhere: {@code run(sae, dir)} writes into {@code dir} and returns a line. */
+    @FunctionalInterface
+    public interface StudyCall {
+        String run(SaeLensReader.Loaded sae, Path dir) throws IOException;
+    }
+
+    /**
+     * A study the caller adds (for example the logit lens when {@code --unembed} is given), run for each dictionary
+     * into {@code <out>/<study>/<sae>/}, so the report picks it up.
+     */
+    public record ExtraStudy(String study, StudyCall call) {
+    }
+
+    /** One line per study run, for the command's output. */
+    public record Outcome(List<String> lines, Path report) {
+    }
+
+    private Analysis() {
+    }
+
+    public static Outcome run(Options o) throws IOException {
+        List<String> lines = new ArrayList<>();
+        List<SaeLensReader.Loaded> saes = new ArrayList<>();
+        for (Path dir : o.saeDirs()) {
+            saes.add(SaeLensReader.read(dir));
+        }
+        ShardSet shards = o.shards() == null ? null : ShardSet.open(o.shards());
+        if (shards == null) {
+            LOG.info("no shards given: feature statistics and the L0/FVU frontier are skipped (give --shards DIR)");
+        }
+        List<FamilyStudy.Member> members = new ArrayList<>();
+        for (SaeLensReader.Loaded sae : saes) {
+            String name = sae.name();
+            double l0 = Double.NaN;
+            double fvu = Double.NaN;
+            if (shards != null) {
+                FeatureStats.Result r = FeatureStats.run(name, sae.weights(), shards, o.maxRows(),
+                        o.outDir().resolve(FeatureStats.STUDY).resolve(name));
+                l0 = r.l0();
+                fvu = r.fvu();
+                lines.add(String.format(Locale.ROOT, "%s %s: %d rows, L0 %.3g, FVU %.4g, dead %d, dense %d, ultra-low %d",
+                        FeatureStats.STUDY, name, r.rows(), l0, fvu, r.dead(), r.dense(), r.ultralow()));
+            }
+            DecoderGeometry.Result g = DecoderGeometry.run(name, sae.weights(), o.duplicateCos(),
+                    o.outDir().resolve(DecoderGeometry.STUDY).resolve(name));
+            lines.add(String.format(Locale.ROOT, "%s %s: mean nearest-neighbour cos %.3f, %d pairs with cos >= %.2f,"
+                            + " mean encoder/decoder cos %.3f", DecoderGeometry.STUDY, name,
+                    DecoderGeometry.mean(g.nearestCos()), g.duplicates().size(), o.duplicateCos(),
+                    DecoderGeometry.mean(g.encDecCos())));
+            if (o.groundTruth() != null) {
+                FeatureRecovery.Result f = FeatureRecovery.run(name, sae.weights(), o.groundTruth(),
+                        o.outDir().resolve(FeatureRecovery.STUDY).resolve(name));
+                lines.add(String.format(Locale.ROOT, "%s %s: %d true features, mean max cos %.4f, %.1f %% >= 0.9,"
+                                + " %.1f %% >= 0.99", FeatureRecovery.STUDY, name, f.best().length, f.meanMaxCos(),
+                        100 * f.fractionAbove(FeatureRecovery.GOOD), 100 * f.fractionAbove(FeatureRecovery.EXCELLENT)));
+            }
+            for (ExtraStudy extra : o.extraStudies()) {
+                lines.add(extra.call().run(sae, o.outDir().resolve(extra.study()).resolve(name)));
+            }
+            members.add(new FamilyStudy.Member(name, sae.weights(), l0, fvu));
+        }
+        if (members.size() >= 2) {
+            int d = members.get(0).weights().config().dIn();
+            if (members.stream().allMatch(m -> m.weights().config().dIn() == d)) {
+                FamilyStudy.Result fr = FamilyStudy.run(members, o.outDir().resolve(FamilyStudy.STUDY));
+                long onFrontier = 0;
+                for (boolean b : fr.frontier()) {
+                    onFrontier += b ? 1 : 0;
+                }
+                lines.add(String.format(Locale.ROOT, "%s: %d dictionaries, %s", FamilyStudy.STUDY, members.size(),
+                        shards == null ? "no frontier (no shards)" : onFrontier + " on the L0/FVU frontier"));
+            } else {
+                LOG.info("family study skipped: the dictionaries have different d_in (they read different hooks)");
+            }
+        }
+        Path report = null;
+        if (o.reportDir() != null) {
+            int n = Report.build(o.outDir(), o.reportDir(), o.title());
+            report = o.reportDir().resolve(Report.INDEX);
+            lines.add("report: " + report + " (" + n + " sections)");
+        }
+        return new Outcome(lines, report);
+    }
+
+    /** The shard directory a run was trained on (config.json's data.path), or null if the run has none recorded. */
+    public static Path runShards(Path runDir) throws IOException {
+        Path cfg = runDir.resolve("config.json");
+        if (!Files.isRegularFile(cfg)) {
+            return null;
+        }
+        com.fasterxml.jackson.databind.JsonNode node;
+        try {
+            node = StudyFiles.JSON.readTree(cfg.toFile()).path("data");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new dev.saetrain.data.BadInputException(cfg, "invalid JSON (" + e.getOriginalMessage()
+                    + "); give the shards with --shards DIR");
+        }
+        for (String key : List.of("absolute_path", "path")) {
+            if (node.hasNonNull(key) && Files.exists(Path.of(node.get(key).asText()))) {
+                return Path.of(node.get(key).asText());
+            }
+        }
+        LOG.info("{} names no shard directory that exists now (data.path); give --shards DIR for feature statistics",
+                cfg);
+        return null;
+    }
+}

@@ -1,0 +1,171 @@
+package dev.saetrain.export;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.io.AtomicFiles;
+import dev.saetrain.io.NpyWriter;
+import dev.saetrain.io.SafetensorsWriter;
+import dev.saetrain.io.Tensor;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeWeights;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+
+/**
+ * Writes a dictionary read by {@link SaeLensReader} in another tool's layout ({@code sae-train export}):
+ * <ul>
+ *   <li>{@code saelens}: the folder's {@code cfg.json}, {@code sae_weights.safetensors} and
+ *       {@code sparsity.safetensors} (when present), copied byte for byte after the folder has been read and
+ *       checked.</li>
+ *   <li>{@code sparsify} (EleutherAI/sparsify {@code SparseCoder.load_from_disk}): {@code sae.safetensors} with
+ *       {@code encoder.weight} [m, d] (W_enc transposed), {@code encoder.bias} [m], {@code W_dec} [m, d], {@code b_dec}
+ *       [d], and {@code cfg.json} with {@code d_in}, {@code num_latents}, {@code k}, {@code activation: "topk"}.
+ *       sparsify always encodes {@code x - b_dec}; a dictionary with {@code apply_b_dec_to_input} false gets
+ *       {@code b_enc + b_dec W_enc} as its encoder bias, which gives the same pre-activations. TopK only: sparsify
+ *       has no ReLU/JumpReLU/gated SAE.</li>
+ *   <li>{@code npy}: one .npy per tensor, as SAELens names them ({@code W_enc.npy} [d, m], {@code W_dec.npy} [m, d],
+ *       {@code b_enc.npy} or {@code b_gate.npy}, {@code b_dec.npy}, extras such as {@code threshold.npy}), F32, plus
+ *       the SAELens {@code cfg.json} to say how to use them.</li>
+ * </ul>
+ * The output folder must not exist; it is written as a hidden sibling and renamed into place, so it appears whole.
+ */
+public final class DictionaryExport {
+    /** Output layouts. */
+    public enum Format {
+        SAELENS, SPARSIFY, NPY;
+
+        /** Parses {@code saelens}, {@code sparsify} or {@code npy}. */
+        public static Format parse(String s) {
+            for (Format f : values()) {
+                if (f.name().toLowerCase(Locale.ROOT).equals(s.toLowerCase(Locale.ROOT))) {
+                    return f;
+                }
+            }
+            throw new IllegalArgumentException("unknown --format '" + s + "'; use saelens, sparsify or npy");
+        }
+    }
+
+    /** sparsify's weights file. */
+    public static final String SPARSIFY_WEIGHTS = "sae.safetensors";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private DictionaryExport() {
+    }
+
+    /** Exports the dictionary folder {@code saeDir} to the new folder {@code outDir} in {@code format}. */
+    public static void export(Path saeDir, Format format, Path outDir) throws IOException {
+        SaeLensReader.Loaded sae = SaeLensReader.read(saeDir);
+        Path target = outDir.toAbsolutePath().normalize();
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException(outDir + " already exists; remove it or export to another folder");
+        }
+        if (format == Format.SPARSIFY) {
+            checkSparsify(sae);
+        }
+        Files.createDirectories(target.getParent());
+        Path staging = Files.createDirectory(target.resolveSibling("." + target.getFileName() + ".tmp-"
+                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36)));
+        boolean done = false;
+        try {
+            switch (format) {
+                case SAELENS -> {
+                    for (String f : List.of(SaeLensWriter.CFG_FILE, SaeLensWriter.WEIGHTS_FILE, SaeLensWriter.SPARSITY_FILE)) {
+                        if (Files.isRegularFile(saeDir.resolve(f))) {
+                            byte[] bytes = Files.readAllBytes(saeDir.resolve(f));
+                            AtomicFiles.write(staging.resolve(f), out -> out.write(bytes));
+                        }
+                    }
+                }
+                case SPARSIFY -> writeSparsify(sae.weights(), staging);
+                case NPY -> writeNpy(sae, staging);
+            }
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            done = true;
+        } finally {
+            if (!done) {
+                try (Stream<Path> walk = Files.walk(staging)) {
+                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void checkSparsify(SaeLensReader.Loaded sae) {
+        Architecture a = sae.weights().config().arch();
+        if (a != Architecture.TOPK) {
+            throw new IllegalArgumentException(sae.dir() + ": sparsify has only TopK SAEs and this dictionary is "
+                    + a.cliName() + " (SAELens '" + a.saeLensName() + "'); export it as saelens or npy");
+        }
+    }
+
+    /** sparsify's tensors for TopK weights {@code w}. */
+    static Map<String, Tensor> sparsifyTensors(SaeWeights w) {
+        SaeConfig c = w.config();
+        int d = c.dIn();
+        int m = c.nLatents();
+        float[] encT = new float[m * d];
+        float[] bias = new float[m];
+        for (int i = 0; i < m; i++) {
+            double b = w.bEnc()[i];
+            for (int j = 0; j < d; j++) {
+                encT[i * d + j] = w.wEnc()[j * m + i];
+                if (!c.applyBDecToInput()) {
+                    b += (double) w.bDec()[j] * w.wEnc()[j * m + i];
+                }
+            }
+            bias[i] = (float) b;
+        }
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("encoder.weight", Tensor.f32(encT, m, d));
+        t.put("encoder.bias", Tensor.f32(bias, m));
+        t.put("W_dec", Tensor.f32(w.wDec(), m, d));
+        t.put("b_dec", Tensor.f32(w.bDec(), d));
+        return t;
+    }
+
+    private static void writeSparsify(SaeWeights w, Path dir) throws IOException {
+        SaeConfig c = w.config();
+        SafetensorsWriter.write(dir.resolve(SPARSIFY_WEIGHTS), sparsifyTensors(w), null);
+        // sparsify's SparseCoderConfig fields; num_latents overrides expansion_factor when non-zero.
+        ObjectNode cfg = JSON.createObjectNode();
+        cfg.put("activation", "topk");
+        cfg.put("expansion_factor", Math.max(1, c.nLatents() / c.dIn()));
+        cfg.put("normalize_decoder", c.unitNormDecoder());
+        cfg.put("num_latents", c.nLatents());
+        cfg.put("k", c.k());
+        cfg.put("multi_topk", false);
+        cfg.put("skip_connection", false);
+        cfg.put("transcode", false);
+        cfg.put("d_in", c.dIn());
+        AtomicFiles.writeString(dir.resolve("cfg.json"), JSON.writeValueAsString(cfg) + "\n");
+    }
+
+    private static void writeNpy(SaeLensReader.Loaded sae, Path dir) throws IOException {
+        SaeWeights w = sae.weights();
+        int d = w.config().dIn();
+        int m = w.config().nLatents();
+        NpyWriter.write(dir.resolve("W_enc.npy"), Tensor.f32(w.wEnc(), d, m));
+        NpyWriter.write(dir.resolve("W_dec.npy"), Tensor.f32(w.wDec(), m, d));
+        NpyWriter.write(dir.resolve(w.config().arch().encoderBiasName() + ".npy"), Tensor.f32(w.bEnc(), m));
+        NpyWriter.write(dir.resolve("b_dec.npy"), Tensor.f32(w.bDec(), d));
+        for (Map.Entry<String, float[]> e : w.extras().entrySet()) {
+            NpyWriter.write(dir.resolve(e.getKey() + ".npy"), Tensor.f32(e.getValue(), m));
+        }
+        byte[] cfg = Files.readAllBytes(sae.dir().resolve(SaeLensWriter.CFG_FILE));
+        AtomicFiles.write(dir.resolve(SaeLensWriter.CFG_FILE), out -> out.write(cfg));
+    }
+}

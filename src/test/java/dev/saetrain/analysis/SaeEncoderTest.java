@@ -1,0 +1,68 @@
+package dev.saetrain.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeWeights;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The analyses' encoder gives what SaeWeights.reconstruct (the reference forward pass) gives, for every architecture. */
+class SaeEncoderTest {
+    @Test
+    void matchesTheReferenceForwardPassForEveryArchitecture() {
+        int d = 48;
+        int seed = 3;
+        for (Architecture arch : Architecture.values()) {
+            for (boolean applyBDec : new boolean[] {true, false}) {
+                SaeConfig base = SaeConfig.of(arch, d, 2, 5, 0.5);
+                SaeConfig cfg = new SaeConfig(arch, d, 101, base.k(), base.l1(), applyBDec, false, arch
+                        == Architecture.MATRYOSHKA ? SaeConfig.defaultGroups(101) : java.util.List.of());
+                SaeWeights w = AnalysisFixtures.random(cfg, seed++);
+                SaeEncoder enc = new SaeEncoder(w);
+                SaeEncoder.Scratch s = enc.scratch();
+                SplittableRandom rng = new SplittableRandom(seed);
+                double[] xHat = new double[d];
+                float[] ref = new float[d];
+                int activeRows = 0;
+                for (int r = 0; r < 40; r++) {
+                    float[] x = AnalysisFixtures.uniform(rng, d, 1);
+                    int n = enc.encode(x, 0, s);
+                    int l0 = w.reconstruct(x, ref);
+                    String what = arch.cliName() + " applyBDec=" + applyBDec + " row " + r;
+                    assertEquals(l0, n, what);
+                    for (int a = 1; a < n; a++) {
+                        assertTrue(s.idx[a - 1] < s.idx[a], what + ": latents in increasing order");
+                    }
+                    enc.decode(s, n, xHat);
+                    for (int j = 0; j < d; j++) {
+                        assertEquals(ref[j], xHat[j], 1e-5, what + " x_hat[" + j + "]");
+                    }
+                    activeRows += n > 0 ? 1 : 0;
+                }
+                assertTrue(activeRows > 0, arch.cliName() + ": some rows must activate latents");
+            }
+        }
+    }
+
+    @Test
+    void topkKeepsOnlyPositiveValuesAndBreaksTiesByLowerIndex() {
+        int d = 2;
+        int m = 5;
+        // pre_i = x . W_enc[:, i] with x = (1, 0): pre = (0.5, 2, 2, -1, 2); k = 2 keeps latents 1 and 2.
+        float[] wEnc = {0.5f, 2, 2, -1, 2, 0, 0, 0, 0, 0};
+        SaeConfig cfg = new SaeConfig(Architecture.TOPK, d, m, 2, 0, false);
+        SaeWeights w = new SaeWeights(cfg, wEnc, new float[m], new float[m * d], new float[d]);
+        SaeEncoder enc = new SaeEncoder(w);
+        SaeEncoder.Scratch s = enc.scratch();
+        assertEquals(2, enc.encode(new float[] {1, 0}, 0, s));
+        assertEquals(1, s.idx[0]);
+        assertEquals(2, s.idx[1]);
+        // x = (-1, 0): only latent 3 is positive (pre = 1); TopK(2) then ReLU leaves one active latent.
+        assertEquals(1, enc.encode(new float[] {-1, 0}, 0, s));
+        assertEquals(3, s.idx[0]);
+        assertEquals(1.0, s.val[0], 0);
+    }
+}

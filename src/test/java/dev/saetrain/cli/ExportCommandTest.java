@@ -1,0 +1,156 @@
+package dev.saetrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.export.ExportInfo;
+import dev.saetrain.export.SaeLensWriter;
+import dev.saetrain.export.TestTensorFiles;
+import dev.saetrain.model.Architecture;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeWeights;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExportCommandTest {
+    private static final int D = 24;
+    private static final int M = 40;
+    private static final int K = 4;
+
+    @TempDir
+    Path tmp;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    }
+
+    private static float[] uniform(SplittableRandom rng, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) ((rng.nextDouble() * 2 - 1) * scale);
+        }
+        return a;
+    }
+
+    private Path dictionary(String name, Architecture arch, boolean applyBDec, long seed) throws IOException {
+        SplittableRandom rng = new SplittableRandom(seed);
+        SaeConfig cfg = new SaeConfig(arch, D, M, arch.usesK() ? K : 0, 1, applyBDec);
+        SaeWeights w = new SaeWeights(cfg, uniform(rng, D * M, 0.3), uniform(rng, M, 0.2), uniform(rng, M * D, 0.3),
+                uniform(rng, D, 0.5));
+        Path dir = tmp.resolve("saes").resolve(name);
+        SaeLensWriter.write(dir, w, new double[M], ExportInfo.minimal("r", "dev", 0, 1));
+        return dir;
+    }
+
+    /** sparsify's forward pass written out: pre = (x - b_dec) encoder.weight^T + encoder.bias, TopK of relu(pre). */
+    private static float[] sparsifyForward(Map<String, TestTensorFiles.Loaded> t, float[] x) {
+        float[] we = t.get("encoder.weight").values();
+        float[] be = t.get("encoder.bias").values();
+        float[] wd = t.get("W_dec").values();
+        float[] bd = t.get("b_dec").values();
+        double[] pre = new double[M];
+        for (int i = 0; i < M; i++) {
+            double s = be[i];
+            for (int j = 0; j < D; j++) {
+                s += (x[j] - bd[j]) * we[i * D + j];
+            }
+            pre[i] = Math.max(0, s);
+        }
+        Integer[] order = new Integer[M];
+        for (int i = 0; i < M; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(pre[b], pre[a]));
+        double[] y = new double[D];
+        for (int j = 0; j < D; j++) {
+            y[j] = bd[j];
+        }
+        for (int r = 0; r < K; r++) {
+            int i = order[r];
+            for (int j = 0; j < D; j++) {
+                y[j] += pre[i] * wd[i * D + j];
+            }
+        }
+        float[] f = new float[D];
+        for (int j = 0; j < D; j++) {
+            f[j] = (float) y[j];
+        }
+        return f;
+    }
+
+    @Test
+    void sparsifyExportComputesWhatTheDictionaryComputes() throws IOException {
+        for (boolean applyBDec : new boolean[] {true, false}) {
+            Path sae = dictionary("topk-" + applyBDec, Architecture.TOPK, applyBDec, applyBDec ? 1 : 2);
+            Path target = tmp.resolve("sparsify-" + applyBDec);
+            assertEquals(0, run("export", sae.toString(), "--format", "sparsify", "--out", target.toString()), err.toString());
+            Map<String, TestTensorFiles.Loaded> t = TestTensorFiles.readSafetensors(target.resolve("sae.safetensors"));
+            assertEquals(java.util.List.of("encoder.weight", "encoder.bias", "W_dec", "b_dec"), java.util.List.copyOf(t.keySet()));
+            assertArrayEquals(new long[] {M, D}, t.get("encoder.weight").shape());
+            assertArrayEquals(new long[] {M}, t.get("encoder.bias").shape());
+            assertArrayEquals(new long[] {M, D}, t.get("W_dec").shape());
+            assertArrayEquals(new long[] {D}, t.get("b_dec").shape());
+            JsonNode cfg = new ObjectMapper().readTree(target.resolve("cfg.json").toFile());
+            assertEquals(D, cfg.get("d_in").asInt());
+            assertEquals(M, cfg.get("num_latents").asInt());
+            assertEquals(K, cfg.get("k").asInt());
+            assertEquals("topk", cfg.get("activation").asText());
+            SaeWeights w = dev.saetrain.export.SaeLensReader.read(sae).weights();
+            SplittableRandom rng = new SplittableRandom(7);
+            float[] ref = new float[D];
+            for (int r = 0; r < 20; r++) {
+                float[] x = uniform(rng, D, 2);
+                w.reconstruct(x, ref);
+                assertArrayEquals(ref, sparsifyForward(t, x), 1e-4f, "applyBDec=" + applyBDec + " row " + r);
+            }
+        }
+    }
+
+    @Test
+    void npyAndSaelensExportsAreExact() throws IOException {
+        Path sae = dictionary("jr", Architecture.RELU, true, 3);
+        Path npy = tmp.resolve("npy");
+        assertEquals(0, run("export", sae.toString(), "--format", "npy", "--out", npy.toString()), err.toString());
+        Map<String, TestTensorFiles.Loaded> st = TestTensorFiles.readSafetensors(sae.resolve("sae_weights.safetensors"));
+        for (String name : new String[] {"W_enc", "W_dec", "b_enc", "b_dec"}) {
+            TestTensorFiles.Loaded n = TestTensorFiles.readNpy(npy.resolve(name + ".npy"));
+            assertArrayEquals(st.get(name).shape(), n.shape(), name);
+            assertArrayEquals(st.get(name).values(), n.values(), name);
+        }
+        assertArrayEquals(Files.readAllBytes(sae.resolve("cfg.json")), Files.readAllBytes(npy.resolve("cfg.json")));
+        Path sl = tmp.resolve("sl");
+        assertEquals(0, run("export", sae.toString(), "--format", "saelens", "--out", sl.toString()), err.toString());
+        for (String f : new String[] {"cfg.json", "sae_weights.safetensors", "sparsity.safetensors"}) {
+            assertArrayEquals(Files.readAllBytes(sae.resolve(f)), Files.readAllBytes(sl.resolve(f)), f);
+        }
+    }
+
+    @Test
+    void refusalsAreOneLineWithExitCode2() throws IOException {
+        Path relu = dictionary("relu", Architecture.RELU, true, 4);
+        assertEquals(2, run("export", relu.toString(), "--format", "sparsify", "--out", tmp.resolve("x").toString()));
+        assertTrue(err.toString().contains("sparsify has only TopK SAEs"), err.toString());
+        assertFalse(Files.exists(tmp.resolve("x")));
+        err.getBuffer().setLength(0);
+        Files.createDirectories(tmp.resolve("exists"));
+        assertEquals(2, run("export", relu.toString(), "--format", "npy", "--out", tmp.resolve("exists").toString()));
+        assertTrue(err.toString().contains("already exists"), err.toString());
+        err.getBuffer().setLength(0);
+        assertEquals(2, run("export", relu.toString(), "--format", "onnx", "--out", tmp.resolve("y").toString()));
+        assertEquals("error: unknown --format 'onnx'; use saelens, sparsify or npy", err.toString().strip());
+    }
+}
