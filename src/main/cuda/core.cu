@@ -6,7 +6,9 @@
 #define CORE_BLOCK 256
 
 // Block-wide sum of a double; every thread gets the total. Needs blockDim.x == CORE_BLOCK.
-static __device__ double block_sum_f64(double v) {
+// Not static: nvcc names a static function's __shared__ array after a hash of the source file's absolute path,
+// which would make the committed PTX differ between checkouts (kernels.mk check).
+__device__ double block_sum_f64(double v) {
     __shared__ double warp_sums[CORE_BLOCK / 32];
     for (int o = 16; o > 0; o >>= 1) {
         v += __shfl_down_sync(0xffffffffu, v, o);

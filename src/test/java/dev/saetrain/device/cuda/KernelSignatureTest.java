@@ -69,6 +69,24 @@ class KernelSignatureTest {
                 + dead);
     }
 
+    /**
+     * The committed PTX is what kernels.mk regenerates on any checkout: compute_80, no line info (it names source
+     * paths), and no {@code _INTERNAL_<hash>} symbols, which nvcc derives from the source file's absolute path (a
+     * {@code static} function holding a {@code __shared__} array makes one).
+     */
+    @Test
+    void committedPtxTargetsComputeEightyAndDependsOnNoPath() throws IOException {
+        try (Stream<Path> files = Files.list(PTX_DIR)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".ptx")).toList()) {
+                String ptx = Files.readString(p);
+                assertTrue(ptx.contains(".target sm_80"), p + " is not built for compute_80");
+                assertFalse(ptx.contains("_INTERNAL_"), p + " holds a path-hashed internal symbol");
+                assertFalse(java.util.regex.Pattern.compile("^\\s*\\.(?:loc|file)\\s", java.util.regex.Pattern.MULTILINE)
+                        .matcher(ptx).find(), p + " was built with line info");
+            }
+        }
+    }
+
     @Test
     void catalogNamesAreUnique() {
         List<String> names = KernelCatalog.all().stream().map(k -> k.module() + ":" + k.name()).toList();
