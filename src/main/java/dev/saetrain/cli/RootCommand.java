@@ -9,7 +9,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "sae-train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Trains sparse autoencoders on cached language-model activations.%n"
                 + "A bare 'sae-train SHARD_DIR' is 'sae-train train SHARD_DIR'.",
-        subcommands = {TrainCommand.class, SynthCommand.class, InspectCommand.class, BenchCommand.class})
+        subcommands = {TrainCommand.class, SynthCommand.class, InspectCommand.class, BenchCommand.class,
+                LogitLensCommand.class, SyntheticCommand.class})
 final class RootCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
