@@ -3,52 +3,56 @@ package dev.saetrain.analysis;
 import java.util.SplittableRandom;
 
 /**
- * What the synthetic generators sample from, gathered from the real codes (Giglemiani et al. 2024): the L0 of every
- * real row, each latent's firing count and a reservoir of its activations, how often each latent is its row's top
- * latent with a reservoir of its activations when it is, and the pooled cosine similarities of active latents to
- * their row's top latent. Reservoirs hold at most {@code reservoirSize} values (Vitter's algorithm R, seeded).
+ * What the synthetic generators sample from, gathered from the real codes (Giglemiani et al. 2024): the real rows
+ * themselves (L0, top latent, activations, and each non-top latent's decoder cosine similarity to the top latent),
+ * each latent's firing count, and a reservoir of each latent's activations (at most {@code reservoirSize} values,
+ * Vitter's algorithm R, seeded).
  */
 final class LatentProfile {
     final int nLatents;
     final int reservoirSize;
     private final SplittableRandom rng;
+    /** The real codes. */
+    final SparseEncoder.Codes codes;
     final double[] l0;
     final long[] fires;
-    final long[] tops;
     final float[][] values;
-    final float[][] topValues;
     private final long[] valuesSeen;
-    private final long[] topSeen;
+    /** Per real row: the CSR position of its top latent (largest activation; -1 for an empty row). */
+    final int[] rowTopEntry;
+    /** Per real row: where its non-top latents' similarities start in {@link #cosToTop}. */
+    final int[] rowCosStart;
+    /** Pooled decoder cosine similarities of non-top latents to their row's top latent, row by row, CSR order. */
     final double[] cosToTop;
 
     LatentProfile(SparseEncoder.Codes codes, Distributions measured, int nLatents, int reservoirSize, long seed) {
+        this.codes = codes;
         this.nLatents = nLatents;
         this.reservoirSize = reservoirSize;
         this.rng = new SplittableRandom(seed);
         this.l0 = measured.l0();
         this.cosToTop = measured.cosToTop();
         this.fires = new long[nLatents];
-        this.tops = new long[nLatents];
         this.values = new float[nLatents][];
-        this.topValues = new float[nLatents][];
         this.valuesSeen = new long[nLatents];
-        this.topSeen = new long[nLatents];
+        this.rowTopEntry = new int[codes.rows()];
+        this.rowCosStart = new int[codes.rows()];
+        int pairs = 0;
         for (int r = 0; r < codes.rows(); r++) {
             int top = -1;
             for (int e = codes.rowPtr()[r]; e < codes.rowPtr()[r + 1]; e++) {
                 int i = codes.idx()[e];
                 fires[i]++;
                 values[i] = offer(values[i], valuesSeen, i, codes.val()[e]);
-                if (top < 0 || codes.val()[e] > codes.val()[top]) {
+                if (top < 0 || codes.val()[e] > codes.val()[top]) { // the same rule as Distributions.of
                     top = e;
                 }
             }
-            if (top >= 0) {
-                int t = codes.idx()[top];
-                tops[t]++;
-                topValues[t] = offer(topValues[t], topSeen, t, codes.val()[top]);
-            }
+            rowTopEntry[r] = top;
+            rowCosStart[r] = pairs;
+            pairs += top < 0 ? 0 : codes.l0(r) - 1;
         }
+        assert pairs == cosToTop.length : pairs + " pairs, " + cosToTop.length + " similarities";
     }
 
     private float[] offer(float[] res, long[] seen, int i, float v) {
@@ -71,11 +75,6 @@ final class LatentProfile {
     /** A uniform draw from latent i's activations. */
     float value(int i, SplittableRandom r) {
         return values[i][r.nextInt((int) Math.min(valuesSeen[i], reservoirSize))];
-    }
-
-    /** A uniform draw from latent i's activations when it was its row's top latent. */
-    float topValue(int i, SplittableRandom r) {
-        return topValues[i][r.nextInt((int) Math.min(topSeen[i], reservoirSize))];
     }
 
     /** Latents that fired at least once. */

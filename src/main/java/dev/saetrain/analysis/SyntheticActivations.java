@@ -55,13 +55,14 @@ public final class SyntheticActivations {
      * @param realRows      real rows sampled, evenly spaced through the shards (all of them when there are fewer)
      * @param syntheticRows rows of each synthetic kind (0: as many as real rows sampled)
      * @param rowsPerShard  rows per written shard file
-     * @param candidates    structured: latents nearest the target similarity to draw from
+     * @param candidates    structured: latents nearest the target similarity to draw from (1: the nearest; more gives
+     *                      more variety and a looser match of the similarity distribution)
      * @param reservoir     activations kept per latent to draw magnitudes from
      * @param seed          random seed; same seed and inputs, same shards
      */
     public record Options(int realRows, int syntheticRows, int rowsPerShard, int candidates, int reservoir, long seed) {
-        /** 16384 real rows, as many synthetic, 65536 rows per shard, 8 candidates, 512 values per latent, seed 0. */
-        public static final Options DEFAULT = new Options(16384, 0, 65536, 8, 512, 0);
+        /** 16384 real rows, as many synthetic, 65536 rows per shard, 1 candidate, 512 values per latent, seed 0. */
+        public static final Options DEFAULT = new Options(16384, 0, 65536, 1, 512, 0);
 
         public Options {
             if (realRows < 1 || syntheticRows < 0 || rowsPerShard < 1 || candidates < 1 || reservoir < 1) {
@@ -83,10 +84,9 @@ public final class SyntheticActivations {
      * @param codes       by kind ("baseline", "structured"): the generated codes' distributions
      * @param reencoded   by kind: the written shards encoded again by the SAE
      * @param comparisons every KS distance
-     * @param capped      structured activations capped below their row's top latent
      */
     public record Result(Distributions real, Map<String, Distributions> codes, Map<String, Distributions> reencoded,
-                         List<Comparison> comparisons, long capped) {
+                         List<Comparison> comparisons) {
         /** The KS distance of one comparison. */
         public double ks(String distribution, String kind, String measuredOn) {
             return comparisons.stream().filter(c -> c.distribution().equals(distribution) && c.kind().equals(kind)
@@ -145,7 +145,7 @@ public final class SyntheticActivations {
             comparisons.addAll(compare(real, measured, kind, "codes"));
             comparisons.addAll(compare(real, again, kind, "re-encoded"));
         }
-        Result result = new Result(real, codes, reencoded, comparisons, gen.capped());
+        Result result = new Result(real, codes, reencoded, comparisons);
         write(result, sae.name(), shardDir, rows, o, outDir);
         return result;
     }
@@ -266,7 +266,6 @@ public final class SyntheticActivations {
         s.put("real_mean_l0", Distributions.mean(r.real().l0()));
         s.put("real_mean_magnitude", Distributions.mean(r.real().magnitudes()));
         s.put("real_mean_cosine_to_top", Distributions.mean(r.real().cosToTop()));
-        s.put("structured_capped_activations", r.capped());
         Map<String, Object> ks = new LinkedHashMap<>();
         for (Comparison c : r.comparisons()) {
             ks.put(c.kind() + "/" + c.measuredOn() + "/" + c.distribution(), c.ks());

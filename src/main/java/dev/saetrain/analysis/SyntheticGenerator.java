@@ -12,13 +12,13 @@ import java.util.SplittableRandom;
  *   <li><b>baseline</b> ("bag of latents"): L0 drawn from the real rows' L0s; that many distinct latents drawn with
  *       probability proportional to their real firing counts; each activation drawn from that latent's real
  *       activations. Sparsity and magnitudes match; which latents co-occur does not.</li>
- *   <li><b>structured</b>: L0 as above; the top latent drawn with probability proportional to how often it was the
- *       real top latent, its activation from its real activations as top latent; each further latent chosen so that
- *       its decoder cosine similarity to the top latent follows the real distribution: a target similarity is drawn
- *       from the pooled real ones, and the latent is drawn, in proportion to firing count, among the
- *       {@code candidates} alive latents (not yet in the row) whose similarity to the top latent is nearest the
- *       target. Its activation is drawn from its real activations, redrawn up to 8 times while it is not below the
- *       top latent's, then capped just below it (counted in {@link #capped()}), so the top latent stays on top.</li>
+ *   <li><b>structured</b>: a real row is drawn at random as a template: its L0, its top latent (largest
+ *       activation) and every activation are kept; each non-top latent is replaced by a different latent whose decoder
+ *       cosine similarity to the top latent is near the replaced one's: drawn, in proportion to firing count, among
+ *       the {@code candidates} alive latents (not the replaced latent, not already in the row) nearest that similarity.
+ *       So L0, activations and the similarity-to-top distribution follow the real ones, while which latents appear
+ *       together is new. (The paper matches the similarity distribution; taking activations from the template keeps
+ *       the dependence between a row's top activation and the others, which independent draws lose.)</li>
  * </ul>
  * A row is the latents' decoder directions weighted by their activations, plus b_dec (no SAE error term).
  */
@@ -28,10 +28,8 @@ final class SyntheticGenerator {
     private final int d;
     private final int candidates;
     private final double[] cumFires;
-    private final double[] cumTops;
     private final int alive;
     private final Map<Integer, Neighbours> cache;
-    private long capped;
 
     /** Latents sorted by their decoder cosine similarity to one anchor latent. */
     private record Neighbours(float[] cos, int[] ids) {
@@ -43,7 +41,6 @@ final class SyntheticGenerator {
         this.d = d;
         this.candidates = candidates;
         this.cumFires = cumulative(profile.fires);
-        this.cumTops = cumulative(profile.tops);
         this.alive = profile.alive();
         int maxEntries = (int) Math.max(16, (64L << 20) / (8L * profile.nLatents));
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
@@ -52,11 +49,6 @@ final class SyntheticGenerator {
                 return size() > maxEntries;
             }
         };
-    }
-
-    /** Activations capped below the top latent's so far (structured only). */
-    long capped() {
-        return capped;
     }
 
     private static double[] cumulative(long[] counts) {
@@ -79,11 +71,6 @@ final class SyntheticGenerator {
         return Math.min(i, cum.length - 1);
     }
 
-    private int drawL0(SplittableRandom r) {
-        int l0 = (int) profile.l0[r.nextInt(profile.l0.length)];
-        return Math.min(l0, alive);
-    }
-
     /** {@code rows} codes of the given kind. */
     SparseEncoder.Codes generate(boolean structured, int rows, SplittableRandom r) {
         int[] rowPtr = new int[rows + 1];
@@ -91,32 +78,29 @@ final class SyntheticGenerator {
         SparseEncoder.FloatList val = new SparseEncoder.FloatList();
         int[] used = new int[Math.max(1, alive)];
         for (int row = 0; row < rows; row++) {
-            int l0 = drawL0(r);
+            int real = r.nextInt(profile.l0.length);
+            int l0 = Math.min((int) profile.l0[real], alive);
             int n = 0;
             if (structured && l0 > 0) {
-                int top = draw(cumTops, r);
-                float topVal = profile.topValue(top, r);
+                SparseEncoder.Codes real0 = profile.codes;
+                int topEntry = profile.rowTopEntry[real];
+                int top = real0.idx()[topEntry];
                 used[n++] = top;
                 idx.add(top);
-                val.add(topVal);
+                val.add(real0.val()[topEntry]);
                 Neighbours nb = neighbours(top);
-                while (n < l0 && n < nb.ids.length + 1) {
-                    double target = profile.cosToTop.length == 0 ? 0 : profile.cosToTop[r.nextInt(profile.cosToTop.length)];
-                    int j = nearest(nb, target, used, n, r);
+                int pair = profile.rowCosStart[real];
+                for (int e = real0.rowPtr()[real]; e < real0.rowPtr()[real + 1]; e++) {
+                    if (e == topEntry) {
+                        continue;
+                    }
+                    int j = nearest(nb, profile.cosToTop[pair++], used, n, real0.idx()[e], r);
                     if (j < 0) {
                         break;
                     }
-                    float v = profile.value(j, r);
-                    for (int t = 0; t < 8 && v >= topVal; t++) {
-                        v = profile.value(j, r);
-                    }
-                    if (v >= topVal) {
-                        v = Math.nextDown(topVal);
-                        capped++;
-                    }
                     used[n++] = j;
                     idx.add(j);
-                    val.add(v);
+                    val.add(real0.val()[e]);
                 }
             } else {
                 int tries = 0;
@@ -144,8 +128,8 @@ final class SyntheticGenerator {
         return false;
     }
 
-    /** Among the alive latents not in {@code used}, the {@code candidates} nearest in similarity to target; one drawn by firing count. */
-    private int nearest(Neighbours nb, double target, int[] used, int nUsed, SplittableRandom r) {
+    /** Among the alive latents not in {@code used} and not {@code exclude}, the {@code candidates} nearest in similarity to target; one drawn by firing count. */
+    private int nearest(Neighbours nb, double target, int[] used, int nUsed, int exclude, SplittableRandom r) {
         float[] cos = nb.cos;
         int hi = Arrays.binarySearch(cos, (float) target);
         hi = hi >= 0 ? hi : -hi - 1;
@@ -156,7 +140,7 @@ final class SyntheticGenerator {
             boolean takeLo = hi >= cos.length || (lo >= 0 && target - cos[lo] <= cos[hi] - target);
             int at = takeLo ? lo-- : hi++;
             int id = nb.ids[at];
-            if (!contains(used, nUsed, id)) {
+            if (id != exclude && !contains(used, nUsed, id)) {
                 pick[got++] = id;
             }
         }
