@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * latent of the set's logit weights against the rest of the vocabulary, Benjamini-Hochberg corrected across latents.
  *
  * <p>Writes into {@code outDir}: {@code latents.csv}, {@code enrichment.csv}, {@code summary.json},
- * {@code skew-kurtosis.png}, {@code enrichment.png}, {@code examples.png}.
+ * {@code skew-kurtosis.png}, {@code enrichment.png}, {@code kurtosis.png}.
  */
 public final class LogitLens {
     private static final Logger LOG = LoggerFactory.getLogger(LogitLens.class);

@@ -48,6 +48,9 @@ final class PngCharts {
 
     /** Adds the empirical CDF of {@code values} as a line of at most 400 points. */
     static void addCdf(XYChart chart, String name, double[] values) {
+        chart.getStyler().setYAxisMin(0.0);
+        chart.getStyler().setYAxisMax(1.0);
+        chart.getStyler().setYAxisDecimalPattern("0.0");
         double[] v = values.clone();
         Arrays.sort(v);
         int points = Math.min(400, v.length);
