@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Writes into {@code outDir}: {@code synthetic-baseline/shard-NNNNN.npy}, {@code synthetic-structured/...},
  * {@code codes/{baseline,structured}-{indices,values}.npy} ([rows, maxL0], indices -1 where a row has fewer latents),
- * {@code ks.csv}, {@code summary.json}, {@code cdf-l0.png}, {@code cdf-magnitude.png}, {@code cdf-cosine.png}.
+ * {@code ks.csv}, {@code latents.csv} (per latent: firing count, mean and maximum activation in the real,
+ * baseline and structured codes), {@code summary.json}, {@code cdf-l0.png}, {@code cdf-magnitude.png}, {@code cdf-cosine.png}.
  */
 public final class SyntheticActivations {
     private static final Logger LOG = LoggerFactory.getLogger(SyntheticActivations.class);
@@ -130,6 +131,8 @@ public final class SyntheticActivations {
         Map<String, Distributions> codes = new LinkedHashMap<>();
         Map<String, Distributions> reencoded = new LinkedHashMap<>();
         List<Comparison> comparisons = new ArrayList<>();
+        List<double[][]> perLatent = new ArrayList<>();
+        perLatent.add(perLatent(realCodes, m));
         long seedStream = o.seed() * 0x9E3779B97F4A7C15L;
         for (String kind : List.of("baseline", "structured")) {
             SparseEncoder.Codes c = gen.generate(kind.equals("structured"), rows,
@@ -140,14 +143,45 @@ public final class SyntheticActivations {
             Distributions measured = Distributions.of(c, unitDec, d);
             ShardSet written = ShardSet.open(shardOut);
             Distributions again = Distributions.of(encodeSample(written, encoder, (int) written.totalRows(), d), unitDec, d);
+            perLatent.add(perLatent(c, m));
             codes.put(kind, measured);
             reencoded.put(kind, again);
             comparisons.addAll(compare(real, measured, kind, "codes"));
             comparisons.addAll(compare(real, again, kind, "re-encoded"));
         }
         Result result = new Result(real, codes, reencoded, comparisons);
+        writeLatents(perLatent, outDir.resolve("latents.csv"));
         write(result, sae.name(), shardDir, rows, o, outDir);
         return result;
+    }
+
+    /** Per latent: [0] firing count, [1] mean activation when firing, [2] max activation. */
+    static double[][] perLatent(SparseEncoder.Codes c, int m) {
+        double[][] out = new double[3][m];
+        for (int e = 0; e < c.idx().length; e++) {
+            int i = c.idx()[e];
+            out[0][i]++;
+            out[1][i] += c.val()[e];
+            out[2][i] = Math.max(out[2][i], c.val()[e]);
+        }
+        for (int i = 0; i < m; i++) {
+            out[1][i] = out[0][i] == 0 ? 0 : out[1][i] / out[0][i];
+        }
+        return out;
+    }
+
+    /** latents.csv: per latent, firing count, mean and max activation, real then baseline then structured. */
+    private static void writeLatents(List<double[][]> p, Path file) throws IOException {
+        StringBuilder csv = new StringBuilder("latent,real_fires,real_mean,real_max,baseline_fires,baseline_mean,"
+                + "baseline_max,structured_fires,structured_mean,structured_max\n");
+        for (int i = 0; i < p.get(0)[0].length; i++) {
+            csv.append(i);
+            for (double[][] k : p) {
+                csv.append(String.format(Locale.ROOT, ",%d,%.5g,%.5g", (long) k[0][i], k[1][i], k[2][i]));
+            }
+            csv.append('\n');
+        }
+        AtomicFiles.writeString(file, csv.toString());
     }
 
     /** Reads {@code n} rows evenly spaced over the set (all rows if fewer) and encodes them. */

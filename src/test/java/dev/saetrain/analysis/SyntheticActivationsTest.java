@@ -139,6 +139,10 @@ class SyntheticActivationsTest {
         assertEquals("synthetic", summary.path("study").asText());
         assertEquals(result.ks("l0", "structured", "codes"), summary.path("ks").path("structured/codes/l0").asDouble(), 1e-12);
         assertEquals(1 + 12, Files.readAllLines(out.resolve("ks.csv")).size());
+        List<String> latents = Files.readAllLines(out.resolve("latents.csv"));
+        assertEquals(1 + ClusterFixture.M, latents.size());
+        long realFires = latents.stream().skip(1).mapToLong(l -> Long.parseLong(l.split(",")[1])).sum();
+        assertEquals(result.real().magnitudes().length, realFires, "real firing counts add up to the active pairs");
         for (String png : List.of("cdf-l0.png", "cdf-magnitude.png", "cdf-cosine.png")) {
             assertNotNull(ImageIO.read(out.resolve(png).toFile()), png);
         }
