@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.XYChart;
 import org.slf4j.Logger;
@@ -144,8 +145,8 @@ public final class LogitLens {
             }
         }
         int top = Math.min(options.topTokens(), nV);
-        List<LogitStats> stats = new ArrayList<>(m);
-        List<FeatureClass> classes = new ArrayList<>(m);
+        LogitStats[] stats = new LogitStats[m];
+        FeatureClass[] classes = new FeatureClass[m];
         int[][] topTokens = new int[m][];
         int[][] bottomTokens = new int[m][];
         double[][] auc = new double[sets.size()][m];
@@ -159,12 +160,14 @@ public final class LogitLens {
             a.put(0, w.wDec(), start * d, b * d);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, cols, d, 1f, a, d, wU.wU(), cols, 0f, c, cols);
             c.get(0, logits, 0, b * cols);
-            for (int r = 0; r < b; r++) {
-                int i = start + r;
-                int off = r * cols;
+            int first = start;
+            // Each latent's statistics, ranking and tests are independent: one latent per task, results by index.
+            IntStream.range(0, b).parallel().forEach(row -> {
+                int i = first + row;
+                int off = row * cols;
                 LogitStats st = LogitStats.of(logits, off, nV);
-                stats.add(st);
-                classes.add(st.classify(options.thresholds()));
+                stats[i] = st;
+                classes[i] = st.classify(options.thresholds());
                 RankTests.Ranking ranking = RankTests.Ranking.of(logits, off, nV);
                 int[] order = ranking.order();
                 topTokens[i] = new int[top];
@@ -179,13 +182,13 @@ public final class LogitLens {
                     z[s][i] = u.z();
                     p[s][i] = u.p();
                 }
-            }
+            });
         }
         double[][] q = new double[sets.size()][];
         for (int s = 0; s < sets.size(); s++) {
             q[s] = RankTests.benjaminiHochberg(p[s]);
         }
-        return new Result(stats, classes, topTokens, bottomTokens, List.copyOf(sets), setSizes, auc, z, p, q);
+        return new Result(List.of(stats), List.of(classes), topTokens, bottomTokens, List.copyOf(sets), setSizes, auc, z, p, q);
     }
 
     /** Writes the CSVs, summary.json and plots of {@code r} into {@code outDir}. */
