@@ -98,7 +98,11 @@ final class PngCharts {
 
     /** Writes {@code chart} to {@code file} as PNG, atomically. */
     static void write(Chart<?, ?> chart, Path file) throws IOException {
-        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-        AtomicFiles.write(file, out -> out.write(png));
+        java.awt.image.BufferedImage image = BitmapEncoder.getBufferedImage(chart);
+        AtomicFiles.write(file, out -> {
+            if (!javax.imageio.ImageIO.write(image, "png", out)) {
+                throw new IOException("no PNG writer in this Java runtime; cannot write " + file);
+            }
+        });
     }
 }
