@@ -51,7 +51,11 @@ public final class Csv {
     }
 
     private static String field(Object v) {
-        String s = v == null ? "" : v.toString();
+        return quote(v == null ? "" : v.toString());
+    }
+
+    /** One field as RFC 4180 writes it: wrapped in quotes, quotes doubled, when it holds a comma, quote or line break. */
+    public static String quote(String s) {
         if (s.indexOf(',') >= 0 || s.indexOf('"') >= 0 || s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0) {
             return '"' + s.replace("\"", "\"\"") + '"';
         }

@@ -10,7 +10,8 @@ import picocli.CommandLine.Spec;
         description = "Trains sparse autoencoders on cached language-model activations.%n"
                 + "A bare 'sae-train SHARD_DIR' is 'sae-train train SHARD_DIR'.",
         subcommands = {TrainCommand.class, SynthCommand.class, InspectCommand.class, BenchCommand.class,
-                SweepCommand.class, AnalyzeCommand.class, ExportCommand.class})
+                SweepCommand.class, AnalyzeCommand.class, ExportCommand.class, LogitLensCommand.class,
+                SyntheticCommand.class})
 final class RootCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -1,0 +1,96 @@
+package dev.saetrain.analysis;
+
+import java.util.Arrays;
+
+/**
+ * The three distributions the synthetic-activation study compares (Giglemiani et al. 2024): L0 per row, the
+ * activation of every active latent, and the cosine similarity between the decoder direction of each active latent
+ * and that of its row's top latent (the one with the largest activation; the top latent itself is not counted).
+ *
+ * @param l0         [rows]
+ * @param magnitudes [active pairs]
+ * @param cosToTop   [active pairs - rows with L0 &gt; 0]
+ */
+public record Distributions(double[] l0, double[] magnitudes, double[] cosToTop) {
+    /** Measures {@code codes}; {@code unitDec} is W_dec with rows scaled to unit norm, [m, d]. */
+    public static Distributions of(SparseEncoder.Codes codes, float[] unitDec, int d) {
+        double[] l0 = new double[codes.rows()];
+        double[] mags = new double[codes.idx().length];
+        double[] cos = new double[codes.idx().length];
+        int nCos = 0;
+        for (int r = 0; r < codes.rows(); r++) {
+            int lo = codes.rowPtr()[r];
+            int hi = codes.rowPtr()[r + 1];
+            l0[r] = hi - lo;
+            int top = -1;
+            for (int e = lo; e < hi; e++) {
+                mags[e] = codes.val()[e];
+                if (top < 0 || codes.val()[e] > codes.val()[top]) {
+                    top = e;
+                }
+            }
+            for (int e = lo; e < hi; e++) {
+                if (e != top) {
+                    cos[nCos++] = cosine(unitDec, d, codes.idx()[top], codes.idx()[e]);
+                }
+            }
+        }
+        return new Distributions(l0, mags, Arrays.copyOf(cos, nCos));
+    }
+
+    /** Dot product of unit rows a and b. */
+    static double cosine(float[] unitDec, int d, int a, int b) {
+        double s = 0;
+        int oa = a * d;
+        int ob = b * d;
+        for (int j = 0; j < d; j++) {
+            s += unitDec[oa + j] * unitDec[ob + j];
+        }
+        return s;
+    }
+
+    /** W_dec [m, d] with each row divided by its norm (zero rows stay zero). */
+    public static float[] unitRows(float[] wDec, int m, int d) {
+        float[] u = new float[m * d];
+        for (int i = 0; i < m; i++) {
+            double n = 0;
+            for (int j = 0; j < d; j++) {
+                n += (double) wDec[i * d + j] * wDec[i * d + j];
+            }
+            double inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+            for (int j = 0; j < d; j++) {
+                u[i * d + j] = (float) (wDec[i * d + j] * inv);
+            }
+        }
+        return u;
+    }
+
+    /** Concatenates measurements of several batches. */
+    public static Distributions concat(java.util.List<Distributions> parts) {
+        return new Distributions(cat(parts, 0), cat(parts, 1), cat(parts, 2));
+    }
+
+    private static double[] cat(java.util.List<Distributions> parts, int which) {
+        int n = 0;
+        for (Distributions p : parts) {
+            n += pick(p, which).length;
+        }
+        double[] out = new double[n];
+        int at = 0;
+        for (Distributions p : parts) {
+            double[] a = pick(p, which);
+            System.arraycopy(a, 0, out, at, a.length);
+            at += a.length;
+        }
+        return out;
+    }
+
+    private static double[] pick(Distributions p, int which) {
+        return which == 0 ? p.l0 : which == 1 ? p.magnitudes : p.cosToTop;
+    }
+
+    /** Mean of an array (NaN when empty). */
+    static double mean(double[] a) {
+        return a.length == 0 ? Double.NaN : Arrays.stream(a).average().orElse(Double.NaN);
+    }
+}

@@ -1,0 +1,64 @@
+package dev.saetrain.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.saetrain.data.BadInputException;
+import dev.saetrain.io.NpyWriter;
+import dev.saetrain.io.SafetensorsWriter;
+import dev.saetrain.io.Tensor;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class UnembeddingTest {
+    @TempDir
+    Path tmp;
+
+    private static float[] matrix(int rows, int cols) {
+        float[] a = new float[rows * cols];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = i * 0.5f - 3;
+        }
+        return a;
+    }
+
+    @Test
+    void npyDByVocabIsReadAsIs() throws Exception {
+        Path f = tmp.resolve("wu.npy");
+        NpyWriter.write(f, Tensor.f32(matrix(3, 5), 3, 5));
+        Unembedding u = Unembedding.load(f, 3, null);
+        assertEquals(5, u.vocab());
+        assertEquals(matrix(3, 5)[7], u.wU().get(7), 0); // [1, 2]
+    }
+
+    @Test
+    void vocabByDIsTransposed() throws Exception {
+        Path f = tmp.resolve("lm_head.safetensors");
+        float[] a = matrix(5, 3); // [vocab 5, d 3]
+        SafetensorsWriter.write(f, Map.of("lm_head.weight", Tensor.f32(a, 5, 3), "other", Tensor.f32(new float[2], 2)),
+                Map.of());
+        Unembedding u = Unembedding.load(f, 3, "lm_head.weight");
+        assertEquals(5, u.vocab());
+        for (int v = 0; v < 5; v++) {
+            for (int j = 0; j < 3; j++) {
+                assertEquals(a[v * 3 + j], u.wU().get(j * 5 + v), 0);
+            }
+        }
+    }
+
+    @Test
+    void wrongShapeOrKeyIsAOneLineErrorNamingTheFile() throws Exception {
+        Path f = tmp.resolve("wu.npy");
+        NpyWriter.write(f, Tensor.f32(matrix(4, 5), 4, 5));
+        BadInputException e = assertThrows(BadInputException.class, () -> Unembedding.load(f, 3, null));
+        assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains("d = 3"), e.getMessage());
+        Path g = tmp.resolve("two.safetensors");
+        SafetensorsWriter.write(g, Map.of("a", Tensor.f32(matrix(3, 5), 3, 5), "b", Tensor.f32(matrix(3, 5), 3, 5)),
+                Map.of());
+        BadInputException e2 = assertThrows(BadInputException.class, () -> Unembedding.load(g, 3, null));
+        assertTrue(e2.getMessage().contains("--unembed-key"), e2.getMessage());
+    }
+}
