@@ -3,15 +3,18 @@
 #
 # The run logs a MemoryPlan before its first step: parameters + Adam state and step buffers per SAE, plus
 # the shared batch buffer. The process also holds what the plan does not count, stated here:
-#   - the JVM baseline (heap in use, code cache, metaspace, threads, OpenBLAS), measured by a tiny 1x run
-#     on the same data: its RSS minus its own plan;
+#   - the JVM baseline (the heap pages the garbage collector has touched, code cache, metaspace, threads,
+#     OpenBLAS), measured by a 1x run over the same tokens on the same data: its RSS minus its own plan. Same
+#     length matters: the young generation's pages become resident as the run allocates, up to the size the
+#     collector settles on (which depends on the machine's memory, not on the family);
 #   - the shard files, memory-mapped: pages read count as (file-backed, shared, reclaimable) RSS, up to
 #     the data's size (printed);
 #   - the stream: its shuffle buffer holds row ids only (8 bytes a row), plus prefetchBatches (4) batches
 #     of batch * d fp32 and the consumer's batch.
 # So expect: family RSS ~ baseline RSS + (family plan - 1x plan) + the extra prefetch already in baseline.
 #
-# Usage: runs/bench/memory.sh [WORK_DIR]   (env: D, ROWS, BATCH, K, TOKENS, EXPANSIONS, THREADS)
+# Usage: runs/bench/memory.sh [WORK_DIR]   (env: D, ROWS, BATCH, K, TOKENS, EXPANSIONS, THREADS, JAVA_OPTS)
+# e.g. JAVA_OPTS="-Xms32m -Xmx256m -XX:MaxDirectMemorySize=16g" bounds the heap (the SAEs live off-heap).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/sae-memory}
@@ -20,6 +23,7 @@ ROWS=${ROWS:-200000}
 BATCH=${BATCH:-2048}
 K=${K:-32}
 TOKENS=${TOKENS:-102400}
+JAVA_OPTS=${JAVA_OPTS:-}
 EXPANSIONS=${EXPANSIONS:-1,2,4,8,16,32,64}
 THREADS=${THREADS:-$(nproc)}
 JAR=target/sae-train.jar
@@ -35,7 +39,8 @@ cat "$DATA"/*.npy > /dev/null
 run() {
     local name=$1 exp=$2 tokens=$3
     rm -rf "$WORK/out/$name"
-    /usr/bin/time -v -o "$WORK/$name.time" java -jar "$JAR" train "$DATA" --arch topk --k "$K" \
+    # shellcheck disable=SC2086
+    /usr/bin/time -v -o "$WORK/$name.time" java $JAVA_OPTS -jar "$JAR" train "$DATA" --arch topk --k "$K" \
         --expansion "$exp" --batch "$BATCH" --tokens "$tokens" --device cpu --threads "$THREADS" \
         --out "$WORK/out" --name "$name" --log-every 1000000 > "$WORK/$name.log" 2>&1
 }
@@ -49,9 +54,9 @@ to_mib() {  # "12.3 MiB" / "1.2 GiB" / "512 B" -> MiB
 plan_total_mib() { plan "$1" | awk '/^family/ {print $(NF-1), $NF}' | to_mib; }
 
 echo "data: $DATA ($ROWS rows x d=$D, f16, $(du -sm "$DATA" | cut -f1) MiB mapped; counts as file-backed RSS once read)"
-echo "batch $BATCH, k $K, $TOKENS tokens, $THREADS threads, JVM defaults (java -jar)"
+echo "batch $BATCH, k $K, $TOKENS tokens, $THREADS threads, JVM options: ${JAVA_OPTS:-none (defaults)}"
 echo
-run baseline 1 $((BATCH * 4))
+run baseline 1 "$TOKENS"
 run family "$EXPANSIONS" "$TOKENS"
 echo "== family plan (from the run log) =="
 plan family
@@ -62,7 +67,7 @@ base_plan=$(plan_total_mib baseline)
 fam_plan=$(plan_total_mib family)
 awk -v br="$base_rss" -v fr="$fam_rss" -v bp="$base_plan" -v fp="$fam_plan" 'BEGIN {
     printf "%-34s %10s %10s\n", "", "plan MiB", "RSS MiB"
-    printf "%-34s %10.1f %10d\n", "baseline: 1x, 4 steps", bp, br
+    printf "%-34s %10.1f %10d\n", "baseline: 1x, same tokens", bp, br
     printf "%-34s %10.1f %10d\n", "family", fp, fr
     jvm = br - bp
     expect = jvm + fp
