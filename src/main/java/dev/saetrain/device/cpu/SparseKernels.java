@@ -312,21 +312,7 @@ final class SparseKernels {
      * so deterministic, and four independent add chains instead of one latency-bound chain.
      */
     static double dot4(float[] a, float[] b, int n) {
-        double d0 = 0;
-        double d1 = 0;
-        double d2 = 0;
-        double d3 = 0;
-        int j = 0;
-        for (; j + 4 <= n; j += 4) {
-            d0 += a[j] * b[j];
-            d1 += a[j + 1] * b[j + 1];
-            d2 += a[j + 2] * b[j + 2];
-            d3 += a[j + 3] * b[j + 3];
-        }
-        for (; j < n; j++) {
-            d0 += a[j] * b[j];
-        }
-        return (d0 + d1) + (d2 + d3);
+        return dot4(a, 0, b, n);
     }
 
     /** Loads gradient row i into acc for accumulation: its current value if already claimed this step, else 0. */

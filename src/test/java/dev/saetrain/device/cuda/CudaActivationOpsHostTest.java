@@ -15,7 +15,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The host side of {@link CudaActivationOps} on a {@link ActRecordingRuntime} (no GPU): every op launches only
+ * The host side of {@link CudaActivationOps} on a {@link RecordingRuntime} (no GPU): every op launches only
  * catalogued kernels with arguments of the declared kinds, every catalogued kernel is launched by some op, launch
  * grids follow the data (one block per row / per latent), counts and sums are read back from the kernels' scratch
  * words, contract violations are refused before anything is queued, and scratch is reused, grown and freed.
@@ -26,7 +26,7 @@ class CudaActivationOpsHostTest {
     private static final int M = 7;
     private static final int CAP = 12;
 
-    private final ActRecordingRuntime rt = new ActRecordingRuntime();
+    private final RecordingRuntime rt = new RecordingRuntime();
 
     private CudaFloatBuf f(long n) {
         return rt.allocFloat(n);
@@ -45,7 +45,7 @@ class CudaActivationOpsHostTest {
         int[] ends = {3, M};
         SparseActs a = acts(CAP);
         ops.topk(f(B * M), B, M, 2, null, 0, a);
-        rt.cannedInts.add(ActRecordingRuntime.words(5L));
+        rt.cannedInts.add(RecordingRuntime.words(5L));
         ops.topk(f(B * M), B, M, 2, i(M), 4, a);
         ops.reluSparse(f(B * M), B, M, a);
         ops.reluDense(f(B * M), B, M);
@@ -79,7 +79,7 @@ class CudaActivationOpsHostTest {
             runAll(ops);
         }
         Set<KernelSpec> launched = new HashSet<>();
-        for (ActRecordingRuntime.Launch l : rt.launches) {
+        for (RecordingRuntime.Launch l : rt.launches) {
             assertTrue(CudaActivationOps.KERNELS.contains(l.kernel()), "launched but not in KERNELS: " + l.kernel());
             launched.add(l.kernel());
         }
@@ -107,7 +107,7 @@ class CudaActivationOpsHostTest {
             ops.topk(f(B * M), B, M, 2, null, 0, a);
             ops.sparseDecoderBackward(a, f(B * D), 0.5f, f(M * D), null, B, D, M, f(M * D), i(M));
         }
-        for (ActRecordingRuntime.Launch l : rt.launches) {
+        for (RecordingRuntime.Launch l : rt.launches) {
             switch (l.kernel().name()) {
                 case "topk_select", "entry_grad", "entry_rows" -> assertEquals(B, l.gridX(), l.kernel().name());
                 case "latent_accumulate" -> assertEquals(M, l.gridX(), "one block per latent");
@@ -126,14 +126,14 @@ class CudaActivationOpsHostTest {
     @Test
     void compactionOverflowReturnsMinusOneWithoutFilling() {
         try (CudaActivationOps ops = new CudaActivationOps(rt)) {
-            rt.cannedInts.add(ActRecordingRuntime.words((long) CAP + 1));
+            rt.cannedInts.add(RecordingRuntime.words((long) CAP + 1));
             assertEquals(-1, ops.reluSparse(f(B * M), B, M, acts(CAP)));
             assertFalse(rt.names().contains("compact_fill"), rt.names().toString());
-            rt.cannedInts.add(ActRecordingRuntime.words((long) CAP));
+            rt.cannedInts.add(RecordingRuntime.words((long) CAP));
             assertEquals(CAP, ops.jumpReluSparse(f(B * M), f(M), B, M, acts(CAP)));
             assertTrue(rt.names().contains("compact_fill"));
             rt.launches.clear();
-            rt.cannedInts.add(ActRecordingRuntime.words((long) CAP + 1));
+            rt.cannedInts.add(RecordingRuntime.words((long) CAP + 1));
             assertEquals(-1, ops.gatedSparse(f(B * M), f(M), f(M), f(M), B, M, acts(CAP), f(CAP), f(M), i(1)));
             assertFalse(rt.names().contains("gated_fill"), "only rowPtr is written on overflow");
         }
@@ -143,18 +143,18 @@ class CudaActivationOpsHostTest {
     void countsAndSumsAreReadBackFromScratchWords() {
         try (CudaActivationOps ops = new CudaActivationOps(rt)) {
             long big = (1L << 33) + 5;
-            rt.cannedInts.add(ActRecordingRuntime.words(big));
+            rt.cannedInts.add(RecordingRuntime.words(big));
             assertEquals(big, ops.reluDense(f(B * M), B, M));
-            rt.cannedInts.add(ActRecordingRuntime.words(12.375));
+            rt.cannedInts.add(RecordingRuntime.words(12.375));
             assertEquals(12.375, ops.sparseDecode(acts(CAP), f(M * D), null, f(B * D), B, D, f(B * D), f(B * D)));
             rt.cannedInts.add(new int[] {1, M});
             int[] two = new int[4];
-            System.arraycopy(ActRecordingRuntime.words(1.5), 0, two, 0, 2);
-            System.arraycopy(ActRecordingRuntime.words(-2.25), 0, two, 2, 2);
+            System.arraycopy(RecordingRuntime.words(1.5), 0, two, 0, 2);
+            System.arraycopy(RecordingRuntime.words(-2.25), 0, two, 2, 2);
             rt.cannedInts.add(two);
             assertArrayEquals(new double[] {1.5, -2.25}, ops.matryoshkaDecode(acts(CAP), f(M * D), f(D), f(B * D), i(2),
                     2, B, D, M, f(B * D), f(B * D), f(2 * B * D)));
-            rt.cannedInts.add(ActRecordingRuntime.words(4L));
+            rt.cannedInts.add(RecordingRuntime.words(4L));
             assertEquals(4, ops.batchTopk(f(B * M), B, M, 6, acts(CAP), f(1)));
         }
     }
@@ -196,7 +196,7 @@ class CudaActivationOpsHostTest {
     @Test
     void topkRefusesADeadFilterWithFewerCandidatesThanK() {
         try (CudaActivationOps ops = new CudaActivationOps(rt)) {
-            rt.cannedInts.add(ActRecordingRuntime.words(1L));
+            rt.cannedInts.add(RecordingRuntime.words(1L));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ops.topk(f(B * M), B, M, 2, i(M), 4, acts(CAP)));
             assertTrue(e.getMessage().contains("clamp k"), e.getMessage());
