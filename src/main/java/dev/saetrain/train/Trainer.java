@@ -222,6 +222,7 @@ public final class Trainer {
             }
             LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, members.size(), device.describe(),
                     totalSteps, opts.batch());
+            HeapTrim.now("after set-up");
             TrainLoop loop = new TrainLoop(device, opts, shards, scale, totalSteps, members, store, metrics,
                     ck == null ? 0 : ck.step(), ck == null ? -1 : ck.step(), ck == null ? 0 : ck.elapsedSeconds(),
                     () -> stopSignal, faults);
