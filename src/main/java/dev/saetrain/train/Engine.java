@@ -508,8 +508,13 @@ public final class Engine implements AutoCloseable {
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
     }
 
+    private float[] activeScratch = new float[0];
+
     private long countActive() {
-        float[] v = new float[batch * cfg.k()];
+        if (activeScratch.length < batch * cfg.k()) {
+            activeScratch = new float[batch * cfg.k()];
+        }
+        float[] v = activeScratch;
         dev.download(acts.val(), 0, v, 0, v.length);
         long c = 0;
         for (float f : v) {

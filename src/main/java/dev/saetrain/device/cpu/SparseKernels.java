@@ -47,10 +47,15 @@ final class SparseKernels {
         for (int b = 0; b <= batch; b++) {
             rowPtr[b] = b * k;
         }
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
+        int chunks = par.chunks(batch, ROW_GRAIN);
+        if (topkRows == null || topkRows.length < chunks || topkRows[0].length < nLatents) {
+            topkRows = new float[Math.max(1, chunks)][nLatents];
+        }
+        float[][] rows = topkRows;
+        par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             float[] hv = new float[k];
             int[] hi2 = new int[k];
-            float[] row = new float[nLatents];
+            float[] row = rows[ch];
             for (int b = lo; b < hi; b++) {
                 // One bulk copy of the row (a memcpy) and a scan over the heap array: the JIT keeps the running
                 // k-th largest in a register and the compare is a predictable branch for all but ~k ln(m/k) entries.
@@ -276,16 +281,25 @@ final class SparseKernels {
      * The active pairs bucketed by latent: entries of latent i are {@code order[start[i] .. start[i+1])},
      * each an entry index e into acts; rows[e] gives the row of entry e. Only entries with value > 0.
      */
-    record ByLatent(int[] start, int[] order, int[] rows) {
+    record ByLatent(int[] start, int[] order, int[] rows, int[] fillPos) {
     }
 
+    private ByLatent byLatentScratch;
+    private float[][] topkRows; // one row buffer per chunk of topk's rows, kept across steps
+
     static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val) {
+        return byLatent(acts, nLatents, val, null);
+    }
+
+    /** byLatent with its arrays taken from (and grown into) {@code reuse} when not null: no per-step garbage. */
+    static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val, ByLatent reuse) {
         int[] rowPtr = ia(acts.rowPtr());
         int[] idx = ia(acts.idx());
         int batch = acts.batch();
         int n = rowPtr[batch];
-        int[] rows = new int[n];
-        int[] start = new int[nLatents + 1];
+        int[] rows = reuse != null && reuse.rows.length >= n ? reuse.rows : new int[n];
+        int[] start = reuse != null && reuse.start.length >= nLatents + 1 ? reuse.start : new int[nLatents + 1];
+        java.util.Arrays.fill(start, 0, nLatents + 1, 0);
         for (int b = 0; b < batch; b++) {
             for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
                 rows[e] = b;
@@ -297,14 +311,16 @@ final class SparseKernels {
         for (int i = 0; i < nLatents; i++) {
             start[i + 1] += start[i];
         }
-        int[] fillPos = java.util.Arrays.copyOf(start, nLatents);
-        int[] order = new int[start[nLatents]];
+        int[] order = reuse != null && reuse.order.length >= start[nLatents] ? reuse.order : new int[start[nLatents]];
+        int[] fillPos = reuse != null && reuse.fillPos != null && reuse.fillPos.length >= nLatents ? reuse.fillPos
+                : new int[nLatents];
+        System.arraycopy(start, 0, fillPos, 0, nLatents);
         for (int e = 0; e < n; e++) {
             if (val.get(e) > 0) {
                 order[fillPos[idx[e]]++] = e;
             }
         }
-        return new ByLatent(start, order, rows);
+        return new ByLatent(start, order, rows, fillPos);
     }
 
     /**
@@ -437,7 +453,7 @@ final class SparseKernels {
                 grad.put(e, 0f);
             }
         }
-        ByLatent bl = byLatent(acts, nLatents, val);
+        ByLatent bl = byLatentScratch = byLatent(acts, nLatents, val, byLatentScratch);
         float[] errH = errScratch = heapCopy(err, batch * dIn, errScratch);
         float[] xH = xScratch = heapCopy(xIn, batch * dIn, xScratch);
         par.forRange(nLatents, 64, (lo, hi) -> {
