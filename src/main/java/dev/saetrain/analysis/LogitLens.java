@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
  * {@code skew-kurtosis.png}, {@code enrichment.png}, {@code kurtosis.png}.
  */
 public final class LogitLens {
+    /** The study's folder name: {@code <analysis>/logit-lens/<sae>/}. */
+    public static final String STUDY = "logit-lens";
     private static final Logger LOG = LoggerFactory.getLogger(LogitLens.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** Latents per sgemm block. */

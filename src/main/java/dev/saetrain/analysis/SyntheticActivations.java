@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
  * baseline and structured codes), {@code summary.json}, {@code cdf-l0.png}, {@code cdf-magnitude.png}, {@code cdf-cosine.png}.
  */
 public final class SyntheticActivations {
+    /** The study's folder name: {@code <analysis>/synthetic/<sae>/}. */
+    public static final String STUDY = "synthetic";
     private static final Logger LOG = LoggerFactory.getLogger(SyntheticActivations.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final int BATCH = 1024;

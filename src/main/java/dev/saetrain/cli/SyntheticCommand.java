@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code sae-train synthetic SAE SHARD_DIR}: synthetic activations composed of SAE latents (Giglemiani et al. 2024)
- * for every dictionary under SAE, each into {@code OUT/<sae-name>/synthetic/}.
+ * for every dictionary under SAE, each into {@code OUT/synthetic/<sae-name>/}, the layout of
+ * {@code sae-train analyze}, so a later {@code analyze} of the run shows it in its report.
  */
 @Command(name = "synthetic", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Synthetic activations composed of SAE latents (Giglemiani et al. 2024): measures real L0,",
@@ -59,7 +60,7 @@ public final class SyntheticCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         for (Path dir : SaeLensReader.findSaeDirs(sae)) {
             SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
-            Path studyDir = outDir.resolve(loaded.name()).resolve("synthetic");
+            Path studyDir = outDir.resolve(SyntheticActivations.STUDY).resolve(loaded.name());
             SyntheticActivations.Result r = SyntheticActivations.run(loaded, shards, options, studyDir);
             o.printf(Locale.ROOT, "%s: %d real rows, mean L0 %.2f; KS distance to real (codes / re-encoded by the SAE):%n",
                     loaded.name(), r.real().l0().length, mean(r.real().l0()));
