@@ -23,6 +23,16 @@ public final class Cosines {
         return u;
     }
 
+    /** {@link #unitRows} rounded to float, for the synthetic study's decoder products. */
+    public static float[] unitRowsFloat(float[] a, int n, int d) {
+        double[] u = unitRows(a, n, d);
+        float[] f = new float[u.length];
+        for (int i = 0; i < u.length; i++) {
+            f[i] = (float) u[i];
+        }
+        return f;
+    }
+
     /** L2 norm of row i of {@code a} [n, d]. */
     public static double rowNorm(float[] a, int i, int d) {
         double s = 0;

@@ -1,5 +1,6 @@
 package dev.saetrain.cli;
 
+import dev.saetrain.analysis.Distributions;
 import dev.saetrain.analysis.SyntheticActivations;
 import dev.saetrain.export.SaeLensReader;
 import java.io.PrintWriter;
@@ -63,7 +64,7 @@ public final class SyntheticCommand implements Callable<Integer> {
             Path studyDir = outDir.resolve(SyntheticActivations.STUDY).resolve(loaded.name());
             SyntheticActivations.Result r = SyntheticActivations.run(loaded, shards, options, studyDir);
             o.printf(Locale.ROOT, "%s: %d real rows, mean L0 %.2f; KS distance to real (codes / re-encoded by the SAE):%n",
-                    loaded.name(), r.real().l0().length, mean(r.real().l0()));
+                    loaded.name(), r.real().l0().length, Distributions.mean(r.real().l0()));
             o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", "kind", "L0", "magnitude", "cosine to top");
             for (String kind : List.of("baseline", "structured")) {
                 o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", kind, pair(r, "l0", kind),
@@ -78,9 +79,5 @@ public final class SyntheticCommand implements Callable<Integer> {
 
     private static String pair(SyntheticActivations.Result r, String what, String kind) {
         return String.format(Locale.ROOT, "%.3f / %.3f", r.ks(what, kind, "codes"), r.ks(what, kind, "re-encoded"));
-    }
-
-    private static double mean(double[] a) {
-        return java.util.Arrays.stream(a).average().orElse(Double.NaN);
     }
 }
