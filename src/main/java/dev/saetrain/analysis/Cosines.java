@@ -53,6 +53,17 @@ public final class Cosines {
         return s;
     }
 
+    /** Dot product of rows a and b of {@code unit} [n, d] (unit rows in float, as the synthetic study keeps them). */
+    public static double dot(float[] unit, int d, int a, int b) {
+        double s = 0;
+        int oa = a * d;
+        int ob = b * d;
+        for (int j = 0; j < d; j++) {
+            s += unit[oa + j] * unit[ob + j];
+        }
+        return s;
+    }
+
     /**
      * For each row i of {@code a} [n, d] (unit rows), the row of {@code b} [nb, d] with the largest cosine, skipping
      * j == i when {@code excludeSelf} (a against itself). Ties go to the lower index. Returns {@code best[i]}

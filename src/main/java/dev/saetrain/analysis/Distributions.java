@@ -31,22 +31,11 @@ public record Distributions(double[] l0, double[] magnitudes, double[] cosToTop)
             }
             for (int e = lo; e < hi; e++) {
                 if (e != top) {
-                    cos[nCos++] = cosine(unitDec, d, codes.idx()[top], codes.idx()[e]);
+                    cos[nCos++] = Cosines.dot(unitDec, d, codes.idx()[top], codes.idx()[e]);
                 }
             }
         }
         return new Distributions(l0, mags, Arrays.copyOf(cos, nCos));
-    }
-
-    /** Dot product of unit rows a and b. */
-    static double cosine(float[] unitDec, int d, int a, int b) {
-        double s = 0;
-        int oa = a * d;
-        int ob = b * d;
-        for (int j = 0; j < d; j++) {
-            s += unitDec[oa + j] * unitDec[ob + j];
-        }
-        return s;
     }
 
     /** Concatenates measurements of several batches. */
