@@ -119,6 +119,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--synthetic needs real activations: give --shards DIR (or a run whose"
                         + " config.json names its data)");
             }
+            refuseExistingShards(saeDirs, outDir.resolve(SyntheticActivations.STUDY));
             extra.add(synthetic(shardDir));
         }
         Analysis.Outcome outcome = Analysis.run(new Analysis.Options(saeDirs, shardDir, rows, gt, duplicateCos, outDir,
@@ -152,6 +153,26 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     LogitLens.STUDY, sae.name(), r.stats().size(), r.count(FeatureClass.PREDICTION),
                     r.count(FeatureClass.SUPPRESSION), r.count(FeatureClass.PARTITION));
         });
+    }
+
+    /**
+     * The synthetic study never overwrites shards (they may be feeding a model); checked for every dictionary before
+     * any study runs, rather than after the first dictionaries' studies.
+     */
+    private static void refuseExistingShards(List<Path> saeDirs, Path studyDir) throws java.io.IOException {
+        for (Path sae : saeDirs) {
+            for (String kind : List.of(SyntheticActivations.BASELINE_DIR, SyntheticActivations.STRUCTURED_DIR)) {
+                Path dir = studyDir.resolve(sae.getFileName().toString()).resolve(kind);
+                if (Files.isDirectory(dir)) {
+                    try (var s = Files.list(dir)) {
+                        if (s.anyMatch(p -> p.getFileName().toString().endsWith(".npy"))) {
+                            throw new BadInputException(dir, "already holds synthetic shards; remove "
+                                    + studyDir + " to build them again, or leave out --synthetic");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /** Synthetic activations of each dictionary into {@code <out>/synthetic/<sae>/}. */

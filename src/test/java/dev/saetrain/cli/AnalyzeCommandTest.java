@@ -170,6 +170,13 @@ class AnalyzeCommandTest {
         assertTrue(html.contains("48 rows, first " + dev.saetrain.analysis.Report.CSV_ROWS + " shown"), "latents.csv");
 
         err.getBuffer().setLength(0);
+        long reportTime = Files.getLastModifiedTime(runDir.resolve("report/index.html")).toMillis();
+        assertEquals(2, run("analyze", runDir.toString(), "--synthetic"));
+        assertTrue(err.toString().contains("already holds synthetic shards; remove " + a.resolve("synthetic")),
+                err.toString());
+        assertEquals(reportTime, Files.getLastModifiedTime(runDir.resolve("report/index.html")).toMillis(),
+                "refused before any study ran");
+        err.getBuffer().setLength(0);
         assertEquals(2, run("analyze", runDir.resolve("saes").toString(), "--out", tmp.resolve("o").toString(),
                 "--synthetic"));
         assertTrue(err.toString().contains("--synthetic needs real activations"), err.toString());
