@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Opens an analysis report (index.html) in headless Chromium and fails if any <img> did not load.
 #   .ci/check-report.sh [REPORT_DIR/index.html]
-# Without an argument it first builds a report: synth data, a two-SAE family and 'sae-train analyze' in a temp dir.
+# Without an argument it first builds a report: synth data, a two-SAE family and 'sae-train analyze' (with the logit
+# lens and synthetic activations) in a temp dir.
 # Exit codes: 0 every image loaded; 1 an image failed to load, or the page or the build failed;
 #             3 skipped: no Chromium and it cannot be installed here (needs root and apt-get).
 # Chromium is Debian's package (apt-get install chromium), run with a fresh profile and no background networking.
@@ -32,7 +33,8 @@ else
   run() { java -cp "$CP" dev.saetrain.cli.Main "$@"; }
   run synth "$WORK/data" --d 32 --features 64 --active 3 --rows 40000 --rows-per-shard 20000 >/dev/null
   run train "$WORK/data" --expansion 2,4 --k 3 --lr 4e-3 --out "$WORK/runs" --name demo >/dev/null 2>&1
-  run analyze "$WORK/runs/demo" --rows 20000
+  seq 0 63 | sed 's/^/f/' >"$WORK/vocab.txt" # ground_truth.npy [64, 32] serves as W_U [vocab, d]: one token per feature
+  run analyze "$WORK/runs/demo" --rows 20000 --unembed "$WORK/data/ground_truth.npy" --vocab "$WORK/vocab.txt" --synthetic
   INDEX=$WORK/runs/demo/report/index.html
 fi
 [ -f "$INDEX" ] || { echo "check-report: FAILED: $INDEX does not exist"; exit 1; }

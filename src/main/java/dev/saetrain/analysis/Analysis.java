@@ -94,8 +94,8 @@ public final class Analysis {
                     o.outDir().resolve(DecoderGeometry.STUDY).resolve(name));
             lines.add(String.format(Locale.ROOT, "%s %s: mean nearest-neighbour cos %.3f, %d pairs with cos >= %.2f,"
                             + " mean encoder/decoder cos %.3f", DecoderGeometry.STUDY, name,
-                    DecoderGeometry.mean(g.nearestCos()), g.duplicates().size(), o.duplicateCos(),
-                    DecoderGeometry.mean(g.encDecCos())));
+                    Distributions.mean(g.nearestCos()), g.duplicates().size(), o.duplicateCos(),
+                    Distributions.mean(g.encDecCos())));
             if (o.groundTruth() != null) {
                 FeatureRecovery.Result f = FeatureRecovery.run(name, sae.weights(), o.groundTruth(),
                         o.outDir().resolve(FeatureRecovery.STUDY).resolve(name));

@@ -23,6 +23,16 @@ public final class Cosines {
         return u;
     }
 
+    /** {@link #unitRows} rounded to float, for the synthetic study's decoder products. */
+    public static float[] unitRowsFloat(float[] a, int n, int d) {
+        double[] u = unitRows(a, n, d);
+        float[] f = new float[u.length];
+        for (int i = 0; i < u.length; i++) {
+            f[i] = (float) u[i];
+        }
+        return f;
+    }
+
     /** L2 norm of row i of {@code a} [n, d]. */
     public static double rowNorm(float[] a, int i, int d) {
         double s = 0;
@@ -39,6 +49,17 @@ public final class Cosines {
         int bj = j * d;
         for (int t = 0; t < d; t++) {
             s += a[ai + t] * b[bj + t];
+        }
+        return s;
+    }
+
+    /** Dot product of rows a and b of {@code unit} [n, d] (unit rows in float, as the synthetic study keeps them). */
+    public static double dot(float[] unit, int d, int a, int b) {
+        double s = 0;
+        int oa = a * d;
+        int ob = b * d;
+        for (int j = 0; j < d; j++) {
+            s += unit[oa + j] * unit[ob + j];
         }
         return s;
     }

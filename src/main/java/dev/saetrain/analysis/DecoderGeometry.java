@@ -109,12 +109,12 @@ public final class DecoderGeometry {
         ObjectNode s = StudyFiles.object();
         s.put("sae", saeName);
         s.put("n_latents", m);
-        s.put("mean_nearest_cos", mean(finiteNearest));
+        s.put("mean_nearest_cos", Distributions.mean(finiteNearest));
         s.put("max_nearest_cos", java.util.Arrays.stream(finiteNearest).max().orElse(Double.NaN));
         s.put("duplicate_threshold", duplicateCos);
         s.put("duplicate_pairs", r.duplicates().size());
         s.put("latents_in_duplicate_pairs", inPair.size());
-        s.put("mean_encoder_decoder_cos", mean(r.encDecCos()));
+        s.put("mean_encoder_decoder_cos", Distributions.mean(r.encDecCos()));
         s.set("nearest_cos_histogram", StudyFiles.histogram(hn));
         s.set("encoder_decoder_cos_histogram", StudyFiles.histogram(he));
         StudyFiles.writeJson(outDir.resolve(StudyFiles.SUMMARY), s);
@@ -123,13 +123,5 @@ public final class DecoderGeometry {
         Plots.histogram(outDir.resolve("encoder-decoder-cosine.png"), saeName + ": encoder/decoder cosine per latent",
                 "cos(W_enc[:, i], W_dec[i, :])", he, "latents");
         return r;
-    }
-
-    static double mean(double[] v) {
-        double s = 0;
-        for (double x : v) {
-            s += x;
-        }
-        return v.length == 0 ? Double.NaN : s / v.length;
     }
 }

@@ -13,7 +13,7 @@ import java.util.Arrays;
  */
 public record Distributions(double[] l0, double[] magnitudes, double[] cosToTop) {
     /** Measures {@code codes}; {@code unitDec} is W_dec with rows scaled to unit norm, [m, d]. */
-    public static Distributions of(SparseEncoder.Codes codes, float[] unitDec, int d) {
+    public static Distributions of(SaeEncoder.Codes codes, float[] unitDec, int d) {
         double[] l0 = new double[codes.rows()];
         double[] mags = new double[codes.idx().length];
         double[] cos = new double[codes.idx().length];
@@ -31,38 +31,11 @@ public record Distributions(double[] l0, double[] magnitudes, double[] cosToTop)
             }
             for (int e = lo; e < hi; e++) {
                 if (e != top) {
-                    cos[nCos++] = cosine(unitDec, d, codes.idx()[top], codes.idx()[e]);
+                    cos[nCos++] = Cosines.dot(unitDec, d, codes.idx()[top], codes.idx()[e]);
                 }
             }
         }
         return new Distributions(l0, mags, Arrays.copyOf(cos, nCos));
-    }
-
-    /** Dot product of unit rows a and b. */
-    static double cosine(float[] unitDec, int d, int a, int b) {
-        double s = 0;
-        int oa = a * d;
-        int ob = b * d;
-        for (int j = 0; j < d; j++) {
-            s += unitDec[oa + j] * unitDec[ob + j];
-        }
-        return s;
-    }
-
-    /** W_dec [m, d] with each row divided by its norm (zero rows stay zero). */
-    public static float[] unitRows(float[] wDec, int m, int d) {
-        float[] u = new float[m * d];
-        for (int i = 0; i < m; i++) {
-            double n = 0;
-            for (int j = 0; j < d; j++) {
-                n += (double) wDec[i * d + j] * wDec[i * d + j];
-            }
-            double inv = n > 0 ? 1 / Math.sqrt(n) : 0;
-            for (int j = 0; j < d; j++) {
-                u[i * d + j] = (float) (wDec[i * d + j] * inv);
-            }
-        }
-        return u;
     }
 
     /** Concatenates measurements of several batches. */
@@ -89,8 +62,8 @@ public record Distributions(double[] l0, double[] magnitudes, double[] cosToTop)
         return which == 0 ? p.l0 : which == 1 ? p.magnitudes : p.cosToTop;
     }
 
-    /** Mean of an array (NaN when empty). */
-    static double mean(double[] a) {
+    /** Mean of an array (NaN when empty); the one mean of the analyses. */
+    public static double mean(double[] a) {
         return a.length == 0 ? Double.NaN : Arrays.stream(a).average().orElse(Double.NaN);
     }
 }

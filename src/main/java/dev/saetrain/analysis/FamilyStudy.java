@@ -155,7 +155,7 @@ public final class FamilyStudy {
             ObjectNode o = pairs.addObject();
             o.put("smaller", ms.get(k).name());
             o.put("larger", ms.get(k + 1).name());
-            o.put("mean_nearest_cos", DecoderGeometry.mean(r.nearestCos()[k + 1][k]));
+            o.put("mean_nearest_cos", Distributions.mean(r.nearestCos()[k + 1][k]));
             o.put("parents_split", split);
             o.put("parents_without_children", childless);
             o.put("max_children", maxChildren);

@@ -36,7 +36,7 @@ public final class FeatureRecovery {
      */
     public record Result(int[] best, double[] bestCos, int[] oneToOne, double[] oneToOneCos) {
         public double meanMaxCos() {
-            return DecoderGeometry.mean(bestCos);
+            return Distributions.mean(bestCos);
         }
 
         public double fractionAbove(double t) {

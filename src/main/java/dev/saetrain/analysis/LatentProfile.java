@@ -13,7 +13,7 @@ final class LatentProfile {
     final int reservoirSize;
     private final SplittableRandom rng;
     /** The real codes. */
-    final SparseEncoder.Codes codes;
+    final SaeEncoder.Codes codes;
     final double[] l0;
     final long[] fires;
     final float[][] values;
@@ -25,7 +25,7 @@ final class LatentProfile {
     /** Pooled decoder cosine similarities of non-top latents to their row's top latent, row by row, CSR order. */
     final double[] cosToTop;
 
-    LatentProfile(SparseEncoder.Codes codes, Distributions measured, int nLatents, int reservoirSize, long seed) {
+    LatentProfile(SaeEncoder.Codes codes, Distributions measured, int nLatents, int reservoirSize, long seed) {
         this.codes = codes;
         this.nLatents = nLatents;
         this.reservoirSize = reservoirSize;

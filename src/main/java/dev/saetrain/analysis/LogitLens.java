@@ -4,7 +4,6 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.saetrain.analysis.LogitStats.FeatureClass;
 import dev.saetrain.analysis.LogitStats.Thresholds;
@@ -38,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * {@code skew-kurtosis.png}, {@code enrichment.png}, {@code kurtosis.png}.
  */
 public final class LogitLens {
+    /** The study's folder name: {@code <analysis>/logit-lens/<sae>/}. */
+    public static final String STUDY = "logit-lens";
     private static final Logger LOG = LoggerFactory.getLogger(LogitLens.class);
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** Latents per sgemm block. */
     private static final int BLOCK = 64;
 
@@ -200,9 +200,9 @@ public final class LogitLens {
             LogitStats s = r.stats().get(i);
             csv.append(String.format(Locale.ROOT, "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%s,%s,%s%n", i, s.mean(), s.std(),
                     s.skewness(), s.kurtosis(), s.bimodality(), r.classes().get(i).label(),
-                    Csv.quote(JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
+                    Csv.quote(StudyFiles.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
                             .writeValueAsString(tokens(vocab, r.topTokens()[i]))),
-                    Csv.quote(JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
+                    Csv.quote(StudyFiles.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
                             .writeValueAsString(tokens(vocab, r.bottomTokens()[i])))));
         }
         AtomicFiles.writeString(outDir.resolve("latents.csv"), csv.toString());
@@ -220,7 +220,7 @@ public final class LogitLens {
         AtomicFiles.writeString(outDir.resolve("enrichment.csv"), enr.toString());
 
         Map<String, Object> summary = new LinkedHashMap<>();
-        summary.put("study", "logit-lens");
+        summary.put("study", STUDY);
         summary.put("sae", saeName);
         summary.put("d_in", wU.dIn());
         summary.put("d_sae", m);
@@ -248,7 +248,7 @@ public final class LogitLens {
             setRows.add(row);
         }
         summary.put("enrichment", setRows);
-        AtomicFiles.writeString(outDir.resolve("summary.json"), JSON.writeValueAsString(summary) + "\n");
+        StudyFiles.writeJson(outDir.resolve(StudyFiles.SUMMARY), StudyFiles.JSON.valueToTree(summary));
         plots(r, options, outDir);
     }
 
@@ -313,7 +313,7 @@ public final class LogitLens {
     }
 
     private static void plots(Result r, Options options, Path outDir) throws IOException {
-        XYChart scatter = PngCharts.scatter("Logit weight distributions: skewness vs kurtosis", "skewness",
+        XYChart scatter = Plots.scatter("Logit weight distributions: skewness vs kurtosis", "skewness",
                 "kurtosis (log scale)");
         scatter.getStyler().setYAxisLogarithmic(true);
         Map<FeatureClass, List<double[]>> byClass = new EnumMap<>(FeatureClass.class);
@@ -329,9 +329,9 @@ public final class LogitLens {
             double[] y = e.getValue().stream().mapToDouble(v -> v[1]).toArray();
             scatter.addSeries(e.getKey().label() + " (" + x.length + ")", x, y);
         }
-        PngCharts.write(scatter, outDir.resolve("skew-kurtosis.png"));
+        Plots.write(scatter, outDir.resolve("skew-kurtosis.png"));
 
-        CategoryChart bars = PngCharts.bars("Token-set enrichment (BH q < " + options.alpha() + ")", "token set",
+        CategoryChart bars = Plots.bars("Token-set enrichment (BH q < " + options.alpha() + ")", "token set",
                 "latents");
         List<String> names = r.sets().stream().map(TokenSet::name).toList();
         List<Integer> up = new ArrayList<>();
@@ -341,16 +341,16 @@ public final class LogitLens {
             down.add(r.significant(s, options.alpha(), -1));
         }
         if (!names.isEmpty()) {
-            PngCharts.addBars(bars, "promote the set", names, up);
-            PngCharts.addBars(bars, "suppress the set", names, down);
+            Plots.addBars(bars, "promote the set", names, up);
+            Plots.addBars(bars, "suppress the set", names, down);
         }
-        PngCharts.write(bars, outDir.resolve("enrichment.png"));
+        Plots.write(bars, outDir.resolve("enrichment.png"));
 
-        XYChart hist = PngCharts.scatter("Kurtosis of the logit weight distribution, all latents", "kurtosis",
+        XYChart hist = Plots.scatter("Kurtosis of the logit weight distribution, all latents", "kurtosis",
                 "latents");
         hist.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Line);
         double[] k = r.stats().stream().mapToDouble(LogitStats::kurtosis).toArray();
-        PngCharts.addHistogram(hist, "latents", k, 50);
-        PngCharts.write(hist, outDir.resolve("kurtosis.png"));
+        Plots.addHistogram(hist, "latents", k, 50);
+        Plots.write(hist, outDir.resolve("kurtosis.png"));
     }
 }

@@ -25,6 +25,8 @@ import java.util.stream.Stream;
  * table of the headline numbers (arrays of objects as sub-tables, long number arrays such as histograms summarised),
  * each CSV is shown as its first {@value #CSV_ROWS} rows with a link to the whole file, each PNG as an image. The
  * files are copied under {@code report/files/}, so the report folder stands alone (no network, no absolute path).
+ * Only PNG, CSV and JSON files are shown and copied, so folders of {@code .npy} shards alone (the synthetic study's
+ * {@code synthetic-baseline/}, {@code synthetic-structured/}, {@code codes/}) are neither sections nor copied.
  * Studies written by other code (logit lens, synthetic activations) appear without any wiring, as long as they write
  * into their own folder under the analysis directory.
  *

@@ -49,6 +49,21 @@ public final class SaeEncoder {
         }
     }
 
+    /**
+     * Sparse codes of {@code rows} rows in CSR form, from {@link #encode(float[], int)} or built by the synthetic
+     * generator.
+     *
+     * @param rowPtr [rows + 1] offsets into idx / val
+     * @param idx    latent ids, ascending within a row
+     * @param val    activations, all &gt; 0
+     */
+    public record Codes(int rows, int[] rowPtr, int[] idx, float[] val) {
+        /** Active latents of row {@code r}. */
+        public int l0(int r) {
+            return rowPtr[r + 1] - rowPtr[r];
+        }
+    }
+
     public SaeEncoder(SaeWeights w) {
         this.cfg = w.config();
         this.d = cfg.dIn();
@@ -197,6 +212,23 @@ public final class SaeEncoder {
         return n;
     }
 
+    /** The codes of {@code rows} raw rows {@code x[0 .. rows * dIn)}, one {@link #encode(float[], int, Scratch)} each. */
+    public Codes encode(float[] x, int rows) {
+        Scratch s = scratch();
+        int[] rowPtr = new int[rows + 1];
+        IntList idx = new IntList();
+        FloatList val = new FloatList();
+        for (int r = 0; r < rows; r++) {
+            int n = encode(x, r * d, s);
+            for (int e = 0; e < n; e++) {
+                idx.add(s.idx[e]);
+                val.add((float) s.val[e]);
+            }
+            rowPtr[r + 1] = idx.size;
+        }
+        return new Codes(rows, rowPtr, idx.toArray(), val.toArray());
+    }
+
     /** x_hat = f W_dec + b_dec [dIn] for the {@code n} active latents in {@code s}. */
     public void decode(Scratch s, int n, double[] xHat) {
         for (int j = 0; j < d; j++) {
@@ -208,6 +240,40 @@ public final class SaeEncoder {
             for (int j = 0; j < d; j++) {
                 xHat[j] += f * wDec[base + j];
             }
+        }
+    }
+
+    /** A growable int array, for building {@link Codes}. */
+    static final class IntList {
+        int[] a = new int[1024];
+        int size;
+
+        void add(int v) {
+            if (size == a.length) {
+                a = java.util.Arrays.copyOf(a, a.length * 2);
+            }
+            a[size++] = v;
+        }
+
+        int[] toArray() {
+            return java.util.Arrays.copyOf(a, size);
+        }
+    }
+
+    /** A growable float array, for building {@link Codes}. */
+    static final class FloatList {
+        float[] a = new float[1024];
+        int size;
+
+        void add(float v) {
+            if (size == a.length) {
+                a = java.util.Arrays.copyOf(a, a.length * 2);
+            }
+            a[size++] = v;
+        }
+
+        float[] toArray() {
+            return java.util.Arrays.copyOf(a, size);
         }
     }
 }

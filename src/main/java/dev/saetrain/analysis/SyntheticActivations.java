@@ -1,7 +1,5 @@
 package dev.saetrain.analysis;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.Shard;
 import dev.saetrain.data.ShardSet;
@@ -40,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * baseline and structured codes), {@code summary.json}, {@code cdf-l0.png}, {@code cdf-magnitude.png}, {@code cdf-cosine.png}.
  */
 public final class SyntheticActivations {
+    /** The study's folder name: {@code <analysis>/synthetic/<sae>/}. */
+    public static final String STUDY = "synthetic";
     private static final Logger LOG = LoggerFactory.getLogger(SyntheticActivations.class);
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final int BATCH = 1024;
     /** The shard directories this study writes. */
     public static final String BASELINE_DIR = "synthetic-baseline";
@@ -115,9 +114,9 @@ public final class SyntheticActivations {
             throw new BadInputException(shardDir, "rows have d = " + shards.dIn() + " but the SAE " + sae.name()
                     + " reads d = " + d + "; give the shards it was trained on");
         }
-        float[] unitDec = Distributions.unitRows(w.wDec(), m, d);
-        SparseEncoder encoder = new SparseEncoder(w, BATCH);
-        SparseEncoder.Codes realCodes = encodeSample(shards, encoder, o.realRows(), d);
+        float[] unitDec = Cosines.unitRowsFloat(w.wDec(), m, d);
+        SaeEncoder encoder = new SaeEncoder(w);
+        SaeEncoder.Codes realCodes = encodeSample(shards, encoder, o.realRows(), d);
         Distributions real = Distributions.of(realCodes, unitDec, d);
         LOG.info("{}: {} real rows encoded, mean L0 {}", sae.name(), realCodes.rows(),
                 String.format(Locale.ROOT, "%.2f", Distributions.mean(real.l0())));
@@ -135,7 +134,7 @@ public final class SyntheticActivations {
         perLatent.add(perLatent(realCodes, m));
         long seedStream = o.seed() * 0x9E3779B97F4A7C15L;
         for (String kind : List.of("baseline", "structured")) {
-            SparseEncoder.Codes c = gen.generate(kind.equals("structured"), rows,
+            SaeEncoder.Codes c = gen.generate(kind.equals("structured"), rows,
                     new SplittableRandom(seedStream + (kind.equals("structured") ? 2 : 1)));
             Path shardOut = outDir.resolve(kind.equals("structured") ? STRUCTURED_DIR : BASELINE_DIR);
             writeShards(c, w, shardOut, o.rowsPerShard());
@@ -156,7 +155,7 @@ public final class SyntheticActivations {
     }
 
     /** Per latent: [0] firing count, [1] mean activation when firing, [2] max activation. */
-    static double[][] perLatent(SparseEncoder.Codes c, int m) {
+    static double[][] perLatent(SaeEncoder.Codes c, int m) {
         double[][] out = new double[3][m];
         for (int e = 0; e < c.idx().length; e++) {
             int i = c.idx()[e];
@@ -185,12 +184,12 @@ public final class SyntheticActivations {
     }
 
     /** Reads {@code n} rows evenly spaced over the set (all rows if fewer) and encodes them. */
-    static SparseEncoder.Codes encodeSample(ShardSet shards, SparseEncoder encoder, int n, int d) {
+    static SaeEncoder.Codes encodeSample(ShardSet shards, SaeEncoder encoder, int n, int d) {
         long total = shards.totalRows();
         int rows = (int) Math.min(n, total);
         int[] rowPtr = new int[rows + 1];
-        SparseEncoder.IntList idx = new SparseEncoder.IntList();
-        SparseEncoder.FloatList val = new SparseEncoder.FloatList();
+        SaeEncoder.IntList idx = new SaeEncoder.IntList();
+        SaeEncoder.FloatList val = new SaeEncoder.FloatList();
         float[] x = new float[BATCH * d];
         for (int start = 0; start < rows; start += BATCH) {
             int b = Math.min(BATCH, rows - start);
@@ -206,7 +205,7 @@ public final class SyntheticActivations {
                             + x[r * d + bad] + " in column " + bad + "); fix the activation cache");
                 }
             }
-            SparseEncoder.Codes c = encoder.encode(x, b);
+            SaeEncoder.Codes c = encoder.encode(x, b);
             for (int r = 0; r < b; r++) {
                 for (int e = c.rowPtr()[r]; e < c.rowPtr()[r + 1]; e++) {
                     idx.add(c.idx()[e]);
@@ -215,11 +214,11 @@ public final class SyntheticActivations {
                 rowPtr[start + r + 1] = idx.size;
             }
         }
-        return new SparseEncoder.Codes(rows, rowPtr, idx.toArray(), val.toArray());
+        return new SaeEncoder.Codes(rows, rowPtr, idx.toArray(), val.toArray());
     }
 
     /** Decodes the codes (x = sum f_i W_dec[i] + b_dec) into .npy shards of at most {@code perShard} rows. */
-    static void writeShards(SparseEncoder.Codes c, SaeWeights w, Path dir, int perShard) throws IOException {
+    static void writeShards(SaeEncoder.Codes c, SaeWeights w, Path dir, int perShard) throws IOException {
         int d = w.config().dIn();
         float[] wDec = w.wDec();
         for (int first = 0, n = 0; first < c.rows(); first += perShard, n++) {
@@ -245,7 +244,7 @@ public final class SyntheticActivations {
         }
     }
 
-    private static void writeCodes(SparseEncoder.Codes c, Path dir, String kind) throws IOException {
+    private static void writeCodes(SaeEncoder.Codes c, Path dir, String kind) throws IOException {
         int width = 1;
         for (int r = 0; r < c.rows(); r++) {
             width = Math.max(width, c.l0(r));
@@ -290,7 +289,7 @@ public final class SyntheticActivations {
         }
         AtomicFiles.writeString(outDir.resolve("ks.csv"), csv.toString());
         Map<String, Object> s = new LinkedHashMap<>();
-        s.put("study", "synthetic");
+        s.put("study", STUDY);
         s.put("sae", saeName);
         s.put("shards", shardDir.toString());
         s.put("real_rows", r.real().l0().length);
@@ -306,14 +305,14 @@ public final class SyntheticActivations {
         }
         s.put("ks", ks);
         s.put("outputs", List.of(BASELINE_DIR, STRUCTURED_DIR, "codes"));
-        AtomicFiles.writeString(outDir.resolve("summary.json"), JSON.writeValueAsString(s) + "\n");
+        StudyFiles.writeJson(outDir.resolve(StudyFiles.SUMMARY), StudyFiles.JSON.valueToTree(s));
         cdf(r, "l0", "L0 per row", outDir.resolve("cdf-l0.png"));
         cdf(r, "magnitude", "activation of each active latent", outDir.resolve("cdf-magnitude.png"));
         cdf(r, "cosine_to_top", "decoder cosine similarity to the row's top latent", outDir.resolve("cdf-cosine.png"));
     }
 
     private static void cdf(Result r, String what, String title, Path file) throws IOException {
-        XYChart chart = PngCharts.lines("Real vs synthetic: " + title, title, "CDF");
+        XYChart chart = Plots.lines("Real vs synthetic: " + title, title, "CDF");
         add(chart, "real", pick(r.real(), what));
         for (String kind : r.codes().keySet()) {
             add(chart, kind + String.format(Locale.ROOT, " (KS %.3f)", r.ks(what, kind, "codes")),
@@ -321,12 +320,12 @@ public final class SyntheticActivations {
             add(chart, kind + " re-encoded" + String.format(Locale.ROOT, " (KS %.3f)", r.ks(what, kind, "re-encoded")),
                     pick(r.reencoded().get(kind), what));
         }
-        PngCharts.write(chart, file);
+        Plots.write(chart, file);
     }
 
     private static void add(XYChart chart, String name, double[] v) {
         if (v.length > 0) {
-            PngCharts.addCdf(chart, name, v);
+            Plots.addCdf(chart, name, v);
         }
     }
 

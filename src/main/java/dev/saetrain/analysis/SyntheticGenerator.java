@@ -72,17 +72,17 @@ final class SyntheticGenerator {
     }
 
     /** {@code rows} codes of the given kind. */
-    SparseEncoder.Codes generate(boolean structured, int rows, SplittableRandom r) {
+    SaeEncoder.Codes generate(boolean structured, int rows, SplittableRandom r) {
         int[] rowPtr = new int[rows + 1];
-        SparseEncoder.IntList idx = new SparseEncoder.IntList();
-        SparseEncoder.FloatList val = new SparseEncoder.FloatList();
+        SaeEncoder.IntList idx = new SaeEncoder.IntList();
+        SaeEncoder.FloatList val = new SaeEncoder.FloatList();
         int[] used = new int[Math.max(1, alive)];
         for (int row = 0; row < rows; row++) {
             int real = r.nextInt(profile.l0.length);
             int l0 = Math.min((int) profile.l0[real], alive);
             int n = 0;
             if (structured && l0 > 0) {
-                SparseEncoder.Codes real0 = profile.codes;
+                SaeEncoder.Codes real0 = profile.codes;
                 int topEntry = profile.rowTopEntry[real];
                 int top = real0.idx()[topEntry];
                 used[n++] = top;
@@ -116,7 +116,7 @@ final class SyntheticGenerator {
             }
             rowPtr[row + 1] = idx.size;
         }
-        return new SparseEncoder.Codes(rows, rowPtr, idx.toArray(), val.toArray());
+        return new SaeEncoder.Codes(rows, rowPtr, idx.toArray(), val.toArray());
     }
 
     private static boolean contains(int[] a, int n, int v) {
@@ -171,7 +171,7 @@ final class SyntheticGenerator {
         int n = 0;
         for (int j = 0; j < m; j++) {
             if (j != anchor && profile.fires[j] > 0) {
-                float c = (float) Distributions.cosine(unitDec, d, anchor, j);
+                float c = (float) Cosines.dot(unitDec, d, anchor, j);
                 int bits = Float.floatToIntBits(c == 0f ? 0f : c);
                 bits ^= (bits >> 31) & 0x7fffffff;
                 keys[n++] = ((long) bits << 32) | j;
@@ -183,7 +183,7 @@ final class SyntheticGenerator {
         int[] ids = new int[n];
         for (int i = 0; i < n; i++) {
             ids[i] = (int) keys[i];
-            cos[i] = (float) Distributions.cosine(unitDec, d, anchor, ids[i]);
+            cos[i] = (float) Cosines.dot(unitDec, d, anchor, ids[i]);
         }
         nb = new Neighbours(cos, ids);
         cache.put(anchor, nb);

@@ -2,12 +2,18 @@ package dev.saetrain.cli;
 
 import dev.saetrain.analysis.Analysis;
 import dev.saetrain.analysis.DecoderGeometry;
+import dev.saetrain.analysis.LogitLens;
+import dev.saetrain.analysis.LogitStats.FeatureClass;
+import dev.saetrain.analysis.SyntheticActivations;
+import dev.saetrain.analysis.TokenSet;
 import dev.saetrain.data.BadInputException;
 import dev.saetrain.export.SaeLensReader;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,7 +29,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "analyze", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Analyses trained dictionaries: feature statistics, decoder geometry,",
-                "feature recovery, feature splitting and the L0/FVU frontier of a family.",
+                "feature recovery, feature splitting and the L0/FVU frontier of a family;",
+                "the logit lens (--unembed, --vocab) and synthetic activations (--synthetic).",
                 "Writes CSV/JSON/PNG per study and an offline HTML report."})
 public final class AnalyzeCommand implements Callable<Integer> {
     @Spec
@@ -55,6 +62,29 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     + "The report goes to PATH/report for a run, else to DIR/report.")
     Path out;
 
+    @Option(names = "--unembed", paramLabel = "W_U",
+            description = "Unembedding [d, vocab] (or [vocab, d]), .npy/.safetensors: runs the logit lens (needs --vocab).")
+    Path unembed;
+
+    @Option(names = "--unembed-key", paramLabel = "KEY", description = "Tensor name in a .safetensors W_U with several tensors.")
+    String unembedKey;
+
+    @Option(names = "--vocab", paramLabel = "FILE",
+            description = "Tokens by id for the logit lens: vocab.json, tokenizer.json, a JSON array or one per line.")
+    Path vocab;
+
+    @Option(names = "--token-set", paramLabel = "NAME=regex:RE|NAME=list:FILE",
+            description = "Logit lens: an extra token set to test for enrichment (repeatable).")
+    List<String> tokenSets = new ArrayList<>();
+
+    @Option(names = "--no-builtin-sets",
+            description = "Logit lens: test only the --token-set sets (built in: leading_space, capitalised, all_caps, digits, punctuation).")
+    boolean noBuiltIn;
+
+    @Option(names = "--synthetic",
+            description = "Also build synthetic activations (needs shards): at most min(--rows, 16384) real rows.")
+    boolean synthetic;
+
     @Option(names = "--no-report", description = "Do not build the HTML report.")
     boolean noReport;
 
@@ -76,14 +106,85 @@ public final class AnalyzeCommand implements Callable<Integer> {
             gt = shardDir.resolve("ground_truth.npy");
         }
         String title = "sae-train analysis: " + (target.toAbsolutePath().normalize().getFileName());
-        // Studies of other modules, run per dictionary into <out>/<study>/<sae>/ (e.g. the logit lens when --unembed
-        // and --vocab are given, synthetic activations when --synthetic is): add them here.
-        List<Analysis.ExtraStudy> extra = new java.util.ArrayList<>();
+        // Studies of other modules, run per dictionary into <out>/<study>/<sae>/ after the built-in ones.
+        List<Analysis.ExtraStudy> extra = new ArrayList<>();
+        if (unembed != null || vocab != null) {
+            extra.add(logitLens());
+        } else if (!tokenSets.isEmpty() || noBuiltIn || unembedKey != null) {
+            throw new IllegalArgumentException("--token-set, --no-builtin-sets and --unembed-key belong to the logit lens;"
+                    + " give --unembed W_U and --vocab FILE too");
+        }
+        if (synthetic) {
+            if (shardDir == null) {
+                throw new IllegalArgumentException("--synthetic needs real activations: give --shards DIR (or a run whose"
+                        + " config.json names its data)");
+            }
+            refuseExistingShards(saeDirs, outDir.resolve(SyntheticActivations.STUDY));
+            extra.add(synthetic(shardDir));
+        }
         Analysis.Outcome outcome = Analysis.run(new Analysis.Options(saeDirs, shardDir, rows, gt, duplicateCos, outDir,
                 reportDir, title, extra));
         PrintWriter pw = spec.commandLine().getOut();
         outcome.lines().forEach(pw::println);
         pw.flush();
         return Main.OK;
+    }
+
+    /** The logit lens of each dictionary into {@code <out>/logit-lens/<sae>/}; inputs are checked before any study. */
+    private Analysis.ExtraStudy logitLens() throws java.io.IOException {
+        if (unembed == null || vocab == null) {
+            throw new IllegalArgumentException("the logit lens needs both --unembed W_U and --vocab FILE");
+        }
+        for (Path p : List.of(unembed, vocab)) {
+            if (!Files.isRegularFile(p)) {
+                throw new BadInputException(p, "no such file");
+            }
+        }
+        List<TokenSet> sets = new ArrayList<>(noBuiltIn ? List.of() : TokenSet.builtIn());
+        for (String s : tokenSets) {
+            sets.add(TokenSet.parse(s));
+        }
+        if (sets.isEmpty()) {
+            throw new IllegalArgumentException("--no-builtin-sets without any --token-set leaves no token set to test");
+        }
+        return new Analysis.ExtraStudy(LogitLens.STUDY, (sae, dir) -> {
+            LogitLens.Result r = LogitLens.run(sae, unembed, unembedKey, vocab, sets, LogitLens.Options.DEFAULT, dir);
+            return String.format(Locale.ROOT, "%s %s: %d latents: %d prediction, %d suppression, %d partition",
+                    LogitLens.STUDY, sae.name(), r.stats().size(), r.count(FeatureClass.PREDICTION),
+                    r.count(FeatureClass.SUPPRESSION), r.count(FeatureClass.PARTITION));
+        });
+    }
+
+    /**
+     * The synthetic study never overwrites shards (they may be feeding a model); checked for every dictionary before
+     * any study runs, rather than after the first dictionaries' studies.
+     */
+    private static void refuseExistingShards(List<Path> saeDirs, Path studyDir) throws java.io.IOException {
+        for (Path sae : saeDirs) {
+            for (String kind : List.of(SyntheticActivations.BASELINE_DIR, SyntheticActivations.STRUCTURED_DIR)) {
+                Path dir = studyDir.resolve(sae.getFileName().toString()).resolve(kind);
+                if (Files.isDirectory(dir)) {
+                    try (var s = Files.list(dir)) {
+                        if (s.anyMatch(p -> p.getFileName().toString().endsWith(".npy"))) {
+                            throw new BadInputException(dir, "already holds synthetic shards; remove "
+                                    + studyDir + " to build them again, or leave out --synthetic");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Synthetic activations of each dictionary into {@code <out>/synthetic/<sae>/}. */
+    private Analysis.ExtraStudy synthetic(Path shardDir) {
+        SyntheticActivations.Options d = SyntheticActivations.Options.DEFAULT;
+        SyntheticActivations.Options o = new SyntheticActivations.Options((int) Math.min(rows, d.realRows()),
+                d.syntheticRows(), d.rowsPerShard(), d.candidates(), d.reservoir(), d.seed());
+        return new Analysis.ExtraStudy(SyntheticActivations.STUDY, (sae, dir) -> {
+            SyntheticActivations.Result r = SyntheticActivations.run(sae, shardDir, o, dir);
+            return String.format(Locale.ROOT, "%s %s: %d real rows, KS distance of L0 to real: baseline %.3f,"
+                            + " structured %.3f", SyntheticActivations.STUDY, sae.name(), r.real().l0().length,
+                    r.ks("l0", "baseline", "codes"), r.ks("l0", "structured", "codes"));
+        });
     }
 }

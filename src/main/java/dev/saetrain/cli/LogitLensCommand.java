@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code sae-train logit-lens SAE --unembed W_U --vocab FILE}: the logit-lens study (Bloom &amp; Lin 2024) of every
- * dictionary found under SAE, each into {@code OUT/<sae-name>/logit-lens/}.
+ * dictionary found under SAE, each into {@code OUT/logit-lens/<sae-name>/}, the layout of
+ * {@code sae-train analyze}, so a later {@code analyze} of the run shows it in its report.
  */
 @Command(name = "logit-lens", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Logit-lens statistics of each latent's logit weights W_dec[i] . W_U (Bloom & Lin 2024):",
@@ -82,7 +83,7 @@ public final class LogitLensCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         for (Path dir : dirs) {
             SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
-            Path studyDir = outDir.resolve(loaded.name()).resolve("logit-lens");
+            Path studyDir = outDir.resolve(LogitLens.STUDY).resolve(loaded.name());
             LogitLens.Result r = LogitLens.run(loaded, unembed, unembedKey, vocab, sets, options, studyDir);
             o.printf(Locale.ROOT, "%s: %d latents: %d prediction, %d suppression, %d partition, %d none%n",
                     loaded.name(), r.stats().size(), r.count(FeatureClass.PREDICTION), r.count(FeatureClass.SUPPRESSION),

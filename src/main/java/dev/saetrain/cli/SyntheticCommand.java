@@ -1,5 +1,6 @@
 package dev.saetrain.cli;
 
+import dev.saetrain.analysis.Distributions;
 import dev.saetrain.analysis.SyntheticActivations;
 import dev.saetrain.export.SaeLensReader;
 import java.io.PrintWriter;
@@ -15,7 +16,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code sae-train synthetic SAE SHARD_DIR}: synthetic activations composed of SAE latents (Giglemiani et al. 2024)
- * for every dictionary under SAE, each into {@code OUT/<sae-name>/synthetic/}.
+ * for every dictionary under SAE, each into {@code OUT/synthetic/<sae-name>/}, the layout of
+ * {@code sae-train analyze}, so a later {@code analyze} of the run shows it in its report.
  */
 @Command(name = "synthetic", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Synthetic activations composed of SAE latents (Giglemiani et al. 2024): measures real L0,",
@@ -59,10 +61,10 @@ public final class SyntheticCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         for (Path dir : SaeLensReader.findSaeDirs(sae)) {
             SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
-            Path studyDir = outDir.resolve(loaded.name()).resolve("synthetic");
+            Path studyDir = outDir.resolve(SyntheticActivations.STUDY).resolve(loaded.name());
             SyntheticActivations.Result r = SyntheticActivations.run(loaded, shards, options, studyDir);
             o.printf(Locale.ROOT, "%s: %d real rows, mean L0 %.2f; KS distance to real (codes / re-encoded by the SAE):%n",
-                    loaded.name(), r.real().l0().length, mean(r.real().l0()));
+                    loaded.name(), r.real().l0().length, Distributions.mean(r.real().l0()));
             o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", "kind", "L0", "magnitude", "cosine to top");
             for (String kind : List.of("baseline", "structured")) {
                 o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", kind, pair(r, "l0", kind),
@@ -77,9 +79,5 @@ public final class SyntheticCommand implements Callable<Integer> {
 
     private static String pair(SyntheticActivations.Result r, String what, String kind) {
         return String.format(Locale.ROOT, "%.3f / %.3f", r.ks(what, kind, "codes"), r.ks(what, kind, "re-encoded"));
-    }
-
-    private static double mean(double[] a) {
-        return java.util.Arrays.stream(a).average().orElse(Double.NaN);
     }
 }

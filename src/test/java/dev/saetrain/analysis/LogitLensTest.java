@@ -131,7 +131,7 @@ class LogitLensTest {
         for (String png : List.of("skew-kurtosis.png", "enrichment.png", "kurtosis.png")) {
             BufferedImage img = ImageIO.read(out.resolve(png).toFile());
             assertNotNull(img, png + " is not a readable image");
-            assertEquals(PngCharts.WIDTH, img.getWidth());
+            assertEquals(Plots.WIDTH, img.getWidth());
         }
     }
 }

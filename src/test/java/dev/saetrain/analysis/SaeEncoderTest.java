@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -64,5 +66,54 @@ class SaeEncoderTest {
         assertEquals(1, enc.encode(new float[] {-1, 0}, 0, s));
         assertEquals(3, s.idx[0]);
         assertEquals(1.0, s.val[0], 0);
+    }
+
+    /** The CSR codes of a block of rows (what the synthetic study uses) decode to the reference, awkward sizes. */
+    @Test
+    void blockCodesDecodeToTheReferenceReconstruction() {
+        int d = 24;
+        int rows = 37;
+        for (Architecture arch : Architecture.values()) {
+            SaeConfig cfg = SaeConfig.of(arch, d, 2, 5, 0.5);
+            int m = cfg.nLatents();
+            SplittableRandom r = new SplittableRandom(arch.ordinal() + 1);
+            Map<String, float[]> extras = new LinkedHashMap<>();
+            if (arch == Architecture.GATED) {
+                extras.put("b_mag", uniformBlock(r, m, 0.2));
+                extras.put("r_mag", uniformBlock(r, m, 0.3));
+            } else if (arch.exportsThreshold()) {
+                float[] th = uniformBlock(r, m, 0.2);
+                for (int i = 0; i < m; i++) {
+                    th[i] = Math.abs(th[i]);
+                }
+                extras.put("threshold", th);
+            }
+            SaeWeights w = new SaeWeights(cfg, uniformBlock(r, d * m, 0.3), uniformBlock(r, m, 0.1), uniformBlock(r, m * d, 0.3),
+                    uniformBlock(r, d, 0.1), extras);
+            float[] x = uniformBlock(r, rows * d, 1);
+            SaeEncoder.Codes c = new SaeEncoder(w).encode(x, rows);
+            float[] row = new float[d];
+            float[] ref = new float[d];
+            for (int i = 0; i < rows; i++) {
+                System.arraycopy(x, i * d, row, 0, d);
+                int l0 = w.reconstruct(row, ref);
+                assertEquals(l0, c.l0(i), arch + " row " + i + " L0");
+                for (int j = 0; j < d; j++) {
+                    double v = w.bDec()[j];
+                    for (int e = c.rowPtr()[i]; e < c.rowPtr()[i + 1]; e++) {
+                        v += c.val()[e] * w.wDec()[c.idx()[e] * d + j];
+                    }
+                    assertEquals(ref[j], v, 1e-4, arch + " row " + i + " column " + j);
+                }
+            }
+        }
+    }
+
+    private static float[] uniformBlock(SplittableRandom r, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) ((2 * r.nextDouble() - 1) * scale);
+        }
+        return a;
     }
 }

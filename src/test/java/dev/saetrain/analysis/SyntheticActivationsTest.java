@@ -73,8 +73,8 @@ class SyntheticActivationsTest {
     @Test
     void baselineKeepsEachLatentsOwnMagnitudes() throws Exception {
         int m = ClusterFixture.M;
-        SparseEncoder.Codes real = SyntheticActivations.encodeSample(ShardSet.open(shards),
-                new SparseEncoder(fx.sae, 1024), ROWS, ClusterFixture.D);
+        SaeEncoder.Codes real = SyntheticActivations.encodeSample(ShardSet.open(shards),
+                new SaeEncoder(fx.sae), ROWS, ClusterFixture.D);
         double[] realSum = new double[m];
         int[] realN = new int[m];
         for (int e = 0; e < real.idx().length; e++) {

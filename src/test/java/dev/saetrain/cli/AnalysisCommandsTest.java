@@ -70,7 +70,7 @@ class AnalysisCommandsTest {
         assertEquals(0, run("logit-lens", runDir.toString(), "--unembed", wUFile.toString(), "--vocab", vocab.toString()),
                 err.toString());
         assertTrue(out.toString().contains("x1: 4 latents: 1 prediction"), out.toString());
-        Path study = runDir.resolve("analysis/x1/logit-lens");
+        Path study = runDir.resolve("analysis/logit-lens/x1");
         for (String f : List.of("latents.csv", "enrichment.csv", "summary.json", "skew-kurtosis.png")) {
             assertTrue(Files.isRegularFile(study.resolve(f)), f);
         }
@@ -98,8 +98,8 @@ class AnalysisCommandsTest {
         assertEquals(0, run("synthetic", runDir.resolve("saes/x1").toString(), shards.toString(), "--rows", "200",
                 "--out", outDir.toString()), err.toString());
         assertTrue(out.toString().contains("x1: 200 real rows"), out.toString());
-        assertTrue(Files.isRegularFile(outDir.resolve("x1/synthetic/synthetic-structured/shard-00000.npy")));
-        assertTrue(Files.isRegularFile(outDir.resolve("x1/synthetic/ks.csv")));
+        assertTrue(Files.isRegularFile(outDir.resolve("synthetic/x1/synthetic-structured/shard-00000.npy")));
+        assertTrue(Files.isRegularFile(outDir.resolve("synthetic/x1/ks.csv")));
 
         Path narrow = tmp.resolve("narrow");
         NpyWriter.write(narrow.resolve("s.npy"), Tensor.f32(new float[40], 10, 4));

@@ -10,6 +10,8 @@ import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.io.DType;
+import dev.saetrain.io.NpyWriter;
+import dev.saetrain.io.Tensor;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -110,6 +112,79 @@ class AnalyzeCommandTest {
         }
         // 2 per feature-stats, 2 per geometry, 1 per recovery, for two dictionaries, and the frontier.
         assertEquals(2 * (2 + 2 + 1) + 1, images);
+    }
+
+    /**
+     * The logit lens and synthetic activations through analyze: W_U is the ground truth transposed ([d, vocab], one
+     * token per true feature), so the truth dictionary's latent i has logit weights gt_i . gt_j, 1 at token i and small
+     * interference elsewhere: its top token is token i, and many are prediction features. Both studies land in
+     * {@code analysis/<study>/<sae>/} and in the report; the shard folders do not.
+     */
+    @Test
+    void logitLensAndSyntheticRunThroughAnalyze() throws IOException {
+        Path runDir = runWithFamily();
+        float[] gt = new SyntheticData(new SynthOptions(32, 48, 3, 0.99, 6000, 3000, 4, DType.F32)).groundTruth();
+        float[] wU = new float[32 * 48];
+        for (int i = 0; i < 48; i++) {
+            for (int j = 0; j < 32; j++) {
+                wU[j * 48 + i] = gt[i * 32 + j];
+            }
+        }
+        Path wUFile = tmp.resolve("W_U.npy");
+        NpyWriter.write(wUFile, Tensor.f32(wU, 32, 48));
+        java.util.List<String> tokens = new java.util.ArrayList<>();
+        for (int v = 0; v < 48; v++) {
+            tokens.add(v < 8 ? "7" + v : " tok" + v);
+        }
+        Path vocab = Files.write(tmp.resolve("vocab.txt"), tokens);
+        assertEquals(0, run("analyze", runDir.toString(), "--rows", "2000", "--unembed", wUFile.toString(), "--vocab",
+                vocab.toString(), "--token-set", "sevens=regex:^7", "--synthetic"), err.toString());
+        String text = out.toString();
+        // A one-token spike in 48 tokens reaches the kurtosis cut-off (10) for only part of the truth latents; a
+        // random dictionary has none.
+        Matcher lens = Pattern.compile("logit-lens truth: 48 latents: (\\d+) prediction").matcher(text);
+        assertTrue(lens.find() && Integer.parseInt(lens.group(1)) >= 10, text);
+        assertTrue(text.contains("logit-lens random: 64 latents: 0 prediction"), text);
+        assertTrue(text.contains("synthetic truth: 2000 real rows"), text);
+        Path a = runDir.resolve("analysis");
+        java.util.List<String> truthTop = Files.readAllLines(a.resolve("logit-lens/truth/latents.csv"));
+        assertTrue(truthTop.get(1).startsWith("0,") && truthTop.get(1).contains("[\"\"70\"\""), truthTop.get(1));
+        assertTrue(Files.readString(a.resolve("logit-lens/truth/enrichment.csv")).contains("sevens"));
+        for (String sae : new String[] {"truth", "random"}) {
+            assertTrue(Files.isRegularFile(a.resolve("logit-lens").resolve(sae).resolve("skew-kurtosis.png")), sae);
+            assertTrue(Files.isRegularFile(a.resolve("synthetic").resolve(sae).resolve("ks.csv")), sae);
+            assertTrue(Files.isRegularFile(a.resolve("synthetic").resolve(sae)
+                    .resolve("synthetic-structured/shard-00000.npy")), sae);
+        }
+        String html = Files.readString(runDir.resolve("report/index.html"));
+        for (String section : new String[] {"<h2>logit-lens/truth</h2>", "<h2>logit-lens/random</h2>",
+                "<h2>synthetic/truth</h2>", "<h2>synthetic/random</h2>", "files/synthetic/truth/cdf-l0.png",
+                "files/logit-lens/truth/skew-kurtosis.png"}) {
+            assertTrue(html.contains(section), section);
+        }
+        for (String npyOnly : new String[] {"synthetic-baseline", "synthetic-structured", "codes"}) {
+            assertFalse(html.contains("<h2>synthetic/truth/" + npyOnly + "</h2>"), npyOnly + " is not a report section");
+            assertFalse(html.contains("files/synthetic/truth/" + npyOnly + "/"), npyOnly + "'s shards are not copied");
+        }
+        // 48 latents: latents.csv is shown as its first rows and a link, not as a 48-row table.
+        assertTrue(html.contains("48 rows, first " + dev.saetrain.analysis.Report.CSV_ROWS + " shown"), "latents.csv");
+
+        err.getBuffer().setLength(0);
+        long reportTime = Files.getLastModifiedTime(runDir.resolve("report/index.html")).toMillis();
+        assertEquals(2, run("analyze", runDir.toString(), "--synthetic"));
+        assertTrue(err.toString().contains("already holds synthetic shards; remove " + a.resolve("synthetic")),
+                err.toString());
+        assertEquals(reportTime, Files.getLastModifiedTime(runDir.resolve("report/index.html")).toMillis(),
+                "refused before any study ran");
+        err.getBuffer().setLength(0);
+        assertEquals(2, run("analyze", runDir.resolve("saes").toString(), "--out", tmp.resolve("o").toString(),
+                "--synthetic"));
+        assertTrue(err.toString().contains("--synthetic needs real activations"), err.toString());
+        err.getBuffer().setLength(0);
+        assertEquals(2, run("analyze", runDir.toString(), "--unembed", wUFile.toString(), "--out",
+                tmp.resolve("o2").toString()));
+        assertTrue(err.toString().contains("needs both --unembed W_U and --vocab FILE"), err.toString());
+        assertEquals(1, err.toString().strip().lines().count(), err.toString());
     }
 
     /** A family trained by 'train' (so config.json is the trainer's own) is analysed with every default. */
