@@ -48,20 +48,26 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
      * decode gives x_hat_train / c. The result is a new object with new arrays.
      */
     public SaeWeights foldScale(double c) {
+        return new SaeWeights(config, wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), extras)
+                .foldScaleInPlace(c);
+    }
+
+    /**
+     * {@link #foldScale} on this object's own arrays (no copies: for weights just downloaded, whose arrays nobody
+     * else holds; the export of a large SAE then needs one host copy of each matrix). Returns this.
+     */
+    public SaeWeights foldScaleInPlace(double c) {
         float fc = (float) c;
-        float[] we = wEnc.clone();
-        for (int i = 0; i < we.length; i++) {
-            we[i] *= fc;
+        for (int i = 0; i < wEnc.length; i++) {
+            wEnc[i] *= fc;
         }
-        float[] wd = wDec.clone();
-        for (int i = 0; i < wd.length; i++) {
-            wd[i] = (float) (wd[i] / c);
+        for (int i = 0; i < wDec.length; i++) {
+            wDec[i] = (float) (wDec[i] / c);
         }
-        float[] bd = bDec.clone();
-        for (int i = 0; i < bd.length; i++) {
-            bd[i] = (float) (bd[i] / c);
+        for (int i = 0; i < bDec.length; i++) {
+            bDec[i] = (float) (bDec[i] / c);
         }
-        return new SaeWeights(config, we, bEnc.clone(), wd, bd, extras);
+        return this;
     }
 
     /**

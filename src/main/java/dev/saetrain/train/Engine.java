@@ -273,10 +273,23 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** The current parameters, downloaded, in SAELens orientation (W_enc [d, m]). */
+    /**
+     * The current parameters, downloaded, in SAELens orientation (W_enc [d, m]). The latent-major encoder is
+     * transposed chunk by chunk on the way down, so the host holds one copy of each matrix, not two.
+     */
     public SaeWeights weights() {
         float[] we = new float[m * d];
-        dev.download(encParam(), 0, we, 0, m * d);
+        int rowsPerChunk = Math.max(1, (1 << 16) / d);
+        float[] chunk = new float[Math.min(m, rowsPerChunk) * d];
+        for (int i0 = 0; i0 < m; i0 += rowsPerChunk) {
+            int rows = Math.min(rowsPerChunk, m - i0);
+            dev.download(encParam(), (long) i0 * d, chunk, 0, rows * d);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < d; j++) {
+                    we[j * m + i0 + r] = chunk[r * d + j];
+                }
+            }
+        }
         float[] be = new float[m];
         dev.download(bEnc.param, 0, be, 0, m);
         float[] wd = new float[m * d];
@@ -295,7 +308,7 @@ public final class Engine implements AutoCloseable {
         if (gated != null) {
             gated.params().forEach((name, a) -> extras.put(name, gated.download(a)));
         }
-        return new SaeWeights(cfg, transpose(we, m, d), be, wd, bd, extras);
+        return new SaeWeights(cfg, we, be, wd, bd, extras);
     }
 
     /** The dense-path scratch [B, m] (relu's dL/dpre, jumprelu's f), allocated the first time it is needed. */

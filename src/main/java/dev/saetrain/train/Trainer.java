@@ -283,7 +283,7 @@ public final class Trainer {
                 LOG.warn("SAE {} diverged at step {}; not exported", m.name(), m.divergence().step());
                 continue;
             }
-            SaeWeights raw = m.engine().weights().foldScale(scale);
+            SaeWeights raw = m.engine().weights().foldScaleInPlace(scale);
             Path dir = runDir.resolve("saes").resolve(m.name());
             ExportInfo info = ExportInfo.minimal(opts.runName(), version, tokens, scale)
                     .withHookName(opts.hookName()).withModelName(opts.modelName())

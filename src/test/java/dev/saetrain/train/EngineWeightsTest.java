@@ -1,0 +1,31 @@
+package dev.saetrain.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeInit;
+import dev.saetrain.model.SaeWeights;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Engine.weights() transposes the latent-major encoder chunk by chunk on the way down (65536 floats a chunk): the
+ * result must be the weights it was given, bit for bit, also when the latents span several chunks and the last one
+ * is partial (d = 48: 1365 latents a chunk; 3000 latents = 2 full chunks and 270 left), tied or not.
+ */
+class EngineWeightsTest {
+    @Test
+    void weightsComeBackAsGivenAcrossChunks() {
+        for (boolean tied : new boolean[] {false, true}) {
+            SaeConfig cfg = new SaeConfig(dev.saetrain.model.Architecture.TOPK, 48, 3000, 8, 0, true, tied);
+            SaeWeights init = SaeInit.initial(cfg, 5, new float[48]);
+            try (CpuDevice dev = new CpuDevice(2); Engine e = new Engine(dev, init, 4, 1_000_000L)) {
+                SaeWeights back = e.weights();
+                assertArrayEquals(init.wEnc(), back.wEnc(), "W_enc, tied " + tied);
+                assertArrayEquals(init.wDec(), back.wDec(), "W_dec, tied " + tied);
+                assertArrayEquals(init.bEnc(), back.bEnc());
+                assertArrayEquals(init.bDec(), back.bDec());
+            }
+        }
+    }
+}
