@@ -23,15 +23,9 @@ public final class SafetensorsWriter {
 
     /** Writes {@code tensors} (iteration order is file order) with optional string {@code metadata}. */
     public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
-        byte[] header = header(tensors, metadata);
-        AtomicFiles.write(path, out -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
-            out.write(len.array());
-            out.write(header);
-            for (Tensor t : tensors.values()) {
-                TensorWriter.writePayload(out, t);
-            }
-        });
+        Map<String, Streamed> streamed = new java.util.LinkedHashMap<>();
+        tensors.forEach((name, t) -> streamed.put(name, Streamed.of(t)));
+        writeStreamed(path, streamed, metadata);
     }
 
     /**
@@ -42,6 +36,11 @@ public final class SafetensorsWriter {
     public record Streamed(DType dtype, long[] shape, AtomicFiles.Body payload) {
         public Streamed {
             shape = shape.clone();
+        }
+
+        /** A host tensor, written as {@link #write} writes it. */
+        public static Streamed of(Tensor t) {
+            return new Streamed(t.dtype(), t.shape(), out -> TensorWriter.writePayload(out, t));
         }
 
         long byteSize() {
@@ -83,12 +82,6 @@ public final class SafetensorsWriter {
                 }
             }
         });
-    }
-
-    static byte[] header(Map<String, Tensor> tensors, Map<String, String> metadata) {
-        Map<String, Streamed> metas = new java.util.LinkedHashMap<>();
-        tensors.forEach((name, t) -> metas.put(name, new Streamed(t.dtype(), t.shape(), null)));
-        return streamedHeader(metas, metadata);
     }
 
     private static byte[] streamedHeader(Map<String, Streamed> tensors, Map<String, String> metadata) {

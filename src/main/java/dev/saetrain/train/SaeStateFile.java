@@ -92,27 +92,12 @@ final class SaeStateFile {
                         out.write(bytes.array(), 0, bytes.position());
                     }
                 })));
-        ints.forEach((name, v) -> t.put(name, streamed(new Tensor(DType.I32, new long[] {v.length}, v))));
-        t.put(FIRING_ALL, streamed(new Tensor(DType.I64, new long[] {m}, firing.all())));
-        t.put(FIRING_LATE, streamed(new Tensor(DType.I64, new long[] {m}, firing.late())));
+        ints.forEach((name, v) -> t.put(name,
+                SafetensorsWriter.Streamed.of(new Tensor(DType.I32, new long[] {v.length}, v))));
+        t.put(FIRING_ALL, SafetensorsWriter.Streamed.of(new Tensor(DType.I64, new long[] {m}, firing.all())));
+        t.put(FIRING_LATE, SafetensorsWriter.Streamed.of(new Tensor(DType.I64, new long[] {m}, firing.late())));
         SafetensorsWriter.writeStreamed(file, t, Map.of("sae", cfg.name(), "content", "sae-train checkpoint state; "
                 + "W_enc is latent-major [n_latents, d_in] and the input scale is not folded in"));
-    }
-
-    private static SafetensorsWriter.Streamed streamed(Tensor small) {
-        return new SafetensorsWriter.Streamed(small.dtype(), small.shape(), out -> {
-            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(small.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
-            if (small.dtype() == DType.I32) {
-                for (int x : (int[]) small.data()) {
-                    b.putInt(x);
-                }
-            } else {
-                for (long x : (long[]) small.data()) {
-                    b.putLong(x);
-                }
-            }
-            out.write(b.array(), 0, b.position());
-        });
     }
 
     /**
