@@ -135,17 +135,4 @@ final class SaeStateFile {
         }
         return x;
     }
-
-    /** The first non-finite parameter of a snapshot as "W_dec[17] = NaN", or null when all are finite. */
-    static String firstNonFinite(Engine.State state) {
-        for (Map.Entry<String, float[]> e : state.floats().entrySet()) {
-            float[] v = e.getValue();
-            for (int i = 0; i < v.length; i++) {
-                if (!Float.isFinite(v[i])) {
-                    return e.getKey() + "[" + i + "] = " + v[i];
-                }
-            }
-        }
-        return null;
-    }
 }
