@@ -354,10 +354,11 @@ public final class Engine implements AutoCloseable {
                 dev.adamStep(a.param, a.grad, a.m, a.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
             }
         }
+        lap("adam");
         if (cfg.unitNormDecoder()) {
             dev.normalizeRows(wDec.param, m, d);
+            lap("renorm");
         }
-        lap("adam+renorm");
         if (resampler != null && resampler.due(step)) {
             resampler.resample(step, x, err, lastFired, wEnc, bEnc, wDec, bDec.param, decNorms);
             lap("resample");
@@ -394,8 +395,8 @@ public final class Engine implements AutoCloseable {
         dev.fill(bDec.grad, d, 0f);
         lap("setup");
         dev.encode(x, bDec.param, encParam(), bEnc.param, cfg.applyBDecToInput(), batch, d, m, xIn, pre);
-        lap("encode");
         double centered = dev.centeredSumSquares(x, batch, d);
+        lap("encode");
         float gScale = 2f / batch;
         double sse;
         double sparsity = 0;
@@ -431,6 +432,7 @@ public final class Engine implements AutoCloseable {
             // `dead` counted (Gao et al. 2024; sparsify). Recording first would drop the dead latents that fire
             // in this batch from the filter, leaving fewer candidates than the k_aux the count allows.
             dev.recordFires(acts, m, fireCounts, lastFired, step, null);
+            lap("fires");
         } else if (jumpRelu != null) {
             JumpReluStep.Parts p = jumpRelu.run(this, x, l1, gScale);
             active = p.active();
@@ -499,6 +501,7 @@ public final class Engine implements AutoCloseable {
                 dev.l1DecoderCoefficients(actSums, decNorms, (float) (l1 / batch), m, decNorms);
                 dev.addScaledRows(wDec.param, decNorms, m, d, wDec.grad, decActive);
             }
+            lap("backward");
         }
         // Matryoshka: b_dec is in every prefix, so it collects the sum of their residuals.
         dev.addColumnSums(matryoshka != null ? matryoshka.residualSum() : err, batch, d, gScale, bDec.grad);
@@ -506,10 +509,11 @@ public final class Engine implements AutoCloseable {
             // x_in = x - b_dec, so b_dec also gets -sum_b dpre_b W_enc = -(dL/db_enc) W_enc.
             dev.addVecMat(bEnc.grad, encParam(), m, d, -1f, bDec.grad);
         }
+        lap("b_dec grad");
         if (cfg.unitNormDecoder()) {
             dev.projectOutParallel(wDec.param, wDec.grad, m, d, decActive);
+            lap("projection");
         }
-        lap("backward");
         double sq = (cfg.tied() ? 0 : dev.sumSquares(wEnc.grad, m, d, encActive)) + dev.sumSquares(bEnc.grad, 1, m, null)
                 + dev.sumSquares(wDec.grad, m, d, decActive) + dev.sumSquares(bDec.grad, 1, d, null);
         if (jumpRelu != null) {
@@ -518,6 +522,7 @@ public final class Engine implements AutoCloseable {
         if (gated != null) {
             sq += gated.gradSumSquares();
         }
+        lap("grad norm");
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
     }
 

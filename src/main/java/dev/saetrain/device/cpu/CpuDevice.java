@@ -3,14 +3,18 @@ package dev.saetrain.device.cpu;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_saxpy;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sdot;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sscal;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
 import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
@@ -158,25 +162,25 @@ public final class CpuDevice implements Device {
                 p.put(b * nLatents, be, 0, nLatents);
             }
         });
-        gemmRowsSingleThreaded(xi, fb(wEnc), p, batch, nLatents, dIn, 1f);
+        gemmRowsSingleThreaded(xi, fb(wEnc), p, batch, nLatents, dIn, 1f, 1f);
     }
 
     /**
-     * c += alpha a b^T (c [rows, cols], a [rows, inner], b [cols, inner], row-major), split into row blocks run
+     * c = alpha a b^T + beta c (c [rows, cols], a [rows, inner], b [cols, inner], row-major), split into row blocks run
      * by the Java pool, each a single-threaded OpenBLAS call. OpenBLAS's own worker threads spin for a while
      * after each call (its THREAD_TIMEOUT); on a machine with as many cores as threads that spin takes a core
      * from the Java loops that follow. Running the blocks on our own pool leaves no BLAS thread behind.
      * Each block is one fixed-shape sgemm, so the result is deterministic for a fixed thread count.
      */
     private void gemmRowsSingleThreaded(FloatBuffer a, FloatBuffer b, FloatBuffer c, int rows, int cols, int inner,
-                                        float alpha) {
+                                        float alpha, float beta) {
         int blocks = Math.max(1, Math.min(par.threads(), rows / 64));
         openblas_nolapack.blas_set_num_threads(1);
         try {
             par.forChunks(rows, Math.max(1, rows / blocks), (ch, lo, hi) -> {
                 if (hi > lo) {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, cols, inner, alpha,
-                            a.slice(lo * inner, (hi - lo) * inner), inner, b, inner, 1f,
+                            a.slice(lo * inner, (hi - lo) * inner), inner, b, inner, beta,
                             c.slice(lo * cols, (hi - lo) * cols), cols);
                 }
             });
@@ -320,42 +324,83 @@ public final class CpuDevice implements Device {
     @Override
     public double centeredSumSquares(FloatBuf x, int batch, int dIn) {
         FloatBuffer xs = fb(x);
-        double[] mean = new double[dIn];
-        par.forRange(dIn, 16, (lo, hi) -> {
-            for (int b = 0; b < batch; b++) {
-                for (int j = lo; j < hi; j++) {
-                    mean[j] += xs.get(b * dIn + j);
-                }
-            }
-            for (int j = lo; j < hi; j++) {
-                mean[j] /= batch;
-            }
-        });
+        double[] sums = columnSums(xs, batch, dIn);
+        float[] mean = new float[dIn];
+        for (int j = 0; j < dIn; j++) {
+            mean[j] = (float) (sums[j] / batch);
+        }
         return par.sumRange(batch, ROW_GRAIN, (lo, hi) -> {
+            float[] row = new float[dIn];
+            float[] acc = new float[dIn];
             double s = 0;
             for (int b = lo; b < hi; b++) {
+                xs.get(b * dIn, row, 0, dIn);
                 for (int j = 0; j < dIn; j++) {
-                    double d = xs.get(b * dIn + j) - mean[j];
-                    s += d * d;
+                    float d = row[j] - mean[j];
+                    acc[j] += d * d;
+                }
+                if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
+                    s += flushLanes(acc, dIn);
                 }
             }
             return s;
         });
     }
 
-    @Override
-    public void addColumnSums(FloatBuf x, int batch, int dIn, float scale, FloatBuf out) {
-        FloatBuffer xs = fb(x);
-        FloatBuffer o = fb(out);
-        par.forRange(dIn, 16, (lo, hi) -> {
-            for (int j = lo; j < hi; j++) {
-                double s = 0;
-                for (int b = 0; b < batch; b++) {
-                    s += xs.get(b * dIn + j);
+    /** Rows summed into float lanes before they are flushed into a double (keeps the lane sums short). */
+    private static final int LANE_FLUSH = 64;
+
+    /** sum of acc[0..n) in double, then acc zeroed. */
+    private static double flushLanes(float[] acc, int n) {
+        double s = 0;
+        for (int j = 0; j < n; j++) {
+            s += acc[j];
+            acc[j] = 0f;
+        }
+        return s;
+    }
+
+    /**
+     * Column sums of x [rows, cols] in double, row by row: each chunk of rows adds whole rows into float lanes (a
+     * loop the JIT vectorises; no strided column walks), flushed into its double partial every {@link #LANE_FLUSH}
+     * rows; partials are added in chunk order (deterministic for a fixed thread count).
+     */
+    private double[] columnSums(FloatBuffer x, int rows, int cols) {
+        int chunks = Math.max(1, par.chunks(rows, ROW_GRAIN));
+        double[][] part = new double[chunks][cols];
+        par.forChunks(rows, ROW_GRAIN, (ch, lo, hi) -> {
+            float[] row = new float[cols];
+            float[] acc = new float[cols];
+            double[] p = part[ch];
+            for (int b = lo; b < hi; b++) {
+                x.get(b * cols, row, 0, cols);
+                for (int j = 0; j < cols; j++) {
+                    acc[j] += row[j];
                 }
-                o.put(j, o.get(j) + (float) (scale * s));
+                if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
+                    for (int j = 0; j < cols; j++) {
+                        p[j] += acc[j];
+                        acc[j] = 0f;
+                    }
+                }
             }
         });
+        double[] sums = new double[cols];
+        for (double[] p : part) {
+            for (int j = 0; j < cols; j++) {
+                sums[j] += p[j];
+            }
+        }
+        return sums;
+    }
+
+    @Override
+    public void addColumnSums(FloatBuf x, int batch, int dIn, float scale, FloatBuf out) {
+        double[] sums = columnSums(fb(x), batch, dIn);
+        FloatBuffer o = fb(out);
+        for (int j = 0; j < dIn; j++) {
+            o.put(j, o.get(j) + (float) (scale * sums[j]));
+        }
     }
 
     @Override
@@ -499,46 +544,33 @@ public final class CpuDevice implements Device {
         FloatBuffer ws = fb(w);
         FloatBuffer gs = fb(g);
         int[] flags = ia(rowActive);
-        par.forRange(rows, 64, (lo, hi) -> {
+        singleThreadedBlas(() -> par.forRange(rows, 64, (lo, hi) -> {
+            FloatPointer wp = new FloatPointer(ws); // per chunk: position() is state
+            FloatPointer gp = new FloatPointer(gs);
             for (int i = lo; i < hi; i++) {
                 if (flags[i] == 0) {
                     continue;
                 }
-                int o = i * cols;
-                double dot = 0;
-                for (int j = 0; j < cols; j++) {
-                    dot += gs.get(o + j) * ws.get(o + j);
-                }
-                float d = (float) dot;
-                for (int j = 0; j < cols; j++) {
-                    gs.put(o + j, gs.get(o + j) - d * ws.get(o + j));
-                }
+                long o = (long) i * cols;
+                float dot = cblas_sdot(cols, gp.position(o), 1, wp.position(o), 1);
+                cblas_saxpy(cols, -dot, wp, 1, gp, 1);
             }
-        });
+        }));
     }
 
     @Override
     public void normalizeRows(FloatBuf w, int rows, int cols) {
         FloatBuffer ws = fb(w);
-        par.forRange(rows, 64, (lo, hi) -> {
-            float[] r = new float[cols];
+        singleThreadedBlas(() -> par.forRange(rows, 64, (lo, hi) -> {
+            FloatPointer wp = new FloatPointer(ws);
             for (int i = lo; i < hi; i++) {
-                int o = i * cols;
-                ws.get(o, r, 0, cols);
-                double s = 0;
-                for (int j = 0; j < cols; j++) {
-                    float v = r[j];
-                    s += v * v;
-                }
+                wp.position((long) i * cols);
+                double s = cblas_sdot(cols, wp, 1, wp, 1);
                 if (s > 0) {
-                    float inv = (float) (1.0 / Math.sqrt(s));
-                    for (int j = 0; j < cols; j++) {
-                        r[j] = r[j] * inv;
-                    }
-                    ws.put(o, r, 0, cols);
+                    cblas_sscal(cols, (float) (1.0 / Math.sqrt(s)), wp, 1);
                 }
             }
-        });
+        }));
     }
 
     @Override
@@ -546,19 +578,39 @@ public final class CpuDevice implements Device {
         FloatBuffer gs = fb(g);
         int[] flags = rowActive == null ? null : ia(rowActive);
         return par.sumRange(rows, Math.max(1, ELEM_GRAIN / Math.max(1, cols)), (lo, hi) -> {
+            float[] row = new float[cols];
+            float[] acc = new float[cols];
             double s = 0;
+            int pending = 0;
             for (int i = lo; i < hi; i++) {
                 if (flags != null && flags[i] == 0) {
                     continue;
                 }
-                int o = i * cols;
+                gs.get(i * cols, row, 0, cols);
                 for (int j = 0; j < cols; j++) {
-                    float v = gs.get(o + j);
-                    s += v * v;
+                    acc[j] += row[j] * row[j];
+                }
+                if (++pending == LANE_FLUSH) {
+                    s += flushLanes(acc, cols);
+                    pending = 0;
                 }
             }
-            return s;
+            return s + flushLanes(acc, cols);
         });
+    }
+
+    /**
+     * Runs {@code body} with OpenBLAS single-threaded: for loops whose chunks each call BLAS on one row (the Java pool
+     * is the parallelism; a threaded call from each chunk would oversubscribe the cores and leave OpenBLAS workers
+     * spinning, see gemmRowsSingleThreaded).
+     */
+    private void singleThreadedBlas(Runnable body) {
+        openblas_nolapack.blas_set_num_threads(1);
+        try {
+            body.run();
+        } finally {
+            openblas_nolapack.blas_set_num_threads(par.threads());
+        }
     }
 
     @Override

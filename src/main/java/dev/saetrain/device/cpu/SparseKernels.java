@@ -1,7 +1,14 @@
 package dev.saetrain.device.cpu;
 
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
+
 import dev.saetrain.device.SparseActs;
 import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
  * The sparse half of the CPU step: TopK and ReLU selection into CSR rows, sparse decode, and the sparse
@@ -36,114 +43,53 @@ final class SparseKernels {
         }
     }
 
-    /** See Device.topk. A k-slot min-heap per row: one compare per entry, a sift only when it enters. */
+    /**
+     * See Device.topk: per row, the k largest of pre [batch, nLatents] (among the latents with lastFired <=
+     * deadBefore when lastFired is not null), by {@link TopkSelect} on one bulk copy of the row.
+     */
     void topk(FloatBuffer pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
-        if ((long) batch * k > out.capacity()) {
-            throw new IllegalArgumentException("topk needs " + (long) batch * k + " entries, buffer holds " + out.capacity());
-        }
-        int[] rowPtr = ia(out.rowPtr());
-        int[] idx = ia(out.idx());
-        FloatBuffer val = CpuDevice.fb(out.val());
-        for (int b = 0; b <= batch; b++) {
-            rowPtr[b] = b * k;
-        }
+        prepareRows(out, batch, k);
         int chunks = par.chunks(batch, ROW_GRAIN);
-        if (topkRows == null || topkRows.length < chunks || topkRows[0].length < nLatents) {
+        if (topkRows == null || topkRows.length < chunks || topkRows[0].length != nLatents
+                || !topkSelect[0].fits(nLatents, k)) {
             topkRows = new float[Math.max(1, chunks)][nLatents];
+            topkSelect = new TopkSelect[Math.max(1, chunks)];
+            for (int c = 0; c < topkSelect.length; c++) {
+                topkSelect[c] = new TopkSelect(nLatents, k);
+            }
         }
         float[][] rows = topkRows;
+        TopkSelect[] selects = topkSelect;
+        int[] idx = ia(out.idx());
+        FloatBuffer val = CpuDevice.fb(out.val());
         par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
-            float[] hv = new float[k];
-            int[] hi2 = new int[k];
             float[] row = rows[ch];
+            TopkSelect sel = selects[ch];
             for (int b = lo; b < hi; b++) {
-                // One bulk copy of the row (a memcpy) and a scan over the heap array: the JIT keeps the running
-                // k-th largest in a register and the compare is a predictable branch for all but ~k ln(m/k) entries.
-                pre.get(b * nLatents, row, 0, nLatents);
-                int n = 0;
-                int i = 0;
+                pre.get(b * nLatents, row, 0, nLatents); // one bulk copy (a memcpy) per row
                 if (lastFired == null) {
-                    for (; i < nLatents && n < k; i++) {
-                        hv[n] = row[i];
-                        hi2[n] = i;
-                        siftUp(hv, hi2, n);
-                        n++;
-                    }
-                    float min = n == k ? hv[0] : Float.POSITIVE_INFINITY;
-                    for (; i < nLatents; i++) {
-                        float v = row[i];
-                        if (v > min) {
-                            hv[0] = v;
-                            hi2[0] = i;
-                            siftDown(hv, hi2, k);
-                            min = hv[0];
-                        }
-                    }
+                    sel.select(row, nLatents, k);
                 } else {
-                    for (; i < nLatents; i++) {
-                        if (lastFired[i] > deadBefore) {
-                            continue;
-                        }
-                        float v = row[i];
-                        if (n < k) {
-                            hv[n] = v;
-                            hi2[n] = i;
-                            siftUp(hv, hi2, n);
-                            n++;
-                        } else if (v > hv[0]) {
-                            hv[0] = v;
-                            hi2[0] = i;
-                            siftDown(hv, hi2, k);
-                        }
+                    int n = sel.selectDead(row, nLatents, k, lastFired, deadBefore);
+                    if (n < k) {
+                        throw new IllegalArgumentException("topk: only " + n + " candidate latents for k = " + k
+                                + "; the caller must clamp k to the number of candidates");
                     }
                 }
-                if (n < k) {
-                    throw new IllegalArgumentException("topk: only " + n + " candidate latents for k = " + k
-                            + "; the caller must clamp k to the number of candidates");
-                }
-                int o = b * k;
-                for (int r = 0; r < k; r++) {
-                    idx[o + r] = hi2[r];
-                    val.put(o + r, Math.max(0f, hv[r]));
-                }
+                sel.write(idx, val, b * k, k);
             }
         });
     }
 
-    private static void siftUp(float[] hv, int[] hi, int c) {
-        while (c > 0) {
-            int p = (c - 1) >>> 1;
-            if (hv[p] <= hv[c]) {
-                return;
-            }
-            swap(hv, hi, p, c);
-            c = p;
+    private static void prepareRows(SparseActs acts, int batch, int k) {
+        if ((long) batch * k > acts.capacity()) {
+            throw new IllegalArgumentException("topk needs " + (long) batch * k + " entries, buffer holds "
+                    + acts.capacity());
         }
-    }
-
-    private static void siftDown(float[] hv, int[] hi, int n) {
-        int p = 0;
-        while (true) {
-            int l = 2 * p + 1;
-            if (l >= n) {
-                return;
-            }
-            int c = l + 1 < n && hv[l + 1] < hv[l] ? l + 1 : l;
-            if (hv[p] <= hv[c]) {
-                return;
-            }
-            swap(hv, hi, p, c);
-            p = c;
+        int[] rowPtr = ia(acts.rowPtr());
+        for (int b = 0; b <= batch; b++) {
+            rowPtr[b] = b * k;
         }
-    }
-
-    private static void swap(float[] hv, int[] hi, int a, int b) {
-        float t = hv[a];
-        hv[a] = hv[b];
-        hv[b] = t;
-        int u = hi[a];
-        hi[a] = hi[b];
-        hi[b] = u;
     }
 
     /** See Device.reluSparse: count per row, prefix sum, then fill. */
@@ -286,6 +232,7 @@ final class SparseKernels {
 
     private ByLatent byLatentScratch;
     private float[][] topkRows; // one row buffer per chunk of topk's rows, kept across steps
+    private TopkSelect[] topkSelect; // and one selection scratch
 
     static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val) {
         return byLatent(acts, nLatents, val, null);
@@ -424,23 +371,59 @@ final class SparseKernels {
         });
     }
 
-    private float[] errScratch = new float[0];
-    private float[] xScratch = new float[0];
+    /** Entries of one latent gathered per block of the fused backward (larger latents go in several blocks). */
+    static final int BLOCK_ENTRIES = 128;
 
-    /** {@code scratch} grown to n floats (kept: the step's buffers have fixed sizes) holding src[0..n). */
-    private float[] heapCopy(FloatBuffer src, int n, float[] scratch) {
-        float[] a = scratch.length >= n ? scratch : new float[n];
-        par.forRange(n, 1 << 16, (lo, hi) -> src.get(lo, a, lo, hi - lo));
-        return a;
+    /** One chunk's scratch for {@link #backward}: gathered err and xIn rows and the block's coefficients. */
+    private static final class BackwardScratch {
+        final FloatBuffer errBlk;
+        final FloatBuffer xBlk;
+        final FloatBuffer coef; // scale * f of each entry of the block
+        final FloatBuffer dpre; // the block's df, then dL/dpre
+        final FloatPointer errP;
+        final FloatPointer xP;
+        final FloatPointer coefP;
+        final FloatPointer dpreP;
+        final int dIn;
+
+        BackwardScratch(int dIn) {
+            this.dIn = dIn;
+            errBlk = direct(BLOCK_ENTRIES * dIn);
+            xBlk = direct(BLOCK_ENTRIES * dIn);
+            coef = direct(BLOCK_ENTRIES);
+            dpre = direct(BLOCK_ENTRIES);
+            errP = new FloatPointer(errBlk);
+            xP = new FloatPointer(xBlk);
+            coefP = new FloatPointer(coef);
+            dpreP = new FloatPointer(dpre);
+        }
+
+        private static FloatBuffer direct(int n) {
+            return java.nio.ByteBuffer.allocateDirect(4 * n).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        }
+    }
+
+    private BackwardScratch[] backwardScratch = new BackwardScratch[0];
+
+    private BackwardScratch[] backwardScratch(int chunks, int dIn) {
+        if (backwardScratch.length < chunks || backwardScratch[0].dIn != dIn) {
+            BackwardScratch[] s = new BackwardScratch[chunks];
+            for (int c = 0; c < chunks; c++) {
+                s[c] = new BackwardScratch(dIn);
+            }
+            backwardScratch = s;
+        }
+        return backwardScratch;
     }
 
     /**
-     * See Device.sparseBackward: decoderBackward and encoderBackward in one walk over the active latents. err and
-     * xIn are copied once into heap arrays (batch * dIn floats each, reused across steps), each W_dec row of an
-     * active latent is read once, and for each of its entries the row's err and xIn are read once: the df dot
-     * product, the dW_dec and dW_enc rows and db_enc accumulate together. Per latent, entries are summed in the
-     * same order as the two separate ops, so non-tied results are the same bits. dWEnc null: tied, the encoder
-     * term adds into dWDec (flags decActive).
+     * See Device.sparseBackward: decoderBackward and encoderBackward in one walk over the active latents. For each
+     * active latent i, its entries' err and xIn rows are gathered into two contiguous blocks (up to
+     * {@link #BLOCK_ENTRIES} rows at a time) and the three products are single-threaded OpenBLAS sgemv calls on
+     * them: df = scale Err_blk W_dec,i (+ l1), dW_dec,i += Err_blk^T (scale f), dW_enc,i += X_blk^T dpre. Each
+     * W_dec row and gradient row is touched once per block, in place in the device buffers. The dot products run
+     * at SIMD speed (a Java float loop does not vectorise its reduction), accumulation is in float. dWEnc null:
+     * tied, the encoder term adds into dWDec (flags decActive).
      */
     void backward(SparseActs acts, FloatBuffer err, float scale, FloatBuffer wDec, FloatBuffer l1PerLatent,
                   FloatBuffer xIn, int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] decActive,
@@ -454,56 +437,66 @@ final class SparseKernels {
             }
         }
         ByLatent bl = byLatentScratch = byLatent(acts, nLatents, val, byLatentScratch);
-        float[] errH = errScratch = heapCopy(err, batch * dIn, errScratch);
-        float[] xH = xScratch = heapCopy(xIn, batch * dIn, xScratch);
-        par.forRange(nLatents, 64, (lo, hi) -> {
-            float[] w = new float[dIn];
-            float[] accD = new float[dIn];
-            float[] accE = new float[dIn];
-            float[] er = new float[dIn];
-            float[] xr = new float[dIn];
-            for (int i = lo; i < hi; i++) {
-                int s = bl.start()[i];
-                int t = bl.start()[i + 1];
-                if (s == t) {
-                    continue;
-                }
-                wDec.get(i * dIn, w, 0, dIn);
-                openRow(dWDec, i, dIn, decActive, accD);
-                if (dWEnc != null) {
-                    openRow(dWEnc, i, dIn, encActive, accE);
-                } else {
-                    java.util.Arrays.fill(accE, 0f);
-                }
-                float l1 = l1PerLatent == null ? 0f : l1PerLatent.get(i);
-                double bsum = 0;
-                for (int q = s; q < t; q++) {
-                    int e = bl.order()[q];
-                    int o = bl.rows()[e] * dIn;
-                    System.arraycopy(errH, o, er, 0, dIn);
-                    System.arraycopy(xH, o, xr, 0, dIn);
-                    float g = (float) (scale * dot4(er, w, dIn)) + l1;
-                    grad.put(e, g);
-                    bsum += g;
-                    float c = scale * val.get(e);
-                    for (int j = 0; j < dIn; j++) {
-                        accD[j] += c * er[j];
+        BackwardScratch[] scratch = backwardScratch(par.chunks(nLatents, 64), dIn);
+        FloatPointer wP = new FloatPointer(wDec);
+        FloatPointer decP = new FloatPointer(dWDec);
+        FloatPointer encP = dWEnc == null ? decP : new FloatPointer(dWEnc);
+        int[] encFlags = dWEnc == null ? decActive : encActive;
+        float[] zeros = new float[dIn];
+        openblas_nolapack.blas_set_num_threads(1);
+        try {
+            par.forChunks(nLatents, 64, (ch, lo, hi) -> {
+                BackwardScratch sc = scratch[ch];
+                // Pointers are per chunk: position() is state, and chunks run concurrently.
+                FloatPointer w = new FloatPointer(wP);
+                FloatPointer gd = new FloatPointer(decP);
+                FloatPointer ge = dWEnc == null ? gd : new FloatPointer(encP);
+                for (int i = lo; i < hi; i++) {
+                    int s = bl.start()[i];
+                    int t = bl.start()[i + 1];
+                    if (s == t) {
+                        continue;
                     }
-                    for (int j = 0; j < dIn; j++) {
-                        accE[j] += g * xr[j];
+                    long row = (long) i * dIn;
+                    w.position(row);
+                    gd.position(row);
+                    ge.position(row);
+                    if (decActive[i] == 0) {
+                        dWDec.put((int) row, zeros, 0, dIn);
+                        decActive[i] = 1;
                     }
-                }
-                if (dWEnc != null) {
-                    dWEnc.put(i * dIn, accE, 0, dIn);
-                } else {
-                    for (int j = 0; j < dIn; j++) {
-                        accD[j] += accE[j];
+                    if (encFlags[i] == 0) {
+                        (dWEnc == null ? dWDec : dWEnc).put((int) row, zeros, 0, dIn);
+                        encFlags[i] = 1;
                     }
+                    float l1 = l1PerLatent == null ? 0f : l1PerLatent.get(i);
+                    double bsum = 0;
+                    for (int q0 = s; q0 < t; q0 += BLOCK_ENTRIES) {
+                        int rows = Math.min(BLOCK_ENTRIES, t - q0);
+                        for (int r = 0; r < rows; r++) {
+                            int e = bl.order()[q0 + r];
+                            int o = bl.rows()[e] * dIn;
+                            sc.errBlk.put(r * dIn, err, o, dIn);
+                            sc.xBlk.put(r * dIn, xIn, o, dIn);
+                            sc.coef.put(r, scale * val.get(e));
+                        }
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, dIn, scale, sc.errP, dIn, w, 1, 0f, sc.dpreP, 1);
+                        for (int r = 0; r < rows; r++) {
+                            int e = bl.order()[q0 + r];
+                            float g = sc.dpre.get(r) + l1;
+                            sc.dpre.put(r, g);
+                            grad.put(e, g);
+                            bsum += g;
+                        }
+                        cblas_sgemv(CblasRowMajor, CblasTrans, rows, dIn, 1f, sc.errP, dIn, sc.coefP, 1, 1f, gd, 1);
+                        cblas_sgemv(CblasRowMajor, CblasTrans, rows, dIn, 1f, sc.xP, dIn, sc.dpreP, 1, 1f, ge, 1);
+                    }
+                    dBEnc.put(i, dBEnc.get(i) + (float) bsum);
                 }
-                dWDec.put(i * dIn, accD, 0, dIn);
-                dBEnc.put(i, dBEnc.get(i) + (float) bsum);
-            }
-        });
+            });
+        } finally {
+            openblas_nolapack.blas_set_num_threads(par.threads());
+        }
     }
 
     /** dot4 over a[aOff .. aOff + n) and b[0 .. n). */

@@ -1,0 +1,199 @@
+package dev.saetrain.device.cpu;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * TopK of one row of pre-activations: the k largest entries with their latent index. One instance per chunk of rows
+ * (its arrays are scratch, kept across steps).
+ *
+ * <p>A k-slot min-heap over the whole row costs about k ln(n/k) sift-downs (~180 for k = 32 of 8192), each a
+ * chain of mispredicted branches, and they, not the scan, dominate. So for n >= {@link #SAMPLED_MIN_RATIO} k the
+ * row is first sampled (every {@link #STRIDE}-th entry); the J-th largest sample, with J about 1.5 times the k/STRIDE
+ * top-k entries a sample holds on average, is a threshold t that usually lies just below the k-th largest value. One
+ * pass collects the entries >= t (a branch that is rarely taken), and the heap runs over those candidates only
+ * (~J STRIDE of them). The result is exact whatever t is: when at least k entries are >= t, the k-th largest is
+ * >= t, so every top-k entry is a candidate; when fewer are, the 2J-th sample is tried, then the whole row.
+ */
+final class TopkSelect {
+    /** Sampling stride. */
+    static final int STRIDE = 16;
+    /** Rows shorter than this many times k use the heap over the whole row (sampling would not pay). */
+    static final int SAMPLED_MIN_RATIO = 64;
+
+    private final float[] cv;     // candidate values
+    private final int[] ci;       // candidate indices
+    private float[] sample = new float[0];
+    final float[] hv;             // the heap: k picked values (unordered after select)
+    final int[] hix;              // and their indices
+
+    TopkSelect(int n, int kMax) {
+        cv = new float[n];
+        ci = new int[n];
+        hv = new float[Math.max(1, kMax)];
+        hix = new int[Math.max(1, kMax)];
+    }
+
+    /** Whether this scratch fits rows of n entries and k up to kMax. */
+    boolean fits(int n, int kMax) {
+        return cv.length == n && hv.length >= kMax;
+    }
+
+    /** The k largest of row[i], i in [0, n), into hv/hix[0..k). Needs 1 <= k <= n. */
+    void select(float[] row, int n, int k) {
+        if ((long) n < (long) SAMPLED_MIN_RATIO * k) {
+            heapOverRow(row, n, k);
+            return;
+        }
+        int j = (3 * k) / (2 * STRIDE) + 2;
+        int keep = 2 * j;
+        if (sample.length < keep) {
+            sample = new float[keep];
+        }
+        float[] top = sample; // the `keep` largest samples, descending
+        Arrays.fill(top, 0, keep, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < n; i += STRIDE) {
+            float v = row[i];
+            if (v > top[keep - 1]) {
+                int p = keep - 1;
+                while (p > 0 && top[p - 1] < v) {
+                    top[p] = top[p - 1];
+                    p--;
+                }
+                top[p] = v;
+            }
+        }
+        for (int attempt = 0; attempt < 2; attempt++) {
+            float t = top[attempt == 0 ? j - 1 : keep - 1];
+            if (t == Float.NEGATIVE_INFINITY) {
+                break;
+            }
+            int c = collect(row, n, t);
+            if (c >= k) {
+                heapOverCandidates(c, k);
+                return;
+            }
+        }
+        heapOverRow(row, n, k);
+    }
+
+    /**
+     * The k largest of row[i] among i with lastFired[i] <= deadBefore (AuxK's dead latents), into hv/hix.
+     * Returns how many candidates there were when fewer than k (hv/hix then incomplete), else k.
+     */
+    int selectDead(float[] row, int n, int k, int[] lastFired, int deadBefore) {
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            if (lastFired[i] <= deadBefore) {
+                float v = row[i];
+                if (c < k) {
+                    hv[c] = v;
+                    hix[c] = i;
+                    siftUp(c);
+                    c++;
+                } else if (v > hv[0]) {
+                    hv[0] = v;
+                    hix[0] = i;
+                    siftDown(k);
+                }
+            }
+        }
+        return c;
+    }
+
+    /** Writes the k picks, ReLU'd, to idx[o..o+k) and val[o..o+k). */
+    void write(int[] idx, FloatBuffer val, int o, int k) {
+        for (int r = 0; r < k; r++) {
+            idx[o + r] = hix[r];
+            val.put(o + r, Math.max(0f, hv[r]));
+        }
+    }
+
+    /** Copies the entries with row[i] >= t into cv/ci; returns their number. */
+    private int collect(float[] row, int n, float t) {
+        int c = 0;
+        for (int i = 0; i < n; i++) {
+            float v = row[i];
+            if (v >= t) {
+                cv[c] = v;
+                ci[c] = i;
+                c++;
+            }
+        }
+        return c;
+    }
+
+    private void heapOverRow(float[] row, int n, int k) {
+        int i = 0;
+        for (; i < k; i++) {
+            hv[i] = row[i];
+            hix[i] = i;
+            siftUp(i);
+        }
+        float min = hv[0];
+        for (; i < n; i++) {
+            float v = row[i];
+            if (v > min) {
+                hv[0] = v;
+                hix[0] = i;
+                siftDown(k);
+                min = hv[0];
+            }
+        }
+    }
+
+    private void heapOverCandidates(int c, int k) {
+        int q = 0;
+        for (; q < k; q++) {
+            hv[q] = cv[q];
+            hix[q] = ci[q];
+            siftUp(q);
+        }
+        float min = hv[0];
+        for (; q < c; q++) {
+            float v = cv[q];
+            if (v > min) {
+                hv[0] = v;
+                hix[0] = ci[q];
+                siftDown(k);
+                min = hv[0];
+            }
+        }
+    }
+
+    private void siftUp(int c) {
+        while (c > 0) {
+            int p = (c - 1) >>> 1;
+            if (hv[p] <= hv[c]) {
+                return;
+            }
+            swap(p, c);
+            c = p;
+        }
+    }
+
+    private void siftDown(int n) {
+        int p = 0;
+        while (true) {
+            int l = 2 * p + 1;
+            if (l >= n) {
+                return;
+            }
+            int c = l + 1 < n && hv[l + 1] < hv[l] ? l + 1 : l;
+            if (hv[p] <= hv[c]) {
+                return;
+            }
+            swap(p, c);
+            p = c;
+        }
+    }
+
+    private void swap(int a, int b) {
+        float t = hv[a];
+        hv[a] = hv[b];
+        hv[b] = t;
+        int u = hix[a];
+        hix[a] = hix[b];
+        hix[b] = u;
+    }
+}
