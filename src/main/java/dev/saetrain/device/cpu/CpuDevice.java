@@ -189,6 +189,30 @@ public final class CpuDevice implements Device {
         }
     }
 
+    /**
+     * c = alpha op(a) op(b) + beta c (row-major, op = transpose where asked) for c [m, n], split into row blocks of c
+     * run by the Java pool, each a single-threaded OpenBLAS call (see gemmRowsSingleThreaded for why): block rows
+     * [lo, hi) take rows lo.. of a (columns lo.. when a is transposed, a [k, m]) and of c. Deterministic for a fixed
+     * thread count.
+     */
+    private void gemmSplit(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
+                           FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
+        int blocks = Math.max(1, Math.min(par.threads(), m / 64));
+        openblas_nolapack.blas_set_num_threads(1);
+        try {
+            par.forChunks(m, Math.max(1, m / blocks), (ch, lo, hi) -> {
+                if (hi > lo) {
+                    int aOff = transA ? lo : lo * lda;
+                    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            hi - lo, n, k, alpha, a.slice(aOff, a.capacity() - aOff), lda, b, ldb, beta,
+                            c.slice(lo * ldc, c.capacity() - lo * ldc), ldc);
+                }
+            });
+        } finally {
+            openblas_nolapack.blas_set_num_threads(par.threads());
+        }
+    }
+
     @Override
     public void topk(FloatBuf pre, int batch, int nLatents, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
         sparse.topk(fb(pre), batch, nLatents, k, lastFired == null ? null : ia(lastFired), deadBefore, out);
@@ -244,18 +268,38 @@ public final class CpuDevice implements Device {
         int chunks = par.chunks(batch, ROW_GRAIN);
         int[][] c = new int[chunks][nLatents];
         double[][] s = new double[chunks][nLatents];
+        // Branch-free and vectorised: relu = max(v, 0); the firing indicator is positiveMask (0 or 1, exact) summed
+        // in float lanes, flushed into the int counts and double sums every LANE_FLUSH rows.
         par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             int[] cc = c[ch];
             double[] ss = s[ch];
+            float[] row = new float[nLatents];
+            float[] fired = new float[nLatents];
+            float[] sum = new float[nLatents];
             for (int b = lo; b < hi; b++) {
                 int o = b * nLatents;
-                for (int i = 0; i < nLatents; i++) {
-                    float v = fv.get(o + i);
-                    if (v > 0) {
-                        cc[i]++;
-                        ss[i] += v;
-                    } else if (relu) {
-                        fv.put(o + i, 0f);
+                fv.get(o, row, 0, nLatents);
+                if (relu) {
+                    for (int i = 0; i < nLatents; i++) {
+                        float r = Math.max(row[i], 0f);
+                        row[i] = r;
+                        fired[i] += positiveMask(r);
+                        sum[i] += r;
+                    }
+                    fv.put(o, row, 0, nLatents);
+                } else {
+                    for (int i = 0; i < nLatents; i++) {
+                        float r = Math.max(row[i], 0f);
+                        fired[i] += positiveMask(r);
+                        sum[i] += r;
+                    }
+                }
+                if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
+                    for (int i = 0; i < nLatents; i++) {
+                        cc[i] += (int) fired[i];
+                        ss[i] += sum[i];
+                        fired[i] = 0f;
+                        sum[i] = 0f;
                     }
                 }
             }
@@ -306,16 +350,27 @@ public final class CpuDevice implements Device {
                 xh.put(b * dIn, bd, 0, dIn); // bulk copy: xHat starts at bDec
             }
         });
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, dIn, nLatents,
-                1f, fb(f), nLatents, fb(wDec), dIn, 1f, xh, dIn);
+        gemmSplit(false, false, batch, dIn, nLatents, 1f, fb(f), nLatents, fb(wDec), dIn, 1f, xh, dIn);
         FloatBuffer t = fb(target);
         FloatBuffer e = fb(err);
-        return par.sumRange(batch * dIn, ELEM_GRAIN, (lo, hi) -> {
+        return par.sumRange(batch, ROW_GRAIN, (lo, hi) -> {
+            float[] xr = new float[dIn];
+            float[] tr = new float[dIn];
+            float[] lanes = new float[dIn];
             double s = 0;
-            for (int i = lo; i < hi; i++) {
-                float d = xh.get(i) - t.get(i);
-                e.put(i, d);
-                s += (double) d * d;
+            for (int b = lo; b < hi; b++) {
+                int o = b * dIn;
+                xh.get(o, xr, 0, dIn);
+                t.get(o, tr, 0, dIn);
+                for (int j = 0; j < dIn; j++) {
+                    float d = xr[j] - tr[j];
+                    tr[j] = d;
+                    lanes[j] += d * d;
+                }
+                e.put(o, tr, 0, dIn);
+                if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
+                    s += flushLanes(lanes, dIn);
+                }
             }
             return s;
         });
@@ -345,6 +400,15 @@ public final class CpuDevice implements Device {
             }
             return s;
         });
+    }
+
+    /**
+     * 1 where v > 0, 0 where v <= 0 (v not NaN), without a branch: v * 2^149 is >= 1 for every positive float
+     * (the smallest is 2^-149), then clamped to [0, 1]. Loops over it vectorise; a ternary there mispredicts on
+     * half of a ReLU's entries.
+     */
+    static float positiveMask(float v) {
+        return Math.min(Math.max(v * 0x1p127f * 0x1p22f, 0f), 1f);
     }
 
     /** Rows summed into float lanes before they are flushed into a double (keeps the lane sums short). */
@@ -433,32 +497,41 @@ public final class CpuDevice implements Device {
                               FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc) {
         FloatBuffer fv = fb(f);
         FloatBuffer dp = fb(dpreScratch);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
-                scale, fb(err), dIn, fb(wDec), dIn, 0f, dp, nLatents);
+        gemmSplit(false, true, batch, nLatents, dIn, scale, fb(err), dIn, fb(wDec), dIn, 0f, dp, nLatents);
         float[] l1 = new float[nLatents];
         if (l1PerLatent != null) {
             fb(l1PerLatent).get(0, l1, 0, nLatents);
         }
-        // One pass: the ReLU mask, the L1 term and dBEnc's column sums (row chunks with partial sums, merged in
-        // chunk order as columnSums does).
+        // One pass: the ReLU mask (a branch-free multiply, see positiveMask), the L1 term and dBEnc's column sums
+        // (float lanes per row chunk, flushed into double partials, merged in chunk order as columnSums does).
         int chunks = par.chunks(batch, ROW_GRAIN);
         double[][] part = new double[Math.max(1, chunks)][nLatents];
         par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             double[] ps = part[ch];
+            float[] fr = new float[nLatents];
+            float[] dr = new float[nLatents];
+            float[] lanes = new float[nLatents];
             for (int b = lo; b < hi; b++) {
                 int o = b * nLatents;
+                fv.get(o, fr, 0, nLatents);
+                dp.get(o, dr, 0, nLatents);
                 for (int i = 0; i < nLatents; i++) {
-                    float v = fv.get(o + i) > 0 ? dp.get(o + i) + l1[i] : 0f;
-                    dp.put(o + i, v);
-                    ps[i] += v;
+                    float v = (dr[i] + l1[i]) * positiveMask(fr[i]);
+                    dr[i] = v;
+                    lanes[i] += v;
+                }
+                dp.put(o, dr, 0, nLatents);
+                if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
+                    for (int i = 0; i < nLatents; i++) {
+                        ps[i] += lanes[i];
+                        lanes[i] = 0f;
+                    }
                 }
             }
         });
         mergeColumnSums(part, nLatents, fb(dBEnc));
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
-                scale, fv, nLatents, fb(err), dIn, 0f, fb(dWDec), dIn);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
-                1f, dp, nLatents, fb(xIn), dIn, 0f, fb(dWEnc), dIn);
+        gemmSplit(true, false, nLatents, dIn, batch, scale, fv, nLatents, fb(err), dIn, 0f, fb(dWDec), dIn);
+        gemmSplit(true, false, nLatents, dIn, batch, 1f, dp, nLatents, fb(xIn), dIn, 0f, fb(dWEnc), dIn);
         java.util.Arrays.fill(ia(decActive), 0, nLatents, 1);
         java.util.Arrays.fill(ia(encActive), 0, nLatents, 1);
     }
@@ -493,19 +566,19 @@ public final class CpuDevice implements Device {
         FloatBuffer c = fb(coef);
         FloatBuffer g = fb(dW);
         int[] flags = ia(rowActive);
-        par.forRange(rows, 64, (lo, hi) -> {
+        singleThreadedBlas(() -> par.forRange(rows, 64, (lo, hi) -> {
+            FloatPointer wp = new FloatPointer(ws); // per chunk: position() is state
+            FloatPointer gp = new FloatPointer(g);
             for (int i = lo; i < hi; i++) {
                 float ci = c.get(i);
                 if (ci == 0f) {
                     continue;
                 }
-                int o = i * cols;
+                long o = (long) i * cols;
                 SparseKernels.claimRow(g, i, cols, flags);
-                for (int j = 0; j < cols; j++) {
-                    g.put(o + j, g.get(o + j) + ci * ws.get(o + j));
-                }
+                cblas_saxpy(cols, ci, wp.position(o), 1, gp.position(o), 1);
             }
-        });
+        }));
     }
 
     @Override

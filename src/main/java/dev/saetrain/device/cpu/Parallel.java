@@ -86,6 +86,29 @@ final class Parallel implements AutoCloseable {
         })).join();
     }
 
+    /** Like forChunks, summing the chunks' results in chunk order (deterministic for fixed threads). */
+    double sumChunks(int n, int grain, ChunkSum body) {
+        int chunks = chunks(n, grain);
+        if (chunks <= 1) {
+            return chunks == 1 ? body.run(0, 0, n) : 0;
+        }
+        double[] partial = new double[chunks];
+        pool.submit(() -> IntStream.range(0, chunks).parallel().forEach(c -> {
+            partial[c] = body.run(c, bound(n, chunks, c), bound(n, chunks, c + 1));
+        })).join();
+        double s = 0;
+        for (double p : partial) {
+            s += p;
+        }
+        return s;
+    }
+
+    /** Body of a chunked loop that knows its chunk number and returns a partial sum. */
+    @FunctionalInterface
+    interface ChunkSum {
+        double run(int chunk, int from, int to);
+    }
+
     /** Body of a loop that knows its chunk number. */
     @FunctionalInterface
     interface ChunkBody {
