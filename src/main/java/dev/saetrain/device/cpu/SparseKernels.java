@@ -52,12 +52,15 @@ final class SparseKernels {
     void topk(FloatBuffer pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
         prepareRows(out, batch, k);
         int chunks = par.chunks(batch, ROW_GRAIN);
-        if (topkRows == null || topkRows.length < chunks || topkRows[0].length != nLatents
+        // Kept across steps and grown only: a family's SAEs share this device, with different n_latents and k.
+        if (topkRows == null || topkRows.length < chunks || topkRows[0].length < nLatents
                 || !topkSelect[0].fits(nLatents, k)) {
-            topkRows = new float[Math.max(1, chunks)][nLatents];
+            int n = Math.max(nLatents, topkRows == null ? 0 : topkRows[0].length);
+            int kMax = Math.max(k, topkSelect == null ? 0 : topkSelect[0].hv.length);
+            topkRows = new float[Math.max(1, chunks)][n];
             topkSelect = new TopkSelect[Math.max(1, chunks)];
             for (int c = 0; c < topkSelect.length; c++) {
-                topkSelect[c] = new TopkSelect(nLatents, k);
+                topkSelect[c] = new TopkSelect(n, kMax);
             }
         }
         float[][] rows = topkRows;

@@ -27,6 +27,7 @@ final class TopkSelect {
     final float[] hv;             // the heap: k picked values (unordered after select)
     final int[] hix;              // and their indices
 
+    /** Scratch for rows of up to n entries and k up to kMax. */
     TopkSelect(int n, int kMax) {
         cv = new float[n];
         ci = new int[n];
@@ -34,9 +35,9 @@ final class TopkSelect {
         hix = new int[Math.max(1, kMax)];
     }
 
-    /** Whether this scratch fits rows of n entries and k up to kMax. */
+    /** Whether this scratch fits rows of up to n entries and k up to kMax. */
     boolean fits(int n, int kMax) {
-        return cv.length == n && hv.length >= kMax;
+        return cv.length >= n && hv.length >= kMax;
     }
 
     /** The k largest of row[i], i in [0, n), into hv/hix[0..k). Needs 1 <= k <= n. */
