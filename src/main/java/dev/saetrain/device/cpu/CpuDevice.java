@@ -359,21 +359,29 @@ public final class CpuDevice implements Device {
             float[] lanes = new float[dIn];
             double s = 0;
             for (int b = lo; b < hi; b++) {
-                int o = b * dIn;
-                xh.get(o, xr, 0, dIn);
-                t.get(o, tr, 0, dIn);
-                for (int j = 0; j < dIn; j++) {
-                    float d = xr[j] - tr[j];
-                    tr[j] = d;
-                    lanes[j] += d * d;
-                }
-                e.put(o, tr, 0, dIn);
+                residualRow(xh, t, e, b * dIn, dIn, xr, tr, lanes);
                 if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
                     s += flushLanes(lanes, dIn);
                 }
             }
             return s;
         });
+    }
+
+    /**
+     * err[o..o+n) = xHat - target for one row, its squares added into {@code lanes}; xr and tr are n-float
+     * scratch rows (heap copies, so the loop vectorises). Shared by the dense and sparse decodes.
+     */
+    static void residualRow(FloatBuffer xHat, FloatBuffer target, FloatBuffer err, int o, int n, float[] xr,
+                            float[] tr, float[] lanes) {
+        xHat.get(o, xr, 0, n);
+        target.get(o, tr, 0, n);
+        for (int j = 0; j < n; j++) {
+            float d = xr[j] - tr[j];
+            tr[j] = d;
+            lanes[j] += d * d;
+        }
+        err.put(o, tr, 0, n);
     }
 
     @Override
@@ -412,10 +420,10 @@ public final class CpuDevice implements Device {
     }
 
     /** Rows summed into float lanes before they are flushed into a double (keeps the lane sums short). */
-    private static final int LANE_FLUSH = 64;
+    static final int LANE_FLUSH = 64;
 
     /** sum of acc[0..n) in double, then acc zeroed. */
-    private static double flushLanes(float[] acc, int n) {
+    static double flushLanes(float[] acc, int n) {
         double s = 0;
         for (int j = 0; j < n; j++) {
             s += acc[j];

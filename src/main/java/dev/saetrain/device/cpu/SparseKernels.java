@@ -233,19 +233,9 @@ final class SparseKernels {
                     if (r > 0) {
                         cblas_sgemv(CblasRowMajor, CblasTrans, r, dIn, 1f, sc.errP, dIn, sc.coefP, 1, 1f, out, 1);
                     }
-                    xHat.get(o, xh, 0, dIn);
-                    target.get(o, e, 0, dIn);
-                    for (int j = 0; j < dIn; j++) {
-                        float d = xh[j] - e[j];
-                        e[j] = d;
-                        sq[j] += d * d;
-                    }
-                    err.put(o, e, 0, dIn);
-                    if ((b - lo) % 64 == 63 || b == hi - 1) {
-                        for (int j = 0; j < dIn; j++) {
-                            s += sq[j];
-                            sq[j] = 0f;
-                        }
+                    CpuDevice.residualRow(xHat, target, err, o, dIn, xh, e, sq);
+                    if ((b - lo) % CpuDevice.LANE_FLUSH == CpuDevice.LANE_FLUSH - 1 || b == hi - 1) {
+                        s += CpuDevice.flushLanes(sq, dIn);
                     }
                 }
                 return s;

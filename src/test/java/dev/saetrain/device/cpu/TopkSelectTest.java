@@ -3,6 +3,7 @@ package dev.saetrain.device.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.saetrain.device.DeviceFixtures;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -55,15 +56,10 @@ class TopkSelectTest {
 
     /** A random permutation of n distinct values (a grid), scaled. */
     private static float[] distinct(Random r, int n, float scale) {
+        int[] perm = DeviceFixtures.permutation(r, n);
         float[] row = new float[n];
         for (int i = 0; i < n; i++) {
-            row[i] = (i - n / 2) * scale;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            float t = row[i];
-            row[i] = row[j];
-            row[j] = t;
+            row[i] = (perm[i] - n / 2) * scale;
         }
         return row;
     }
