@@ -162,55 +162,28 @@ public final class CpuDevice implements Device {
                 p.put(b * nLatents, be, 0, nLatents);
             }
         });
-        gemmRowsSingleThreaded(xi, fb(wEnc), p, batch, nLatents, dIn, 1f, 1f);
-    }
-
-    /**
-     * c = alpha a b^T + beta c (c [rows, cols], a [rows, inner], b [cols, inner], row-major), split into row blocks run
-     * by the Java pool, each a single-threaded OpenBLAS call. OpenBLAS's own worker threads spin for a while
-     * after each call (its THREAD_TIMEOUT); on a machine with as many cores as threads that spin takes a core
-     * from the Java loops that follow. Running the blocks on our own pool leaves no BLAS thread behind.
-     * Each block is one fixed-shape sgemm, so the result is deterministic for a fixed thread count.
-     */
-    private void gemmRowsSingleThreaded(FloatBuffer a, FloatBuffer b, FloatBuffer c, int rows, int cols, int inner,
-                                        float alpha, float beta) {
-        int blocks = Math.max(1, Math.min(par.threads(), rows / 64));
-        openblas_nolapack.blas_set_num_threads(1);
-        try {
-            par.forChunks(rows, Math.max(1, rows / blocks), (ch, lo, hi) -> {
-                if (hi > lo) {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, cols, inner, alpha,
-                            a.slice(lo * inner, (hi - lo) * inner), inner, b, inner, beta,
-                            c.slice(lo * cols, (hi - lo) * cols), cols);
-                }
-            });
-        } finally {
-            openblas_nolapack.blas_set_num_threads(par.threads());
-        }
+        gemmSplit(false, true, batch, nLatents, dIn, 1f, xi, dIn, fb(wEnc), dIn, 1f, p, nLatents);
     }
 
     /**
      * c = alpha op(a) op(b) + beta c (row-major, op = transpose where asked) for c [m, n], split into row blocks of c
-     * run by the Java pool, each a single-threaded OpenBLAS call (see gemmRowsSingleThreaded for why): block rows
-     * [lo, hi) take rows lo.. of a (columns lo.. when a is transposed, a [k, m]) and of c. Deterministic for a fixed
-     * thread count.
+     * run by the Java pool, each a single-threaded OpenBLAS call: block rows [lo, hi) take rows lo.. of a (columns
+     * lo.. when a is transposed, a [k, m]) and of c. OpenBLAS's own worker threads spin for a while after each call
+     * (its THREAD_TIMEOUT); on a machine with as many cores as threads that spin takes a core from the Java loops
+     * that follow. Running the blocks on our own pool leaves no BLAS thread behind. Each block is one fixed-shape
+     * sgemm, so the result is deterministic for a fixed thread count.
      */
     private void gemmSplit(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
                            FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
         int blocks = Math.max(1, Math.min(par.threads(), m / 64));
-        openblas_nolapack.blas_set_num_threads(1);
-        try {
-            par.forChunks(m, Math.max(1, m / blocks), (ch, lo, hi) -> {
-                if (hi > lo) {
-                    int aOff = transA ? lo : lo * lda;
-                    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                            hi - lo, n, k, alpha, a.slice(aOff, a.capacity() - aOff), lda, b, ldb, beta,
-                            c.slice(lo * ldc, c.capacity() - lo * ldc), ldc);
-                }
-            });
-        } finally {
-            openblas_nolapack.blas_set_num_threads(par.threads());
-        }
+        singleThreadedBlas(par, () -> par.forChunks(m, Math.max(1, m / blocks), (ch, lo, hi) -> {
+            if (hi > lo) {
+                int aOff = transA ? lo : lo * lda;
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        hi - lo, n, k, alpha, a.slice(aOff, a.capacity() - aOff), lda, b, ldb, beta,
+                        c.slice(lo * ldc, c.capacity() - lo * ldc), ldc);
+            }
+        }));
     }
 
     @Override
@@ -279,28 +252,21 @@ public final class CpuDevice implements Device {
             for (int b = lo; b < hi; b++) {
                 int o = b * nLatents;
                 fv.get(o, row, 0, nLatents);
+                for (int i = 0; i < nLatents; i++) {
+                    float r = Math.max(row[i], 0f);
+                    row[i] = r;
+                    fired[i] += positiveMask(r);
+                    sum[i] += r;
+                }
                 if (relu) {
-                    for (int i = 0; i < nLatents; i++) {
-                        float r = Math.max(row[i], 0f);
-                        row[i] = r;
-                        fired[i] += positiveMask(r);
-                        sum[i] += r;
-                    }
                     fv.put(o, row, 0, nLatents);
-                } else {
-                    for (int i = 0; i < nLatents; i++) {
-                        float r = Math.max(row[i], 0f);
-                        fired[i] += positiveMask(r);
-                        sum[i] += r;
-                    }
                 }
                 if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
                     for (int i = 0; i < nLatents; i++) {
                         cc[i] += (int) fired[i];
-                        ss[i] += sum[i];
                         fired[i] = 0f;
-                        sum[i] = 0f;
                     }
+                    flushLanesInto(sum, ss, nLatents);
                 }
             }
         });
@@ -432,6 +398,14 @@ public final class CpuDevice implements Device {
         return s;
     }
 
+    /** part[j] += acc[j] for j in [0, n), then acc zeroed (per-column float lanes into their double partials). */
+    static void flushLanesInto(float[] acc, double[] part, int n) {
+        for (int j = 0; j < n; j++) {
+            part[j] += acc[j];
+            acc[j] = 0f;
+        }
+    }
+
     /**
      * Column sums of x [rows, cols] in double, row by row: each chunk of rows adds whole rows into float lanes (a
      * loop the JIT vectorises; no strided column walks), flushed into its double partial every {@link #LANE_FLUSH}
@@ -450,10 +424,7 @@ public final class CpuDevice implements Device {
                     acc[j] += row[j];
                 }
                 if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
-                    for (int j = 0; j < cols; j++) {
-                        p[j] += acc[j];
-                        acc[j] = 0f;
-                    }
+                    flushLanesInto(acc, p, cols);
                 }
             }
         });
@@ -530,10 +501,7 @@ public final class CpuDevice implements Device {
                 }
                 dp.put(o, dr, 0, nLatents);
                 if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
-                    for (int i = 0; i < nLatents; i++) {
-                        ps[i] += lanes[i];
-                        lanes[i] = 0f;
-                    }
+                    flushLanesInto(lanes, ps, nLatents);
                 }
             }
         });
@@ -559,13 +527,9 @@ public final class CpuDevice implements Device {
 
     @Override
     public void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out) {
-        // Single-threaded (a few MFLOP): a threaded call would leave OpenBLAS workers spinning, see gemmRowsSingleThreaded.
-        openblas_nolapack.blas_set_num_threads(1);
-        try {
-            cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1, 1f, fb(out), 1);
-        } finally {
-            openblas_nolapack.blas_set_num_threads(par.threads());
-        }
+        // Single-threaded (a few MFLOP): a threaded call would leave OpenBLAS workers spinning, see gemmSplit.
+        singleThreadedBlas(par, () -> cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1,
+                1f, fb(out), 1));
     }
 
     @Override
@@ -574,7 +538,7 @@ public final class CpuDevice implements Device {
         FloatBuffer c = fb(coef);
         FloatBuffer g = fb(dW);
         int[] flags = ia(rowActive);
-        singleThreadedBlas(() -> par.forRange(rows, 64, (lo, hi) -> {
+        singleThreadedBlas(par, () -> par.forRange(rows, 64, (lo, hi) -> {
             FloatPointer wp = new FloatPointer(ws); // per chunk: position() is state
             FloatPointer gp = new FloatPointer(g);
             for (int i = lo; i < hi; i++) {
@@ -625,7 +589,7 @@ public final class CpuDevice implements Device {
         FloatBuffer ws = fb(w);
         FloatBuffer gs = fb(g);
         int[] flags = ia(rowActive);
-        singleThreadedBlas(() -> par.forRange(rows, 64, (lo, hi) -> {
+        singleThreadedBlas(par, () -> par.forRange(rows, 64, (lo, hi) -> {
             FloatPointer wp = new FloatPointer(ws); // per chunk: position() is state
             FloatPointer gp = new FloatPointer(gs);
             for (int i = lo; i < hi; i++) {
@@ -642,7 +606,7 @@ public final class CpuDevice implements Device {
     @Override
     public void normalizeRows(FloatBuf w, int rows, int cols) {
         FloatBuffer ws = fb(w);
-        singleThreadedBlas(() -> par.forRange(rows, 64, (lo, hi) -> {
+        singleThreadedBlas(par, () -> par.forRange(rows, 64, (lo, hi) -> {
             FloatPointer wp = new FloatPointer(ws);
             for (int i = lo; i < hi; i++) {
                 wp.position((long) i * cols);
@@ -681,11 +645,11 @@ public final class CpuDevice implements Device {
     }
 
     /**
-     * Runs {@code body} with OpenBLAS single-threaded: for loops whose chunks each call BLAS on one row (the Java pool
-     * is the parallelism; a threaded call from each chunk would oversubscribe the cores and leave OpenBLAS workers
-     * spinning, see gemmRowsSingleThreaded).
+     * Runs {@code body} with OpenBLAS single-threaded, then restores {@code par}'s thread count: for loops whose chunks
+     * each call BLAS (the Java pool is the parallelism; a threaded call from each chunk would oversubscribe the cores
+     * and leave OpenBLAS workers spinning, see gemmSplit).
      */
-    private void singleThreadedBlas(Runnable body) {
+    static void singleThreadedBlas(Parallel par, Runnable body) {
         openblas_nolapack.blas_set_num_threads(1);
         try {
             body.run();

@@ -10,7 +10,6 @@ import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
  * The sparse half of the CPU step: TopK and ReLU selection into CSR rows, sparse decode, and the sparse
@@ -35,11 +34,13 @@ final class SparseKernels {
      * Makes row i of a row-sparse gradient ready to accumulate into: zeroes it and sets its flag the first
      * time it is touched in a step (Device's rowActive contract). Only one thread ever owns row i.
      */
+    private static final float[] ZEROS = new float[1024]; // never written
+
     static void claimRow(FloatBuffer grad, int i, int cols, int[] rowActive) {
         if (rowActive[i] == 0) {
             int o = i * cols;
-            for (int j = 0; j < cols; j++) {
-                grad.put(o + j, 0f);
+            for (int j = 0; j < cols; j += ZEROS.length) {
+                grad.put(o + j, ZEROS, 0, Math.min(ZEROS.length, cols - j)); // bulk puts of a shared zero block
             }
             rowActive[i] = 1;
         }
@@ -198,51 +199,48 @@ final class SparseKernels {
             bDec.get(0, bias, 0, dIn);
         }
         int chunks = par.chunks(batch, ROW_GRAIN);
-        BackwardScratch[] scratch = backwardScratch(chunks, dIn);
+        GatherScratch[] scratch = gatherScratch(chunks, dIn);
         FloatPointer wP = new FloatPointer(wDec);
         FloatPointer xHatP = new FloatPointer(xHat);
-        openblas_nolapack.blas_set_num_threads(1);
-        try {
-            return par.sumChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
-                BackwardScratch sc = scratch[ch];
-                BytePointer wRow = new BytePointer(wP).position(0); // memcpy positions are in bytes
-                BytePointer dst = new BytePointer(sc.errP).position(0);
-                FloatPointer out = new FloatPointer(xHatP);
-                long rowBytes = 4L * dIn;
-                float[] xh = new float[dIn];
-                float[] e = new float[dIn];
-                float[] sq = new float[dIn];
-                double s = 0;
-                for (int b = lo; b < hi; b++) {
-                    int o = b * dIn;
-                    xHat.put(o, bias, 0, dIn);
-                    out.position(o);
-                    int r = 0;
-                    for (int q = rowPtr[b]; q < rowPtr[b + 1]; q++) {
-                        float v = val.get(q);
-                        if (v == 0f) {
-                            continue;
-                        }
-                        Pointer.memcpy(dst.position(r * rowBytes), wRow.position(idx[q] * rowBytes), rowBytes);
-                        sc.coef.put(r, v);
-                        if (++r == BLOCK_ENTRIES) {
-                            cblas_sgemv(CblasRowMajor, CblasTrans, r, dIn, 1f, sc.errP, dIn, sc.coefP, 1, 1f, out, 1);
-                            r = 0;
-                        }
+        double[] sse = new double[1];
+        CpuDevice.singleThreadedBlas(par, () -> sse[0] = par.sumChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+            GatherScratch sc = scratch[ch];
+            BytePointer wRow = new BytePointer(wP).position(0); // memcpy positions are in bytes
+            BytePointer dst = new BytePointer(sc.rowsAP).position(0);
+            FloatPointer out = new FloatPointer(xHatP);
+            long rowBytes = 4L * dIn;
+            float[] xh = new float[dIn];
+            float[] e = new float[dIn];
+            float[] sq = new float[dIn];
+            double s = 0;
+            for (int b = lo; b < hi; b++) {
+                int o = b * dIn;
+                xHat.put(o, bias, 0, dIn);
+                out.position(o);
+                int r = 0;
+                for (int q = rowPtr[b]; q < rowPtr[b + 1]; q++) {
+                    float v = val.get(q);
+                    if (v == 0f) {
+                        continue;
                     }
-                    if (r > 0) {
-                        cblas_sgemv(CblasRowMajor, CblasTrans, r, dIn, 1f, sc.errP, dIn, sc.coefP, 1, 1f, out, 1);
-                    }
-                    CpuDevice.residualRow(xHat, target, err, o, dIn, xh, e, sq);
-                    if ((b - lo) % CpuDevice.LANE_FLUSH == CpuDevice.LANE_FLUSH - 1 || b == hi - 1) {
-                        s += CpuDevice.flushLanes(sq, dIn);
+                    Pointer.memcpy(dst.position(r * rowBytes), wRow.position(idx[q] * rowBytes), rowBytes);
+                    sc.coef.put(r, v);
+                    if (++r == BLOCK_ENTRIES) {
+                        cblas_sgemv(CblasRowMajor, CblasTrans, r, dIn, 1f, sc.rowsAP, dIn, sc.coefP, 1, 1f, out, 1);
+                        r = 0;
                     }
                 }
-                return s;
-            });
-        } finally {
-            openblas_nolapack.blas_set_num_threads(par.threads());
-        }
+                if (r > 0) {
+                    cblas_sgemv(CblasRowMajor, CblasTrans, r, dIn, 1f, sc.rowsAP, dIn, sc.coefP, 1, 1f, out, 1);
+                }
+                CpuDevice.residualRow(xHat, target, err, o, dIn, xh, e, sq);
+                if ((b - lo) % CpuDevice.LANE_FLUSH == CpuDevice.LANE_FLUSH - 1 || b == hi - 1) {
+                    s += CpuDevice.flushLanes(sq, dIn);
+                }
+            }
+            return s;
+        }));
+        return sse[0];
     }
 
     /**
@@ -396,26 +394,29 @@ final class SparseKernels {
     /** Entries of one latent gathered per block of the fused backward (larger latents go in several blocks). */
     static final int BLOCK_ENTRIES = 128;
 
-    /** One chunk's scratch for {@link #backward}: gathered err and xIn rows and the block's coefficients. */
-    private static final class BackwardScratch {
-        final FloatBuffer errBlk;
-        final FloatBuffer xBlk;
+    /**
+     * One chunk's scratch for the gathered-row products: two blocks of up to {@link #BLOCK_ENTRIES} rows (backward:
+     * err and xIn rows; decode: W_dec rows in the first) and the block's coefficient vectors.
+     */
+    private static final class GatherScratch {
+        final FloatBuffer rowsA;
+        final FloatBuffer rowsB;
         final FloatBuffer coef; // scale * f of each entry of the block
         final FloatBuffer dpre; // the block's df, then dL/dpre
-        final FloatPointer errP;
-        final FloatPointer xP;
+        final FloatPointer rowsAP;
+        final FloatPointer rowsBP;
         final FloatPointer coefP;
         final FloatPointer dpreP;
         final int dIn;
 
-        BackwardScratch(int dIn) {
+        GatherScratch(int dIn) {
             this.dIn = dIn;
-            errBlk = direct(BLOCK_ENTRIES * dIn);
-            xBlk = direct(BLOCK_ENTRIES * dIn);
+            rowsA = direct(BLOCK_ENTRIES * dIn);
+            rowsB = direct(BLOCK_ENTRIES * dIn);
             coef = direct(BLOCK_ENTRIES);
             dpre = direct(BLOCK_ENTRIES);
-            errP = new FloatPointer(errBlk);
-            xP = new FloatPointer(xBlk);
+            rowsAP = new FloatPointer(rowsA);
+            rowsBP = new FloatPointer(rowsB);
             coefP = new FloatPointer(coef);
             dpreP = new FloatPointer(dpre);
         }
@@ -425,17 +426,17 @@ final class SparseKernels {
         }
     }
 
-    private BackwardScratch[] backwardScratch = new BackwardScratch[0];
+    private GatherScratch[] gatherScratch = new GatherScratch[0];
 
-    private BackwardScratch[] backwardScratch(int chunks, int dIn) {
-        if (backwardScratch.length < chunks || backwardScratch[0].dIn != dIn) {
-            BackwardScratch[] s = new BackwardScratch[chunks];
+    private GatherScratch[] gatherScratch(int chunks, int dIn) {
+        if (gatherScratch.length < chunks || gatherScratch[0].dIn != dIn) {
+            GatherScratch[] s = new GatherScratch[chunks];
             for (int c = 0; c < chunks; c++) {
-                s[c] = new BackwardScratch(dIn);
+                s[c] = new GatherScratch(dIn);
             }
-            backwardScratch = s;
+            gatherScratch = s;
         }
-        return backwardScratch;
+        return gatherScratch;
     }
 
     /**
@@ -459,75 +460,65 @@ final class SparseKernels {
             }
         }
         ByLatent bl = byLatentScratch = byLatent(acts, nLatents, val, byLatentScratch);
-        BackwardScratch[] scratch = backwardScratch(par.chunks(nLatents, 64), dIn);
+        GatherScratch[] scratch = gatherScratch(par.chunks(nLatents, 64), dIn);
         FloatPointer errP = new FloatPointer(err);
         FloatPointer xInP = new FloatPointer(xIn);
         FloatPointer wP = new FloatPointer(wDec);
         FloatPointer decP = new FloatPointer(dWDec);
         FloatPointer encP = dWEnc == null ? decP : new FloatPointer(dWEnc);
+        FloatBuffer encGrad = dWEnc == null ? dWDec : dWEnc;
         int[] encFlags = dWEnc == null ? decActive : encActive;
-        float[] zeros = new float[dIn];
-        openblas_nolapack.blas_set_num_threads(1);
-        try {
-            par.forChunks(nLatents, 64, (ch, lo, hi) -> {
-                BackwardScratch sc = scratch[ch];
-                // Pointers are per chunk: position() is state, and chunks run concurrently.
-                FloatPointer w = new FloatPointer(wP);
-                FloatPointer gd = new FloatPointer(decP);
-                FloatPointer ge = dWEnc == null ? gd : new FloatPointer(encP);
-                // Pointer.memcpy takes positions in bytes: byte views of the float buffers.
-                BytePointer errRow = new BytePointer(errP).position(0);
-                BytePointer xRow = new BytePointer(xInP).position(0);
-                BytePointer errDst = new BytePointer(sc.errP).position(0);
-                BytePointer xDst = new BytePointer(sc.xP).position(0);
-                long rowBytes = 4L * dIn;
-                for (int i = lo; i < hi; i++) {
-                    int s = bl.start()[i];
-                    int t = bl.start()[i + 1];
-                    if (s == t) {
-                        continue;
-                    }
-                    long row = (long) i * dIn;
-                    w.position(row);
-                    gd.position(row);
-                    ge.position(row);
-                    if (decActive[i] == 0) {
-                        dWDec.put((int) row, zeros, 0, dIn);
-                        decActive[i] = 1;
-                    }
-                    if (encFlags[i] == 0) {
-                        (dWEnc == null ? dWDec : dWEnc).put((int) row, zeros, 0, dIn);
-                        encFlags[i] = 1;
-                    }
-                    float l1 = l1PerLatent == null ? 0f : l1PerLatent.get(i);
-                    double bsum = 0;
-                    for (int q0 = s; q0 < t; q0 += BLOCK_ENTRIES) {
-                        int rows = Math.min(BLOCK_ENTRIES, t - q0);
-                        for (int r = 0; r < rows; r++) {
-                            int e = bl.order()[q0 + r];
-                            long o = (long) bl.rows()[e] * rowBytes;
-                            // A native memcpy per row: about twice as fast as FloatBuffer.put for 2 KiB rows.
-                            Pointer.memcpy(errDst.position(r * rowBytes), errRow.position(o), rowBytes);
-                            Pointer.memcpy(xDst.position(r * rowBytes), xRow.position(o), rowBytes);
-                            sc.coef.put(r, scale * val.get(e));
-                        }
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, dIn, scale, sc.errP, dIn, w, 1, 0f, sc.dpreP, 1);
-                        for (int r = 0; r < rows; r++) {
-                            int e = bl.order()[q0 + r];
-                            float g = sc.dpre.get(r) + l1;
-                            sc.dpre.put(r, g);
-                            grad.put(e, g);
-                            bsum += g;
-                        }
-                        cblas_sgemv(CblasRowMajor, CblasTrans, rows, dIn, 1f, sc.errP, dIn, sc.coefP, 1, 1f, gd, 1);
-                        cblas_sgemv(CblasRowMajor, CblasTrans, rows, dIn, 1f, sc.xP, dIn, sc.dpreP, 1, 1f, ge, 1);
-                    }
-                    dBEnc.put(i, dBEnc.get(i) + (float) bsum);
+        CpuDevice.singleThreadedBlas(par, () -> par.forChunks(nLatents, 64, (ch, lo, hi) -> {
+            GatherScratch sc = scratch[ch];
+            // Pointers are per chunk: position() is state, and chunks run concurrently.
+            FloatPointer w = new FloatPointer(wP);
+            FloatPointer gd = new FloatPointer(decP);
+            FloatPointer ge = dWEnc == null ? gd : new FloatPointer(encP);
+            // Pointer.memcpy takes positions in bytes: byte views of the float buffers.
+            BytePointer errRow = new BytePointer(errP).position(0);
+            BytePointer xRow = new BytePointer(xInP).position(0);
+            BytePointer errDst = new BytePointer(sc.rowsAP).position(0);
+            BytePointer xDst = new BytePointer(sc.rowsBP).position(0);
+            long rowBytes = 4L * dIn;
+            for (int i = lo; i < hi; i++) {
+                int s = bl.start()[i];
+                int t = bl.start()[i + 1];
+                if (s == t) {
+                    continue;
                 }
-            });
-        } finally {
-            openblas_nolapack.blas_set_num_threads(par.threads());
-        }
+                long row = (long) i * dIn;
+                w.position(row);
+                gd.position(row);
+                ge.position(row);
+                claimRow(dWDec, i, dIn, decActive);
+                claimRow(encGrad, i, dIn, encFlags);
+                float l1 = l1PerLatent == null ? 0f : l1PerLatent.get(i);
+                double bsum = 0;
+                for (int q0 = s; q0 < t; q0 += BLOCK_ENTRIES) {
+                    int rows = Math.min(BLOCK_ENTRIES, t - q0);
+                    for (int r = 0; r < rows; r++) {
+                        int e = bl.order()[q0 + r];
+                        long o = (long) bl.rows()[e] * rowBytes;
+                        // A native memcpy per row (half the call cost of FloatBuffer.put in a microbenchmark; in the
+                        // step the gathers are bound by memory either way).
+                        Pointer.memcpy(errDst.position(r * rowBytes), errRow.position(o), rowBytes);
+                        Pointer.memcpy(xDst.position(r * rowBytes), xRow.position(o), rowBytes);
+                        sc.coef.put(r, scale * val.get(e));
+                    }
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, dIn, scale, sc.rowsAP, dIn, w, 1, 0f, sc.dpreP, 1);
+                    for (int r = 0; r < rows; r++) {
+                        int e = bl.order()[q0 + r];
+                        float g = sc.dpre.get(r) + l1;
+                        sc.dpre.put(r, g);
+                        grad.put(e, g);
+                        bsum += g;
+                    }
+                    cblas_sgemv(CblasRowMajor, CblasTrans, rows, dIn, 1f, sc.rowsAP, dIn, sc.coefP, 1, 1f, gd, 1);
+                    cblas_sgemv(CblasRowMajor, CblasTrans, rows, dIn, 1f, sc.rowsBP, dIn, sc.dpreP, 1, 1f, ge, 1);
+                }
+                dBEnc.put(i, dBEnc.get(i) + (float) bsum);
+            }
+        }));
     }
 
     /** dot4 over a[aOff .. aOff + n) and b[0 .. n). */
