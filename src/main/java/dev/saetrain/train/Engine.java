@@ -248,13 +248,23 @@ public final class Engine implements AutoCloseable {
     }
 
     private void load(SaeWeights w) {
-        float[] we = transpose(w.wEnc(), d, m);
-        if (cfg.tied()) {
-            if (!java.util.Arrays.equals(we, w.wDec())) {
+        // W_enc [d, m] goes up latent-major, transposed chunk by chunk (no second full copy on the heap).
+        float[] wEncIn = w.wEnc();
+        float[] wDecIn = w.wDec();
+        int rowsPerChunk = Math.max(1, (1 << 16) / d);
+        float[] chunk = new float[Math.min(m, rowsPerChunk) * d];
+        for (int i0 = 0; i0 < m; i0 += rowsPerChunk) {
+            int rows = Math.min(rowsPerChunk, m - i0);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < d; j++) {
+                    chunk[r * d + j] = wEncIn[j * m + i0 + r];
+                }
+            }
+            if (!cfg.tied()) {
+                dev.upload(chunk, 0, wEnc.param, (long) i0 * d, rows * d);
+            } else if (!java.util.Arrays.equals(chunk, 0, rows * d, wDecIn, i0 * d, (i0 + rows) * d)) {
                 throw new IllegalArgumentException("a tied SAE needs W_enc = W_dec^T in its initial weights");
             }
-        } else {
-            dev.upload(we, 0, wEnc.param, 0, m * d);
         }
         dev.upload(w.bEnc(), 0, bEnc.param, 0, m);
         dev.upload(w.wDec(), 0, wDec.param, 0, m * d);
@@ -317,16 +327,6 @@ public final class Engine implements AutoCloseable {
             dpre = dev.allocFloat((long) batch * m);
         }
         return dpre;
-    }
-
-    static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[a.length];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                t[c * rows + r] = a[r * cols + c];
-            }
-        }
-        return t;
     }
 
     /** One full step on batch x [B, d] (on this engine's device): gradients, clip, Adam, decoder renorm. */

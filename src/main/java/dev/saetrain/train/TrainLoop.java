@@ -99,6 +99,7 @@ final class TrainLoop {
              Progress progress = new Progress(totalSteps * opts.batch(), step * opts.batch())) {
             long markStep = step;
             long markTime = t0;
+            boolean trimmed = false;
             while (true) {
                 String signal = stopSignal.get();
                 if (signal != null && step < totalSteps) {
@@ -119,6 +120,12 @@ final class TrainLoop {
                     if (m.active()) {
                         takeStep(m, x);
                     }
+                }
+                if (!trimmed) {
+                    // Set-up garbage is dead and the stream, the batch slots and the steps' lazily sized scratch
+                    // now exist: shrink the heap to them before the young generation spreads over it.
+                    trimmed = true;
+                    HeapTrim.now("after the first step");
                 }
                 if (members.stream().noneMatch(FamilyMember::active)) {
                     LOG.error("every SAE of the family diverged by step {}; nothing left to train (lower --lr)", step);

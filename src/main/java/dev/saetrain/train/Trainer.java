@@ -81,15 +81,23 @@ public final class Trainer {
         this.faults = f;
     }
 
+    /**
+     * b_dec's initial value: the geometric median of the first {@link #INIT_ROWS} rows. The sample (INIT_ROWS x d
+     * floats on the heap) is unreachable once this returns, so the set-up trim releases it.
+     */
+    private float[] initialDecoderBias(ShardSet shards, float scale) throws IOException {
+        float[] first = shards.readFirstRows(INIT_ROWS, scale, opts.skipNonFinite());
+        int nFirst = first.length / shards.dIn();
+        LOG.info("data: {} shard(s), {} rows, d = {}; scale {} (E|x| = sqrt(d)); b_dec from the geometric median of {} rows",
+                shards.shards().size(), shards.totalRows(), shards.dIn(), scale, nFirst);
+        return GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6);
+    }
+
     /** Trains on {@code shards}; throws BadInputException for bad data (leaving no run directory). */
     public Result run(ShardSet shards) throws IOException {
         long totalSteps = checkShapes(shards);
         float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
-        float[] first = shards.readFirstRows(INIT_ROWS, scale, opts.skipNonFinite());
-        int nFirst = first.length / shards.dIn();
-        float[] median = GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6);
-        LOG.info("data: {} shard(s), {} rows, d = {}; scale {} (E|x| = sqrt(d)); b_dec from the geometric median of {} rows",
-                shards.shards().size(), shards.totalRows(), shards.dIn(), scale, nFirst);
+        float[] median = initialDecoderBias(shards, scale);
         checkMemory(shards);
 
         Path runDir = opts.outDir().resolve(opts.runName());
@@ -216,13 +224,13 @@ public final class Trainer {
                                         opts.seed(), schedules.get(i).decayStart()) : null);
                 FamilyMember m = new FamilyMember(c, schedules.get(i), e);
                 members.add(m);
+                HeapTrim.afterLarge(c, "after building " + c.name());
                 if (saved != null) {
                     restore(m, saved, store.latest());
                 }
             }
             LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, members.size(), device.describe(),
                     totalSteps, opts.batch());
-            HeapTrim.now("after set-up");
             TrainLoop loop = new TrainLoop(device, opts, shards, scale, totalSteps, members, store, metrics,
                     ck == null ? 0 : ck.step(), ck == null ? -1 : ck.step(), ck == null ? 0 : ck.elapsedSeconds(),
                     () -> stopSignal, faults);
@@ -283,17 +291,23 @@ public final class Trainer {
                 LOG.warn("SAE {} diverged at step {}; not exported", m.name(), m.divergence().step());
                 continue;
             }
-            SaeWeights raw = m.engine().weights().foldScaleInPlace(scale);
             Path dir = runDir.resolve("saes").resolve(m.name());
             ExportInfo info = ExportInfo.minimal(opts.runName(), version, tokens, scale)
                     .withHookName(opts.hookName()).withModelName(opts.modelName())
                     .withDatasetPath(shards.source().toString()).withContextSize(opts.contextSize())
                     .withPrependBos(opts.prependBos());
-            SaeLensWriter.write(dir, raw, m.firing.frequencies(), info);
+            exportOne(m, dir, scale, info);
             saeDirs.add(dir);
             LOG.info("wrote {}", dir);
+            HeapTrim.afterLarge(m.config, "after exporting " + m.name());
         }
         return saeDirs;
+    }
+
+    /** Writes one SAE; its downloaded weights are garbage once this returns. */
+    private static void exportOne(FamilyMember m, Path dir, float scale, ExportInfo info) throws IOException {
+        SaeWeights raw = m.engine().weights().foldScaleInPlace(scale);
+        SaeLensWriter.write(dir, raw, m.firing.frequencies(), info);
     }
 
     private static void deleteRunDir(Path runDir) {

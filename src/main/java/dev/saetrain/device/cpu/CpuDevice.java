@@ -36,7 +36,7 @@ public final class CpuDevice implements Device {
         if (threads < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
         }
-        openblas_nolapack.blas_set_num_threads(threads);
+        BlasThreads.set(threads);
         this.par = new Parallel(threads);
         this.sparse = new SparseKernels(par);
         this.resample = new ResampleKernels(par);
@@ -650,11 +650,11 @@ public final class CpuDevice implements Device {
      * and leave OpenBLAS workers spinning, see gemmSplit).
      */
     static void singleThreadedBlas(Parallel par, Runnable body) {
-        openblas_nolapack.blas_set_num_threads(1);
+        BlasThreads.set(1);
         try {
             body.run();
         } finally {
-            openblas_nolapack.blas_set_num_threads(par.threads());
+            BlasThreads.set(par.threads());
         }
     }
 
