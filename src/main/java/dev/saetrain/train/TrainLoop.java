@@ -126,6 +126,8 @@ final class TrainLoop {
                     // now exist: shrink the heap to them before the young generation spreads over it.
                     trimmed = true;
                     HeapTrim.now("after the first step");
+                } else {
+                    HeapTrim.ifGrown();
                 }
                 if (members.stream().noneMatch(FamilyMember::active)) {
                     LOG.error("every SAE of the family diverged by step {}; nothing left to train (lower --lr)", step);
