@@ -143,15 +143,16 @@ public final class CpuDevice implements Device {
         FloatBuffer xs = fb(x);
         FloatBuffer xi = fb(xIn);
         FloatBuffer p = fb(pre);
-        float[] bd = new float[dIn];
+        // The calling thread's scratch slots 2 and 3 (read by every chunk; the chunks' own rows use slot 0).
+        float[] bd = par.floats(2, dIn);
         if (applyBDec) {
             fb(bDec).get(0, bd, 0, dIn);
         }
-        float[] be = new float[nLatents];
+        float[] be = par.floats(3, nLatents);
         fb(bEnc).get(0, be, 0, nLatents);
         // Bulk row copies (memcpy-speed) rather than per-element puts: this pass is pure memory traffic.
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            float[] row = new float[dIn];
+            float[] row = par.floats(0, dIn);
             for (int b = lo; b < hi; b++) {
                 int o = b * dIn;
                 xs.get(o, row, 0, dIn);
@@ -246,9 +247,9 @@ public final class CpuDevice implements Device {
         par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             int[] cc = c[ch];
             double[] ss = s[ch];
-            float[] row = new float[nLatents];
-            float[] fired = new float[nLatents];
-            float[] sum = new float[nLatents];
+            float[] row = par.floats(0, nLatents);
+            float[] fired = par.floats(1, nLatents);
+            float[] sum = par.floats(2, nLatents);
             for (int b = lo; b < hi; b++) {
                 int o = b * nLatents;
                 fv.get(o, row, 0, nLatents);
@@ -320,9 +321,9 @@ public final class CpuDevice implements Device {
         FloatBuffer t = fb(target);
         FloatBuffer e = fb(err);
         return par.sumRange(batch, ROW_GRAIN, (lo, hi) -> {
-            float[] xr = new float[dIn];
-            float[] tr = new float[dIn];
-            float[] lanes = new float[dIn];
+            float[] xr = par.floats(0, dIn);
+            float[] tr = par.floats(1, dIn);
+            float[] lanes = par.floats(2, dIn);
             double s = 0;
             for (int b = lo; b < hi; b++) {
                 residualRow(xh, t, e, b * dIn, dIn, xr, tr, lanes);
@@ -359,8 +360,8 @@ public final class CpuDevice implements Device {
             mean[j] = (float) (sums[j] / batch);
         }
         return par.sumRange(batch, ROW_GRAIN, (lo, hi) -> {
-            float[] row = new float[dIn];
-            float[] acc = new float[dIn];
+            float[] row = par.floats(0, dIn);
+            float[] acc = par.floats(1, dIn);
             double s = 0;
             for (int b = lo; b < hi; b++) {
                 xs.get(b * dIn, row, 0, dIn);
@@ -415,8 +416,8 @@ public final class CpuDevice implements Device {
         int chunks = Math.max(1, par.chunks(rows, ROW_GRAIN));
         double[][] part = new double[chunks][cols];
         par.forChunks(rows, ROW_GRAIN, (ch, lo, hi) -> {
-            float[] row = new float[cols];
-            float[] acc = new float[cols];
+            float[] row = par.floats(0, cols);
+            float[] acc = par.floats(1, cols);
             double[] p = part[ch];
             for (int b = lo; b < hi; b++) {
                 x.get(b * cols, row, 0, cols);
@@ -487,9 +488,9 @@ public final class CpuDevice implements Device {
         double[][] part = new double[Math.max(1, chunks)][nLatents];
         par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             double[] ps = part[ch];
-            float[] fr = new float[nLatents];
-            float[] dr = new float[nLatents];
-            float[] lanes = new float[nLatents];
+            float[] fr = par.floats(0, nLatents);
+            float[] dr = par.floats(1, nLatents);
+            float[] lanes = par.floats(2, nLatents);
             for (int b = lo; b < hi; b++) {
                 int o = b * nLatents;
                 fv.get(o, fr, 0, nLatents);
@@ -623,8 +624,8 @@ public final class CpuDevice implements Device {
         FloatBuffer gs = fb(g);
         int[] flags = rowActive == null ? null : ia(rowActive);
         return par.sumRange(rows, Math.max(1, ELEM_GRAIN / Math.max(1, cols)), (lo, hi) -> {
-            float[] row = new float[cols];
-            float[] acc = new float[cols];
+            float[] row = par.floats(0, cols);
+            float[] acc = par.floats(1, cols);
             double s = 0;
             int pending = 0;
             for (int i = lo; i < hi; i++) {
@@ -680,10 +681,10 @@ public final class CpuDevice implements Device {
         // Row by row through heap arrays (bulk copies in and out) so the elementwise loop vectorises; the
         // arithmetic is the same, element by element.
         par.forRange(rows, Math.max(1, ELEM_GRAIN / Math.max(1, cols)), (lo, hi) -> {
-            float[] pa = new float[cols];
-            float[] ga = new float[cols];
-            float[] ma = new float[cols];
-            float[] va = new float[cols];
+            float[] pa = par.floats(0, cols);
+            float[] ga = par.floats(1, cols);
+            float[] ma = par.floats(2, cols);
+            float[] va = par.floats(3, cols);
             for (int i = lo; i < hi; i++) {
                 boolean active = flags == null || flags[i] != 0;
                 int o = i * cols;
@@ -696,7 +697,7 @@ public final class CpuDevice implements Device {
                         ga[j] = gradScale * ga[j];
                     }
                 } else {
-                    java.util.Arrays.fill(ga, 0f);
+                    java.util.Arrays.fill(ga, 0, cols, 0f);
                 }
                 for (int j = 0; j < cols; j++) {
                     float gj = ga[j];

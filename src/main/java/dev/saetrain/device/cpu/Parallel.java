@@ -18,8 +18,12 @@ final class Parallel implements AutoCloseable {
         double run(int from, int to);
     }
 
+    /** Slots of per-thread float scratch ({@link #floats}). */
+    static final int SCRATCH_SLOTS = 4;
+
     private final ForkJoinPool pool;
     private final int threads;
+    private final ThreadLocal<float[][]> scratch = ThreadLocal.withInitial(() -> new float[SCRATCH_SLOTS][0]);
 
     Parallel(int threads) {
         this.threads = threads;
@@ -33,6 +37,24 @@ final class Parallel implements AutoCloseable {
 
     int threads() {
         return threads;
+    }
+
+    /**
+     * The calling thread's scratch array {@code slot} (0 .. {@link #SCRATCH_SLOTS} - 1), at least n floats, zero
+     * over [0, n). For chunk bodies: a body runs on one thread and starts no loop of its own, so each thread needs
+     * one array per slot, kept for the device's life, where the ops would otherwise allocate a few row-sized
+     * arrays per chunk and call (tens of them per step, each a few KiB: young-generation churn).
+     */
+    float[] floats(int slot, int n) {
+        float[][] s = scratch.get();
+        float[] a = s[slot];
+        if (a.length < n) {
+            a = new float[n];
+            s[slot] = a;
+        } else {
+            java.util.Arrays.fill(a, 0, n, 0f);
+        }
+        return a;
     }
 
     /** Runs body over [0, n) in about 4 chunks per thread (at least {@code grain} items each). */

@@ -203,9 +203,9 @@ final class SparseKernels {
         CpuDevice.singleThreadedBlas(par, () -> sse[0] = par.sumChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             GatherScratch sc = scratch[ch];
             FloatPointer out = new FloatPointer(xHatP);
-            float[] xh = new float[dIn];
-            float[] e = new float[dIn];
-            float[] sq = new float[dIn];
+            float[] xh = par.floats(0, dIn);
+            float[] e = par.floats(1, dIn);
+            float[] sq = par.floats(2, dIn);
             double s = 0;
             for (int b = lo; b < hi; b++) {
                 int o = b * dIn;
