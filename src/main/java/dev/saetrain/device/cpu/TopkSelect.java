@@ -163,7 +163,7 @@ final class TopkSelect {
                     j--;
                 }
                 if (i <= j) {
-                    swapCandidates(i, j);
+                    swap(cv, ci, i, j);
                     i++;
                     j--;
                 }
@@ -185,22 +185,13 @@ final class TopkSelect {
         return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
     }
 
-    private void swapCandidates(int a, int b) {
-        float t = cv[a];
-        cv[a] = cv[b];
-        cv[b] = t;
-        int u = ci[a];
-        ci[a] = ci[b];
-        ci[b] = u;
-    }
-
     private void siftUp(int c) {
         while (c > 0) {
             int p = (c - 1) >>> 1;
             if (hv[p] <= hv[c]) {
                 return;
             }
-            swap(p, c);
+            swap(hv, hix, p, c);
             c = p;
         }
     }
@@ -216,17 +207,18 @@ final class TopkSelect {
             if (hv[p] <= hv[c]) {
                 return;
             }
-            swap(p, c);
+            swap(hv, hix, p, c);
             p = c;
         }
     }
 
-    private void swap(int a, int b) {
-        float t = hv[a];
-        hv[a] = hv[b];
-        hv[b] = t;
-        int u = hix[a];
-        hix[a] = hix[b];
-        hix[b] = u;
+    /** Swaps entries a and b of a value array and its index array (the heap's, or the candidates'). */
+    private static void swap(float[] v, int[] ix, int a, int b) {
+        float t = v[a];
+        v[a] = v[b];
+        v[b] = t;
+        int u = ix[a];
+        ix[a] = ix[b];
+        ix[b] = u;
     }
 }
