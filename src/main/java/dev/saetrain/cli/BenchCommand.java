@@ -68,6 +68,12 @@ final class BenchCommand implements Callable<Integer> {
             + "run is in after its first steps, instead of the random init's ~n_latents/2. Default: off.")
     Integer l0;
 
+    @Option(names = "--dead-tokens", defaultValue = "10000000", paramLabel = "N", description = "topk family: tokens "
+            + "without firing after which a latent is dead and AuxK trains it. The bench repeats one batch, so "
+            + "--dead-tokens <batch> makes every latent that batch does not fire dead from the second step: times "
+            + "the step with AuxK at work. Default: ${DEFAULT-VALUE} (no dead latent in a bench).")
+    long deadTokens;
+
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -117,7 +123,11 @@ final class BenchCommand implements Callable<Integer> {
             }
             init = withTargetL0(dev, init, host, l0);
         }
-        try (Engine engine = new Engine(dev, init, batch, 10_000_000L);
+        if (deadTokens < 1) {
+            dev.close();
+            throw new IllegalArgumentException("--dead-tokens must be >= 1, got " + deadTokens);
+        }
+        try (Engine engine = new Engine(dev, init, batch, deadTokens);
              FloatBuf x = dev.allocFloat((long) batch * d)) {
             dev.upload(host, 0, x, 0, host.length);
             double lr = cfg.defaultLr();
@@ -129,10 +139,12 @@ final class BenchCommand implements Callable<Integer> {
             dev.synchronize();
             long t0 = System.nanoTime();
             long active = 0;
+            long dead = 0;
             int denseSteps = 0;
             for (int i = 0; i < steps; i++) {
                 StepStats st = engine.step(x, lr, l1);
                 active += st.activeSum();
+                dead += st.dead();
                 denseSteps += st.dense() ? 1 : 0;
             }
             dev.synchronize();
@@ -151,8 +163,8 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("%-14s %10.2f %6.1f%%%n", e.getKey(), 1e3 * e.getValue() / steps, 100 * e.getValue() / total);
             }
             out.printf("%-14s %10.2f%n", "step (timed)", 1e3 * secs / steps);
-            out.printf("L0 %.1f over the timed steps (%d of %d on the dense path)%n",
-                    (double) active / ((double) steps * batch), denseSteps, steps);
+            out.printf("L0 %.1f over the timed steps (%d of %d on the dense path), %.1f dead latents a step%n",
+                    (double) active / ((double) steps * batch), denseSteps, steps, (double) dead / steps);
             out.printf("tokens/s %.0f; encoder product %.1f GFLOP/s in the step, %.1f GFLOP/s alone (%.0f%%)%n",
                     tps, encodeGflops, gemmAlone, 100 * encodeGflops / gemmAlone);
             out.printf("dense product [%d, %d] x [%d, %d] alone: %.2f TFLOP/s%n", batch, d, d, cfg.nLatents(),
@@ -168,6 +180,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("batch", batch);
             o.put("l0", Math.round(10.0 * active / ((double) steps * batch)) / 10.0);
             o.put("dense_steps", denseSteps);
+            o.put("dead", Math.round(10.0 * dead / steps) / 10.0);
             o.put("steps", steps);
             o.put("device", dev.describe());
             o.put("tokens_per_s", Math.round(tps * 10) / 10.0);

@@ -67,6 +67,41 @@ class BenchCommandTest {
         assertTrue(err.toString().contains("--l0 works with --arch relu"), err.toString());
     }
 
+    /**
+     * --dead-tokens batch: the bench repeats one batch, so the latents it does not fire are dead from the second step
+     * and AuxK runs (its phase appears, "dead" counts them); by default no latent is dead.
+     */
+    @Test
+    void deadTokensOptionTimesAuxK() throws Exception {
+        for (String deadTokens : new String[] {null, "64"}) {
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bench", "--arch", "topk", "--d",
+                    "32", "--expansion", "16", "--k", "4", "--batch", "64", "--steps", "2", "--warmup-steps", "2",
+                    "--device", "cpu", "--threads", "2"));
+            if (deadTokens != null) {
+                args.addAll(java.util.List.of("--dead-tokens", deadTokens));
+            }
+            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args.toArray(String[]::new));
+            assertEquals(0, code, err.toString());
+            String[] lines = out.toString().strip().split("\n");
+            JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+            double dead = json.get("dead").asDouble();
+            if (deadTokens == null) {
+                assertEquals(0, dead, 0.0, out.toString());
+                assertTrue(json.get("ms_auxk") == null, out.toString());
+            } else {
+                // 64 rows x 4 picks cannot fire all 512 latents.
+                assertTrue(dead >= 512 - 64 * 4, "dead " + dead);
+                assertTrue(json.get("ms_auxk").asDouble() > 0, out.toString());
+            }
+        }
+        StringWriter err = new StringWriter();
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "bench",
+                "--dead-tokens", "0", "--d", "16", "--batch", "8", "--device", "cpu"));
+        assertTrue(err.toString().contains("--dead-tokens must be >= 1"), err.toString());
+    }
+
     @Test
     void streamModePrintsRatesAndOneJsonLine(@TempDir Path tmp) throws Exception {
         Path shards = tmp.resolve("shards");

@@ -45,8 +45,9 @@ final class SparseKernels {
     }
 
     /**
-     * See Device.topk: per row, the k largest of pre [batch, nLatents] (among the latents with lastFired <=
-     * deadBefore when lastFired is not null), by {@link TopkSelect} on one bulk copy of the row.
+     * See Device.topk: per row, the k largest of pre [batch, nLatents], by {@link TopkSelect} on one bulk copy of
+     * the row; when lastFired is not null, among the latents with lastFired <= deadBefore (AuxK), listed once per
+     * call and read straight from pre.
      */
     void topk(FloatBuffer pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
         prepareRows(out, batch, k);
@@ -66,20 +67,38 @@ final class SparseKernels {
         TopkSelect[] selects = topkSelect;
         int[] idx = ia(out.idx());
         FloatBuffer val = CpuDevice.fb(out.val());
+        if (lastFired != null) {
+            // AuxK: the dead latents are the same for every row: list them once, pick among them per row.
+            if (deadList.length < nLatents) {
+                deadList = new int[nLatents];
+            }
+            int[] dead = deadList;
+            int nDead = 0;
+            for (int i = 0; i < nLatents; i++) {
+                if (lastFired[i] <= deadBefore) {
+                    dead[nDead++] = i;
+                }
+            }
+            if (nDead < k) {
+                throw new IllegalArgumentException("topk: only " + nDead + " candidate latents for k = " + k
+                        + "; the caller must clamp k to the number of candidates");
+            }
+            int candidates = nDead;
+            par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
+                TopkSelect sel = selects[ch];
+                for (int b = lo; b < hi; b++) {
+                    sel.selectAmong(pre, b * nLatents, dead, candidates, k);
+                    sel.write(idx, val, b * k, k);
+                }
+            });
+            return;
+        }
         par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             float[] row = rows[ch];
             TopkSelect sel = selects[ch];
             for (int b = lo; b < hi; b++) {
                 pre.get(b * nLatents, row, 0, nLatents); // one bulk copy (a memcpy) per row
-                if (lastFired == null) {
-                    sel.select(row, nLatents, k);
-                } else {
-                    int n = sel.selectDead(row, nLatents, k, lastFired, deadBefore);
-                    if (n < k) {
-                        throw new IllegalArgumentException("topk: only " + n + " candidate latents for k = " + k
-                                + "; the caller must clamp k to the number of candidates");
-                    }
-                }
+                sel.select(row, nLatents, k);
                 sel.write(idx, val, b * k, k);
             }
         });
@@ -247,6 +266,7 @@ final class SparseKernels {
     private ByLatent byLatentScratch;
     private float[][] topkRows; // one row buffer per chunk of topk's rows, kept across steps
     private TopkSelect[] topkSelect; // and one selection scratch
+    private int[] deadList = new int[0]; // AuxK's dead latents, listed once per call
 
     static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val) {
         return byLatent(acts, nLatents, val, null);

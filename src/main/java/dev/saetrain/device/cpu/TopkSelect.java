@@ -79,27 +79,25 @@ final class TopkSelect {
     }
 
     /**
-     * The k largest of row[i] among i with lastFired[i] <= deadBefore (AuxK's dead latents), into hv/hix.
-     * Returns how many candidates there were when fewer than k (hv/hix then incomplete), else k.
+     * The k largest of row[base + i] over the nIdx latents i listed in idx (AuxK's dead latents), into hv/hix by the
+     * same quickselect: O(nIdx) a row, where a k-slot heap over the dead entries cost nIdx log k (k_aux is d/2:
+     * 256 and more). NaN entries count as -infinity (they are never picked over a number; a NaN pre-activation is
+     * a diverged step, caught by its loss). Returns min(k, nIdx): with fewer listed latents than k, all are picked.
      */
-    int selectDead(float[] row, int n, int k, int[] lastFired, int deadBefore) {
-        int c = 0;
-        for (int i = 0; i < n; i++) {
-            if (lastFired[i] <= deadBefore) {
-                float v = row[i];
-                if (c < k) {
-                    hv[c] = v;
-                    hix[c] = i;
-                    siftUp(c);
-                    c++;
-                } else if (v > hv[0]) {
-                    hv[0] = v;
-                    hix[0] = i;
-                    siftDown(k);
-                }
-            }
+    int selectAmong(FloatBuffer row, int base, int[] idx, int nIdx, int k) {
+        for (int q = 0; q < nIdx; q++) {
+            int i = idx[q];
+            float v = row.get(base + i);
+            cv[q] = v == v ? v : Float.NEGATIVE_INFINITY;
+            ci[q] = i;
         }
-        return c;
+        if (nIdx <= k) {
+            System.arraycopy(cv, 0, hv, 0, nIdx);
+            System.arraycopy(ci, 0, hix, 0, nIdx);
+            return nIdx;
+        }
+        pickCandidates(nIdx, k);
+        return k;
     }
 
     /** Writes the k picks, ReLU'd, to idx[o..o+k) and val[o..o+k). */

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.saetrain.device.DeviceFixtures;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -161,7 +163,7 @@ class TopkSelectTest {
             lastFired[i] = r.nextInt(10);
             deadCount += lastFired[i] <= 1 ? 1 : 0;
         }
-        assertEquals(k, sel.selectDead(row, n, k, lastFired, 1));
+        assertEquals(k, sel.selectAmong(FloatBuffer.wrap(row), 0, deadList(lastFired, 1), deadCount, k));
         float[] dead = new float[deadCount];
         int c = 0;
         for (int i = 0; i < n; i++) {
@@ -177,10 +179,40 @@ class TopkSelectTest {
         for (int q = 0; q < k; q++) {
             assertEquals(true, lastFired[sel.hix[q]] <= 1, "pick " + q + " is dead");
         }
+        // The same row as the second of two in one buffer: read at its offset.
+        FloatBuffer two = FloatBuffer.allocate(2 * n);
+        two.put(0, distinct(r, n, 1 / 64f)).put(n, row);
+        assertEquals(k, sel.selectAmong(two, n, deadList(lastFired, 1), deadCount, k));
+        float[] again = Arrays.copyOf(sel.hv, k);
+        Arrays.sort(again);
+        assertArrayEquals(want, again, "dead-filtered picks at an offset");
         int[] fewDead = new int[n];
         Arrays.fill(fewDead, 100);
         fewDead[5] = 0;
         fewDead[700] = 0;
-        assertEquals(2, sel.selectDead(row, n, k, fewDead, 1), "only two candidates");
+        assertEquals(2, sel.selectAmong(FloatBuffer.wrap(row), 0, deadList(fewDead, 1), 2, k), "only two candidates");
+        assertEquals(true, Set.of(5, 700).equals(Set.of(sel.hix[0], sel.hix[1])), "both picked");
+        // NaN counts as -infinity: never picked over a number (every 7th entry NaN, the 8 largest numbers picked).
+        float[] withNan = row.clone();
+        for (int i = 0; i < n; i += 7) {
+            withNan[i] = Float.NaN;
+        }
+        float[] numbers = new float[n - (n + 6) / 7];
+        for (int i = 0, c2 = 0; i < n; i++) {
+            if (i % 7 != 0) {
+                numbers[c2++] = row[i];
+            }
+        }
+        float[] top8 = topValues(numbers, 8);
+        Arrays.sort(top8);
+        assertEquals(8, sel.selectAmong(FloatBuffer.wrap(withNan), 0, deadList(new int[n], 0), n, 8));
+        float[] picked = Arrays.copyOf(sel.hv, 8);
+        Arrays.sort(picked);
+        assertArrayEquals(top8, picked, "the 8 largest numbers, no NaN");
+    }
+
+    /** The latents with lastFired <= deadBefore, in order (what SparseKernels.topk lists once per call). */
+    private static int[] deadList(int[] lastFired, int deadBefore) {
+        return java.util.stream.IntStream.range(0, lastFired.length).filter(i -> lastFired[i] <= deadBefore).toArray();
     }
 }
