@@ -35,22 +35,29 @@ class BenchCommandTest {
         }
     }
 
+    /** Runs `bench ARGS --device cpu --threads 2` (output into out), asserts exit 0, returns its JSON line. */
+    private static JsonNode benchJson(java.util.List<String> args, StringWriter out) throws Exception {
+        java.util.List<String> all = new java.util.ArrayList<>(java.util.List.of("bench"));
+        all.addAll(args);
+        all.addAll(java.util.List.of("--device", "cpu", "--threads", "2"));
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
+        assertEquals(0, code, err.toString());
+        String[] lines = out.toString().strip().split("\n");
+        return new ObjectMapper().readTree(lines[lines.length - 1]);
+    }
+
     /** --l0 sets the relu encoder bias so that about that many latents fire per row; without it half do. */
     @Test
     void l0OptionStartsReluInTheSparseRegime() throws Exception {
         for (Integer target : new Integer[] {null, 3}) {
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bench", "--arch", "relu", "--d",
-                    "32", "--expansion", "4", "--batch", "512", "--steps", "2", "--warmup-steps", "1", "--device", "cpu",
-                    "--threads", "2"));
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--arch", "relu", "--d", "32",
+                    "--expansion", "4", "--batch", "512", "--steps", "2", "--warmup-steps", "1"));
             if (target != null) {
                 args.addAll(java.util.List.of("--l0", target.toString()));
             }
-            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args.toArray(String[]::new));
-            assertEquals(0, code, err.toString());
-            String[] lines = out.toString().strip().split("\n");
-            JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+            StringWriter out = new StringWriter();
+            JsonNode json = benchJson(args, out);
             double l0 = json.get("l0").asDouble();
             if (target == null) {
                 assertTrue(l0 > 40 && l0 < 88, "random init: about half of 128 latents fire, got " + l0);
@@ -74,18 +81,13 @@ class BenchCommandTest {
     @Test
     void deadTokensOptionTimesAuxK() throws Exception {
         for (String deadTokens : new String[] {null, "64"}) {
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("bench", "--arch", "topk", "--d",
-                    "32", "--expansion", "16", "--k", "4", "--batch", "64", "--steps", "2", "--warmup-steps", "2",
-                    "--device", "cpu", "--threads", "2"));
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--arch", "topk", "--d", "32",
+                    "--expansion", "16", "--k", "4", "--batch", "64", "--steps", "2", "--warmup-steps", "2"));
             if (deadTokens != null) {
                 args.addAll(java.util.List.of("--dead-tokens", deadTokens));
             }
-            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args.toArray(String[]::new));
-            assertEquals(0, code, err.toString());
-            String[] lines = out.toString().strip().split("\n");
-            JsonNode json = new ObjectMapper().readTree(lines[lines.length - 1]);
+            StringWriter out = new StringWriter();
+            JsonNode json = benchJson(args, out);
             double dead = json.get("dead").asDouble();
             if (deadTokens == null) {
                 assertEquals(0, dead, 0.0, out.toString());
