@@ -205,9 +205,13 @@ interrupt() { # TASK COMMAND...
         sleep 0.5
     done
     [ -f "$run/checkpoints/latest" ] || fail "task $t wrote no checkpoint within ${timeout_s} s"
-    # Slurm holds a requeued job for a while (reason BeginTime, about two minutes here); let it start at once.
+    # Slurm holds a requeued job for a while (reason BeginTime, about two minutes here); let it start soon. Not at
+    # once: slurmd revokes the killed run's job credential and refuses a new launch whose credential carries the
+    # same second ("Job credential revoked", the task then FAILS instead of restarting: seen once when sae-train
+    # stopped within the second of the requeue), so wait for the next seconds first.
     for _ in $(seq 120); do
         if [ "$(squeue -h -j "${jobid}_$t" -o %T 2>/dev/null)" = PENDING ]; then
+            sleep 2
             scontrol update JobId="${jobid}_$t" StartTime=now || fail "scontrol update StartTime=now failed"
             return
         fi
