@@ -53,13 +53,13 @@ public final class Cosines {
         return s;
     }
 
-    /** Dot product of rows a and b of {@code unit} [n, d] (unit rows in float, as the synthetic study keeps them). */
-    public static double dot(float[] unit, int d, int a, int b) {
+    /** {@link #dot(double[], int, double[], int, int)} for unit rows kept in float (the synthetic study's). */
+    public static double dot(float[] a, int i, float[] b, int j, int d) {
         double s = 0;
-        int oa = a * d;
-        int ob = b * d;
-        for (int j = 0; j < d; j++) {
-            s += unit[oa + j] * unit[ob + j];
+        int ai = i * d;
+        int bj = j * d;
+        for (int t = 0; t < d; t++) {
+            s += a[ai + t] * b[bj + t];
         }
         return s;
     }

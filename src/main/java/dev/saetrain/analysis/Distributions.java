@@ -31,7 +31,7 @@ public record Distributions(double[] l0, double[] magnitudes, double[] cosToTop)
             }
             for (int e = lo; e < hi; e++) {
                 if (e != top) {
-                    cos[nCos++] = Cosines.dot(unitDec, d, codes.idx()[top], codes.idx()[e]);
+                    cos[nCos++] = Cosines.dot(unitDec, codes.idx()[top], unitDec, codes.idx()[e], d);
                 }
             }
         }

@@ -171,7 +171,7 @@ final class SyntheticGenerator {
         int n = 0;
         for (int j = 0; j < m; j++) {
             if (j != anchor && profile.fires[j] > 0) {
-                float c = (float) Cosines.dot(unitDec, d, anchor, j);
+                float c = (float) Cosines.dot(unitDec, anchor, unitDec, j, d);
                 int bits = Float.floatToIntBits(c == 0f ? 0f : c);
                 bits ^= (bits >> 31) & 0x7fffffff;
                 keys[n++] = ((long) bits << 32) | j;
@@ -183,7 +183,7 @@ final class SyntheticGenerator {
         int[] ids = new int[n];
         for (int i = 0; i < n; i++) {
             ids[i] = (int) keys[i];
-            cos[i] = (float) Cosines.dot(unitDec, d, anchor, ids[i]);
+            cos[i] = (float) Cosines.dot(unitDec, anchor, unitDec, ids[i], d);
         }
         nb = new Neighbours(cos, ids);
         cache.put(anchor, nb);

@@ -71,6 +71,18 @@ public record TokenSet(String name, String description, Predicate<String> member
     }
 
     /**
+     * The sets a command line asks for: the built-in ones unless {@code noBuiltIn}, then each {@code --token-set}
+     * spec parsed by {@link #parse}, in order.
+     */
+    public static List<TokenSet> fromOptions(boolean noBuiltIn, List<String> specs) throws IOException {
+        List<TokenSet> sets = new java.util.ArrayList<>(noBuiltIn ? List.of() : builtIn());
+        for (String spec : specs) {
+            sets.add(parse(spec));
+        }
+        return sets;
+    }
+
+    /**
      * Parses a command-line set: {@code NAME=regex:PATTERN} (whole-token match) or {@code NAME=list:FILE} (UTF-8, one
      * token per line, compared with the decoded token text; write a leading space where the token has one).
      */

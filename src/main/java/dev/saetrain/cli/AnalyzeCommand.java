@@ -140,10 +140,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 throw new BadInputException(p, "no such file");
             }
         }
-        List<TokenSet> sets = new ArrayList<>(noBuiltIn ? List.of() : TokenSet.builtIn());
-        for (String s : tokenSets) {
-            sets.add(TokenSet.parse(s));
-        }
+        List<TokenSet> sets = TokenSet.fromOptions(noBuiltIn, tokenSets);
         if (sets.isEmpty()) {
             throw new IllegalArgumentException("--no-builtin-sets without any --token-set leaves no token set to test");
         }

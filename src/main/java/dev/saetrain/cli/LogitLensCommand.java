@@ -74,10 +74,7 @@ public final class LogitLensCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LogitLens.Options options = new LogitLens.Options(
                 new LogitStats.Thresholds(minKurtosis, minSkew, minBimodality), topTokens, alpha);
-        List<TokenSet> sets = new ArrayList<>(noBuiltIn ? List.of() : TokenSet.builtIn());
-        for (String s : tokenSets) {
-            sets.add(TokenSet.parse(s));
-        }
+        List<TokenSet> sets = TokenSet.fromOptions(noBuiltIn, tokenSets);
         List<Path> dirs = SaeLensReader.findSaeDirs(sae);
         Path outDir = out != null ? out : AnalysisOutput.defaultDir(sae);
         PrintWriter o = spec.commandLine().getOut();
