@@ -333,8 +333,8 @@ final class SparseKernels {
         FloatBuffer val = CpuDevice.fb(acts.val());
         FloatBuffer grad = CpuDevice.fb(acts.grad());
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            float[] er = new float[dIn];
-            float[] w = new float[dIn];
+            float[] er = par.floats(0, dIn);
+            float[] w = par.floats(1, dIn);
             for (int b = lo; b < hi; b++) {
                 err.get(b * dIn, er, 0, dIn);
                 for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
@@ -351,8 +351,8 @@ final class SparseKernels {
         });
         ByLatent bl = byLatent(acts, nLatents, val);
         par.forRange(nLatents, 64, (lo, hi) -> {
-            float[] acc = new float[dIn];
-            float[] er = new float[dIn];
+            float[] acc = par.floats(0, dIn);
+            float[] er = par.floats(1, dIn);
             for (int i = lo; i < hi; i++) {
                 int s = bl.start[i];
                 int t = bl.start[i + 1];
@@ -380,8 +380,8 @@ final class SparseKernels {
         FloatBuffer grad = CpuDevice.fb(acts.grad());
         ByLatent bl = byLatent(acts, nLatents, val);
         par.forRange(nLatents, 64, (lo, hi) -> {
-            float[] acc = new float[dIn];
-            float[] xr = new float[dIn];
+            float[] acc = par.floats(0, dIn);
+            float[] xr = par.floats(1, dIn);
             for (int i = lo; i < hi; i++) {
                 int s = bl.start[i];
                 int t = bl.start[i + 1];
