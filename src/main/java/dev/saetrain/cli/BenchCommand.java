@@ -63,9 +63,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup-steps", defaultValue = "3", description = "Untimed steps first. Default: ${DEFAULT-VALUE}.")
     int warmup;
 
-    @Option(names = "--l0", paramLabel = "N", description = "relu, relu-2023: start from an encoder bias that makes "
-            + "each latent fire on about N of every n_latents rows of the bench batch (L0 ~ N), the sparse regime a "
-            + "run is in after its first steps, instead of the random init's ~n_latents/2. Default: off.")
+    @Option(names = "--l0", paramLabel = "N", description = "relu, relu-2023, jumprelu, gated: start from an encoder "
+            + "bias that makes each latent fire on about N of every n_latents rows of the bench batch (L0 ~ N) "
+            + "instead of the random init's ~n_latents/2: times the step at the density a run reaches as it trains "
+            + "(the step takes sparse products below a density of 1/16). Default: off.")
     Integer l0;
 
     @Option(names = "--dead-tokens", defaultValue = "10000000", paramLabel = "N", description = "topk family: tokens "
@@ -113,9 +114,11 @@ final class BenchCommand implements Callable<Integer> {
         Philox.fillNormal(seed, 99, host);
         SaeWeights init = SaeInit.initial(cfg, seed, new float[d]);
         if (l0 != null) {
-            if (a != Architecture.RELU && a != Architecture.RELU_2023) {
+            if (a != Architecture.RELU && a != Architecture.RELU_2023 && a != Architecture.JUMPRELU
+                    && a != Architecture.GATED) {
                 dev.close();
-                throw new IllegalArgumentException("--l0 works with --arch relu or relu-2023, not " + a.cliName());
+                throw new IllegalArgumentException("--l0 works with --arch relu, relu-2023, jumprelu or gated, not "
+                        + a.cliName());
             }
             if (l0 < 1 || l0 > cfg.nLatents()) {
                 dev.close();
@@ -196,9 +199,10 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code w} with b_enc set so that latent i fires (pre > 0) on the rows of {@code x} [batch, d] whose
-     * x . W_enc[:, i] is above that column's (1 - l0 / n_latents) quantile: each latent fires on about
-     * batch * l0 / n_latents rows, so a row has about l0 active latents.
+     * {@code w} with b_enc set so that latent i fires (pre > 0; jumprelu: pre > threshold_i; gated: the gate's
+     * pre-activation, b_enc being b_gate) on the rows of {@code x} [batch, d] whose x . W_enc[:, i] is above that
+     * column's (1 - l0 / n_latents) quantile: each latent fires on about batch * l0 / n_latents rows, so a row has
+     * about l0 active latents.
      */
     private SaeWeights withTargetL0(Device dev, SaeWeights w, float[] x, int l0) {
         int m = w.config().nLatents();
@@ -217,6 +221,7 @@ final class BenchCommand implements Callable<Integer> {
             dev.download(pb, 0, pre, 0, pre.length);
         }
         int fire = (int) Math.round((double) batch * l0 / m);
+        float[] threshold = w.config().arch() == Architecture.JUMPRELU ? w.extras().get("threshold") : null;
         float[] bEnc = new float[m];
         float[] col = new float[batch];
         for (int i = 0; i < m; i++) {
@@ -224,7 +229,7 @@ final class BenchCommand implements Callable<Integer> {
                 col[b] = pre[b * m + i];
             }
             java.util.Arrays.sort(col);
-            bEnc[i] = -col[Math.max(0, batch - fire - 1)];
+            bEnc[i] = (threshold == null ? 0f : threshold[i]) - col[Math.max(0, batch - fire - 1)];
         }
         return new SaeWeights(w.config(), w.wEnc(), bEnc, w.wDec(), w.bDec(), w.extras());
     }

@@ -47,11 +47,24 @@ class BenchCommandTest {
         return new ObjectMapper().readTree(lines[lines.length - 1]);
     }
 
-    /** --l0 sets the relu encoder bias so that about that many latents fire per row; without it half do. */
+    /**
+     * --l0 sets the encoder bias (gated: the gate's) so that about that many latents fire per row, above jumprelu's
+     * threshold; without it half do.
+     */
     @Test
-    void l0OptionStartsReluInTheSparseRegime() throws Exception {
+    void l0OptionStartsInTheSparseRegime() throws Exception {
+        for (String arch : new String[] {"relu", "jumprelu", "gated"}) {
+            l0OptionStartsInTheSparseRegime(arch);
+        }
+        StringWriter err = new StringWriter();
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "bench",
+                "--arch", "topk", "--l0", "4", "--d", "16", "--batch", "8", "--device", "cpu"));
+        assertTrue(err.toString().contains("--l0 works with --arch relu"), err.toString());
+    }
+
+    private static void l0OptionStartsInTheSparseRegime(String arch) throws Exception {
         for (Integer target : new Integer[] {null, 3}) {
-            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--arch", "relu", "--d", "32",
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--arch", arch, "--d", "32",
                     "--expansion", "4", "--batch", "512", "--steps", "2", "--warmup-steps", "1"));
             if (target != null) {
                 args.addAll(java.util.List.of("--l0", target.toString()));
@@ -60,18 +73,14 @@ class BenchCommandTest {
             JsonNode json = benchJson(args, out);
             double l0 = json.get("l0").asDouble();
             if (target == null) {
-                assertTrue(l0 > 40 && l0 < 88, "random init: about half of 128 latents fire, got " + l0);
+                assertTrue(l0 > 40 && l0 < 88, arch + ", random init: about half of 128 latents fire, got " + l0);
                 assertTrue(json.get("target_l0") == null);
             } else {
-                assertTrue(l0 > 1.5 && l0 < 6, "--l0 3 gave L0 " + l0);
+                assertTrue(l0 > 1.5 && l0 < 6, arch + ": --l0 3 gave L0 " + l0);
                 assertEquals(3, json.get("target_l0").asInt());
                 assertEquals(0, json.get("dense_steps").asInt(), out.toString());
             }
         }
-        StringWriter err = new StringWriter();
-        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "bench",
-                "--arch", "topk", "--l0", "4", "--d", "16", "--batch", "8", "--device", "cpu"));
-        assertTrue(err.toString().contains("--l0 works with --arch relu"), err.toString());
     }
 
     /**

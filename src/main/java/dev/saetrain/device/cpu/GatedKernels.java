@@ -20,9 +20,11 @@ final class GatedKernels {
     private static final int ROW_GRAIN = 4;
 
     private final Parallel par;
+    private final Compaction compaction;
 
     GatedKernels(Parallel par) {
         this.par = par;
+        this.compaction = new Compaction(par, ROW_GRAIN);
     }
 
     /** pi_mag from pi_gate: magScale (pre - bGate) + bMag, in double, rounded once. */
@@ -30,12 +32,12 @@ final class GatedKernels {
         return (float) ((double) magScale * ((double) pre - bGate) + bMag);
     }
 
-    /** See Device.gatedSparse: count open gates per row, prefix sum, fill, then the per-latent sums in CSR order. */
+    /** See Device.gatedSparse: open gates compacted (see Compaction), then the per-latent sums in CSR order. */
     long gatedSparse(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
                      int nLatents, SparseActs out, FloatBuffer gateVal, FloatBuffer gateSums, int[] fired) {
         // Open gates are the entries with pi_gate > 0: compacted with their pi_gate values, which then move to
         // gateVal while val takes f = relu(pi_mag) in the same pass as the per-latent sums.
-        long total = SparseKernels.compactAbove(par, pre, null, batch, nLatents, out);
+        long total = compaction.compactAbove(pre, null, batch, nLatents, out);
         if (total < 0) {
             return -1;
         }

@@ -19,9 +19,11 @@ final class SparseKernels {
     private static final int ROW_GRAIN = 4;
 
     private final Parallel par;
+    private final Compaction compaction;
 
     SparseKernels(Parallel par) {
         this.par = par;
+        this.compaction = new Compaction(par, ROW_GRAIN);
     }
 
     private static int[] ia(dev.saetrain.device.IntBuf b) {
@@ -115,65 +117,9 @@ final class SparseKernels {
         }
     }
 
-    /** See Device.reluSparse: count per row, prefix sum, then fill. */
+    /** See Device.reluSparse: one read of pre (see Compaction). */
     long reluSparse(FloatBuffer pre, int batch, int nLatents, SparseActs out) {
-        return compactAbove(par, pre, null, batch, nLatents, out);
-    }
-
-    /**
-     * Compacts the entries of pre [batch, nLatents] with pre[b, i] > threshold[i] (> 0 when threshold is null)
-     * into CSR rows of {@code out}, latents in increasing order, values as they are: count per row, prefix sum,
-     * fill. Returns the number of entries, or -1 (only rowPtr written) when they exceed out.capacity(). Shared by
-     * the ReLU, JumpReLU and gated compactions.
-     */
-    static long compactAbove(Parallel par, FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents,
-                             SparseActs out) {
-        int[] rowPtr = ia(out.rowPtr());
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
-                int c = 0;
-                for (int i = 0; i < nLatents; i++) {
-                    c += pre.get(base + i) > (threshold == null ? 0f : threshold.get(i)) ? 1 : 0;
-                }
-                rowPtr[b + 1] = c;
-            }
-        });
-        long total = prefixRowCounts(rowPtr, batch);
-        if (total > out.capacity()) {
-            return -1;
-        }
-        int[] idx = ia(out.idx());
-        FloatBuffer val = CpuDevice.fb(out.val());
-        par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
-                int e = rowPtr[b];
-                for (int i = 0; i < nLatents; i++) {
-                    float v = pre.get(base + i);
-                    if (v > (threshold == null ? 0f : threshold.get(i))) {
-                        idx[e] = i;
-                        val.put(e, v);
-                        e++;
-                    }
-                }
-            }
-        });
-        return total;
-    }
-
-    /**
-     * Turns per-row counts held in rowPtr[1..batch] into CSR row pointers (rowPtr[0] = 0) and returns the total
-     * number of entries (pointers past 2^31 - 1 saturate; callers refuse totals above their capacity).
-     */
-    private static long prefixRowCounts(int[] rowPtr, int batch) {
-        rowPtr[0] = 0;
-        long total = 0;
-        for (int b = 1; b <= batch; b++) {
-            total += rowPtr[b];
-            rowPtr[b] = (int) Math.min(total, Integer.MAX_VALUE);
-        }
-        return total;
+        return compaction.compactAbove(pre, null, batch, nLatents, out);
     }
 
     /** See Device.recordFires. Sequential: |S| is small next to the products. */

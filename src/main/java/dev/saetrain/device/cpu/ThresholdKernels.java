@@ -16,9 +16,11 @@ final class ThresholdKernels {
     private static final int LOW_BUCKETS = 1 << 16;
 
     private final Parallel par;
+    private final Compaction compaction;
 
     ThresholdKernels(Parallel par) {
         this.par = par;
+        this.compaction = new Compaction(par, ROW_GRAIN);
     }
 
     /**
@@ -164,9 +166,9 @@ final class ThresholdKernels {
         });
     }
 
-    /** See Device.jumpReluSparse: count per row, prefix sum, then fill. */
+    /** See Device.jumpReluSparse: one read of pre (see Compaction). */
     long jumpReluSparse(FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents, SparseActs out) {
-        return SparseKernels.compactAbove(par, pre, threshold, batch, nLatents, out);
+        return compaction.compactAbove(pre, threshold, batch, nLatents, out);
     }
 
     /** See Device.jumpReluDense. */
