@@ -66,7 +66,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--l0", paramLabel = "N", description = "relu, relu-2023, jumprelu, gated: start from an encoder "
             + "bias that makes each latent fire on about N of every n_latents rows of the bench batch (L0 ~ N) "
             + "instead of the random init's ~n_latents/2: times the step at the density a run reaches as it trains "
-            + "(the step takes sparse products below a density of 1/16). Default: off.")
+            + "(the step takes sparse products below a density of 1/16 for relu and relu-2023, 1/24 for jumprelu "
+            + "and gated). Default: off.")
     Integer l0;
 
     @Option(names = "--dead-tokens", defaultValue = "10000000", paramLabel = "N", description = "topk family: tokens "

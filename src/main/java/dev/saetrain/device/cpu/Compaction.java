@@ -9,8 +9,8 @@ import java.nio.FloatBuffer;
  * <p>pre is far larger than any cache (d = 512 x16, batch 4096: 134 MB), so each pass over it costs a read from
  * memory. A count pass then a fill pass read it twice; here each chunk of rows copies a row into a heap array, counts
  * and appends its entries to the chunk's own entry buffer in one pass over that copy (the buffer always has room for
- * a whole row), so pre is read once and each entry compared once. Once every chunk
- * is done the row counts give the CSR offsets and each chunk copies its buffer into place. A chunk's buffer is kept
+ * a whole row), so pre is read once and each entry compared once. Once every chunk is done the row counts give the
+ * CSR offsets and each chunk copies its buffer into place. A chunk's buffer is kept
  * across calls and grows to at most {@link #MAX_ENTRIES} / chunks entries (32 MiB of heap for all chunks): a chunk
  * without room for another whole row keeps only counting, and its remaining rows are read from pre again in the copy
  * phase (the two-pass behaviour), so memory stays bounded at any size and density.
