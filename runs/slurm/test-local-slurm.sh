@@ -4,7 +4,10 @@
 #   and slurmd (private key, socket, ports, state and spool under a temporary folder, nothing in /etc), writes demo
 #   data with `sae-train synth`, plans a 3-task sweep (CPU device), submits it with runs/slurm/sweep.sbatch,
 #   requeues task 0 mid-run (`scontrol requeue`), sends task 1 the time-limit signal (USR1 to the batch shell),
-#   checks that both resumed from their checkpoints, waits for the array, runs `sae-train sweep collect` and checks the table, the plot and the logs; then stops the daemons.
+#   checks that both resumed from their checkpoints, waits for the array, runs `sae-train sweep collect` and checks
+#   the table, the plot and the logs; then stops the daemons. Nothing depends on the machine's speed: the two
+#   interrupted tasks hold after their first checkpoint until the test has interrupted them and seen them requeued,
+#   and every wait on Slurm or the run polls against a deadline and reports the state it saw when it fails.
 #
 # Exit codes: 0 passed, or SKIPPED (printed as such, with the reason) when Slurm cannot be installed or its
 # daemons cannot start here (a sandbox without root, apt or sockets); 1 failed.
@@ -152,11 +155,14 @@ log "Slurm $(sinfo -V | awk '{print $2}') up: node $host idle, $ncpu CPU(s), por
 # Can this machine launch a job at all? (A sandbox may let the daemons start but not slurmstepd run a task.)
 probe=$(sbatch --parsable --gres=none --output="$work/log/probe.out" --wrap "echo probe-ok" 2>&1) \
     || skip "sbatch of a trivial job failed: $probe"
+probe_state=""
 for _ in $(seq 60); do
-    [ -z "$(squeue -h -j "$probe" -o %i 2>/dev/null)" ] && break
+    probe_state=$(squeue -h -j "$probe" -o %T 2>/dev/null || true)
+    [ -z "$probe_state" ] && break
     sleep 1
 done
 if ! grep -q probe-ok "$work/log/probe.out" 2>/dev/null; then
+    echo "probe job $probe: last state seen '${probe_state:-gone from the queue}'"
     scancel "$probe" 2>/dev/null || true
     tail -5 "$work/log/slurmd.log" 2>/dev/null
     skip "Slurm could not run a trivial job (echo) within 60 s on this machine"
@@ -183,49 +189,74 @@ EOF
 sae sweep plan "$work/sweep.json" | tee "$work/plan.txt"
 ntasks=$(wc -l <"$work/sweep/manifest.tsv")
 [ "$ntasks" -eq 3 ] || fail "expected 3 tasks in the manifest, got $ntasks"
-jobid=$(cd "$root" && SAE_TRAIN_JAR="$jar" sbatch --parsable --array=0-2 --gres=none --cpus-per-task=1 \
-    --output="$work/sweep/logs/slurm-%A_%a.out" runs/slurm/sweep.sbatch "$work/sweep/manifest.tsv")
+
+# Tasks 0 and 1 are interrupted mid-run. So that they cannot finish first however fast this machine is, their first
+# attempt holds after its first checkpoint (SAE_TRAIN_HOLD_AFTER_CHECKPOINT, a test seam of the step loop) until
+# release-<task> exists or a stop signal arrives; the test creates that file only once the task is back in the
+# queue, so the resumed attempt runs through. sweep.sbatch starts sae-train through $JAVA: this wrapper.
+cat >"$work/java-hold" <<EOF
+#!/bin/bash
+case \${SLURM_ARRAY_TASK_ID:-} in
+    0 | 1) export SAE_TRAIN_HOLD_AFTER_CHECKPOINT="$work/release-\$SLURM_ARRAY_TASK_ID" ;;
+esac
+exec java "\$@"
+EOF
+chmod 755 "$work/java-hold"
+jobid=$(cd "$root" && SAE_TRAIN_JAR="$jar" JAVA="$work/java-hold" sbatch --parsable --array=0-2 --gres=none \
+    --cpus-per-task=1 --output="$work/sweep/logs/slurm-%A_%a.out" runs/slurm/sweep.sbatch "$work/sweep/manifest.tsv")
 log "submitted job array $jobid"
 
-# Task 0: `scontrol requeue` once it has written a checkpoint (Slurm sends SIGTERM, then requeues the task).
+# Polls every 0.5 s until CONDITION (a command) succeeds; returns 1 once SECONDS seconds have passed without it.
+# Callers then report what they saw (describe), so a failure says which state Slurm and the run were in.
+poll() { # SECONDS CONDITION...
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.5
+    done
+}
+run_of() { echo "$work/sweep/$(sed -n "$(($1 + 1))p" "$work/sweep/manifest.tsv" | cut -f1 | xargs basename)"; }
+state_of() { squeue -h -j "${jobid}_$1" -o %T 2>/dev/null | head -1; }
+is_holding() { grep -q "holding after the checkpoint" "$1/train.log" 2>/dev/null; }
+is_pending() { [ "$(state_of "$1")" = PENDING ]; }
+describe() { # TASK: what the test can see of a task
+    local run
+    run=$(run_of "$1")
+    echo "Slurm state '$(state_of "$1")', checkpoint '$(cat "$run/checkpoints/latest" 2>/dev/null)'," \
+        "train.log ends '$(tail -1 "$run/train.log" 2>/dev/null)'," \
+        "task log ends '$(tail -1 "$work/sweep/logs/task-$1.log" 2>/dev/null)'"
+}
+
+# Task 0: `scontrol requeue` (Slurm sends SIGTERM, then requeues the task).
 # Task 1: the time-limit path: USR1 to the batch shell, as --signal=B:USR1@180 would send it; the script asks
 # sae-train to checkpoint and stop, then requeues the task itself.
-run_of() { echo "$work/sweep/$(sed -n "$(($1 + 1))p" "$work/sweep/manifest.tsv" | cut -f1 | xargs basename)"; }
 interrupt() { # TASK COMMAND...
     local t=$1 run
     shift
     run=$(run_of "$t")
-    while [ $((SECONDS - t_start)) -lt "$timeout_s" ]; do
-        grep -q '"result"' "$run/config.json" 2>/dev/null && fail "task $t finished before it could be interrupted; lengthen the sweep"
-        if [ -f "$run/checkpoints/latest" ]; then
-            log "task $t is at $(cat "$run/checkpoints/latest"); $*"
-            "$@" || fail "$* failed"
-            break
-        fi
-        sleep 0.5
-    done
-    [ -f "$run/checkpoints/latest" ] || fail "task $t wrote no checkpoint within ${timeout_s} s"
+    poll 300 is_holding "$run" || fail "task $t did not reach its hold after the first checkpoint within 300 s: $(describe "$t")"
+    grep -q '"result"' "$run/config.json" 2>/dev/null && fail "task $t finished although it was held: $(describe "$t")"
+    log "task $t holds at $(cat "$run/checkpoints/latest"); $*"
+    "$@" || fail "$* failed: $(describe "$t")"
+    poll 120 is_pending "$t" || fail "task $t was not requeued within 120 s of '$*': $(describe "$t")"
+    touch "$work/release-$t"
     # Slurm holds a requeued job for a while (reason BeginTime, about two minutes here); let it start soon. Not at
     # once: slurmd revokes the killed run's job credential and refuses a new launch whose credential carries the
-    # same second ("Job credential revoked", the task then FAILS instead of restarting: seen once when sae-train
-    # stopped within the second of the requeue), so wait for the next seconds first.
-    for _ in $(seq 120); do
-        if [ "$(squeue -h -j "${jobid}_$t" -o %T 2>/dev/null)" = PENDING ]; then
-            sleep 2
-            scontrol update JobId="${jobid}_$t" StartTime=now || fail "scontrol update StartTime=now failed"
-            return
-        fi
-        sleep 0.5
-    done
-    fail "task $t was not requeued (it never went back to PENDING)"
+    # same second ("Job credential revoked", the task then FAILS instead of restarting), so let that second pass.
+    sleep 2
+    scontrol update JobId="${jobid}_$t" StartTime=now || fail "scontrol update StartTime=now failed: $(describe "$t")"
 }
 interrupt 0 scontrol requeue "${jobid}_0"
 interrupt 1 scancel --batch --signal=USR1 "${jobid}_1"
 
-while [ -n "$(squeue -h -j "$jobid" -o %i 2>/dev/null)" ]; do
-    [ $((SECONDS - t_start)) -lt "$timeout_s" ] || { squeue -j "$jobid"; fail "the array did not finish within ${timeout_s} s"; }
-    sleep 2
-done
+array_done() { [ -z "$(squeue -h -j "$jobid" -o %i 2>/dev/null)" ]; }
+remaining=$((timeout_s - (SECONDS - t_start)))
+[ "$remaining" -gt 0 ] || remaining=1
+poll "$remaining" array_done || {
+    squeue -j "$jobid"
+    fail "the array did not finish within ${timeout_s} s; task 0: $(describe 0); task 1: $(describe 1); task 2: $(describe 2)"
+}
 log "job array $jobid done:"
 sacct_states=$(scontrol show job "$jobid" 2>/dev/null | grep -oE 'JobState=[A-Z]+|ArrayTaskId=[0-9]+|Restarts=[0-9]+' | paste -sd' ' -)
 echo "  $sacct_states"
@@ -256,6 +287,8 @@ for t in 0 1; do
     grep -q "restart count 1" "$tlog" || fail "task $t did not run a second time (see $tlog)"
     grep -q "resuming from checkpoint" "$tlog" || fail "task $t's second attempt did not resume (see $tlog)"
     grep -q "stopped by SIGTERM" "$run/train.log" || fail "task $t's first attempt did not stop on SIGTERM (see $run/train.log)"
+    grep -q "hold released at step [0-9]* (stop signal SIGTERM)" "$run/train.log" \
+        || fail "task $t's first attempt did not leave its hold on the stop signal (see $run/train.log)"
     grep -qE "resuming .* from .*step-[0-9]+ \(step [1-9][0-9]* of" "$run/train.log" \
         || fail "train.log of task $t has no resume line (see $run/train.log)"
     resumed[t]=$(grep -oE "resuming .* \(step [0-9]+ of [0-9]+\)" "$run/train.log" | grep -oE "step [0-9]+ of [0-9]+")

@@ -48,6 +48,7 @@ final class TrainLoop {
     private final MetricsWriter metrics;
     private final Supplier<String> stopSignal;
     private final Faults faults;
+    private final CheckpointHold hold;
     private long step;
     private long lastCheckpoint;
     private final double elapsedBefore;
@@ -61,7 +62,7 @@ final class TrainLoop {
      */
     TrainLoop(Device device, TrainOptions opts, ShardSet shards, float scale, long totalSteps, List<FamilyMember> members,
               CheckpointStore store, MetricsWriter metrics, long startStep, long lastCheckpoint, double elapsedBefore,
-              Supplier<String> stopSignal, Faults faults) {
+              Supplier<String> stopSignal, Faults faults, CheckpointHold hold) {
         this.device = device;
         this.opts = opts;
         this.shards = shards;
@@ -75,6 +76,7 @@ final class TrainLoop {
         this.elapsedBefore = elapsedBefore;
         this.stopSignal = stopSignal;
         this.faults = faults;
+        this.hold = hold;
     }
 
     long step() {
@@ -142,6 +144,9 @@ final class TrainLoop {
                 }
                 if ((every > 0 && step % every == 0) || step == totalSteps) {
                     checkpoint(step, stream);
+                    if (step < totalSteps) {
+                        hold.await(step, stopSignal);
+                    }
                 }
                 if (step == faults.killAfterStep()) {
                     throw new Faults.Killed(step);

@@ -233,7 +233,7 @@ public final class Trainer {
                     totalSteps, opts.batch());
             TrainLoop loop = new TrainLoop(device, opts, shards, scale, totalSteps, members, store, metrics,
                     ck == null ? 0 : ck.step(), ck == null ? -1 : ck.step(), ck == null ? 0 : ck.elapsedSeconds(),
-                    () -> stopSignal, faults);
+                    () -> stopSignal, faults, CheckpointHold.fromEnvironment());
             TrainLoop.End end = loop.run(ck == null ? null : ck.position());
             long tokens = loop.step() * opts.batch();
             double seconds = loop.elapsed();
