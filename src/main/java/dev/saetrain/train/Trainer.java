@@ -93,7 +93,7 @@ public final class Trainer {
         return GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6);
     }
 
-    /** Trains on {@code shards}; throws BadInputException for bad data (leaving no run directory). */
+    /** Trains on {@code shards}; throws BadInputException for bad data (leaving no run directory unless it holds a checkpoint). */
     public Result run(ShardSet shards) throws IOException {
         long totalSteps = checkShapes(shards);
         float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
@@ -115,9 +115,22 @@ public final class Trainer {
                 return train(shards, runDir, config, scale, median, totalSteps, null);
             }
         } catch (BadInputException e) {
-            // Bad data met mid-stream (a non-finite row): the run is void, leave nothing behind.
-            deleteRunDir(runDir);
-            throw e;
+            // Bad data met mid-stream (a non-finite row). Before the first checkpoint the run is void: leave nothing
+            // behind. After it the checkpoints are work a user can resume once the rows are fixed: never delete them.
+            Path checkpoints = new CheckpointStore(runDir).dir();
+            boolean holdsCheckpoint;
+            try (var entries = Files.list(checkpoints)) {
+                holdsCheckpoint = entries.findAny().isPresent();
+            } catch (java.nio.file.NoSuchFileException none) {
+                holdsCheckpoint = false;
+            }
+            if (!holdsCheckpoint) {
+                deleteRunDir(runDir);
+                throw e;
+            }
+            throw new BadInputException(e.file(), e.getMessage().substring(e.file().toString().length() + 2)
+                    + "; the run's checkpoints in " + checkpoints + " are kept: replace the bad values in place "
+                    + "(same shape) and continue with: sae-train train --resume " + runDir, e);
         }
     }
 

@@ -61,6 +61,36 @@ class TrainBadInputTest {
         assertRejected(dir, "a.npy", "row 35000");
     }
 
+    /**
+     * A non-finite row met after a checkpoint: the error is the same one line, but the checkpoints are work the user
+     * can resume from, so the run directory stays; with the row fixed in place, --resume finishes the run.
+     */
+    @Test
+    void nonFiniteRowAfterACheckpointKeepsTheRunAndResumes() throws IOException {
+        Path dir = tmp.resolve("nan-late");
+        float[] x = rows(40_000, 8, 1);
+        x[35_000 * 8 + 3] = Float.NaN;
+        Path shard = dir.resolve("a.npy");
+        NpyWriter.write(shard, Tensor.f32(x, 40_000, 8));
+        int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
+                dir.toString(), "--out", tmp.resolve("runs").toString(), "--name", "late", "--batch", "64",
+                "--expansion", "2", "--k", "4", "--threads", "1", "--checkpoint-every", "640");
+        assertEquals(2, code, err.toString());
+        String e = err.toString().strip();
+        assertFalse(e.contains("\n"), "one line expected: " + e);
+        assertTrue(e.startsWith("error: ") && e.contains("a.npy") && e.contains("row 35000"), e);
+        assertTrue(e.contains("--resume"), e);
+        Path run = tmp.resolve("runs/late");
+        assertTrue(Files.isRegularFile(run.resolve("checkpoints/latest")), "the checkpoints were deleted");
+
+        x[35_000 * 8 + 3] = 0.5f;
+        NpyWriter.write(shard, Tensor.f32(x, 40_000, 8));
+        StringWriter err2 = new StringWriter();
+        assertEquals(0, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err2, true), "train",
+                "--resume", run.toString(), "--threads", "1"), err2.toString());
+        assertTrue(Files.exists(run.resolve("saes/x2-k4/sae_weights.safetensors")));
+    }
+
     @Test
     void widthThatDiffersFromTheFirstShard() throws IOException {
         Path dir = tmp.resolve("width");
