@@ -1,25 +1,36 @@
 package dev.saetrain.cli;
 
-import dev.saetrain.data.BadInputException;
+import java.nio.file.Path;
 import picocli.CommandLine;
 
 /**
  * Entry point: {@code sae-train [COMMAND] ...}; a bare {@code sae-train SHARD_DIR} means {@code train SHARD_DIR}.
- * Exit codes: 0 ok, 1 internal failure, 2 bad usage or bad input; train also returns 143 / 130 when SIGTERM /
- * SIGINT stopped it after a checkpoint (see StopSignals). The only place that calls System.exit.
+ * Exit codes: 0 ok, 1 internal failure (a bug: the stack trace goes to the run's train.log or a file in the temporary
+ * directory, stderr gets one line naming it), 2 bad usage or bad input, 3 the machine refused (disk full, read-only
+ * or forbidden output, out of memory, too many open files); train also returns 143 / 130 when SIGTERM / SIGINT
+ * stopped it after a checkpoint (see StopSignals). Every failure is one line on stderr (see {@link Failure}), never a
+ * stack trace. The only place that calls System.exit.
  */
 public final class Main {
     /** Exit code for success. */
     public static final int OK = 0;
-    /** Exit code for an internal failure (a bug, an I/O error on our own output). */
+    /** Exit code for an internal failure (a bug). */
     public static final int INTERNAL = 1;
     /** Exit code for bad usage or bad input. */
     public static final int BAD_INPUT = 2;
+    /** Exit code for a failure of the machine: disk full, read-only or forbidden output, out of memory. */
+    public static final int ENVIRONMENT = 3;
 
     private Main() {
     }
 
     public static void main(String[] args) {
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+            Failure f = Failure.of(e);
+            Path trace = CrashLog.write(f, args);
+            System.err.println(f.message() + " (in thread " + thread.getName() + ")"
+                    + (trace != null ? "; stack trace in " + trace : ""));
+        });
         System.exit(run(args));
     }
 
@@ -39,23 +50,32 @@ public final class Main {
             System.arraycopy(args, 0, withTrain, 1, args.length);
             args = withTrain;
         }
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the handler below; an OutOfMemoryError gets here.
+            return report(Failure.of(e), err, args);
+        }
+    }
+
+    /** Prints {@code f} as one line (its trace, unless it is bad input, to {@link CrashLog}) and returns its code. */
+    static int report(Failure f, java.io.PrintWriter err, String[] args) {
+        if (f.code() == BAD_INPUT) {
+            err.println(f.message());
+            return f.code();
+        }
+        Path trace = CrashLog.write(f, args);
+        String where = trace != null ? "; stack trace in " + trace : "";
+        err.println(f.message() + where + (f.code() == INTERNAL ? "; please report it" : ""));
+        return f.code();
     }
 
     /** The picocli command tree with the project's exit codes and error handling. */
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new RootCommand());
-        cl.setExitCodeExceptionMapper(e -> e instanceof BadInputException || e instanceof IllegalArgumentException
-                ? BAD_INPUT : INTERNAL);
-        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof BadInputException || e instanceof IllegalArgumentException) {
-                cmd.getErr().println("error: " + e.getMessage());
-                return BAD_INPUT;
-            }
-            cmd.getErr().println("internal error: " + e);
-            e.printStackTrace(cmd.getErr());
-            return INTERNAL;
-        });
+        cl.setExitCodeExceptionMapper(e -> Failure.of(e).code());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) ->
+                report(Failure.of(e), cmd.getErr(), parsed.originalArgs().toArray(new String[0])));
         cl.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
             cmd.getErr().println("error: " + e.getMessage());

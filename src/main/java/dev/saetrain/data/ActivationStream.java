@@ -1,5 +1,6 @@
 package dev.saetrain.data;
 
+import java.nio.file.Path;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -62,12 +63,12 @@ public final class ActivationStream implements AutoCloseable {
         // One slot more than buffers exist, so the final END or failure item always fits without blocking.
         this.ready = new ArrayBlockingQueue<>(depth + 1);
         long firstBatch = position.rowsDelivered() / options.batch();
-        this.producer = new Thread(() -> produce(filler, restoreFrom, firstBatch), "sae-train-prefetch");
+        this.producer = new Thread(() -> produce(set.source(), filler, restoreFrom, firstBatch), "sae-train-prefetch");
         producer.setDaemon(true);
         producer.start();
     }
 
-    private void produce(BatchFiller filler, StreamPosition restoreFrom, long firstBatch) {
+    private void produce(Path source, BatchFiller filler, StreamPosition restoreFrom, long firstBatch) {
         boolean handedOver = false;
         try {
             if (restoreFrom != null && !filler.restore(restoreFrom)) {
@@ -86,6 +87,12 @@ public final class ActivationStream implements AutoCloseable {
             handedOver = true;
         } catch (RuntimeException e) {
             handedOver = ready.offer(new Item(null, null, e));
+        } catch (InternalError e) {
+            // A page fault on a mapped shard that the JVM delivered after Shard's own read returned (it reports
+            // faults in compiled code late): the file is no longer known, the directory is.
+            handedOver = ready.offer(new Item(null, null, new BadInputException(source, "a shard changed or was "
+                    + "truncated while the run was reading it (shards are memory-mapped): leave shards unchanged "
+                    + "during a run; restore the files and resume, or start again", e)));
         } finally {
             if (!handedOver) {
                 // Only an Error gets here; it still reaches the uncaught-exception handler after this.

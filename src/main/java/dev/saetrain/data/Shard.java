@@ -135,6 +135,14 @@ public final class Shard {
      */
     public void readRows(long firstRow, int count, float scale, float[] dst, int dstOffset) {
         checkRange(firstRow, count);
+        try {
+            convertRows(firstRow, count, scale, dst, dstOffset);
+        } catch (InternalError e) {
+            throw changedWhileMapped(e);
+        }
+    }
+
+    private void convertRows(long firstRow, int count, float scale, float[] dst, int dstOffset) {
         if (count == 1) {
             // The stream's path: one row per draw, always inside one chunk.
             int c = (int) (firstRow / rowsPerChunk);
@@ -170,10 +178,23 @@ public final class Shard {
         long end = Math.min((long) rowsPerChunk, firstRow - (long) c * rowsPerChunk + count) * rowBytes;
         // The rest of a block that crosses into the next chunk is paged in on demand; blocks are small.
         byte sink = 0;
-        for (long b = begin; b < end; b += PAGE_BYTES) {
-            sink ^= chunks[c].get((int) b);
+        try {
+            for (long b = begin; b < end; b += PAGE_BYTES) {
+                sink ^= chunks[c].get((int) b);
+            }
+        } catch (InternalError e) {
+            throw changedWhileMapped(e);
         }
         touched ^= sink;
+    }
+
+    /**
+     * A read of a mapped page that the file no longer backs (the JVM reports the SIGBUS as an InternalError):
+     * the shard was truncated or rewritten while this run had it mapped.
+     */
+    private BadInputException changedWhileMapped(InternalError e) {
+        return new BadInputException(path(), "the file changed or was truncated while the run was reading it (it is "
+                + "memory-mapped): leave shards unchanged during a run; restore the file and resume, or start again", e);
     }
 
     /**
@@ -189,7 +210,11 @@ public final class Shard {
             int c = (int) (row / rowsPerChunk);
             int inChunk = (int) (row - (long) c * rowsPerChunk);
             int n = Math.min(left, rowsPerChunk - inChunk);
-            dst.put(chunks[c].slice(inChunk * rowBytes, n * rowBytes));
+            try {
+                dst.put(chunks[c].slice(inChunk * rowBytes, n * rowBytes));
+            } catch (InternalError e) {
+                throw changedWhileMapped(e);
+            }
             row += n;
             left -= n;
         }

@@ -1,5 +1,6 @@
 package dev.saetrain.sweep;
 
+import dev.saetrain.io.JsonFiles;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -157,11 +158,7 @@ public final class SweepCollector {
     }
 
     private static JsonNode readJson(Path file) throws IOException {
-        try {
-            return JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new BadInputException(file, "is not valid JSON (" + e.getOriginalMessage() + ")", e);
-        }
+        return JsonFiles.read(file);
     }
 
     private static String lastLine(Path log) throws IOException {

@@ -1,9 +1,7 @@
 package dev.saetrain.sweep;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.saetrain.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.BadInputException;
 import dev.saetrain.model.Architecture;
@@ -43,7 +41,6 @@ import java.util.Set;
 public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Architecture> architectures,
                         List<Integer> expansions, List<Integer> ks, List<Double> l1s, List<Double> l0Coefs,
                         List<Long> seeds, int saesPerJob, List<String> trainArgs) {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final Set<String> TOP_KEYS = Set.of("name", "shard_dir", "out", "architectures", "expansion", "k",
             "l1", "l0_coef", "seeds", "saes_per_job", "train");
 
@@ -84,14 +81,7 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
             throw new BadInputException(file, "no such file; sweep plan takes a sweep description such as "
                     + "runs/slurm/example-sweep.json");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            var at = e.getLocation();
-            throw new BadInputException(file, "not valid JSON: " + e.getOriginalMessage()
-                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()), e);
-        }
+        JsonNode root = JsonFiles.read(file);
         if (!(root instanceof ObjectNode o)) {
             throw new BadInputException(file, "must hold one JSON object, see runs/slurm/example-sweep.json");
         }

@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -109,7 +110,7 @@ record Checkpoint(long step, long totalSteps, int batch, long seed, float scale,
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(file + " is missing; the checkpoint is incomplete, resume from an older one");
         }
-        JsonNode root = JSON.readTree(file.toFile());
+        JsonNode root = JsonFiles.read(file);
         if (root.path("format").asInt(-1) != FORMAT) {
             throw new IllegalArgumentException(file + " has format " + root.path("format") + ", this sae-train reads "
                     + FORMAT + "; resume with the sae-train version that wrote it");

@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -136,7 +137,7 @@ public final class RunConfig {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(file + " does not exist; --resume takes a run directory such as runs/NAME");
         }
-        JsonNode n = JSON.readTree(file.toFile());
+        JsonNode n = JsonFiles.read(file);
         if (!(n instanceof ObjectNode o) || !o.has("options") || !o.has("data")) {
             throw new IllegalArgumentException(file + " has no 'options' or 'data'; the run was made by an sae-train "
                     + "without resume support, or the file was edited; start a new run");

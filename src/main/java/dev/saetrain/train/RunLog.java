@@ -8,11 +8,15 @@ import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 
 /** Adds and removes the run's train.log appender on the root logger, next to the console output. */
-final class RunLog implements AutoCloseable {
+public final class RunLog implements AutoCloseable {
+    /** The train.log most recently opened in this process, so that a failure's stack trace can go there. */
+    private static volatile Path lastFile;
+
     private final FileAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender;
     private final Logger root;
 
     RunLog(Path file) {
+        lastFile = file;
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(ctx);
@@ -27,6 +31,11 @@ final class RunLog implements AutoCloseable {
         appender.start();
         root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.addAppender(appender);
+    }
+
+    /** The train.log most recently opened in this process (kept after close), or null when none was. */
+    public static Path lastFile() {
+        return lastFile;
     }
 
     @Override

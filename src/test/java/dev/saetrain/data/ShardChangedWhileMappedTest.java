@@ -1,0 +1,62 @@
+package dev.saetrain.data;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.saetrain.io.NpyWriter;
+import dev.saetrain.io.Tensor;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A shard truncated under a run: the page fault of a mapped read (an InternalError from the JVM) becomes one
+ * BadInputException naming the file, or its directory where the JVM reports the fault only after the read returned.
+ */
+class ShardChangedWhileMappedTest {
+    private static final int ROWS = 40_000;
+    private static final int D = 64;
+
+    @TempDir
+    Path tmp;
+
+    private Path shard() throws IOException {
+        Path file = tmp.resolve("data").resolve("a.npy");
+        NpyWriter.write(file, Tensor.f32(new float[ROWS * D], ROWS, D));
+        return file;
+    }
+
+    private static void truncate(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(256);
+        }
+    }
+
+    @Test
+    void aSingleRowReadNamesTheFile() throws IOException {
+        Path file = shard();
+        Shard s = Shard.open(file);
+        truncate(file);
+        BadInputException e = assertThrows(BadInputException.class, () -> s.readRows(ROWS - 1, 1, 1f, new float[D], 0));
+        assertTrue(e.getMessage().contains("a.npy") && e.getMessage().contains("changed or was truncated"), e.getMessage());
+    }
+
+    @Test
+    void theStreamFailsWithOneErrorInsteadOfDying() throws IOException {
+        Path file = shard();
+        ShardSet set = ShardSet.open(file.getParent());
+        try (ActivationStream stream = new ActivationStream(set, StreamOptions.of(256, ROWS, 3))) {
+            truncate(file);
+            float[] batch = new float[256 * D];
+            BadInputException e = assertThrows(BadInputException.class, () -> {
+                while (stream.next(batch)) {
+                    // drain until the truncated part is read
+                }
+            });
+            assertTrue(e.getMessage().contains("data") && e.getMessage().contains("truncated"), e.getMessage());
+        }
+    }
+}
