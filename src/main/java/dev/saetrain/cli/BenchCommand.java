@@ -22,8 +22,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sae-train bench}: times the training step on random rows held in memory and prints a table of
- * where the time goes, then one JSON line (tokens_per_s in steady state, encode_gflops inside the step,
- * gemm_gflops of the same product alone). A benchmark, not a test: compare ratios measured in one run.
+ * where the time goes, then one JSON line (tokens_per_s and ms_step in steady state, encode_gflops inside the
+ * step, gemm_gflops and ms_gemm_alone of the same product alone). A benchmark, not a test: compare ratios
+ * measured in one run.
  * With {@code --stream SHARD_DIR} it times the activation stream instead; see {@link StreamBench}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
@@ -191,6 +192,9 @@ final class BenchCommand implements Callable<Integer> {
             o.put("encode_gflops", Math.round(encodeGflops * 1000) / 1000.0);
             o.put("gemm_gflops", Math.round(gemmAlone * 1000) / 1000.0);
             o.put("gemm_tflops", Math.round(gemmAlone / 10.0) / 100.0);
+            // Times of the whole step and of the product alone, so the step / product ratio needs no arithmetic.
+            o.put("ms_step", Math.round(1e6 * secs / steps) / 1000.0);
+            o.put("ms_gemm_alone", Math.round(1e6 * gemmFlops / (gemmAlone * 1e9)) / 1000.0);
             phases.forEach((kk, v) -> o.put("ms_" + kk.replaceAll("[^a-z]", "_"), Math.round(1e5 * v / steps) / 100.0));
             out.println(o);
         } finally {

@@ -30,6 +30,11 @@ class BenchCommandTest {
             assertTrue(json.get("encode_gflops").asDouble() > 0);
             assertTrue(json.get("gemm_gflops").asDouble() > 0);
             assertEquals(json.get("gemm_gflops").asDouble() / 1e3, json.get("gemm_tflops").asDouble(), 0.006);
+            assertEquals(33 / json.get("tokens_per_s").asDouble() * 1e3, json.get("ms_step").asDouble(),
+                    0.01 * json.get("ms_step").asDouble() + 0.001);
+            double flops = 2.0 * 33 * 144 * 48;
+            assertEquals(flops / (json.get("gemm_gflops").asDouble() * 1e6), json.get("ms_gemm_alone").asDouble(),
+                    0.01 * json.get("ms_gemm_alone").asDouble() + 0.001);
             assertTrue(out.toString().contains("TFLOP/s"), out.toString());
             assertTrue(out.toString().contains("encode"), out.toString());
         }
