@@ -43,6 +43,25 @@ public final class DeviceFixtures {
         return List.of(new FastDevice("cpu-1", () -> new CpuDevice(1)), new FastDevice("cpu-3", () -> new CpuDevice(3)));
     }
 
+    /**
+     * A fast device that hands out {@code dev} itself, with {@code close} doing nothing, so that checks written to
+     * open and close their device run one after another on one open device (a GPU context is costly to open).
+     */
+    public static FastDevice shared(String name, Device dev) {
+        Device view = (Device) java.lang.reflect.Proxy.newProxyInstance(Device.class.getClassLoader(),
+                new Class<?>[] {Device.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("close") && method.getParameterCount() == 0) {
+                        return null;
+                    }
+                    try {
+                        return method.invoke(dev, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        return new FastDevice(name, () -> view);
+    }
+
     /** atol of a dense product whose inputs are rounded to TF32 (CUDA): 2^-11 per input, see {@link #denseProductTolerance}. */
     public static final double TF32_ATOL = 5e-3;
     /** rtol of the same. */

@@ -45,6 +45,10 @@ public final class ParityAssert {
     /** Receives every comparison made on its thread while installed. */
     public interface Recorder {
         void record(Comparison c);
+
+        /** The Device op the following comparisons check (a check that covers several ops says which). */
+        default void op(String name) {
+        }
     }
 
     /** A check that failed: one line in {@link #getMessage()}'s first line, the details after it. */
@@ -71,6 +75,17 @@ public final class ParityAssert {
             body.run();
         } finally {
             RECORDER.set(before);
+        }
+    }
+
+    /**
+     * Marks the Device op that the comparisons after it check, in checks that cover several ops (the selftest's
+     * one line per op); without a recorder it does nothing.
+     */
+    public static void op(String name) {
+        Recorder r = RECORDER.get();
+        if (r != null) {
+            r.op(name);
         }
     }
 
@@ -218,6 +233,7 @@ public final class ParityAssert {
         if (!condition) {
             fail(message, message);
         }
+        report(new Comparison(message, 1, 0, 0, 0, 0, 0, 0));
     }
 
     public static void assertTrue(boolean condition) {

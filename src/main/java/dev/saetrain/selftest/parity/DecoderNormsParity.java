@@ -45,6 +45,7 @@ public final class DecoderNormsParity {
             ref.rowNorms(up(ref, w), m, d, rn);
             fast.rowNorms(up(fast, w), m, d, fn);
             assertClose("rowNorms", down(ref, rn, m), down(fast, fn, m), 1e-6, 1e-5);
+            ParityAssert.op("normalizeRows");
             FloatBuf rw = up(ref, w);
             FloatBuf fw = up(fast, w);
             ref.normalizeRows(rw, m, d);

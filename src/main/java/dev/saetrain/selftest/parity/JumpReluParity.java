@@ -14,6 +14,7 @@ import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 import dev.saetrain.selftest.DeviceFixtures;
+import dev.saetrain.selftest.ParityAssert;
 import java.util.Random;
 
 /**
@@ -47,7 +48,9 @@ public final class JumpReluParity {
         HostActs w = HostActs.download(ref, want);
         assertTrue(wantCount > 0 && wantCount < n, "some but not all entries fire: " + wantCount);
         try (Device fast = fd.open().get()) {
+            ParityAssert.op("expInto");
             assertArrayEquals(th, down(fast, expOf(fast, logTh), s.nLatents()), "exp(log threshold)");
+            ParityAssert.op("jumpReluSparse");
             SparseActs got = SparseActs.allocate(fast, s.batch(), n);
             assertEquals(wantCount, fast.jumpReluSparse(up(fast, pre), up(fast, th), s.batch(), s.nLatents(), got));
             HostActs g = HostActs.download(fast, got);
@@ -55,6 +58,7 @@ public final class JumpReluParity {
             assertArrayEquals(w.idx(), g.idx(), "idx");
             assertArrayEquals(w.val(), g.val(), "val");
 
+            ParityAssert.op("jumpReluDense");
             FloatBuf fRef = ref.allocFloat(n);
             FloatBuf fFast = fast.allocFloat(n);
             assertEquals(wantCount, ref.jumpReluDense(up(ref, pre), up(ref, th), s.batch(), s.nLatents(), fRef));
@@ -63,6 +67,7 @@ public final class JumpReluParity {
             assertArrayEquals(down(ref, fRef, n), down(fast, fFast, n), "dense f");
             assertArrayEquals(pre, down(fast, preFast, n), "pre is not modified");
 
+            ParityAssert.op("jumpReluSparse");
             if (wantCount > 1) {
                 SparseActs tooSmall = SparseActs.allocate(fast, s.batch(), (int) wantCount - 1);
                 assertEquals(-1, fast.jumpReluSparse(up(fast, pre), up(fast, th), s.batch(), s.nLatents(), tooSmall),

@@ -48,14 +48,18 @@ public final class ReductionsParity {
         }
         Device ref = new ReferenceOps();
         try (Device fast = fd.open().get()) {
+            ParityAssert.op("centeredSumSquares");
             assertClose("centeredSumSquares", ref.centeredSumSquares(up(ref, x), b, d),
                     fast.centeredSumSquares(up(fast, x), b, d), 1e-9, 1e-6);
+            ParityAssert.op("dot");
             assertClose("dot", ref.dot(up(ref, x), up(ref, y), b * d), fast.dot(up(fast, x), up(fast, y), b * d),
                     1e-9, 1e-6);
+            ParityAssert.op("sumSquares");
             assertClose("sumSquares (flags)", ref.sumSquares(up(ref, g), m, d, upInt(ref, flags)),
                     fast.sumSquares(up(fast, g), m, d, upInt(fast, flags)), 1e-9, 1e-6);
             assertClose("sumSquares (no flags)", ref.sumSquares(up(ref, g), m, d, null),
                     fast.sumSquares(up(fast, g), m, d, null), 1e-9, 1e-6);
+            ParityAssert.op("countAtOrBelow");
             for (int threshold : new int[] {-11, -3, 0, 10}) {
                 assertEquals(ref.countAtOrBelow(upInt(ref, ints), m, threshold),
                         fast.countAtOrBelow(upInt(fast, ints), m, threshold), "countAtOrBelow " + threshold);
@@ -79,18 +83,21 @@ public final class ReductionsParity {
         float[] dW0 = SparseDecoderBackwardParity.startingGradient(137, flags0, m, d);
         Device ref = new ReferenceOps();
         try (Device fast = fd.open().get()) {
+            ParityAssert.op("addColumnSums");
             FloatBuf ro = up(ref, out0);
             FloatBuf fo = up(fast, out0);
             ref.addColumnSums(up(ref, x), b, d, 2f / b, ro);
             fast.addColumnSums(up(fast, x), b, d, 2f / b, fo);
             assertClose("addColumnSums", down(ref, ro, d), down(fast, fo, d), ATOL_SUM, RTOL_SUM);
 
+            ParityAssert.op("addVecMat");
             ro = up(ref, out0);
             fo = up(fast, out0);
             ref.addVecMat(up(ref, v), up(ref, w), m, d, -1f, ro);
             fast.addVecMat(up(fast, v), up(fast, w), m, d, -1f, fo);
             assertClose("addVecMat", down(ref, ro, d), down(fast, fo, d), ATOL_SUM, RTOL_SUM);
 
+            ParityAssert.op("addScaledRows");
             FloatBuf rdw = up(ref, dW0);
             FloatBuf fdw = up(fast, dW0);
             IntBuf rf = upInt(ref, flags0);
@@ -102,6 +109,7 @@ public final class ReductionsParity {
             assertClose("addScaledRows", ParityAssert.maskRows(down(ref, rdw, m * d), wantFlags, d),
                     ParityAssert.maskRows(down(fast, fdw, m * d), wantFlags, d), 1e-7, 1e-6);
 
+            ParityAssert.op("scaleInto");
             FloatBuf rs = ref.allocFloat(b * d);
             FloatBuf fs = fast.allocFloat(b * d);
             ref.scaleInto(up(ref, x), rs, b * d, -0.37f);
@@ -111,6 +119,7 @@ public final class ReductionsParity {
             fast.scaleInto(inPlace, inPlace, b * d, -0.37f);
             assertClose("scaleInto in place", down(ref, rs, b * d), down(fast, inPlace, b * d), 0, 1e-7);
 
+            ParityAssert.op("fill");
             FloatBuf filled = up(fast, x);
             fast.fill(filled, b * d - 1, 2.5f);
             float[] wantFill = new float[b * d];

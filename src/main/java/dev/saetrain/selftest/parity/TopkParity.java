@@ -12,6 +12,7 @@ import dev.saetrain.device.SparseActs;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.ParityAssert;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -90,7 +91,9 @@ public final class TopkParity {
         // The caller clamps k to the number of dead latents; also try exactly all of them.
         float[] pre = distinctRows(13, s.batch(), m, shifts(s.batch(), m, s.k()));
         try (Device fast = fd.open().get()) {
+            ParityAssert.op("countAtOrBelow");
             assertEquals(dead, fast.countAtOrBelow(upInt(fast, lastFired), m, deadBefore), "countAtOrBelow");
+            ParityAssert.op("topk");
             for (int k : new int[] {Math.min(s.k(), dead), dead}) {
                 HostActs want = run(new ReferenceOps(), pre, s, k, lastFired, deadBefore);
                 HostActs got = run(fast, pre, s, k, lastFired, deadBefore);
