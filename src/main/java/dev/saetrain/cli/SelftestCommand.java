@@ -41,8 +41,7 @@ final class SelftestCommand implements Callable<Integer> {
             + "threads against one thread. Default: ${DEFAULT-VALUE}.")
     String device;
 
-    @Option(names = "--quick", description = "Three of the seven parity shapes and a small benchmark (under a minute "
-            + "on a GPU node).")
+    @Option(names = "--quick", description = "Three of the seven parity shapes and a smaller benchmark.")
     boolean quick;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON to FILE (atomically).")
@@ -92,7 +91,11 @@ final class SelftestCommand implements Callable<Integer> {
         }
         rep.finish((System.nanoTime() - t0) / 1e9);
         if (json != null) {
-            rep.writeJson(json);
+            try {
+                rep.writeJson(json);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("--json " + json + ": cannot write it (" + e.getMessage() + ")");
+            }
         }
         return rep.passed() ? Main.OK : Main.INTERNAL;
     }
