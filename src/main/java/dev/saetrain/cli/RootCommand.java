@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
                 + "A bare 'sae-train SHARD_DIR' is 'sae-train train SHARD_DIR'.",
         subcommands = {TrainCommand.class, SynthCommand.class, InspectCommand.class, BenchCommand.class,
                 SweepCommand.class, AnalyzeCommand.class, ExportCommand.class, LogitLensCommand.class,
-                SyntheticCommand.class})
+                SyntheticCommand.class, SelftestCommand.class})
 final class RootCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

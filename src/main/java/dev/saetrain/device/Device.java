@@ -2,8 +2,9 @@ package dev.saetrain.device;
 
 /**
  * The op catalog of the training step, in this field's terms, over device buffers. Everything the step
- * needs goes through here; nothing else does. Each op's formula is in its Javadoc; {@code ReferenceOps}
- * (test scope) implements each one as plain loops, and every implementation has a parity test against it.
+ * needs goes through here; nothing else does. Each op's formula is in its Javadoc; {@link ReferenceOps}
+ * implements each one as plain loops, and every implementation is checked against it by the parity checks of
+ * {@code dev.saetrain.selftest.parity} (run by the JUnit parity tests and by {@code sae-train selftest}).
  *
  * <p>Layouts (all row-major, fp32 unless said otherwise):
  * <ul>

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.selftest.DeviceFixtures;
 import org.junit.jupiter.api.Test;
 
 /** Device.batchUpload's default (the CPU path of the step loop): each batch arrives as given. */

@@ -1,9 +1,10 @@
 package dev.saetrain.device;
 
-import dev.saetrain.device.DeviceFixtures.FastDevice;
-import dev.saetrain.device.DeviceFixtures.Shape;
 import dev.saetrain.device.cuda.CudaAssume;
 import dev.saetrain.device.cuda.CudaDevice;
+import dev.saetrain.selftest.DeviceFixtures;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
 import java.io.File;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -21,7 +22,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The parity suite of CpuDevice, run on CudaDevice: every {@code *ParityTest} method in this package whose
+ * The parity suite of CpuDevice, run on CudaDevice: every {@code *ParityTest} method in this package (each a
+ * wrapper of its check in {@code dev.saetrain.selftest.parity}, which {@code sae-train selftest} also runs) whose
  * cases come from {@link DeviceFixtures#cases} (every shape) or {@link DeviceFixtures#fastDevices}, called with
  * a {@code cuda} {@link FastDevice} instead of the CPU ones, one dynamic test per (class, method, shape). The
  * tolerances are the tests' own (dense products on CUDA: {@link DeviceFixtures#denseProductTolerance}).

@@ -1,54 +1,16 @@
 package dev.saetrain.device;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.up;
-import static dev.saetrain.device.ParityAssert.ATOL_SUM;
-import static dev.saetrain.device.ParityAssert.RTOL_SUM;
-import static dev.saetrain.device.ParityAssert.assertClose;
-
-import dev.saetrain.device.DeviceFixtures.FastDevice;
-import dev.saetrain.device.DeviceFixtures.Shape;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.parity.DenseDecodeParity;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/**
- * {@link Device#denseDecode}: xHat = f wDec + bDec for dense f = relu(pre) with some all-zero rows. wDec is
- * scaled by 1/sqrt(m) so xHat is O(1); tolerances as SparseDecodeParityTest.
- */
+/** {@link DenseDecodeParity} (its Javadoc gives the cases and tolerances) under JUnit, on each fast device and awkward shape. */
 class DenseDecodeParityTest {
-
-    private record Out(double sse, float[] xHat, float[] err) {
-    }
-
-    private static Out run(Device dev, float[] f, float[] wDec, float[] bDec, float[] target, Shape s) {
-        int n = s.batch() * s.dIn();
-        FloatBuf xHat = dev.allocFloat(n);
-        FloatBuf err = dev.allocFloat(n);
-        double sse = dev.denseDecode(up(dev, f), up(dev, wDec), up(dev, bDec), up(dev, target), s.batch(), s.dIn(),
-                s.nLatents(), xHat, err);
-        return new Out(sse, down(dev, xHat, n), down(dev, err, n));
-    }
-
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#cases")
     void denseDecodeMatchesReference(FastDevice fd, Shape s) {
-        int d = s.dIn();
-        int m = s.nLatents();
-        float[] f = ReluSparseParityTest.reluInputs(61, s.batch(), m);
-        for (int q = 0; q < f.length; q++) {
-            f[q] = Math.max(0f, f[q] + 1f);
-        }
-        float[] wDec = gaussian(62, m * d, 1 / Math.sqrt(m));
-        float[] bDec = gaussian(63, d, 0.5);
-        float[] target = gaussian(64, s.batch() * d, 1.0);
-        try (Device fast = fd.open().get()) {
-            Out want = run(new ReferenceOps(), f, wDec, bDec, target, s);
-            Out got = run(fast, f, wDec, bDec, target, s);
-            double[] tol = DeviceFixtures.denseProductTolerance(fd, ATOL_SUM, RTOL_SUM); // TF32 on CUDA
-            assertClose("xHat", want.xHat, got.xHat, tol[0], tol[1]);
-            assertClose("err", want.err, got.err, tol[0], tol[1]);
-            assertClose("sum err^2", want.sse, got.sse, 0, Math.max(1e-5, tol[1]));
-        }
+        DenseDecodeParity.denseDecodeMatchesReference(fd, s);
     }
 }

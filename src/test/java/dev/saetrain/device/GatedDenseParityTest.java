@@ -1,58 +1,16 @@
 package dev.saetrain.device;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.downInt;
-import static dev.saetrain.device.DeviceFixtures.up;
-import static dev.saetrain.device.ParityAssert.ATOL_SUM;
-import static dev.saetrain.device.ParityAssert.RTOL_SUM;
-import static dev.saetrain.device.ParityAssert.assertClose;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import dev.saetrain.device.DeviceFixtures.FastDevice;
-import dev.saetrain.device.DeviceFixtures.Shape;
-import dev.saetrain.device.GatedSparseParityTest.Inputs;
-import java.util.Arrays;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.parity.GatedDenseParity;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/**
- * {@link Device#gatedDense} against ReferenceOps: f and the in-place relu(pi_gate) must match exactly (comparisons
- * and one rounding from double on both sides), the counts exactly, and gateSums (partial sums per chunk of rows)
- * to ParityAssert's fp32-sum tolerance. f starts as garbage, to show it is overwritten.
- */
+/** {@link GatedDenseParity} (its Javadoc gives the cases and tolerances) under JUnit, on each fast device and awkward shape. */
 class GatedDenseParityTest {
-
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#cases")
     void gatedDenseMatchesReference(FastDevice fd, Shape s) {
-        int b = s.batch();
-        int m = s.nLatents();
-        int n = b * m;
-        Inputs in = Inputs.of(51, b, m);
-        float[] garbage = new float[n];
-        Arrays.fill(garbage, 1e6f);
-        Device ref = new ReferenceOps();
-        FloatBuf preRef = up(ref, in.pre());
-        FloatBuf fRef = up(ref, garbage);
-        FloatBuf sumsRef = ref.allocFloat(m);
-        IntBuf firedRef = ref.allocInt(1);
-        long open = ref.gatedDense(preRef, up(ref, in.bGate()), up(ref, in.bMag()), up(ref, in.magScale()), b, m, fRef,
-                sumsRef, firedRef);
-        int on = downInt(ref, firedRef, 1)[0];
-        assertTrue(open > 0 && open < n && on > 0 && on < open, "open " + open + ", firing " + on + " of " + n);
-        try (Device fast = fd.open().get()) {
-            FloatBuf pre = up(fast, in.pre());
-            FloatBuf f = up(fast, garbage);
-            FloatBuf sums = fast.allocFloat(m);
-            IntBuf fired = fast.allocInt(1);
-            assertEquals(open, fast.gatedDense(pre, up(fast, in.bGate()), up(fast, in.bMag()), up(fast, in.magScale()),
-                    b, m, f, sums, fired), "open gates");
-            assertEquals(on, downInt(fast, fired, 1)[0], "fired");
-            assertArrayEquals(down(ref, fRef, n), down(fast, f, n), "f");
-            assertArrayEquals(down(ref, preRef, n), down(fast, pre, n), "pre = relu(pi_gate) in place");
-            assertClose("gateSums", down(ref, sumsRef, m), down(fast, sums, m), ATOL_SUM, RTOL_SUM);
-        }
+        GatedDenseParity.gatedDenseMatchesReference(fd, s);
     }
 }

@@ -1,55 +1,16 @@
 package dev.saetrain.device;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.randomActs;
-import static dev.saetrain.device.DeviceFixtures.up;
-import static dev.saetrain.device.ParityAssert.ATOL_SUM;
-import static dev.saetrain.device.ParityAssert.RTOL_SUM;
-import static dev.saetrain.device.ParityAssert.assertClose;
-
-import dev.saetrain.device.DeviceFixtures.FastDevice;
-import dev.saetrain.device.DeviceFixtures.HostActs;
-import dev.saetrain.device.DeviceFixtures.Shape;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.parity.SparseDecodeParity;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/**
- * {@link Device#sparseDecode} with and without bDec, on CSR rows of varying length (one row empty, some
- * value-0 entries). xHat and err within ParityAssert's fp32-sum tolerance; the returned sum of squares
- * (up to 25k terms, accumulated in double by both) relative 1e-5.
- */
+/** {@link SparseDecodeParity} (its Javadoc gives the cases and tolerances) under JUnit, on each fast device and awkward shape. */
 class SparseDecodeParityTest {
-
-    private record Out(double sse, float[] xHat, float[] err) {
-    }
-
-    private static Out run(Device dev, HostActs acts, float[] wDec, float[] bDec, float[] target, Shape s) {
-        int n = s.batch() * s.dIn();
-        FloatBuf xHat = dev.allocFloat(n);
-        FloatBuf err = dev.allocFloat(n);
-        double sse = dev.sparseDecode(acts.upload(dev), up(dev, wDec), bDec == null ? null : up(dev, bDec),
-                up(dev, target), s.batch(), s.dIn(), xHat, err);
-        return new Out(sse, down(dev, xHat, n), down(dev, err, n));
-    }
-
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#cases")
     void sparseDecodeMatchesReference(FastDevice fd, Shape s) {
-        int d = s.dIn();
-        HostActs acts = randomActs(51, s.batch(), s.nLatents(), Math.max(2, s.k()));
-        float[] wDec = gaussian(52, s.nLatents() * d, 1 / Math.sqrt(d));
-        float[] bDec = gaussian(53, d, 0.5);
-        float[] target = gaussian(54, s.batch() * d, 1.0);
-        try (Device fast = fd.open().get()) {
-            for (float[] bd : new float[][] {bDec, null}) {
-                String tag = bd == null ? " (no bDec)" : " (bDec)";
-                Out want = run(new ReferenceOps(), acts, wDec, bd, target, s);
-                Out got = run(fast, acts, wDec, bd, target, s);
-                assertClose("xHat" + tag, want.xHat, got.xHat, ATOL_SUM, RTOL_SUM);
-                assertClose("err" + tag, want.err, got.err, ATOL_SUM, RTOL_SUM);
-                assertClose("sum err^2" + tag, want.sse, got.sse, 0, 1e-5);
-            }
-        }
+        SparseDecodeParity.sparseDecodeMatchesReference(fd, s);
     }
 }

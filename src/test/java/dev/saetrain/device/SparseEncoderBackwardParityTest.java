@@ -1,66 +1,16 @@
 package dev.saetrain.device;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.downInt;
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.randomActs;
-import static dev.saetrain.device.DeviceFixtures.randomFlags;
-import static dev.saetrain.device.DeviceFixtures.up;
-import static dev.saetrain.device.DeviceFixtures.upInt;
-import static dev.saetrain.device.ParityAssert.ATOL_SUM;
-import static dev.saetrain.device.ParityAssert.RTOL_SUM;
-import static dev.saetrain.device.ParityAssert.assertClose;
-import static dev.saetrain.device.ParityAssert.assertSameInts;
-import static dev.saetrain.device.ParityAssert.maskRows;
-
-import dev.saetrain.device.DeviceFixtures.FastDevice;
-import dev.saetrain.device.DeviceFixtures.HostActs;
-import dev.saetrain.device.DeviceFixtures.Shape;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.parity.SparseEncoderBackwardParity;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/**
- * {@link Device#sparseEncoderBackward}: dWEnc rows (flag semantics as SparseDecoderBackwardParityTest) and
- * dBEnc (dense, added to). acts.grad is random where val > 0 and 0 elsewhere, as the decoder backward leaves
- * it. Sums of at most 33 O(1) products: ParityAssert's fp32-sum tolerance.
- */
+/** {@link SparseEncoderBackwardParity} (its Javadoc gives the cases and tolerances) under JUnit, on each fast device and awkward shape. */
 class SparseEncoderBackwardParityTest {
-
-    private record Out(float[] dWEnc, float[] dBEnc, int[] flags) {
-    }
-
-    private static Out run(Device dev, HostActs acts, float[] xIn, float[] dW0, float[] dB0, int[] flags0, Shape s) {
-        int d = s.dIn();
-        int m = s.nLatents();
-        FloatBuf dW = up(dev, dW0);
-        FloatBuf dB = up(dev, dB0);
-        IntBuf flags = upInt(dev, flags0);
-        dev.sparseEncoderBackward(acts.upload(dev), up(dev, xIn), s.batch(), d, m, dW, dB, flags);
-        int[] f = downInt(dev, flags, m);
-        return new Out(maskRows(down(dev, dW, m * d), f, d), down(dev, dB, m), f);
-    }
-
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#cases")
     void sparseEncoderBackwardMatchesReference(FastDevice fd, Shape s) {
-        int d = s.dIn();
-        int m = s.nLatents();
-        HostActs a = randomActs(81, s.batch(), m, Math.max(2, s.k()));
-        float[] grad = gaussian(82, a.nnz(), 1.0);
-        for (int e = 0; e < grad.length; e++) {
-            grad[e] = a.val()[e] > 0 ? grad[e] : 0f;
-        }
-        HostActs acts = new HostActs(a.rowPtr(), a.idx(), a.val(), grad);
-        float[] xIn = gaussian(83, s.batch() * d, 1.0);
-        int[] flags0 = randomFlags(84, m, 0.2);
-        float[] dW0 = SparseDecoderBackwardParityTest.startingGradient(85, flags0, m, d);
-        float[] dB0 = gaussian(86, m, 0.1);
-        try (Device fast = fd.open().get()) {
-            Out want = run(new ReferenceOps(), acts, xIn, dW0, dB0, flags0, s);
-            Out got = run(fast, acts, xIn, dW0, dB0, flags0, s);
-            assertSameInts("rowActive", want.flags, got.flags);
-            assertClose("dWEnc", want.dWEnc, got.dWEnc, ATOL_SUM, RTOL_SUM);
-            assertClose("dBEnc", want.dBEnc, got.dBEnc, ATOL_SUM, RTOL_SUM);
-        }
+        SparseEncoderBackwardParity.sparseEncoderBackwardMatchesReference(fd, s);
     }
 }

@@ -1,107 +1,22 @@
 package dev.saetrain.device;
 
-import static dev.saetrain.device.DeviceFixtures.distinctRows;
-import static dev.saetrain.device.DeviceFixtures.up;
-import static dev.saetrain.device.DeviceFixtures.upInt;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import dev.saetrain.device.DeviceFixtures.FastDevice;
-import dev.saetrain.device.DeviceFixtures.HostActs;
-import dev.saetrain.device.DeviceFixtures.Shape;
-import java.util.Arrays;
-import java.util.Random;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.parity.TopkParity;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/**
- * {@link Device#topk}, with and without the dead filter (AuxK). Pre-activations have no ties within a row, so
- * the picked set is unique; rows are shifted so that some have every candidate negative (all k picks of
- * value 0) and some have fewer than k positive candidates. Compared per row as the set of (index, value)
- * pairs, values exactly (both are max(0, the same float)).
- */
+/** {@link TopkParity} (its Javadoc gives the cases and tolerances) under JUnit, on each fast device and awkward shape. */
 class TopkParityTest {
-
-    private static float[] shifts(int batch, int nLatents, int k) {
-        float half = nLatents / 128f;
-        float[] shift = new float[batch];
-        for (int b = 0; b < batch; b++) {
-            shift[b] = switch (b % 3) {
-                case 0 -> 0f;                              // about half positive
-                case 1 -> -half - 1f;                      // all negative: every pick is 0
-                default -> -half + (k / 2) / 64f;          // about k/2 positive among the top k
-            };
-        }
-        if (batch == 1) {
-            shift[0] = -half - 1f;
-        }
-        return shift;
-    }
-
-    private static HostActs run(Device dev, float[] pre, Shape s, int k, int[] lastFired, int deadBefore) {
-        SparseActs out = SparseActs.allocate(dev, s.batch(), s.batch() * k);
-        dev.topk(up(dev, pre), s.batch(), s.nLatents(), k, lastFired == null ? null : upInt(dev, lastFired),
-                deadBefore, out);
-        return HostActs.download(dev, out);
-    }
-
-    /** Row b's picks as sorted "index:valueBits" strings: a set, whatever order the device wrote. */
-    private static String rowSet(HostActs a, int b) {
-        String[] items = new String[a.rowPtr()[b + 1] - a.rowPtr()[b]];
-        for (int e = a.rowPtr()[b]; e < a.rowPtr()[b + 1]; e++) {
-            items[e - a.rowPtr()[b]] = a.idx()[e] + ":" + a.val()[e];
-        }
-        Arrays.sort(items);
-        return String.join(" ", items);
-    }
-
-    private static void assertSameSets(HostActs want, HostActs got, int k) {
-        for (int b = 0; b <= want.batch(); b++) {
-            assertEquals(b * k, got.rowPtr()[b], "rowPtr[" + b + "]");
-        }
-        for (int b = 0; b < want.batch(); b++) {
-            assertEquals(rowSet(want, b), rowSet(got, b), "row " + b + " picks (index:value)");
-        }
-    }
-
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#cases")
     void topkMatchesReference(FastDevice fd, Shape s) {
-        float[] pre = distinctRows(11, s.batch(), s.nLatents(), shifts(s.batch(), s.nLatents(), s.k()));
-        HostActs want = run(new ReferenceOps(), pre, s, s.k(), null, 0);
-        try (Device fast = fd.open().get()) {
-            assertSameSets(want, run(fast, pre, s, s.k(), null, 0), s.k());
-        }
-        long zeros = 0;
-        for (float v : want.val()) {
-            zeros += v == 0f ? 1 : 0;
-        }
-        assertTrue(zeros > 0, "the inputs must include picks of value 0");
+        TopkParity.topkMatchesReference(fd, s);
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#cases")
     void topkWithDeadFilterMatchesReference(FastDevice fd, Shape s) {
-        int m = s.nLatents();
-        Random r = new Random(12);
-        int[] lastFired = new int[m];
-        for (int i = 0; i < m; i++) {
-            lastFired[i] = r.nextInt(10);
-        }
-        int deadBefore = 4;
-        int dead = new ReferenceOps().countAtOrBelow(upInt(new ReferenceOps(), lastFired), m, deadBefore);
-        // The caller clamps k to the number of dead latents; also try exactly all of them.
-        float[] pre = distinctRows(13, s.batch(), m, shifts(s.batch(), m, s.k()));
-        try (Device fast = fd.open().get()) {
-            assertEquals(dead, fast.countAtOrBelow(upInt(fast, lastFired), m, deadBefore), "countAtOrBelow");
-            for (int k : new int[] {Math.min(s.k(), dead), dead}) {
-                HostActs want = run(new ReferenceOps(), pre, s, k, lastFired, deadBefore);
-                HostActs got = run(fast, pre, s, k, lastFired, deadBefore);
-                assertSameSets(want, got, k);
-                for (int i : got.idx()) {
-                    assertTrue(lastFired[i] <= deadBefore, "picked live latent " + i);
-                }
-            }
-        }
+        TopkParity.topkWithDeadFilterMatchesReference(fd, s);
     }
 }

@@ -1,51 +1,16 @@
 package dev.saetrain.device;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.up;
-import static dev.saetrain.device.DeviceFixtures.upInt;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import dev.saetrain.device.DeviceFixtures.FastDevice;
-import dev.saetrain.device.DeviceFixtures.Shape;
-import java.util.Arrays;
-import java.util.Random;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.parity.ZeroRowsParity;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/**
- * {@link Device#zeroRows} against {@link ReferenceOps}, exactly (no arithmetic): a random quarter of the rows
- * of an [nLatents, dIn] and an [nLatents, 1] buffer (Adam moments of W and b_enc) are zeroed, the rest kept.
- */
+/** {@link ZeroRowsParity} (its Javadoc gives the cases and tolerances) under JUnit, on each fast device and awkward shape. */
 class ZeroRowsParityTest {
-
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("dev.saetrain.device.DeviceFixtures#cases")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#cases")
     void zeroRowsMatchesReference(FastDevice fd, Shape s) {
-        int m = s.nLatents();
-        int count = Math.max(1, m / 4);
-        int[] rows = Arrays.copyOf(DeviceFixtures.permutation(new Random(131), m), count);
-        Device ref = new ReferenceOps();
-        try (Device fast = fd.open().get()) {
-            for (int cols : new int[] {s.dIn(), 1}) {
-                float[] a = gaussian(132, m * cols, 1.0);
-                FloatBuf rb = up(ref, a);
-                FloatBuf fb = up(fast, a);
-                ref.zeroRows(rb, upInt(ref, rows), count, cols);
-                fast.zeroRows(fb, upInt(fast, rows), count, cols);
-                float[] want = down(ref, rb, m * cols);
-                assertArrayEquals(want, down(fast, fb, m * cols), "zeroRows cols=" + cols);
-                int zeroed = 0;
-                for (int i = 0; i < m; i++) {
-                    boolean allZero = true;
-                    for (int j = 0; j < cols; j++) {
-                        allZero &= want[i * cols + j] == 0f;
-                    }
-                    zeroed += allZero ? 1 : 0;
-                }
-                assertEquals(count, zeroed, "the reference zeroes exactly the listed rows");
-            }
-        }
+        ZeroRowsParity.zeroRowsMatchesReference(fd, s);
     }
 }

@@ -1,7 +1,7 @@
 package dev.saetrain.train;
 
 import dev.saetrain.device.Device;
-import dev.saetrain.device.DeviceFixtures;
+import dev.saetrain.selftest.DeviceFixtures;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 

@@ -1,7 +1,7 @@
 package dev.saetrain.train;
 
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.up;
+import static dev.saetrain.selftest.DeviceFixtures.gaussian;
+import static dev.saetrain.selftest.DeviceFixtures.up;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
-import dev.saetrain.device.ParityAssert;
+import dev.saetrain.selftest.ParityAssert;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;

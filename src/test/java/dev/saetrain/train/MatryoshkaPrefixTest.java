@@ -1,6 +1,6 @@
 package dev.saetrain.train;
 
-import static dev.saetrain.device.DeviceFixtures.up;
+import static dev.saetrain.selftest.DeviceFixtures.up;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.saetrain.device.ParityAssert;
+import dev.saetrain.selftest.ParityAssert;
 import dev.saetrain.model.Architecture;
 import java.util.Arrays;
 import java.util.Random;

@@ -1,15 +1,15 @@
 package dev.saetrain.train;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.up;
+import static dev.saetrain.selftest.DeviceFixtures.down;
+import static dev.saetrain.selftest.DeviceFixtures.gaussian;
+import static dev.saetrain.selftest.DeviceFixtures.up;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.device.Device;
-import dev.saetrain.device.ParityAssert;
+import dev.saetrain.selftest.ParityAssert;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;

@@ -1,8 +1,8 @@
 package dev.saetrain.train;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.up;
+import static dev.saetrain.selftest.DeviceFixtures.down;
+import static dev.saetrain.selftest.DeviceFixtures.gaussian;
+import static dev.saetrain.selftest.DeviceFixtures.up;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -279,6 +279,22 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
                 : "project GEMM kernel (mma.sync, fp32 accumulation; " + CublasGemm.lastFailure() + ")";
     }
 
+    /** The compute capability as {major, minor} (e.g. {9, 0} for an H100 or H200). */
+    public int[] computeCapability() {
+        bind();
+        return new int[] {attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
+                attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)};
+    }
+
+    /** The PTX modules loaded (all of KernelCatalog's: opening fails on the first that does not load) and their kernels. */
+    public String modulesLoaded() {
+        java.util.Map<String, Integer> perModule = new java.util.TreeMap<>();
+        for (KernelSpec k : KernelCatalog.all()) {
+            perModule.merge(k.module() + ".ptx", 1, Integer::sum);
+        }
+        return modules.size() + " modules, " + functions.size() + " kernels: " + perModule;
+    }
+
     /** {free, total} bytes of device memory now (cuMemGetInfo). */
     public long[] memoryInfo() {
         bind();

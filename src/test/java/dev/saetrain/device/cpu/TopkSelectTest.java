@@ -3,7 +3,7 @@ package dev.saetrain.device.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.saetrain.device.DeviceFixtures;
+import dev.saetrain.selftest.DeviceFixtures;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Random;

@@ -1,21 +1,21 @@
 package dev.saetrain.device.cuda;
 
-import static dev.saetrain.device.DeviceFixtures.down;
-import static dev.saetrain.device.DeviceFixtures.gaussian;
-import static dev.saetrain.device.DeviceFixtures.up;
-import static dev.saetrain.device.DeviceFixtures.upInt;
-import static dev.saetrain.device.ParityAssert.ATOL_SUM;
-import static dev.saetrain.device.ParityAssert.RTOL_SUM;
-import static dev.saetrain.device.ParityAssert.assertClose;
-import static dev.saetrain.device.ParityAssert.assertSameInts;
-import static dev.saetrain.device.ParityAssert.maskRows;
+import static dev.saetrain.selftest.DeviceFixtures.down;
+import static dev.saetrain.selftest.DeviceFixtures.gaussian;
+import static dev.saetrain.selftest.DeviceFixtures.up;
+import static dev.saetrain.selftest.DeviceFixtures.upInt;
+import static dev.saetrain.selftest.ParityAssert.ATOL_SUM;
+import static dev.saetrain.selftest.ParityAssert.RTOL_SUM;
+import static dev.saetrain.selftest.ParityAssert.assertClose;
+import static dev.saetrain.selftest.ParityAssert.assertSameInts;
+import static dev.saetrain.selftest.ParityAssert.maskRows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.saetrain.device.Device;
-import dev.saetrain.device.DeviceFixtures;
-import dev.saetrain.device.DeviceFixtures.HostActs;
+import dev.saetrain.selftest.DeviceFixtures;
+import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;

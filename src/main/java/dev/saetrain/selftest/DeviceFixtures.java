@@ -1,4 +1,10 @@
-package dev.saetrain.device;
+package dev.saetrain.selftest;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.SparseActs;
 
 import dev.saetrain.device.cpu.CpuDevice;
 import java.util.ArrayList;
@@ -6,11 +12,11 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
-import org.junit.jupiter.params.provider.Arguments;
 
 /**
- * Shared inputs of the parity suite: the fast devices under test, the awkward shapes, seeded random buffers,
- * and upload/download helpers that work on any {@link Device}.
+ * Shared inputs of the parity checks ({@code dev.saetrain.selftest.parity}, run by the JUnit parity tests and by
+ * {@code sae-train selftest}): the fast devices under test, the awkward shapes, seeded random buffers, and
+ * upload/download helpers that work on any {@link Device}.
  */
 public final class DeviceFixtures {
     private DeviceFixtures() {
@@ -37,6 +43,25 @@ public final class DeviceFixtures {
         return List.of(new FastDevice("cpu-1", () -> new CpuDevice(1)), new FastDevice("cpu-3", () -> new CpuDevice(3)));
     }
 
+    /**
+     * A fast device that hands out {@code dev} itself, with {@code close} doing nothing, so that checks written to
+     * open and close their device run one after another on one open device (a GPU context is costly to open).
+     */
+    public static FastDevice shared(String name, Device dev) {
+        Device view = (Device) java.lang.reflect.Proxy.newProxyInstance(Device.class.getClassLoader(),
+                new Class<?>[] {Device.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("close") && method.getParameterCount() == 0) {
+                        return null;
+                    }
+                    try {
+                        return method.invoke(dev, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        return new FastDevice(name, () -> view);
+    }
+
     /** atol of a dense product whose inputs are rounded to TF32 (CUDA): 2^-11 per input, see {@link #denseProductTolerance}. */
     public static final double TF32_ATOL = 5e-3;
     /** rtol of the same. */
@@ -55,7 +80,7 @@ public final class DeviceFixtures {
     }
 
     /**
-     * Awkward sizes (DESIGN.md section 8): d in {48, 769}; m = 100, 257, 1031 (multiples of no tile);
+     * Awkward sizes: d in {48, 769}; m = 100, 257, 1031 (multiples of no tile);
      * batch 1, 7, 33; k = 1, 7, 32. Chosen so each value of each axis appears, not the full product.
      */
     public static List<Shape> shapes() {
@@ -69,12 +94,15 @@ public final class DeviceFixtures {
                 new Shape(33, 769, 1031, 7));
     }
 
-    /** Every fast device crossed with every shape: arguments (FastDevice, Shape). */
-    public static Stream<Arguments> cases() {
-        List<Arguments> out = new ArrayList<>();
+    /**
+     * Every fast device crossed with every shape: arguments (FastDevice, Shape), as the Object[] pairs a JUnit
+     * {@code @MethodSource} takes (so this class needs no JUnit).
+     */
+    public static Stream<Object[]> cases() {
+        List<Object[]> out = new ArrayList<>();
         for (FastDevice dev : fastDevices()) {
             for (Shape s : shapes()) {
-                out.add(Arguments.of(dev, s));
+                out.add(new Object[] {dev, s});
             }
         }
         return out.stream();

@@ -1,0 +1,95 @@
+package dev.saetrain.selftest.parity;
+
+import static dev.saetrain.selftest.DeviceFixtures.down;
+import static dev.saetrain.selftest.DeviceFixtures.downInt;
+import static dev.saetrain.selftest.DeviceFixtures.gaussian;
+import static dev.saetrain.selftest.DeviceFixtures.randomFlags;
+import static dev.saetrain.selftest.DeviceFixtures.up;
+import static dev.saetrain.selftest.DeviceFixtures.upInt;
+import static dev.saetrain.selftest.ParityAssert.ATOL_SUM;
+import static dev.saetrain.selftest.ParityAssert.RTOL_SUM;
+import static dev.saetrain.selftest.ParityAssert.assertClose;
+import static dev.saetrain.selftest.ParityAssert.assertSameInts;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.DeviceFixtures;
+import dev.saetrain.selftest.ParityAssert;
+import dev.saetrain.selftest.parity.GatedSparseParity.Inputs;
+import java.util.Arrays;
+
+/**
+ * {@link Device#gatedDenseBackward} against ReferenceOps, on gate = relu(pi_gate) and f from the reference
+ * {@link Device#gatedDense} of {@link GatedSparseParity}'s inputs (row 1 all closed). Every output starts as
+ * garbage (overwritten) and every flag must end set. ParityAssert's fp32-sum tolerance (dot products of length
+ * d <= 769, sums over <= 33 rows).
+ */
+public final class GatedDenseBackwardParity {
+
+    private record Out(float[] dWDec, float[] dWEnc, float[] dBGate, float[] dBMag, float[] dRMag, float[] dpreSums,
+                       int[] decFlags, int[] encFlags) {
+    }
+
+    private static Out run(Device dev, float[] gate, float[] f, float[] err, float[] auxErr, float[] wDec, float[] l1,
+                           float[] xIn, Inputs in, Shape s) {
+        int b = s.batch();
+        int d = s.dIn();
+        int m = s.nLatents();
+        float[] garbage = new float[Math.max(b, d) * m];
+        Arrays.fill(garbage, 1e6f);
+        FloatBuf dWDec = up(dev, garbage);
+        FloatBuf dWEnc = up(dev, garbage);
+        FloatBuf dBGate = up(dev, garbage);
+        FloatBuf dBMag = up(dev, garbage);
+        FloatBuf dRMag = up(dev, garbage);
+        FloatBuf dpreSums = up(dev, garbage);
+        IntBuf decFlags = upInt(dev, randomFlags(71, m, 0.3));
+        IntBuf encFlags = upInt(dev, new int[m]);
+        dev.gatedDenseBackward(up(dev, gate), up(dev, f), up(dev, err), 2f / b, up(dev, auxErr), 2f / b, up(dev, wDec),
+                up(dev, l1), up(dev, in.magScale()), up(dev, in.bMag()), up(dev, xIn), b, d, m, up(dev, garbage),
+                dWDec, decFlags, dWEnc, encFlags, dBGate, dBMag, dRMag, dpreSums);
+        return new Out(down(dev, dWDec, m * d), down(dev, dWEnc, m * d), down(dev, dBGate, m), down(dev, dBMag, m),
+                down(dev, dRMag, m), down(dev, dpreSums, m), downInt(dev, decFlags, m), downInt(dev, encFlags, m));
+    }
+
+    public static void gatedDenseBackwardMatchesReference(FastDevice fd, Shape s) {
+        int b = s.batch();
+        int d = s.dIn();
+        int m = s.nLatents();
+        Inputs in = Inputs.of(81, b, m);
+        Device ref = new ReferenceOps();
+        FloatBuf pre = up(ref, in.pre());
+        FloatBuf fBuf = ref.allocFloat((long) b * m);
+        ref.gatedDense(pre, up(ref, in.bGate()), up(ref, in.bMag()), up(ref, in.magScale()), b, m, fBuf,
+                ref.allocFloat(m), ref.allocInt(1));
+        float[] gate = down(ref, pre, b * m);
+        float[] f = down(ref, fBuf, b * m);
+        float[] err = gaussian(82, b * d, 1.0);
+        float[] auxErr = gaussian(83, b * d, 1.0);
+        float[] wDec = gaussian(84, m * d, 1 / Math.sqrt(d));
+        float[] l1 = gaussian(85, m, 0.01);
+        for (int i = 0; i < m; i++) {
+            l1[i] = Math.abs(l1[i]);
+        }
+        float[] xIn = gaussian(86, b * d, 1.0);
+        int[] allSet = new int[m];
+        Arrays.fill(allSet, 1);
+        Out want = run(ref, gate, f, err, auxErr, wDec, l1, xIn, in, s);
+        try (Device fast = fd.open().get()) {
+            Out got = run(fast, gate, f, err, auxErr, wDec, l1, xIn, in, s);
+            assertSameInts("decActive", allSet, got.decFlags);
+            assertSameInts("encActive", allSet, got.encFlags);
+            double[] tol = DeviceFixtures.denseProductTolerance(fd, ATOL_SUM, RTOL_SUM); // TF32 on CUDA
+            assertClose("dWDec", want.dWDec, got.dWDec, tol[0], tol[1]);
+            assertClose("dWEnc", want.dWEnc, got.dWEnc, tol[0], tol[1]);
+            assertClose("dBGate", want.dBGate, got.dBGate, tol[0], tol[1]);
+            assertClose("dBMag", want.dBMag, got.dBMag, tol[0], tol[1]);
+            assertClose("dRMag", want.dRMag, got.dRMag, tol[0], tol[1]);
+            assertClose("dpreSums", want.dpreSums, got.dpreSums, tol[0], tol[1]);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.saetrain.selftest.parity;
+
+import static dev.saetrain.selftest.DeviceFixtures.down;
+import static dev.saetrain.selftest.DeviceFixtures.gaussian;
+import static dev.saetrain.selftest.DeviceFixtures.up;
+import static dev.saetrain.selftest.ParityAssert.ATOL_SUM;
+import static dev.saetrain.selftest.ParityAssert.RTOL_SUM;
+import static dev.saetrain.selftest.ParityAssert.assertClose;
+import static dev.saetrain.selftest.ParityAssert.assertTrue;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.SparseActs;
+import dev.saetrain.selftest.DeviceFixtures.FastDevice;
+import dev.saetrain.selftest.DeviceFixtures.HostActs;
+import dev.saetrain.selftest.DeviceFixtures.Shape;
+import dev.saetrain.selftest.ParityAssert;
+import dev.saetrain.selftest.parity.GatedSparseParity.Inputs;
+import java.util.Arrays;
+
+/**
+ * {@link Device#gatedSparseBackward} against ReferenceOps, on the open gates of {@link GatedSparseParity}'s
+ * inputs (row 1 has none), with dL/dpi_mag random where f > 0 and 0 elsewhere (as sparseDecoderBackward leaves it).
+ * gate.grad and the three per-latent sums start as garbage, to show they are overwritten. ParityAssert's fp32-sum
+ * tolerance (dot products of length d <= 769).
+ */
+public final class GatedSparseBackwardParity {
+
+    private record Out(float[] dpre, float[] dBGate, float[] dBMag, float[] dRMag) {
+    }
+
+    private static Out run(Device dev, HostActs f, float[] gateVal, float[] auxErr, float[] wDec, float[] l1,
+                           Inputs in, Shape s) {
+        int m = s.nLatents();
+        int nnz = f.nnz();
+        float[] garbage = new float[Math.max(nnz, m)];
+        Arrays.fill(garbage, 1e6f);
+        SparseActs acts = f.upload(dev);
+        SparseActs gate = new SparseActs(acts.rowPtr(), acts.idx(), up(dev, gateVal), up(dev, garbage), s.batch(),
+                acts.capacity());
+        FloatBuf dBGate = up(dev, garbage);
+        FloatBuf dBMag = up(dev, garbage);
+        FloatBuf dRMag = up(dev, garbage);
+        dev.gatedSparseBackward(acts, gate, up(dev, auxErr), 2f / s.batch(), up(dev, wDec), up(dev, l1),
+                up(dev, in.magScale()), up(dev, in.bMag()), s.batch(), s.dIn(), m, dBGate, dBMag, dRMag);
+        return new Out(down(dev, gate.grad(), nnz), down(dev, dBGate, m), down(dev, dBMag, m), down(dev, dRMag, m));
+    }
+
+    public static void gatedSparseBackwardMatchesReference(FastDevice fd, Shape s) {
+        int b = s.batch();
+        int d = s.dIn();
+        int m = s.nLatents();
+        Inputs in = Inputs.of(61, b, m);
+        Device ref = new ReferenceOps();
+        SparseActs open = SparseActs.allocate(ref, b, b * m);
+        FloatBuf gateVal = ref.allocFloat((long) b * m);
+        long nnz = ref.gatedSparse(up(ref, in.pre()), up(ref, in.bGate()), up(ref, in.bMag()), up(ref, in.magScale()),
+                b, m, open, gateVal, ref.allocFloat(m), ref.allocInt(1));
+        HostActs h = HostActs.download(ref, open);
+        float[] dMag = gaussian(62, (int) nnz, 1.0);
+        for (int e = 0; e < nnz; e++) {
+            dMag[e] = h.val()[e] > 0 ? dMag[e] : 0f;
+        }
+        HostActs f = new HostActs(h.rowPtr(), h.idx(), h.val(), dMag);
+        float[] gv = down(ref, gateVal, (int) nnz);
+        float[] auxErr = gaussian(63, b * d, 1.0);
+        float[] wDec = gaussian(64, m * d, 1 / Math.sqrt(d));
+        float[] l1 = gaussian(65, m, 0.01);
+        for (int i = 0; i < m; i++) {
+            l1[i] = Math.abs(l1[i]);
+        }
+        Out want = run(ref, f, gv, auxErr, wDec, l1, in, s);
+        assertTrue(Arrays.stream(toDouble(want.dRMag)).anyMatch(v -> v != 0), "r_mag must get a gradient");
+        try (Device fast = fd.open().get()) {
+            Out got = run(fast, f, gv, auxErr, wDec, l1, in, s);
+            assertClose("gate.grad = dL/dpre", want.dpre, got.dpre, ATOL_SUM, RTOL_SUM);
+            assertClose("dBGate", want.dBGate, got.dBGate, ATOL_SUM, RTOL_SUM);
+            assertClose("dBMag", want.dBMag, got.dBMag, ATOL_SUM, RTOL_SUM);
+            assertClose("dRMag", want.dRMag, got.dRMag, ATOL_SUM, RTOL_SUM);
+        }
+    }
+
+    private static double[] toDouble(float[] a) {
+        double[] o = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            o[i] = a[i];
+        }
+        return o;
+    }
+}
