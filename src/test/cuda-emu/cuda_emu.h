@@ -15,6 +15,7 @@
 
 #define __global__
 #define __device__
+#define __host__
 #define __forceinline__ inline
 #define __restrict__ __restrict
 #define __shared__ static
@@ -79,6 +80,7 @@ inline float __uint_as_float(unsigned int u) { return emu_from<float>(u); }
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline double __dsub_rn(double a, double b) { return a - b; }
 inline double __dmul_rn(double a, double b) { return a * b; }
+inline float __double2float_rn(double x) { return (float)x; }  // SSE cvtsd2ss: round to nearest even
 
 template <class T> inline T atomicAdd(T* p, T v) {
     std::lock_guard<std::mutex> g(emu_atomic_mutex);
