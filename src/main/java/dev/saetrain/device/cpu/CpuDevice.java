@@ -30,6 +30,10 @@ public final class CpuDevice implements Device {
     private final Parallel par;
     private final SparseKernels sparse;
     private final ResampleKernels resample;
+    // Kept for the device's life: their scratch (sgemm blocks, compaction chunk buffers) grows on demand and is reused.
+    private final ThresholdKernels thresholds;
+    private final MatryoshkaKernels matryoshka;
+    private final GatedKernels gated;
 
     /** A CPU device using {@code threads} threads for Java loops and for OpenBLAS. */
     public CpuDevice(int threads) {
@@ -40,6 +44,9 @@ public final class CpuDevice implements Device {
         this.par = new Parallel(threads);
         this.sparse = new SparseKernels(par);
         this.resample = new ResampleKernels(par);
+        this.thresholds = new ThresholdKernels(par);
+        this.matryoshka = new MatryoshkaKernels(par);
+        this.gated = new GatedKernels(par);
     }
 
     @Override
@@ -739,49 +746,43 @@ public final class CpuDevice implements Device {
 
     // batchtopk and jumprelu: see ThresholdKernels.
 
-    private ThresholdKernels thresholds() {
-        return new ThresholdKernels(par);
-    }
 
     @Override
     public long batchTopk(FloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuf minKept) {
-        return thresholds().batchTopk(fb(pre), batch, nLatents, kTotal, out, fb(minKept));
+        return thresholds.batchTopk(fb(pre), batch, nLatents, kTotal, out, fb(minKept));
     }
 
     @Override
     public void expInto(FloatBuf src, FloatBuf dst, long n) {
-        thresholds().expInto(fb(src), fb(dst), Math.toIntExact(n));
+        thresholds.expInto(fb(src), fb(dst), Math.toIntExact(n));
     }
 
     @Override
     public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out) {
-        return thresholds().jumpReluSparse(fb(pre), fb(threshold), batch, nLatents, out);
+        return thresholds.jumpReluSparse(fb(pre), fb(threshold), batch, nLatents, out);
     }
 
     @Override
     public long jumpReluDense(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, FloatBuf f) {
-        return thresholds().jumpReluDense(fb(pre), fb(threshold), batch, nLatents, fb(f));
+        return thresholds.jumpReluDense(fb(pre), fb(threshold), batch, nLatents, fb(f));
     }
 
     @Override
     public void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
                                           float eps, float l0Scale, int batch, int dIn, int nLatents,
                                           FloatBuf dLogThreshold) {
-        thresholds().jumpReluThresholdBackward(fb(pre), fb(threshold), fb(err), scale, fb(wDec), eps, l0Scale, batch,
+        thresholds.jumpReluThresholdBackward(fb(pre), fb(threshold), fb(err), scale, fb(wDec), eps, l0Scale, batch,
                 dIn, nLatents, fb(dLogThreshold));
     }
 
     // matryoshka: see MatryoshkaKernels.
 
-    private MatryoshkaKernels matryoshka() {
-        return new MatryoshkaKernels(par);
-    }
 
     @Override
     public double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, IntBuf groupEnds,
                                      int groups, int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err,
                                      FloatBuf residSuffix) {
-        return matryoshka().decode(acts, fb(wDec), fb(bDec), fb(target), ia(groupEnds), groups, batch, dIn, nLatents,
+        return matryoshka.decode(acts, fb(wDec), fb(bDec), fb(target), ia(groupEnds), groups, batch, dIn, nLatents,
                 fb(xHat), fb(err), fb(residSuffix));
     }
 
@@ -789,27 +790,24 @@ public final class CpuDevice implements Device {
     public void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups,
                                           float scale, FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec,
                                           IntBuf rowActive) {
-        matryoshka().decoderBackward(acts, fb(residSuffix), ia(groupEnds), groups, scale, fb(wDec), batch, dIn,
+        matryoshka.decoderBackward(acts, fb(residSuffix), ia(groupEnds), groups, scale, fb(wDec), batch, dIn,
                 nLatents, fb(dWDec), ia(rowActive));
     }
 
     // gated: see GatedKernels.
 
-    private GatedKernels gatedKernels() {
-        return new GatedKernels(par);
-    }
 
     @Override
     public long gatedSparse(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
                             SparseActs out, FloatBuf gateVal, FloatBuf gateSums, IntBuf fired) {
-        return gatedKernels().gatedSparse(fb(pre), fb(bGate), fb(bMag), fb(magScale), batch, nLatents, out,
+        return gated.gatedSparse(fb(pre), fb(bGate), fb(bMag), fb(magScale), batch, nLatents, out,
                 fb(gateVal), fb(gateSums), ia(fired));
     }
 
     @Override
     public long gatedDense(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
                            FloatBuf f, FloatBuf gateSums, IntBuf fired) {
-        return gatedKernels().gatedDense(fb(pre), fb(bGate), fb(bMag), fb(magScale), batch, nLatents, fb(f),
+        return gated.gatedDense(fb(pre), fb(bGate), fb(bMag), fb(magScale), batch, nLatents, fb(f),
                 fb(gateSums), ia(fired));
     }
 
@@ -817,7 +815,7 @@ public final class CpuDevice implements Device {
     public void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
                                     FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn,
                                     int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag) {
-        gatedKernels().gatedSparseBackward(acts, gate, fb(auxErr), auxScale, fb(wDec), fb(l1PerLatent), fb(magScale),
+        gated.gatedSparseBackward(acts, gate, fb(auxErr), auxScale, fb(wDec), fb(l1PerLatent), fb(magScale),
                 fb(bMag), batch, dIn, nLatents, fb(dBGate), fb(dBMag), fb(dRMag));
     }
 
@@ -827,7 +825,7 @@ public final class CpuDevice implements Device {
                                    FloatBuf bMag, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf scratch,
                                    FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive,
                                    FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums) {
-        gatedKernels().gatedDenseBackward(fb(gate), fb(f), fb(err), scale, fb(auxErr), auxScale, fb(wDec),
+        gated.gatedDenseBackward(fb(gate), fb(f), fb(err), scale, fb(auxErr), auxScale, fb(wDec),
                 fb(l1PerLatent), fb(magScale), fb(bMag), fb(xIn), batch, dIn, nLatents, fb(scratch), fb(dWDec),
                 ia(decActive), fb(dWEnc), ia(encActive), fb(dBGate), fb(dBMag), fb(dRMag), fb(dpreSums));
     }
