@@ -47,6 +47,11 @@ record Failure(int code, String message, Throwable cause) {
             return bad("a size computed from the options or the input is too large (" + t.getMessage()
                     + "); lower --expansion or --batch, or check the shard headers with sae-train inspect", t);
         }
+        if (t instanceof InternalError && String.valueOf(t.getMessage()).contains("unsafe memory access")) {
+            // A page fault on a memory-mapped file read outside the stream, which names the shard itself.
+            return bad("a memory-mapped input file changed or was truncated while it was being read; leave shards "
+                    + "and dictionaries unchanged while sae-train runs", t);
+        }
         if (t instanceof OutOfMemoryError) {
             return env("out of memory (" + t.getMessage() + "): lower --batch, --expansion or --threads, or give the "
                     + "JVM more (-Xmx, -XX:MaxDirectMemorySize, --max-memory)", t);

@@ -43,6 +43,9 @@ class FailureTest {
         assertOneLine(Failure.of(new FileSystemException("/x/" + "n".repeat(300), null, "File name too long")),
                 Main.BAD_INPUT, "too long", "--name");
         assertOneLine(Failure.of(new ArithmeticException("long overflow")), Main.BAD_INPUT, "overflow", "--expansion");
+        assertOneLine(Failure.of(new InternalError("a fault occurred in a recent unsafe memory access operation")),
+                Main.BAD_INPUT, "changed or was truncated");
+        assertOneLine(Failure.of(new InternalError("something else")), Main.INTERNAL, "InternalError");
     }
 
     @Test
