@@ -4,8 +4,8 @@
 #
 #   scripts/gpu-check.sh [--device cuda|cpu] [--small] [--out DIR] [DIST]
 #
-# DIST is the unpacked distribution (target/sae-train-<version>-linux-x86_64, the newest one there by default),
-# run as DIST/bin/sae-train; without one, `java -jar target/sae-train.jar` when java is on the PATH. In order:
+# DIST is the unpacked distribution (target/sae-train-<version>-linux-x86_64, the newest one there by default) or
+# its .tar.gz (unpacked into the output folder first), run as DIST/bin/sae-train; without one, `java -jar target/sae-train.jar` when java is on the PATH. In order:
 # nvidia-smi (-q and a one-line query), `sae-train selftest --device D --json`, then per shape (d=768 x32 k=32
 # and d=2304 x16 k=64, batch 4096) `sae-train bench` and runs/bench/torch_step.py in fp32, tf32 and bf16
 # (autocast) with the sparse decode, on random rows (no data to carry), then the summary: summary.md and
@@ -38,6 +38,14 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$DEVICE" == cuda || "$DEVICE" == cpu ]] || die "--device must be cuda or cpu, got '$DEVICE'"
 
+# A .tar.gz of the distribution (what travels best: the unpacked folder is larger) is unpacked next to the output.
+if [[ "$DIST" == *.tar.gz ]]; then
+    [[ -f "$DIST" ]] || die "no such file: $DIST"
+    mkdir -p "$OUTDIR/dist" || die "cannot create $OUTDIR/dist"
+    tar -xzf "$DIST" -C "$OUTDIR/dist" || die "cannot unpack $DIST into $OUTDIR/dist"
+    DIST=$(ls -d "$OUTDIR"/dist/sae-train-*-linux-x86_64 2>/dev/null | tail -1)
+    [[ -n "$DIST" ]] || die "$OUTDIR/dist holds no sae-train-*-linux-x86_64 folder after unpacking"
+fi
 # The launcher: the distribution's own (jlink runtime, nothing to install), else the jar with the system java.
 if [[ -n "$DIST" ]]; then
     [[ -x "$DIST/bin/sae-train" ]] || die "no executable bin/sae-train in '$DIST' (unpack the distribution that \

@@ -5,8 +5,10 @@
 #
 # Builds target/sae-train.jar when missing, writes synthetic shards (d=512) when SHARDS has none, then for
 # topk (k=32) and relu at d=512, x16, batch 4096 runs `sae-train bench` and each peer one after the other:
-# runs/bench/torch_step.py (our step in plain PyTorch, this repository) and ../shared/bench/torch_reference.py
-# when present. Every process gets the same OPENBLAS_CORETYPE and thread count. Prints a markdown table.
+# runs/bench/torch_step.py (our step in plain PyTorch, this repository) and, when PEER=FILE names one, another
+# PyTorch trainer's step script that takes the same arguments (SHARD_DIR --arch --k --batch --threads --steps, one
+# JSON line with tokens_per_s). Every process gets the same OPENBLAS_CORETYPE and thread count. Prints a markdown
+# table.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -17,7 +19,7 @@ PY="${PY:-/usr/bin/python3}"
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
 export OMP_NUM_THREADS="$THREADS"
 JAR="$ROOT/target/sae-train.jar"
-REF="$ROOT/../shared/bench/torch_reference.py"
+REF="${PEER:-}"
 
 if [[ ! -f "$JAR" ]]; then
     echo "building $JAR" >&2
@@ -50,15 +52,15 @@ ROWS=()
 for case in "topk" "relu" "relu --l0 512" "relu --l0 64"; do
     read -r -a args <<< "$case"
     arch=${args[0]}
-    peers=("runs/bench/torch_step.py")
-    [[ -f "$REF" ]] && peers+=("../shared/bench/torch_reference.py")
+    peers=("$ROOT/runs/bench/torch_step.py")
+    [[ -n "$REF" ]] && peers+=("$(cd "$(dirname "$REF")" && pwd)/$(basename "$REF")")
     for peer in "${peers[@]}"; do
         echo "$case: sae-train bench, then $peer" >&2
         o="$(ours "${args[@]}")"
-        p="$("$PY" "$ROOT/$peer" "$SHARDS" --arch "$arch" --k 32 --batch 4096 --threads "$THREADS" \
+        p="$("$PY" "$peer" "$SHARDS" --arch "$arch" --k 32 --batch 4096 --threads "$THREADS" \
             --steps "$STEPS" 2>/dev/null | tps)"
         r="$("$PY" -c "print(f'{$o / $p:.2f}x')")"
-        ROWS+=("| $MODEL, $CORES cores | \`sae-train bench --arch $case\` vs \`$peer --arch $arch\` | $p | $o | $r |")
+        ROWS+=("| $MODEL, $CORES cores | \`sae-train bench --arch $case\` vs \`$(basename "$peer") --arch $arch\` | $p | $o | $r |")
     done
 done
 
