@@ -9,6 +9,7 @@ import dev.saetrain.model.Philox;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
+import dev.saetrain.selftest.StepBench;
 import dev.saetrain.train.Engine;
 import dev.saetrain.train.Profiler;
 import dev.saetrain.train.StepStats;
@@ -239,26 +240,8 @@ final class BenchCommand implements Callable<Integer> {
         return new SaeWeights(w.config(), w.wEnc(), bEnc, w.wDec(), w.bDec(), w.extras());
     }
 
-    /** GFLOP/s of the encoder-shaped product [batch, d] x [d, m] alone, best of {@code reps}. */
+    /** GFLOP/s of the encoder-shaped product [batch, d] x [d, m] alone, best of 3..10 products. */
     private double gemmAloneGflops(Device dev, int m, int reps) {
-        try (FloatBuf a = dev.allocFloat((long) batch * d); FloatBuf b = dev.allocFloat((long) m * d);
-             FloatBuf c = dev.allocFloat((long) batch * m)) {
-            float[] h = new float[batch * d];
-            Philox.fillNormal(seed, 7, h);
-            dev.upload(h, 0, a, 0, h.length);
-            float[] w = new float[m * d];
-            Philox.fillNormal(seed, 8, w);
-            dev.upload(w, 0, b, 0, w.length);
-            dev.gemmNT(a, b, c, batch, m, d, 1f, 0f);
-            double best = Double.MAX_VALUE;
-            for (int i = 0; i < Math.max(3, Math.min(reps, 10)); i++) {
-                dev.synchronize();
-                long t = System.nanoTime();
-                dev.gemmNT(a, b, c, batch, m, d, 1f, 1f);
-                dev.synchronize();
-                best = Math.min(best, (System.nanoTime() - t) / 1e9);
-            }
-            return 2.0 * batch * m * d / best / 1e9;
-        }
+        return StepBench.encoderProductGflops(dev, batch, d, m, seed, Math.max(3, Math.min(reps, 10)));
     }
 }

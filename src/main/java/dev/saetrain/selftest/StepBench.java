@@ -49,27 +49,32 @@ public final class StepBench {
 
     /** TFLOP/s (2 batch dIn nLatents per product) of the encoder's product alone, best of {@code reps}. */
     public static double gemmTflops(Device dev, Size size, int reps) {
-        int m = size.dIn() * size.expansion();
-        int b = size.batch();
-        int d = size.dIn();
-        try (FloatBuf a = dev.allocFloat((long) b * d); FloatBuf w = dev.allocFloat((long) m * d);
-             FloatBuf c = dev.allocFloat((long) b * m)) {
-            float[] h = new float[b * d];
-            Philox.fillNormal(0, 7, h);
+        return encoderProductGflops(dev, size.batch(), size.dIn(), size.dIn() * size.expansion(), 0, reps) / 1e3;
+    }
+
+    /**
+     * GFLOP/s (2 batch dIn nLatents per product) of the encoder-shaped product [batch, dIn] x [dIn, nLatents]
+     * alone on {@code dev}, on seeded normal data, the best of {@code reps} timed products after one untimed.
+     */
+    public static double encoderProductGflops(Device dev, int batch, int dIn, int nLatents, long seed, int reps) {
+        try (FloatBuf a = dev.allocFloat((long) batch * dIn); FloatBuf w = dev.allocFloat((long) nLatents * dIn);
+             FloatBuf c = dev.allocFloat((long) batch * nLatents)) {
+            float[] h = new float[batch * dIn];
+            Philox.fillNormal(seed, 7, h);
             dev.upload(h, 0, a, 0, h.length);
-            float[] hw = new float[m * d];
-            Philox.fillNormal(0, 8, hw);
+            float[] hw = new float[nLatents * dIn];
+            Philox.fillNormal(seed, 8, hw);
             dev.upload(hw, 0, w, 0, hw.length);
-            dev.gemmNT(a, w, c, b, m, d, 1f, 0f);
+            dev.gemmNT(a, w, c, batch, nLatents, dIn, 1f, 0f);
             double best = Double.MAX_VALUE;
             for (int i = 0; i < reps; i++) {
                 dev.synchronize();
                 long t = System.nanoTime();
-                dev.gemmNT(a, w, c, b, m, d, 1f, 0f);
+                dev.gemmNT(a, w, c, batch, nLatents, dIn, 1f, 0f);
                 dev.synchronize();
                 best = Math.min(best, (System.nanoTime() - t) / 1e9);
             }
-            return 2.0 * b * m * d / best / 1e12;
+            return 2.0 * batch * nLatents * dIn / best / 1e9;
         }
     }
 }
