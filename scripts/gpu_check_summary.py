@@ -239,10 +239,11 @@ def main():
         md.append("not run")
     else:
         md.append(f"`sae-train selftest --device {meta.get('device')}`: {selftest['status']} "
-                  f"(exit {selftest['exit']}); "
-                  + ("selftest.json: `" + json.dumps(selftest["json"])[:400] + "` (whole in summary.json)"
-                     if selftest["json"] is not None
-                     else "no selftest.json" + (f" ({selftest['json_error']})" if "json_error" in selftest else "")))
+                  f"(exit {selftest['exit']})"
+                  + ("" if selftest["json"] is not None
+                     else "; no selftest.json" + (f" ({selftest['json_error']})" if "json_error" in selftest else "")))
+        if selftest["json"] is not None:
+            md.extend(selftest_lines(selftest["json"]))
         err = read_text(os.path.join(out, "logs", "selftest.err")) or ""
         if selftest["status"] != "ok" and err.strip():
             md.append("")
@@ -268,6 +269,29 @@ def main():
                    "shapes": shapes, "selftest": selftest}, f, indent=1)
     print(text)
 
+
+
+def selftest_lines(j):
+    """selftest.json in a few markdown lines: the environment, the counts, and every check that did not pass."""
+    out = [""]
+    env = j.get("environment", {})
+    out.append("- environment: " + "; ".join(f"{k} {v}" for k, v in env.items()))
+    out.append(f"- checks: {j.get('checks_passed')} passed, {j.get('checks_failed')} failed, "
+               f"{j.get('seconds', 0):.0f} s" + (" (--quick)" if j.get("quick") else ""))
+    bad = [o for o in j.get("ops", []) if o.get("status") != "PASS"]
+    bad += [dict(s, name="step " + s.get("arch", "?")) for s in j.get("step_parity", []) if s.get("status") != "PASS"]
+    for o in bad:
+        out.append(f"- **{o.get('status')}** {o.get('name')}: worst err {o.get('worst_err', o.get('worst_rel_l2'))} "
+                   f"(tol {o.get('tolerance', o.get('worst_tolerance'))}) {o.get('shape', '')} {o.get('worst_in', '')}")
+    e2e = j.get("e2e") or {}
+    if e2e:
+        out.append(f"- end to end: {e2e.get('status')}, FVU {e2e.get('fvu', float('nan')):.4f}, "
+                   f"L0 {e2e.get('l0', float('nan')):.2f}, recovered {100 * e2e.get('fraction_recovered_0.9', 0):.1f} % "
+                   f"at cos >= 0.9 ({e2e.get('bar', '')})")
+    for b in j.get("bench", []):
+        out.append(f"- bench {b.get('arch')}: {b.get('tokens_per_s', 0):.0f} tokens/s, encoder product "
+                   f"{b.get('gemm_tflops', 0):.3f} TFLOP/s [{b.get('size')}]")
+    return out
 
 if __name__ == "__main__":
     main()
