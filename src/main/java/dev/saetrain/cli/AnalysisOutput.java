@@ -36,6 +36,8 @@ final class AnalysisOutput {
         if (parent == null || !Files.isRegularFile(parent.resolve("config.json"))) {
             return null;
         }
-        return RunLock.acquire(parent, "write analyses into");
+        RunLock lock = RunLock.acquire(parent, "write analyses into");
+        lock.warnIfTakenOver();
+        return lock;
     }
 }

@@ -64,7 +64,8 @@ final class CheckpointManifest {
     static Map<String, String> verify(Path dir) throws IOException {
         Path manifest = dir.resolve(FILE);
         Map<String, String> listed = new LinkedHashMap<>();
-        List<String> lines = Files.readAllLines(manifest, StandardCharsets.UTF_8);
+        // Decoded leniently: a damaged byte that is not UTF-8 must fail the line check below, not the read.
+        List<String> lines = new String(Files.readAllBytes(manifest), StandardCharsets.UTF_8).lines().toList();
         for (int i = 0; i < lines.size(); i++) {
             Matcher m = LINE.matcher(lines.get(i));
             if (!m.matches() || m.group(2).equals(FILE) || listed.put(m.group(2), m.group(1)) != null) {

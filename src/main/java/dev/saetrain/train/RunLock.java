@@ -28,10 +28,26 @@ public final class RunLock implements AutoCloseable {
 
     private final FileChannel channel;
     private final FileLock lock;
+    private final Path file;
+    /** The holder named by a stale lock file this lock took over, or null. */
+    private final String tookOver;
 
-    private RunLock(FileChannel channel, FileLock lock) {
+    private RunLock(FileChannel channel, FileLock lock, Path file, String tookOver) {
         this.channel = channel;
         this.lock = lock;
+        this.file = file;
+        this.tookOver = tookOver;
+    }
+
+    /**
+     * Logs that a stale lock was taken over, if one was. Separate from {@link #acquire} so that a run logs it once its
+     * train.log is open (the lock is taken before anything else of the run is touched).
+     */
+    public void warnIfTakenOver() {
+        if (tookOver != null) {
+            LOG.warn("took over the stale lock {} left by {} (that process no longer holds it: it was killed or its "
+                    + "machine went down)", file, tookOver);
+        }
     }
 
     /**
@@ -55,18 +71,15 @@ public final class RunLock implements AutoCloseable {
             ch.close();
             LOG.warn("cannot lock {} ({}); the file system does not support locks, so nothing stops a second process "
                     + "from writing {} at the same time", file, unsupported.getMessage(), runDir);
-            return new RunLock(null, null);
+            return new RunLock(null, null, file, null);
         }
         if (lock == null) {
             ch.close();
             throw refusal(runDir, file, what, holder(file));
         }
+        String previous;
         try {
-            String previous = read(ch);
-            if (!previous.isEmpty()) {
-                LOG.warn("took over the stale lock {} left by {} (that process no longer holds it: it was killed or "
-                        + "its machine went down)", file, previous);
-            }
+            previous = read(ch);
             byte[] me = (self() + "\n").getBytes(StandardCharsets.UTF_8);
             ch.truncate(0);
             ch.write(ByteBuffer.wrap(me), 0);
@@ -76,7 +89,7 @@ public final class RunLock implements AutoCloseable {
             ch.close();
             throw e;
         }
-        return new RunLock(ch, lock);
+        return new RunLock(ch, lock, file, previous.isEmpty() ? null : previous);
     }
 
     /** "pid 1234 on host node7" for this process. */

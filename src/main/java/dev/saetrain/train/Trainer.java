@@ -156,11 +156,11 @@ public final class Trainer {
     public Result resume(ShardSet shards, Path runDir) throws IOException {
         // Locked before anything is read: another process resuming or training it would change it under us.
         try (RunLock lock = RunLock.acquire(runDir, "resume")) {
-            return resumeLocked(shards, runDir);
+            return resumeLocked(shards, runDir, lock);
         }
     }
 
-    private Result resumeLocked(ShardSet shards, Path runDir) throws IOException {
+    private Result resumeLocked(ShardSet shards, Path runDir, RunLock lock) throws IOException {
         ObjectNode config = RunConfig.load(runDir);
         if (config.has("result")) {
             throw new IllegalArgumentException("run " + runDir + " already ended (" + config.at("/result/status").asText()
@@ -195,6 +195,7 @@ public final class Trainer {
         store.removeTemporaries();
         try (RunLog log = new RunLog(runDir.resolve("train.log"))) {
             // Logged here, once train.log is open, so the run's own log says what a resume passed over.
+            lock.warnIfTakenOver();
             if (chosen.pointer() != null) {
                 LOG.warn("{}; looking for the newest checkpoint that verifies", chosen.pointer());
             }
