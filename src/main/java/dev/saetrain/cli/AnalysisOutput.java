@@ -1,5 +1,6 @@
 package dev.saetrain.cli;
 
+import dev.saetrain.train.RunLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -23,5 +24,20 @@ final class AnalysisOutput {
             return parent.getParent().resolve("analysis");
         }
         return abs.resolve("analysis");
+    }
+
+    /**
+     * The lock of the run that {@code outDir} lies in ({@code RUN/analysis}, or {@code RUN/report}'s sibling), or null
+     * when it lies in no run. Analyses written into a run take its lock like training does: a run being trained or
+     * resumed is refused (its dictionaries are not final yet), and so is a second analysis writing the same folders.
+     */
+    static RunLock lockRun(Path outDir) throws java.io.IOException {
+        Path parent = outDir.toAbsolutePath().normalize().getParent();
+        if (parent == null || !Files.isRegularFile(parent.resolve("config.json"))) {
+            return null;
+        }
+        RunLock lock = RunLock.acquire(parent, "write analyses into");
+        lock.warnIfTakenOver();
+        return lock;
     }
 }

@@ -8,6 +8,7 @@ import dev.saetrain.analysis.SyntheticActivations;
 import dev.saetrain.analysis.TokenSet;
 import dev.saetrain.data.BadInputException;
 import dev.saetrain.export.SaeLensReader;
+import dev.saetrain.train.RunLock;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,35 +100,37 @@ public final class AnalyzeCommand implements Callable<Integer> {
         if (outDir == null) {
             throw new IllegalArgumentException("--out DIR is required when PATH (" + target + ") is not a run directory");
         }
-        Path reportDir = noReport ? null : isRun && out == null ? target.resolve("report") : outDir.resolve("report");
-        Path shardDir = shards != null ? shards : isRun ? Analysis.runShards(target) : null;
-        Path gt = groundTruth;
-        if (gt == null && shardDir != null && Files.isRegularFile(shardDir.resolve("ground_truth.npy"))) {
-            gt = shardDir.resolve("ground_truth.npy");
-        }
-        String title = "sae-train analysis: " + (target.toAbsolutePath().normalize().getFileName());
-        // Studies of other modules, run per dictionary into <out>/<study>/<sae>/ after the built-in ones.
-        List<Analysis.ExtraStudy> extra = new ArrayList<>();
-        if (unembed != null || vocab != null) {
-            extra.add(logitLens());
-        } else if (!tokenSets.isEmpty() || noBuiltIn || unembedKey != null) {
-            throw new IllegalArgumentException("--token-set, --no-builtin-sets and --unembed-key belong to the logit lens;"
-                    + " give --unembed W_U and --vocab FILE too");
-        }
-        if (synthetic) {
-            if (shardDir == null) {
-                throw new IllegalArgumentException("--synthetic needs real activations: give --shards DIR (or a run whose"
-                        + " config.json names its data)");
+        try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
+            Path reportDir = noReport ? null : isRun && out == null ? target.resolve("report") : outDir.resolve("report");
+            Path shardDir = shards != null ? shards : isRun ? Analysis.runShards(target) : null;
+            Path gt = groundTruth;
+            if (gt == null && shardDir != null && Files.isRegularFile(shardDir.resolve("ground_truth.npy"))) {
+                gt = shardDir.resolve("ground_truth.npy");
             }
-            refuseExistingShards(saeDirs, outDir.resolve(SyntheticActivations.STUDY));
-            extra.add(synthetic(shardDir));
+            String title = "sae-train analysis: " + (target.toAbsolutePath().normalize().getFileName());
+            // Studies of other modules, run per dictionary into <out>/<study>/<sae>/ after the built-in ones.
+            List<Analysis.ExtraStudy> extra = new ArrayList<>();
+            if (unembed != null || vocab != null) {
+                extra.add(logitLens());
+            } else if (!tokenSets.isEmpty() || noBuiltIn || unembedKey != null) {
+                throw new IllegalArgumentException("--token-set, --no-builtin-sets and --unembed-key belong to the logit lens;"
+                        + " give --unembed W_U and --vocab FILE too");
+            }
+            if (synthetic) {
+                if (shardDir == null) {
+                    throw new IllegalArgumentException("--synthetic needs real activations: give --shards DIR (or a run whose"
+                            + " config.json names its data)");
+                }
+                refuseExistingShards(saeDirs, outDir.resolve(SyntheticActivations.STUDY));
+                extra.add(synthetic(shardDir));
+            }
+            Analysis.Outcome outcome = Analysis.run(new Analysis.Options(saeDirs, shardDir, rows, gt, duplicateCos, outDir,
+                    reportDir, title, extra));
+            PrintWriter pw = spec.commandLine().getOut();
+            outcome.lines().forEach(pw::println);
+            pw.flush();
+            return Main.OK;
         }
-        Analysis.Outcome outcome = Analysis.run(new Analysis.Options(saeDirs, shardDir, rows, gt, duplicateCos, outDir,
-                reportDir, title, extra));
-        PrintWriter pw = spec.commandLine().getOut();
-        outcome.lines().forEach(pw::println);
-        pw.flush();
-        return Main.OK;
     }
 
     /** The logit lens of each dictionary into {@code <out>/logit-lens/<sae>/}; inputs are checked before any study. */

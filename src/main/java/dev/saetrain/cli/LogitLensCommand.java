@@ -5,6 +5,7 @@ import dev.saetrain.analysis.LogitStats;
 import dev.saetrain.analysis.LogitStats.FeatureClass;
 import dev.saetrain.analysis.TokenSet;
 import dev.saetrain.export.SaeLensReader;
+import dev.saetrain.train.RunLock;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,22 +78,24 @@ public final class LogitLensCommand implements Callable<Integer> {
         List<TokenSet> sets = TokenSet.fromOptions(noBuiltIn, tokenSets);
         List<Path> dirs = SaeLensReader.findSaeDirs(sae);
         Path outDir = out != null ? out : AnalysisOutput.defaultDir(sae);
-        PrintWriter o = spec.commandLine().getOut();
-        for (Path dir : dirs) {
-            SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
-            Path studyDir = outDir.resolve(LogitLens.STUDY).resolve(loaded.name());
-            LogitLens.Result r = LogitLens.run(loaded, unembed, unembedKey, vocab, sets, options, studyDir);
-            o.printf(Locale.ROOT, "%s: %d latents: %d prediction, %d suppression, %d partition, %d none%n",
-                    loaded.name(), r.stats().size(), r.count(FeatureClass.PREDICTION), r.count(FeatureClass.SUPPRESSION),
-                    r.count(FeatureClass.PARTITION), r.count(FeatureClass.NONE));
-            for (int s = 0; s < r.sets().size(); s++) {
-                o.printf(Locale.ROOT, "  %-16s %6d tokens: %5d latents promote it, %5d suppress it (BH q < %s)%n",
-                        r.sets().get(s).name(), r.setSizes()[s], r.significant(s, alpha, 1),
-                        r.significant(s, alpha, -1), alpha);
+        try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
+            PrintWriter o = spec.commandLine().getOut();
+            for (Path dir : dirs) {
+                SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
+                Path studyDir = outDir.resolve(LogitLens.STUDY).resolve(loaded.name());
+                LogitLens.Result r = LogitLens.run(loaded, unembed, unembedKey, vocab, sets, options, studyDir);
+                o.printf(Locale.ROOT, "%s: %d latents: %d prediction, %d suppression, %d partition, %d none%n",
+                        loaded.name(), r.stats().size(), r.count(FeatureClass.PREDICTION), r.count(FeatureClass.SUPPRESSION),
+                        r.count(FeatureClass.PARTITION), r.count(FeatureClass.NONE));
+                for (int s = 0; s < r.sets().size(); s++) {
+                    o.printf(Locale.ROOT, "  %-16s %6d tokens: %5d latents promote it, %5d suppress it (BH q < %s)%n",
+                            r.sets().get(s).name(), r.setSizes()[s], r.significant(s, alpha, 1),
+                            r.significant(s, alpha, -1), alpha);
+                }
+                o.printf(Locale.ROOT, "  wrote %s%n", studyDir);
             }
-            o.printf(Locale.ROOT, "  wrote %s%n", studyDir);
+            o.flush();
+            return Main.OK;
         }
-        o.flush();
-        return Main.OK;
     }
 }

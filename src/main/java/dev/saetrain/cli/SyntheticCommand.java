@@ -3,6 +3,7 @@ package dev.saetrain.cli;
 import dev.saetrain.analysis.Distributions;
 import dev.saetrain.analysis.SyntheticActivations;
 import dev.saetrain.export.SaeLensReader;
+import dev.saetrain.train.RunLock;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,23 +59,26 @@ public final class SyntheticCommand implements Callable<Integer> {
         SyntheticActivations.Options options = new SyntheticActivations.Options(rows, syntheticRows, rowsPerShard,
                 candidates, SyntheticActivations.Options.DEFAULT.reservoir(), seed);
         Path outDir = out != null ? out : AnalysisOutput.defaultDir(sae);
-        PrintWriter o = spec.commandLine().getOut();
-        for (Path dir : SaeLensReader.findSaeDirs(sae)) {
-            SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
-            Path studyDir = outDir.resolve(SyntheticActivations.STUDY).resolve(loaded.name());
-            SyntheticActivations.Result r = SyntheticActivations.run(loaded, shards, options, studyDir);
-            o.printf(Locale.ROOT, "%s: %d real rows, mean L0 %.2f; KS distance to real (codes / re-encoded by the SAE):%n",
-                    loaded.name(), r.real().l0().length, Distributions.mean(r.real().l0()));
-            o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", "kind", "L0", "magnitude", "cosine to top");
-            for (String kind : List.of("baseline", "structured")) {
-                o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", kind, pair(r, "l0", kind),
-                        pair(r, "magnitude", kind), pair(r, "cosine_to_top", kind));
+        try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
+            PrintWriter o = spec.commandLine().getOut();
+            for (Path dir : SaeLensReader.findSaeDirs(sae)) {
+                SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
+                Path studyDir = outDir.resolve(SyntheticActivations.STUDY).resolve(loaded.name());
+                SyntheticActivations.Result r = SyntheticActivations.run(loaded, shards, options, studyDir);
+                o.printf(Locale.ROOT,
+                        "%s: %d real rows, mean L0 %.2f; KS distance to real (codes / re-encoded by the SAE):%n",
+                        loaded.name(), r.real().l0().length, Distributions.mean(r.real().l0()));
+                o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", "kind", "L0", "magnitude", "cosine to top");
+                for (String kind : List.of("baseline", "structured")) {
+                    o.printf(Locale.ROOT, "  %-11s %-17s %-17s %-17s%n", kind, pair(r, "l0", kind),
+                            pair(r, "magnitude", kind), pair(r, "cosine_to_top", kind));
+                }
+                o.printf(Locale.ROOT, "  wrote %s (%s/, %s/)%n", studyDir, SyntheticActivations.BASELINE_DIR,
+                        SyntheticActivations.STRUCTURED_DIR);
             }
-            o.printf(Locale.ROOT, "  wrote %s (%s/, %s/)%n", studyDir, SyntheticActivations.BASELINE_DIR,
-                    SyntheticActivations.STRUCTURED_DIR);
+            o.flush();
+            return Main.OK;
         }
-        o.flush();
-        return Main.OK;
     }
 
     private static String pair(SyntheticActivations.Result r, String what, String kind) {

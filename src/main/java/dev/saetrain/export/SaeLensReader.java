@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.data.BadInputException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.SafetensorsReader;
+import dev.saetrain.io.StrictJson;
 import dev.saetrain.io.Tensor;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
@@ -27,7 +28,9 @@ import java.util.Map;
  * they act on raw activations). Anything missing or of the wrong shape is a {@link BadInputException} naming the file.
  */
 public final class SaeLensReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // A key given twice is damage, not a last-one-wins.
+    private static final ObjectMapper JSON = new ObjectMapper().enable(
+            com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     /**
      * One dictionary folder.
@@ -76,7 +79,8 @@ public final class SaeLensReader {
         }
         Map<Path, Integer> sizes = new LinkedHashMap<>();
         for (Path d : dirs) {
-            sizes.put(d, readCfg(d.resolve(SaeLensWriter.CFG_FILE)).path("d_sae").asInt());
+            Path cfg = d.resolve(SaeLensWriter.CFG_FILE);
+            sizes.put(d, new StrictJson(cfg).intValue(readCfg(cfg), "", "d_sae", 1, Integer.MAX_VALUE));
         }
         dirs.sort((a, b) -> sizes.get(a).equals(sizes.get(b)) ? a.getFileName().toString()
                 .compareTo(b.getFileName().toString()) : Integer.compare(sizes.get(a), sizes.get(b)));
@@ -88,19 +92,38 @@ public final class SaeLensReader {
         Path cfgFile = dir.resolve(SaeLensWriter.CFG_FILE);
         Path weightsFile = dir.resolve(SaeLensWriter.WEIGHTS_FILE);
         JsonNode cfg = readCfg(cfgFile);
-        int d = requiredInt(cfgFile, cfg, "d_in");
-        int m = requiredInt(cfgFile, cfg, "d_sae");
-        JsonNode ours = cfg.path("metadata").path("sae_train");
-        Architecture arch = architecture(cfgFile, cfg, ours);
-        int k = arch.usesK() ? (cfg.has("k") ? cfg.get("k").asInt() : ours.path("k").asInt(1)) : 0;
-        double coef = ours.has("l1") ? ours.get("l1").asDouble() : ours.path("l0_coefficient").asDouble(0);
+        StrictJson j = new StrictJson(cfgFile);
+        int d = j.intValue(cfg, "", "d_in", 1, Integer.MAX_VALUE);
+        int m = j.intValue(cfg, "", "d_sae", 1, Integer.MAX_VALUE);
+        // A value of the wrong type or out of range is an error naming the key, never clamped or replaced by a
+        // default; a key left out gets SAELens's own default where SAELens has one (apply_b_dec_to_input: true).
+        JsonNode meta = optionalObject(j, cfg, "", "metadata");
+        JsonNode ours = meta == null ? null : optionalObject(j, meta, "metadata", "sae_train");
+        String oursAt = "metadata.sae_train";
+        Architecture arch = architecture(j, cfg, ours);
+        int k = 0;
+        if (arch.usesK()) {
+            k = cfg.has("k") ? j.intValue(cfg, "", "k", 1, m)
+                    : ours != null && ours.has("k") ? j.intValue(ours, oursAt, "k", 1, m)
+                    : j.intValue(cfg, "", "k", 1, m); // missing: the error names "k"
+        }
+        double coef = 0;
+        if (ours != null && ours.has("l1")) {
+            coef = j.number(ours, oursAt, "l1", 0, Double.POSITIVE_INFINITY);
+        } else if (ours != null && ours.has("l0_coefficient")) {
+            coef = j.number(ours, oursAt, "l0_coefficient", 0, Double.POSITIVE_INFINITY);
+        }
         List<Integer> groups = new ArrayList<>();
-        ours.path("groups").forEach(g -> groups.add(g.asInt()));
-        boolean applyBDec = cfg.path("apply_b_dec_to_input").asBoolean(true);
+        if (arch == Architecture.MATRYOSHKA) {
+            JsonNode g = j.array(ours, oursAt, "groups");
+            for (int i = 0; i < g.size(); i++) {
+                groups.add((int) j.integerValue(g.get(i), oursAt, "groups[" + i + "]", 1, m));
+            }
+        }
+        boolean applyBDec = !cfg.has("apply_b_dec_to_input") || j.bool(cfg, "", "apply_b_dec_to_input");
         SaeConfig config;
         try {
-            config = new SaeConfig(arch, d, m, Math.min(Math.max(k, arch.usesK() ? 1 : 0), m), coef, applyBDec, false,
-                    arch == Architecture.MATRYOSHKA ? groups : List.of());
+            config = new SaeConfig(arch, d, m, k, coef, applyBDec, false, groups);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(cfgFile, "inconsistent config: " + e.getMessage());
         }
@@ -152,31 +175,29 @@ public final class SaeLensReader {
         }
     }
 
-    private static Architecture architecture(Path cfgFile, JsonNode cfg, JsonNode ours) {
-        if (ours.hasNonNull("architecture")) {
+    private static Architecture architecture(StrictJson j, JsonNode cfg, JsonNode ours) {
+        if (ours != null && ours.has("architecture")) {
+            String name = j.text(ours, "metadata.sae_train", "architecture");
             try {
-                return Architecture.parse(ours.get("architecture").asText());
+                return Architecture.parse(name);
             } catch (IllegalArgumentException e) {
-                throw new BadInputException(cfgFile, "metadata.sae_train.architecture: " + e.getMessage());
+                throw new BadInputException(j.file(), "metadata.sae_train.architecture: " + e.getMessage());
             }
         }
-        String name = cfg.path("architecture").asText("standard");
+        String name = cfg.has("architecture") ? j.text(cfg, "", "architecture") : "standard";
         return switch (name) {
             case "standard" -> Architecture.RELU;
             case "topk" -> Architecture.TOPK;
             case "jumprelu" -> Architecture.JUMPRELU;
             case "gated" -> Architecture.GATED;
-            default -> throw new BadInputException(cfgFile, "architecture '" + name
+            default -> throw new BadInputException(j.file(), "architecture '" + name
                     + "' is not one this tool reads (standard, topk, jumprelu, gated)");
         };
     }
 
-    private static int requiredInt(Path file, JsonNode cfg, String key) {
-        JsonNode v = cfg.get(key);
-        if (v == null || !v.canConvertToInt() || v.asInt() < 1) {
-            throw new BadInputException(file, "needs a positive integer \"" + key + "\", got " + v);
-        }
-        return v.asInt();
+    /** The object at {@code key}, null when absent; present but not an object is an error. */
+    private static JsonNode optionalObject(StrictJson j, JsonNode node, String at, String key) {
+        return node.has(key) && !node.get(key).isNull() ? j.object(node, at, key) : null;
     }
 
     private static float[] tensor(Path file, Map<String, Tensor> tensors, String name, long... shape) {
@@ -192,6 +213,14 @@ public final class SaeLensReader {
             throw new BadInputException(file, "tensor \"" + name + "\" has dtype " + t.dtype()
                     + ", expected a float type");
         }
-        return (float[]) t.data();
+        float[] v = (float[]) t.data();
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                // A dictionary never holds one (the trainer exports no diverged SAE): the file is damaged.
+                throw new BadInputException(file, "tensor \"" + name + "\"[" + i + "] = " + v[i]
+                        + "; a dictionary holds only finite values, the file is damaged");
+            }
+        }
+        return v;
     }
 }

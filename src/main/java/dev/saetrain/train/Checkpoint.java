@@ -1,6 +1,8 @@
 package dev.saetrain.train;
 
+import dev.saetrain.data.BadInputException;
 import dev.saetrain.io.JsonFiles;
+import dev.saetrain.io.StrictJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,8 +32,13 @@ import java.util.List;
 record Checkpoint(long step, long totalSteps, int batch, long seed, float scale, StreamPosition position,
                   long metricsBytes, double elapsedSeconds, List<Sae> saes) {
     static final String FILE = "checkpoint.json";
-    /** Bumped when the layout changes; a checkpoint of another format is refused. */
-    static final int FORMAT = 1;
+    /**
+     * Bumped when the layout changes; a checkpoint of another format is refused. 2: the folder holds
+     * {@link CheckpointManifest#FILE} with the checksum of every file; 1 ({@link #FORMAT_UNCHECKED}) is the same
+     * layout without it, written before checksums existed, still resumed (with a warning that it cannot be verified).
+     */
+    static final int FORMAT = 2;
+    static final int FORMAT_UNCHECKED = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     Checkpoint {
@@ -104,55 +111,104 @@ record Checkpoint(long step, long totalSteps, int batch, long seed, float scale,
         AtomicFiles.writeString(dir.resolve(FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
     }
 
-    /** Reads checkpoint.json from {@code dir}; throws naming the file when a field is missing. */
+    /** Reads checkpoint.json from {@code dir} (see {@link #parse}). */
     static Checkpoint read(Path dir) throws IOException {
-        Path file = dir.resolve(FILE);
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(file + " is missing; the checkpoint is incomplete, resume from an older one");
-        }
-        JsonNode root = JsonFiles.read(file);
-        if (root.path("format").asInt(-1) != FORMAT) {
-            throw new IllegalArgumentException(file + " has format " + root.path("format") + ", this sae-train reads "
-                    + FORMAT + "; resume with the sae-train version that wrote it");
-        }
-        JsonNode s = need(file, root, "stream");
-        StreamPosition pos = new StreamPosition(need(file, s, "seed").asLong(), need(file, s, "fingerprint").asLong(),
-                need(file, s, "epoch").asLong(), need(file, s, "drawn_in_epoch").asLong(),
-                need(file, s, "rows_delivered").asLong(), need(file, s, "skipped_nonfinite").asLong());
-        List<Sae> saes = new ArrayList<>();
-        for (JsonNode o : need(file, root, "saes")) {
-            JsonNode i = need(file, o, "interval");
-            IntervalStats iv = new IntervalStats();
-            iv.steps = need(file, i, "steps").asInt();
-            iv.rows = need(file, i, "rows").asLong();
-            iv.sse = need(file, i, "sse").asDouble();
-            iv.centeredSse = need(file, i, "centered_sse").asDouble();
-            iv.active = need(file, i, "active").asLong();
-            iv.sparsityLoss = need(file, i, "sparsity_loss").asDouble();
-            iv.auxLoss = need(file, i, "aux_loss").asDouble();
-            iv.gradNorm = need(file, i, "grad_norm").asDouble();
-            iv.denseSteps = need(file, i, "dense_steps").asInt();
-            iv.lastDead = need(file, i, "last_dead").asInt();
-            JsonNode rows = need(file, o, "firing_rows");
-            JsonNode d = o.get("diverged");
-            FamilyMember.Divergence div = d == null ? null : new FamilyMember.Divergence(need(file, d, "step").asLong(),
-                    need(file, d, "reason").asText(), need(file, d, "last_good_step").asLong());
-            saes.add(new Sae(need(file, o, "name").asText(), need(file, o, "engine_step").asInt(),
-                    need(file, o, "last_density").asDouble(), iv, new long[] {rows.path(0).asLong(), rows.path(1).asLong()},
-                    div));
-        }
-        return new Checkpoint(need(file, root, "step").asLong(), need(file, root, "total_steps").asLong(),
-                need(file, root, "batch").asInt(), need(file, root, "seed").asLong(),
-                Float.intBitsToFloat(need(file, root, "scale_bits").asInt()), pos,
-                need(file, root, "metrics_bytes").asLong(), need(file, root, "elapsed_s").asDouble(), saes);
+        return parse(dir).checkpoint();
     }
 
-    private static JsonNode need(Path file, JsonNode node, String field) {
-        JsonNode v = node.get(field);
-        if (v == null || v.isNull()) {
-            throw new IllegalArgumentException(file + " lacks '" + field + "'; the checkpoint is damaged, "
-                    + "point checkpoints/latest at the older step-* folder or start the run again");
+    /**
+     * checkpoint.json as read, with the format it was written in: {@link #FORMAT_UNCHECKED} (before checksums) or
+     * {@link #FORMAT}.
+     */
+    record Parsed(Checkpoint checkpoint, int format) {
+    }
+
+    /**
+     * Reads checkpoint.json from {@code dir} strictly: every field must be there with its JSON type and in its range
+     * (a string where a number belongs, a fraction where an integer belongs, a negative step are refused, never read as
+     * 0), so a damaged file is a {@link dev.saetrain.data.BadInputException} naming the file and the key instead of a
+     * resume from wrong values.
+     */
+    static Parsed parse(Path dir) throws IOException {
+        Path file = dir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException(file, "missing; the checkpoint is incomplete");
         }
-        return v;
+        JsonNode root = JsonFiles.read(file);
+        StrictJson j = new StrictJson(file);
+        if (root == null || !root.isObject()) {
+            throw new BadInputException(file, "not a JSON object; the file is damaged");
+        }
+        int format = j.intValue(root, "", "format", 1, Integer.MAX_VALUE);
+        if (format != FORMAT && format != FORMAT_UNCHECKED) {
+            throw new BadInputException(file, "has format " + format + ", this sae-train reads " + FORMAT_UNCHECKED
+                    + " and " + FORMAT + "; resume with the sae-train version that wrote it");
+        }
+        long totalSteps = j.integer(root, "", "total_steps", 1, Long.MAX_VALUE);
+        long step = j.integer(root, "", "step", 0, totalSteps);
+        int batch = j.intValue(root, "", "batch", 1, Integer.MAX_VALUE);
+        long seed = j.integer(root, "", "seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        j.number(root, "", "scale", 0, Double.POSITIVE_INFINITY); // written for people; scale_bits is what is read
+        float scale = Float.intBitsToFloat(j.intValue(root, "", "scale_bits", Integer.MIN_VALUE, Integer.MAX_VALUE));
+        if (!(Float.isFinite(scale) && scale > 0)) {
+            throw j.bad("", "scale_bits", "the bits of a finite positive float", root.get("scale_bits"));
+        }
+        long metricsBytes = j.integer(root, "", "metrics_bytes", 0, Long.MAX_VALUE);
+        double elapsed = j.number(root, "", "elapsed_s", 0, Double.POSITIVE_INFINITY);
+        JsonNode s = j.object(root, "", "stream");
+        StreamPosition pos = new StreamPosition(j.integer(s, "stream", "seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                j.integer(s, "stream", "fingerprint", Long.MIN_VALUE, Long.MAX_VALUE),
+                j.integer(s, "stream", "epoch", 0, Long.MAX_VALUE), j.integer(s, "stream", "drawn_in_epoch", 0, Long.MAX_VALUE),
+                j.integer(s, "stream", "rows_delivered", 0, Long.MAX_VALUE),
+                j.integer(s, "stream", "skipped_nonfinite", 0, Long.MAX_VALUE));
+        JsonNode arr = j.array(root, "", "saes");
+        if (arr.isEmpty()) {
+            throw j.bad("", "saes", "a non-empty array", arr);
+        }
+        List<Sae> saes = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (int n = 0; n < arr.size(); n++) {
+            String at = "saes[" + n + "]";
+            JsonNode o = arr.get(n);
+            if (!o.isObject()) {
+                throw j.bad("saes", "[" + n + "]", "an object", o);
+            }
+            String name = j.text(o, at, "name");
+            if (!name.matches("[A-Za-z0-9._-]+") || !names.add(name)) {
+                throw j.bad(at, "name", "a unique SAE folder name", o.get("name"));
+            }
+            String ai = at + ".interval";
+            JsonNode i = j.object(o, at, "interval");
+            IntervalStats iv = new IntervalStats();
+            iv.steps = j.intValue(i, ai, "steps", 0, Integer.MAX_VALUE);
+            iv.rows = j.integer(i, ai, "rows", 0, Long.MAX_VALUE);
+            iv.sse = j.number(i, ai, "sse", 0, Double.POSITIVE_INFINITY);
+            iv.centeredSse = j.number(i, ai, "centered_sse", 0, Double.POSITIVE_INFINITY);
+            iv.active = j.integer(i, ai, "active", 0, Long.MAX_VALUE);
+            iv.sparsityLoss = j.number(i, ai, "sparsity_loss", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+            iv.auxLoss = j.number(i, ai, "aux_loss", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+            iv.gradNorm = j.number(i, ai, "grad_norm", 0, Double.POSITIVE_INFINITY);
+            iv.denseSteps = j.intValue(i, ai, "dense_steps", 0, iv.steps);
+            iv.lastDead = j.intValue(i, ai, "last_dead", 0, Integer.MAX_VALUE);
+            JsonNode rows = j.array(o, at, "firing_rows");
+            if (rows.size() != 2) {
+                throw j.bad(at, "firing_rows", "an array of 2 row counts", rows);
+            }
+            long[] firingRows = new long[2];
+            for (int r = 0; r < 2; r++) {
+                firingRows[r] = j.integerValue(rows.get(r), at, "firing_rows[" + r + "]", 0, Long.MAX_VALUE);
+            }
+            FamilyMember.Divergence div = null;
+            if (o.has("diverged")) {
+                String ad = at + ".diverged";
+                JsonNode d = j.object(o, at, "diverged");
+                long divStep = j.integer(d, ad, "step", 0, step);
+                div = new FamilyMember.Divergence(divStep, j.text(d, ad, "reason"),
+                        j.integer(d, ad, "last_good_step", -1, Math.min(step, divStep)));
+            }
+            saes.add(new Sae(name, j.intValue(o, at, "engine_step", 0, Integer.MAX_VALUE),
+                    j.number(o, at, "last_density", 0, 1), iv, firingRows, div));
+        }
+        return new Parsed(new Checkpoint(step, totalSteps, batch, seed, scale, pos, metricsBytes, elapsed, saes), format);
     }
 }

@@ -15,6 +15,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code checkpoints/} folder of a run:
@@ -24,14 +26,17 @@ import java.util.stream.Stream;
  *     latest              one line, the folder name of the newest complete checkpoint ("step-1200")
  *     .tmp-step-&lt;N&gt;-&lt;random&gt;/   a checkpoint being written (or left by a crash: ignored, deleted by the next write)
  * </pre>
- * Crash safety comes from the order of operations: every file is fsynced inside the temporary folder, the
- * folder is fsynced and renamed to {@code step-<N>}, the parent is fsynced, and only then is {@code latest}
- * replaced atomically; older checkpoints are deleted last. So {@code latest} always names a complete
- * checkpoint, and the one before it survives until a newer one is complete. {@link #KEEP} are kept.
+ * Crash safety comes from the order of operations: every file is written inside the temporary folder, the
+ * checksums of all of them are written last ({@link CheckpointManifest}), every file is fsynced, the folder is fsynced
+ * and renamed to {@code step-<N>}, the parent is fsynced, and only then is {@code latest} replaced atomically; older
+ * checkpoints are deleted last. So {@code latest} always names a complete checkpoint, and the one before it survives
+ * until a newer one is complete.
+ *
+ * <p>Pruning keeps the newest checkpoint and, going back from it, every older one down to the first that still
+ * verifies: a damaged previous checkpoint never leaves the newest as the only one a resume could fall back from.
  */
 final class CheckpointStore {
-    /** Checkpoints kept: the newest, and the one before it in case the newest is damaged on disk. */
-    static final int KEEP = 2;
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
     static final String LATEST = "latest";
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)");
 
@@ -81,8 +86,29 @@ final class CheckpointStore {
         return Files.createDirectory(dir.resolve(".tmp-step-" + step + "-" + random));
     }
 
-    /** Publishes a fully written temporary folder as {@code step-<step>}, points {@code latest} at it, prunes. */
+    /** The {@code step-*} folders, newest first. */
+    List<Path> stepDirs() throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                if (STEP_DIR.matcher(p.getFileName().toString()).matches() && Files.isDirectory(p)) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(CheckpointStore::stepOf).reversed());
+        return out;
+    }
+
+    /**
+     * Publishes a fully written temporary folder as {@code step-<step>}: writes its checksums, points {@code latest}
+     * at it, prunes.
+     */
     void commit(Path tmp, long step) throws IOException {
+        CheckpointManifest.write(tmp);
         try (Stream<Path> files = Files.list(tmp)) {
             for (Path f : files.toList()) {
                 fsync(f, false);
@@ -107,24 +133,30 @@ final class CheckpointStore {
         deleteTree(tmp);
     }
 
-    /** Deletes every step folder but the newest {@link #KEEP} at or below {@code latestStep}. */
+    /**
+     * Deletes step folders above {@code latestStep} (stale: left by a crash between a rename and the pointer update, or
+     * damaged ones a resume fell back past) and those older than the newest verifying one below {@code latestStep}.
+     * The previous checkpoint is read back for this (its checksums), so that a resume always has a sound one to fall
+     * back to if the newest is damaged later; damaged ones between them stay until a newer sound one replaces them.
+     */
     private void prune(long latestStep) throws IOException {
-        List<Long> steps = new ArrayList<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.toList()) {
-                Matcher m = STEP_DIR.matcher(p.getFileName().toString());
-                if (m.matches() && Files.isDirectory(p)) {
-                    steps.add(Long.parseLong(m.group(1)));
-                }
-            }
-        }
-        steps.sort(Comparator.reverseOrder());
-        int kept = 0;
-        for (long s : steps) {
-            if (s <= latestStep && kept < KEEP) {
-                kept++;
+        boolean fallbackFound = false;
+        for (Path p : stepDirs()) {
+            long s = stepOf(p);
+            if (s > latestStep) {
+                deleteTree(p);
+            } else if (s == latestStep) {
+                continue;
+            } else if (fallbackFound) {
+                deleteTree(p);
             } else {
-                deleteTree(dir.resolve("step-" + s));
+                String problem = CheckpointCheck.quickProblem(p);
+                if (problem == null) {
+                    fallbackFound = true;
+                } else {
+                    LOG.warn("checkpoint {} is damaged ({}); it is kept with every older one until a newer sound "
+                            + "checkpoint replaces it", p, problem);
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.data.BadInputException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.SafetensorsReader;
 import dev.saetrain.io.SafetensorsWriter;
@@ -8,6 +9,8 @@ import dev.saetrain.model.SaeConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -123,6 +126,50 @@ final class SaeStateFile {
         }
         return new Loaded(floats, ints, (long[]) get(file, t, FIRING_ALL, DType.I64, m).data(),
                 (long[]) get(file, t, FIRING_LATE, DType.I64, m).data());
+    }
+
+    /**
+     * Checks a state file without loading it whole (a family's state can be far larger than the heap): the header must
+     * be valid, every F32 value finite (the writer refuses non-finite ones, so one here is damage, and resuming from it
+     * would mark the SAE diverged for good), and the firing counts present as I64 of one length.
+     *
+     * @throws BadInputException naming the file and the first bad value, e.g. "W_dec[17] = NaN"
+     */
+    static void scan(Path file) throws IOException {
+        SafetensorsReader.Header h = SafetensorsReader.header(file);
+        long firing = -1;
+        for (String name : new String[] {FIRING_ALL, FIRING_LATE}) {
+            SafetensorsReader.Entry e = h.tensors().stream().filter(t -> t.name().equals(name)).findFirst().orElse(null);
+            if (e == null || e.dtype() != DType.I64 || (firing >= 0 && e.numel() != firing)) {
+                throw new BadInputException(file, "tensor '" + name + "' is missing or not I64 of one length with the "
+                        + "other firing counts; the checkpoint is damaged");
+            }
+            firing = e.numel();
+        }
+        ByteBuffer chunk = ByteBuffer.allocate(CHUNK * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            for (SafetensorsReader.Entry e : h.tensors()) {
+                if (e.dtype() != DType.F32) {
+                    continue;
+                }
+                for (long off = e.begin(); off < e.end(); off += chunk.capacity()) {
+                    chunk.clear().limit((int) Math.min(chunk.capacity(), e.end() - off));
+                    while (chunk.hasRemaining()) {
+                        if (ch.read(chunk, off + chunk.position()) < 0) {
+                            throw new BadInputException(file, "ends inside tensor '" + e.name() + "' (truncated)");
+                        }
+                    }
+                    chunk.flip();
+                    for (int i = 0; chunk.remaining() >= Float.BYTES; i++) {
+                        float v = chunk.getFloat();
+                        if (!Float.isFinite(v)) {
+                            throw new BadInputException(file, e.name() + "[" + ((off - e.begin()) / Float.BYTES + i)
+                                    + "] = " + v + ": a checkpoint never holds a non-finite value, the file is damaged");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private static Tensor get(Path file, Map<String, Tensor> t, String name, DType dtype, long n) {

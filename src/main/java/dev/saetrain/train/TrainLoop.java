@@ -225,7 +225,9 @@ final class TrainLoop {
 
     /** Writes the checkpoint of the current step (see {@link CheckpointStore} for the crash-safe order). */
     private void checkpoint(long at, ActivationStream stream) throws IOException {
-        Path previous = store.latest();
+        // The checkpoint this session resumed from or wrote last, not whatever latest names: after a resume that fell
+        // back past a damaged checkpoint, latest still names the damaged one until this write replaces it.
+        Path previous = lastCheckpoint >= 0 ? store.dir().resolve("step-" + lastCheckpoint) : null;
         Path tmp = store.begin(at);
         try {
             List<Checkpoint.Sae> entries = new ArrayList<>();

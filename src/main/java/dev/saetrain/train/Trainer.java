@@ -101,18 +101,32 @@ public final class Trainer {
         checkMemory(shards);
 
         Path runDir = opts.outDir().resolve(opts.runName());
+        String exists = "run directory " + runDir + " already exists; pick another --name, or continue it with --resume "
+                + runDir;
         if (Files.exists(runDir)) {
-            throw new IllegalArgumentException("run directory " + runDir + " already exists; pick another --name, "
-                    + "or continue it with --resume " + runDir);
+            throw new IllegalArgumentException(exists);
         }
-        Files.createDirectories(runDir);
+        Files.createDirectories(opts.outDir());
+        try {
+            // createDirectory, not createDirectories: of two processes starting the same --name, one gets here first.
+            Files.createDirectory(runDir);
+        } catch (java.nio.file.FileAlreadyExistsException raced) {
+            throw new IllegalArgumentException(exists);
+        }
+        try (RunLock lock = RunLock.acquire(runDir, "train into")) {
+            return trainNew(shards, runDir, scale, median, totalSteps);
+        }
+    }
+
+    private Result trainNew(ShardSet shards, Path runDir, float scale, float[] median, long totalSteps)
+            throws IOException {
         try {
             try (RunLog log = new RunLog(runDir.resolve("train.log"))) {
                 List<Schedule> schedules = schedules(totalSteps);
                 ObjectNode config = RunConfig.create(opts, shards, scale, totalSteps, schedules, device.describe(),
                         deviceChoice, version);
                 RunConfig.save(runDir, config);
-                return train(shards, runDir, config, scale, median, totalSteps, null);
+                return train(shards, runDir, config, scale, median, totalSteps, null, null);
             }
         } catch (BadInputException e) {
             // Bad data met mid-stream (a non-finite row). Before the first checkpoint the run is void: leave nothing
@@ -140,6 +154,13 @@ public final class Trainer {
      * checkpoint, and data other than the run's.
      */
     public Result resume(ShardSet shards, Path runDir) throws IOException {
+        // Locked before anything is read: another process resuming or training it would change it under us.
+        try (RunLock lock = RunLock.acquire(runDir, "resume")) {
+            return resumeLocked(shards, runDir, lock);
+        }
+    }
+
+    private Result resumeLocked(ShardSet shards, Path runDir, RunLock lock) throws IOException {
         ObjectNode config = RunConfig.load(runDir);
         if (config.has("result")) {
             throw new IllegalArgumentException("run " + runDir + " already ended (" + config.at("/result/status").asText()
@@ -149,19 +170,22 @@ public final class Trainer {
         RunConfig.checkSameData(config, shards, runDir);
         long totalSteps = checkShapes(shards);
         CheckpointStore store = new CheckpointStore(runDir);
-        Path latest = store.latest();
-        if (latest == null) {
+        List<String> names = opts.saes().stream().map(SaeConfig::name).toList();
+        // The newest checkpoint that verifies and fits the run; damaged newer ones are passed over (see CheckpointCheck).
+        CheckpointCheck.Chosen chosen = CheckpointCheck.choose(store, ck -> {
+            List<String> saved = ck.saes().stream().map(Checkpoint.Sae::name).toList();
+            return ck.totalSteps() == totalSteps && ck.batch() == opts.batch() && ck.seed() == opts.seed()
+                    && names.equals(saved) ? null : "written for " + ck.totalSteps() + " steps of " + ck.batch()
+                    + " rows, seed " + ck.seed() + ", SAEs " + saved + "; config.json now gives " + totalSteps
+                    + " steps of " + opts.batch() + ", seed " + opts.seed() + ", SAEs " + names
+                    + " (restore the run's config.json)";
+        });
+        if (chosen == null) {
             throw new IllegalArgumentException("run " + runDir + " has no checkpoint (" + store.dir().resolve(CheckpointStore.LATEST)
                     + " is missing): it stopped before its first one; start it again under a new --name");
         }
-        Checkpoint ck = Checkpoint.read(latest);
-        List<String> names = opts.saes().stream().map(SaeConfig::name).toList();
-        List<String> saved = ck.saes().stream().map(Checkpoint.Sae::name).toList();
-        if (ck.totalSteps() != totalSteps || ck.batch() != opts.batch() || ck.seed() != opts.seed() || !names.equals(saved)) {
-            throw new IllegalArgumentException(latest + " was written for " + ck.totalSteps() + " steps of " + ck.batch()
-                    + " rows, seed " + ck.seed() + ", SAEs " + saved + "; config.json now gives " + totalSteps + " steps of "
-                    + opts.batch() + ", seed " + opts.seed() + ", SAEs " + names + "; restore the run's config.json");
-        }
+        Checkpoint ck = chosen.checkpoint();
+        Path from = chosen.dir();
         float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
         if (Float.floatToRawIntBits(scale) != Float.floatToRawIntBits(ck.scale())) {
             throw new IllegalArgumentException("the data in " + shards.source() + " differs from the run's: its first rows "
@@ -170,10 +194,22 @@ public final class Trainer {
         checkMemory(shards);
         store.removeTemporaries();
         try (RunLog log = new RunLog(runDir.resolve("train.log"))) {
-            LOG.info("resuming {} from {} (step {} of {})", runDir, latest, ck.step(), totalSteps);
+            // Logged here, once train.log is open, so the run's own log says what a resume passed over.
+            lock.warnIfTakenOver();
+            if (chosen.pointer() != null) {
+                LOG.warn("{}; looking for the newest checkpoint that verifies", chosen.pointer());
+            }
+            for (CheckpointCheck.Verdict v : chosen.skipped()) {
+                LOG.warn("checkpoint {} is not usable: {}; falling back to an older one", v.dir(), v.problem());
+            }
+            if (chosen.verdict().status() == CheckpointCheck.Status.UNVERIFIABLE) {
+                LOG.warn("checkpoint {} was written before checkpoints carried checksums ({} is absent): its contents "
+                        + "are checked, its bytes cannot be verified", from, CheckpointManifest.FILE);
+            }
+            LOG.info("resuming {} from {} (step {} of {})", runDir, from, ck.step(), totalSteps);
             config.withArray("resumed").addObject().put("from_step", ck.step()).put("device", device.describe());
             RunConfig.save(runDir, config);
-            return train(shards, runDir, config, scale, new float[shards.dIn()], totalSteps, ck);
+            return train(shards, runDir, config, scale, new float[shards.dIn()], totalSteps, ck, from);
         }
     }
 
@@ -216,9 +252,9 @@ public final class Trainer {
         return s;
     }
 
-    /** Builds the family (from a checkpoint when {@code ck} is given), runs the loop, exports. */
+    /** Builds the family (from checkpoint {@code ck} in {@code ckDir} when given), runs the loop, exports. */
     private Result train(ShardSet shards, Path runDir, ObjectNode config, float scale, float[] median, long totalSteps,
-                         Checkpoint ck) throws IOException {
+                         Checkpoint ck, Path ckDir) throws IOException {
         List<Schedule> schedules = schedules(totalSteps);
         List<FamilyMember> members = new ArrayList<>();
         CheckpointStore store = new CheckpointStore(runDir);
@@ -239,7 +275,7 @@ public final class Trainer {
                 members.add(m);
                 HeapTrim.afterLarge(c, "after building " + c.name());
                 if (saved != null) {
-                    restore(m, saved, store.latest());
+                    restore(m, saved, ckDir);
                 }
             }
             LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, members.size(), device.describe(),

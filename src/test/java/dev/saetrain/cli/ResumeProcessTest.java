@@ -104,7 +104,12 @@ class ResumeProcessTest {
         assertEquals(137, p.exitValue(), "SIGKILL expected (128 + 9)");
         long step = latestCheckpoint("killed").get("step").asLong();
         assertTrue(step > 0 && step < 192, "the kill must land mid-run, latest checkpoint at step " + step);
+        Path lock = tmp.resolve("runs/killed/run.lock");
+        assertTrue(Files.readString(lock).startsWith("pid " + p.pid() + " on host "), "the killed holder is recorded");
         resumeAndCompare("killed");
+        assertTrue(Files.readString(tmp.resolve("runs/killed/train.log")).contains("took over the stale lock " + lock
+                + " left by pid " + p.pid()), "the stale lock of the killed process is taken over with a warning");
+        assertEquals("", Files.readString(lock), "released: emptied, so the next holder sees no stale lock");
     }
 
     @Test

@@ -106,9 +106,12 @@ class CheckpointStoreTest {
         assertEquals(new FamilyMember.Divergence(23, "loss NaN", 20), r.saes().get(1).divergence());
     }
 
-    private static void writeOne(CheckpointStore store, long step) throws IOException {
+    /** A checkpoint of one SAE that diverged before any checkpoint, so checkpoint.json is its only file. */
+    static void writeOne(CheckpointStore store, long step) throws IOException {
         Path t = store.begin(step);
-        Files.writeString(t.resolve("checkpoint.json"), "{}");
+        new Checkpoint(step, 1000, 4, 0, 1f, new StreamPosition(0, 0, 0, 0, 0, 0), 0, 0,
+                List.of(new Checkpoint.Sae("x1-k1", 0, 0, new IntervalStats(), new long[2],
+                        new FamilyMember.Divergence(0, "test", -1)))).write(t);
         store.commit(t, step);
     }
 
@@ -137,6 +140,39 @@ class CheckpointStoreTest {
             assertEquals(List.of("latest", "step-30", "step-40"),
                     s.map(p -> p.getFileName().toString()).sorted().toList());
         }
+    }
+
+    @Test
+    void pruningKeepsOlderCheckpointsWhileThePreviousOneIsDamaged() throws IOException {
+        CheckpointStore store = new CheckpointStore(tmp);
+        writeOne(store, 10);
+        writeOne(store, 20);
+        writeOne(store, 30);
+        assertFalse(Files.exists(store.dir().resolve("step-10")));
+        // step-30 is damaged on disk before step-40 is written: deleting step-20 would leave step-40 alone.
+        Path json = store.dir().resolve("step-30/checkpoint.json");
+        Files.writeString(json, Files.readString(json).replace("\"step\" : 30", "\"step\" : 31"));
+        writeOne(store, 40);
+        assertTrue(Files.isDirectory(store.dir().resolve("step-30")), "the damaged one is kept");
+        assertTrue(Files.isDirectory(store.dir().resolve("step-20")), "and the sound one before it");
+        writeOne(store, 50);
+        try (var s = Files.list(store.dir())) {
+            assertEquals(List.of("latest", "step-40", "step-50"), s.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "once a newer sound one exists, the rest goes");
+        }
+    }
+
+    @Test
+    void theManifestListsEveryFileWithItsSha256() throws Exception {
+        CheckpointStore store = new CheckpointStore(tmp);
+        writeOne(store, 10);
+        Path dir = store.dir().resolve("step-10");
+        String manifest = Files.readString(dir.resolve(CheckpointManifest.FILE));
+        // The sha256sum format, so that `sha256sum -c checksums.sha256` checks a checkpoint without sae-train.
+        String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(dir.resolve("checkpoint.json")))) + "  checkpoint.json\n";
+        assertEquals(expected, manifest);
+        assertEquals(CheckpointCheck.Status.VERIFIED, CheckpointCheck.check(dir).verdict().status());
     }
 
     @Test
