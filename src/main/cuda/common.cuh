@@ -19,18 +19,22 @@ static __device__ __forceinline__ T warp_sum(T v) {
     return v;
 }
 
+// The first stage of both block sums: scratch[w] = warp w's sum (warp_sum's lane 0), then a barrier.
+template <typename T>
+static __device__ __forceinline__ void warp_sums_to_scratch(T v, T* scratch) {
+    v = warp_sum(v);
+    if ((threadIdx.x & 31) == 0) {
+        scratch[threadIdx.x >> 5] = v;
+    }
+    __syncthreads();
+}
+
 // Sum of one value per thread over the block, valid in thread 0 only: each warp's sum (warp_sum), then thread 0
 // adds the warp sums in warp order. scratch: __shared__ T[32]. Every thread of the block calls it; blockDim.x is a
 // multiple of 32. Ends with a barrier, so the scratch can be reused at once.
 template <typename T>
 static __device__ __forceinline__ T block_sum(T v, T* scratch) {
-    v = warp_sum(v);
-    const int lane = threadIdx.x & 31;
-    const int warp = threadIdx.x >> 5;
-    if (lane == 0) {
-        scratch[warp] = v;
-    }
-    __syncthreads();
+    warp_sums_to_scratch(v, scratch);
     T s = 0;
     if (threadIdx.x == 0) {
         for (int w = 0; w < (int)(blockDim.x >> 5); w++) {
@@ -47,14 +51,9 @@ static __device__ __forceinline__ T block_sum(T v, T* scratch) {
 // barrier, so the scratch can be reused at once.
 template <typename T>
 static __device__ __forceinline__ T block_sum_all(T v, T* scratch) {
-    v = warp_sum(v);
+    warp_sums_to_scratch(v, scratch);
     const int lane = threadIdx.x & 31;
-    const int warp = threadIdx.x >> 5;
-    if (lane == 0) {
-        scratch[warp] = v;
-    }
-    __syncthreads();
-    if (warp == 0) {
+    if (threadIdx.x < 32) {  // warp 0
         T t = lane < (int)(blockDim.x >> 5) ? scratch[lane] : (T)0;
         t = warp_sum(t);
         if (lane == 0) {
