@@ -1,4 +1,5 @@
 # kernels.mk: src/main/cuda/*.cu -> src/main/resources/dev/saetrain/device/cuda/kernels/*.ptx (the PTX is committed).
+# Every PTX depends on its .cu and on every header src/main/cuda/*.cuh (common.cuh), so a header change rebuilds it.
 #
 #   make -f kernels.mk          regenerate every PTX file, then assemble each with ptxas for sm_80 and sm_90
 #                               (-v: registers, shared memory, spills per kernel); fails on any spill
@@ -13,6 +14,7 @@ PTXAS      ?= ptxas
 CUDA_DIR   := src/main/cuda
 PTX_DIR    := src/main/resources/dev/saetrain/device/cuda/kernels
 SOURCES    := $(sort $(wildcard $(CUDA_DIR)/*.cu))
+HEADERS    := $(sort $(wildcard $(CUDA_DIR)/*.cuh))
 MODULES    := $(notdir $(basename $(SOURCES)))
 PTX        := $(addprefix $(PTX_DIR)/,$(addsuffix .ptx,$(MODULES)))
 SM_ARCHS   := sm_80 sm_90
@@ -25,7 +27,7 @@ all: ptxas
 ptx: $(PTX)
 
 # Built from inside src/main/cuda with a relative output path: the PTX records no absolute path.
-$(PTX_DIR)/%.ptx: $(CUDA_DIR)/%.cu
+$(PTX_DIR)/%.ptx: $(CUDA_DIR)/%.cu $(HEADERS)
 	@mkdir -p $(PTX_DIR)
 	cd $(CUDA_DIR) && $(NVCC) -ptx -arch=compute_80 -O3 -std=c++17 -o ../resources/dev/saetrain/device/cuda/kernels/$*.ptx $*.cu
 

@@ -2,11 +2,11 @@
 // recordFiresDense, reluDenseFires, batchTopk, jumpReluSparse, jumpReluDense, gatedSparse, gatedDense).
 // Launched by dev.saetrain.device.cuda.CudaActivationOps; each kernel's parameter list matches its KernelSpec
 // there. Layouts are Device's: pre [batch, nLatents] row-major fp32; CSR rows (rowPtr, idx, val).
-// Every index that multiplies two dimensions is 64-bit. Self-contained: no shared header.
+// Every index that multiplies two dimensions is 64-bit. Reductions and the block scan: common.cuh.
 
 #include <stdint.h>
 
-#define FULL_MASK 0xffffffffu
+#include "common.cuh"
 
 // ---------------------------------------------------------------------------------------------- helpers
 
@@ -53,63 +53,6 @@ static __device__ __forceinline__ int block_rank(bool pred, int* warp_sums, int*
     *total = warp_sums[32];
     __syncthreads();
     return rank;
-}
-
-// Sum of one value per thread over the block (result valid in thread 0). scratch: __shared__ [32].
-static __device__ __forceinline__ unsigned long long block_sum_ull(unsigned long long v, unsigned long long* scratch) {
-    for (int o = 16; o > 0; o >>= 1) {
-        v += __shfl_down_sync(FULL_MASK, v, o);
-    }
-    const int lane = threadIdx.x & 31;
-    const int warp = threadIdx.x >> 5;
-    if (lane == 0) {
-        scratch[warp] = v;
-    }
-    __syncthreads();
-    unsigned long long s = 0;
-    if (threadIdx.x == 0) {
-        for (int w = 0; w < (int)(blockDim.x >> 5); w++) {
-            s += scratch[w];
-        }
-    }
-    __syncthreads();
-    return s;
-}
-
-// Exclusive scan by one block of n long long values produced by value(i) (a functor), handed to store(i, prefix)
-// in index order; returns the total (all threads). Thread t owns the contiguous range [t*per, (t+1)*per).
-// scratch: __shared__ long long[1024 + 1]; blockDim.x <= 1024.
-template <typename Value, typename Store>
-static __device__ long long block_scan(long long n, Value value, Store store, long long* scratch) {
-    const long long threads = blockDim.x;
-    const long long per = (n + threads - 1) / threads;
-    const long long lo = threadIdx.x * per;
-    const long long hi = lo + per < n ? lo + per : n;
-    long long local = 0;
-    for (long long i = lo; i < hi; i++) {
-        local += value(i);
-    }
-    scratch[threadIdx.x] = local;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        long long run = 0;
-        for (int t = 0; t < (int)blockDim.x; t++) {
-            long long c = scratch[t];
-            scratch[t] = run;
-            run += c;
-        }
-        scratch[1024] = run;
-    }
-    __syncthreads();
-    long long run = scratch[threadIdx.x];
-    for (long long i = lo; i < hi; i++) {
-        long long v = value(i);
-        store(i, run);
-        run += v;
-    }
-    long long total = scratch[1024];
-    __syncthreads();
-    return total;
 }
 
 // ---------------------------------------------------------------------------------------------- TopK
@@ -217,7 +160,7 @@ extern "C" __global__ void topk_count_candidates(const int* __restrict__ last_fi
          i += (long long)gridDim.x * blockDim.x) {
         c += last_fired[i] <= dead_before ? 1 : 0;
     }
-    c = block_sum_ull(c, scratch);
+    c = block_sum(c, scratch);
     if (threadIdx.x == 0 && c != 0) {
         atomicAdd(count, c);
     }
@@ -238,7 +181,7 @@ extern "C" __global__ void compact_count(const float* __restrict__ pre, const fl
     for (int i = threadIdx.x; i < n_latents; i += blockDim.x) {
         c += row[i] > (threshold == nullptr ? 0.0f : threshold[i]) ? 1 : 0;
     }
-    c = block_sum_ull(c, scratch);
+    c = block_sum(c, scratch);
     if (threadIdx.x == 0) {
         row_count[b] = (int)c;
     }
@@ -313,7 +256,7 @@ extern "C" __global__ void gated_fill(const int* __restrict__ idx, float* __rest
         val[e] = f;
         on += f > 0.0f ? 1 : 0;
     }
-    on = block_sum_ull(on, scratch);
+    on = block_sum(on, scratch);
     if (threadIdx.x == 0 && on != 0) {
         atomicAdd(fired, (int)on);
     }
@@ -369,7 +312,7 @@ extern "C" __global__ void dense_fires(float* __restrict__ f, int batch, int n_l
             act_sums[i] = (float)s;
         }
     }
-    c = block_sum_ull(c, scratch);
+    c = block_sum(c, scratch);
     if (threadIdx.x == 0 && c != 0) {
         atomicAdd(positives, c);
     }
@@ -408,7 +351,7 @@ extern "C" __global__ void jump_relu_dense(const float* __restrict__ pre, const 
         f[q] = on ? v : 0.0f;
         c += on ? 1 : 0;
     }
-    c = block_sum_ull(c, scratch);
+    c = block_sum(c, scratch);
     if (threadIdx.x == 0 && c != 0) {
         atomicAdd(positives, c);
     }
@@ -448,8 +391,8 @@ extern "C" __global__ void gated_dense(float* __restrict__ pre, const float* __r
         }
         gate_sums[i] = (float)s;
     }
-    opened = block_sum_ull(opened, scratch);
-    on = block_sum_ull(on, scratch);
+    opened = block_sum(opened, scratch);
+    on = block_sum(on, scratch);
     if (threadIdx.x == 0) {
         if (opened != 0) {
             atomicAdd(open, opened);
@@ -576,8 +519,8 @@ extern "C" __global__ void batch_topk_row_counts(const float* __restrict__ pre, 
             e += key == t ? 1 : 0;
         }
     }
-    g = block_sum_ull(g, scratch);
-    e = block_sum_ull(e, scratch);
+    g = block_sum(g, scratch);
+    e = block_sum(e, scratch);
     if (threadIdx.x == 0) {
         gt[b] = (int)g;
         eq[b] = (int)e;

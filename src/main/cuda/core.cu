@@ -1,39 +1,10 @@
 // core.cu: the elementwise, row-wise and reduction ops of CudaDevice (device/cuda/CudaDevice.java).
 // Formulas and layouts are device/Device.java's; each kernel names the Device op it serves. Every index that
 // multiplies two dimensions is 64-bit. Reductions that return a double accumulate in double per block, write one
-// partial per block, and finish in sum_partials_f64 (one block), so the result does not depend on timing.
+// partial per block, and finish in sum_partials_f64 (one block), so the result does not depend on timing. Block
+// sums use block_sum_all (common.cuh), so every kernel here runs with blockDim.x == 256 (GridMath.BLOCK).
 
-#define CORE_BLOCK 256
-
-// Block-wide sum of a double; every thread gets the total. Needs blockDim.x == CORE_BLOCK.
-// Not static: nvcc names a static function's __shared__ array after a hash of the source file's absolute path,
-// which would make the committed PTX differ between checkouts (kernels.mk check).
-__device__ double block_sum_f64(double v) {
-    __shared__ double warp_sums[CORE_BLOCK / 32];
-    for (int o = 16; o > 0; o >>= 1) {
-        v += __shfl_down_sync(0xffffffffu, v, o);
-    }
-    int lane = threadIdx.x & 31;
-    int warp = threadIdx.x >> 5;
-    if (lane == 0) {
-        warp_sums[warp] = v;
-    }
-    __syncthreads();
-    double t = 0.0;
-    if (warp == 0) {
-        t = lane < CORE_BLOCK / 32 ? warp_sums[lane] : 0.0;
-        for (int o = 16; o > 0; o >>= 1) {
-            t += __shfl_down_sync(0xffffffffu, t, o);
-        }
-        if (lane == 0) {
-            warp_sums[0] = t;
-        }
-    }
-    __syncthreads();
-    t = warp_sums[0];
-    __syncthreads();
-    return t;
-}
+#include "common.cuh"
 
 // fill: buf[0..n) = value.
 extern "C" __global__ void fill_f32(float* buf, long long n, float value) {
@@ -58,11 +29,12 @@ extern "C" __global__ void exp_into(const float* src, float* dst, long long n) {
 
 // dot (and sumSquares without flags when a == b): partial[block] = sum of a[i] * b[i] over this block's stride.
 extern "C" __global__ void dot_partial(const float* a, const float* b, long long n, double* partial) {
+    __shared__ double scratch[32];
     double s = 0.0;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         s += (double) a[i] * (double) b[i];
     }
-    s = block_sum_f64(s);
+    s = block_sum_all(s, scratch);
     if (threadIdx.x == 0) {
         partial[blockIdx.x] = s;
     }
@@ -70,11 +42,12 @@ extern "C" __global__ void dot_partial(const float* a, const float* b, long long
 
 // The second pass of every double reduction: out[0] = sum of partial[0..n), one block.
 extern "C" __global__ void sum_partials_f64(const double* partial, int n, double* out) {
+    __shared__ double scratch[32];
     double s = 0.0;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         s += partial[i];
     }
-    s = block_sum_f64(s);
+    s = block_sum_all(s, scratch);
     if (threadIdx.x == 0) {
         out[0] = s;
     }
@@ -86,9 +59,7 @@ extern "C" __global__ void count_at_or_below(const int* a, int n, int threshold,
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
         c += a[i] <= threshold ? 1 : 0;
     }
-    for (int o = 16; o > 0; o >>= 1) {
-        c += __shfl_down_sync(0xffffffffu, c, o);
-    }
+    c = warp_sum(c);
     if ((threadIdx.x & 31) == 0 && c != 0) {
         atomicAdd(count, c);
     }
@@ -132,13 +103,14 @@ extern "C" __global__ void column_means_finish(const double* partial, int chunks
 // centeredSumSquares, second pass: partial[block] = sum over this block's elements of (x[b, j] - mean[j])^2.
 extern "C" __global__ void centered_sum_squares_partial(const float* x, const double* mean, int batch, int d_in,
                                                         double* partial) {
+    __shared__ double scratch[32];
     long long n = (long long) batch * d_in;
     double s = 0.0;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         double d = (double) x[i] - mean[i % d_in];
         s += d * d;
     }
-    s = block_sum_f64(s);
+    s = block_sum_all(s, scratch);
     if (threadIdx.x == 0) {
         partial[blockIdx.x] = s;
     }
@@ -207,20 +179,21 @@ extern "C" __global__ void l1_decoder_coefficients(const float* act_sums, const 
     }
 }
 
-// |w[i]|^2 of one row, summed in double across the block (every thread gets it).
-static __device__ double row_sum_squares(const float* row, int cols) {
+// |w[i]|^2 of one row, summed in double across the block (every thread gets it). scratch: __shared__ double[32].
+static __device__ double row_sum_squares(const float* row, int cols, double* scratch) {
     double s = 0.0;
     for (int j = threadIdx.x; j < cols; j += blockDim.x) {
         float v = row[j];
         s += (double) (v * v);
     }
-    return block_sum_f64(s);
+    return block_sum_all(s, scratch);
 }
 
 // rowNorms: norms[i] = |w[i]|. One block per row (grid-stride over rows).
 extern "C" __global__ void row_norms(const float* w, int rows, int cols, float* norms) {
+    __shared__ double scratch[32];
     for (int i = blockIdx.x; i < rows; i += gridDim.x) {
-        double s = row_sum_squares(w + (long long) i * cols, cols);
+        double s = row_sum_squares(w + (long long) i * cols, cols, scratch);
         if (threadIdx.x == 0) {
             norms[i] = (float) sqrt(s);
         }
@@ -229,9 +202,10 @@ extern "C" __global__ void row_norms(const float* w, int rows, int cols, float* 
 
 // normalizeRows: w[i] /= |w[i]| for rows of nonzero norm.
 extern "C" __global__ void normalize_rows(float* w, int rows, int cols) {
+    __shared__ double scratch[32];
     for (int i = blockIdx.x; i < rows; i += gridDim.x) {
         float* row = w + (long long) i * cols;
-        double s = row_sum_squares(row, cols);
+        double s = row_sum_squares(row, cols, scratch);
         if (s > 0.0) {
             float inv = (float) (1.0 / sqrt(s));
             for (int j = threadIdx.x; j < cols; j += blockDim.x) {
@@ -244,6 +218,7 @@ extern "C" __global__ void normalize_rows(float* w, int rows, int cols) {
 
 // projectOutParallel: for rows with their flag set, g[i] -= (g[i] . w[i]) w[i].
 extern "C" __global__ void project_out_parallel(const float* w, float* g, int rows, int cols, const int* row_active) {
+    __shared__ double scratch[32];
     for (int i = blockIdx.x; i < rows; i += gridDim.x) {
         if (row_active[i] == 0) {
             continue;
@@ -254,7 +229,7 @@ extern "C" __global__ void project_out_parallel(const float* w, float* g, int ro
         for (int j = threadIdx.x; j < cols; j += blockDim.x) {
             s += (double) (gr[j] * wr[j]);
         }
-        float d = (float) block_sum_f64(s);
+        float d = (float) block_sum_all(s, scratch);
         for (int j = threadIdx.x; j < cols; j += blockDim.x) {
             gr[j] = gr[j] - d * wr[j];
         }
@@ -265,6 +240,7 @@ extern "C" __global__ void project_out_parallel(const float* w, float* g, int ro
 // sumSquares with flags: partial[block] = sum over this block's rows with their flag set of |g[i]|^2.
 extern "C" __global__ void sum_squares_rows_partial(const float* g, int rows, int cols, const int* row_active,
                                                     double* partial) {
+    __shared__ double scratch[32];
     double s = 0.0;
     for (int i = blockIdx.x; i < rows; i += gridDim.x) {
         if (row_active[i] == 0) {
@@ -276,7 +252,7 @@ extern "C" __global__ void sum_squares_rows_partial(const float* g, int rows, in
             s += (double) (v * v);
         }
     }
-    s = block_sum_f64(s);
+    s = block_sum_all(s, scratch);
     if (threadIdx.x == 0) {
         partial[blockIdx.x] = s;
     }
@@ -307,6 +283,7 @@ extern "C" __global__ void adam_step(float* param, const float* grad, float* m, 
 extern "C" __global__ void resample_rows(const float* x, const float* b_dec, const int* latents, const int* rows,
                                          int count, int d_in, float enc_norm, float* w_dec, float* w_enc,
                                          float* b_enc) {
+    __shared__ double scratch[32];
     for (int q = blockIdx.x; q < count; q += gridDim.x) {
         int i = latents[q];
         const float* xr = x + (long long) rows[q] * d_in;
@@ -315,7 +292,7 @@ extern "C" __global__ void resample_rows(const float* x, const float* b_dec, con
             float vj = xr[j] - b_dec[j];
             s += (double) vj * vj;
         }
-        s = block_sum_f64(s);
+        s = block_sum_all(s, scratch);
         double inv = s > 0.0 ? 1.0 / sqrt(s) : 0.0;
         long long o = (long long) i * d_in;
         for (int j = threadIdx.x; j < d_in; j += blockDim.x) {

@@ -9,37 +9,9 @@
 
 #include <stdint.h>
 
-#define FULL_MASK 0xffffffffu
+#include "common.cuh"
 
 // ---------------------------------------------------------------------------------------------- helpers
-
-static __device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) {
-        v += __shfl_xor_sync(FULL_MASK, v, o);
-    }
-    return v;
-}
-
-// Sum over the block (valid in thread 0). scratch: __shared__ double[32]; every thread must call it.
-static __device__ __forceinline__ double block_sum_double(double v, double* scratch) {
-    for (int o = 16; o > 0; o >>= 1) {
-        v += __shfl_down_sync(FULL_MASK, v, o);
-    }
-    const int lane = threadIdx.x & 31;
-    const int warp = threadIdx.x >> 5;
-    if (lane == 0) {
-        scratch[warp] = v;
-    }
-    __syncthreads();
-    double s = 0.0;
-    if (threadIdx.x == 0) {
-        for (int w = 0; w < (int)(blockDim.x >> 5); w++) {
-            s += scratch[w];
-        }
-    }
-    __syncthreads();
-    return s;
-}
 
 // The Matryoshka group of latent i: the first g with i < groupEnds[g] (binary search; groups is small).
 static __device__ __forceinline__ int group_of(const int* __restrict__ group_ends, int groups, int i) {
@@ -88,7 +60,7 @@ extern "C" __global__ void sparse_decode(const int* __restrict__ row_ptr, const 
         err[o + j] = d;
         sse += (double)d * d;
     }
-    sse = block_sum_double(sse, scratch);
+    sse = block_sum(sse, scratch);
     if (threadIdx.x == 0) {
         row_sse[b] = sse;
     }
@@ -126,7 +98,7 @@ extern "C" __global__ void residual_sse(const float* __restrict__ x_hat, const f
         err[q] = d;
         s += (double)d * d;
     }
-    s = block_sum_double(s, scratch);
+    s = block_sum(s, scratch);
     if (threadIdx.x == 0) {
         block_sse[blockIdx.x] = s;
     }
@@ -170,7 +142,7 @@ extern "C" __global__ void matryoshka_decode(const int* __restrict__ row_ptr, co
             suffix[g * slab + o + j] = d;
             sse += (double)d * d;
         }
-        sse = block_sum_double(sse, scratch);
+        sse = block_sum(sse, scratch);
         if (threadIdx.x == 0) {
             row_sse[(size_t)b * groups + g] = sse;
         }
@@ -210,37 +182,14 @@ extern "C" __global__ void latent_count(const int* __restrict__ row_ptr, const i
 }
 
 // latentStart[0..nLatents] = exclusive prefix sums of latentCount (one block; latentStart[nLatents] = total).
-// Thread t owns a contiguous range; the per-thread sums are scanned in shared memory.
 extern "C" __global__ void latent_start_scan(const int* __restrict__ latent_count, int n_latents,
                                              int* __restrict__ latent_start) {
     __shared__ long long scratch[1025];
-    const int threads = blockDim.x;
-    const int per = (n_latents + threads - 1) / threads;
-    const int lo = threadIdx.x * per;
-    const int hi = lo + per < n_latents ? lo + per : n_latents;
-    long long local = 0;
-    for (int i = lo; i < hi; i++) {
-        local += latent_count[i];
-    }
-    scratch[threadIdx.x] = local;
-    __syncthreads();
+    long long total = block_scan(
+        (long long)n_latents, [&](long long i) { return (long long)latent_count[i]; },
+        [&](long long i, long long prefix) { latent_start[i] = (int)prefix; }, scratch);
     if (threadIdx.x == 0) {
-        long long run = 0;
-        for (int t = 0; t < threads; t++) {
-            long long c = scratch[t];
-            scratch[t] = run;
-            run += c;
-        }
-        scratch[1024] = run;
-    }
-    __syncthreads();
-    long long run = scratch[threadIdx.x];
-    for (int i = lo; i < hi; i++) {
-        latent_start[i] = (int)run;
-        run += latent_count[i];
-    }
-    if (threadIdx.x == 0) {
-        latent_start[n_latents] = (int)scratch[1024];
+        latent_start[n_latents] = (int)total;
     }
 }
 

@@ -38,30 +38,6 @@ public record Distributions(double[] l0, double[] magnitudes, double[] cosToTop)
         return new Distributions(l0, mags, Arrays.copyOf(cos, nCos));
     }
 
-    /** Concatenates measurements of several batches. */
-    public static Distributions concat(java.util.List<Distributions> parts) {
-        return new Distributions(cat(parts, 0), cat(parts, 1), cat(parts, 2));
-    }
-
-    private static double[] cat(java.util.List<Distributions> parts, int which) {
-        int n = 0;
-        for (Distributions p : parts) {
-            n += pick(p, which).length;
-        }
-        double[] out = new double[n];
-        int at = 0;
-        for (Distributions p : parts) {
-            double[] a = pick(p, which);
-            System.arraycopy(a, 0, out, at, a.length);
-            at += a.length;
-        }
-        return out;
-    }
-
-    private static double[] pick(Distributions p, int which) {
-        return which == 0 ? p.l0 : which == 1 ? p.magnitudes : p.cosToTop;
-    }
-
     /** Mean of an array (NaN when empty); the one mean of the analyses. */
     public static double mean(double[] a) {
         return a.length == 0 ? Double.NaN : Arrays.stream(a).average().orElse(Double.NaN);

@@ -44,13 +44,4 @@ public record Histogram(double[] edges, long[] counts, long below, long above) {
         }
         return c;
     }
-
-    /** Values counted in the bins (not below or above). */
-    public long inRange() {
-        long n = 0;
-        for (long c : counts) {
-            n += c;
-        }
-        return n;
-    }
 }

@@ -241,10 +241,6 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return new SaeConfig(arch, dIn, nLatents, newK, l1, applyBDecToInput, tied, groups);
     }
 
-    public SaeConfig withL1(double newL1) {
-        return new SaeConfig(arch, dIn, nLatents, k, newL1, applyBDecToInput, tied, groups);
-    }
-
     public SaeConfig withTied(boolean t) {
         return new SaeConfig(arch, dIn, nLatents, k, l1, applyBDecToInput, t, groups);
     }

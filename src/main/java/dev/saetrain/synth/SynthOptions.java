@@ -69,10 +69,6 @@ public record SynthOptions(int d, int features, double active, double decay, lon
         return (int) Math.min(rowsPerShard, rows - shard * rowsPerShard);
     }
 
-    public SynthOptions withRows(long n) {
-        return new SynthOptions(d, features, active, decay, n, rowsPerShard, seed, dtype);
-    }
-
     public SynthOptions withRowsPerShard(int n) {
         return new SynthOptions(d, features, active, decay, rows, n, seed, dtype);
     }

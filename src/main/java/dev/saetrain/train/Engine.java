@@ -256,11 +256,6 @@ public final class Engine implements AutoCloseable {
         return cfg;
     }
 
-    /** Steps taken. */
-    public int steps() {
-        return step;
-    }
-
     private void load(SaeWeights w) {
         // W_enc [d, m] goes up latent-major, transposed chunk by chunk (no second full copy on the heap).
         float[] wEncIn = w.wEnc();

@@ -135,7 +135,7 @@ final class GatedStep implements AutoCloseable {
         double auxSse;
         if (!dense) {
             SparseActs gate = new SparseActs(e.acts.rowPtr(), e.acts.idx(), gateVal, gateGrad, batch, capacity);
-            dev.recordFires(e.acts, m, e.fireCounts, e.lastFired, e.steps(), null);
+            dev.recordFires(e.acts, m, e.fireCounts, e.lastFired, e.stepCount(), null);
             sse = dev.sparseDecode(e.acts, e.wDec.param, e.bDec.param, x, batch, d, e.xHat, e.err);
             auxSse = dev.sparseDecode(gate, e.wDec.param, e.bDec.param, x, batch, d, auxHat, auxErr);
             dev.sparseDecoderBackward(e.acts, e.err, gScale, e.wDec.param, null, batch, d, m, e.wDec.grad, e.decActive);
@@ -149,7 +149,7 @@ final class GatedStep implements AutoCloseable {
                 scratch = dev.allocFloat((long) batch * m);
             }
             open = dev.gatedDense(e.pre, e.bEnc.param, bMag.param, magScale, batch, m, f, gateSums, fired);
-            dev.recordFiresDense(f, batch, m, e.fireCounts, e.lastFired, e.steps(), null);
+            dev.recordFiresDense(f, batch, m, e.fireCounts, e.lastFired, e.stepCount(), null);
             sse = dev.denseDecode(f, e.wDec.param, e.bDec.param, x, batch, d, m, e.xHat, e.err);
             // e.pre now holds relu(pi_gate): the auxiliary reconstruction's input.
             auxSse = dev.denseDecode(e.pre, e.wDec.param, e.bDec.param, x, batch, d, m, auxHat, auxErr);

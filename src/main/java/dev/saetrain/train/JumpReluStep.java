@@ -91,7 +91,7 @@ final class JumpReluStep implements AutoCloseable {
         double sse;
         if (nnz >= 0) {
             active = nnz;
-            dev.recordFires(e.acts, m, e.fireCounts, e.lastFired, e.steps(), null);
+            dev.recordFires(e.acts, m, e.fireCounts, e.lastFired, e.stepCount(), null);
             sse = dev.sparseDecode(e.acts, e.wDec.param, e.bDec.param, x, batch, d, e.xHat, e.err);
             dev.jumpReluThresholdBackward(e.pre, threshold, e.err, gScale, e.wDec.param, eps, l0Scale, batch, d, m,
                     logThreshold.grad);
@@ -100,7 +100,7 @@ final class JumpReluStep implements AutoCloseable {
         } else {
             FloatBuf f = e.denseScratch();
             active = dev.jumpReluDense(e.pre, threshold, batch, m, f);
-            dev.recordFiresDense(f, batch, m, e.fireCounts, e.lastFired, e.steps(), null);
+            dev.recordFiresDense(f, batch, m, e.fireCounts, e.lastFired, e.stepCount(), null);
             sse = dev.denseDecode(f, e.wDec.param, e.bDec.param, x, batch, d, m, e.xHat, e.err);
             dev.jumpReluThresholdBackward(e.pre, threshold, e.err, gScale, e.wDec.param, eps, l0Scale, batch, d, m,
                     logThreshold.grad);

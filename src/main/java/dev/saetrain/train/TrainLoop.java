@@ -9,6 +9,7 @@ import dev.saetrain.data.StreamPosition;
 import dev.saetrain.device.BatchUpload;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
+import dev.saetrain.train.Trainer.End;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,9 +35,6 @@ import org.slf4j.LoggerFactory;
 final class TrainLoop {
     private static final Logger LOG = LoggerFactory.getLogger(TrainLoop.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    /** How the loop ended. */
-    enum End { FINISHED, STOPPED, ALL_DIVERGED }
 
     private final Device device;
     private final TrainOptions opts;

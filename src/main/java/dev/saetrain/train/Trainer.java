@@ -63,7 +63,7 @@ public final class Trainer {
     public record Result(Path runDir, List<Path> saeDirs, long tokens, double seconds, End end, List<String> diverged) {
     }
 
-    /** How a run ended. */
+    /** How a run ended (TrainLoop.run returns it too). */
     public enum End { FINISHED, STOPPED, ALL_DIVERGED }
 
     /**
@@ -283,7 +283,7 @@ public final class Trainer {
             TrainLoop loop = new TrainLoop(device, opts, shards, scale, totalSteps, members, store, metrics,
                     ck == null ? 0 : ck.step(), ck == null ? -1 : ck.step(), ck == null ? 0 : ck.elapsedSeconds(),
                     () -> stopSignal, faults, CheckpointHold.fromEnvironment());
-            TrainLoop.End end = loop.run(ck == null ? null : ck.position());
+            End end = loop.run(ck == null ? null : ck.position());
             long tokens = loop.step() * opts.batch();
             double seconds = loop.elapsed();
             List<String> diverged = new ArrayList<>();
@@ -292,12 +292,12 @@ public final class Trainer {
                     diverged.add(m.name() + " (step " + m.divergence().step() + ")");
                 }
             }
-            if (end == TrainLoop.End.STOPPED) {
-                return new Result(runDir, List.of(), tokens, seconds, End.STOPPED, diverged);
+            if (end == End.STOPPED) {
+                return new Result(runDir, List.of(), tokens, seconds, end, diverged);
             }
-            List<Path> saeDirs = end == TrainLoop.End.FINISHED ? export(members, runDir, shards, scale, tokens) : List.of();
+            List<Path> saeDirs = end == End.FINISHED ? export(members, runDir, shards, scale, tokens) : List.of();
             ObjectNode done = JSON.createObjectNode();
-            done.put("status", end == TrainLoop.End.FINISHED ? "finished" : "diverged");
+            done.put("status", end == End.FINISHED ? "finished" : "diverged");
             done.put("tokens", tokens);
             done.put("seconds", seconds);
             var div = done.putArray("diverged");
@@ -313,8 +313,7 @@ public final class Trainer {
             RunConfig.save(runDir, config);
             LOG.info("trained {} tokens in {} s ({} tokens/s)", tokens, String.format("%.1f", seconds),
                     String.format("%.0f", tokens / seconds));
-            return new Result(runDir, saeDirs, tokens, seconds,
-                    end == TrainLoop.End.FINISHED ? End.FINISHED : End.ALL_DIVERGED, diverged);
+            return new Result(runDir, saeDirs, tokens, seconds, end, diverged);
         } finally {
             members.forEach(FamilyMember::close);
         }

@@ -20,7 +20,7 @@ final class ActScratch implements AutoCloseable {
     CudaIntBuf ints(String name, long n) {
         CudaIntBuf b = buffers.get(name);
         if (b == null || b.size() < n) {
-            long size = ActGrid.grown(b == null ? 0 : b.size(), Math.max(1, n));
+            long size = grown(b == null ? 0 : b.size(), Math.max(1, n));
             if (b != null) {
                 b.close();
             }
@@ -53,14 +53,14 @@ final class ActScratch implements AutoCloseable {
     long readLong(CudaIntBuf b, long q) {
         int[] w = new int[2];
         rt.downloadInt(b, 2 * q, w, 0, 2);
-        return ActGrid.longOf(w[0], w[1]);
+        return longOf(w[0], w[1]);
     }
 
     /** The first n doubles of a buffer (a synchronising download). */
     double[] readDoubles(CudaIntBuf b, int n) {
         int[] w = new int[2 * n];
         rt.downloadInt(b, 0, w, 0, 2 * n);
-        return ActGrid.doublesOf(w);
+        return doublesOf(w);
     }
 
     /** Total ints held, for tests and logs. */
@@ -78,5 +78,27 @@ final class ActScratch implements AutoCloseable {
             b.close();
         }
         buffers.clear();
+    }
+
+    /** A scratch size that holds {@code need}: unchanged when it already does, else need or 1.5x have, the larger. */
+    static long grown(long have, long need) {
+        if (need <= have) {
+            return have;
+        }
+        return Math.max(need, have + have / 2);
+    }
+
+    /** The 64-bit value a kernel stored at int32 words (lo, hi) (little-endian, as on every CUDA device). */
+    static long longOf(int lo, int hi) {
+        return ((long) hi << 32) | (lo & 0xffffffffL);
+    }
+
+    /** Doubles stored as pairs of int32 words (little-endian). */
+    static double[] doublesOf(int[] words) {
+        double[] out = new double[words.length / 2];
+        for (int q = 0; q < out.length; q++) {
+            out[q] = Double.longBitsToDouble(longOf(words[2 * q], words[2 * q + 1]));
+        }
+        return out;
     }
 }

@@ -1,11 +1,11 @@
 package dev.saetrain.device.cuda;
 
-import static dev.saetrain.device.cuda.ActGrid.SCAN_THREADS;
-import static dev.saetrain.device.cuda.ActGrid.THREADS;
-import static dev.saetrain.device.cuda.ActGrid.columnBlocks;
-import static dev.saetrain.device.cuda.ActGrid.requirePositive;
-import static dev.saetrain.device.cuda.ActGrid.requireSize;
-import static dev.saetrain.device.cuda.ActGrid.requireSizeIfPresent;
+import static dev.saetrain.device.cuda.ActArgs.requirePositive;
+import static dev.saetrain.device.cuda.ActArgs.requireSize;
+import static dev.saetrain.device.cuda.ActArgs.requireSizeIfPresent;
+import static dev.saetrain.device.cuda.GridMath.BLOCK;
+import static dev.saetrain.device.cuda.GridMath.SCAN_BLOCK;
+import static dev.saetrain.device.cuda.GridMath.columnBlocks;
 import static dev.saetrain.device.cuda.ActKernels.*;
 
 import dev.saetrain.device.Device;
@@ -30,6 +30,8 @@ import java.util.List;
 public final class CudaActivationOps implements AutoCloseable {
     /** Every kernel this class launches (checked against the PTX by KernelSignatureTest). */
     public static final List<KernelSpec> KERNELS = ActKernels.ALL;
+    /** Buckets of each BatchTopK radix pass (11, 11, then 10 bits of the float; activation.cu's batch_topk_*). */
+    private static final int RADIX_BUCKETS = 2048;
 
     private final CudaRuntime rt;
     private final ActScratch scratch;
@@ -40,7 +42,7 @@ public final class CudaActivationOps implements AutoCloseable {
     }
 
     private long stream(long n) {
-        return ActGrid.streamBlocks(n, THREADS, rt.multiprocessors());
+        return GridMath.streamBlocks(n, rt.multiprocessors());
     }
 
     private static DevPtr ptr(FloatBuf b) {
@@ -83,14 +85,14 @@ public final class CudaActivationOps implements AutoCloseable {
         if (lastFired != null) {
             requireSize("topk", "lastFired", lastFired, nLatents);
             CudaIntBuf count = scratch.zeroed64("count", 1);
-            rt.launch(TOPK_COUNT_CANDIDATES, stream(nLatents), 1, THREADS, 0, lastFired, nLatents, deadBefore, count);
+            rt.launch(TOPK_COUNT_CANDIDATES, stream(nLatents), 1, BLOCK, 0, lastFired, nLatents, deadBefore, count);
             long candidates = scratch.readLong(count, 0);
             if (candidates < k) {
                 throw new IllegalArgumentException("topk: only " + candidates + " candidate latents for k = " + k
                         + "; the caller must clamp k to the number of candidates");
             }
         }
-        rt.launch(TOPK_SELECT, batch, 1, THREADS, 0, pre, batch, nLatents, k, lastFired, deadBefore, out.rowPtr(),
+        rt.launch(TOPK_SELECT, batch, 1, BLOCK, 0, pre, batch, nLatents, k, lastFired, deadBefore, out.rowPtr(),
                 out.idx(), out.val());
     }
 
@@ -106,13 +108,13 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize(op, "out.rowPtr", out.rowPtr(), batch + 1L);
         CudaIntBuf counts = scratch.ints("rowCount", batch);
         CudaIntBuf total = scratch.words64("total", 1);
-        rt.launch(COMPACT_COUNT, batch, 1, THREADS, 0, pre, threshold, batch, nLatents, counts);
-        rt.launch(ROW_PTR_SCAN, 1, 1, SCAN_THREADS, 0, counts, batch, out.rowPtr(), total);
+        rt.launch(COMPACT_COUNT, batch, 1, BLOCK, 0, pre, threshold, batch, nLatents, counts);
+        rt.launch(ROW_PTR_SCAN, 1, 1, SCAN_BLOCK, 0, counts, batch, out.rowPtr(), total);
         long n = scratch.readLong(total, 0);
         if (n > out.capacity()) {
             return -1;
         }
-        rt.launch(COMPACT_FILL, batch, 1, THREADS, 0, pre, threshold, batch, nLatents, out.rowPtr(), out.idx(),
+        rt.launch(COMPACT_FILL, batch, 1, BLOCK, 0, pre, threshold, batch, nLatents, out.rowPtr(), out.idx(),
                 out.val());
         return n;
     }
@@ -133,7 +135,7 @@ public final class CudaActivationOps implements AutoCloseable {
         }
         requireSizeIfPresent(op, "actSums", actSums, nLatents);
         CudaIntBuf positives = scratch.zeroed64("positives", 1);
-        rt.launch(DENSE_FIRES, columnBlocks(nLatents, THREADS), 1, THREADS, 0, f, batch, nLatents, relu ? 1 : 0,
+        rt.launch(DENSE_FIRES, columnBlocks(nLatents), 1, BLOCK, 0, f, batch, nLatents, relu ? 1 : 0,
                 counts, lastFired, step, actSums, positives);
         return count ? scratch.readLong(positives, 0) : -1;
     }
@@ -152,7 +154,7 @@ public final class CudaActivationOps implements AutoCloseable {
         if (actSums != null) {
             rt.memsetZero(ptr(actSums), 4L * nLatents);
         }
-        rt.launch(RECORD_FIRES, stream(acts.capacity()), 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(),
+        rt.launch(RECORD_FIRES, stream(acts.capacity()), 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(),
                 acts.batch(), counts, lastFired, step, actSums);
     }
 
@@ -187,15 +189,15 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("batchTopk", "out.rowPtr", out.rowPtr(), batch + 1L);
         CudaIntBuf state = scratch.words64("btkState", 4);
         for (int pass = 0; pass < 3; pass++) {
-            CudaIntBuf hist = scratch.zeroed64("btkHist", ActGrid.RADIX_BUCKETS);
-            rt.launch(BATCH_TOPK_HIST, stream(n), 1, THREADS, 0, pre, n, pass, state, hist);
+            CudaIntBuf hist = scratch.zeroed64("btkHist", RADIX_BUCKETS);
+            rt.launch(BATCH_TOPK_HIST, stream(n), 1, BLOCK, 0, pre, n, pass, state, hist);
             rt.launch(BATCH_TOPK_SELECT, 1, 1, 32, 0, hist, pass, Math.max(0, kTotal), state, minKept);
         }
         CudaIntBuf gt = scratch.ints("rowCount", batch);
         CudaIntBuf eq = scratch.ints("rowAux", batch);
-        rt.launch(BATCH_TOPK_ROW_COUNTS, batch, 1, THREADS, 0, pre, batch, nLatents, state, gt, eq);
-        rt.launch(BATCH_TOPK_ROW_PTR, 1, 1, SCAN_THREADS, 0, gt, eq, batch, state, out.rowPtr());
-        rt.launch(BATCH_TOPK_FILL, batch, 1, THREADS, 0, pre, batch, nLatents, state, out.rowPtr(), eq, out.idx(),
+        rt.launch(BATCH_TOPK_ROW_COUNTS, batch, 1, BLOCK, 0, pre, batch, nLatents, state, gt, eq);
+        rt.launch(BATCH_TOPK_ROW_PTR, 1, 1, SCAN_BLOCK, 0, gt, eq, batch, state, out.rowPtr());
+        rt.launch(BATCH_TOPK_FILL, batch, 1, BLOCK, 0, pre, batch, nLatents, state, out.rowPtr(), eq, out.idx(),
                 out.val());
         return scratch.readLong(state, 0);
     }
@@ -214,7 +216,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("jumpReluDense", "threshold", threshold, nLatents);
         requireSize("jumpReluDense", "f", f, n);
         CudaIntBuf positives = scratch.zeroed64("positives", 1);
-        rt.launch(JUMP_RELU_DENSE, stream(n), 1, THREADS, 0, pre, threshold, batch, nLatents, f, positives);
+        rt.launch(JUMP_RELU_DENSE, stream(n), 1, BLOCK, 0, pre, threshold, batch, nLatents, f, positives);
         return scratch.readLong(positives, 0);
     }
 
@@ -231,9 +233,9 @@ public final class CudaActivationOps implements AutoCloseable {
         }
         requireSize("gatedSparse", "gateVal", gateVal, total);
         rt.memsetZero(ptr(fired), 4);
-        rt.launch(GATED_FILL, stream(total), 1, THREADS, 0, out.idx(), out.val(), scratch.words64("total", 1), bGate,
+        rt.launch(GATED_FILL, stream(total), 1, BLOCK, 0, out.idx(), out.val(), scratch.words64("total", 1), bGate,
                 bMag, magScale, gateVal, fired);
-        rt.launch(GATE_SUMS, columnBlocks(nLatents, THREADS), 1, THREADS, 0, pre, batch, nLatents, gateSums);
+        rt.launch(GATE_SUMS, columnBlocks(nLatents), 1, BLOCK, 0, pre, batch, nLatents, gateSums);
         return total;
     }
 
@@ -250,7 +252,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("gatedDense", "fired", fired, 1);
         rt.memsetZero(ptr(fired), 4);
         CudaIntBuf open = scratch.zeroed64("positives", 1);
-        rt.launch(GATED_DENSE, columnBlocks(nLatents, THREADS), 1, THREADS, 0, pre, bGate, bMag, magScale, batch,
+        rt.launch(GATED_DENSE, columnBlocks(nLatents), 1, BLOCK, 0, pre, bGate, bMag, magScale, batch,
                 nLatents, f, gateSums, fired, open);
         return scratch.readLong(open, 0);
     }
@@ -260,7 +262,7 @@ public final class CudaActivationOps implements AutoCloseable {
     /** Sum of the [rows, cols] doubles in scratch {@code partials} per column, downloaded (a sync). */
     private double[] sumRows(CudaIntBuf partials, int rows, int cols) {
         CudaIntBuf sums = scratch.words64("sums", cols);
-        rt.launch(SUM_ROWS_DOUBLE, columnBlocks(cols, THREADS), 1, THREADS, 0, partials, rows, cols, sums);
+        rt.launch(SUM_ROWS_DOUBLE, columnBlocks(cols), 1, BLOCK, 0, partials, rows, cols, sums);
         return scratch.readDoubles(sums, cols);
     }
 
@@ -277,7 +279,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("sparseDecode", "wDec", wDec, dIn);
         requireSize("sparseDecode", "acts.rowPtr", acts.rowPtr(), batch + 1L);
         CudaIntBuf rowSse = scratch.words64("rowSse", batch);
-        rt.launch(SPARSE_DECODE, batch, 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(), wDec, bDec, target, batch,
+        rt.launch(SPARSE_DECODE, batch, 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), wDec, bDec, target, batch,
                 dIn, xHat, err, rowSse);
         return sumRows(rowSse, batch, 1)[0];
     }
@@ -296,11 +298,11 @@ public final class CudaActivationOps implements AutoCloseable {
         DevPtr fp = ptr(f);
         DevPtr wp = ptr(wDec);
         DevPtr xp = ptr(xHat);
-        rt.launch(BROADCAST_ROWS, stream(n), 1, THREADS, 0, bDec, batch, dIn, xHat);
+        rt.launch(BROADCAST_ROWS, stream(n), 1, BLOCK, 0, bDec, batch, dIn, xHat);
         rt.gemm(false, false, batch, dIn, nLatents, 1f, fp, nLatents, wp, dIn, 1f, xp, dIn);
         int blocks = (int) stream(n);
         CudaIntBuf partial = scratch.words64("blockSse", blocks);
-        rt.launch(RESIDUAL_SSE, blocks, 1, THREADS, 0, xHat, target, n, err, partial);
+        rt.launch(RESIDUAL_SSE, blocks, 1, BLOCK, 0, xHat, target, n, err, partial);
         return sumRows(partial, blocks, 1)[0];
     }
 
@@ -310,7 +312,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("matryoshka", "groupEnds", groupEnds, groups);
         int[] ends = new int[groups];
         rt.downloadInt((CudaIntBuf) groupEnds, 0, ends, 0, groups);
-        ActGrid.checkGroupEnds(ends, groups, nLatents);
+        ActArgs.checkGroupEnds(ends, groups, nLatents);
     }
 
     /** See {@link Device#matryoshkaDecode}: one block per row, the prefixes built group by group. */
@@ -329,7 +331,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("matryoshkaDecode", "residSuffix", residSuffix, groups * n);
         requireSize("matryoshkaDecode", "acts.rowPtr", acts.rowPtr(), batch + 1L);
         CudaIntBuf rowSse = scratch.words64("rowSse", (long) batch * groups);
-        rt.launch(MATRYOSHKA_DECODE, batch, 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(), wDec, bDec, target,
+        rt.launch(MATRYOSHKA_DECODE, batch, 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), wDec, bDec, target,
                 groupEnds, groups, batch, dIn, xHat, err, residSuffix, rowSse);
         return sumRows(rowSse, batch, groups);
     }
@@ -346,12 +348,12 @@ public final class CudaActivationOps implements AutoCloseable {
         CudaIntBuf entryRow = scratch.ints("entryRow", cap);
         CudaIntBuf order = scratch.ints("order", cap);
         CudaIntBuf start = scratch.ints("latentStart", nLatents + 1L);
-        rt.launch(ENTRY_ROWS, Math.max(1, batch), 1, THREADS, 0, acts.rowPtr(), batch, entryRow);
+        rt.launch(ENTRY_ROWS, Math.max(1, batch), 1, BLOCK, 0, acts.rowPtr(), batch, entryRow);
         CudaIntBuf fill = scratch.zeroedInts("latentFill", nLatents);
-        rt.launch(LATENT_COUNT, stream(cap), 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, fill);
-        rt.launch(LATENT_START_SCAN, 1, 1, SCAN_THREADS, 0, fill, nLatents, start);
+        rt.launch(LATENT_COUNT, stream(cap), 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, fill);
+        rt.launch(LATENT_START_SCAN, 1, 1, SCAN_BLOCK, 0, fill, nLatents, start);
         rt.memsetZero(fill.at(0), 4L * nLatents);
-        rt.launch(LATENT_SCATTER, stream(cap), 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, start, fill,
+        rt.launch(LATENT_SCATTER, stream(cap), 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, start, fill,
                 order);
         return new LatentIndex(start, order, entryRow);
     }
@@ -373,10 +375,10 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("sparseDecoderBackward", "err", err, (long) batch * dIn);
         requireSize("sparseDecoderBackward", "wDec", wDec, (long) nLatents * dIn);
         requireSizeIfPresent("sparseDecoderBackward", "l1PerLatent", l1PerLatent, nLatents);
-        rt.launch(ENTRY_GRAD, batch, 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, err, dIn, null, 0, 0L,
+        rt.launch(ENTRY_GRAD, batch, 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, err, dIn, null, 0, 0L,
                 wDec, scale, l1PerLatent, acts.grad());
         LatentIndex ix = latentIndex(acts, nLatents);
-        rt.launch(LATENT_ACCUMULATE, nLatents, 1, THREADS, 0, ix.start(), ix.order(), ix.entryRow(), acts.val(), scale,
+        rt.launch(LATENT_ACCUMULATE, nLatents, 1, BLOCK, 0, ix.start(), ix.order(), ix.entryRow(), acts.val(), scale,
                 err, dIn, nLatents, null, 0, 0L, dWDec, rowActive, null);
     }
 
@@ -387,7 +389,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("sparseEncoderBackward", "xIn", xIn, (long) batch * dIn);
         requireSize("sparseEncoderBackward", "dBEnc", dBEnc, nLatents);
         LatentIndex ix = latentIndex(acts, nLatents);
-        rt.launch(LATENT_ACCUMULATE, nLatents, 1, THREADS, 0, ix.start(), ix.order(), ix.entryRow(), acts.grad(), 1f,
+        rt.launch(LATENT_ACCUMULATE, nLatents, 1, BLOCK, 0, ix.start(), ix.order(), ix.entryRow(), acts.grad(), 1f,
                 xIn, dIn, nLatents, null, 0, 0L, dWEnc, rowActive, dBEnc);
     }
 
@@ -401,15 +403,15 @@ public final class CudaActivationOps implements AutoCloseable {
         long slab = (long) batch * dIn;
         requireSize("matryoshkaDecoderBackward", "residSuffix", residSuffix, groups * slab);
         requireSize("matryoshkaDecoderBackward", "wDec", wDec, (long) nLatents * dIn);
-        rt.launch(ENTRY_GRAD, batch, 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, residSuffix, dIn,
+        rt.launch(ENTRY_GRAD, batch, 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), batch, residSuffix, dIn,
                 groupEnds, groups, slab, wDec, scale, null, acts.grad());
         LatentIndex ix = latentIndex(acts, nLatents);
-        rt.launch(LATENT_ACCUMULATE, nLatents, 1, THREADS, 0, ix.start(), ix.order(), ix.entryRow(), acts.val(), scale,
+        rt.launch(LATENT_ACCUMULATE, nLatents, 1, BLOCK, 0, ix.start(), ix.order(), ix.entryRow(), acts.val(), scale,
                 residSuffix, dIn, nLatents, groupEnds, groups, slab, dWDec, rowActive, null);
     }
 
     private void setFlags(IntBuf flags, int n) {
-        rt.launch(FILL_FLAGS, stream(n), 1, THREADS, 0, flags, n);
+        rt.launch(FILL_FLAGS, stream(n), 1, BLOCK, 0, flags, n);
     }
 
     /** See {@link Device#denseBackward}: three products through {@link CudaRuntime#gemm} and one column pass. */
@@ -439,7 +441,7 @@ public final class CudaActivationOps implements AutoCloseable {
         DevPtr dwd = ptr(dWDec);
         DevPtr dwe = ptr(dWEnc);
         rt.gemm(false, true, batch, nLatents, dIn, scale, ep, dIn, wp, dIn, 0f, dp, nLatents);
-        rt.launch(DENSE_BACKWARD_MASK, columnBlocks(nLatents, THREADS), 1, THREADS, 0, f, l1PerLatent, batch, nLatents,
+        rt.launch(DENSE_BACKWARD_MASK, columnBlocks(nLatents), 1, BLOCK, 0, f, l1PerLatent, batch, nLatents,
                 dpreScratch, dBEnc);
         rt.gemm(true, false, nLatents, dIn, batch, scale, fp, nLatents, ep, dIn, 0f, dwd, dIn);
         rt.gemm(true, false, nLatents, dIn, batch, 1f, dp, nLatents, xp, dIn, 0f, dwe, dIn);
@@ -462,9 +464,9 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize(op, "wDec", wDec, (long) nLatents * dIn);
         requireSize(op, "dLogThreshold", dLogThreshold, nLatents);
         CudaIntBuf acc = scratch.zeroed64("latentAcc", nLatents);
-        rt.launch(JUMP_RELU_THRESHOLD_HITS, batch, 1, THREADS, 0, pre, threshold, err, wDec, scale, eps, l0Scale, batch,
+        rt.launch(JUMP_RELU_THRESHOLD_HITS, batch, 1, BLOCK, 0, pre, threshold, err, wDec, scale, eps, l0Scale, batch,
                 dIn, nLatents, acc);
-        rt.launch(JUMP_RELU_THRESHOLD_FINISH, columnBlocks(nLatents, THREADS), 1, THREADS, 0, threshold, acc, nLatents,
+        rt.launch(JUMP_RELU_THRESHOLD_FINISH, columnBlocks(nLatents), 1, BLOCK, 0, threshold, acc, nLatents,
                 dLogThreshold);
     }
 
@@ -482,9 +484,9 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSizeIfPresent(op, "l1PerLatent", l1PerLatent, nLatents);
         requireSize(op, "acts.rowPtr", acts.rowPtr(), batch + 1L);
         CudaIntBuf sums = scratch.zeroed64("latentAcc", 3L * nLatents);
-        rt.launch(GATED_SPARSE_BACKWARD, batch, 1, THREADS, 0, acts.rowPtr(), acts.idx(), acts.val(), acts.grad(),
+        rt.launch(GATED_SPARSE_BACKWARD, batch, 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), acts.grad(),
                 gate.grad(), auxErr, auxScale, wDec, l1PerLatent, magScale, bMag, batch, dIn, nLatents, sums);
-        rt.launch(GATED_SUMS_FINISH, columnBlocks(nLatents, THREADS), 1, THREADS, 0, sums, nLatents, dBGate, dBMag,
+        rt.launch(GATED_SUMS_FINISH, columnBlocks(nLatents), 1, BLOCK, 0, sums, nLatents, dBGate, dBMag,
                 dRMag);
     }
 
@@ -514,7 +516,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSizeIfPresent(op, "l1PerLatent", l1PerLatent, nLatents);
         requireSize(op, "decActive", decActive, nLatents);
         requireSize(op, "encActive", encActive, nLatents);
-        long cols = columnBlocks(nLatents, THREADS);
+        long cols = columnBlocks(nLatents);
         DevPtr fp = ptr(f);
         DevPtr ep = ptr(err);
         DevPtr ap = ptr(auxErr);
@@ -525,9 +527,9 @@ public final class CudaActivationOps implements AutoCloseable {
         DevPtr dwe = ptr(dWEnc);
         rt.gemm(true, false, nLatents, dIn, batch, scale, fp, nLatents, ep, dIn, 0f, dwd, dIn);
         rt.gemm(false, true, batch, nLatents, dIn, scale, ep, dIn, wp, dIn, 0f, sp, nLatents);
-        rt.launch(GATED_DENSE_MAG, cols, 1, THREADS, 0, f, scratchBuf, bMag, magScale, batch, nLatents, dBMag, dRMag);
+        rt.launch(GATED_DENSE_MAG, cols, 1, BLOCK, 0, f, scratchBuf, bMag, magScale, batch, nLatents, dBMag, dRMag);
         rt.gemm(false, true, batch, nLatents, dIn, auxScale, ap, dIn, wp, dIn, 0f, sp, nLatents);
-        rt.launch(GATED_DENSE_GATE, cols, 1, THREADS, 0, gate, scratchBuf, f, l1PerLatent, batch, nLatents, dBGate,
+        rt.launch(GATED_DENSE_GATE, cols, 1, BLOCK, 0, gate, scratchBuf, f, l1PerLatent, batch, nLatents, dBGate,
                 dpreSums);
         rt.gemm(true, false, nLatents, dIn, batch, 1f, sp, nLatents, xp, dIn, 0f, dwe, dIn);
         setFlags(decActive, nLatents);

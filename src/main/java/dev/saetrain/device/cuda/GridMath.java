@@ -1,16 +1,22 @@
 package dev.saetrain.device.cuda;
 
 /**
- * Launch-shape arithmetic of CudaDevice's kernels (src/main/cuda/core.cu), plain Java so it is tested without a
- * GPU. Elementwise and reduction kernels are grid-stride loops, so any grid covers any n; the grids here are
- * sized to fill the device without launching more blocks than there is work.
+ * Launch shapes of the kernels of {@link CudaDevice} (src/main/cuda/core.cu) and {@link CudaActivationOps}
+ * (activation.cu, sparse.cu), plain Java so they are tested without a GPU; gemm.cu's tiles are {@link GemmTiling}'s.
+ * Elementwise and reduction kernels are grid-stride loops, so any grid covers any n; the grids here are sized to
+ * fill the device without launching more blocks than there is work.
  */
 public final class GridMath {
-    /** Threads per block of every core.cu kernel (the block reductions assume it). */
+    /** Threads per block of every kernel but the one-block scans (a multiple of 32; core.cu's block sums assume it). */
     public static final int BLOCK = 256;
+    /** Threads of the one-block scans (activation.cu's block_scan: the shared scratch holds 1024 partial sums). */
+    static final int SCAN_BLOCK = 1024;
     /** The most blocks of a first reduction pass: the partials buffer holds this many doubles (plus the result). */
     public static final int MAX_REDUCTION_BLOCKS = 1024;
-    /** Resident blocks per SM to aim at for grid-stride kernels. */
+    /**
+     * Resident blocks per SM to aim at: CudaActivationOps' grid-stride kernels launch at most this many per SM,
+     * CudaDevice's elementwise and row kernels 4 times as many.
+     */
     static final int BLOCKS_PER_SM = 8;
 
     private GridMath() {
@@ -21,10 +27,24 @@ public final class GridMath {
         return (n + d - 1) / d;
     }
 
+    /** want blocks, capped at sms * perSm (sms taken as >= 1), never 0. */
+    private static long capped(long want, int sms, int perSm) {
+        return Math.max(1, Math.min(want, (long) Math.max(1, sms) * perSm));
+    }
+
+    /** Blocks of one of CudaActivationOps' grid-stride kernels over n elements: at most BLOCKS_PER_SM per SM. */
+    static long streamBlocks(long n, int sms) {
+        return capped(ceilDiv(Math.max(0, n), BLOCK), sms, BLOCKS_PER_SM);
+    }
+
+    /** Blocks of a kernel with one thread per column (latent): ceil(cols / BLOCK), never 0. */
+    static long columnBlocks(long cols) {
+        return Math.max(1, ceilDiv(Math.max(0, cols), BLOCK));
+    }
+
     /** Blocks of an elementwise grid-stride kernel over n elements: at least 1, at most sms * BLOCKS_PER_SM * 4. */
     public static int elementwiseBlocks(long n, int sms) {
-        long want = Math.max(1, ceilDiv(n, BLOCK));
-        return (int) Math.min(want, (long) Math.max(1, sms) * BLOCKS_PER_SM * 4);
+        return (int) capped(ceilDiv(Math.max(0, n), BLOCK), sms, BLOCKS_PER_SM * 4);
     }
 
     /** Blocks of a first reduction pass over n elements: at least 1, at most {@link #MAX_REDUCTION_BLOCKS}. */
@@ -34,7 +54,7 @@ public final class GridMath {
 
     /** Blocks of a one-block-per-row kernel (grid-stride over rows): min(rows, sms * BLOCKS_PER_SM * 4), at least 1. */
     public static int rowBlocks(long rows, int sms) {
-        return (int) Math.max(1, Math.min(rows, (long) Math.max(1, sms) * BLOCKS_PER_SM * 4));
+        return (int) capped(rows, sms, BLOCKS_PER_SM * 4);
     }
 
     /**

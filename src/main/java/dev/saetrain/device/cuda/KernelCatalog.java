@@ -12,8 +12,6 @@ public final class KernelCatalog {
         List<KernelSpec> all = new ArrayList<>();
         all.addAll(CudaActivationOps.KERNELS);
         all.addAll(CudaGemm.KERNELS);
-        all.addAll(CudaPhilox.KERNELS);
-        all.addAll(CudaConvert.KERNELS);
         all.addAll(CudaDevice.KERNELS);
         return List.copyOf(all);
     }

@@ -113,9 +113,9 @@ class CudaActivationOpsHostTest {
                 case "latent_accumulate" -> assertEquals(M, l.gridX(), "one block per latent");
                 case "latent_start_scan" -> {
                     assertEquals(1, l.gridX(), "one-block scan");
-                    assertEquals(ActGrid.SCAN_THREADS, l.blockX());
+                    assertEquals(GridMath.SCAN_BLOCK, l.blockX());
                 }
-                default -> assertTrue(l.gridX() <= 4L * ActGrid.BLOCKS_PER_SM, l.kernel().name());
+                default -> assertTrue(l.gridX() <= 4L * GridMath.BLOCKS_PER_SM, l.kernel().name());
             }
         }
         List<String> names = rt.names();

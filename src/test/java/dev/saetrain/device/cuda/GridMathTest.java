@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** CudaDevice's launch shapes: every element, row and column covered, grids within limits, scratch sized to fit. */
+/** The launch shapes of CudaDevice and CudaActivationOps: every element, row and column covered, grids within limits. */
 class GridMathTest {
     @Test
     void elementwiseAndReductionGrids() {
@@ -19,6 +19,23 @@ class GridMathTest {
         assertEquals(3, GridMath.rowBlocks(3, 108));
         assertEquals(108 * 32, GridMath.rowBlocks(1 << 20, 108));
         assertEquals(1, GridMath.rowBlocks(0, 108));
+    }
+
+    @Test
+    void streamBlocksCoverTheElementsUpToACapAndNeverZero() {
+        assertEquals(1, GridMath.streamBlocks(0, 132));
+        assertEquals(1, GridMath.streamBlocks(256, 132));
+        assertEquals(2, GridMath.streamBlocks(257, 132));
+        assertEquals(132L * GridMath.BLOCKS_PER_SM, GridMath.streamBlocks(4096L * 131072, 132));
+        assertEquals(GridMath.BLOCKS_PER_SM, GridMath.streamBlocks(1L << 40, 0), "at least one multiprocessor");
+    }
+
+    @Test
+    void columnBlocksGiveOneThreadPerColumn() {
+        assertEquals(1, GridMath.columnBlocks(0));
+        assertEquals(1, GridMath.columnBlocks(100));
+        assertEquals(5, GridMath.columnBlocks(1031));
+        assertEquals(96, GridMath.columnBlocks(24576));
     }
 
     @Test

@@ -1,10 +1,9 @@
-package dev.saetrain.device.cuda;
+package dev.saetrain.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import dev.saetrain.model.Philox;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,17 +14,18 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The committed Philox table ({@code philox_table.txt}, printed by philox.cu's {@code philox4x32_10} run on the
- * host, see src/test/cuda/philox_table.cu) against the Java generator: ties {@link Philox#block} to the CUDA
- * source with no nvcc at test time. CudaPhiloxGpuTest ties the same table to the kernel on a GPU. The first
- * three rows are the Random123 known answers.
+ * The committed Philox table ({@code philox_table.txt}) against the Java generator. The table was printed by an
+ * independent C implementation ({@code philox4x32_10} of src/main/cuda/philox.cu, run on the host; the file and its
+ * GPU kernels were removed as unused after commit 227abe7), so it pins {@link Philox#block} to a second
+ * implementation for 64-bit seeds, streams and counters with every word set. The first three rows are the Random123
+ * known answers (also in PhiloxTest).
  */
 class PhiloxTableTest {
     /** One row: inputs and the four expected words. */
-    record Row(long seed, long stream, long counter, int[] words) {
+    private record Row(long seed, long stream, long counter, int[] words) {
     }
 
-    static List<Row> table() throws IOException {
+    private static List<Row> table() throws IOException {
         List<Row> rows = new ArrayList<>();
         try (InputStream in = PhiloxTableTest.class.getResourceAsStream("philox_table.txt")) {
             assertNotNull(in, "philox_table.txt is missing from the test resources");
@@ -48,7 +48,7 @@ class PhiloxTableTest {
     }
 
     @Test
-    void javaPhiloxMatchesTheTablePrintedFromTheCudaSource() throws IOException {
+    void javaPhiloxMatchesTheTablePrintedByTheCImplementation() throws IOException {
         List<Row> rows = table();
         assertEquals(13, rows.size());
         int[] got = new int[4];
