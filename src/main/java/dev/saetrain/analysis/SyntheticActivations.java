@@ -94,11 +94,11 @@ public final class SyntheticActivations {
         }
     }
 
-    /** Runs the study of {@code sae} on the shards in {@code shardDir}, writing into {@code outDir}. */
-    public static Result run(SaeLensReader.Loaded sae, Path shardDir, Options o, Path outDir) throws IOException {
-        SaeWeights w = sae.weights();
-        int d = w.config().dIn();
-        int m = w.config().nLatents();
+    /**
+     * Refuses a study folder that already holds synthetic shards: they may be feeding a model. Commands that study
+     * several dictionaries call it for every one before the first is written, so none is left half done.
+     */
+    public static void refuseExistingShards(Path outDir) throws IOException {
         for (String kind : List.of(BASELINE_DIR, STRUCTURED_DIR)) {
             Path dir = outDir.resolve(kind);
             if (Files.isDirectory(dir)) {
@@ -109,6 +109,14 @@ public final class SyntheticActivations {
                 }
             }
         }
+    }
+
+    /** Runs the study of {@code sae} on the shards in {@code shardDir}, writing into {@code outDir}. */
+    public static Result run(SaeLensReader.Loaded sae, Path shardDir, Options o, Path outDir) throws IOException {
+        SaeWeights w = sae.weights();
+        int d = w.config().dIn();
+        int m = w.config().nLatents();
+        refuseExistingShards(outDir);
         ShardSet shards = ShardSet.open(shardDir);
         if (shards.dIn() != d) {
             throw new BadInputException(shardDir, "rows have d = " + shards.dIn() + " but the SAE " + sae.name()

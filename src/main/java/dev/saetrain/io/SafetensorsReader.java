@@ -3,6 +3,7 @@ package dev.saetrain.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.data.BadInputException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,8 +36,9 @@ public final class SafetensorsReader {
     private SafetensorsReader() {
     }
 
-    /** Reads {@code file}; throws IOException naming the file when it is truncated or malformed. */
+    /** Reads {@code file}; throws BadInputException naming the file when it is truncated or malformed. */
     public static Contents read(Path file) throws IOException {
+        InputFiles.requireRegularFile(file, ".safetensors file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -60,6 +62,15 @@ public final class SafetensorsReader {
             long payload = size - base;
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             Map<String, String> metadata = new LinkedHashMap<>();
+            Map<String, long[]> ranges = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getKey().equals("__metadata__")) {
+                    JsonNode off = e.getValue().path("data_offsets");
+                    ranges.put(e.getKey(), new long[] {SafetensorsRules.natural(off.path(0)),
+                            SafetensorsRules.natural(off.path(1))});
+                }
+            }
             for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (e.getKey().equals("__metadata__")) {
@@ -67,6 +78,11 @@ public final class SafetensorsReader {
                     continue;
                 }
                 tensors.put(e.getKey(), tensor(file, ch, e.getKey(), e.getValue(), base, payload));
+            }
+            // Each tensor is checked (offsets, shape, size) before the ranges' tiling, which names the first defect.
+            String tiling = SafetensorsRules.tilingProblem(ranges, payload);
+            if (tiling != null) {
+                throw malformed(file, tiling);
             }
             return new Contents(tensors, metadata);
         }
@@ -83,15 +99,15 @@ public final class SafetensorsReader {
         long[] shape = new long[shapeNode.size()];
         long n = 1;
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asLong(-1);
+            shape[i] = SafetensorsRules.natural(shapeNode.get(i));
             if (shape[i] < 0) {
                 throw malformed(file, "tensor '" + name + "' has a negative or non-integer dimension");
             }
             n = Math.multiplyExact(n, shape[i]);
         }
-        long begin = off.get(0).asLong(-1);
-        long end = off.get(1).asLong(-1);
-        if (begin < 0 || end > payload || end - begin != n * dtype.bytes()) {
+        long begin = SafetensorsRules.natural(off.get(0));
+        long end = SafetensorsRules.natural(off.get(1));
+        if (begin < 0 || end < 0 || end > payload || end - begin != n * dtype.bytes()) {
             throw malformed(file, "tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] that do not hold "
                     + n + " " + dtype.safetensorsName() + " values inside the " + payload + "-byte payload");
         }
@@ -151,8 +167,9 @@ public final class SafetensorsReader {
         return b.flip().order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static IOException malformed(Path file, String what) {
-        return new IOException(file + ": not a valid .safetensors file: " + what
+    /** Bad input (exit 2), not an I/O failure of the machine: the bytes are there and wrong. */
+    private static BadInputException malformed(Path file, String what) {
+        return new BadInputException(file, "not a valid .safetensors file: " + what
                 + "; the file is damaged, delete it (a checkpoint: resume from the one before)");
     }
 }
