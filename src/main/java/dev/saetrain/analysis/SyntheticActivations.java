@@ -95,19 +95,29 @@ public final class SyntheticActivations {
     }
 
     /**
-     * Refuses a study folder that already holds synthetic shards: they may be feeding a model. Commands that study
-     * several dictionaries call it for every one before the first is written, so none is left half done.
+     * The folder of {@code outDir} (a study's output) that already holds synthetic shards, or null. They are never
+     * overwritten (they may be feeding a model); commands that study several dictionaries check every one before the
+     * first is written, so that none is left half done.
      */
-    public static void refuseExistingShards(Path outDir) throws IOException {
+    public static Path existingShards(Path outDir) throws IOException {
         for (String kind : List.of(BASELINE_DIR, STRUCTURED_DIR)) {
             Path dir = outDir.resolve(kind);
             if (Files.isDirectory(dir)) {
                 try (var s = Files.list(dir)) {
                     if (s.anyMatch(p -> p.getFileName().toString().endsWith(".npy"))) {
-                        throw new BadInputException(dir, "already holds shards; remove it or choose another --out");
+                        return dir;
                     }
                 }
             }
+        }
+        return null;
+    }
+
+    /** Refuses a study output that already holds synthetic shards (see {@link #existingShards}). */
+    public static void refuseExistingShards(Path outDir) throws IOException {
+        Path dir = existingShards(outDir);
+        if (dir != null) {
+            throw new BadInputException(dir, "already holds shards; remove it or choose another --out");
         }
     }
 

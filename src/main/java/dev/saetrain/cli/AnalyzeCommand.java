@@ -152,7 +152,11 @@ public final class AnalyzeCommand implements Callable<Integer> {
     /** Checked for every dictionary before any study runs, rather than after the first dictionaries' studies. */
     private static void refuseExistingShards(List<Path> saeDirs, Path studyDir) throws java.io.IOException {
         for (Path sae : saeDirs) {
-            SyntheticActivations.refuseExistingShards(studyDir.resolve(sae.getFileName().toString()));
+            Path dir = SyntheticActivations.existingShards(studyDir.resolve(sae.getFileName().toString()));
+            if (dir != null) {
+                throw new BadInputException(dir, "already holds synthetic shards; remove " + studyDir
+                        + " to build them again, or leave out --synthetic");
+            }
         }
     }
 

@@ -193,7 +193,6 @@ final class TrainCommand implements Callable<Integer> {
                 budget, budgetSource, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery);
     }
 
-    /** --resume: the run's own options from its config.json; this command line only picks the machine. */
     /** --max-memory in bytes, or the JVM's limit when it is not given. */
     private long budget() {
         if (maxMemory == null) {
@@ -206,6 +205,7 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** --resume: the run's own options from its config.json; this command line only picks the machine. */
     private int resumeRun() throws Exception {
         long budget = budget();
         String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
