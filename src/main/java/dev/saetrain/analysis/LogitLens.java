@@ -114,6 +114,14 @@ public final class LogitLens {
         return run(sae, unembed, null, vocab, sets, Options.DEFAULT, outDir);
     }
 
+    /** W_U may be wider than the vocabulary by fewer columns than this (padding to a multiple of 8 up to 128). */
+    static final int MAX_PADDING = 128;
+
+    /** Whether {@code cols} W_U columns are {@code nV} tokens padded: a multiple of 8, fewer than 128 more. */
+    static boolean isPadding(int nV, int cols) {
+        return cols - nV < MAX_PADDING && cols % 8 == 0;
+    }
+
     /** The study's numbers, without writing anything. */
     public static Result analyse(SaeWeights w, Unembedding wU, Vocabulary vocab, List<TokenSet> sets, Options options) {
         int d = w.config().dIn();
@@ -128,7 +136,15 @@ public final class LogitLens {
         int nV = vocab.size();
         int cols = wU.vocab();
         if (nV < cols) {
-            LOG.info("W_U has {} columns and the vocabulary {} tokens: the last {} columns (padding) are left out",
+            // Models pad W_U to a multiple of 8 or 64 columns (GPT-2: 50257 tokens, 50304 columns); those columns have
+            // no token. A larger gap means the vocabulary belongs to another model, and cutting W_U would be silent
+            // nonsense.
+            if (!isPadding(nV, cols)) {
+                throw new BadInputException(vocab.file(), nV + " tokens, but W_U (" + wU.file().getFileName() + ") has "
+                        + cols + " columns, more than padding to a multiple of 8 (at most " + (MAX_PADDING - 1)
+                        + " extra columns) explains; give the vocabulary of the same model");
+            }
+            LOG.warn("W_U has {} columns and the vocabulary {} tokens: the last {} columns (padding) are left out",
                     cols, nV, cols - nV);
         }
         List<boolean[]> masks = new ArrayList<>();

@@ -94,21 +94,39 @@ public final class SyntheticActivations {
         }
     }
 
-    /** Runs the study of {@code sae} on the shards in {@code shardDir}, writing into {@code outDir}. */
-    public static Result run(SaeLensReader.Loaded sae, Path shardDir, Options o, Path outDir) throws IOException {
-        SaeWeights w = sae.weights();
-        int d = w.config().dIn();
-        int m = w.config().nLatents();
+    /**
+     * The folder of {@code outDir} (a study's output) that already holds synthetic shards, or null. They are never
+     * overwritten (they may be feeding a model); commands that study several dictionaries check every one before the
+     * first is written, so that none is left half done.
+     */
+    public static Path existingShards(Path outDir) throws IOException {
         for (String kind : List.of(BASELINE_DIR, STRUCTURED_DIR)) {
             Path dir = outDir.resolve(kind);
             if (Files.isDirectory(dir)) {
                 try (var s = Files.list(dir)) {
                     if (s.anyMatch(p -> p.getFileName().toString().endsWith(".npy"))) {
-                        throw new BadInputException(dir, "already holds shards; remove it or choose another --out");
+                        return dir;
                     }
                 }
             }
         }
+        return null;
+    }
+
+    /** Refuses a study output that already holds synthetic shards (see {@link #existingShards}). */
+    public static void refuseExistingShards(Path outDir) throws IOException {
+        Path dir = existingShards(outDir);
+        if (dir != null) {
+            throw new BadInputException(dir, "already holds shards; remove it or choose another --out");
+        }
+    }
+
+    /** Runs the study of {@code sae} on the shards in {@code shardDir}, writing into {@code outDir}. */
+    public static Result run(SaeLensReader.Loaded sae, Path shardDir, Options o, Path outDir) throws IOException {
+        SaeWeights w = sae.weights();
+        int d = w.config().dIn();
+        int m = w.config().nLatents();
+        refuseExistingShards(outDir);
         ShardSet shards = ShardSet.open(shardDir);
         if (shards.dIn() != d) {
             throw new BadInputException(shardDir, "rows have d = " + shards.dIn() + " but the SAE " + sae.name()

@@ -99,6 +99,9 @@ public record TokenSet(String name, String description, Predicate<String> member
         if (def.startsWith("list:")) {
             Path file = Path.of(def.substring("list:".length()));
             List<String> lines;
+            if (Files.exists(file) || Files.isSymbolicLink(file)) {
+                dev.saetrain.io.InputFiles.requireRegularFile(file, "token list of set " + name);
+            }
             try {
                 lines = Files.readAllLines(file, StandardCharsets.UTF_8);
             } catch (NoSuchFileException e) {

@@ -41,8 +41,9 @@ public record Unembedding(int dIn, int vocab, FloatBuffer wU, Path file) {
 
     /** Reads W_U for an SAE of width {@code dIn}; {@code key} picks the safetensors tensor (may be null). */
     public static Unembedding load(Path file, int dIn, String key) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException(file, "no such file; give the unembedding W_U as .npy or .safetensors");
+        String problem = dev.saetrain.io.InputFiles.problem(file);
+        if (problem != null) {
+            throw new BadInputException(file, problem + "; give the unembedding W_U as a .npy or .safetensors file");
         }
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".npy")) {

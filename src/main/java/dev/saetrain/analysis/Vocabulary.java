@@ -65,6 +65,9 @@ public final class Vocabulary {
     /** Reads a vocabulary file (see the class comment for the formats). */
     public static Vocabulary load(Path file) throws IOException {
         String text;
+        if (Files.exists(file) || Files.isSymbolicLink(file)) {
+            dev.saetrain.io.InputFiles.requireRegularFile(file, "vocabulary (--vocab)");
+        }
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {

@@ -95,7 +95,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
         if (!Files.exists(target)) {
             throw new BadInputException(target, "no such file or directory; give a run directory or a dictionary folder");
         }
-        List<Path> saeDirs = SaeLensReader.findSaeDirs(target);
+        List<Path> saeDirs = SaeDirs.find(target, spec.commandLine().getErr());
         Path outDir = out != null ? out : isRun ? target.resolve("analysis") : null;
         if (outDir == null) {
             throw new IllegalArgumentException("--out DIR is required when PATH (" + target + ") is not a run directory");
@@ -138,11 +138,8 @@ public final class AnalyzeCommand implements Callable<Integer> {
         if (unembed == null || vocab == null) {
             throw new IllegalArgumentException("the logit lens needs both --unembed W_U and --vocab FILE");
         }
-        for (Path p : List.of(unembed, vocab)) {
-            if (!Files.isRegularFile(p)) {
-                throw new BadInputException(p, "no such file");
-            }
-        }
+        dev.saetrain.io.InputFiles.requireRegularFile(unembed, "unembedding (--unembed)");
+        dev.saetrain.io.InputFiles.requireRegularFile(vocab, "vocabulary (--vocab)");
         List<TokenSet> sets = TokenSet.fromOptions(noBuiltIn, tokenSets);
         if (sets.isEmpty()) {
             throw new IllegalArgumentException("--no-builtin-sets without any --token-set leaves no token set to test");
@@ -155,22 +152,13 @@ public final class AnalyzeCommand implements Callable<Integer> {
         });
     }
 
-    /**
-     * The synthetic study never overwrites shards (they may be feeding a model); checked for every dictionary before
-     * any study runs, rather than after the first dictionaries' studies.
-     */
+    /** Checked for every dictionary before any study runs, rather than after the first dictionaries' studies. */
     private static void refuseExistingShards(List<Path> saeDirs, Path studyDir) throws java.io.IOException {
         for (Path sae : saeDirs) {
-            for (String kind : List.of(SyntheticActivations.BASELINE_DIR, SyntheticActivations.STRUCTURED_DIR)) {
-                Path dir = studyDir.resolve(sae.getFileName().toString()).resolve(kind);
-                if (Files.isDirectory(dir)) {
-                    try (var s = Files.list(dir)) {
-                        if (s.anyMatch(p -> p.getFileName().toString().endsWith(".npy"))) {
-                            throw new BadInputException(dir, "already holds synthetic shards; remove "
-                                    + studyDir + " to build them again, or leave out --synthetic");
-                        }
-                    }
-                }
+            Path dir = SyntheticActivations.existingShards(studyDir.resolve(sae.getFileName().toString()));
+            if (dir != null) {
+                throw new BadInputException(dir, "already holds synthetic shards; remove " + studyDir
+                        + " to build them again, or leave out --synthetic");
             }
         }
     }

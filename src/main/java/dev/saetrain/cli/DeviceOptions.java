@@ -34,8 +34,35 @@ final class DeviceOptions {
         return open(CudaDevice::open);
     }
 
+    /**
+     * Most threads per core --threads may ask for. More only oversubscribes the cores, and far more fails outright:
+     * the worker pool of --threads 100000 ends in an OutOfMemoryError ("unable to create native thread").
+     */
+    static final int MAX_THREADS_PER_CORE = 8;
+
+    /** --threads resolved: 0 (the default) is every core; negative or absurd values are refused. */
+    int threads() {
+        return resolveThreads("--threads", threads);
+    }
+
+    /** {@code value} of {@code option}, 0 meaning all cores; refuses what this machine cannot run. */
+    static int resolveThreads(String option, int value) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (value < 0) {
+            throw new IllegalArgumentException(option + " must be >= 1 (or left out for all " + cores + " cores), got "
+                    + value);
+        }
+        long max = (long) MAX_THREADS_PER_CORE * cores;
+        if (value > max) {
+            throw new IllegalArgumentException(option + " " + value + " is more than " + MAX_THREADS_PER_CORE
+                    + " threads for each of this machine's " + cores + " cores; give at most " + max
+                    + " (or leave it out for one per core)");
+        }
+        return value == 0 ? cores : value;
+    }
+
     Chosen open(CudaOpener cuda) {
-        int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        int t = threads();
         return switch (device) {
             case "cpu" -> new Chosen(new CpuDevice(t), "cpu (asked for with --device cpu)");
             case "cuda" -> {

@@ -41,9 +41,14 @@ public final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DictionaryExport.Format f = DictionaryExport.Format.parse(format);
-        List<Path> dirs = SaeLensReader.findSaeDirs(saeDir);
+        List<Path> dirs = SaeDirs.find(saeDir, spec.commandLine().getErr());
         boolean single = SaeLensReader.isSaeDir(saeDir);
         PrintWriter pw = spec.commandLine().getOut();
+        // Every target and every dictionary first: a refusal must not come after some dictionaries were written.
+        // (Each dictionary is read twice; exports are rare and small next to training.)
+        for (Path d : dirs) {
+            DictionaryExport.check(d, f, single ? out : out.resolve(d.getFileName().toString()));
+        }
         for (Path d : dirs) {
             Path target = single ? out : out.resolve(d.getFileName().toString());
             DictionaryExport.export(d, f, target);

@@ -75,8 +75,11 @@ public final class LogitLensCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LogitLens.Options options = new LogitLens.Options(
                 new LogitStats.Thresholds(minKurtosis, minSkew, minBimodality), topTokens, alpha);
+        // Checked before the first dictionary's study is written, not when the second one needs them.
+        dev.saetrain.io.InputFiles.requireRegularFile(unembed, "unembedding (--unembed)");
+        dev.saetrain.io.InputFiles.requireRegularFile(vocab, "vocabulary (--vocab)");
         List<TokenSet> sets = TokenSet.fromOptions(noBuiltIn, tokenSets);
-        List<Path> dirs = SaeLensReader.findSaeDirs(sae);
+        List<Path> dirs = SaeDirs.find(sae, spec.commandLine().getErr());
         Path outDir = out != null ? out : AnalysisOutput.defaultDir(sae);
         try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
             PrintWriter o = spec.commandLine().getOut();

@@ -67,7 +67,7 @@ final class SelftestCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
-        int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        int t = DeviceOptions.resolveThreads("--threads", threads);
         if (!device.equals("cpu") && !device.equals("cuda")) {
             throw new IllegalArgumentException("--device must be cpu or cuda, got '" + device + "'");
         }

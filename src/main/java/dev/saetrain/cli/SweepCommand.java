@@ -1,6 +1,7 @@
 package dev.saetrain.cli;
 
 import dev.saetrain.data.BadInputException;
+import dev.saetrain.data.ShardSet;
 import dev.saetrain.sweep.FrontierPlot;
 import dev.saetrain.sweep.Manifest;
 import dev.saetrain.sweep.SweepCollector;
@@ -8,6 +9,7 @@ import dev.saetrain.sweep.SweepPlan;
 import dev.saetrain.sweep.SweepSpec;
 import dev.saetrain.sweep.SweepTable;
 import dev.saetrain.sweep.SweepTask;
+import dev.saetrain.sweep.ShellQuote;
 import dev.saetrain.io.AtomicFiles;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -51,13 +53,18 @@ final class SweepCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             SweepSpec s = SweepSpec.load(file);
-            List<SweepTask> tasks = SweepPlan.plan(s);
+            ShardSet shards = ShardSet.open(s.shardDir());
+            List<SweepTask> tasks = SweepPlan.plan(s, shards);
             for (SweepTask t : tasks) {
                 try {
-                    // The same parser train uses: a task whose arguments train would refuse is caught now.
-                    new CommandLine(new TrainCommand()).parseArgs(t.trainArgs().subList(1, t.trainArgs().size())
+                    // The parser and the checks train makes before it writes anything: a task whose arguments train
+                    // would refuse is caught now, not on the cluster. What depends on the node that runs it (its cores
+                    // for --threads, its memory for --max-memory) can only be checked there.
+                    TrainCommand train = new TrainCommand();
+                    new CommandLine(train).parseArgs(t.trainArgs().subList(1, t.trainArgs().size())
                             .toArray(String[]::new));
-                } catch (CommandLine.ParameterException e) {
+                    train.options(shards);
+                } catch (CommandLine.ParameterException | IllegalArgumentException | BadInputException e) {
                     throw new BadInputException(file, "task " + t.index() + " would be refused by train: "
                             + e.getMessage());
                 }
@@ -72,15 +79,21 @@ final class SweepCommand implements Callable<Integer> {
                         t.runDir().getFileName());
             }
             boolean cpu = "cpu".equals(s.trainValue("device"));
+            // Printed to be pasted into a shell: every word quoted, so that a path holding $(...) stays a path.
+            List<String> sbatch = new java.util.ArrayList<>(List.of("sbatch", "--array=0-" + (tasks.size() - 1)));
+            if (cpu) {
+                sbatch.add("--gres=none");
+            }
+            sbatch.addAll(List.of("--output=" + s.out().resolve(Manifest.LOGS).resolve("slurm-%A_%a.out"),
+                    "runs/slurm/sweep.sbatch", manifest.toString()));
             out.printf(Locale.ROOT, "submit (from the sae-train checkout; SAE_TRAIN_JAR names the jar if it is not "
-                    + "target/sae-train.jar):%n  sbatch --array=0-%d%s --output=%s runs/slurm/sweep.sbatch %s%n",
-                    tasks.size() - 1, cpu ? " --gres=none" : "",
-                    s.out().resolve(Manifest.LOGS).resolve("slurm-%A_%a.out"), manifest);
+                    + "target/sae-train.jar):%n  %s%n", ShellQuote.join(sbatch));
             if (tasks.size() > 1000) {
                 out.println("note: more than 1000 tasks; Slurm's default MaxArraySize is 1001, ask your admin or "
                         + "raise saes_per_job");
             }
-            out.printf(Locale.ROOT, "then: sae-train sweep collect %s%n", s.out());
+            out.printf(Locale.ROOT, "then: %s%n", ShellQuote.join(List.of("sae-train", "sweep", "collect",
+                    s.out().toString())));
             return Main.OK;
         }
     }

@@ -61,7 +61,13 @@ public final class SyntheticCommand implements Callable<Integer> {
         Path outDir = out != null ? out : AnalysisOutput.defaultDir(sae);
         try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
             PrintWriter o = spec.commandLine().getOut();
-            for (Path dir : SaeLensReader.findSaeDirs(sae)) {
+            List<Path> dirs = SaeDirs.find(sae, spec.commandLine().getErr());
+            // Every dictionary's output is checked before the first study writes anything.
+            for (Path dir : dirs) {
+                SyntheticActivations.refuseExistingShards(outDir.resolve(SyntheticActivations.STUDY)
+                        .resolve(dir.getFileName().toString()));
+            }
+            for (Path dir : dirs) {
                 SaeLensReader.Loaded loaded = SaeLensReader.read(dir);
                 Path studyDir = outDir.resolve(SyntheticActivations.STUDY).resolve(loaded.name());
                 SyntheticActivations.Result r = SyntheticActivations.run(loaded, shards, options, studyDir);

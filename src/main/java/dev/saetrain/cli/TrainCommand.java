@@ -151,17 +151,34 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        long budget = maxMemory == null ? MemoryPlan.defaultBudget() : MemoryPlan.parseBytes(maxMemory);
-        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
         if (resume != null) {
-            return resumeRun(budget, budgetSource);
+            return resumeRun();
         }
         if (shardDir == null) {
             throw new IllegalArgumentException("SHARD_DIR is required (or --resume RUN_DIR to continue a run)");
         }
-        Architecture a = Architecture.parse(arch);
+        deviceOptions.threads();
+        budget();
+        Architecture.parse(arch);
         // Opening validates every shard's header before anything is written.
         ShardSet shards = ShardSet.open(shardDir);
+        return train(options(shards), shards, null);
+    }
+
+    /**
+     * Every option checked and resolved against {@code shards}, without writing anything or opening a device: what
+     * train does before its first write and what {@code sweep plan} checks each task with. What depends on the
+     * machine that will run (cores for --threads, memory for --max-memory) is checked when the run starts.
+     */
+    TrainOptions options(ShardSet shards) {
+        long budget = budget();
+        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
+        Architecture a = Architecture.parse(arch);
+        if (lr != null && lr.isNaN()) {
+            // NaN is TrainOptions' "default" sentinel: an explicit NaN must not silently mean the default.
+            throw new IllegalArgumentException("--lr must be a positive finite number, got NaN; leave it out for the "
+                    + "architecture's default");
+        }
         List<SaeConfig> family = family(a, shards.dIn());
         String runName = name != null ? name : defaultName(a);
         int epochs = length != null && length.epochs != null ? length.epochs : 1;
@@ -169,17 +186,30 @@ final class TrainCommand implements Callable<Integer> {
         if (length != null && length.tokens != null && tokens < 1) {
             throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
         }
-        if (deviceOptions.threads < 1) {
-            deviceOptions.threads = Runtime.getRuntime().availableProcessors();
-        }
-        TrainOptions opts = new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
+        // --threads 0 (the default) records the cores of the machine that starts the run; TrainOptions refuses < 0.
+        int threads = deviceOptions.threads == 0 ? Runtime.getRuntime().availableProcessors() : deviceOptions.threads;
+        return new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
                 deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos,
-                budget, budgetSource, checkpointEvery, deviceOptions.threads, resampleEvery == null ? -1 : resampleEvery);
-        return train(opts, shards, null);
+                budget, budgetSource, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery);
+    }
+
+    /** --max-memory in bytes, or the JVM's limit when it is not given. */
+    private long budget() {
+        if (maxMemory == null) {
+            return MemoryPlan.defaultBudget();
+        }
+        try {
+            return MemoryPlan.parseBytes(maxMemory);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--max-memory: " + e.getMessage(), e);
+        }
     }
 
     /** --resume: the run's own options from its config.json; this command line only picks the machine. */
-    private int resumeRun(long budget, String budgetSource) throws Exception {
+    private int resumeRun() throws Exception {
+        long budget = budget();
+        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
+        deviceOptions.threads();
         for (var o : spec.commandLine().getParseResult().matchedOptions()) {
             if (!RESUME_OPTIONS.contains(o.longestName())) {
                 throw new IllegalArgumentException(o.longestName() + " cannot be combined with --resume: a resumed run "
@@ -187,18 +217,20 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         ObjectNode config = RunConfig.load(resume);
+        // The recorded options are checked as a fresh run's are before anything is opened or written.
+        TrainOptions opts = RunConfig.trainOptions(config, resume, budget, budgetSource);
         Path recorded = RunConfig.dataPath(config);
         // Opening validates every shard's header; the trainer then compares the files with the recorded ones.
         ShardSet shards = ShardSet.open(shardDir != null ? shardDir : recorded);
         int threads = RunConfig.threads(config);
-        if (deviceOptions.threads < 1) {
+        if (deviceOptions.threads == 0) {
             deviceOptions.threads = threads;
         } else if (deviceOptions.threads != threads) {
             LOG.warn("--threads {} differs from the {} the run started with: training continues, but the result will "
                     + "not be bit-identical to an uninterrupted run (parallel sums are split per thread)",
                     deviceOptions.threads, threads);
         }
-        return train(RunConfig.trainOptions(config, resume, budget, budgetSource), shards, resume);
+        return train(opts, shards, resume);
     }
 
     private int train(TrainOptions opts, ShardSet shards, Path resumeDir) throws Exception {

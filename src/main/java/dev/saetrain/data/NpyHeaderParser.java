@@ -125,7 +125,17 @@ final class NpyHeaderParser {
             return DType.F16;
         }
         String why;
-        if (descr.startsWith(">")) {
+        // descr is [byte order][kind][size], e.g. '<f4', '|O', '<i8': judge the kind first, so that an object or
+        // integer array is not blamed on its byte order.
+        String body = descr.isEmpty() || "<>=|".indexOf(descr.charAt(0)) < 0 ? descr : descr.substring(1);
+        char kind = body.isEmpty() ? '?' : body.charAt(0);
+        if (kind == 'O') {
+            why = "an object array (pickled Python objects, not numbers); save a numeric array: "
+                    + "numpy.asarray(x, dtype=numpy.float32)";
+        } else if (kind != 'f') {
+            why = "not a float array; only float32 ('<f4') and float16 ('<f2') are read: convert with "
+                    + "x.astype(numpy.float32)";
+        } else if (descr.startsWith(">")) {
             why = "big-endian data is not read; save with x.astype('<f4') or x.astype('<f2')";
         } else if (descr.startsWith("=") || descr.startsWith("|")) {
             // '=' is the writer's native order and '|' means "not applicable"; for a multi-byte float

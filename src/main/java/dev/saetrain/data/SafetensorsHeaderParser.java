@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.io.DType;
+import dev.saetrain.io.SafetensorsRules;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -61,11 +63,12 @@ final class SafetensorsHeaderParser {
         }
         long dataStart = 8 + headerLen;
         List<String> names = new ArrayList<>();
+        Map<String, long[]> ranges = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getKey().equals("__metadata__")) {
                 names.add(e.getKey());
-                offsets(file, e.getKey(), e.getValue(), size - dataStart);
+                ranges.put(e.getKey(), offsets(file, e.getKey(), e.getValue(), size - dataStart));
             }
         }
         String name;
@@ -86,10 +89,11 @@ final class SafetensorsHeaderParser {
         }
         long[] shape = new long[shapeNode.size()];
         for (int i = 0; i < shape.length; i++) {
-            if (!shapeNode.get(i).canConvertToLong()) {
-                throw malformed(file, "tensor '" + name + "' has a non-integer dimension " + shapeNode.get(i));
+            shape[i] = SafetensorsRules.natural(shapeNode.get(i));
+            if (shape[i] < 0) {
+                throw malformed(file, "tensor '" + name + "' has dimension " + shapeNode.get(i)
+                        + ", not a non-negative integer");
             }
-            shape[i] = shapeNode.get(i).asLong();
         }
         long[] off = offsets(file, name, t, size - dataStart);
         ShardLayout layout = new ShardLayout(file, "safetensors", dtype, shape, dataStart + off[0]);
@@ -97,14 +101,21 @@ final class SafetensorsHeaderParser {
             throw malformed(file, "tensor '" + name + "' has data_offsets " + off[0] + ".." + off[1] + " ("
                     + (off[1] - off[0]) + " bytes) but its shape and dtype need " + layout.payloadBytes() + " bytes");
         }
+        // After the activations' own checks, which name the commoner defects more precisely.
+        String tiling = SafetensorsRules.tilingProblem(ranges, size - dataStart);
+        if (tiling != null) {
+            throw malformed(file, tiling);
+        }
         return layout;
     }
 
     /** The [begin, end) offsets of a tensor, checked to be ordered and, for end, within the payload. */
     private static long[] offsets(Path file, String name, JsonNode t, long payloadSize) {
         JsonNode o = t.path("data_offsets");
-        if (!o.isArray() || o.size() != 2 || !o.get(0).canConvertToLong() || !o.get(1).canConvertToLong()) {
-            throw malformed(file, "tensor '" + name + "' needs data_offsets [begin, end]");
+        if (!o.isArray() || o.size() != 2 || SafetensorsRules.natural(o.get(0)) < 0
+                || SafetensorsRules.natural(o.get(1)) < 0) {
+            throw malformed(file, "tensor '" + name + "' needs data_offsets [begin, end] of non-negative integers, got "
+                    + o);
         }
         long begin = o.get(0).asLong();
         long end = o.get(1).asLong();

@@ -1,6 +1,7 @@
 package dev.saetrain.data;
 
 import dev.saetrain.io.DType;
+import dev.saetrain.io.InputFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.Buffer;
@@ -70,6 +71,7 @@ public final class Shard {
             throw new BadInputException(file, "unknown format: expected a .npy or .safetensors file "
                     + "(or a directory of them)");
         }
+        InputFiles.requireRegularFile(file, "shard");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ShardLayout layout = npy ? NpyHeaderParser.parse(file, ch) : SafetensorsHeaderParser.parse(file, ch);
             layout.checkFileSize(ch.size());

@@ -1,5 +1,6 @@
 package dev.saetrain.data;
 
+import dev.saetrain.io.InputFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,6 +17,7 @@ import java.util.stream.Stream;
  * globally: shard i holds global rows {@code [offset(i), offset(i) + rows(i))}.
  */
 public final class ShardSet {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ShardSet.class);
     private final Path source;
     private final List<Shard> shards;
     private final long[] offsets;
@@ -68,21 +70,38 @@ public final class ShardSet {
      * @throws BadInputException if the path does not exist or a directory has no shard file
      */
     public static List<Path> shardFiles(Path dirOrFile) {
-        if (!Files.exists(dirOrFile)) {
-            throw new BadInputException(dirOrFile, "no such file or directory; check the path");
-        }
         if (!Files.isDirectory(dirOrFile)) {
+            if (!Files.exists(dirOrFile) && !Files.isSymbolicLink(dirOrFile)) {
+                throw new BadInputException(dirOrFile, "no such file or directory; check the path");
+            }
+            InputFiles.requireRegularFile(dirOrFile, "shard (or a directory of shards)");
             return List.of(dirOrFile);
         }
         List<Path> files;
         try (Stream<Path> s = Files.list(dirOrFile)) {
-            files = s.filter(Files::isRegularFile)
-                    .filter(p -> isShardName(p.getFileName().toString()))
+            files = s.filter(p -> isShardName(p.getFileName().toString()))
                     .sorted(Comparator.comparing(p -> p.getFileName().toString()))
                     .toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dirOrFile + ": " + e.getMessage(), e);
         }
+        List<Path> regular = new ArrayList<>();
+        for (Path f : files) {
+            if (Files.isDirectory(f)) {
+                // Subdirectories are not read (a shard directory is flat), but one named like a shard is worth a word.
+                LOG.warn("{}: a directory named like a shard; skipped (shards in subdirectories are not read)", f);
+                continue;
+            }
+            // A shard-named entry that cannot be read (a dangling link, a link loop, a FIFO) is part of the data set
+            // the user meant: skipping it would silently train on less. Refuse it by name instead.
+            String problem = InputFiles.problem(f);
+            if (problem != null) {
+                throw new BadInputException(f, problem + "; every .npy / .safetensors entry of a shard directory must be "
+                        + "a readable shard file: fix or remove it");
+            }
+            regular.add(f);
+        }
+        files = regular;
         if (files.isEmpty()) {
             throw new BadInputException(dirOrFile, "no .npy or .safetensors shard files in this directory; "
                     + "point to the directory the activation cache was written to");

@@ -64,16 +64,28 @@ public final class DictionaryExport {
     private DictionaryExport() {
     }
 
-    /** Exports the dictionary folder {@code saeDir} to the new folder {@code outDir} in {@code format}. */
-    public static void export(Path saeDir, Format format, Path outDir) throws IOException {
-        SaeLensReader.Loaded sae = SaeLensReader.read(saeDir);
-        Path target = outDir.toAbsolutePath().normalize();
-        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+    /**
+     * Refuses, before anything is written, an export of {@code saeDir} to {@code outDir} that would fail: a target
+     * that exists, a dictionary that cannot be read, an architecture the format lacks. Commands exporting several
+     * dictionaries check them all first, so that a refusal never leaves some exported and others not.
+     *
+     * @return the dictionary, read
+     */
+    public static SaeLensReader.Loaded check(Path saeDir, Format format, Path outDir) throws IOException {
+        if (Files.exists(outDir.toAbsolutePath().normalize(), LinkOption.NOFOLLOW_LINKS)) {
             throw new IllegalArgumentException(outDir + " already exists; remove it or export to another folder");
         }
+        SaeLensReader.Loaded sae = SaeLensReader.read(saeDir);
         if (format == Format.SPARSIFY) {
             checkSparsify(sae);
         }
+        return sae;
+    }
+
+    /** Exports the dictionary folder {@code saeDir} to the new folder {@code outDir} in {@code format}. */
+    public static void export(Path saeDir, Format format, Path outDir) throws IOException {
+        SaeLensReader.Loaded sae = check(saeDir, format, outDir);
+        Path target = outDir.toAbsolutePath().normalize();
         Files.createDirectories(target.getParent());
         Path staging = Files.createDirectory(target.resolveSibling("." + target.getFileName() + ".tmp-"
                 + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36)));

@@ -25,6 +25,7 @@ public final class JsonFiles {
      * @throws BadInputException naming the file, line and column when it is not valid JSON
      */
     public static JsonNode read(Path file) throws IOException {
+        InputFiles.requireRegularFile(file, "JSON file");
         try {
             return JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {

@@ -68,6 +68,7 @@ public final class SafetensorsReader {
      * @throws BadInputException naming the file when it is truncated or its header is malformed
      */
     public static Header header(Path file) throws IOException {
+        InputFiles.requireRegularFile(file, ".safetensors file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return header(file, ch);
         }
@@ -104,11 +105,21 @@ public final class SafetensorsReader {
             }
             tensors.add(entry(file, e.getKey(), e.getValue(), base, payload));
         }
+        // Each tensor is checked (offsets, shape, size) before the ranges' tiling, which names the first defect.
+        Map<String, long[]> ranges = new LinkedHashMap<>();
+        for (Entry e : tensors) {
+            ranges.put(e.name(), new long[] {e.begin() - base, e.end() - base});
+        }
+        String tiling = SafetensorsRules.tilingProblem(ranges, payload);
+        if (tiling != null) {
+            throw malformed(file, tiling);
+        }
         return new Header(tensors, metadata);
     }
 
     /** Reads {@code file}; throws {@link BadInputException} naming the file when it is truncated or malformed. */
     public static Contents read(Path file) throws IOException {
+        InputFiles.requireRegularFile(file, ".safetensors file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             Header h = header(file, ch);
@@ -132,9 +143,8 @@ public final class SafetensorsReader {
         long[] shape = new long[shapeNode.size()];
         long n = 1;
         for (int i = 0; i < shape.length; i++) {
-            JsonNode dim = shapeNode.get(i);
             // A string or fraction is damage, not a dimension: asLong would read "12" as 12 and 1.5 as 1.
-            shape[i] = dim.isIntegralNumber() && dim.canConvertToLong() ? dim.asLong() : -1;
+            shape[i] = SafetensorsRules.natural(shapeNode.get(i));
             if (shape[i] < 0) {
                 throw malformed(file, "tensor '" + name + "' has a negative or non-integer dimension");
             }
@@ -144,9 +154,9 @@ public final class SafetensorsReader {
                 throw malformed(file, "tensor '" + name + "' has a shape too large to exist");
             }
         }
-        long begin = off.get(0).isIntegralNumber() && off.get(0).canConvertToLong() ? off.get(0).asLong() : -1;
-        long end = off.get(1).isIntegralNumber() && off.get(1).canConvertToLong() ? off.get(1).asLong() : -1;
-        if (begin < 0 || end > payload || end - begin != n * dtype.bytes()) {
+        long begin = SafetensorsRules.natural(off.get(0));
+        long end = SafetensorsRules.natural(off.get(1));
+        if (begin < 0 || end < 0 || end > payload || end - begin != n * dtype.bytes()) {
             throw malformed(file, "tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] that do not hold "
                     + n + " " + dtype.safetensorsName() + " values inside the " + payload + "-byte payload");
         }

@@ -80,7 +80,12 @@ public final class SweepCollector {
         for (SweepTask t : tasks) {
             int task = planned ? t.index() : -1;
             Path log = planned ? Manifest.log(dir, t.index()) : t.runDir().resolve("train.log");
-            collectRun(task, t.runDir(), log, rows, unfinished);
+            try {
+                collectRun(task, t.runDir(), log, rows, unfinished);
+            } catch (BadInputException | IOException | IllegalArgumentException e) {
+                // One damaged run (malformed config.json, truncated metrics) must not hide the others' results.
+                unfinished.add(new Unfinished(task, t.runDir(), "broken: " + e.getMessage(), log, lastLine(log)));
+            }
         }
         return new Result(markFrontier(rows), unfinished);
     }
@@ -97,7 +102,7 @@ public final class SweepCollector {
         JsonNode result = config.get("result");
         if (result == null) {
             Path latest = run.resolve("checkpoints").resolve("latest");
-            String at = Files.exists(latest) ? "last checkpoint " + Files.readString(latest, StandardCharsets.UTF_8).trim()
+            String at = Files.isRegularFile(latest) ? "last checkpoint " + Files.readString(latest, StandardCharsets.UTF_8).trim()
                     : "no checkpoint yet";
             unfinished.add(new Unfinished(task, run, "not finished (running, pending or stopped; " + at + ")", log,
                     lastLine(log)));

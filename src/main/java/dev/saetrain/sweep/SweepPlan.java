@@ -26,7 +26,11 @@ public final class SweepPlan {
      * @throws BadInputException naming the sweep file (or a shard) and the problem
      */
     public static List<SweepTask> plan(SweepSpec spec) throws IOException {
-        ShardSet shards = ShardSet.open(spec.shardDir());
+        return plan(spec, ShardSet.open(spec.shardDir()));
+    }
+
+    /** {@link #plan(SweepSpec)} with the spec's shards already open. */
+    public static List<SweepTask> plan(SweepSpec spec, ShardSet shards) throws IOException {
         int dIn = shards.dIn();
         checkLength(spec, shards);
         boolean tied = spec.trainArgs().contains("--tied");

@@ -9,9 +9,9 @@ import java.util.List;
  *
  * @param saes          the SAEs to train on the same batches (a family), at least one
  * @param batch         rows per step
- * @param lr            peak learning rate, or NaN for each SAE's default ({@link SaeConfig#defaultLr()})
+ * @param lr            peak learning rate (finite, > 0), or NaN for each SAE's default ({@link SaeConfig#defaultLr()})
  * @param epochs        passes over the data when {@code tokens} is 0
- * @param tokens        rows to train on (overrides epochs when > 0)
+ * @param tokens        rows to train on (overrides epochs when > 0; at least one batch)
  * @param seed          seed of initialisation and data order
  * @param deadTokens    tokens without firing after which a latent is dead (Gao et al. 2024: 10M)
  * @param logEvery      steps between metric rows
@@ -52,6 +52,15 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         if (tokens < 0) {
             throw new IllegalArgumentException("--tokens must be >= 0, got " + tokens);
         }
+        if (tokens > 0 && tokens < batch) {
+            // An option problem, not a data one: no shard can make a batch out of fewer tokens than it holds.
+            throw new IllegalArgumentException("--tokens " + tokens + " is less than one batch (--batch " + batch
+                    + "); give --tokens >= " + batch + " or a smaller --batch");
+        }
+        if (!Double.isNaN(lr) && !(lr > 0 && Double.isFinite(lr))) {
+            throw new IllegalArgumentException("--lr must be a positive finite number, got " + lr
+                    + "; leave it out for the architecture's default");
+        }
         if (deadTokens < 1) {
             throw new IllegalArgumentException("--dead-tokens must be >= 1, got " + deadTokens);
         }
@@ -71,9 +80,40 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         if (threads < 1) {
             throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
         }
-        if (runName == null || runName.isBlank() || runName.contains("/") || runName.startsWith(".")) {
-            throw new IllegalArgumentException("--name must be a plain folder name, got '" + runName + "'");
+        if (runName == null || runName.isBlank() || runName.contains("/") || runName.startsWith(".")
+                || hasControl(runName)) {
+            throw new IllegalArgumentException("--name must be a plain folder name (no '/', no leading '.', no control "
+                    + "characters), got '" + printable(runName) + "'");
         }
+        // These go into every dictionary's cfg.json at export, after the whole training: refuse them now, not then.
+        requireLabel("--hook-name", hookName);
+        requireLabel("--model-name", modelName);
+        if (contextSize != null && contextSize < 1) {
+            throw new IllegalArgumentException("--context-size must be >= 1, got " + contextSize
+                    + "; leave it out if unknown");
+        }
+    }
+
+    private static void requireLabel(String option, String value) {
+        if (value == null || value.isBlank() || hasControl(value)) {
+            throw new IllegalArgumentException(option + " must be a non-empty name without control characters, got '"
+                    + printable(value) + "'; leave it out if unknown");
+        }
+    }
+
+    private static boolean hasControl(String s) {
+        return s.codePoints().anyMatch(Character::isISOControl);
+    }
+
+    /** {@code s} with control characters shown as U+XXXX, so that an error message stays one readable line. */
+    static String printable(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder b = new StringBuilder();
+        s.codePoints().forEach(c -> b.append(Character.isISOControl(c) ? String.format("U+%04X", c)
+                : new String(Character.toChars(c))));
+        return b.toString();
     }
 
     /** Rows the run trains on for a data set of {@code totalRows} rows. */

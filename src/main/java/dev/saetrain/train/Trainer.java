@@ -207,8 +207,7 @@ public final class Trainer {
                         + "are checked, its bytes cannot be verified", from, CheckpointManifest.FILE);
             }
             LOG.info("resuming {} from {} (step {} of {})", runDir, from, ck.step(), totalSteps);
-            config.withArray("resumed").addObject().put("from_step", ck.step()).put("device", device.describe());
-            RunConfig.save(runDir, config);
+            // train() records the resume in config.json only once the checkpoint's state has been read back.
             return train(shards, runDir, config, scale, new float[shards.dIn()], totalSteps, ck, from);
         }
     }
@@ -240,6 +239,15 @@ public final class Trainer {
                 plan.check(opts.maxMemory(), opts.maxMemorySource());
             }
         } else {
+            long jvm = MemoryPlan.defaultBudget();
+            if ("--max-memory".equals(opts.maxMemorySource()) && opts.maxMemory() > jvm) {
+                // The CPU buffers are direct memory: a budget past the JVM's limit would pass this check and then
+                // fail mid-set-up with an OutOfMemoryError.
+                throw new IllegalArgumentException("--max-memory " + MemoryPlan.human(opts.maxMemory()) + " is more "
+                        + "than this JVM can allocate (" + MemoryPlan.human(jvm) + ": -XX:MaxDirectMemorySize, else -Xmx, "
+                        + "capped by physical memory); give at most that, or start java with a larger "
+                        + "-XX:MaxDirectMemorySize");
+            }
             plan.check(opts.maxMemory(), opts.maxMemorySource());
         }
     }
@@ -259,11 +267,9 @@ public final class Trainer {
         List<FamilyMember> members = new ArrayList<>();
         CheckpointStore store = new CheckpointStore(runDir);
         Path metricsFile = runDir.resolve("metrics.jsonl");
-        if (ck != null && Files.exists(metricsFile) && Files.size(metricsFile) < ck.metricsBytes()) {
-            LOG.warn("{} has {} bytes, fewer than the {} the checkpoint recorded; rows before the checkpoint were lost "
-                    + "(training itself is unaffected)", metricsFile, Files.size(metricsFile), ck.metricsBytes());
-        }
-        try (MetricsWriter metrics = new MetricsWriter(metricsFile, ck == null ? -1 : ck.metricsBytes())) {
+        try {
+            // Built (and, on a resume, restored) before metrics.jsonl is truncated or config.json rewritten: a
+            // checkpoint that cannot be read back leaves the run exactly as it was.
             for (int i = 0; i < opts.saes().size(); i++) {
                 SaeConfig c = opts.saes().get(i);
                 Checkpoint.Sae saved = ck == null ? null : ck.saes().get(i);
@@ -278,42 +284,53 @@ public final class Trainer {
                     restore(m, saved, ckDir);
                 }
             }
-            LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, members.size(), device.describe(),
-                    totalSteps, opts.batch());
-            TrainLoop loop = new TrainLoop(device, opts, shards, scale, totalSteps, members, store, metrics,
-                    ck == null ? 0 : ck.step(), ck == null ? -1 : ck.step(), ck == null ? 0 : ck.elapsedSeconds(),
-                    () -> stopSignal, faults, CheckpointHold.fromEnvironment());
-            End end = loop.run(ck == null ? null : ck.position());
-            long tokens = loop.step() * opts.batch();
-            double seconds = loop.elapsed();
-            List<String> diverged = new ArrayList<>();
-            for (FamilyMember m : members) {
-                if (!m.active()) {
-                    diverged.add(m.name() + " (step " + m.divergence().step() + ")");
+            if (ck != null) {
+                config.withArray("resumed").addObject().put("from_step", ck.step()).put("device", device.describe());
+                RunConfig.save(runDir, config);
+                if (Files.exists(metricsFile) && Files.size(metricsFile) < ck.metricsBytes()) {
+                    LOG.warn("{} has {} bytes, fewer than the {} the checkpoint recorded; rows before the checkpoint "
+                            + "were lost (training itself is unaffected)", metricsFile, Files.size(metricsFile),
+                            ck.metricsBytes());
                 }
             }
-            if (end == End.STOPPED) {
-                return new Result(runDir, List.of(), tokens, seconds, end, diverged);
-            }
-            List<Path> saeDirs = end == End.FINISHED ? export(members, runDir, shards, scale, tokens) : List.of();
-            ObjectNode done = JSON.createObjectNode();
-            done.put("status", end == End.FINISHED ? "finished" : "diverged");
-            done.put("tokens", tokens);
-            done.put("seconds", seconds);
-            var div = done.putArray("diverged");
-            for (FamilyMember m : members) {
-                if (!m.active()) {
-                    FamilyMember.Divergence d = m.divergence();
-                    div.addObject().put("sae", m.name()).put("step", d.step()).put("reason", d.reason())
-                            .put("last_good_checkpoint", d.lastGoodStep() >= 0 ? "checkpoints/step-" + d.lastGoodStep()
-                                    + " (carried into every later checkpoint)" : null);
+            try (MetricsWriter metrics = new MetricsWriter(metricsFile, ck == null ? -1 : ck.metricsBytes())) {
+                LOG.info("run {}: {} SAE(s) on {}, {} steps of {} rows", runDir, members.size(), device.describe(),
+                        totalSteps, opts.batch());
+                TrainLoop loop = new TrainLoop(device, opts, shards, scale, totalSteps, members, store, metrics,
+                        ck == null ? 0 : ck.step(), ck == null ? -1 : ck.step(), ck == null ? 0 : ck.elapsedSeconds(),
+                        () -> stopSignal, faults, CheckpointHold.fromEnvironment());
+                End end = loop.run(ck == null ? null : ck.position());
+                long tokens = loop.step() * opts.batch();
+                double seconds = loop.elapsed();
+                List<String> diverged = new ArrayList<>();
+                for (FamilyMember m : members) {
+                    if (!m.active()) {
+                        diverged.add(m.name() + " (step " + m.divergence().step() + ")");
+                    }
                 }
+                if (end == End.STOPPED) {
+                    return new Result(runDir, List.of(), tokens, seconds, end, diverged);
+                }
+                List<Path> saeDirs = end == End.FINISHED ? export(members, runDir, shards, scale, tokens) : List.of();
+                ObjectNode done = JSON.createObjectNode();
+                done.put("status", end == End.FINISHED ? "finished" : "diverged");
+                done.put("tokens", tokens);
+                done.put("seconds", seconds);
+                var div = done.putArray("diverged");
+                for (FamilyMember m : members) {
+                    if (!m.active()) {
+                        FamilyMember.Divergence d = m.divergence();
+                        div.addObject().put("sae", m.name()).put("step", d.step()).put("reason", d.reason())
+                                .put("last_good_checkpoint", d.lastGoodStep() >= 0 ? "checkpoints/step-" + d.lastGoodStep()
+                                        + " (carried into every later checkpoint)" : null);
+                    }
+                }
+                config.set("result", done);
+                RunConfig.save(runDir, config);
+                LOG.info("trained {} tokens in {} s ({} tokens/s)", tokens, String.format("%.1f", seconds),
+                        String.format("%.0f", tokens / seconds));
+                return new Result(runDir, saeDirs, tokens, seconds, end, diverged);
             }
-            config.set("result", done);
-            RunConfig.save(runDir, config);
-            LOG.info("trained {} tokens in {} s ({} tokens/s)", tokens, String.format("%.1f", seconds),
-                    String.format("%.0f", tokens / seconds));
-            return new Result(runDir, saeDirs, tokens, seconds, end, diverged);
         } finally {
             members.forEach(FamilyMember::close);
         }
