@@ -1,6 +1,7 @@
 package dev.saetrain.train;
 
 import dev.saetrain.io.JsonFiles;
+import dev.saetrain.io.StrictJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -166,25 +167,40 @@ public final class RunConfig {
 
     /** The run's options, with the output location and the memory limit of the resuming process. */
     public static TrainOptions trainOptions(ObjectNode config, Path runDir, long maxMemory, String maxMemorySource) {
-        JsonNode o = config.get("options");
+        // Read strictly: a wrong-typed or missing option would otherwise resume as 0 or false and train something else.
+        StrictJson j = new StrictJson(runDir.resolve(FILE));
+        JsonNode o = j.object(config, "", "options");
         List<SaeConfig> saes = new ArrayList<>();
-        for (JsonNode s : o.get("saes")) {
+        JsonNode list = j.array(o, "options", "saes");
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode s = list.get(i);
+            String at = "options.saes[" + i + "]";
             // "groups" (matryoshka) is absent from the config.json of runs made before it existed: empty.
             List<Integer> groups = new ArrayList<>();
-            s.path("groups").forEach(g -> groups.add(g.asInt()));
-            saes.add(new SaeConfig(Architecture.parse(s.get("architecture").asText()), s.get("d_in").asInt(),
-                    s.get("n_latents").asInt(), s.get("k").asInt(), s.get("l1").asDouble(),
-                    s.get("apply_b_dec_to_input").asBoolean(), s.get("tied").asBoolean(), groups));
+            if (s.hasNonNull("groups")) {
+                JsonNode g = j.array(s, at, "groups");
+                for (int k = 0; k < g.size(); k++) {
+                    groups.add((int) j.integerValue(g.get(k), at, "groups[" + k + "]", 1, Integer.MAX_VALUE));
+                }
+            }
+            saes.add(new SaeConfig(Architecture.parse(j.text(s, at, "architecture")),
+                    j.intValue(s, at, "d_in", 1, Integer.MAX_VALUE), j.intValue(s, at, "n_latents", 1, Integer.MAX_VALUE),
+                    j.intValue(s, at, "k", 0, Integer.MAX_VALUE), j.number(s, at, "l1", 0, Double.MAX_VALUE),
+                    j.bool(s, at, "apply_b_dec_to_input"), j.bool(s, at, "tied"), groups));
         }
-        JsonNode lr = o.get("lr");
+        String at = "options";
+        double lr = o.hasNonNull("lr") ? j.number(o, at, "lr", Double.MIN_VALUE, Double.MAX_VALUE) : Double.NaN;
         Path abs = runDir.toAbsolutePath().normalize();
-        return new TrainOptions(saes, o.get("batch").asInt(), lr == null || lr.isNull() ? Double.NaN : lr.asDouble(),
-                o.get("epochs").asInt(), o.get("tokens").asLong(), o.get("seed").asLong(), o.get("dead_tokens").asLong(),
-                o.get("log_every").asInt(), o.get("skip_nonfinite").asBoolean(), abs.getParent(),
-                abs.getFileName().toString(), o.get("hook_name").asText(), o.get("model_name").asText(),
-                o.hasNonNull("context_size") ? o.get("context_size").asInt() : null,
-                o.hasNonNull("prepend_bos") ? o.get("prepend_bos").asBoolean() : null, maxMemory, maxMemorySource,
-                o.get("checkpoint_every").asLong(), o.get("threads").asInt(), o.get("resample_every").asInt());
+        return new TrainOptions(saes, j.intValue(o, at, "batch", 1, Integer.MAX_VALUE), lr,
+                j.intValue(o, at, "epochs", 0, Integer.MAX_VALUE), j.integer(o, at, "tokens", 0, Long.MAX_VALUE),
+                j.integer(o, at, "seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                j.integer(o, at, "dead_tokens", 0, Long.MAX_VALUE), j.intValue(o, at, "log_every", 1, Integer.MAX_VALUE),
+                j.bool(o, at, "skip_nonfinite"), abs.getParent(), abs.getFileName().toString(),
+                j.text(o, at, "hook_name"), j.text(o, at, "model_name"),
+                o.hasNonNull("context_size") ? j.intValue(o, at, "context_size", 1, Integer.MAX_VALUE) : null,
+                o.hasNonNull("prepend_bos") ? j.bool(o, at, "prepend_bos") : null, maxMemory, maxMemorySource,
+                j.integer(o, at, "checkpoint_every", 0, Long.MAX_VALUE), j.intValue(o, at, "threads", 0, Integer.MAX_VALUE),
+                j.intValue(o, at, "resample_every", -1, Integer.MAX_VALUE));
     }
 
     /**

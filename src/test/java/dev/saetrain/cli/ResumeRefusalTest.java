@@ -112,4 +112,25 @@ class ResumeRefusalTest {
         String e = refused("train", "--resume", tmp.resolve("nothing-here").toString());
         assertTrue(e.contains("config.json does not exist"), e);
     }
+
+    /** config.json's options are read strictly: a wrong type or a missing key is refused by name, never read as 0. */
+    @Test
+    void wrongTypedOrMissingOptionsInConfigJson() throws IOException {
+        String[][] cases = {{"batch", "\"256\""}, {"seed", "0.5"}, {"skip_nonfinite", "0"}, {"tokens", null}};
+        for (int c = 0; c < cases.length; c++) {
+            Path run = unfinishedCopy("strict" + c);
+            ObjectNode config = (ObjectNode) JSON.readTree(run.resolve("config.json").toFile());
+            ObjectNode options = (ObjectNode) config.get("options");
+            if (cases[c][1] == null) {
+                options.remove(cases[c][0]);
+            } else {
+                options.set(cases[c][0], JSON.readTree(cases[c][1]));
+            }
+            String before = config.toString();
+            Files.writeString(run.resolve("config.json"), before);
+            String e = refused("train", "--resume", run.toString());
+            assertTrue(e.contains("config.json") && e.contains("'options." + cases[c][0] + "'"), e);
+            assertEquals(before, Files.readString(run.resolve("config.json")), "config.json was rewritten");
+        }
+    }
 }
