@@ -1,6 +1,7 @@
 package dev.saetrain.cli;
 
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.export.ExportInfo;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -120,6 +121,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--skip-nonfinite", description = "Skip and count rows holding NaN/Inf instead of failing.")
     boolean skipNonFinite;
 
+    @Option(names = "--column", paramLabel = "NAME",
+            description = "Hook column of a SAELens activation cache (a datasets folder). Default: its only 2-D float column.")
+    String column;
+
     @Option(names = "--hook-name", defaultValue = "unknown",
             description = "Hook the activations came from (e.g. blocks.6.hook_resid_post), for SAELens. Default: ${DEFAULT-VALUE}.")
     String hookName;
@@ -161,7 +166,16 @@ final class TrainCommand implements Callable<Integer> {
         }
         Architecture a = Architecture.parse(arch);
         // Opening validates every shard's header before anything is written.
-        ShardSet shards = ShardSet.open(shardDir);
+        ShardSet shards = ShardSet.open(shardDir, column);
+        // A SAELens cache names its hook and context size itself; flags given by the user still win.
+        if (shards.arrowCache().isPresent()) {
+            if (hookName.equals(ExportInfo.UNKNOWN)) {
+                hookName = shards.arrowCache().get().column();
+            }
+            if (contextSize == null) {
+                contextSize = shards.arrowCache().get().contextSize();
+            }
+        }
         List<SaeConfig> family = family(a, shards.dIn());
         String runName = name != null ? name : defaultName(a);
         int epochs = length != null && length.epochs != null ? length.epochs : 1;
@@ -189,7 +203,7 @@ final class TrainCommand implements Callable<Integer> {
         ObjectNode config = RunConfig.load(resume);
         Path recorded = RunConfig.dataPath(config);
         // Opening validates every shard's header; the trainer then compares the files with the recorded ones.
-        ShardSet shards = ShardSet.open(shardDir != null ? shardDir : recorded);
+        ShardSet shards = ShardSet.open(shardDir != null ? shardDir : recorded, RunConfig.dataColumn(config));
         int threads = RunConfig.threads(config);
         if (deviceOptions.threads < 1) {
             deviceOptions.threads = threads;
