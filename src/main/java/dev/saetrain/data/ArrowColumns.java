@@ -35,7 +35,8 @@ import org.apache.arrow.flatbuf.Type;
  * @param shape      the Array2D extension's declared shape {@code [ctx, d]}, or null without that extension
  * @param fixedSize  for a {@code fixed_size_list}: its size, else 0
  */
-record ArrowColumns(String name, int firstNode, int firstBuf, int arrayDims, boolean floatLeaf, DType dtype, long[] shape, int fixedSize) {
+record ArrowColumns(String name, int firstNode, int firstBuf, int arrayDims, boolean floatLeaf, DType dtype, long[] shape,
+                    int fixedSize) {
     /** The {@code datasets} extension name of {@code Array2D}: module and class of {@code Array2DExtensionType}. */
     static final String ARRAY2D = "datasets.features.features.Array2DExtensionType";
     private static final ObjectMapper JSON = new ObjectMapper();
