@@ -1,6 +1,7 @@
 package dev.saetrain.cli;
 
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.export.ExportInfo;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -120,6 +121,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--skip-nonfinite", description = "Skip and count rows holding NaN/Inf instead of failing.")
     boolean skipNonFinite;
 
+    @Option(names = "--column", paramLabel = "NAME",
+            description = "Hook column of a SAELens activation cache (a datasets folder). Default: its only 2-D float column.")
+    String column;
+
     @Option(names = "--hook-name", defaultValue = "unknown",
             description = "Hook the activations came from (e.g. blocks.6.hook_resid_post), for SAELens. Default: ${DEFAULT-VALUE}.")
     String hookName;
@@ -161,7 +166,7 @@ final class TrainCommand implements Callable<Integer> {
         budget();
         Architecture.parse(arch);
         // Opening validates every shard's header before anything is written.
-        ShardSet shards = ShardSet.open(shardDir);
+        ShardSet shards = ShardSet.open(shardDir, column);
         return train(options(shards), shards, null);
     }
 
@@ -188,8 +193,19 @@ final class TrainCommand implements Callable<Integer> {
         }
         // --threads 0 (the default) records the cores of the machine that starts the run; TrainOptions refuses < 0.
         int threads = deviceOptions.threads == 0 ? Runtime.getRuntime().availableProcessors() : deviceOptions.threads;
+        // A SAELens cache names its hook and context size itself; flags given by the user still win.
+        String hook = hookName;
+        Integer context = contextSize;
+        if (shards.arrowCache().isPresent()) {
+            if (hook.equals(ExportInfo.UNKNOWN)) {
+                hook = shards.arrowCache().get().column();
+            }
+            if (context == null) {
+                context = shards.arrowCache().get().contextSize();
+            }
+        }
         return new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
-                deadTokens, logEvery, skipNonFinite, out, runName, hookName, modelName, contextSize, prependBos,
+                deadTokens, logEvery, skipNonFinite, out, runName, hook, modelName, context, prependBos,
                 budget, budgetSource, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery);
     }
 
@@ -221,7 +237,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainOptions opts = RunConfig.trainOptions(config, resume, budget, budgetSource);
         Path recorded = RunConfig.dataPath(config);
         // Opening validates every shard's header; the trainer then compares the files with the recorded ones.
-        ShardSet shards = ShardSet.open(shardDir != null ? shardDir : recorded);
+        ShardSet shards = ShardSet.open(shardDir != null ? shardDir : recorded, RunConfig.dataColumn(config));
         int threads = RunConfig.threads(config);
         if (deviceOptions.threads == 0) {
             deviceOptions.threads = threads;

@@ -100,6 +100,29 @@ public final class Shard {
         }
     }
 
+    /**
+     * A shard over payload pieces another reader has validated and mapped (an Arrow cache's record batches, see
+     * {@link ArrowBatches}): chunk c holds rows {@code [c * rowsPerChunk, (c + 1) * rowsPerChunk)}, every chunk but the
+     * last full, each little-endian.
+     */
+    static Shard ofChunks(ShardLayout layout, ByteBuffer[] chunks, int rowsPerChunk) {
+        long rows = 0;
+        for (int c = 0; c < chunks.length; c++) {
+            long n = chunks[c].capacity() / layout.rowBytes();
+            if (n * layout.rowBytes() != chunks[c].capacity() || (c < chunks.length - 1 && n != rowsPerChunk)
+                    || n > rowsPerChunk) {
+                throw new IllegalArgumentException("chunk " + c + " of " + layout.file() + " holds " + n
+                        + " rows; every chunk but the last must hold " + rowsPerChunk);
+            }
+            rows += n;
+        }
+        if (rows != layout.rows()) {
+            throw new IllegalArgumentException("the chunks of " + layout.file() + " hold " + rows + " rows, the layout "
+                    + layout.rows());
+        }
+        return new Shard(layout, chunks, rowsPerChunk);
+    }
+
     /** The file. */
     public Path path() {
         return layout.file();

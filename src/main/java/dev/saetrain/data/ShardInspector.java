@@ -72,6 +72,17 @@ public final class ShardInspector {
         }
         List<ShardReport> reports = new ArrayList<>();
         List<String> problems = new ArrayList<>();
+        if (ArrowCache.isCache(dirOrFile)) {
+            // A SAELens cache is checked whole (schema, offsets, dataset_info.json) by opening it; then sampled per file.
+            try {
+                for (Shard s : ShardSet.open(dirOrFile).shards()) {
+                    reports.add(sample(s, sampleRows, problems));
+                }
+            } catch (BadInputException e) {
+                problems.add(e.getMessage());
+            }
+            return new Report(dirOrFile, reports, problems);
+        }
         List<Path> files;
         try {
             files = ShardSet.shardFiles(dirOrFile);

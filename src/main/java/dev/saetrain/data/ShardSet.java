@@ -22,9 +22,16 @@ public final class ShardSet {
     private final List<Shard> shards;
     private final long[] offsets;
     private final int dIn;
+    /** The SAELens activation cache the shards come from, or null for .npy / .safetensors shards. */
+    private final ArrowCache cache;
 
     private ShardSet(Path source, List<Shard> shards) {
+        this(source, shards, null);
+    }
+
+    private ShardSet(Path source, List<Shard> shards, ArrowCache cache) {
         this.source = source;
+        this.cache = cache;
         this.shards = List.copyOf(shards);
         this.offsets = new long[shards.size() + 1];
         for (int i = 0; i < shards.size(); i++) {
@@ -46,6 +53,24 @@ public final class ShardSet {
      * @throws BadInputException if there is no shard, a shard is defective, or the widths differ
      */
     public static ShardSet open(Path dirOrFile) {
+        return open(dirOrFile, null);
+    }
+
+    /**
+     * {@link #open(Path)}, or a SAELens activation cache (a Hugging Face datasets folder, see {@link ArrowCache}) with
+     * its hook column {@code column} (null: the only 2-D float column).
+     *
+     * @throws BadInputException as {@link #open(Path)}, for a defective cache, or for a column given to .npy shards
+     */
+    public static ShardSet open(Path dirOrFile, String column) {
+        if (ArrowCache.isCache(dirOrFile)) {
+            ArrowCache c = ArrowCache.open(dirOrFile, column);
+            return new ShardSet(dirOrFile, c.shards(), c);
+        }
+        if (column != null) {
+            throw new BadInputException(dirOrFile, "--column picks the hook column of a SAELens activation cache (a "
+                    + "datasets folder with state.json); this is not one, leave --column out");
+        }
         List<Path> files = shardFiles(dirOrFile);
         List<Shard> shards = new ArrayList<>(files.size());
         for (Path f : files) {
@@ -118,6 +143,11 @@ public final class ShardSet {
     /** The directory or file this set was opened from. */
     public Path source() {
         return source;
+    }
+
+    /** The SAELens activation cache behind these shards (hook column, context size, token ids), if they come from one. */
+    public java.util.Optional<ArrowCache> arrowCache() {
+        return java.util.Optional.ofNullable(cache);
     }
 
     /** The shards in file-name order. */

@@ -31,7 +31,9 @@ import java.util.stream.Stream;
  *       checked.</li>
  *   <li>{@code sparsify} (EleutherAI/sparsify {@code SparseCoder.load_from_disk}): {@code sae.safetensors} with
  *       {@code encoder.weight} [m, d] (W_enc transposed), {@code encoder.bias} [m], {@code W_dec} [m, d], {@code b_dec}
- *       [d], and {@code cfg.json} with {@code d_in}, {@code num_latents}, {@code k}, {@code activation: "topk"}.
+ *       [d], and {@code cfg.json} with {@code d_in}, {@code num_latents}, {@code k}, {@code activation: "topk"} and
+ *       {@code normalize_decoder} true only when every W_dec row has unit norm (sparsify renormalises rows when it
+ *       is set, which would undo a scale folded into W_dec).
  *       sparsify always encodes {@code x - b_dec}; a dictionary with {@code apply_b_dec_to_input} false gets
  *       {@code b_enc + b_dec W_enc} as its encoder bias, which gives the same pre-activations. TopK only: sparsify
  *       has no ReLU/JumpReLU/gated SAE.</li>
@@ -156,7 +158,9 @@ public final class DictionaryExport {
         ObjectNode cfg = JSON.createObjectNode();
         cfg.put("activation", "topk");
         cfg.put("expansion_factor", Math.max(1, c.nLatents() / c.dIn()));
-        cfg.put("normalize_decoder", c.unitNormDecoder());
+        // sparsify's trainer renormalises decoder rows when this is set, so it may be true only if they already are
+        // unit-norm: exports since the biases-only folding (SaeWeights.foldScale) are; older ones (rows 1 / c) are not.
+        cfg.put("normalize_decoder", c.unitNormDecoder() && w.decoderRowsUnitNorm(SaeLensCfg.UNIT_NORM_TOL));
         cfg.put("num_latents", c.nLatents());
         cfg.put("k", c.k());
         cfg.put("multi_topk", false);

@@ -34,7 +34,11 @@ import dev.saetrain.model.SaeConfig;
  *   <li>Gated ({@code gated_sae.py}, {@code GatedSAEConfig}): no fields beyond the base config; the SAE has no
  *       {@code b_enc} (set to None) and the weights file holds W_enc (the gate's weights), W_dec, b_dec, {@code b_gate},
  *       {@code b_mag} and {@code r_mag} [d_sae]; f = 1[x_in W_enc + b_gate > 0] relu(x_in (W_enc exp(r_mag)) + b_mag).</li>
- *   <li>{@code normalize_activations} is "none" because the scale is already folded into the weights.</li>
+ *   <li>{@code normalize_activations} is "none" because the scale is already folded into the weights, the way
+ *       {@link dev.saetrain.model.SaeWeights#foldScale} says: W_enc and W_dec exactly as trained, every bias and
+ *       threshold divided by the scale c, so latent activations are the trained ones divided by c. A decoder trained
+ *       with unit-norm rows keeps them ({@code metadata.sae_train.decoder_unit_norm}), so a tool that keeps training
+ *       the export and renormalises rows changes nothing.</li>
  *   <li>TopK: {@code rescale_acts_by_decoder_norm} false, since our TopK (Gao et al. 2024) ranks raw
  *       pre-activations; SAELens would otherwise multiply them by the decoder row norms before TopK.</li>
  * </ul>
@@ -43,13 +47,28 @@ public final class SaeLensCfg {
     /** The SAELens config format version written into {@code metadata.sae_lens_version}. */
     public static final String SAE_LENS_FORMAT_VERSION = "6.0.0";
 
+    /** How {@code folded_scale} entered the weights, for a reader of cfg.json ({@code metadata.sae_train.scale_folding}). */
+    public static final String FOLDING = "W_enc and W_dec as trained; b_enc (b_gate), b_dec, threshold and b_mag divided "
+            + "by folded_scale; latent activations are the trained ones divided by folded_scale";
+    /** Relative tolerance on a decoder row's norm for it to count as a unit-norm row. */
+    public static final double UNIT_NORM_TOL = 1e-4;
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private SaeLensCfg() {
     }
 
-    /** The cfg.json object for {@code config} and {@code info}, keys in a stable order. */
+    /** {@link #toJson(SaeConfig, ExportInfo, boolean)} for weights whose decoder is as the config trains it. */
     public static ObjectNode toJson(SaeConfig config, ExportInfo info) {
+        return toJson(config, info, config.unitNormDecoder());
+    }
+
+    /**
+     * The cfg.json object for {@code config} and {@code info}, keys in a stable order.
+     *
+     * @param decoderUnitNorm whether every row of the written W_dec has unit norm (recorded, never assumed)
+     */
+    public static ObjectNode toJson(SaeConfig config, ExportInfo info, boolean decoderUnitNorm) {
         ObjectNode root = JSON.createObjectNode();
         root.put("architecture", config.arch().saeLensName());
         root.put("d_in", config.dIn());
@@ -87,6 +106,8 @@ public final class SaeLensCfg {
         ours.put("architecture", config.arch().cliName());
         ours.put("training_tokens", info.trainingTokens());
         ours.put("folded_scale", info.foldedScale());
+        ours.put("scale_folding", FOLDING);
+        ours.put("decoder_unit_norm", decoderUnitNorm);
         if (config.arch() == Architecture.RELU || config.arch() == Architecture.RELU_2023
                 || config.arch() == Architecture.GATED) {
             ours.put("l1", config.l1());
@@ -115,9 +136,9 @@ public final class SaeLensCfg {
     }
 
     /** {@link #toJson} as pretty-printed UTF-8 text ending in a newline. */
-    public static String toText(SaeConfig config, ExportInfo info) {
+    public static String toText(SaeConfig config, ExportInfo info, boolean decoderUnitNorm) {
         try {
-            return JSON.writeValueAsString(toJson(config, info)) + "\n";
+            return JSON.writeValueAsString(toJson(config, info, decoderUnitNorm)) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialise an in-memory JSON tree", e);
         }

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  *     sparsity.safetensors      F32 "sparsity" [d_sae] = log10(firing frequency + 1e-10), as SAELens's trainer saves it
  * </pre>
  * The weights must already take raw activations: fold the training normalisation first
- * ({@link SaeWeights#foldScale}), which is why cfg.json says {@code normalize_activations: "none"}.
+ * ({@link SaeWeights#foldScale}: biases and thresholds / c, matrices as trained), which is why cfg.json says
+ * {@code normalize_activations: "none"}.
  *
  * <p>No half-written dictionary: the three files are written (each fsynced) into a hidden sibling directory
  * {@code .<name>.tmp-*}, which is then renamed to {@code saeDir} in one step. An existing {@code saeDir} from
@@ -84,7 +85,8 @@ public final class SaeLensWriter {
             writeWeights(staging.resolve(WEIGHTS_FILE), weightsForRawInputs);
             SafetensorsWriter.write(staging.resolve(SPARSITY_FILE),
                     Map.of("sparsity", Tensor.f32(sparsity, cfg.nLatents())), null);
-            AtomicFiles.writeString(staging.resolve(CFG_FILE), SaeLensCfg.toText(cfg, info));
+            AtomicFiles.writeString(staging.resolve(CFG_FILE), SaeLensCfg.toText(cfg, info,
+                    cfg.unitNormDecoder() && weightsForRawInputs.decoderRowsUnitNorm(SaeLensCfg.UNIT_NORM_TOL)));
             moveIntoPlace(staging, target, name);
         } catch (IOException | RuntimeException e) {
             try {

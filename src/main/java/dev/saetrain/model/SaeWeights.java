@@ -10,8 +10,8 @@ package dev.saetrain.model;
  * @param wDec   [nLatents, dIn]
  * @param bDec   [dIn]
  * @param extras tensors some architectures add, by their SAELens names, each [nLatents] (jumprelu
- *               {@code threshold}; gated {@code b_mag}, {@code r_mag}); they act on
- *               pre-activations, which folding the input scale leaves unchanged, so folding keeps them as they are
+ *               {@code threshold}; gated {@code b_mag}, {@code r_mag}); see {@link #foldScale} for how folding
+ *               the input scale treats each
  */
 public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
                          java.util.Map<String, float[]> extras) {
@@ -43,31 +43,78 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
     }
 
     /**
-     * The same SAE for raw inputs when it was trained on inputs scaled by {@code c} (x_train = c * x_raw):
-     * W_enc * c, W_dec / c, b_dec / c; b_enc unchanged. Then encode(x_raw) equals encode(x_train) and
-     * decode gives x_hat_train / c. The result is a new object with new arrays.
+     * The same SAE for raw inputs when it was trained on inputs scaled by {@code c} (x_train = c * x_raw), with the
+     * decoder (and encoder) matrices exactly as trained: every bias and threshold is divided by c, nothing else.
+     *
+     * <p>Why not W_enc * c, W_dec / c: an architecture trained with unit-norm decoder rows (topk, relu-2023,
+     * batchtopk, matryoshka, tied) would be exported with rows of norm 1 / c, and a tool that keeps training the
+     * export and renormalises rows (sparsify's {@code normalize_decoder}, SAELens's unit-norm trainers) would
+     * silently undo the scale. The algebra, for trained weights (W_enc, b_enc, W_dec, b_dec, theta) and
+     * pre = (c x - b_dec) W_enc + b_enc:
+     * <pre>
+     *   pre'  = (x - b_dec / c) W_enc + b_enc / c               = pre / c
+     *   f'    = act'(pre')                                      = act(pre) / c   (see below)
+     *   xHat' = f' W_dec + b_dec / c  = (f W_dec + b_dec) / c   = xHat_train / c
+     * </pre>
+     * act(pre / c) = act(pre) / c holds because every activation here is positively homogeneous once its threshold
+     * moves with it: ReLU, TopK (ranking is unchanged by a positive factor), JumpReLU with theta' = theta / c
+     * (pre / c > theta / c iff pre > theta), gated with b_gate' = b_gate / c (the gate's sign is unchanged) and
+     * b_mag' = b_mag / c (r_mag multiplies W_enc, which is unchanged). So the latents fire on the same rows and their
+     * values are the trained ones divided by c: only their unit changes. The result is a new object with new arrays.
      */
     public SaeWeights foldScale(double c) {
-        return new SaeWeights(config, wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), extras)
+        java.util.Map<String, float[]> copies = new java.util.LinkedHashMap<>();
+        extras.forEach((name, v) -> copies.put(name, v.clone()));
+        return new SaeWeights(config, wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), copies)
                 .foldScaleInPlace(c);
     }
 
+    /** The extras that are in the units of pre-activations and so are divided by c when folding; r_mag is a log-gain. */
+    private static final java.util.Set<String> PRE_UNIT_EXTRAS = java.util.Set.of("threshold", "b_mag");
+
     /**
      * {@link #foldScale} on this object's own arrays (no copies: for weights just downloaded, whose arrays nobody
-     * else holds; the export of a large SAE then needs one host copy of each matrix). Returns this.
+     * else holds). W_enc and W_dec are not touched. Returns this.
      */
     public SaeWeights foldScaleInPlace(double c) {
-        float fc = (float) c;
-        for (int i = 0; i < wEnc.length; i++) {
-            wEnc[i] *= fc;
+        if (!(c > 0) || !Double.isFinite(c)) {
+            throw new IllegalArgumentException("the input scale must be finite and > 0, got " + c);
         }
-        for (int i = 0; i < wDec.length; i++) {
-            wDec[i] = (float) (wDec[i] / c);
-        }
-        for (int i = 0; i < bDec.length; i++) {
-            bDec[i] = (float) (bDec[i] / c);
+        divide(bEnc, c);
+        divide(bDec, c);
+        for (var e : extras.entrySet()) {
+            if (PRE_UNIT_EXTRAS.contains(e.getKey())) {
+                divide(e.getValue(), c);
+            } else if (!e.getKey().equals("r_mag")) {
+                throw new IllegalStateException("no folding rule for the extra tensor " + e.getKey());
+            }
         }
         return this;
+    }
+
+    private static void divide(float[] a, double c) {
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (a[i] / c);
+        }
+    }
+
+    /**
+     * Whether every decoder row has L2 norm 1 within {@code tol} (relative): what a config may promise as a
+     * unit-norm decoder ({@code normalize_decoder}).
+     */
+    public boolean decoderRowsUnitNorm(double tol) {
+        int d = config.dIn();
+        for (int i = 0; i < config.nLatents(); i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) {
+                double v = wDec[i * d + j];
+                s += v * v;
+            }
+            if (Math.abs(Math.sqrt(s) - 1) > tol) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

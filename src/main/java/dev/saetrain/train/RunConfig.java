@@ -43,6 +43,7 @@ public final class RunConfig {
         data.put("shards", shards.shards().size());
         data.put("rows", shards.totalRows());
         data.put("d_in", shards.dIn());
+        shards.arrowCache().ifPresent(c -> data.put("column", c.column()));
         data.put("scale", scale);
         data.put("scale_rule", "E|x| = sqrt(d_in) over the first " + Trainer.INIT_ROWS
                 + " rows; folded into the exported weights");
@@ -148,6 +149,12 @@ public final class RunConfig {
 
     static void save(Path runDir, ObjectNode root) throws IOException {
         AtomicFiles.writeString(runDir.resolve(FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+
+    /** The hook column of the SAELens cache the run was trained on, or null for .npy / .safetensors shards. */
+    public static String dataColumn(ObjectNode config) {
+        JsonNode c = config.at("/data/column");
+        return c.isTextual() ? c.asText() : null;
     }
 
     /** The shard directory the run was trained on (absolute). */
