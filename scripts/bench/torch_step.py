@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""sae-train's training step in plain PyTorch eager, the peer `runs/bench/compare.sh` and `scripts/gpu-check.sh`
+"""sae-train's training step in plain PyTorch eager, the peer `scripts/bench/compare.sh` and `scripts/gpu-check.sh`
 time against.
 
 Written from DESIGN.md section 4, not copied from any other implementation:
