@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the CUDA kernels of src/main/cuda/*.cu on the CPU, without a GPU or nvcc: each harness #includes the real .cu
 # file under a host emulation of the CUDA features it uses, builds with g++ and checks the kernels' results against
-# reference loops. A kernel change that breaks its emulated result fails this script (exit 1). README "GPU (CUDA)"
-# lists which kernels are covered.
+# reference loops. A kernel change that breaks its emulated result fails this script (exit 1). docs/gpu.md,
+# "Developing the CUDA kernels", lists which kernels are covered.
 #
 #   scripts/cuda-emu-check.sh        (.ci/run calls it; exit 3 = no g++, nothing checked)
 set -euo pipefail

@@ -7,7 +7,7 @@
 # DIST is the unpacked distribution (target/sae-train-<version>-linux-x86_64, the newest one there by default) or
 # its .tar.gz (unpacked into the output folder first), run as DIST/bin/sae-train; without one, `java -jar target/sae-train.jar` when java is on the PATH. In order:
 # nvidia-smi (-q and a one-line query), `sae-train selftest --device D --json`, then per shape (d=768 x32 k=32
-# and d=2304 x16 k=64, batch 4096) `sae-train bench` and runs/bench/torch_step.py in fp32, tf32 and bf16
+# and d=2304 x16 k=64, batch 4096) `sae-train bench` and scripts/bench/torch_step.py in fp32, tf32 and bf16
 # (autocast) with the sparse decode, on random rows (no data to carry), then the summary: summary.md and
 # summary.json in the output folder ($OUT when set, else gpu-check-out/), logs under logs/.
 # --device cpu --small rehearses the whole thing on a CPU with small shapes (a few minutes on 2 cores).
@@ -189,7 +189,7 @@ for shape in "${SHAPES[@]}"; do
     step "bench-d$d" "$T_BENCH" "${SAE[@]}" bench --device "$DEVICE" --arch topk --d "$d" --expansion "$x" --k "$k" \
         --batch "$BATCH" --steps "$STEPS" "${THREADS[@]}"
     for dtype in fp32 tf32 bf16; do
-        step "torch-d$d-$dtype" "$T_TORCH" "$PY" runs/bench/torch_step.py --d "$d" --expansion "$x" --k "$k" \
+        step "torch-d$d-$dtype" "$T_TORCH" "$PY" scripts/bench/torch_step.py --d "$d" --expansion "$x" --k "$k" \
             --batch "$BATCH" --steps "$STEPS" --device "$DEVICE" --dtype "$dtype" --decode sparse "${TORCH_THREADS[@]}"
     done
 done

@@ -5,7 +5,7 @@ summary.md and summary.json there and prints the markdown.
     python3 scripts/gpu_check_summary.py OUT_DIR
 
 Standard library only, so that it runs wherever the check's python3 does. Every number is taken from the steps'
-own output (the last JSON line of `sae-train bench` and of runs/bench/torch_step.py); a step that failed leaves
+own output (the last JSON line of `sae-train bench` and of scripts/bench/torch_step.py); a step that failed leaves
 its cells as "-" and is listed under "Failed steps".
 """
 import csv
@@ -186,7 +186,7 @@ def main():
     elif meta.get("device") == "cuda":
         md.append(f"- peak: unknown for '{gpu_name}' (set GPU_CHECK_PEAK_TFLOPS to the dense TF32 TFLOP/s)")
     md.append(f"- batch {meta.get('batch')}, {meta.get('steps')} timed steps, TopK, random rows; PyTorch: "
-              "runs/bench/torch_step.py --decode sparse (embedding_bag), fp32 = TF32 off, tf32 = allow_tf32, "
+              "scripts/bench/torch_step.py --decode sparse (embedding_bag), fp32 = TF32 off, tf32 = allow_tf32, "
               "bf16 = autocast with fp32 master weights and Adam")
     md.append("")
     md.append(f"**Failed steps: {', '.join(failed)}**" if failed else "All steps passed.")

@@ -23,10 +23,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code sae-train sweep plan|collect}: the submission and collection sides of a Slurm sweep (runs/slurm/). */
+/** {@code sae-train sweep plan|collect}: the submission and collection sides of a Slurm sweep (scripts/slurm/). */
 @Command(name = "sweep", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Sweeps on a Slurm cluster: 'sweep plan SWEEP.json' writes the job array's manifest, "
-                + "runs/slurm/sweep.sbatch runs it, 'sweep collect OUT' gathers the results.",
+                + "scripts/slurm/sweep.sbatch runs it, 'sweep collect OUT' gathers the results.",
         subcommands = {SweepCommand.Plan.class, SweepCommand.Collect.class})
 final class SweepCommand implements Callable<Integer> {
     @Spec
@@ -40,7 +40,7 @@ final class SweepCommand implements Callable<Integer> {
 
     /** {@code sweep plan SWEEP.json}. */
     @Command(name = "plan", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-            description = {"Expands the grid in SWEEP.json (see runs/slurm/example-sweep.json) into array tasks and "
+            description = {"Expands the grid in SWEEP.json (see scripts/slurm/example-sweep.json) into array tasks and "
                     + "writes OUT/manifest.tsv (line i: the run folder and the exact 'sae-train train' arguments of "
                     + "task i-1) and OUT/logs/. Validates the grid and the shards first; prints the sbatch command."})
     static final class Plan implements Callable<Integer> {
@@ -85,7 +85,7 @@ final class SweepCommand implements Callable<Integer> {
                 sbatch.add("--gres=none");
             }
             sbatch.addAll(List.of("--output=" + s.out().resolve(Manifest.LOGS).resolve("slurm-%A_%a.out"),
-                    "runs/slurm/sweep.sbatch", manifest.toString()));
+                    "scripts/slurm/sweep.sbatch", manifest.toString()));
             out.printf(Locale.ROOT, "submit (from the sae-train checkout; SAE_TRAIN_JAR names the jar if it is not "
                     + "target/sae-train.jar):%n  %s%n", ShellQuote.join(sbatch));
             if (tasks.size() > 1000) {

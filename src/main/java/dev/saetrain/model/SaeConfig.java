@@ -173,8 +173,8 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
     /**
      * The JumpReLU kernel bandwidth eps and initial threshold, in our input units. Rajamanoharan et al. 2024 and
      * Gemma Scope use 0.001 for both with inputs normalised to unit mean squared norm; ours are scaled to
-     * E|x| = sqrt(d) (DESIGN.md section 4), and pre-activations scale with the input, so the same values here
-     * are 0.001 * sqrt(d) (0.008 at d = 64, 0.048 at d = 2304).
+     * E|x| = sqrt(d) (docs/design.md, "The training step"), and pre-activations scale with the input, so the
+     * same values here are 0.001 * sqrt(d) (0.008 at d = 64, 0.048 at d = 2304).
      */
     public double jumpReluBandwidth() {
         return 0.001 * Math.sqrt(dIn);

@@ -13,7 +13,7 @@ import java.util.List;
 /**
  * A sweep's {@code manifest.tsv}: line i (1-based) is array task i - 1, its fields separated by tabs: the run
  * directory, then the exact arguments of {@code sae-train}, starting with "train". Tabs keep paths with spaces
- * whole for {@code IFS=$'\t' read -r -a} in runs/slurm/sweep.sbatch; an argument holding a tab or a newline is
+ * whole for {@code IFS=$'\t' read -r -a} in scripts/slurm/sweep.sbatch; an argument holding a tab or a newline is
  * refused when the manifest is written. Task logs are {@code logs/task-<i>.log} beside it.
  */
 public final class Manifest {
@@ -77,7 +77,7 @@ public final class Manifest {
         return tasks;
     }
 
-    /** The log of task {@code index} of the sweep in {@code dir}, as runs/slurm/sweep.sbatch writes it. */
+    /** The log of task {@code index} of the sweep in {@code dir}, as scripts/slurm/sweep.sbatch writes it. */
     public static Path log(Path dir, int index) {
         return dir.resolve(LOGS).resolve("task-" + index + ".log");
     }

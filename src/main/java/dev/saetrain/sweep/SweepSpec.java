@@ -79,11 +79,11 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
     public static SweepSpec load(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new BadInputException(file, "no such file; sweep plan takes a sweep description such as "
-                    + "runs/slurm/example-sweep.json");
+                    + "scripts/slurm/example-sweep.json");
         }
         JsonNode root = JsonFiles.read(file);
         if (!(root instanceof ObjectNode o)) {
-            throw new BadInputException(file, "must hold one JSON object, see runs/slurm/example-sweep.json");
+            throw new BadInputException(file, "must hold one JSON object, see scripts/slurm/example-sweep.json");
         }
         return parse(file, o);
     }

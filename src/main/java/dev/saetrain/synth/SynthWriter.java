@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * Writes a synthetic data set into a directory as a shard directory sae-train reads (DESIGN section 5):
+ * Writes a synthetic data set into a directory as a shard directory sae-train reads (docs/design.md, "Formats"):
  * <pre>
  *   shard-00000.npy, shard-00001.npy, ...   [rowsInShard, d], options.dtype() (&lt;f4 or &lt;f2), C order
  *   ground_truth.npy                        [features, d] &lt;f4, unit-norm rows

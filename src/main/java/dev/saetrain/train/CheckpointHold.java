@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory;
  * Test seam for interrupting a run at a known point, read from the environment (no option sets it): with
  * {@code SAE_TRAIN_HOLD_AFTER_CHECKPOINT=FILE}, the step loop waits after each periodic checkpoint until FILE
  * exists or a stop is requested (SIGTERM/SIGINT), whichever comes first. The cluster test
- * (runs/slurm/test-local-slurm.sh) holds the tasks it requeues this way, so that they cannot finish before it has
+ * (scripts/slurm/test-local-slurm.sh) holds the tasks it requeues this way, so that they cannot finish before it has
  * interrupted them however fast the machine is; it creates FILE once the task is back in the queue, and the
  * resumed attempt then runs through.
  */

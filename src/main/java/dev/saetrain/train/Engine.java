@@ -12,7 +12,7 @@ import dev.saetrain.model.SaeWeights;
  * One SAE and its training step, written once over {@link Device}. Knows nothing of files or schedules:
  * the trainer hands it a batch on the device, the learning rate and the sparsity coefficient of this step.
  *
- * <p>The step (DESIGN.md section 4), with B rows, g = dL/dx_hat = (2/B)(x_hat - x):
+ * <p>The step (docs/design.md, "The training step"), with B rows, g = dL/dx_hat = (2/B)(x_hat - x):
  * <pre>
  *   pre = (x - b_dec) W_enc + b_enc;  f = act(pre) sparse;  x_hat = f W_dec + b_dec
  *   topk: loss = mse + AuxK (Gao et al. 2024, appendix A.2): the k_aux largest pre-activations among dead
@@ -52,7 +52,7 @@ public final class Engine implements AutoCloseable {
     static final float BETA1 = 0.9f;
     static final float BETA2 = 0.999f;
     static final float EPS = 1e-8f;
-    /** Gradient-norm clip (DESIGN.md section 4). */
+    /** Gradient-norm clip (docs/design.md, "The training step"). */
     static final double CLIP_NORM = 1.0;
 
     final Device dev;

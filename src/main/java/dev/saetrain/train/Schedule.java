@@ -1,7 +1,7 @@
 package dev.saetrain.train;
 
 /**
- * Per-step learning rate and sparsity coefficient (DESIGN.md section 4): linear LR warm-up, constant,
+ * Per-step learning rate and sparsity coefficient (docs/design.md, "The training step"): linear LR warm-up, constant,
  * then linear decay to 0 over the last {@code decayFraction} of the steps; the relu sparsity coefficient
  * warms up linearly over the first {@code l1WarmupFraction} (Anthropic, April 2024 update: 5 %).
  * Values are computed, never stored back into a config.

@@ -17,7 +17,7 @@ package dev.saetrain.train;
 public record StepStats(int rows, double sse, double centeredSse, long activeSum, double sparsityLoss,
                         double auxLoss, int dead, double gradNorm, boolean dense) {
 
-    /** Mean squared error summed over dimensions, averaged over rows (DESIGN.md section 4). */
+    /** Mean squared error summed over dimensions, averaged over rows (docs/design.md, "The training step"). */
     public double mse() {
         return sse / rows;
     }

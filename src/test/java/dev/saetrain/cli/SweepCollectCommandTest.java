@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * sae-train sweep collect on a planned sweep whose tasks were run as runs/slurm/sweep.sbatch runs them (the manifest
+ * sae-train sweep collect on a planned sweep whose tasks were run as scripts/slurm/sweep.sbatch runs them (the manifest
  * line's arguments): the table holds every finished SAE with its final metrics; unfinished tasks are listed with logs.
  */
 class SweepCollectCommandTest {

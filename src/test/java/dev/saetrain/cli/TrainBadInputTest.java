@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Bad input through {@code sae-train train}: one line on stderr naming the file, exit code 2, and no run
- * directory left behind, including when the problem is only met mid-stream. (Every case of DESIGN.md
- * section 5 is tested on crafted files at the reader level in data/BadInputTest.)
+ * directory left behind, including when the problem is only met mid-stream. (Every case of docs/design.md,
+ * "Formats", is tested on crafted files at the reader level in data/BadInputTest.)
  */
 class TrainBadInputTest {
     @TempDir

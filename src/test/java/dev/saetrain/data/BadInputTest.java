@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Every kind of bad input of DESIGN.md section 5, each on a crafted file. */
+/** Every kind of bad input of docs/design.md, "Formats" (input shards), each on a crafted file. */
 class BadInputTest {
     @TempDir
     Path dir;

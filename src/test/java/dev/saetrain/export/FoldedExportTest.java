@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The exported dictionary takes raw activations: folding the training scale c into the weights
  * (b_enc / c, b_dec / c; W_enc and W_dec as trained) gives the same reconstruction divided by c, and the files, run through a forward pass
  * written here from cfg.json's semantics (not {@link SaeWeights#reconstruct}), give what the trainer's weights give.
- * Awkward sizes per DESIGN section 3: d = 48, m = 100, k = 1 and 7.
+ * Awkward sizes per docs/design.md, "Testing": d = 48, m = 100, k = 1 and 7.
  */
 class FoldedExportTest {
     private static final int D = 48;

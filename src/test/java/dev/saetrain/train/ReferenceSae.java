@@ -7,8 +7,8 @@ import java.util.Arrays;
 
 /**
  * The training loss of one SAE over a whole batch, and its gradients, in double, as plain loops written from
- * {@link Engine}'s Javadoc (DESIGN.md section 4). Weights are latent-major like the device: wEnc and wDec
- * [nLatents, dIn], bEnc [nLatents], bDec [dIn]; x is [batch, dIn].
+ * {@link Engine}'s Javadoc (docs/design.md, "The training step"). Weights are latent-major like the device:
+ * wEnc and wDec [nLatents, dIn], bEnc [nLatents], bDec [dIn]; x is [batch, dIn].
  * <pre>
  *   x_in = x - b_dec (x when applyBDecToInput is off);  pre = x_in W_enc^T + b_enc
  *   f = relu(pre) (relu) or relu of the k largest pre per row, ties to the lower index (topk)

@@ -2,7 +2,7 @@
 # End-to-end test of the Slurm sweep on a real, private, one-node Slurm on this machine:
 #   installs Debian's slurm-wlm and munge when missing (needs root and apt-get), starts its own munged, slurmctld
 #   and slurmd (private key, socket, ports, state and spool under a temporary folder, nothing in /etc), writes demo
-#   data with `sae-train synth`, plans a 3-task sweep (CPU device), submits it with runs/slurm/sweep.sbatch,
+#   data with `sae-train synth`, plans a 3-task sweep (CPU device), submits it with scripts/slurm/sweep.sbatch,
 #   requeues task 0 mid-run (`scontrol requeue`), sends task 1 the time-limit signal (USR1 to the batch shell),
 #   checks that both resumed from their checkpoints, waits for the array, runs `sae-train sweep collect` and checks
 #   the table, the plot and the logs; then stops the daemons. Nothing depends on the machine's speed: the two
@@ -22,7 +22,7 @@ t_start=$SECONDS
 log() { echo "[test-local-slurm $(date -u +%T)] $*"; }
 skip() {
     echo "SKIPPED: the local Slurm test did not run: $*"
-    echo "SKIPPED: this is not a pass; run runs/slurm/test-local-slurm.sh as root on a Debian machine to test the sweep"
+    echo "SKIPPED: this is not a pass; run scripts/slurm/test-local-slurm.sh as root on a Debian machine to test the sweep"
     exit 0
 }
 fail() {
@@ -203,7 +203,7 @@ exec java "\$@"
 EOF
 chmod 755 "$work/java-hold"
 jobid=$(cd "$root" && SAE_TRAIN_JAR="$jar" JAVA="$work/java-hold" sbatch --parsable --array=0-2 --gres=none \
-    --cpus-per-task=1 --output="$work/sweep/logs/slurm-%A_%a.out" runs/slurm/sweep.sbatch "$work/sweep/manifest.tsv")
+    --cpus-per-task=1 --output="$work/sweep/logs/slurm-%A_%a.out" scripts/slurm/sweep.sbatch "$work/sweep/manifest.tsv")
 log "submitted job array $jobid"
 
 # Polls every 0.5 s until CONDITION (a command) succeeds; returns 1 once SECONDS seconds have passed without it.

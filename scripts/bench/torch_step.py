@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""sae-train's training step in plain PyTorch eager, the peer `runs/bench/compare.sh` and `scripts/gpu-check.sh`
+"""sae-train's training step in plain PyTorch eager, the peer `scripts/bench/compare.sh` and `scripts/gpu-check.sh`
 time against.
 
-Written from DESIGN.md section 4, not copied from any other implementation:
+Written from docs/design.md ("The training step") and docs/architectures.md, not copied from any other implementation:
 
     pre   = (x - b_dec) W_enc + b_enc                      W_enc [d, m], b_enc [m], W_dec [m, d], b_dec [d]
     f     = act(pre)

@@ -13,7 +13,7 @@
 #     of batch * d fp32 and the consumer's batch.
 # So expect: family RSS ~ baseline RSS + (family plan - 1x plan) + the extra prefetch already in baseline.
 #
-# Usage: runs/bench/memory.sh [WORK_DIR]   (env: D, ROWS, BATCH, K, TOKENS, EXPANSIONS, THREADS, JAVA_OPTS)
+# Usage: scripts/bench/memory.sh [WORK_DIR]   (env: D, ROWS, BATCH, K, TOKENS, EXPANSIONS, THREADS, JAVA_OPTS)
 # e.g. JAVA_OPTS="-Xms32m -Xmx256m -XX:MaxDirectMemorySize=16g" bounds the heap (the SAEs live off-heap).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # sae-train bench against PyTorch eager peers, side by side, on this machine's CPU.
 #
-#   runs/bench/compare.sh                 # SHARDS=/tmp/b512 STEPS=20 THREADS=2 by default
+#   scripts/bench/compare.sh                 # SHARDS=/tmp/b512 STEPS=20 THREADS=2 by default
 #
 # Builds target/sae-train.jar when missing, writes synthetic shards (d=512) when SHARDS has none, then for
 # topk (k=32) and relu at d=512, x16, batch 4096 runs `sae-train bench` and each peer one after the other:
-# runs/bench/torch_step.py (our step in plain PyTorch, this repository) and, when PEER=FILE names one, another
+# scripts/bench/torch_step.py (our step in plain PyTorch, this repository) and, when PEER=FILE names one, another
 # PyTorch trainer's step script that takes the same arguments (SHARD_DIR --arch --k --batch --threads --steps, one
 # JSON line with tokens_per_s). Every process gets the same OPENBLAS_CORETYPE and thread count. Prints a markdown
 # table.
@@ -52,7 +52,7 @@ ROWS=()
 for case in "topk" "relu" "relu --l0 512" "relu --l0 64"; do
     read -r -a args <<< "$case"
     arch=${args[0]}
-    peers=("$ROOT/runs/bench/torch_step.py")
+    peers=("$ROOT/scripts/bench/torch_step.py")
     [[ -n "$REF" ]] && peers+=("$(cd "$(dirname "$REF")" && pwd)/$(basename "$REF")")
     for peer in "${peers[@]}"; do
         echo "$case: sae-train bench, then $peer" >&2
