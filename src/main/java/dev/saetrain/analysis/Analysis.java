@@ -21,7 +21,7 @@ public final class Analysis {
     private static final Logger LOG = LoggerFactory.getLogger(Analysis.class);
 
     /**
-     * @param saeDirs      the dictionary folders (from {@link SaeLensReader#findSaeDirs})
+     * @param saeDirs      the dictionary folders (from {@link SaeLensReader#findSaeDirs(Path, java.util.function.Consumer)})
      * @param shards       shard directory for the statistics and the frontier, or null to skip them
      * @param maxRows      rows sampled from the shards
      * @param groundTruth  true features [features, d] (.npy / .safetensors), or null to skip recovery

@@ -95,7 +95,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
         if (!Files.exists(target)) {
             throw new BadInputException(target, "no such file or directory; give a run directory or a dictionary folder");
         }
-        List<Path> saeDirs = SaeDirs.find(target, spec.commandLine().getErr());
+        List<Path> saeDirs = SaeLensReader.findSaeDirs(target, spec.commandLine().getErr()::println);
         Path outDir = out != null ? out : isRun ? target.resolve("analysis") : null;
         if (outDir == null) {
             throw new IllegalArgumentException("--out DIR is required when PATH (" + target + ") is not a run directory");

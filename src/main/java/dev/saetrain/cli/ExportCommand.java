@@ -41,7 +41,7 @@ public final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DictionaryExport.Format f = DictionaryExport.Format.parse(format);
-        List<Path> dirs = SaeDirs.find(saeDir, spec.commandLine().getErr());
+        List<Path> dirs = SaeLensReader.findSaeDirs(saeDir, spec.commandLine().getErr()::println);
         boolean single = SaeLensReader.isSaeDir(saeDir);
         PrintWriter pw = spec.commandLine().getOut();
         // Every target and every dictionary first: a refusal must not come after some dictionaries were written.

@@ -79,7 +79,7 @@ public final class LogitLensCommand implements Callable<Integer> {
         dev.saetrain.io.InputFiles.requireRegularFile(unembed, "unembedding (--unembed)");
         dev.saetrain.io.InputFiles.requireRegularFile(vocab, "vocabulary (--vocab)");
         List<TokenSet> sets = TokenSet.fromOptions(noBuiltIn, tokenSets);
-        List<Path> dirs = SaeDirs.find(sae, spec.commandLine().getErr());
+        List<Path> dirs = SaeLensReader.findSaeDirs(sae, spec.commandLine().getErr()::println);
         Path outDir = out != null ? out : AnalysisOutput.defaultDir(sae);
         try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
             PrintWriter o = spec.commandLine().getOut();

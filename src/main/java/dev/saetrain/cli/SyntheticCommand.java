@@ -61,7 +61,7 @@ public final class SyntheticCommand implements Callable<Integer> {
         Path outDir = out != null ? out : AnalysisOutput.defaultDir(sae);
         try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
             PrintWriter o = spec.commandLine().getOut();
-            List<Path> dirs = SaeDirs.find(sae, spec.commandLine().getErr());
+            List<Path> dirs = SaeLensReader.findSaeDirs(sae, spec.commandLine().getErr()::println);
             // Every dictionary's output is checked before the first study writes anything.
             for (Path dir : dirs) {
                 SyntheticActivations.refuseExistingShards(outDir.resolve(SyntheticActivations.STUDY)

@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Reads a SAELens dictionary folder ({@code cfg.json} + {@code sae_weights.safetensors}, optionally
@@ -57,12 +58,14 @@ public final class SaeLensReader {
     }
 
     /**
-     * The dictionary folders under {@code path}: the folder itself when it is one, else the folders of a run
-     * ({@code path/saes/*}) or of a directory of dictionaries ({@code path/*}), sorted by number of latents then name.
+     * The dictionary folders under {@code path}: the folder itself when it is one, else those in {@code path/saes}
+     * (a run) or in {@code path}, smallest d_sae first. Hidden folders are left out, each named through {@code warn}:
+     * they are an export's staging copy ({@code .NAME.tmp-*}, half written if its writer died) or a superseded copy
+     * ({@code .NAME.old-*}), never a dictionary of their own.
      */
-    public static List<Path> findSaeDirs(Path path) throws IOException {
+    public static List<Path> findSaeDirs(Path path, Consumer<String> warn) throws IOException {
         if (isSaeDir(path)) {
-            return List.of(path);
+            return List.of(path); // the folder itself, named by the user, hidden or not
         }
         Path base = Files.isDirectory(path.resolve("saes")) ? path.resolve("saes") : path;
         if (!Files.isDirectory(base)) {
@@ -70,12 +73,22 @@ public final class SaeLensReader {
                     + SaeLensWriter.WEIGHTS_FILE + "), a run directory or a directory of dictionary folders");
         }
         List<Path> dirs = new ArrayList<>();
+        boolean hiddenOnly = false;
         try (var s = Files.list(base)) {
-            s.filter(SaeLensReader::isSaeDir).forEach(dirs::add);
+            for (Path d : s.filter(SaeLensReader::isSaeDir).sorted().toList()) {
+                if (d.getFileName().toString().startsWith(".")) {
+                    warn.accept("warning: skipped " + d + ": a hidden folder (an unfinished or superseded export's "
+                            + "staging copy), not a dictionary; delete it once no export is running");
+                    hiddenOnly = true;
+                } else {
+                    dirs.add(d);
+                }
+            }
         }
         if (dirs.isEmpty()) {
-            throw new BadInputException(path, "no dictionary folder found (looked for cfg.json + "
-                    + SaeLensWriter.WEIGHTS_FILE + " in " + base + " and its sub-folders)");
+            throw new BadInputException(path, hiddenOnly ? "holds no dictionary folder besides hidden staging folders; "
+                    + "give a run or a directory with finished dictionaries" : "no dictionary folder found (looked for "
+                    + "cfg.json + " + SaeLensWriter.WEIGHTS_FILE + " in " + base + " and its sub-folders)");
         }
         Map<Path, Integer> sizes = new LinkedHashMap<>();
         for (Path d : dirs) {

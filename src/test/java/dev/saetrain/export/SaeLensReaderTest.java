@@ -59,7 +59,7 @@ class SaeLensReaderTest {
             assertNotNull(back.logSparsity());
             assertEquals((float) Math.log10(0.25 + 1e-10), back.logSparsity()[3], 1e-6);
         }
-        List<Path> found = SaeLensReader.findSaeDirs(tmp.resolve("run"));
+        List<Path> found = SaeLensReader.findSaeDirs(tmp.resolve("run"), w -> { });
         assertEquals(Architecture.values().length, found.size());
     }
 
@@ -76,6 +76,6 @@ class SaeLensReaderTest {
         e = assertThrows(BadInputException.class, () -> SaeLensReader.read(dir));
         assertTrue(e.getMessage().contains("sae_weights.safetensors") && e.getMessage().contains("W_enc"), e.getMessage());
 
-        assertThrows(BadInputException.class, () -> SaeLensReader.findSaeDirs(tmp.resolve("nothing-here")));
+        assertThrows(BadInputException.class, () -> SaeLensReader.findSaeDirs(tmp.resolve("nothing-here"), w -> { }));
     }
 }
