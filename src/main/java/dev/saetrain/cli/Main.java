@@ -78,8 +78,9 @@ public final class Main {
                 report(Failure.of(e), cmd.getErr(), parsed.originalArgs().toArray(new String[0])));
         cl.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
-            cmd.getErr().println("error: " + e.getMessage());
-            cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+            // One line, as every failure: the problem, then where the options are described.
+            cmd.getErr().println("error: " + e.getMessage().strip().replaceAll("\\s*\\R\\s*", "; ") + " (see '"
+                    + cmd.getCommandSpec().qualifiedName() + " --help')");
             return BAD_INPUT;
         });
         return cl;

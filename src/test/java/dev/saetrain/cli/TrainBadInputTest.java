@@ -140,8 +140,12 @@ class TrainBadInputTest {
         assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
                 tmp.toString(), "--arch", "nonsense"));
         assertTrue(err.toString().contains("unknown architecture"), err.toString());
-        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "train",
+        StringWriter usage = new StringWriter();
+        assertEquals(2, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(usage, true), "train",
                 "--batch", "x"));
+        String line = usage.toString().strip();
+        assertFalse(line.contains("\n"), "a usage error is one line: " + line);
+        assertTrue(line.startsWith("error: ") && line.contains("--batch") && line.contains("--help"), line);
     }
 
     /** --groups is validated before anything is written: a wrong sum names the SAE's size, other architectures refuse it. */
