@@ -39,6 +39,8 @@ public final class Shard {
     private final DType dtype;
     /** Keeps {@link #touchRows}'s reads from being optimised away; its value means nothing. */
     private byte touched;
+    /** The file's size when it was mapped (-1 if unknown); a smaller size later means it was cut under the run. */
+    private final long fileBytesAtOpen;
 
     private Shard(ShardLayout layout, ByteBuffer[] chunks, int rowsPerChunk) {
         this.layout = layout;
@@ -51,6 +53,13 @@ public final class Shard {
         for (int c = 0; c < chunks.length; c++) {
             views[c] = RowConversion.view(dtype, chunks[c]);
         }
+        long size;
+        try {
+            size = Files.size(layout.file());
+        } catch (IOException e) {
+            size = -1; // not a file we can stat (tests' in-memory layouts): the mapped reads' own check remains
+        }
+        this.fileBytesAtOpen = size;
     }
 
     /**
@@ -197,6 +206,7 @@ public final class Shard {
      */
     public void touchRows(long firstRow, int count) {
         checkRange(firstRow, count);
+        checkNotCut();
         long rowBytes = layout.rowBytes();
         int c = (int) (firstRow / rowsPerChunk);
         long begin = (firstRow - (long) c * rowsPerChunk) * rowBytes;
@@ -217,6 +227,26 @@ public final class Shard {
      * A read of a mapped page that the file no longer backs (the JVM reports the SIGBUS as an InternalError):
      * the shard was truncated or rewritten while this run had it mapped.
      */
+    /**
+     * Refuses a file that is now shorter than when it was mapped. Checked once per block the stream loads (a stat, no
+     * read): reading a cut mapping faults, and the JVM may report that fault late or, in compiled code, not at all.
+     */
+    private void checkNotCut() {
+        if (fileBytesAtOpen < 0) {
+            return;
+        }
+        long now;
+        try {
+            now = Files.size(path());
+        } catch (IOException e) {
+            throw new BadInputException(path(), "can no longer be read (" + e.getMessage() + "); leave shards in place "
+                    + "during a run; restore the file and resume, or start again", e);
+        }
+        if (now < fileBytesAtOpen) {
+            throw changedWhileMapped(null);
+        }
+    }
+
     private BadInputException changedWhileMapped(InternalError e) {
         return new BadInputException(path(), "the file changed or was truncated while the run was reading it (it is "
                 + "memory-mapped): leave shards unchanged during a run; restore the file and resume, or start again", e);
