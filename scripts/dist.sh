@@ -21,7 +21,7 @@ MODULES=(
   java.logging     # JCuda's native loader and Jackson log through java.util.logging
   java.xml         # logback reads logback.xml with SAX
   java.naming      # logback's configurator links a handler for <insertFromJNDI> whenever it reads logback.xml
-  java.management  # MemoryPlan reads -XX:MaxDirectMemorySize from the RuntimeMXBean
+  java.management  # ManagementFactory: HeapTrim's diagnostic bean, MemoryPlan's operating-system bean
   jdk.management   # MemoryPlan reads physical memory from com.sun.management.OperatingSystemMXBean
   jdk.unsupported  # sun.misc.Signal (StopSignals: checkpoint on SIGTERM / SIGINT); sun.misc.Unsafe (JavaCPP)
 )

@@ -14,7 +14,7 @@
 # So expect: family RSS ~ baseline RSS + (family plan - 1x plan) + the extra prefetch already in baseline.
 #
 # Usage: scripts/bench/memory.sh [WORK_DIR]   (env: D, ROWS, BATCH, K, TOKENS, EXPANSIONS, THREADS, JAVA_OPTS)
-# e.g. JAVA_OPTS="-Xms32m -Xmx256m -XX:MaxDirectMemorySize=16g" bounds the heap (the SAEs live off-heap).
+# e.g. JAVA_OPTS="-Xms32m -Xmx256m" bounds the heap (the SAEs live off-heap, in native memory).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/sae-memory}

@@ -3,6 +3,7 @@ package dev.saetrain.cli;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.saetrain.data.BadInputException;
+import dev.saetrain.device.DeviceMemoryError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
@@ -52,9 +53,15 @@ record Failure(int code, String message, Throwable cause) {
             return bad("a memory-mapped input file changed or was truncated while it was being read; leave shards "
                     + "and dictionaries unchanged while sae-train runs", t);
         }
+        if (t instanceof DeviceMemoryError) {
+            return env("out of memory: " + t.getMessage() + "; drop SAEs from the family, lower --batch or "
+                    + "--expansion, or free memory on the machine (--max-memory sets the limit checked before the "
+                    + "first step)", t);
+        }
         if (t instanceof OutOfMemoryError) {
+            // The heap (-Xmx) or, for the few direct buffers left (kernel scratch, analyses), -XX:MaxDirectMemorySize.
             return env("out of memory (" + t.getMessage() + "): lower --batch, --expansion or --threads, or give the "
-                    + "JVM more (-Xmx, -XX:MaxDirectMemorySize, --max-memory)", t);
+                    + "JVM more (-Xmx; -XX:MaxDirectMemorySize when it names direct buffer memory)", t);
         }
         return new Failure(Main.INTERNAL, "internal error: " + t, t);
     }

@@ -86,8 +86,8 @@ final class TrainCommand implements Callable<Integer> {
     List<Double> l0Coefs;
 
     @Option(names = "--max-memory", paramLabel = "SIZE",
-            description = "Memory the family may use (e.g. 12g); checked before the first step. Default: what the JVM "
-                    + "can hold (-XX:MaxDirectMemorySize, else -Xmx), capped by physical memory.")
+            description = "Memory the family may use (e.g. 12g); checked before the first step. Default: physical "
+                    + "memory less a head room of max(1 GiB, 10%%) and less the JVM's heap limit (-Xmx).")
     String maxMemory;
 
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
@@ -177,7 +177,7 @@ final class TrainCommand implements Callable<Integer> {
      */
     TrainOptions options(ShardSet shards) {
         long budget = budget();
-        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
+        String budgetSource = maxMemory == null ? MemoryPlan.defaultBudgetSource() : "--max-memory";
         Architecture a = Architecture.parse(arch);
         if (lr != null && lr.isNaN()) {
             // NaN is TrainOptions' "default" sentinel: an explicit NaN must not silently mean the default.
@@ -209,7 +209,7 @@ final class TrainCommand implements Callable<Integer> {
                 budget, budgetSource, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery);
     }
 
-    /** --max-memory in bytes, or the JVM's limit when it is not given. */
+    /** --max-memory in bytes, or the default budget (see MemoryPlan) when it is not given. */
     private long budget() {
         if (maxMemory == null) {
             return MemoryPlan.defaultBudget();
@@ -224,7 +224,7 @@ final class TrainCommand implements Callable<Integer> {
     /** --resume: the run's own options from its config.json; this command line only picks the machine. */
     private int resumeRun() throws Exception {
         long budget = budget();
-        String budgetSource = maxMemory == null ? "the JVM's memory limit" : "--max-memory";
+        String budgetSource = maxMemory == null ? MemoryPlan.defaultBudgetSource() : "--max-memory";
         deviceOptions.threads();
         for (var o : spec.commandLine().getParseResult().matchedOptions()) {
             if (!RESUME_OPTIONS.contains(o.longestName())) {

@@ -7,7 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the Java heap's resident pages near what the run keeps alive. Every SAE buffer is off-heap (direct
+ * Keeps the Java heap's resident pages near what the run keeps alive. Every SAE buffer is off-heap (native
  * memory, counted by {@link MemoryPlan}); the heap only holds bookkeeping and per-step scratch. Left alone, G1
  * lets the young generation spread over the initial heap (1/64 of the machine's memory) and every page it ever
  * touched stays resident. So this lowers the free-heap ratios (both are manageable flags) and asks for a full

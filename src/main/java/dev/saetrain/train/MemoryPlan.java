@@ -7,8 +7,10 @@ import java.util.List;
 
 /**
  * The memory a family of SAEs needs before the first step, checked against a budget: printed as a table,
- * and a clear error naming what does not fit. CPU buffers are direct (off-heap) memory, which the JVM caps
- * at -XX:MaxDirectMemorySize (by default the heap limit, -Xmx).
+ * and a clear error naming what does not fit. CPU buffers are native memory outside the JVM's limits (see
+ * device/cpu/NativeMemory), so the default budget is the machine's: physical memory (a container's limit inside
+ * one) less a head room for the operating system and other processes, less the JVM's heap limit (the heap is
+ * separate memory). {@code --max-memory} replaces it.
  */
 public final class MemoryPlan {
     /** One SAE's share. */
@@ -73,23 +75,49 @@ public final class MemoryPlan {
                 + human(budget) + "; does not fit: " + drop + ". Drop those SAEs, lower --batch, or raise the limit");
     }
 
-    /** The default budget: the JVM's direct-memory limit, capped by the machine's physical memory. */
+    /** Share of physical memory kept back from the default budget for the operating system and other processes. */
+    public static final double HEADROOM = 0.10;
+    /** Bytes kept back at least. */
+    public static final long MIN_HEADROOM = 1L << 30;
+
+    /** The default budget: physical memory less {@link #headroom} less the JVM's heap limit (-Xmx). */
     public static long defaultBudget() {
-        long direct = maxDirectMemory();
-        long physical = Long.MAX_VALUE;
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            physical = os.getTotalMemorySize();
-        }
-        return Math.min(direct, physical);
+        return budget(physicalMemory(), heapLimit());
     }
 
-    /** -XX:MaxDirectMemorySize if given, else the heap limit (HotSpot's default for direct memory). */
-    static long maxDirectMemory() {
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("-XX:MaxDirectMemorySize=")) {
-                return parseBytes(arg.substring(arg.indexOf('=') + 1));
-            }
+    /** Where {@link #defaultBudget} comes from and how to change it, for the log and the error message. */
+    public static String defaultBudgetSource() {
+        long physical = physicalMemory();
+        return "the machine's memory (" + human(physical) + " physical, less " + human(headroom(physical))
+                + " head room and the JVM's " + human(heapLimit()) + " heap limit; --max-memory sets another limit)";
+    }
+
+    /** physical - max({@link #MIN_HEADROOM}, {@link #HEADROOM} physical) - heapLimit, at least 0. */
+    static long budget(long physical, long heapLimit) {
+        return Math.max(0, physical - headroom(physical) - heapLimit);
+    }
+
+    /** The head room kept back out of {@code physical} bytes: max(1 GiB, 10 %). */
+    static long headroom(long physical) {
+        return Math.max(MIN_HEADROOM, (long) (physical * HEADROOM));
+    }
+
+    /** The most a --max-memory may ask for: physical memory less the heap limit (the head room is the user's call). */
+    public static long hardLimit() {
+        return Math.max(0, physicalMemory() - heapLimit());
+    }
+
+    /** Physical memory, or a container's memory limit inside one (the JDK reads the cgroup). */
+    static long physicalMemory() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getTotalMemorySize();
         }
+        throw new IllegalStateException("this JVM does not report physical memory (no com.sun.management); give "
+                + "--max-memory");
+    }
+
+    /** The JVM's heap limit, -Xmx (by default a quarter of physical memory). */
+    static long heapLimit() {
         return Runtime.getRuntime().maxMemory();
     }
 

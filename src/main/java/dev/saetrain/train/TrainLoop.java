@@ -8,6 +8,7 @@ import dev.saetrain.data.StreamOptions;
 import dev.saetrain.data.StreamPosition;
 import dev.saetrain.device.BatchUpload;
 import dev.saetrain.device.Device;
+import dev.saetrain.device.DeviceMemoryError;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.train.Trainer.End;
 import java.io.IOException;
@@ -158,7 +159,12 @@ final class TrainLoop {
         if (m.name().equals(faults.poisonSae()) && step == faults.poisonStep()) {
             Faults.poison(m.engine());
         }
-        StepStats st = m.engine().step(x, s.lrAt(step), s.l1At(step));
+        StepStats st;
+        try {
+            st = m.engine().step(x, s.lrAt(step), s.l1At(step));
+        } catch (DeviceMemoryError refused) {
+            throw refused.forSae(m.name()); // a step's first dense path allocates its scratch
+        }
         if (!Double.isFinite(st.loss()) || !Double.isFinite(st.gradNorm())) {
             diverge(m, "loss " + st.loss() + ", gradient norm " + st.gradNorm());
             return;

@@ -6,6 +6,7 @@ import dev.saetrain.data.ActivationStream;
 import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.device.Device;
+import dev.saetrain.device.DeviceMemoryError;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
 import dev.saetrain.model.Architecture;
@@ -239,15 +240,15 @@ public final class Trainer {
                 plan.check(opts.maxMemory(), opts.maxMemorySource());
             }
         } else {
-            long jvm = MemoryPlan.defaultBudget();
-            if ("--max-memory".equals(opts.maxMemorySource()) && opts.maxMemory() > jvm) {
-                // The CPU buffers are direct memory: a budget past the JVM's limit would pass this check and then
-                // fail mid-set-up with an OutOfMemoryError.
+            long hard = MemoryPlan.hardLimit();
+            if ("--max-memory".equals(opts.maxMemorySource()) && opts.maxMemory() > hard) {
+                // The CPU buffers are native memory: a budget past the machine's would pass this check and then
+                // end in the kernel's OOM killer mid-run.
                 throw new IllegalArgumentException("--max-memory " + MemoryPlan.human(opts.maxMemory()) + " is more "
-                        + "than this JVM can allocate (" + MemoryPlan.human(jvm) + ": -XX:MaxDirectMemorySize, else -Xmx, "
-                        + "capped by physical memory); give at most that, or start java with a larger "
-                        + "-XX:MaxDirectMemorySize");
+                        + "than this JVM can use (" + MemoryPlan.human(hard) + ": physical memory less the JVM's heap "
+                        + "limit); give at most that");
             }
+            LOG.info("memory limit {}: {}", MemoryPlan.human(opts.maxMemory()), opts.maxMemorySource());
             plan.check(opts.maxMemory(), opts.maxMemorySource());
         }
     }
@@ -273,10 +274,15 @@ public final class Trainer {
             for (int i = 0; i < opts.saes().size(); i++) {
                 SaeConfig c = opts.saes().get(i);
                 Checkpoint.Sae saved = ck == null ? null : ck.saes().get(i);
-                Engine e = saved != null && saved.divergence() != null ? null
-                        : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens(),
-                                c.arch() == Architecture.RELU_2023 ? Resampler.Plan.forRun(totalSteps, opts.resampleEvery(),
-                                        opts.seed(), schedules.get(i).decayStart()) : null);
+                Engine e;
+                try {
+                    e = saved != null && saved.divergence() != null ? null
+                            : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens(),
+                                    c.arch() == Architecture.RELU_2023 ? Resampler.Plan.forRun(totalSteps,
+                                            opts.resampleEvery(), opts.seed(), schedules.get(i).decayStart()) : null);
+                } catch (DeviceMemoryError refused) {
+                    throw refused.forSae(c.name());
+                }
                 FamilyMember m = new FamilyMember(c, schedules.get(i), e);
                 members.add(m);
                 HeapTrim.afterLarge(c, "after building " + c.name());

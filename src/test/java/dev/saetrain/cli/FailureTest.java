@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.data.BadInputException;
+import dev.saetrain.device.DeviceMemoryError;
 import dev.saetrain.io.JsonFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -58,6 +59,13 @@ class FailureTest {
         assertOneLine(Failure.of(new AccessDeniedException("/root/x")), Main.ENVIRONMENT, "/root/x", "permission denied");
         assertOneLine(Failure.of(new OutOfMemoryError("Java heap space")), Main.ENVIRONMENT, "out of memory", "--batch");
         assertOneLine(Failure.of(new IOException("Map failed")), Main.ENVIRONMENT, "vm.max_map_count");
+    }
+
+    @Test
+    void aRefusedDeviceBufferNamesTheSaeAndTheSize() {
+        Failure f = Failure.of(new DeviceMemoryError(3L << 30, "a CPU buffer of 805306368 floats").forSae("x256-k32"));
+        assertOneLine(f, Main.ENVIRONMENT, "out of memory", "SAE x256-k32", "3.0 GiB", "--batch", "--max-memory");
+        assertFalse(f.message().contains("MaxDirectMemorySize"), f.message());
     }
 
     @Test

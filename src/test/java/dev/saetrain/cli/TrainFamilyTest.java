@@ -84,6 +84,17 @@ class TrainFamilyTest {
     }
 
     @Test
+    void aFamilyPastTheMachineNamesTheDefaultLimitAndHowToChangeIt() throws IOException {
+        StringWriter err = new StringWriter();
+        // x1000000 at d = 32: tens of GiB of parameters, [512, 32M] pre-activations; checked before anything is built.
+        assertEquals(2, train(err, "--expansion", "1,1000000", "--k", "4", "--name", "huge"));
+        assertTrue(err.toString().contains("the machine's memory") && err.toString().contains("head room")
+                && err.toString().contains("--max-memory") && err.toString().contains("x1000000-k4"), err.toString());
+        assertFalse(err.toString().contains("MaxDirectMemorySize"), err.toString());
+        assertFalse(Files.exists(tmp.resolve("runs/huge")));
+    }
+
+    @Test
     void aRepeatedValueIsRefused() throws IOException {
         StringWriter err = new StringWriter();
         assertEquals(2, train(err, "--expansion", "2,2", "--name", "rep"));

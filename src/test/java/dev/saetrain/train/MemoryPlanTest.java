@@ -78,6 +78,30 @@ class MemoryPlanTest {
     }
 
     @Test
+    void theDefaultBudgetIsPhysicalMemoryLessHeadRoomAndHeap() {
+        long g = 1L << 30;
+        assertEquals(32 * g - (long) (3.2 * g) - 8 * g, MemoryPlan.budget(32 * g, 8 * g), "10 % head room");
+        assertEquals(4 * g - g - g, MemoryPlan.budget(4 * g, g), "at least 1 GiB head room");
+        assertEquals(0, MemoryPlan.budget(g, 256L << 20), "never negative");
+        long physical = MemoryPlan.physicalMemory();
+        assertEquals(MemoryPlan.budget(physical, Runtime.getRuntime().maxMemory()), MemoryPlan.defaultBudget());
+        // The direct-memory limit (the heap limit unless -XX:MaxDirectMemorySize) no longer bounds it.
+        assertTrue(MemoryPlan.hardLimit() >= MemoryPlan.defaultBudget());
+        String source = MemoryPlan.defaultBudgetSource();
+        assertTrue(source.contains("head room") && source.contains("--max-memory")
+                && !source.contains("MaxDirectMemorySize"), source);
+    }
+
+    @Test
+    void maxMemoryCapsWhatTheDefaultWouldAllow() {
+        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64);
+        plan.check(MemoryPlan.defaultBudget(), MemoryPlan.defaultBudgetSource());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> plan.check(MemoryPlan.parseBytes("1m"), "--max-memory"));
+        assertTrue(e.getMessage().contains("--max-memory allows 1.0 MiB"), e.getMessage());
+    }
+
+    @Test
     void parsesMemorySizes() {
         assertEquals(512L << 20, MemoryPlan.parseBytes("512m"));
         assertEquals(8L << 30, MemoryPlan.parseBytes("8G"));

@@ -1,21 +1,21 @@
 package dev.saetrain.device.cpu;
 
 import dev.saetrain.device.FloatBuf;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * An off-heap fp32 buffer in native byte order, so OpenBLAS reads it in place (no copy across JNI).
- * At most 2^29 - 1 elements: a direct buffer's capacity is an int count of bytes.
+ * An off-heap fp32 buffer in native byte order, so OpenBLAS reads it in place (no copy across JNI). Its memory is
+ * native ({@link NativeMemory}), outside the JVM's direct-memory limit, and is freed by {@link #close}, not by the
+ * garbage collector: the FloatBuffer that {@link #buffer} returns must not be kept past close (ops use it and
+ * return). At most 2^29 - 1 elements: a direct buffer's capacity is an int count of bytes.
  */
 final class CpuFloatBuf implements FloatBuf {
     /** The largest buffer: a direct ByteBuffer's capacity is an int number of bytes. */
     static final long MAX_FLOATS = Integer.MAX_VALUE / 4;
 
-    final FloatBuffer fb;
+    private final NativeMemory mem;
+    private final FloatBuffer fb;
     private final int size;
-    private boolean closed;
 
     CpuFloatBuf(long n) {
         if (n < 0 || n > MAX_FLOATS) {
@@ -23,7 +23,8 @@ final class CpuFloatBuf implements FloatBuf {
                     + " floats (2 GiB), asked for " + n + "; use a smaller --batch or --expansion");
         }
         this.size = (int) n;
-        this.fb = ByteBuffer.allocateDirect(Math.max(4, size * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        this.mem = NativeMemory.calloc(Math.max(4, size * 4L), "a CPU buffer of " + n + " floats");
+        this.fb = mem.bytes().asFloatBuffer();
     }
 
     @Override
@@ -31,13 +32,14 @@ final class CpuFloatBuf implements FloatBuf {
         return size;
     }
 
+    /** Frees the memory; closing twice is harmless. */
     @Override
     public void close() {
-        closed = true;
+        mem.free();
     }
 
     FloatBuffer buffer() {
-        assert !closed : "buffer used after close";
+        assert !mem.isFreed() : "buffer used after close";
         return fb;
     }
 }
