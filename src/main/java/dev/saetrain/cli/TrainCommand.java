@@ -6,6 +6,7 @@ import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.train.MemoryPlan;
+import dev.saetrain.train.Recipe;
 import dev.saetrain.train.RunConfig;
 import dev.saetrain.train.Trainer;
 import dev.saetrain.train.TrainOptions;
@@ -84,6 +85,32 @@ final class TrainCommand implements Callable<Integer> {
             description = "L0 coefficient lambda (jumprelu; loss = mse + lambda * L0, reached after a 5%% warm-up); "
                     + "a list trains one SAE per value. Default: ${DEFAULT-VALUE}.")
     List<Double> l0Coefs;
+
+    @Option(names = "--warmup", paramLabel = "STEPS|F",
+            description = "LR warm-up: whole steps (e.g. 500; 0: none) or a fraction of the run 0 < F < 1 (e.g. 0.05). "
+                    + "Default: auto, min(1000 steps, 5%% of the run).")
+    String warmup;
+
+    @Option(names = "--decay", paramLabel = "F",
+            description = "Fraction of the run over which the LR decays linearly to 0 at the end; 0: constant LR. "
+                    + "Default: 0.2.")
+    Double decay;
+
+    @Option(names = "--b-dec-init", paramLabel = "median|mean|zero",
+            description = "b_dec's start: geometric median or mean of the first 32768 rows, or zero. Default: median.")
+    String bDecInit;
+
+    @Option(names = "--normalize", paramLabel = "sqrt-d|none",
+            description = "Input scaling: sqrt-d scales inputs so that E|x| = sqrt(d) (factor folded into the exported "
+                    + "weights); none trains on raw inputs. Default: sqrt-d.")
+    String normalize;
+
+    @Option(names = "--auxk-coef", paramLabel = "C",
+            description = "Weight of the AuxK loss (topk, batchtopk, matryoshka); 0 turns it off. Default: 0.03125 (1/32).")
+    Double auxkCoef;
+
+    @Option(names = "--adam-eps", paramLabel = "E", description = "Adam's epsilon. Default: 1e-8.")
+    Double adamEps;
 
     @Option(names = "--max-memory", paramLabel = "SIZE",
             description = "Memory the family may use (e.g. 12g); checked before the first step. Default: physical "
@@ -206,7 +233,31 @@ final class TrainCommand implements Callable<Integer> {
         }
         return new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
                 deadTokens, logEvery, skipNonFinite, out, runName, hook, modelName, context, prependBos,
-                budget, budgetSource, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery);
+                budget, budgetSource, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery, recipe());
+    }
+
+    /** --warmup, --decay, --b-dec-init, --normalize, --auxk-coef, --adam-eps over the default recipe. */
+    private Recipe recipe() {
+        Recipe r = Recipe.DEFAULT;
+        if (warmup != null) {
+            r = r.withWarmup(Recipe.Warmup.parse(warmup));
+        }
+        if (decay != null) {
+            r = r.withDecay(decay);
+        }
+        if (bDecInit != null) {
+            r = r.withBDecInit(Recipe.BDecInit.parse(bDecInit));
+        }
+        if (normalize != null) {
+            r = r.withNormalize(Recipe.Normalize.parse(normalize));
+        }
+        if (auxkCoef != null) {
+            r = r.withAuxkCoef(auxkCoef);
+        }
+        if (adamEps != null) {
+            r = r.withAdamEps(adamEps);
+        }
+        return r;
     }
 
     /** --max-memory in bytes, or the default budget (see MemoryPlan) when it is not given. */

@@ -19,10 +19,32 @@ package dev.saetrain.export;
  *                        weights before export; 1 if inputs were not scaled. Finite and > 0.
  * @param runName         the run id, e.g. the {@code runs/<run-id>} folder name
  * @param saeTrainVersion sae-train version that wrote the files ("dev" when run from classes)
+ * @param training        the schedule and recipe the SAE was trained with ({@code metadata.sae_train}), or null when
+ *                        not known (a dictionary written outside a training run)
  */
 public record ExportInfo(String hookName, String modelName, String datasetPath, Integer contextSize,
                          Boolean prependBos, long trainingTokens, double foldedScale, String runName,
-                         String saeTrainVersion) {
+                         String saeTrainVersion, Training training) {
+    /**
+     * How the SAE was trained, recorded so that an ablation's dictionaries say what they ablated.
+     *
+     * @param lr               peak learning rate
+     * @param lrWarmupSteps    steps of linear LR warm-up
+     * @param lrDecayFraction  fraction of the run over which the LR decayed linearly to 0 (0: constant)
+     * @param l1WarmupFraction fraction of the run over which the sparsity coefficient warmed up
+     * @param bDecInit         b_dec's start: "median", "mean" or "zero"
+     * @param normalize        input scaling: "sqrt-d" (E|x| = sqrt(d)) or "none"
+     * @param auxkCoef         AuxK coefficient (topk, batchtopk, matryoshka)
+     * @param adamEps          Adam's epsilon
+     */
+    public record Training(double lr, long lrWarmupSteps, double lrDecayFraction, double l1WarmupFraction,
+                           String bDecInit, String normalize, double auxkCoef, double adamEps) {
+        public Training {
+            requireText("b_dec init", bDecInit);
+            requireText("normalize", normalize);
+        }
+    }
+
     /** The value written for a string field the user did not give. */
     public static final String UNKNOWN = "unknown";
 
@@ -48,32 +70,37 @@ public record ExportInfo(String hookName, String modelName, String datasetPath, 
     /** Info with only what sae-train always knows; model, hook and dataset are {@value #UNKNOWN}. */
     public static ExportInfo minimal(String runName, String saeTrainVersion, long trainingTokens, double foldedScale) {
         return new ExportInfo(UNKNOWN, UNKNOWN, UNKNOWN, null, null, trainingTokens, foldedScale, runName,
-                saeTrainVersion);
+                saeTrainVersion, null);
     }
 
     public ExportInfo withHookName(String name) {
         return new ExportInfo(name, modelName, datasetPath, contextSize, prependBos, trainingTokens, foldedScale,
-                runName, saeTrainVersion);
+                runName, saeTrainVersion, training);
     }
 
     public ExportInfo withModelName(String name) {
         return new ExportInfo(hookName, name, datasetPath, contextSize, prependBos, trainingTokens, foldedScale,
-                runName, saeTrainVersion);
+                runName, saeTrainVersion, training);
     }
 
     public ExportInfo withDatasetPath(String path) {
         return new ExportInfo(hookName, modelName, path, contextSize, prependBos, trainingTokens, foldedScale,
-                runName, saeTrainVersion);
+                runName, saeTrainVersion, training);
     }
 
     public ExportInfo withContextSize(Integer size) {
         return new ExportInfo(hookName, modelName, datasetPath, size, prependBos, trainingTokens, foldedScale,
-                runName, saeTrainVersion);
+                runName, saeTrainVersion, training);
     }
 
     public ExportInfo withPrependBos(Boolean bos) {
         return new ExportInfo(hookName, modelName, datasetPath, contextSize, bos, trainingTokens, foldedScale,
-                runName, saeTrainVersion);
+                runName, saeTrainVersion, training);
+    }
+
+    public ExportInfo withTraining(Training t) {
+        return new ExportInfo(hookName, modelName, datasetPath, contextSize, prependBos, trainingTokens, foldedScale,
+                runName, saeTrainVersion, t);
     }
 
     private static void requireText(String what, String value) {

@@ -108,6 +108,17 @@ public final class SaeLensCfg {
         ours.put("folded_scale", info.foldedScale());
         ours.put("scale_folding", FOLDING);
         ours.put("decoder_unit_norm", decoderUnitNorm);
+        if (info.training() != null) {
+            ExportInfo.Training t = info.training();
+            ours.put("lr", t.lr());
+            ours.put("lr_warmup_steps", t.lrWarmupSteps());
+            ours.put("lr_decay_fraction", t.lrDecayFraction());
+            ours.put("l1_warmup_fraction", t.l1WarmupFraction());
+            ours.put("b_dec_init", t.bDecInit());
+            ours.put("normalize", t.normalize());
+            ours.put("auxk_coef", t.auxkCoef());
+            ours.put("adam_eps", t.adamEps());
+        }
         if (config.arch() == Architecture.RELU || config.arch() == Architecture.RELU_2023
                 || config.arch() == Architecture.GATED) {
             ours.put("l1", config.l1());

@@ -46,7 +46,7 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
 
     /** How a "train" value is checked and written. */
     private enum Kind { POSITIVE_INT, POSITIVE_LONG, NONNEGATIVE_LONG, NONNEGATIVE_INT, POSITIVE_NUMBER, TEXT, SWITCH,
-        BOOLEAN, DEVICE }
+        BOOLEAN, DEVICE, NUMBER_OR_TEXT }
 
     /** The train options a sweep may set for all its tasks, with the flag each becomes. */
     static final Map<String, Kind> TRAIN_KEYS = new LinkedHashMap<>();
@@ -69,6 +69,13 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
         TRAIN_KEYS.put("model_name", Kind.TEXT);
         TRAIN_KEYS.put("context_size", Kind.POSITIVE_INT);
         TRAIN_KEYS.put("prepend_bos", Kind.BOOLEAN);
+        // The recipe's ablation knobs (issue 18): passed on as text, checked by train's own parsing at plan time.
+        TRAIN_KEYS.put("warmup", Kind.NUMBER_OR_TEXT);
+        TRAIN_KEYS.put("decay", Kind.NUMBER_OR_TEXT);
+        TRAIN_KEYS.put("b_dec_init", Kind.TEXT);
+        TRAIN_KEYS.put("normalize", Kind.TEXT);
+        TRAIN_KEYS.put("auxk_coef", Kind.NUMBER_OR_TEXT);
+        TRAIN_KEYS.put("adam_eps", Kind.NUMBER_OR_TEXT);
     }
 
     /** Keys of the grid itself and of "train" that sweep plan sets per task; never user-set in "train". */
@@ -226,6 +233,12 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
                         throw bad(file, key, "must be true or false, got " + v);
                     }
                     yield e.getValue() == Kind.SWITCH ? null : Boolean.toString(v.asBoolean());
+                }
+                case NUMBER_OR_TEXT -> {
+                    if (!(v.isNumber() || v.isTextual()) || v.asText().isBlank()) {
+                        throw bad(file, key, "must be a number or a string, got " + v);
+                    }
+                    yield v.asText();
                 }
                 case DEVICE -> {
                     if (!v.isTextual() || !List.of("auto", "cpu", "cuda").contains(v.asText())) {

@@ -47,10 +47,11 @@ public final class Engine implements AutoCloseable {
      * 4.1-4.4 %, 0.71x and 0.72x at 6.5-6.8 %: they cross near 5 %.
      */
     static final double SPARSE_DENSITY = 1.0 / 24;
-    /** AuxK coefficient (Gao et al. 2024, appendix A.2). */
+    /** AuxK coefficient by default (Gao et al. 2024, appendix A.2); {@code --auxk-coef} changes it per run. */
     static final double AUX_ALPHA = 1.0 / 32;
     static final float BETA1 = 0.9f;
     static final float BETA2 = 0.999f;
+    /** Adam's epsilon by default; {@code --adam-eps} changes it per run. */
     static final float EPS = 1e-8f;
     /** Gradient-norm clip (docs/design.md, "The training step"). */
     static final double CLIP_NORM = 1.0;
@@ -61,6 +62,8 @@ public final class Engine implements AutoCloseable {
     final int d;
     final int m;
     private final int deadSteps;
+    private final double auxAlpha;  // AuxK coefficient (topk, batchtopk, matryoshka)
+    private final float adamEps;
 
     final AdamState wEnc;   // [m, d], latent-major; null when tied (W_enc = W_dec^T: wDec serves both)
     final AdamState bEnc;   // [1, m]
@@ -116,6 +119,21 @@ public final class Engine implements AutoCloseable {
      * As above, with dead-latent resampling by {@code resampling} (relu-2023 only; null: none).
      */
     public Engine(Device device, SaeWeights init, int batch, long deadTokens, Resampler.Plan resampling) {
+        this(device, init, batch, deadTokens, resampling, AUX_ALPHA, EPS);
+    }
+
+    /**
+     * As above, with the AuxK coefficient {@code auxAlpha} (>= 0) and Adam's epsilon {@code adamEps} (> 0) of the
+     * run's recipe ({@link Recipe}).
+     */
+    public Engine(Device device, SaeWeights init, int batch, long deadTokens, Resampler.Plan resampling,
+                  double auxAlpha, float adamEps) {
+        if (!(auxAlpha >= 0) || !(adamEps > 0)) {
+            throw new IllegalArgumentException("AuxK coefficient " + auxAlpha + " must be >= 0 and Adam epsilon "
+                    + adamEps + " > 0");
+        }
+        this.auxAlpha = auxAlpha;
+        this.adamEps = adamEps;
         this.dev = device;
         this.cfg = init.config();
         this.batch = batch;
@@ -349,18 +367,18 @@ public final class Engine implements AutoCloseable {
         float flr = (float) lr;
         float fc = (float) clip;
         if (!cfg.tied()) {
-            dev.adamStep(wEnc.param, wEnc.grad, wEnc.m, wEnc.v, m, d, encActive, flr, BETA1, BETA2, EPS, fc, t);
+            dev.adamStep(wEnc.param, wEnc.grad, wEnc.m, wEnc.v, m, d, encActive, flr, BETA1, BETA2, adamEps, fc, t);
         }
-        dev.adamStep(bEnc.param, bEnc.grad, bEnc.m, bEnc.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
-        dev.adamStep(wDec.param, wDec.grad, wDec.m, wDec.v, m, d, decActive, flr, BETA1, BETA2, EPS, fc, t);
-        dev.adamStep(bDec.param, bDec.grad, bDec.m, bDec.v, 1, d, null, flr, BETA1, BETA2, EPS, fc, t);
+        dev.adamStep(bEnc.param, bEnc.grad, bEnc.m, bEnc.v, 1, m, null, flr, BETA1, BETA2, adamEps, fc, t);
+        dev.adamStep(wDec.param, wDec.grad, wDec.m, wDec.v, m, d, decActive, flr, BETA1, BETA2, adamEps, fc, t);
+        dev.adamStep(bDec.param, bDec.grad, bDec.m, bDec.v, 1, d, null, flr, BETA1, BETA2, adamEps, fc, t);
         if (jumpRelu != null) {
             AdamState lt = jumpRelu.logThreshold;
-            dev.adamStep(lt.param, lt.grad, lt.m, lt.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
+            dev.adamStep(lt.param, lt.grad, lt.m, lt.v, 1, m, null, flr, BETA1, BETA2, adamEps, fc, t);
         }
         if (gated != null) {
             for (AdamState a : gated.params().values()) {
-                dev.adamStep(a.param, a.grad, a.m, a.v, 1, m, null, flr, BETA1, BETA2, EPS, fc, t);
+                dev.adamStep(a.param, a.grad, a.m, a.v, 1, m, null, flr, BETA1, BETA2, adamEps, fc, t);
             }
         }
         lap("adam");
@@ -564,10 +582,10 @@ public final class Engine implements AutoCloseable {
             return 0;
         }
         double auxSse = dev.sparseDecode(aux, wDec.param, null, resid, batch, d, auxHat, auxErr);
-        float auxScale = (float) (2 * AUX_ALPHA / denom);
+        float auxScale = (float) (2 * auxAlpha / denom);
         dev.sparseBackward(aux, auxErr, auxScale, wDec.param, null, xIn, batch, d, m, wDec.grad, decActive, encGrad(),
                 bEnc.grad, encFlags());
-        return AUX_ALPHA * auxSse / denom;
+        return auxAlpha * auxSse / denom;
     }
 
     /**

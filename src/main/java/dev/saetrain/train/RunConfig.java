@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.model.Architecture;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * A run's {@code config.json}: what the run was (data, resolved options, schedules, device) for people, plus
@@ -45,8 +47,9 @@ public final class RunConfig {
         data.put("d_in", shards.dIn());
         shards.arrowCache().ifPresent(c -> data.put("column", c.column()));
         data.put("scale", scale);
-        data.put("scale_rule", "E|x| = sqrt(d_in) over the first " + Trainer.INIT_ROWS
-                + " rows; folded into the exported weights");
+        data.put("scale_rule", opts.recipe().normalize() == Recipe.Normalize.SQRT_D
+                ? "E|x| = sqrt(d_in) over the first " + Trainer.INIT_ROWS + " rows; folded into the exported weights"
+                : "none (--normalize none): raw inputs, scale 1");
         data.put("skip_nonfinite", opts.skipNonFinite());
         data.set("files", files(shards));
         ObjectNode tr = root.putObject("training");
@@ -60,6 +63,13 @@ public final class RunConfig {
         tr.put("checkpoint_every_steps", opts.checkpointSteps());
         tr.put("clip_norm", Engine.CLIP_NORM);
         tr.put("adam_betas", "0.9,0.999");
+        Recipe r = opts.recipe();
+        tr.put("adam_eps", r.adamEps());
+        tr.put("auxk_coef", r.auxkCoef());
+        tr.put("lr_warmup", r.warmup().text());
+        tr.put("lr_decay_fraction", r.decay());
+        tr.put("b_dec_init", r.bDecInit().cliName());
+        tr.put("normalize", r.normalize().cliName());
         ArrayNode arr = root.putArray("saes");
         for (int i = 0; i < opts.saes().size(); i++) {
             SaeConfig c = opts.saes().get(i);
@@ -81,7 +91,7 @@ public final class RunConfig {
                 c.groups().forEach(o.putArray("groups")::add);
             }
             if (c.arch() == Architecture.RELU_2023) {
-                Resampler.Plan rp = Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), s.decayStart());
+                Resampler.Plan rp = Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), s.resampleUntil());
                 o.put("resample_every", rp == null ? 0 : rp.every());
                 o.put("resample_window", rp == null ? 0 : rp.window());
                 o.put("resample_until", rp == null ? 0 : rp.until());
@@ -113,6 +123,12 @@ public final class RunConfig {
         n.put("checkpoint_every", o.checkpointEvery());
         n.put("threads", o.threads());
         n.put("resample_every", o.resampleEvery());
+        n.put("warmup", o.recipe().warmup().text());
+        n.put("decay", o.recipe().decay());
+        n.put("b_dec_init", o.recipe().bDecInit().cliName());
+        n.put("normalize", o.recipe().normalize().cliName());
+        n.put("auxk_coef", o.recipe().auxkCoef());
+        n.put("adam_eps", o.recipe().adamEps());
         ArrayNode saes = n.putArray("saes");
         for (SaeConfig c : o.saes()) {
             ObjectNode sae = saes.addObject().put("architecture", c.arch().cliName()).put("d_in", c.dIn())
@@ -207,7 +223,46 @@ public final class RunConfig {
                 o.hasNonNull("context_size") ? j.intValue(o, at, "context_size", 1, Integer.MAX_VALUE) : null,
                 o.hasNonNull("prepend_bos") ? j.bool(o, at, "prepend_bos") : null, maxMemory, maxMemorySource,
                 j.integer(o, at, "checkpoint_every", 0, Long.MAX_VALUE), j.intValue(o, at, "threads", 0, Integer.MAX_VALUE),
-                j.intValue(o, at, "resample_every", -1, Integer.MAX_VALUE));
+                j.intValue(o, at, "resample_every", -1, Integer.MAX_VALUE), recipe(j, o));
+    }
+
+    /**
+     * options' recipe keys; each is absent from the config.json of runs made before it was an option, and such a run
+     * resumes with {@link Recipe#DEFAULT}'s value, the one it was trained with.
+     */
+    private static Recipe recipe(StrictJson j, JsonNode o) {
+        String at = "options";
+        Recipe r = Recipe.DEFAULT;
+        if (o.has("warmup")) {
+            r = recorded(j, "warmup", r, x -> x.withWarmup(Recipe.Warmup.parse(j.text(o, at, "warmup"))));
+        }
+        if (o.has("decay")) {
+            r = recorded(j, "decay", r, x -> x.withDecay(j.number(o, at, "decay", 0, 1)));
+        }
+        if (o.has("b_dec_init")) {
+            r = recorded(j, "b_dec_init", r, x -> x.withBDecInit(Recipe.BDecInit.parse(j.text(o, at, "b_dec_init"))));
+        }
+        if (o.has("normalize")) {
+            r = recorded(j, "normalize", r, x -> x.withNormalize(Recipe.Normalize.parse(j.text(o, at, "normalize"))));
+        }
+        if (o.has("auxk_coef")) {
+            r = recorded(j, "auxk_coef", r, x -> x.withAuxkCoef(j.number(o, at, "auxk_coef", 0, Double.MAX_VALUE)));
+        }
+        if (o.has("adam_eps")) {
+            r = recorded(j, "adam_eps", r, x -> x.withAdamEps(j.number(o, at, "adam_eps", Double.MIN_VALUE,
+                    Double.MAX_VALUE)));
+        }
+        return r;
+    }
+
+    /** {@code change} applied to {@code r}; a value the recipe refuses is named by its config.json key. */
+    private static Recipe recorded(StrictJson j, String key, Recipe r, UnaryOperator<Recipe> change) {
+        try {
+            return change.apply(r);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(j.file(), "'options." + key + "': " + e.getMessage()
+                    + "; the file is damaged or was edited", e);
+        }
     }
 
     /**

@@ -31,10 +31,27 @@ public record Schedule(long totalSteps, double lr, long warmupSteps, double deca
 
     /** The default: warm-up over min(1000, 5 %) of the steps, decay over the last 20 %, l1 warm-up 5 %. */
     public static Schedule standard(long totalSteps, double lr, double l1) {
-        return new Schedule(totalSteps, lr, Math.min(1000, totalSteps / 20), 0.2, l1, 0.05);
+        return of(totalSteps, lr, l1, Recipe.DEFAULT);
     }
 
-    /** First step (1-based) of the decay phase. */
+    /**
+     * The LR warm-up and decay of {@code recipe}; the sparsity coefficient's warm-up stays 5 % whatever the LR does
+     * (it is part of the relu recipe, not of the LR schedule).
+     */
+    public static Schedule of(long totalSteps, double lr, double l1, Recipe recipe) {
+        return new Schedule(totalSteps, lr, recipe.warmup().stepsFor(totalSteps), recipe.decay(), l1, 0.05);
+    }
+
+    /**
+     * The step from which relu-2023 no longer resamples ({@link Resampler.Plan#until}): the start of the LR decay,
+     * so that resampled latents train at full LR before it falls. With no decay ({@code --decay 0}) resampling goes
+     * on to the end but skips the last step itself, where a resampled latent would be exported untrained.
+     */
+    public long resampleUntil() {
+        return decayFraction > 0 ? decayStart() : totalSteps;
+    }
+
+    /** First step (1-based) of the decay phase; totalSteps + 1 when there is none. */
     public long decayStart() {
         return totalSteps - (long) Math.floor(totalSteps * decayFraction) + 1;
     }

@@ -29,17 +29,22 @@ import java.util.List;
  *                      device's parallel sums are chunked per thread, so another count changes the last bits)
  * @param resampleEvery steps between dead-latent resamplings of relu-2023 SAEs: -1 for a fifth of the run,
  *                      0 for none (see {@link Resampler.Plan#forRun})
+ * @param recipe        LR warm-up and decay, b_dec's start, input scaling, AuxK weight, Adam epsilon
+ *                      ({@link Recipe#DEFAULT}: the recipe of runs before these were options)
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
                            String hookName, String modelName, Integer contextSize, Boolean prependBos,
                            long maxMemory, String maxMemorySource, long checkpointEvery, int threads,
-                           int resampleEvery) {
+                           int resampleEvery, Recipe recipe) {
     /** Default of --checkpoint-every: about every 10-20 minutes for a 16x family at d = 4096 on one GPU. */
     public static final long DEFAULT_CHECKPOINT_TOKENS = 50_000_000L;
 
     public TrainOptions {
         saes = List.copyOf(saes);
+        if (recipe == null) {
+            throw new IllegalArgumentException("no training recipe given; use Recipe.DEFAULT");
+        }
         if (saes.isEmpty()) {
             throw new IllegalArgumentException("nothing to train: no SAE configured");
         }
@@ -124,6 +129,13 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
     /** Steps between periodic checkpoints (at least one batch), or 0 when they are off. */
     public long checkpointSteps() {
         return checkpointEvery == 0 ? 0 : Math.max(1, (checkpointEvery + batch - 1) / batch);
+    }
+
+    /** These options with another recipe. */
+    public TrainOptions withRecipe(Recipe r) {
+        return new TrainOptions(saes, batch, lr, epochs, tokens, seed, deadTokens, logEvery, skipNonFinite, outDir,
+                runName, hookName, modelName, contextSize, prependBos, maxMemory, maxMemorySource, checkpointEvery,
+                threads, resampleEvery, r);
     }
 
     /** The learning rate of {@code sae}: the explicit --lr or the architecture's default. */

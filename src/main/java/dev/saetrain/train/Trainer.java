@@ -83,21 +83,52 @@ public final class Trainer {
     }
 
     /**
-     * b_dec's initial value: the geometric median of the first {@link #INIT_ROWS} rows. The sample (INIT_ROWS x d
-     * floats on the heap) is unreachable once this returns, so the set-up trim releases it.
+     * b_dec's initial value ({@code --b-dec-init}): the geometric median (default) or the mean of the first
+     * {@link #INIT_ROWS} rows, or zero. The sample (INIT_ROWS x d floats on the heap) is unreachable once this
+     * returns, so the set-up trim releases it.
      */
     private float[] initialDecoderBias(ShardSet shards, float scale) throws IOException {
+        Recipe.BDecInit how = opts.recipe().bDecInit();
+        String scaleRule = opts.recipe().normalize() == Recipe.Normalize.SQRT_D ? "E|x| = sqrt(d)" : "--normalize none";
+        if (how == Recipe.BDecInit.ZERO) {
+            LOG.info("data: {} shard(s), {} rows, d = {}; scale {} ({}); b_dec starts at zero", shards.shards().size(),
+                    shards.totalRows(), shards.dIn(), scale, scaleRule);
+            return new float[shards.dIn()];
+        }
         float[] first = shards.readFirstRows(INIT_ROWS, scale, opts.skipNonFinite());
         int nFirst = first.length / shards.dIn();
-        LOG.info("data: {} shard(s), {} rows, d = {}; scale {} (E|x| = sqrt(d)); b_dec from the geometric median of {} rows",
-                shards.shards().size(), shards.totalRows(), shards.dIn(), scale, nFirst);
-        return GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6);
+        LOG.info("data: {} shard(s), {} rows, d = {}; scale {} ({}); b_dec from the {} of {} rows",
+                shards.shards().size(), shards.totalRows(), shards.dIn(), scale, scaleRule,
+                how == Recipe.BDecInit.MEDIAN ? "geometric median" : "mean", nFirst);
+        return how == Recipe.BDecInit.MEDIAN ? GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6)
+                : mean(first, nFirst, shards.dIn());
+    }
+
+    /** Column means of {@code rows} [n, d], summed in double. */
+    static float[] mean(float[] rows, int n, int d) {
+        double[] sum = new double[d];
+        for (int r = 0; r < n; r++) {
+            for (int j = 0; j < d; j++) {
+                sum[j] += rows[r * d + j];
+            }
+        }
+        float[] out = new float[d];
+        for (int j = 0; j < d; j++) {
+            out[j] = n > 0 ? (float) (sum[j] / n) : 0f;
+        }
+        return out;
+    }
+
+    /** The input scale ({@code --normalize}): E|x| = sqrt(d) over the first rows, or 1 for raw inputs. */
+    private float inputScale(ShardSet shards) {
+        return opts.recipe().normalize() == Recipe.Normalize.SQRT_D
+                ? ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite()) : 1f;
     }
 
     /** Trains on {@code shards}; throws BadInputException for bad data (leaving no run directory unless it holds a checkpoint). */
     public Result run(ShardSet shards) throws IOException {
         long totalSteps = checkShapes(shards);
-        float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
+        float scale = inputScale(shards);
         float[] median = initialDecoderBias(shards, scale);
         checkMemory(shards);
 
@@ -187,7 +218,7 @@ public final class Trainer {
         }
         Checkpoint ck = chosen.checkpoint();
         Path from = chosen.dir();
-        float scale = ActivationStream.estimateScale(shards, INIT_ROWS, opts.skipNonFinite());
+        float scale = inputScale(shards);
         if (Float.floatToRawIntBits(scale) != Float.floatToRawIntBits(ck.scale())) {
             throw new IllegalArgumentException("the data in " + shards.source() + " differs from the run's: its first rows "
                     + "give the input scale " + scale + ", the run had " + ck.scale() + "; resume with the original shards");
@@ -256,7 +287,7 @@ public final class Trainer {
     private List<Schedule> schedules(long totalSteps) {
         List<Schedule> s = new ArrayList<>();
         for (SaeConfig c : opts.saes()) {
-            s.add(Schedule.standard(totalSteps, opts.lrFor(c), c.l1()));
+            s.add(Schedule.of(totalSteps, opts.lrFor(c), c.l1(), opts.recipe()));
         }
         return s;
     }
@@ -279,7 +310,8 @@ public final class Trainer {
                     e = saved != null && saved.divergence() != null ? null
                             : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens(),
                                     c.arch() == Architecture.RELU_2023 ? Resampler.Plan.forRun(totalSteps,
-                                            opts.resampleEvery(), opts.seed(), schedules.get(i).decayStart()) : null);
+                                            opts.resampleEvery(), opts.seed(), schedules.get(i).resampleUntil()) : null,
+                                    opts.recipe().auxkCoef(), (float) opts.recipe().adamEps());
                 } catch (DeviceMemoryError refused) {
                     throw refused.forSae(c.name());
                 }
@@ -366,13 +398,20 @@ public final class Trainer {
             ExportInfo info = ExportInfo.minimal(opts.runName(), version, tokens, scale)
                     .withHookName(opts.hookName()).withModelName(opts.modelName())
                     .withDatasetPath(shards.source().toString()).withContextSize(opts.contextSize())
-                    .withPrependBos(opts.prependBos());
+                    .withPrependBos(opts.prependBos()).withTraining(training(m.schedule));
             exportOne(m, dir, scale, info);
             saeDirs.add(dir);
             LOG.info("wrote {}", dir);
             HeapTrim.afterLarge(m.config, "after exporting " + m.name());
         }
         return saeDirs;
+    }
+
+    /** The schedule and recipe of one SAE, for metadata.sae_train in its cfg.json. */
+    private ExportInfo.Training training(Schedule s) {
+        Recipe r = opts.recipe();
+        return new ExportInfo.Training(s.lr(), s.warmupSteps(), s.decayFraction(), s.l1WarmupFraction(),
+                r.bDecInit().cliName(), r.normalize().cliName(), r.auxkCoef(), r.adamEps());
     }
 
     /** Writes one SAE; its downloaded weights are garbage once this returns. */

@@ -142,6 +142,22 @@ class SweepPlanCommandTest {
     }
 
     @Test
+    void recipeKeysBecomeTrainFlagsCheckedAtPlanTime() throws IOException {
+        String ok = "\"architectures\": [\"topk\"], \"expansion\": [2], \"k\": [4], ";
+        Path f = sweep(ok + "\"train\": {\"warmup\": 0.1, \"decay\": 0, \"b_dec_init\": \"zero\", "
+                + "\"normalize\": \"none\", \"auxk_coef\": 0.0625, \"adam_eps\": 1e-6}");
+        assertEquals(0, plan(f), err.toString());
+        String line = String.join(" ", manifest().get(0));
+        assertTrue(line.contains("--warmup 0.1 --decay 0 --b-dec-init zero --normalize none --auxk-coef 0.0625 "
+                + "--adam-eps 1.0E-6"), line);
+        Files.delete(tmp.resolve("out/manifest.tsv"));
+        refused(ok + "\"train\": {\"warmup\": 1.5}", "--warmup", "1.5");
+        refused(ok + "\"train\": {\"decay\": -0.1}", "--decay");
+        refused(ok + "\"train\": {\"b_dec_init\": \"foo\"}", "--b-dec-init");
+        refused(ok + "\"train\": {\"normalize\": [1]}", "key 'train.normalize'");
+    }
+
+    @Test
     void aMissingShardDirOrFileOrBrokenJsonIsOneLine() throws IOException {
         Path f = tmp.resolve("sweep.json");
         Files.writeString(f, "{\"name\": \"s\", \"shard_dir\": \"" + tmp.resolve("nope") + "\", "

@@ -2,6 +2,7 @@ package dev.saetrain.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +29,88 @@ class ScheduleTest {
         assertEquals(5.0, s.l1At(50), 1e-12);
         assertEquals(5.0, s.l1At(1000), 1e-12);
         assertEquals(50, s.warmupSteps());
+    }
+
+    @Test
+    void theDefaultRecipeIsTheStandardSchedule() {
+        for (long total : new long[] {1, 4, 5, 99, 1000, 25_000, 1_000_000}) {
+            assertEquals(Schedule.standard(total, 1e-3, 5.0), Schedule.of(total, 1e-3, 5.0, Recipe.DEFAULT));
+            assertEquals(Math.min(1000, total / 20), Schedule.of(total, 1e-3, 5.0, Recipe.DEFAULT).warmupSteps());
+        }
+    }
+
+    @Test
+    void warmupInStepsOrAsAFractionOfTheRun() {
+        Schedule steps = Schedule.of(1000, 1.0, 0, Recipe.DEFAULT.withWarmup(Recipe.Warmup.parse("40")));
+        assertEquals(40, steps.warmupSteps());
+        assertEquals(1.0 / 40, steps.lrAt(1), 1e-12);
+        assertEquals(1.0, steps.lrAt(40), 1e-12);
+        Schedule fraction = Schedule.of(1000, 1.0, 0, Recipe.DEFAULT.withWarmup(Recipe.Warmup.parse("0.25")));
+        assertEquals(250, fraction.warmupSteps());
+        assertEquals(0.5, fraction.lrAt(125), 1e-12);
+        Schedule none = Schedule.of(1000, 1.0, 0, Recipe.DEFAULT.withWarmup(Recipe.Warmup.parse("0")));
+        assertEquals(1.0, none.lrAt(1), 1e-12);
+        assertEquals("auto", Recipe.Warmup.parse("auto").text());
+        assertEquals(Recipe.Warmup.parse("0.25"), Recipe.Warmup.parse(Recipe.Warmup.parse("0.25").text()));
+        assertEquals(Recipe.Warmup.parse("1e-4"), Recipe.Warmup.parse(Recipe.Warmup.parse("1e-4").text()));
+    }
+
+    @Test
+    void warmupRefusesWhatIsNeitherStepsNorAFraction() {
+        for (String bad : new String[] {"1.5", "1.0", "0.0", "-3", "-0.1", "abc", "", "1e3", "NaN"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Recipe.Warmup.parse(bad),
+                    bad);
+            assertTrue(e.getMessage().startsWith("--warmup"), e.getMessage());
+        }
+    }
+
+    @Test
+    void decayZeroIsAConstantLrAndResamplingRunsToTheLastStepButOne() {
+        Schedule s = Schedule.of(100, 1.0, 0, Recipe.DEFAULT.withWarmup(Recipe.Warmup.parse("0")).withDecay(0));
+        for (long t = 1; t <= 100; t++) {
+            assertEquals(1.0, s.lrAt(t), 0, "step " + t);
+        }
+        assertEquals(101, s.decayStart());
+        assertEquals(100, s.resampleUntil());
+    }
+
+    @Test
+    void decayHalfTheRun() {
+        Schedule s = Schedule.of(100, 1.0, 0, Recipe.DEFAULT.withWarmup(Recipe.Warmup.parse("0")).withDecay(0.5));
+        assertEquals(51, s.decayStart());
+        assertEquals(51, s.resampleUntil());
+        assertEquals(1.0, s.lrAt(50), 0);
+        assertEquals(50.0 / 51, s.lrAt(51), 1e-12);
+        assertEquals(1.0 / 51, s.lrAt(100), 1e-12);
+        // The default keeps the resampling limit it always had: the decay's first step.
+        assertEquals(Schedule.standard(100, 1.0, 0).decayStart(), Schedule.standard(100, 1.0, 0).resampleUntil());
+    }
+
+    @Test
+    void lambdaWarmupDoesNotFollowTheLrSchedule() {
+        Schedule s = Schedule.of(1000, 1e-3, 5.0, Recipe.DEFAULT.withWarmup(Recipe.Warmup.parse("0.5")).withDecay(0));
+        Schedule standard = Schedule.standard(1000, 1e-3, 5.0);
+        for (long t = 1; t <= 1000; t += 7) {
+            assertEquals(standard.l1At(t), s.l1At(t), 0, "step " + t);
+        }
+    }
+
+    @Test
+    void recipeValuesOutOfRangeNameTheirOption() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withDecay(-0.1)).getMessage()
+                .startsWith("--decay"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withDecay(1.5)).getMessage()
+                .startsWith("--decay"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withAuxkCoef(-1)).getMessage()
+                .startsWith("--auxk-coef"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withAdamEps(0)).getMessage()
+                .startsWith("--adam-eps"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withAdamEps(1e-50)).getMessage()
+                .startsWith("--adam-eps"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.BDecInit.parse("foo")).getMessage()
+                .startsWith("--b-dec-init"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.Normalize.parse("l2")).getMessage()
+                .startsWith("--normalize"));
     }
 
     @Test
