@@ -805,16 +805,9 @@ public final class ReferenceOps implements Device {
 
     /** The prefix bound of group g: latents [0, ends[g]); checks the ends as Device states them. */
     private static int[] groupEnds(IntBuf groupEnds, int groups, int nLatents) {
-        int[] ends = Arrays.copyOf(n(groupEnds), groups);
-        for (int g = 0; g < groups; g++) {
-            if (ends[g] <= (g == 0 ? 0 : ends[g - 1])) {
-                throw new IllegalArgumentException("group ends must increase from >= 1: " + Arrays.toString(ends));
-            }
-        }
-        if (ends[groups - 1] != nLatents) {
-            throw new IllegalArgumentException("group ends " + Arrays.toString(ends) + " must end at " + nLatents);
-        }
-        return ends;
+        int[] ends = n(groupEnds);
+        GroupEnds.check(ends, groups, nLatents);
+        return Arrays.copyOf(ends, groups);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.saetrain.device.cpu;
 
+import dev.saetrain.device.GroupEnds;
 import dev.saetrain.device.SparseActs;
 import java.nio.FloatBuffer;
 
@@ -23,25 +24,6 @@ final class MatryoshkaKernels {
         this.par = par;
     }
 
-    /** Checks groupEnds [groups]: strictly increasing, first >= 1, last == nLatents. */
-    static void checkGroupEnds(int[] ends, int groups, int nLatents) {
-        if (groups < 1 || ends.length < groups) {
-            throw new IllegalArgumentException("matryoshka needs >= 1 group ends, got " + groups + " in a buffer of "
-                    + ends.length);
-        }
-        int prev = 0;
-        for (int g = 0; g < groups; g++) {
-            if (ends[g] <= prev) {
-                throw new IllegalArgumentException("matryoshka group ends must increase from >= 1, got " + ends[g]
-                        + " after " + prev + " at group " + g);
-            }
-            prev = ends[g];
-        }
-        if (prev != nLatents) {
-            throw new IllegalArgumentException("matryoshka groups end at " + prev + ", expected nLatents = " + nLatents);
-        }
-    }
-
     /** The group of latent i: the first g with i < ends[g] (binary search). */
     static int groupOf(int[] ends, int groups, int i) {
         int lo = 0;
@@ -59,7 +41,7 @@ final class MatryoshkaKernels {
 
     double[] decode(SparseActs acts, FloatBuffer wDec, FloatBuffer bDec, FloatBuffer target, int[] ends, int groups,
                     int batch, int dIn, int nLatents, FloatBuffer xHat, FloatBuffer err, FloatBuffer suffix) {
-        checkGroupEnds(ends, groups, nLatents);
+        GroupEnds.check(ends, groups, nLatents);
         int[] rowPtr = CpuDevice.ia(acts.rowPtr());
         int[] idx = CpuDevice.ia(acts.idx());
         FloatBuffer val = CpuDevice.fb(acts.val());
@@ -122,7 +104,7 @@ final class MatryoshkaKernels {
 
     void decoderBackward(SparseActs acts, FloatBuffer suffix, int[] ends, int groups, float scale, FloatBuffer wDec,
                          int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] rowActive) {
-        checkGroupEnds(ends, groups, nLatents);
+        GroupEnds.check(ends, groups, nLatents);
         int[] rowPtr = CpuDevice.ia(acts.rowPtr());
         int[] idx = CpuDevice.ia(acts.idx());
         FloatBuffer val = CpuDevice.fb(acts.val());

@@ -41,22 +41,4 @@ final class ActArgs {
         }
     }
 
-    /** Matryoshka group ends [groups]: strictly increasing from >= 1, ending at nLatents (Device.matryoshkaDecode). */
-    static void checkGroupEnds(int[] ends, int groups, int nLatents) {
-        if (groups < 1 || ends.length < groups) {
-            throw new IllegalArgumentException("matryoshka needs >= 1 group ends, got " + groups + " in a buffer of "
-                    + ends.length);
-        }
-        int prev = 0;
-        for (int g = 0; g < groups; g++) {
-            if (ends[g] <= prev) {
-                throw new IllegalArgumentException("matryoshka group ends must increase from >= 1, got "
-                        + Arrays.toString(Arrays.copyOf(ends, groups)));
-            }
-            prev = ends[g];
-        }
-        if (prev != nLatents) {
-            throw new IllegalArgumentException("matryoshka groups end at " + prev + ", expected nLatents = " + nLatents);
-        }
-    }
 }

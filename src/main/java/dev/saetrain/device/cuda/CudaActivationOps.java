@@ -10,6 +10,7 @@ import static dev.saetrain.device.cuda.ActKernels.*;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.GroupEnds;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
 import java.util.List;
@@ -312,7 +313,7 @@ public final class CudaActivationOps implements AutoCloseable {
         requireSize("matryoshka", "groupEnds", groupEnds, groups);
         int[] ends = new int[groups];
         rt.downloadInt((CudaIntBuf) groupEnds, 0, ends, 0, groups);
-        ActArgs.checkGroupEnds(ends, groups, nLatents);
+        GroupEnds.check(ends, groups, nLatents);
     }
 
     /** See {@link Device#matryoshkaDecode}: one block per row, the prefixes built group by group. */
