@@ -79,7 +79,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--resample-every", paramLabel = "STEPS",
             description = "relu-2023: resample latents dead for the last STEPS/2 steps every STEPS steps, until the LR "
-                    + "decay; 0 turns resampling off. Default: a fifth of the run (resamplings at 20, 40, 60 %%).")
+                    + "decay; 0 turns resampling off. Default: a fifth of the run (resamplings at 20, 40, 60 and 80 %%, the last just before the decay).")
     Integer resampleEvery;
     @Option(names = "--l0-coef", defaultValue = "1.0", split = ",", paramLabel = "L[,L...]",
             description = "L0 coefficient lambda (jumprelu; loss = mse + lambda * L0, reached after a 5%% warm-up); "
