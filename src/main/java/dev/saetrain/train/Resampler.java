@@ -55,8 +55,9 @@ public final class Resampler implements AutoCloseable {
 
         /**
          * The run's plan: every {@code every} steps ({@code -1}: a fifth of the run, i.e. resamplings at 20 %,
-         * 40 % and 60 % of the steps; 0: never, null returned), dead window half of that (the paper's 12.5k of
-         * 25k), and none from {@code until} (the LR decay) on.
+         * 40 %, 60 % and, with the default decay starting right after it, 80 % of the steps; 0: never, null
+         * returned), dead window half of that (the paper's 12.5k of 25k), and none from {@code until} (the LR decay)
+         * on.
          */
         public static Plan forRun(long totalSteps, int every, long seed, long until) {
             if (every == 0) {
