@@ -1,6 +1,7 @@
 package dev.saetrain.sweep;
 
 import dev.saetrain.io.JsonFiles;
+import dev.saetrain.io.StrictJson;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -114,8 +115,15 @@ public final class SweepCollector {
             diverged.put(d.path("sae").asText(), "diverged at step " + d.path("step").asLong() + " ("
                     + d.path("reason").asText() + ")");
         }
-        for (JsonNode sae : config.path("saes")) {
-            String name = sae.path("name").asText();
+        // Read strictly: a wrong-typed value would otherwise enter the table as 0 (the run is then reported broken).
+        StrictJson j = new StrictJson(configFile);
+        long tokens = j.integer(result, "result", "tokens", 0, Long.MAX_VALUE);
+        double seconds = j.number(result, "result", "seconds", 0, Double.MAX_VALUE);
+        JsonNode saes = j.array(config, "", "saes");
+        for (int i = 0; i < saes.size(); i++) {
+            JsonNode sae = saes.get(i);
+            String at = "saes[" + i + "]";
+            String name = j.text(sae, at, "name");
             if (!Files.isRegularFile(run.resolve("saes").resolve(name).resolve("cfg.json"))) {
                 String why = diverged.getOrDefault(name, "run " + result.path("status").asText()
                         + " but saes/" + name + " is missing");
@@ -127,12 +135,11 @@ public final class SweepCollector {
                 throw new BadInputException(run.resolve("metrics.jsonl"), "has no row for SAE " + name
                         + ", which config.json lists as finished; the file was truncated or edited");
             }
-            String arch = sae.path("architecture").asText();
-            int k = sae.path("k").asInt();
-            rows.add(new Row(task, run, name, arch, sae.path("n_latents").asInt(), k,
-                    k > 0 ? Double.NaN : sae.path("l1").asDouble(), m.path("l0").asDouble(Double.NaN),
-                    number(m, "fvu"), number(m, "dead_fraction"), result.path("tokens").asLong(),
-                    result.path("seconds").asDouble(), false));
+            String arch = j.text(sae, at, "architecture");
+            int k = j.intValue(sae, at, "k", 0, Integer.MAX_VALUE);
+            rows.add(new Row(task, run, name, arch, j.intValue(sae, at, "n_latents", 1, Integer.MAX_VALUE), k,
+                    k > 0 ? Double.NaN : j.number(sae, at, "l1", 0, Double.MAX_VALUE), number(m, "l0"),
+                    number(m, "fvu"), number(m, "dead_fraction"), tokens, seconds, false));
         }
     }
 

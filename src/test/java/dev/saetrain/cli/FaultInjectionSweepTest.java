@@ -91,4 +91,22 @@ class FaultInjectionSweepTest {
         assertTrue(o.out().contains("1 finished SAE(s)"), o.out());
         assertTrue(o.err().contains("broken: " + runs.resolve("broken/config.json")), o.err());
     }
+
+    /** A finished run whose config.json holds a wrong-typed value is reported broken by key, never tabled as 0. */
+    @Test
+    void collectReportsAWrongTypedResultByKey() throws IOException {
+        Path runs = tmp.resolve("runs");
+        for (String name : List.of("good", "typed")) {
+            assertEquals(0, run("train", data.toString(), "--batch", "64", "--expansion", "2", "--k", "4", "--threads",
+                    "1", "--device", "cpu", "--out", runs.toString(), "--name", name).code());
+        }
+        Path config = runs.resolve("typed/config.json");
+        Files.writeString(config, Files.readString(config).replaceFirst("\"tokens\"\\s*:\\s*(\\d+)\\s*,\\s*\"seconds\"",
+                "\"tokens\": \"$1\", \"seconds\""));
+        assertTrue(Files.readString(config).matches("(?s).*\"tokens\"\\s*:\\s*\"\\d+\".*"), "the test did not edit the file");
+        FaultFixture.Outcome o = run("sweep", "collect", runs.toString());
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("1 finished SAE(s)"), o.out());
+        assertTrue(o.err().contains("broken: " + config) && o.err().contains("'result.tokens'"), o.err());
+    }
 }
