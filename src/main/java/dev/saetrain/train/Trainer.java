@@ -14,7 +14,6 @@ import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -163,14 +162,9 @@ public final class Trainer {
         } catch (BadInputException e) {
             // Bad data met mid-stream (a non-finite row). Before the first checkpoint the run is void: leave nothing
             // behind. After it the checkpoints are work a user can resume once the rows are fixed: never delete them.
-            Path checkpoints = new CheckpointStore(runDir).dir();
-            boolean holdsCheckpoint;
-            try (var entries = Files.list(checkpoints)) {
-                holdsCheckpoint = entries.findAny().isPresent();
-            } catch (java.nio.file.NoSuchFileException none) {
-                holdsCheckpoint = false;
-            }
-            if (!holdsCheckpoint) {
+            CheckpointStore store = new CheckpointStore(runDir);
+            Path checkpoints = store.dir();
+            if (store.stepDirs().isEmpty()) {
                 deleteRunDir(runDir);
                 throw e;
             }
@@ -421,15 +415,9 @@ public final class Trainer {
     }
 
     private static void deleteRunDir(Path runDir) {
-        try (var walk = Files.walk(runDir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (IOException | UncheckedIOException e) {
+        try {
+            CheckpointStore.deleteTree(runDir);
+        } catch (IOException e) {
             LOG.error("could not remove the partial run directory {}: {}", runDir, e.getMessage());
         }
     }
