@@ -20,10 +20,11 @@ extern "C" __global__ void scale_into(const float* src, float* dst, long long n,
     }
 }
 
-// expInto: dst[i] = exp(src[i]).
+// expInto: dst[i] = exp(src[i]), computed in double and rounded once to float, so that it equals the CPU's
+// (float) Math.exp bit for bit (expf is off by up to 2 ulp; the thresholds it makes must match on both devices).
 extern "C" __global__ void exp_into(const float* src, float* dst, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        dst[i] = expf(src[i]);
+        dst[i] = (float) exp((double) src[i]);
     }
 }
 

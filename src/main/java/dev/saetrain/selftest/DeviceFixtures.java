@@ -80,6 +80,32 @@ public final class DeviceFixtures {
     }
 
     /**
+     * {@code a} with every element rounded to TF32 as the CUDA products round their inputs (cvt.rna: 10-bit
+     * mantissa, to nearest, ties away from zero) when {@code fd} is a CUDA device; {@code a} itself otherwise. A
+     * check of an op that chains two products (a gradient made by one product and consumed by the next) gives
+     * both devices TF32-exact inputs, so that the rounding of the inputs, which the product checks cover, is not
+     * amplified through the chain; what remains is the rounding of the intermediate and the order of the sums.
+     */
+    public static float[] tf32Exact(FastDevice fd, float[] a) {
+        if (!fd.name().startsWith("cuda")) {
+            return a;
+        }
+        float[] out = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = roundTf32(a[i]);
+        }
+        return out;
+    }
+
+    /** x rounded to TF32 (10-bit mantissa, to nearest, ties away from zero); NaN and infinities unchanged. */
+    public static float roundTf32(float x) {
+        if (!Float.isFinite(x)) {
+            return x;
+        }
+        return Float.intBitsToFloat((Float.floatToRawIntBits(x) + 0x1000) & 0xffffe000);
+    }
+
+    /**
      * Awkward sizes: d in {48, 769}; m = 100, 257, 1031 (multiples of no tile);
      * batch 1, 7, 33; k = 1, 7, 32. Chosen so each value of each axis appears, not the full product.
      */

@@ -26,7 +26,7 @@ import java.util.Arrays;
  * {@link Device#gatedDenseBackward} against ReferenceOps, on gate = relu(pi_gate) and f from the reference
  * {@link Device#gatedDense} of {@link GatedSparseParity}'s inputs (row 1 all closed). Every output starts as
  * garbage (overwritten) and every flag must end set. ParityAssert's fp32-sum tolerance (dot products of length
- * d <= 769, sums over <= 33 rows).
+ * d <= 769, sums over <= 33 rows); on CUDA, TF32-exact operands and the TF32 tolerance.
  */
 public final class GatedDenseBackwardParity {
 
@@ -67,15 +67,17 @@ public final class GatedDenseBackwardParity {
         ref.gatedDense(pre, up(ref, in.bGate()), up(ref, in.bMag()), up(ref, in.magScale()), b, m, fBuf,
                 ref.allocFloat(m), ref.allocInt(1));
         float[] gate = down(ref, pre, b * m);
-        float[] f = down(ref, fBuf, b * m);
-        float[] err = gaussian(82, b * d, 1.0);
-        float[] auxErr = gaussian(83, b * d, 1.0);
-        float[] wDec = gaussian(84, m * d, 1 / Math.sqrt(d));
+        // The operands of the products are TF32-exact on CUDA (see DeviceFixtures.tf32Exact): dWEnc is a product
+        // of x and a gradient that is itself two products of err, auxErr and W_dec.
+        float[] f = DeviceFixtures.tf32Exact(fd, down(ref, fBuf, b * m));
+        float[] err = DeviceFixtures.tf32Exact(fd, gaussian(82, b * d, 1.0));
+        float[] auxErr = DeviceFixtures.tf32Exact(fd, gaussian(83, b * d, 1.0));
+        float[] wDec = DeviceFixtures.tf32Exact(fd, gaussian(84, m * d, 1 / Math.sqrt(d)));
         float[] l1 = gaussian(85, m, 0.01);
         for (int i = 0; i < m; i++) {
             l1[i] = Math.abs(l1[i]);
         }
-        float[] xIn = gaussian(86, b * d, 1.0);
+        float[] xIn = DeviceFixtures.tf32Exact(fd, gaussian(86, b * d, 1.0));
         int[] allSet = new int[m];
         Arrays.fill(allSet, 1);
         Out want = run(ref, gate, f, err, auxErr, wDec, l1, xIn, in, s);
