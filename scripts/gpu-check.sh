@@ -6,7 +6,8 @@
 #
 # DIST is the unpacked distribution (target/sae-train-<version>-linux-x86_64, the newest one there by default) or
 # its .tar.gz (unpacked into the output folder first), run as DIST/bin/sae-train; without one, `java -jar target/sae-train.jar` when java is on the PATH. In order:
-# nvidia-smi (-q and a one-line query), `sae-train selftest --device D --json`, then per shape (d=768 x32 k=32
+# nvidia-smi (-q and a one-line query), `sae-train selftest --device D --json`, scripts/train-resume-check.sh (train,
+# SIGTERM at a checkpoint, resume), then per shape (d=768 x32 k=32
 # and d=2304 x16 k=64, batch 4096) `sae-train bench` and scripts/bench/torch_step.py in fp32, tf32 and bf16
 # (autocast) with the sparse decode, on random rows (no data to carry), then the summary: summary.md and
 # summary.json in the output folder ($OUT when set, else gpu-check-out/), logs under logs/.
@@ -96,14 +97,18 @@ if [[ $DEVICE == cpu ]]; then
 fi
 
 # Timeouts in seconds, each overridable. With 5 s of grace per step (SIGTERM, then SIGKILL) the worst case, every
-# step hanging, is 10+10+150+2*80+6*30+20 = 530 s + 11*5 s = 585 s: under 10 minutes. A step that fails fast costs
+# step hanging, is 10+10+120+45+2*60+6*30+20 = 505 s + 12*5 s = 565 s: under 10 minutes. A step that fails fast costs
 # its seconds only. The selftest runs first, so that the driver's PTX JIT cache is warm for the benches.
 T_SMI="${GPU_CHECK_T_SMI:-10}"
-T_SELFTEST="${GPU_CHECK_T_SELFTEST:-150}"
-T_BENCH="${GPU_CHECK_T_BENCH:-80}"
+T_SELFTEST="${GPU_CHECK_T_SELFTEST:-120}"
+T_BENCH="${GPU_CHECK_T_BENCH:-60}"
 T_TORCH="${GPU_CHECK_T_TORCH:-30}"
+# A loaded 2-core machine runs the quick selftest in about a minute: the rehearsal's limit is wider.
+[[ $DEVICE == cpu && -z "${GPU_CHECK_T_SELFTEST:-}" ]] && T_SELFTEST=300
 # A CPU has no bf16 matmul units: PyTorch's bf16 step there is several times its fp32 one (the rehearsal only).
 [[ $DEVICE == cpu && -z "${GPU_CHECK_T_TORCH:-}" ]] && T_TORCH=90
+T_RESUME="${GPU_CHECK_T_RESUME:-45}"
+[[ $DEVICE == cpu && -z "${GPU_CHECK_T_RESUME:-}" ]] && T_RESUME=300
 T_SUMMARY="${GPU_CHECK_T_SUMMARY:-20}"
 GRACE=5
 
@@ -111,7 +116,7 @@ mkdir -p "$OUTDIR/logs" || die "cannot create $OUTDIR/logs"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
 # Only what this script writes: a previous run's files must not pass for this run's.
 rm -f "$OUTDIR"/{steps.tsv,meta.txt,selftest.json,summary.md,summary.json} "$OUTDIR"/logs/gpu-samples.csv \
-    "$OUTDIR"/logs/{nvidia-smi,nvidia-smi-query,selftest,bench-d*,torch-d*}.{out,err}
+    "$OUTDIR"/logs/{nvidia-smi,nvidia-smi-query,selftest,train-resume,bench-d*,torch-d*}.{out,err}
 START=$(date +%s)
 {
     echo "device=$DEVICE"
@@ -122,7 +127,7 @@ START=$(date +%s)
     echo "shapes=$(IFS=,; echo "${SHAPES[*]}")"
     echo "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "host=$(hostname)"
-    echo "timeouts=nvidia-smi $T_SMI, selftest $T_SELFTEST, bench $T_BENCH, torch $T_TORCH, summary $T_SUMMARY" \
+    echo "timeouts=nvidia-smi $T_SMI, selftest $T_SELFTEST, train-resume $T_RESUME, bench $T_BENCH, torch $T_TORCH, summary $T_SUMMARY" \
         "(+${GRACE}s grace each)"
 } > "$OUTDIR/meta.txt"
 
@@ -183,6 +188,9 @@ if [[ $DEVICE == cuda ]] && command -v nvidia-smi >/dev/null; then
         > "$OUTDIR/logs/gpu-samples.csv" 2>/dev/null &
     SAMPLER=$!
 fi
+
+# Train, stop with SIGTERM at a checkpoint, resume: a run on this device loses nothing (scripts/train-resume-check.sh).
+step train-resume "$T_RESUME" scripts/train-resume-check.sh "$DEVICE" "$OUTDIR/train-resume" "${SAE[@]}"
 
 for shape in "${SHAPES[@]}"; do
     read -r d x k <<< "$shape"

@@ -252,6 +252,19 @@ def main():
             md.append("```")
     md.append("")
 
+    md.append("## Train, stop, resume")
+    md.append("")
+    resume_status = next((s["status"] for s in steps if s["step"] == "train-resume"), None)
+    resume_lines = [line for line in (read_text(os.path.join(out, "logs", "train-resume.out")) or "").splitlines()
+                    + (read_text(os.path.join(out, "logs", "train-resume.err")) or "").splitlines()
+                    if line.startswith("train-resume:")]
+    if resume_status is None:
+        md.append("not run")
+    else:
+        md.append(f"`scripts/train-resume-check.sh`: {resume_status}")
+        md.extend(f"- {line[len('train-resume: '):]}" for line in resume_lines)
+    md.append("")
+
     md.append("## Steps")
     md.append("")
     md.append("| step | status | exit | seconds | timeout s |")
@@ -266,7 +279,8 @@ def main():
         f.write(text)
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, "gpu": gpu, "peak_tflops": peak, "failed_steps": failed, "steps": steps,
-                   "shapes": shapes, "selftest": selftest}, f, indent=1)
+                   "shapes": shapes, "selftest": selftest,
+                   "train_resume": {"status": resume_status, "lines": resume_lines}}, f, indent=1)
     print(text)
 
 
