@@ -25,8 +25,11 @@ final class Progress implements AutoCloseable {
         if (System.console() != null) {
             b.setConsumer(new ConsoleProgressBarConsumer(System.err));
         } else {
-            // Log lines, not a redrawn bar: wide enough for the metrics, plain ASCII for log files.
-            b.setConsumer(new DelegatingProgressBarConsumer(LOG::info, 160)).setUpdateIntervalMillis(30_000);
+            // Log lines, not a redrawn bar: wide enough for the metrics, plain ASCII for log files. The bar
+            // renders its final state both on its last refresh and on close: a line equal to the one before it
+            // is not logged again.
+            b.setConsumer(new DelegatingProgressBarConsumer(new DistinctLines(LOG::info), 160))
+                    .setUpdateIntervalMillis(30_000);
         }
         bar = b.build();
     }
@@ -40,5 +43,23 @@ final class Progress implements AutoCloseable {
     @Override
     public void close() {
         bar.close();
+    }
+
+    /** Passes each line on unless it equals the previous one. */
+    static final class DistinctLines implements java.util.function.Consumer<String> {
+        private final java.util.function.Consumer<String> out;
+        private String last;
+
+        DistinctLines(java.util.function.Consumer<String> out) {
+            this.out = out;
+        }
+
+        @Override
+        public synchronized void accept(String line) {
+            if (!line.equals(last)) {
+                last = line;
+                out.accept(line);
+            }
+        }
     }
 }
