@@ -76,7 +76,8 @@ final class CublasGemm implements AutoCloseable {
             failure = "cuBLAS not loaded: " + shim;
             return null;
         }
-        String open = CublasShim.openCublas(CublasShim.candidates(searchPath));
+        String open = CublasShim.openCublas(CublasShim.candidates(searchPath,
+                CublasShim.toolkitFolders(CublasShim.TOOLKIT_ROOT)));
         if (open != null) {
             failure = "cuBLAS not loaded: dlopen: " + open + " (put the folder holding CUDA 13's libcublas.so.13 or "
                     + "CUDA 12's libcublas.so.12 on LD_LIBRARY_PATH or " + CublasShim.PATH_ENV + ")";

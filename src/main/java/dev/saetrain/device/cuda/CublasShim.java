@@ -26,8 +26,8 @@ final class CublasShim {
     static final String PATH_ENV = "SAETRAIN_CUBLAS_PATH";
     /** The cuBLAS libraries the shim can use, newest first. */
     static final List<String> LIBRARIES = List.of("libcublas.so.13", "libcublas.so.12");
-    /** Where the CUDA toolkit installs its libraries by default; tried after the system's library path. */
-    static final String TOOLKIT_LIB = "/usr/local/cuda/lib64";
+    /** Where CUDA toolkits install themselves: cuda (the default's link) and cuda-MAJOR.MINOR folders. */
+    static final Path TOOLKIT_ROOT = Path.of("/usr/local");
 
     private static boolean shimTried;
     private static String shimFailure;
@@ -79,9 +79,9 @@ final class CublasShim {
     /**
      * The paths to try, in order: for each folder of {@code searchPath} (':'-separated, may be null) each of
      * {@link #LIBRARIES}, then each bare name (found as dlopen finds libraries: LD_LIBRARY_PATH, the system's
-     * library cache and folders), then each under {@link #TOOLKIT_LIB}.
+     * library cache and folders), then each in each of {@code toolkitFolders}.
      */
-    static List<String> candidates(String searchPath) {
+    static List<String> candidates(String searchPath, List<String> toolkitFolders) {
         List<String> out = new ArrayList<>();
         if (searchPath != null) {
             for (String dir : searchPath.split(":")) {
@@ -93,10 +93,51 @@ final class CublasShim {
             }
         }
         out.addAll(LIBRARIES);
-        for (String lib : LIBRARIES) {
-            out.add(TOOLKIT_LIB + "/" + lib);
+        for (String dir : toolkitFolders) {
+            for (String lib : LIBRARIES) {
+                out.add(dir + "/" + lib);
+            }
         }
         return out;
+    }
+
+    /**
+     * The lib64 folders of the CUDA toolkits installed under {@code root} that exist: {@code cuda/lib64} first (the
+     * default toolkit), then {@code cuda-MAJOR.MINOR/lib64}, newest first. Unreadable or missing root: none.
+     */
+    static List<String> toolkitFolders(Path root) {
+        List<String> out = new ArrayList<>();
+        if (Files.isDirectory(root.resolve("cuda/lib64"))) {
+            out.add(root.resolve("cuda/lib64").toString());
+        }
+        List<Path> versioned = new ArrayList<>();
+        try (var dirs = Files.list(root)) {
+            dirs.filter(d -> d.getFileName().toString().matches("cuda-\\d+(\\.\\d+)*"))
+                    .filter(d -> Files.isDirectory(d.resolve("lib64")))
+                    .forEach(versioned::add);
+        } catch (IOException e) {
+            return out;
+        }
+        versioned.sort((x, y) -> compareVersions(y.getFileName().toString().substring(5),
+                x.getFileName().toString().substring(5)));
+        for (Path d : versioned) {
+            out.add(d.resolve("lib64").toString());
+        }
+        return out;
+    }
+
+    /** Compares dotted version numbers numerically ("13.0" > "12.10" > "12.9"). */
+    private static int compareVersions(String x, String y) {
+        String[] a = x.split("\\.");
+        String[] b = y.split("\\.");
+        for (int i = 0; i < Math.max(a.length, b.length); i++) {
+            long p = i < a.length ? Long.parseLong(a[i]) : 0;
+            long q = i < b.length ? Long.parseLong(b[i]) : 0;
+            if (p != q) {
+                return Long.compare(p, q);
+            }
+        }
+        return 0;
     }
 
     /**

@@ -107,12 +107,22 @@ class CublasShimTest {
     }
 
     @Test
-    void candidatesTryTheUsersFoldersThenTheLibraryPathThenTheToolkit() {
+    void candidatesTryTheUsersFoldersThenTheLibraryPathThenTheToolkits() {
         assertEquals(List.of("/opt/a/libcublas.so.13", "/opt/a/libcublas.so.12", "/b/libcublas.so.13",
-                "/b/libcublas.so.12", "libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
-                "/usr/local/cuda/lib64/libcublas.so.12"), CublasShim.candidates("/opt/a: :/b/"));
-        assertEquals(List.of("libcublas.so.13", "libcublas.so.12", "/usr/local/cuda/lib64/libcublas.so.13",
-                "/usr/local/cuda/lib64/libcublas.so.12"), CublasShim.candidates(null));
+                "/b/libcublas.so.12", "libcublas.so.13", "libcublas.so.12", "/t/lib64/libcublas.so.13",
+                "/t/lib64/libcublas.so.12"), CublasShim.candidates("/opt/a: :/b/", List.of("/t/lib64")));
+        assertEquals(List.of("libcublas.so.13", "libcublas.so.12"), CublasShim.candidates(null, List.of()));
+    }
+
+    @Test
+    void toolkitFoldersAreTheDefaultThenTheNewestVersionFirst(@TempDir Path root) throws IOException {
+        for (String d : List.of("cuda/lib64", "cuda-12.9/lib64", "cuda-12.10/lib64", "cuda-13.0/lib64", "cuda-11.8",
+                "cuda-x/lib64", "cudnn/lib64")) {
+            Files.createDirectories(root.resolve(d));
+        }
+        assertEquals(List.of(root + "/cuda/lib64", root + "/cuda-13.0/lib64", root + "/cuda-12.10/lib64",
+                root + "/cuda-12.9/lib64"), CublasShim.toolkitFolders(root));
+        assertEquals(List.of(), CublasShim.toolkitFolders(root.resolve("missing")));
     }
 
     @Test
