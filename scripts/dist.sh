@@ -2,7 +2,8 @@
 # Builds the self-contained bundle TARGET/sae-train-VERSION-linux-x86_64/ (and its .tar.gz) from TARGET/sae-train.jar:
 #
 #   bin/sae-train        the launcher (scripts/sae-train.launcher): runs runtime/bin/java -jar lib/sae-train.jar "$@"
-#   lib/sae-train.jar    the shaded jar less what never loads on linux-x86_64 (see drop_from_jar)
+#   lib/sae-train.jar    the shaded jar less what never loads on linux-x86_64 (see DROP_FROM_JAR), with the cuBLAS
+#                        shim (scripts/build-native.sh) when the build had g++
 #   runtime/             a Java runtime made by jlink with only the modules below
 #
 # Then checks it: jdeps finds no module the runtime lacks, the folder is at most MAX_MIB (printed), and the bundle's
@@ -33,6 +34,7 @@ OPTIONAL_MODULES=(java.sql)
 DROP_FROM_JAR=(
   'lib/libJNvPTXCompiler-*'                              # JCuda's PTX compiler: the driver loads our PTX (cuModuleLoadData)
   'lib/libJNvrtc-*'                                      # JCuda's runtime compiler: nothing compiles CUDA C at run time
+  'lib/libJCudaRuntime-*'                                # JCuda's runtime API: we use the driver API (cuBLAS: our shim)
   'org/bytedeco/openblas/linux-x86_64/libjniopenblas.so' # JNI of the LAPACK class; we load openblas_nolapack only
   'org/bytedeco/openblas/linux-x86_64/include'           # C headers, for compiling against OpenBLAS
   'org/jline/nativ/!(Linux)'                             # the progress bar's terminal natives for other systems
@@ -108,6 +110,12 @@ for p in "${KEEP_IN_JAR[@]}"; do
   hits=($work/jar/$p)
   [ ${#hits[@]} -gt 0 ] || die "the slim jar lacks $p, which the program loads on linux-x86_64 (see KEEP_IN_JAR)"
 done
+# The cuBLAS shim is optional: a build without g++ has none, and CUDA then uses the project's GEMM kernel.
+if [ -f "$work/jar/dev/saetrain/device/cuda/native/linux-x86_64/libsaetrain_cublas.so" ]; then
+  shim="cuBLAS shim included"
+else
+  shim="no cuBLAS shim (built without g++: CUDA dense products will use the project's GEMM kernel)"
+fi
 mv "$work/jar/META-INF/MANIFEST.MF" "$work/MANIFEST.MF"
 "$jdk/bin/jar" --create --file "$out/lib/sae-train.jar" --manifest "$work/MANIFEST.MF" -C "$work/jar" . \
   || die "could not pack $out/lib/sae-train.jar"
@@ -143,5 +151,6 @@ fi
 tar -C "$target" -czf "$out.tar.gz" "$name" || die "tar failed"
 gz=$(awk -v b="$(stat -c %s "$out.tar.gz")" 'BEGIN { printf "%.1f", b / 1048576 }')
 echo "dist: $out: $mib MiB unpacked ($sizes; limit $MAX_MIB MiB), $name.tar.gz $gz MiB"
+echo "dist: $shim"
 echo "dist: runtime modules: $(IFS=,; echo "${MODULES[*]}") (jlink $major, --compress=$compress)"
 echo "dist: bundle check: bench on the CPU ok; --device cuda: $(tail -1 <<<"$cuda")"

@@ -3,8 +3,9 @@ package dev.saetrain.device.cuda;
 /**
  * What the CUDA op classes need from the driver, with no JCuda type in sight: memory, copies, kernel launches
  * on the compute stream and the dense product. {@code JCudaRuntime} implements it over the JCuda driver API
- * (and JCublas when it loads); op classes ({@link CudaActivationOps}, {@link CudaGemm}, ...) are written
- * against this interface only. All work is queued on one compute stream in call order.
+ * (and cuBLAS through the project's shim, {@link CublasGemm}, when it loads); op classes
+ * ({@link CudaActivationOps}, {@link CudaGemm}, ...) are written against this interface only. All work is queued
+ * on one compute stream in call order.
  */
 public interface CudaRuntime {
     /** A zero-filled fp32 buffer of {@code n} elements. */

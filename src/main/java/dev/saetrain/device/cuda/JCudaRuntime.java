@@ -64,8 +64,9 @@ import org.slf4j.LoggerFactory;
  * {@link CudaRuntime} over the JCuda driver API: the only class that imports {@code jcuda.*}. Opening it takes the
  * primary context of device 0, loads every PTX module the {@link KernelCatalog} names from
  * {@code /dev/saetrain/device/cuda/kernels/} with {@code cuModuleLoadData}, resolves every {@code CUfunction} once,
- * creates a compute stream and a copy stream, and loads cuBLAS (JCublas, {@code libcublas.so.12}) when it can;
- * otherwise dense products go to {@link CudaGemm}, and the log says which on one line.
+ * creates a compute stream and a copy stream, and loads cuBLAS ({@link CublasGemm}: libcublas.so.13 or .so.12
+ * through the project's JNI shim) when it can; otherwise dense products go to {@link CudaGemm}, and the log says
+ * which, with the reason, on one line.
  *
  * <p>Both streams are blocking streams: the synchronous copies of {@link #upload} / {@link #download} (legacy
  * default stream) wait for the kernels queued before them, which is what the Device contract needs.
@@ -83,7 +84,7 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
 
     private final CUdevice cuDevice = new CUdevice();
     private final CUcontext context = new CUcontext();
-    private final CUstream compute = new CUstream();
+    private final Stream compute = new Stream();
     private final CUstream copy = new CUstream();
     private final List<CUmodule> modules = new java.util.ArrayList<>();
     private final Map<String, CUfunction> functions = new HashMap<>();
@@ -181,7 +182,7 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
             cuStreamCreate(copy, 0);
             loadModules();
             this.kernelGemm = new CudaGemm(this);
-            this.cublas = CublasGemm.tryLoad(compute);
+            this.cublas = CublasGemm.tryLoad(compute.handle(), System.getenv(CublasShim.PATH_ENV));
         } catch (RuntimeException e) {
             // Not usable after all (e.g. a kernel failed to load): give the context back before saying so.
             cuDevicePrimaryCtxRelease(cuDevice);
@@ -273,9 +274,9 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
         return driverVersion / 1000 + "." + (driverVersion % 1000) / 10;
     }
 
-    /** "cuBLAS (TF32, fp32 accumulation)" or "project GEMM kernel (...)". */
+    /** "cuBLAS 13.0.2 (cublasGemmEx, ...)" or "project GEMM kernel (...; why cuBLAS is not used)". */
     public String gemmPath() {
-        return cublas != null ? "cuBLAS 12 (cublasGemmEx, TF32 inputs, fp32 accumulation)"
+        return cublas != null ? cublas.description()
                 : "project GEMM kernel (mma.sync, fp32 accumulation; " + CublasGemm.lastFailure() + ")";
     }
 
@@ -309,6 +310,13 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
     /** A CUdeviceptr for a raw address (JCuda adds a pointer's byte offset to its base, here 0). */
     private static CUdeviceptr dptr(long address) {
         return new CUdeviceptr().withByteOffset(address);
+    }
+
+    /** A CUstream that exposes its handle (a CUstream is a cudaStream_t), for cuBLAS. */
+    private static final class Stream extends CUstream {
+        long handle() {
+            return getNativePointer();
+        }
     }
 
     /** CUdeviceptr that exposes the address the driver wrote into it. */
@@ -428,13 +436,14 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DevPtr a, int lda, DevPtr b,
                      int ldb, float beta, DevPtr c, int ldc) {
+        CudaGemm.checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         if (m == 0 || n == 0) {
             return;
         }
         bind();
-        if (cublas != null) {
-            cublas.gemm(transA, transB, m, n, k, alpha, dptr(a.address()), lda, dptr(b.address()), ldb, beta,
-                    dptr(c.address()), ldc);
+        // k == 0 (C = beta C, A and B may be null) stays with the kernel, whose tests cover it.
+        if (cublas != null && k > 0) {
+            cublas.gemm(transA, transB, m, n, k, alpha, a.address(), lda, b.address(), ldb, beta, c.address(), ldc);
         } else {
             kernelGemm.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         }
@@ -540,9 +549,17 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
         closed = true;
         bind();
         cuCtxSynchronize();
-        if (cublas != null) {
-            cublas.close();
+        try {
+            if (cublas != null) {
+                cublas.close();
+            }
+        } finally {
+            releaseAll();
         }
+    }
+
+    /** Frees what close() leaves: buffers, modules, streams and the context (also when cuBLAS failed to close). */
+    private void releaseAll() {
         List<Long> left;
         synchronized (live) {
             left = List.copyOf(live);
@@ -557,69 +574,5 @@ public final class JCudaRuntime implements CudaRuntime, AutoCloseable {
         cuStreamDestroy(compute);
         cuStreamDestroy(copy);
         cuDevicePrimaryCtxRelease(cuDevice);
-    }
-    /**
-     * Dense products through cuBLAS (JCublas2, libcublas.so.12): cublasGemmEx with fp32 data, TF32 compute
-     * (CUBLAS_COMPUTE_32F_FAST_TF32) and fp32 accumulation, on the compute stream. Row-major C = op(A) op(B) is the
-     * column-major C^T = op(B)^T op(A)^T, so the operands are swapped and each keeps its own transpose flag.
-     */
-    private static final class CublasGemm {
-        private static String failure = "cuBLAS not tried";
-        private static boolean unloadable;
-        private final jcuda.jcublas.cublasHandle handle;
-
-        private CublasGemm(jcuda.jcublas.cublasHandle handle) {
-            this.handle = handle;
-        }
-
-        static String lastFailure() {
-            return failure;
-        }
-
-        /** cuBLAS on the compute stream, or null (and the reason kept for the log) when it cannot be loaded. */
-        static synchronized CublasGemm tryLoad(CUstream stream) {
-            if ("kernel".equals(System.getProperty("saetrain.gemm"))) {
-                failure = "cuBLAS not used: -Dsaetrain.gemm=kernel";
-                return null;
-            }
-            if (unloadable) {
-                // A native library that failed to load fails the same way again (JCuda: NoClassDefFoundError).
-                return null;
-            }
-            try {
-                jcuda.jcublas.JCublas2.setExceptionsEnabled(true);
-                jcuda.jcublas.JCublas2.initialize();
-                jcuda.jcublas.cublasHandle h = new jcuda.jcublas.cublasHandle();
-                jcuda.jcublas.JCublas2.cublasCreate(h);
-                jcuda.jcublas.JCublas2.cublasSetStream(h, new jcuda.runtime.cudaStream_t(stream));
-                jcuda.jcublas.JCublas2.cublasSetPointerMode(h, jcuda.jcublas.cublasPointerMode.CUBLAS_POINTER_MODE_HOST);
-                return new CublasGemm(h);
-            } catch (LinkageError e) {
-                unloadable = true;
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("([\\w.+-]+\\.so[.0-9]*): cannot open shared "
-                        + "object file").matcher(oneLine(e));
-                failure = "cuBLAS not loaded: " + (m.find() ? m.group(1) + " not found" : "the JCublas library did not load")
-                        + " (JCublas 12.6 needs CUDA 12's libcublas.so.12 on the library path)";
-            } catch (CudaException e) {
-                failure = "cuBLAS not usable: " + oneLine(e);
-            }
-            LOG.info("CUDA: {}; using the project's GEMM kernel", failure);
-            return null;
-        }
-
-        void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
-                  int ldb, float beta, Pointer c, int ldc) {
-            int opA = transA ? jcuda.jcublas.cublasOperation.CUBLAS_OP_T : jcuda.jcublas.cublasOperation.CUBLAS_OP_N;
-            int opB = transB ? jcuda.jcublas.cublasOperation.CUBLAS_OP_T : jcuda.jcublas.cublasOperation.CUBLAS_OP_N;
-            jcuda.jcublas.JCublas2.cublasGemmEx(handle, opB, opA, n, m, k, Pointer.to(new float[] {alpha}),
-                    b, jcuda.cudaDataType.CUDA_R_32F, ldb, a, jcuda.cudaDataType.CUDA_R_32F, lda,
-                    Pointer.to(new float[] {beta}), c, jcuda.cudaDataType.CUDA_R_32F, ldc,
-                    jcuda.jcublas.cublasComputeType.CUBLAS_COMPUTE_32F_FAST_TF32,
-                    jcuda.jcublas.cublasGemmAlgo.CUBLAS_GEMM_DEFAULT);
-        }
-
-        void close() {
-            jcuda.jcublas.JCublas2.cublasDestroy(handle);
-        }
     }
 }

@@ -11,11 +11,14 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link CudaGemm} on a GPU against a double-precision host product, at awkward sizes (m, n, k from
  * {1, 7, 48, 769, 1031}), all four transpose combinations, alpha and beta, padded row strides and an operand
- * that is not 16-byte aligned (the scalar load path).
+ * that is not 16-byte aligned (the scalar load path); then {@link CudaRuntime#gemm} (cuBLAS where it loads) on the
+ * same cases.
  *
  * <p>Tolerance (TF32 inputs, fp32 accumulation): |C - C_ref| <= 2e-3 (|alpha| sum_l |a_il| |b_lj| + |beta| |c_ij|)
  * + 1e-6. Rounding each input to TF32 (cvt.rna, relative error <= 2^-11) puts each product within 2^-10 of its
- * exact value; fp32 accumulation adds at most k 2^-24 of the same sum (6e-5 at k = 1031). A wrong transpose,
+ * exact value; fp32 accumulation adds at most k 2^-24 of the same sum (6e-5 at k = 1031). cuBLAS's
+ * CUBLAS_COMPUTE_32F_FAST_TF32 rounds to the same 10-bit mantissa (even truncating, each product stays within
+ * 2^-9 < 2e-3 of its exact value). A wrong transpose,
  * tile edge or stride gives errors of the order of the sum itself.
  */
 @Tag("cuda")
@@ -25,10 +28,29 @@ class CudaGemmGpuTest {
         {769, 1031, 7}, {1, 1031, 769}, {1031, 1, 48}, {7, 7, 1031}, {128, 256, 32}, {129, 127, 17},
     };
 
+    /** A row-major dense product with the contract of {@link CudaRuntime#gemm}. */
+    private interface Product {
+        void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DevPtr a, int lda, DevPtr b,
+                  int ldb, float beta, DevPtr c, int ldc);
+    }
+
     @Test
     void matchesTheHostProductForEveryTransposeSizeAndStride() {
         CudaRuntime rt = GpuRuntime.openOrSkip();
-        CudaGemm gemm = new CudaGemm(rt);
+        assertAllMatch(rt, new CudaGemm(rt)::gemm);
+    }
+
+    /**
+     * The runtime's own dense product, cuBLAS where it loaded (JCudaRuntime's log and gemmPath say which), else
+     * the kernel again: the same sizes, strides, misaligned operand and tolerance.
+     */
+    @Test
+    void theRuntimesProductMatchesTheHostProductToo() {
+        CudaRuntime rt = GpuRuntime.openOrSkip();
+        assertAllMatch(rt, rt::gemm);
+    }
+
+    private static void assertAllMatch(CudaRuntime rt, Product gemm) {
         SplittableRandom rnd = new SplittableRandom(5);
         List<String> failures = new ArrayList<>();
         int run = 0;
@@ -62,7 +84,7 @@ class CudaGemmGpuTest {
     }
 
     /** One product; null when it matches, else a line naming it and its worst element. */
-    private static String check(CudaRuntime rt, CudaGemm gemm, SplittableRandom rnd, boolean ta, boolean tb,
+    private static String check(CudaRuntime rt, Product gemm, SplittableRandom rnd, boolean ta, boolean tb,
                                 int m, int n, int k, int pad, float alpha, float beta, boolean misalign) {
         int aRows = ta ? k : m;
         int aCols = ta ? m : k;
