@@ -49,14 +49,25 @@ record Axis(double lo, double hi, boolean log, double from, double to) {
 
     /** The label of tick {@code v} among {@code ticks}. */
     static String label(double v, double[] ticks, boolean log) {
-        if (log && v > 0) {
-            double m = v / Math.pow(10, Math.floor(Math.log10(v)));
-            long r = Math.round(m);
-            if (Math.abs(m - r) < 1e-9 && (r == 1 || r == 2 || r == 5 || r == 10)) {
-                return Ticks.label(v, v); // a 1-2-5 tick labels itself; a linear fallback tick needs the step
-            }
+        if (log && oneTwoFive(ticks)) {
+            return Ticks.label(v, v); // 1, 2 or 5 times a power of ten labels itself
         }
         double step = ticks.length > 1 ? ticks[1] - ticks[0] : Math.max(Math.abs(v), 1e-12);
         return Ticks.label(v, step);
+    }
+
+    /** Whether every tick is 1, 2 or 5 times a power of ten (log ticks, not their linear fallback). */
+    private static boolean oneTwoFive(double[] ticks) {
+        for (double t : ticks) {
+            if (!(t > 0)) {
+                return false;
+            }
+            double m = t / Math.pow(10, Math.floor(Math.log10(t)));
+            long r = Math.round(m);
+            if (Math.abs(m - r) > 1e-9 || !(r == 1 || r == 2 || r == 5 || r == 10)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -61,5 +61,9 @@ class TicksTest {
         assertEquals("100", Axis.label(t[5], t, true));
         double[] lin = Ticks.log(1.1, 1.7);
         assertEquals("1.2", Axis.label(lin[1], lin, true)); // a linear fallback tick: the step's decimals
+        double[] mixed = Ticks.log(0.065, 0.37); // linear fallback: 0.10, 0.15, ..., 0.35
+        assertEquals(0.1, mixed[0], 1e-12);
+        assertEquals("0.10", Axis.label(mixed[0], mixed, true)); // as its neighbours, not "0.1"
+        assertEquals("0.15", Axis.label(mixed[1], mixed, true));
     }
 }
