@@ -11,14 +11,13 @@
 # must load, or the probe must stop at the missing driver / device). Any failure exits 1 with one line.
 #
 # mvn package runs it (exec-maven-plugin; -Ddist.skip=true leaves it out). By hand, after mvn package:
-#   scripts/dist.sh target 0.1.0-SNAPSHOT 64 [JDK_HOME]      (MAX_MIB: pom.xml's dist.maxMib)
+#   scripts/dist.sh target 0.1.0-SNAPSHOT 55 [JDK_HOME]      (MAX_MIB: pom.xml's dist.maxMib)
 # Where there is no jlink (Maven on a JRE) or the machine is not linux-x86_64 it prints why and exits 0.
 set -euo pipefail
 
 # The runtime's modules; jdeps on the jar must find nothing outside MODULES and OPTIONAL_MODULES.
 MODULES=(
   java.base
-  java.desktop     # XChart draws the analysis plots with Java2D and writes PNGs with ImageIO (headless)
   java.logging     # JCuda's native loader and Jackson log through java.util.logging
   java.xml         # logback reads logback.xml with SAX
   java.naming      # logback's configurator links a handler for <insertFromJNDI> whenever it reads logback.xml
@@ -28,7 +27,10 @@ MODULES=(
 )
 # jdeps also names java.sql, but only from classes that load it when asked to ("requires static" in Jackson's and
 # logback's module-info): Jackson's java.sql.Date support, logback's database appender. Nothing here uses either.
-OPTIONAL_MODULES=(java.sql)
+# And java.desktop (the plots are our own, dev.saetrain.plot, on java.base): Jackson's Java7SupportImpl reads the
+# java.beans annotations @ConstructorProperties and @Transient, which nothing here carries, and Jackson loads it by
+# reflection and does without it when it fails; commons-math's 2-D geometry Line, which nothing here loads.
+OPTIONAL_MODULES=(java.sql java.desktop)
 
 # Entries of the shaded jar that never load on linux-x86_64 (extended glob patterns, relative to the jar's root).
 DROP_FROM_JAR=(
@@ -79,6 +81,13 @@ deps=$("$jdk/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-releas
 for m in ${deps//,/ }; do
   [[ " ${MODULES[*]} ${OPTIONAL_MODULES[*]} " == *" $m "* ]] \
     || die "jdeps: the jar uses module $m, which the runtime lacks: add it to MODULES in scripts/dist.sh (with why)"
+done
+# Optional modules are for other libraries' unused corners: the program's own classes need MODULES alone.
+own=$("$jdk/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 17 -include 'dev\.saetrain\..*' "$jar") \
+  || die "jdeps failed on $jar"
+for m in ${own//,/ }; do
+  [[ " ${MODULES[*]} " == *" $m "* ]] \
+    || die "jdeps: dev.saetrain's classes use module $m, which the runtime lacks: use java.base, or add it to MODULES"
 done
 
 # 2. The runtime. jlink 21+ takes zip-N and deprecates the numeric levels; 17 knows only 0, 1, 2.

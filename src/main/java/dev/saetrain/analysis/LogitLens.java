@@ -11,6 +11,8 @@ import dev.saetrain.data.BadInputException;
 import dev.saetrain.export.SaeLensReader;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.model.SaeWeights;
+import dev.saetrain.plot.BarChart;
+import dev.saetrain.plot.XyChart;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -21,8 +23,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.IntStream;
-import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.XYChart;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -329,9 +329,8 @@ public final class LogitLens {
     }
 
     private static void plots(Result r, Options options, Path outDir) throws IOException {
-        XYChart scatter = Plots.scatter("Logit weight distributions: skewness vs kurtosis", "skewness",
-                "kurtosis (log scale)");
-        scatter.getStyler().setYAxisLogarithmic(true);
+        XyChart scatter = Plots.scatter("Logit weight distributions: skewness vs kurtosis", "skewness",
+                "kurtosis (log scale)").logY(true);
         Map<FeatureClass, List<double[]>> byClass = new EnumMap<>(FeatureClass.class);
         for (int i = 0; i < r.stats().size(); i++) {
             LogitStats s = r.stats().get(i);
@@ -343,13 +342,13 @@ public final class LogitLens {
         for (var e : byClass.entrySet()) {
             double[] x = e.getValue().stream().mapToDouble(v -> v[0]).toArray();
             double[] y = e.getValue().stream().mapToDouble(v -> v[1]).toArray();
-            scatter.addSeries(e.getKey().label() + " (" + x.length + ")", x, y);
+            scatter.add(e.getKey().label() + " (" + x.length + ")", x, y, XyChart.Style.SCATTER);
         }
         Plots.write(scatter, outDir.resolve("skew-kurtosis.png"));
 
-        CategoryChart bars = Plots.bars("Token-set enrichment (BH q < " + options.alpha() + ")", "token set",
-                "latents");
         List<String> names = r.sets().stream().map(TokenSet::name).toList();
+        BarChart bars = Plots.bars("Token-set enrichment (BH q < " + options.alpha() + ")", "token set", "latents",
+                names);
         List<Integer> up = new ArrayList<>();
         List<Integer> down = new ArrayList<>();
         for (int s = 0; s < r.sets().size(); s++) {
@@ -357,14 +356,13 @@ public final class LogitLens {
             down.add(r.significant(s, options.alpha(), -1));
         }
         if (!names.isEmpty()) {
-            Plots.addBars(bars, "promote the set", names, up);
-            Plots.addBars(bars, "suppress the set", names, down);
+            Plots.addBars(bars, "promote the set", up);
+            Plots.addBars(bars, "suppress the set", down);
         }
         Plots.write(bars, outDir.resolve("enrichment.png"));
 
-        XYChart hist = Plots.scatter("Kurtosis of the logit weight distribution, all latents", "kurtosis",
+        XyChart hist = Plots.lines("Kurtosis of the logit weight distribution, all latents", "kurtosis",
                 "latents");
-        hist.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Line);
         double[] k = r.stats().stream().mapToDouble(LogitStats::kurtosis).toArray();
         Plots.addHistogram(hist, "latents", k, 50);
         Plots.write(hist, outDir.resolve("kurtosis.png"));

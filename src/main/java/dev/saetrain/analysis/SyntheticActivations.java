@@ -9,6 +9,7 @@ import dev.saetrain.io.DType;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.Tensor;
 import dev.saetrain.model.SaeWeights;
+import dev.saetrain.plot.XyChart;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
-import org.knowm.xchart.XYChart;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -330,7 +330,7 @@ public final class SyntheticActivations {
     }
 
     private static void cdf(Result r, String what, String title, Path file) throws IOException {
-        XYChart chart = Plots.lines("Real vs synthetic: " + title, title, "CDF");
+        XyChart chart = Plots.lines("Real vs synthetic: " + title, title, "CDF");
         add(chart, "real", pick(r.real(), what));
         for (String kind : r.codes().keySet()) {
             add(chart, kind + String.format(Locale.ROOT, " (KS %.3f)", r.ks(what, kind, "codes")),
@@ -341,7 +341,7 @@ public final class SyntheticActivations {
         Plots.write(chart, file);
     }
 
-    private static void add(XYChart chart, String name, double[] v) {
+    private static void add(XyChart chart, String name, double[] v) {
         if (v.length > 0) {
             Plots.addCdf(chart, name, v);
         }
