@@ -3,6 +3,7 @@ package dev.saetrain.data;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.SafetensorsRules;
 import java.io.IOException;
