@@ -113,7 +113,7 @@ public final class MemoryPlan {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getTotalMemorySize();
         }
-        throw new IllegalStateException("this JVM does not report physical memory (no com.sun.management); give "
+        throw new UsageException("this JVM does not report physical memory (no com.sun.management); give "
                 + "--max-memory");
     }
 
