@@ -1,6 +1,7 @@
 package dev.saetrain.analysis;
 
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.export.SaeLensReader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,10 +40,10 @@ public final class Analysis {
                 throw new IllegalArgumentException("no dictionary to analyse");
             }
             if (maxRows < 1) {
-                throw new IllegalArgumentException("--rows must be >= 1, got " + maxRows);
+                throw new UsageException("--rows must be >= 1, got " + maxRows);
             }
             if (!(duplicateCos > -1 && duplicateCos <= 1)) {
-                throw new IllegalArgumentException("--duplicate-cos must be in (-1, 1], got " + duplicateCos);
+                throw new UsageException("--duplicate-cos must be in (-1, 1], got " + duplicateCos);
             }
         }
     }
@@ -141,7 +142,7 @@ public final class Analysis {
         try {
             node = StudyFiles.JSON.readTree(cfg.toFile()).path("data");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new dev.saetrain.data.BadInputException(cfg, "invalid JSON (" + e.getOriginalMessage()
+            throw new dev.saetrain.error.BadInputException(cfg, "invalid JSON (" + e.getOriginalMessage()
                     + "); give the shards with --shards DIR");
         }
         for (String key : List.of("absolute_path", "path")) {

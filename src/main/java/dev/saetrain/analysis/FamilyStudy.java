@@ -2,6 +2,7 @@ package dev.saetrain.analysis;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -73,14 +74,14 @@ public final class FamilyStudy {
 
     public static Result compute(List<Member> given) {
         if (given.size() < 2) {
-            throw new IllegalArgumentException("a family study needs at least two dictionaries, got " + given.size());
+            throw new UsageException("a family study needs at least two dictionaries, got " + given.size());
         }
         List<Member> members = new ArrayList<>(given);
         members.sort((a, b) -> Integer.compare(a.nLatents(), b.nLatents()));
         int d = members.get(0).weights().config().dIn();
         for (Member mb : members) {
             if (mb.weights().config().dIn() != d) {
-                throw new IllegalArgumentException("dictionaries " + members.get(0).name() + " (d_in " + d + ") and "
+                throw new UsageException("dictionaries " + members.get(0).name() + " (d_in " + d + ") and "
                         + mb.name() + " (d_in " + mb.weights().config().dIn() + ") do not read the same activations;"
                         + " a family study compares dictionaries of one hook");
             }

@@ -1,8 +1,8 @@
 package dev.saetrain.analysis;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.Shard;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
 import java.nio.file.Path;

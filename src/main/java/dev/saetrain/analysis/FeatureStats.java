@@ -2,6 +2,7 @@ package dev.saetrain.analysis;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -99,7 +100,7 @@ public final class FeatureStats {
         int d = w.config().dIn();
         int m = w.config().nLatents();
         if (set.dIn() != d) {
-            throw new IllegalArgumentException("the shards in " + set.source() + " have d = " + set.dIn()
+            throw new UsageException("the shards in " + set.source() + " have d = " + set.dIn()
                     + " but the dictionary takes d_in = " + d + "; give the shards it was trained on");
         }
         int n = RowSample.count(set, maxRows);

@@ -7,7 +7,8 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.saetrain.analysis.LogitStats.FeatureClass;
 import dev.saetrain.analysis.LogitStats.Thresholds;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.export.SaeLensReader;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.model.SaeWeights;
@@ -59,7 +60,7 @@ public final class LogitLens {
 
         public Options {
             if (topTokens < 1 || !(alpha > 0 && alpha < 1)) {
-                throw new IllegalArgumentException("--top-tokens must be >= 1 and --alpha in (0, 1); got "
+                throw new UsageException("--top-tokens must be >= 1 and --alpha in (0, 1); got "
                         + topTokens + ", " + alpha);
             }
         }

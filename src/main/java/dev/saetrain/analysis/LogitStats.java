@@ -1,5 +1,7 @@
 package dev.saetrain.analysis;
 
+import dev.saetrain.error.UsageException;
+
 /**
  * The shape of one latent's logit weight distribution, the vector W_dec[i] . W_U over the vocabulary (Bloom &amp; Lin
  * 2024, "Understanding SAE Features with the Logit Lens"). Population moments, as SAELens's {@code get_stats_df}
@@ -87,7 +89,7 @@ public record LogitStats(double mean, double std, double skewness, double kurtos
 
         public Thresholds {
             if (!(minKurtosis > 3) || !(minSkew > 0) || !(minBimodality > 1.0 / 3 && minBimodality <= 1)) {
-                throw new IllegalArgumentException("classification thresholds: kurtosis must exceed 3 (the normal's), "
+                throw new UsageException("classification thresholds: kurtosis must exceed 3 (the normal's), "
                         + "skew must be positive, bimodality must lie in (1/3, 1]; got " + minKurtosis + ", "
                         + minSkew + ", " + minBimodality);
             }

@@ -1,6 +1,7 @@
 package dev.saetrain.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -54,7 +55,7 @@ public final class Report {
         Path root = analysisDir.toAbsolutePath().normalize();
         Path out = reportDir.toAbsolutePath().normalize();
         if (!Files.isDirectory(root)) {
-            throw new IllegalArgumentException(analysisDir + " is not a directory; run 'sae-train analyze' first");
+            throw new UsageException(analysisDir + " is not a directory; run 'sae-train analyze' first");
         }
         prepare(out);
         Map<Path, List<Path>> sections = new TreeMap<>(Comparator.comparing(Path::toString));
@@ -124,14 +125,14 @@ public final class Report {
     private static void prepare(Path out) throws IOException {
         if (Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
             if (!Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
-                throw new IllegalArgumentException(out + " exists and is not a directory; remove it or give another"
+                throw new UsageException(out + " exists and is not a directory; remove it or give another"
                         + " report folder");
             }
             try (Stream<Path> s = Files.list(out)) {
                 for (Path p : s.toList()) {
                     String n = p.getFileName().toString();
                     if (!n.equals(INDEX) && !n.equals(FILES) && !n.startsWith(".")) {
-                        throw new IllegalArgumentException("refusing to replace the report in " + out + ": it holds "
+                        throw new UsageException("refusing to replace the report in " + out + ": it holds "
                                 + n + ", which a report does not write; move it away or give another report folder");
                     }
                 }

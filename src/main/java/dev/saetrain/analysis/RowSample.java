@@ -1,8 +1,8 @@
 package dev.saetrain.analysis;
 
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.Shard;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.BadInputException;
 import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;

@@ -5,12 +5,14 @@ import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 
 /**
- * Encodes raw activation rows with a loaded dictionary, one row at a time, for the analyses: the same function as
- * {@link SaeWeights#reconstruct} (pre = (x - b_dec) W_enc + b_enc, then the architecture's activation, in double),
- * but with W_enc transposed once to [nLatents, dIn] so each pre-activation is one contiguous dot product, and TopK
- * by a k-slot insertion rather than a full sort. Ties in TopK go to the lower latent index, as in
- * {@link dev.saetrain.model.Activations}. Thread-safe: instances hold only read-only weights; each caller passes its
- * own {@link Scratch}.
+ * The host encoder: encodes raw activation rows with a loaded dictionary ({@link SaeWeights}), one row at a time, as
+ * SAELens runs the exported dictionary: pre = (x - b_dec) W_enc + b_enc (without "- b_dec" when apply_b_dec_to_input
+ * is off), then the architecture's inference activation, in double: topk keeps the k largest (ties: lower latent
+ * index) and ReLUs them; relu and relu-2023 are ReLU; batchtopk, jumprelu and matryoshka keep pre where
+ * pre > threshold and pre > 0; gated: f = 1[pre > 0] relu(x_in (W_enc exp(r_mag)) + b_mag), with b_gate as b_enc.
+ * W_enc is transposed once to [nLatents, dIn] so each pre-activation is one contiguous dot product, and TopK is a
+ * k-slot insertion rather than a full sort. Thread-safe: instances hold only read-only weights; each caller passes
+ * its own {@link Scratch}.
  */
 public final class SaeEncoder {
     private final SaeConfig cfg;

@@ -1,8 +1,9 @@
 package dev.saetrain.analysis;
 
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.Shard;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.export.SaeLensReader;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.io.DType;
@@ -66,7 +67,7 @@ public final class SyntheticActivations {
 
         public Options {
             if (realRows < 1 || syntheticRows < 0 || rowsPerShard < 1 || candidates < 1 || reservoir < 1) {
-                throw new IllegalArgumentException("--rows, --rows-per-shard, --candidates and --reservoir must be >= 1 "
+                throw new UsageException("--rows, --rows-per-shard, --candidates and --reservoir must be >= 1 "
                         + "and --synthetic-rows >= 0");
             }
         }

@@ -1,6 +1,7 @@
 package dev.saetrain.analysis;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import java.util.regex.PatternSyntaxException;
 public record TokenSet(String name, String description, Predicate<String> member) {
     public TokenSet {
         if (!name.matches("[A-Za-z0-9_.-]+")) {
-            throw new IllegalArgumentException("token-set name '" + name + "' may use only letters, digits, '_', '.', '-'");
+            throw new UsageException("token-set name '" + name + "' may use only letters, digits, '_', '.', '-'");
         }
     }
 
@@ -65,7 +66,7 @@ public record TokenSet(String name, String description, Predicate<String> member
         try {
             p = Pattern.compile(pattern);
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("token set " + name + ": bad regex (" + e.getDescription() + ")");
+            throw new UsageException("token set " + name + ": bad regex (" + e.getDescription() + ")");
         }
         return new TokenSet(name, "matches /" + pattern + "/", t -> p.matcher(t).matches());
     }
@@ -89,7 +90,7 @@ public record TokenSet(String name, String description, Predicate<String> member
     public static TokenSet parse(String spec) throws IOException {
         int eq = spec.indexOf('=');
         if (eq < 1) {
-            throw new IllegalArgumentException("--token-set '" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
+            throw new UsageException("--token-set '" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
         }
         String name = spec.substring(0, eq);
         String def = spec.substring(eq + 1);
@@ -119,6 +120,6 @@ public record TokenSet(String name, String description, Predicate<String> member
             }
             return new TokenSet(name, set.size() + " tokens listed in " + file.getFileName(), set::contains);
         }
-        throw new IllegalArgumentException("--token-set '" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
+        throw new UsageException("--token-set '" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
     }
 }

@@ -1,7 +1,8 @@
 package dev.saetrain.analysis;
 
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.Shard;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.SafetensorsReader;
 import dev.saetrain.io.Tensor;
@@ -149,7 +150,7 @@ public record Unembedding(int dIn, int vocab, FloatBuffer wU, Path file) {
 
     static FloatBuffer direct(long n) {
         if (n * 4 > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(n + " floats do not fit one direct buffer");
+            throw new UsageException(n + " floats do not fit one direct buffer");
         }
         return ByteBuffer.allocateDirect((int) (n * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }

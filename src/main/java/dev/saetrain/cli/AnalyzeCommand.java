@@ -6,7 +6,8 @@ import dev.saetrain.analysis.LogitLens;
 import dev.saetrain.analysis.LogitStats.FeatureClass;
 import dev.saetrain.analysis.SyntheticActivations;
 import dev.saetrain.analysis.TokenSet;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.export.SaeLensReader;
 import dev.saetrain.train.RunLock;
 import java.io.PrintWriter;
@@ -98,7 +99,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
         List<Path> saeDirs = SaeLensReader.findSaeDirs(target, spec.commandLine().getErr()::println);
         Path outDir = out != null ? out : isRun ? target.resolve("analysis") : null;
         if (outDir == null) {
-            throw new IllegalArgumentException("--out DIR is required when PATH (" + target + ") is not a run directory");
+            throw new UsageException("--out DIR is required when PATH (" + target + ") is not a run directory");
         }
         try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
             Path reportDir = noReport ? null : isRun && out == null ? target.resolve("report") : outDir.resolve("report");
@@ -113,12 +114,12 @@ public final class AnalyzeCommand implements Callable<Integer> {
             if (unembed != null || vocab != null) {
                 extra.add(logitLens());
             } else if (!tokenSets.isEmpty() || noBuiltIn || unembedKey != null) {
-                throw new IllegalArgumentException("--token-set, --no-builtin-sets and --unembed-key belong to the logit lens;"
+                throw new UsageException("--token-set, --no-builtin-sets and --unembed-key belong to the logit lens;"
                         + " give --unembed W_U and --vocab FILE too");
             }
             if (synthetic) {
                 if (shardDir == null) {
-                    throw new IllegalArgumentException("--synthetic needs real activations: give --shards DIR (or a run whose"
+                    throw new UsageException("--synthetic needs real activations: give --shards DIR (or a run whose"
                             + " config.json names its data)");
                 }
                 refuseExistingShards(saeDirs, outDir.resolve(SyntheticActivations.STUDY));
@@ -136,13 +137,13 @@ public final class AnalyzeCommand implements Callable<Integer> {
     /** The logit lens of each dictionary into {@code <out>/logit-lens/<sae>/}; inputs are checked before any study. */
     private Analysis.ExtraStudy logitLens() throws java.io.IOException {
         if (unembed == null || vocab == null) {
-            throw new IllegalArgumentException("the logit lens needs both --unembed W_U and --vocab FILE");
+            throw new UsageException("the logit lens needs both --unembed W_U and --vocab FILE");
         }
         dev.saetrain.io.InputFiles.requireRegularFile(unembed, "unembedding (--unembed)");
         dev.saetrain.io.InputFiles.requireRegularFile(vocab, "vocabulary (--vocab)");
         List<TokenSet> sets = TokenSet.fromOptions(noBuiltIn, tokenSets);
         if (sets.isEmpty()) {
-            throw new IllegalArgumentException("--no-builtin-sets without any --token-set leaves no token set to test");
+            throw new UsageException("--no-builtin-sets without any --token-set leaves no token set to test");
         }
         return new Analysis.ExtraStudy(LogitLens.STUDY, (sae, dir) -> {
             LogitLens.Result r = LogitLens.run(sae, unembed, unembedKey, vocab, sets, LogitLens.Options.DEFAULT, dir);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.Philox;
 import dev.saetrain.model.SaeConfig;
@@ -17,9 +18,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sae-train bench}: times the training step on random rows held in memory and prints a table of
@@ -103,11 +104,11 @@ final class BenchCommand implements Callable<Integer> {
         }
         Architecture a = Architecture.parse(arch);
         if (steps < 1 || warmup < 0) {
-            throw new IllegalArgumentException("--steps must be >= 1 and --warmup-steps >= 0");
+            throw new UsageException("--steps must be >= 1 and --warmup-steps >= 0");
         }
         SaeConfig cfg = SaeConfig.of(a, d, expansion, k, l1);
         if (groups != null && a != Architecture.MATRYOSHKA) {
-            throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + a.cliName());
+            throw new UsageException("--groups works with --arch matryoshka, not " + a.cliName());
         }
         cfg = cfg.withTied(tied).withGroups(groups);
         java.io.PrintWriter out = spec.commandLine().getOut();
@@ -120,18 +121,18 @@ final class BenchCommand implements Callable<Integer> {
             if (a != Architecture.RELU && a != Architecture.RELU_2023 && a != Architecture.JUMPRELU
                     && a != Architecture.GATED) {
                 dev.close();
-                throw new IllegalArgumentException("--l0 works with --arch relu, relu-2023, jumprelu or gated, not "
+                throw new UsageException("--l0 works with --arch relu, relu-2023, jumprelu or gated, not "
                         + a.cliName());
             }
             if (l0 < 1 || l0 > cfg.nLatents()) {
                 dev.close();
-                throw new IllegalArgumentException("--l0 must be in [1, " + cfg.nLatents() + "], got " + l0);
+                throw new UsageException("--l0 must be in [1, " + cfg.nLatents() + "], got " + l0);
             }
             init = withTargetL0(dev, init, host, l0);
         }
         if (deadTokens < 1) {
             dev.close();
-            throw new IllegalArgumentException("--dead-tokens must be >= 1, got " + deadTokens);
+            throw new UsageException("--dead-tokens must be >= 1, got " + deadTokens);
         }
         try (Engine engine = new Engine(dev, init, batch, deadTokens);
              FloatBuf x = dev.allocFloat((long) batch * d)) {

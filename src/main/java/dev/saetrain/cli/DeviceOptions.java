@@ -4,6 +4,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.device.cuda.CudaDevice;
 import dev.saetrain.device.cuda.CudaUnavailableException;
+import dev.saetrain.error.UsageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
@@ -49,12 +50,12 @@ final class DeviceOptions {
     static int resolveThreads(String option, int value) {
         int cores = Runtime.getRuntime().availableProcessors();
         if (value < 0) {
-            throw new IllegalArgumentException(option + " must be >= 1 (or left out for all " + cores + " cores), got "
+            throw new UsageException(option + " must be >= 1 (or left out for all " + cores + " cores), got "
                     + value);
         }
         long max = (long) MAX_THREADS_PER_CORE * cores;
         if (value > max) {
-            throw new IllegalArgumentException(option + " " + value + " is more than " + MAX_THREADS_PER_CORE
+            throw new UsageException(option + " " + value + " is more than " + MAX_THREADS_PER_CORE
                     + " threads for each of this machine's " + cores + " cores; give at most " + max
                     + " (or leave it out for one per core)");
         }
@@ -70,7 +71,7 @@ final class DeviceOptions {
                     Device d = cuda.open();
                     yield new Chosen(d, "cuda (asked for with --device cuda)");
                 } catch (CudaUnavailableException e) {
-                    throw new IllegalArgumentException("--device cuda: " + e.getMessage()
+                    throw new UsageException("--device cuda: " + e.getMessage()
                             + "; run with --device cpu (or auto) to train on the CPU");
                 }
             }
@@ -85,7 +86,7 @@ final class DeviceOptions {
                 LOG.info("device: {}", c.why());
                 yield c;
             }
-            default -> throw new IllegalArgumentException("--device must be auto, cpu or cuda, got '" + device + "'");
+            default -> throw new UsageException("--device must be auto, cpu or cuda, got '" + device + "'");
         };
     }
 }

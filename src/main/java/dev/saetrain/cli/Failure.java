@@ -2,8 +2,8 @@ package dev.saetrain.cli;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.device.DeviceMemoryError;
+import dev.saetrain.error.UsageException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
@@ -18,9 +18,11 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * What an exception that ended a command means to the user: an exit code and one line for stderr. Bad input or
- * usage is exit {@link Main#BAD_INPUT}; the machine refusing (disk full, read-only or forbidden output, out of
- * memory, too many mappings) is {@link Main#ENVIRONMENT}; anything else is a bug, {@link Main#INTERNAL}, and its
- * stack trace goes to a file (see {@link CrashLog}), never to stderr.
+ * usage ({@link UsageException} and its {@code BadInputException}, a missing or existing file, malformed JSON) is
+ * exit {@link Main#BAD_INPUT}; the machine refusing (disk full, read-only or forbidden output, out of memory, too many
+ * mappings) is {@link Main#ENVIRONMENT}; anything else is a bug, {@link Main#INTERNAL}, and its stack trace goes to
+ * a file (see {@link CrashLog}), never to stderr. {@link IllegalArgumentException} and {@link IllegalStateException}
+ * are bugs too: they guard the program's internal contracts, and input the user can fix is a {@link UsageException}.
  *
  * @param code    the exit code
  * @param message the line for stderr, starting with "error: " or "internal error: "
@@ -31,7 +33,7 @@ record Failure(int code, String message, Throwable cause) {
     /** Classifies {@code e}, looking through the wrappers that only carry another exception. */
     static Failure of(Throwable e) {
         Throwable t = unwrap(e);
-        if (t instanceof BadInputException || t instanceof IllegalArgumentException) {
+        if (t instanceof UsageException) {
             return bad(t.getMessage(), t);
         }
         if (t instanceof JsonProcessingException j) {

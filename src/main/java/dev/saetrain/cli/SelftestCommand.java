@@ -4,6 +4,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.device.cuda.CudaDevice;
 import dev.saetrain.device.cuda.CudaUnavailableException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.selftest.DeviceFixtures;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
@@ -18,9 +19,9 @@ import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code sae-train selftest}: what to run first on a new GPU node. Prints the environment, then checks every Device
@@ -69,7 +70,7 @@ final class SelftestCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         int t = DeviceOptions.resolveThreads("--threads", threads);
         if (!device.equals("cpu") && !device.equals("cuda")) {
-            throw new IllegalArgumentException("--device must be cpu or cuda, got '" + device + "'");
+            throw new UsageException("--device must be cpu or cuda, got '" + device + "'");
         }
         Device dut = device.equals("cuda") ? openCuda() : new CpuDevice(t);
         SelftestReport rep = new SelftestReport(spec.commandLine().getOut(), device, quick);
@@ -94,7 +95,7 @@ final class SelftestCommand implements Callable<Integer> {
             try {
                 rep.writeJson(json);
             } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("--json " + json + ": cannot write it (" + e.getMessage() + ")");
+                throw new UsageException("--json " + json + ": cannot write it (" + e.getMessage() + ")");
             }
         }
         return rep.passed() ? Main.OK : Main.INTERNAL;
@@ -104,7 +105,7 @@ final class SelftestCommand implements Callable<Integer> {
         try {
             return CudaDevice.open();
         } catch (CudaUnavailableException e) {
-            throw new IllegalArgumentException("--device cuda: " + e.getMessage()
+            throw new UsageException("--device cuda: " + e.getMessage()
                     + "; run 'sae-train selftest --device cpu' to check the CPU path");
         }
     }

@@ -6,6 +6,7 @@ import dev.saetrain.data.ActivationStream;
 import dev.saetrain.data.Shard;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.data.StreamOptions;
+import dev.saetrain.error.UsageException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.stream.Collectors;
@@ -25,7 +26,7 @@ final class StreamBench {
 
     static void run(Path dir, int batch, double seconds, long seed, PrintWriter out) {
         if (!(seconds > 0)) {
-            throw new IllegalArgumentException("--seconds must be > 0, got " + seconds);
+            throw new UsageException("--seconds must be > 0, got " + seconds);
         }
         ShardSet set = ShardSet.open(dir);
         int dIn = set.dIn();

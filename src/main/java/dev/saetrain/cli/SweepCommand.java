@@ -1,16 +1,17 @@
 package dev.saetrain.cli;
 
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
+import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.sweep.FrontierPlot;
 import dev.saetrain.sweep.Manifest;
+import dev.saetrain.sweep.ShellQuote;
 import dev.saetrain.sweep.SweepCollector;
 import dev.saetrain.sweep.SweepPlan;
 import dev.saetrain.sweep.SweepSpec;
 import dev.saetrain.sweep.SweepTable;
 import dev.saetrain.sweep.SweepTask;
-import dev.saetrain.sweep.ShellQuote;
-import dev.saetrain.io.AtomicFiles;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,7 +65,7 @@ final class SweepCommand implements Callable<Integer> {
                     new CommandLine(train).parseArgs(t.trainArgs().subList(1, t.trainArgs().size())
                             .toArray(String[]::new));
                     train.options(shards);
-                } catch (CommandLine.ParameterException | IllegalArgumentException | BadInputException e) {
+                } catch (CommandLine.ParameterException | UsageException e) {
                     throw new BadInputException(file, "task " + t.index() + " would be refused by train: "
                             + e.getMessage());
                 }

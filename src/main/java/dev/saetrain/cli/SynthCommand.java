@@ -1,5 +1,6 @@
 package dev.saetrain.cli;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import dev.saetrain.synth.SynthOptions;
 import dev.saetrain.synth.SynthWriter;
@@ -63,7 +64,7 @@ public final class SynthCommand implements Callable<Integer> {
         try {
             options = new SynthOptions(d, features, active, decay, rows, rowsPerShard, seed, dtype);
             SynthWriter.checkOutputDir(outDir);
-        } catch (IllegalArgumentException e) {
+        } catch (UsageException e) {
             // Bad options or an output directory we must not write into: report as bad usage (exit 2)
             // whether or not this command runs under Main's handlers.
             err.println("error: " + e.getMessage());

@@ -1,15 +1,16 @@
 package dev.saetrain.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.train.MemoryPlan;
 import dev.saetrain.train.Recipe;
 import dev.saetrain.train.RunConfig;
-import dev.saetrain.train.Trainer;
 import dev.saetrain.train.TrainOptions;
+import dev.saetrain.train.Trainer;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -21,10 +22,10 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code sae-train train SHARD_DIR}: trains an SAE and writes runs/NAME/. */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
@@ -187,7 +188,7 @@ final class TrainCommand implements Callable<Integer> {
             return resumeRun();
         }
         if (shardDir == null) {
-            throw new IllegalArgumentException("SHARD_DIR is required (or --resume RUN_DIR to continue a run)");
+            throw new UsageException("SHARD_DIR is required (or --resume RUN_DIR to continue a run)");
         }
         deviceOptions.threads();
         budget();
@@ -208,7 +209,7 @@ final class TrainCommand implements Callable<Integer> {
         Architecture a = Architecture.parse(arch);
         if (lr != null && lr.isNaN()) {
             // NaN is TrainOptions' "default" sentinel: an explicit NaN must not silently mean the default.
-            throw new IllegalArgumentException("--lr must be a positive finite number, got NaN; leave it out for the "
+            throw new UsageException("--lr must be a positive finite number, got NaN; leave it out for the "
                     + "architecture's default");
         }
         List<SaeConfig> family = family(a, shards.dIn());
@@ -216,7 +217,7 @@ final class TrainCommand implements Callable<Integer> {
         int epochs = length != null && length.epochs != null ? length.epochs : 1;
         long tokens = length != null && length.tokens != null ? length.tokens : 0;
         if (length != null && length.tokens != null && tokens < 1) {
-            throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
+            throw new UsageException("--tokens must be >= 1, got " + tokens);
         }
         // --threads 0 (the default) records the cores of the machine that starts the run; TrainOptions refuses < 0.
         int threads = deviceOptions.threads == 0 ? Runtime.getRuntime().availableProcessors() : deviceOptions.threads;
@@ -267,8 +268,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         try {
             return MemoryPlan.parseBytes(maxMemory);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--max-memory: " + e.getMessage(), e);
+        } catch (UsageException e) {
+            throw new UsageException("--max-memory: " + e.getMessage(), e);
         }
     }
 
@@ -279,7 +280,7 @@ final class TrainCommand implements Callable<Integer> {
         deviceOptions.threads();
         for (var o : spec.commandLine().getParseResult().matchedOptions()) {
             if (!RESUME_OPTIONS.contains(o.longestName())) {
-                throw new IllegalArgumentException(o.longestName() + " cannot be combined with --resume: a resumed run "
+                throw new UsageException(o.longestName() + " cannot be combined with --resume: a resumed run "
                         + "keeps the options in " + resume.resolve("config.json") + "; leave it out");
             }
         }
@@ -342,13 +343,13 @@ final class TrainCommand implements Callable<Integer> {
      */
     private List<SaeConfig> family(Architecture a, int dIn) {
         if (groups != null && a != Architecture.MATRYOSHKA) {
-            throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + a.cliName()
+            throw new UsageException("--groups works with --arch matryoshka, not " + a.cliName()
                     + "; drop --groups or use --arch matryoshka");
         }
         List<SaeConfig> out = new java.util.ArrayList<>();
         for (int x : expansions) {
             if (x < 1) {
-                throw new IllegalArgumentException("--expansion values must be >= 1, got " + x);
+                throw new UsageException("--expansion values must be >= 1, got " + x);
             }
             List<Double> coefs = a == Architecture.JUMPRELU ? l0Coefs : l1s;
             for (int k : a.usesK() ? ks : List.of(0)) {
@@ -361,7 +362,7 @@ final class TrainCommand implements Callable<Integer> {
         java.util.Set<String> names = new java.util.HashSet<>();
         for (SaeConfig c : out) {
             if (!names.add(c.name())) {
-                throw new IllegalArgumentException("the family lists " + c.name() + " twice; remove the repeated value");
+                throw new UsageException("the family lists " + c.name() + " twice; remove the repeated value");
             }
         }
         return out;

@@ -1,5 +1,6 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
 import java.nio.file.Path;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -44,7 +45,7 @@ public final class ActivationStream implements AutoCloseable {
     /**
      * A stream that continues from {@code restoreFrom} (null: from the start).
      *
-     * @throws IllegalArgumentException if the position was made with another seed, other shards or options
+     * @throws UsageException if the position was made with another seed, other shards or options
      */
     public ActivationStream(ShardSet set, StreamOptions options, StreamPosition restoreFrom) {
         this.options = options;

@@ -1,6 +1,7 @@
 package dev.saetrain.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.JsonFiles;
 import java.io.IOException;

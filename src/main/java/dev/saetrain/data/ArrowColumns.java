@@ -2,6 +2,7 @@ package dev.saetrain.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

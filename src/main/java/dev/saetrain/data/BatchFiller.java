@@ -1,5 +1,7 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import java.util.List;
 
 /**
@@ -50,14 +52,14 @@ final class BatchFiller implements RowOrder.Sink {
     /** Refuses a position made with another seed, other shards or other options. */
     void checkRestorable(StreamPosition p) {
         if (p.seed() != options.seed() || p.fingerprint() != fingerprint) {
-            throw new IllegalArgumentException("the saved stream position was made with another seed, other shards "
+            throw new UsageException("the saved stream position was made with another seed, other shards "
                     + "or another shuffle buffer size (seed " + p.seed() + " vs " + options.seed() + ", fingerprint "
                     + Long.toHexString(p.fingerprint()) + " vs " + Long.toHexString(fingerprint)
                     + "); resume with the data and options of the original run");
         }
         if (p.rowsDelivered() % options.batch() != 0 || p.rowsDelivered() > options.maxRows()
                 || p.drawnInEpoch() > set.totalRows()) {
-            throw new IllegalArgumentException("the saved stream position " + p + " does not fit batch "
+            throw new UsageException("the saved stream position " + p + " does not fit batch "
                     + options.batch() + " and " + options.maxRows() + " rows; resume with the original options");
         }
     }

@@ -1,5 +1,6 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,7 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
+
 /**
  * Estimates the input scale factor c such that the mean L2 norm of a scaled row is sqrt(dIn):
  * {@code c = sqrt(dIn) / mean_i |x_i|} over the first rows of the data set in file order (shards in name

@@ -1,5 +1,6 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.InputFiles;
 import java.io.IOException;
@@ -250,45 +251,6 @@ public final class Shard {
     private BadInputException changedWhileMapped(InternalError e) {
         return new BadInputException(path(), "the file changed or was truncated while the run was reading it (it is "
                 + "memory-mapped): leave shards unchanged during a run; restore the file and resume, or start again", e);
-    }
-
-    /**
-     * Copies the raw little-endian bytes of rows {@code [firstRow, firstRow + count)} (in {@link #dtype()})
-     * into {@code dst} at its position, advancing it; for devices that convert rows themselves.
-     */
-    public void copyRawRows(long firstRow, int count, ByteBuffer dst) {
-        checkRange(firstRow, count);
-        long row = firstRow;
-        int left = count;
-        int rowBytes = (int) layout.rowBytes();
-        while (left > 0) {
-            int c = (int) (row / rowsPerChunk);
-            int inChunk = (int) (row - (long) c * rowsPerChunk);
-            int n = Math.min(left, rowsPerChunk - inChunk);
-            try {
-                dst.put(chunks[c].slice(inChunk * rowBytes, n * rowBytes));
-            } catch (InternalError e) {
-                throw changedWhileMapped(e);
-            }
-            row += n;
-            left -= n;
-        }
-    }
-
-    /**
-     * A read-only view of the raw bytes of rows {@code [firstRow, firstRow + count)}, little-endian, without
-     * copying; the rows must lie in one mapping chunk ({@link #rowsPerChunk()} rows each, chunk-aligned).
-     */
-    public ByteBuffer rawRows(long firstRow, int count) {
-        checkRange(firstRow, count);
-        int c = (int) (firstRow / rowsPerChunk);
-        int inChunk = (int) (firstRow - (long) c * rowsPerChunk);
-        if (inChunk + count > rowsPerChunk) {
-            throw new IllegalArgumentException("rows " + firstRow + ".." + (firstRow + count) + " of " + path()
-                    + " straddle a mapping chunk of " + rowsPerChunk + " rows; use copyRawRows");
-        }
-        int rowBytes = (int) layout.rowBytes();
-        return chunks[c].slice(inChunk * rowBytes, count * rowBytes).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Rows per mapping chunk; chunk c holds rows {@code [c * rowsPerChunk(), (c + 1) * rowsPerChunk())}. */

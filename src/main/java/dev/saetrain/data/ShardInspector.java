@@ -1,5 +1,7 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,7 +70,7 @@ public final class ShardInspector {
     /** Inspects {@code dirOrFile}, sampling the first {@code sampleRows} rows of each shard. */
     public static Report inspect(Path dirOrFile, int sampleRows) {
         if (sampleRows < 0) {
-            throw new IllegalArgumentException("--sample-rows must be >= 0, got " + sampleRows);
+            throw new UsageException("--sample-rows must be >= 0, got " + sampleRows);
         }
         List<ShardReport> reports = new ArrayList<>();
         List<String> problems = new ArrayList<>();

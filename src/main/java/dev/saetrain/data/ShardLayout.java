@@ -1,5 +1,6 @@
 package dev.saetrain.data;
 
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import java.nio.file.Path;
 import java.util.Arrays;

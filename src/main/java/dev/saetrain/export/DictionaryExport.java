@@ -3,6 +3,7 @@ package dev.saetrain.export;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.SafetensorsWriter;
@@ -55,7 +56,7 @@ public final class DictionaryExport {
                     return f;
                 }
             }
-            throw new IllegalArgumentException("unknown --format '" + s + "'; use saelens, sparsify or npy");
+            throw new UsageException("unknown --format '" + s + "'; use saelens, sparsify or npy");
         }
     }
 
@@ -75,7 +76,7 @@ public final class DictionaryExport {
      */
     public static SaeLensReader.Loaded check(Path saeDir, Format format, Path outDir) throws IOException {
         if (Files.exists(outDir.toAbsolutePath().normalize(), LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException(outDir + " already exists; remove it or export to another folder");
+            throw new UsageException(outDir + " already exists; remove it or export to another folder");
         }
         SaeLensReader.Loaded sae = SaeLensReader.read(saeDir);
         if (format == Format.SPARSIFY) {
@@ -121,7 +122,7 @@ public final class DictionaryExport {
     private static void checkSparsify(SaeLensReader.Loaded sae) {
         Architecture a = sae.weights().config().arch();
         if (a != Architecture.TOPK) {
-            throw new IllegalArgumentException(sae.dir() + ": sparsify has only TopK SAEs and this dictionary is "
+            throw new UsageException(sae.dir() + ": sparsify has only TopK SAEs and this dictionary is "
                     + a.cliName() + " (SAELens '" + a.saeLensName() + "'); export it as saelens or npy");
         }
     }

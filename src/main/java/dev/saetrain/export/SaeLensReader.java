@@ -3,7 +3,8 @@ package dev.saetrain.export;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.SafetensorsReader;
 import dev.saetrain.io.StrictJson;
@@ -137,7 +138,7 @@ public final class SaeLensReader {
         SaeConfig config;
         try {
             config = new SaeConfig(arch, d, m, k, coef, applyBDec, false, groups);
-        } catch (IllegalArgumentException e) {
+        } catch (UsageException e) {
             throw new BadInputException(cfgFile, "inconsistent config: " + e.getMessage());
         }
         SafetensorsReader.Contents contents;
@@ -193,7 +194,7 @@ public final class SaeLensReader {
             String name = j.text(ours, "metadata.sae_train", "architecture");
             try {
                 return Architecture.parse(name);
-            } catch (IllegalArgumentException e) {
+            } catch (UsageException e) {
                 throw new BadInputException(j.file(), "metadata.sae_train.architecture: " + e.getMessage());
             }
         }

@@ -1,5 +1,6 @@
 package dev.saetrain.export;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.io.SafetensorsWriter;
 import dev.saetrain.io.Tensor;
@@ -74,7 +75,7 @@ public final class SaeLensWriter {
         Path target = saeDir.toAbsolutePath().normalize();
         Path parent = target.getParent();
         if (parent == null) {
-            throw new IllegalArgumentException("cannot export an SAE to the file-system root " + target
+            throw new UsageException("cannot export an SAE to the file-system root " + target
                     + "; give a folder name such as runs/<id>/saes/<name>");
         }
         String name = target.getFileName().toString();
@@ -152,13 +153,13 @@ public final class SaeLensWriter {
             return;
         }
         if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException(target + " exists and is not a directory; remove it or export the SAE"
+            throw new UsageException(target + " exists and is not a directory; remove it or export the SAE"
                     + " under another name");
         }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(target)) {
             for (Path e : entries) {
                 if (!EXPORT_FILES.contains(e.getFileName().toString())) {
-                    throw new IllegalArgumentException("refusing to replace " + target + ": it holds " + e.getFileName()
+                    throw new UsageException("refusing to replace " + target + ": it holds " + e.getFileName()
                             + ", which is not part of a SAELens export " + List.copyOf(EXPORT_FILES)
                             + "; move that file away or export the SAE under another name");
                 }

@@ -1,6 +1,6 @@
 package dev.saetrain.io;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;

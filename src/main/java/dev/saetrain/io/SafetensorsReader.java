@@ -3,7 +3,7 @@ package dev.saetrain.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,21 +13,25 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Reads a whole .safetensors file that {@link SafetensorsWriter} wrote back into {@link Tensor}s: F32 as
- * float[], I32 as int[], I64 as long[] (F16/BF16 are widened to float[]). Meant for our own files
- * (checkpoints), which are read into memory at once; activation shards go through data/'s streaming readers.
- * Every tensor's offsets must lie inside the payload and match its shape, or the file is refused by name
- * ({@link BadInputException}: a damaged file is bad input, exit 2).
+ * The project's one reader of the safetensors format: an 8-byte little-endian header length N, then N bytes of JSON
+ * mapping tensor names to {@code {dtype, shape, data_offsets: [begin, end]}} (offsets relative to the byte after the
+ * header), plus an optional {@code __metadata__}, then the payload. {@link #header} parses and checks the header
+ * alone (activation shards, which data/ maps in chunks, and checkpoint scans); {@link #read} reads a whole file into
+ * {@link Tensor}s: F32 as float[], I32 as int[], I64 as long[] (F16/BF16 are widened to float[]). Every tensor's
+ * offsets must lie inside the payload and match its shape and dtype, and the tensors must tile the payload
+ * ({@link SafetensorsRules}), or the file is refused by name ({@link BadInputException}: a damaged file is bad input,
+ * exit 2).
  */
 public final class SafetensorsReader {
     // A tensor named twice in the header is damage, not a last-one-wins.
     private static final ObjectMapper JSON = new ObjectMapper().enable(
             com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    /** The safetensors reference implementation refuses headers over 100 MB; so do we. */
     private static final long MAX_HEADER = 100_000_000L;
 
     /** The tensors in file order and the {@code __metadata__} strings (empty if none). */
@@ -44,13 +48,20 @@ public final class SafetensorsReader {
     /**
      * One tensor's entry in the header.
      *
-     * @param begin offset of its first byte in the file (header included)
-     * @param end   offset one past its last byte in the file
+     * @param dtypeName its dtype as the header spells it ("F32", "U8", ...)
+     * @param shape     its shape as stored
+     * @param begin     offset of its first byte in the file (header included)
+     * @param end       offset one past its last byte in the file
      */
-    public record Entry(String name, DType dtype, long[] shape, long begin, long end) {
-        /** Elements in the tensor. */
+    public record Entry(String name, String dtypeName, long[] shape, long begin, long end) {
+        /** Its dtype, or null when it is one sae-train does not read (its size is then unchecked, its range is). */
+        public DType dtype() {
+            return knownDtype(dtypeName);
+        }
+
+        /** Elements in the tensor (its dtype must be one sae-train reads). */
         public long numel() {
-            return (end - begin) / dtype.bytes();
+            return (end - begin) / dtype().bytes();
         }
     }
 
@@ -63,18 +74,26 @@ public final class SafetensorsReader {
     }
 
     /**
-     * Reads and checks {@code file}'s header without its payload (for scanning a large file in chunks).
+     * Reads and checks {@code file}'s header without its payload (for scanning a large file in chunks); every tensor's
+     * dtype must be one sae-train reads.
      *
      * @throws BadInputException naming the file when it is truncated or its header is malformed
      */
     public static Header header(Path file) throws IOException {
         InputFiles.requireRegularFile(file, ".safetensors file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return header(file, ch);
+            return requireKnownDtypes(file, header(file, ch));
         }
     }
 
-    private static Header header(Path file, FileChannel ch) throws IOException {
+    /**
+     * Reads and checks the header of {@code file}, open as {@code ch}. A tensor of a dtype sae-train does not read is
+     * kept with {@link Entry#dtype()} null (a shard may carry token ids beside its activations); the caller refuses
+     * it if it needs that tensor.
+     *
+     * @throws BadInputException naming the file when it is truncated or its header is malformed
+     */
+    public static Header header(Path file, FileChannel ch) throws IOException {
         long size = ch.size();
         if (size < 8) {
             throw malformed(file, "only " + size + " bytes, less than the 8-byte header length");
@@ -122,7 +141,7 @@ public final class SafetensorsReader {
         InputFiles.requireRegularFile(file, ".safetensors file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            Header h = header(file, ch);
+            Header h = requireKnownDtypes(file, header(file, ch));
             for (Entry e : h.tensors()) {
                 tensors.put(e.name(), tensor(file, ch, e));
             }
@@ -134,11 +153,10 @@ public final class SafetensorsReader {
         if (!t.isObject()) {
             throw malformed(file, "tensor '" + name + "' is not described by an object");
         }
-        DType dtype = dtype(file, name, t.path("dtype").asText());
+        String dtypeName = t.path("dtype").asText("");
         JsonNode shapeNode = t.path("shape");
-        JsonNode off = t.path("data_offsets");
-        if (!shapeNode.isArray() || !off.isArray() || off.size() != 2) {
-            throw malformed(file, "tensor '" + name + "' lacks a shape array or a [begin, end] data_offsets pair");
+        if (!shapeNode.isArray()) {
+            throw malformed(file, "tensor '" + name + "' has no shape array");
         }
         long[] shape = new long[shapeNode.size()];
         long n = 1;
@@ -146,7 +164,8 @@ public final class SafetensorsReader {
             // A string or fraction is damage, not a dimension: asLong would read "12" as 12 and 1.5 as 1.
             shape[i] = SafetensorsRules.natural(shapeNode.get(i));
             if (shape[i] < 0) {
-                throw malformed(file, "tensor '" + name + "' has a negative or non-integer dimension");
+                throw malformed(file, "tensor '" + name + "' has dimension " + shapeNode.get(i)
+                        + ", not a non-negative integer");
             }
             try {
                 n = Math.multiplyExact(n, shape[i]);
@@ -154,13 +173,35 @@ public final class SafetensorsReader {
                 throw malformed(file, "tensor '" + name + "' has a shape too large to exist");
             }
         }
-        long begin = SafetensorsRules.natural(off.get(0));
-        long end = SafetensorsRules.natural(off.get(1));
-        if (begin < 0 || end < 0 || end > payload || end - begin != n * dtype.bytes()) {
-            throw malformed(file, "tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] that do not hold "
-                    + n + " " + dtype.safetensorsName() + " values inside the " + payload + "-byte payload");
+        JsonNode off = t.path("data_offsets");
+        if (!off.isArray() || off.size() != 2 || SafetensorsRules.natural(off.get(0)) < 0
+                || SafetensorsRules.natural(off.get(1)) < 0) {
+            throw malformed(file, "tensor '" + name + "' needs data_offsets [begin, end] of non-negative integers, got "
+                    + (off.isMissingNode() ? "none" : off));
         }
-        return new Entry(name, dtype, shape, base + begin, base + end);
+        long begin = off.get(0).asLong();
+        long end = off.get(1).asLong();
+        if (end < begin) {
+            throw malformed(file, "tensor '" + name + "' has inconsistent data_offsets [" + begin + ", " + end + "]");
+        }
+        if (end > payload) {
+            throw malformed(file, "payload is shorter than the header says: tensor '" + name + "' ends at byte " + end
+                    + " of the data but only " + payload + " bytes follow the header");
+        }
+        DType dtype = knownDtype(dtypeName);
+        if (dtype != null) {
+            long need;
+            try {
+                need = Math.multiplyExact(n, dtype.bytes());
+            } catch (ArithmeticException overflow) {
+                throw malformed(file, "tensor '" + name + "' has a shape too large to exist");
+            }
+            if (end - begin != need) {
+                throw malformed(file, "tensor '" + name + "' has data_offsets " + begin + ".." + end + " ("
+                        + (end - begin) + " bytes) but its shape and dtype need " + need + " bytes");
+            }
+        }
+        return new Entry(name, dtypeName, shape, base + begin, base + end);
     }
 
     private static Tensor tensor(Path file, FileChannel ch, Entry e) throws IOException {
@@ -200,14 +241,24 @@ public final class SafetensorsReader {
         return new Tensor(dtype == DType.F32 || dtype == DType.I32 || dtype == DType.I64 ? dtype : DType.F32, shape, data);
     }
 
-    private static DType dtype(Path file, String name, String s) {
+    /** The DType the header name {@code s} stands for, or null when sae-train does not read it. */
+    private static DType knownDtype(String s) {
         for (DType d : DType.values()) {
             if (d.safetensorsName().equals(s)) {
                 return d;
             }
         }
-        throw new BadInputException(file, "tensor '" + name + "' has dtype '" + s
-                + "', which sae-train does not read (F32, F16, BF16, I32, I64)");
+        return null;
+    }
+
+    private static Header requireKnownDtypes(Path file, Header h) {
+        for (Entry e : h.tensors()) {
+            if (e.dtype() == null) {
+                throw new BadInputException(file, "tensor '" + e.name() + "' has dtype '" + e.dtypeName()
+                        + "', which sae-train does not read (F32, F16, BF16, I32, I64)");
+            }
+        }
+        return h;
     }
 
     /** Reads {@code len} bytes at {@code at}; the file shrinking under us is damage named by its file. */
@@ -227,6 +278,6 @@ public final class SafetensorsReader {
     /** Damage is bad input (exit 2), not a failing disk: the file can be replaced, the machine is fine. */
     private static BadInputException malformed(Path file, String what) {
         return new BadInputException(file, "not a valid .safetensors file: " + what
-                + "; the file is damaged or truncated, restore it from where it came from");
+                + "; the file is damaged or truncated: restore it from where it came from, or regenerate it");
     }
 }

@@ -1,7 +1,7 @@
 package dev.saetrain.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
 import java.nio.file.Path;
 
 /**

@@ -1,5 +1,6 @@
 package dev.saetrain.model;
 
+import dev.saetrain.error.UsageException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -91,7 +92,7 @@ public enum Architecture {
                 return a;
             }
         }
-        throw new IllegalArgumentException("unknown architecture '" + name + "'; expected one of "
+        throw new UsageException("unknown architecture '" + name + "'; expected one of "
                 + Arrays.stream(values()).map(Architecture::cliName).collect(Collectors.joining(", ")));
     }
 

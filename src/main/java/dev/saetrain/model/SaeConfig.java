@@ -1,5 +1,6 @@
 package dev.saetrain.model;
 
+import dev.saetrain.error.UsageException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -47,34 +48,34 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             throw new IllegalArgumentException("architecture is required");
         }
         if (dIn < 1) {
-            throw new IllegalArgumentException("d_in must be >= 1, got " + dIn);
+            throw new UsageException("d_in must be >= 1, got " + dIn);
         }
         if (nLatents < 1) {
-            throw new IllegalArgumentException("the SAE needs at least one latent, got " + nLatents);
+            throw new UsageException("the SAE needs at least one latent, got " + nLatents);
         }
         if ((long) dIn * nLatents > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("d_in * n_latents = " + (long) dIn * nLatents
+            throw new UsageException("d_in * n_latents = " + (long) dIn * nLatents
                     + " exceeds 2^31-1 elements per weight matrix; use a smaller expansion");
         }
         if (arch.usesK()
                 && (k < 1 || k > nLatents)) {
-            throw new IllegalArgumentException("--k must be in [1, " + nLatents + "] for " + nLatents
+            throw new UsageException("--k must be in [1, " + nLatents + "] for " + nLatents
                     + " latents, got " + k);
         }
         if ((arch == Architecture.RELU || arch == Architecture.RELU_2023 || arch == Architecture.GATED)
                 && !(l1 >= 0 && Double.isFinite(l1))) {
-            throw new IllegalArgumentException("--l1 must be a finite number >= 0, got " + l1);
+            throw new UsageException("--l1 must be a finite number >= 0, got " + l1);
         }
         if (tied && arch != Architecture.RELU && arch != Architecture.TOPK) {
-            throw new IllegalArgumentException("--tied works with --arch relu or topk, not " + arch.cliName()
+            throw new UsageException("--tied works with --arch relu or topk, not " + arch.cliName()
                     + "; drop --tied or pick one of those");
         }
         if (arch == Architecture.JUMPRELU && !(l1 >= 0 && Double.isFinite(l1))) {
-            throw new IllegalArgumentException("--l0-coef must be a finite number >= 0, got " + l1);
+            throw new UsageException("--l0-coef must be a finite number >= 0, got " + l1);
         }
         groups = groups == null ? List.of() : List.copyOf(groups);
         if (arch != Architecture.MATRYOSHKA && !groups.isEmpty()) {
-            throw new IllegalArgumentException("--groups works with --arch matryoshka, not " + arch.cliName()
+            throw new UsageException("--groups works with --arch matryoshka, not " + arch.cliName()
                     + "; drop --groups or use --arch matryoshka");
         }
         if (arch == Architecture.MATRYOSHKA) {
@@ -82,12 +83,12 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
             long sum = 0;
             for (int g : groups) {
                 if (g < 1) {
-                    throw new IllegalArgumentException("--groups sizes must be >= 1 latent each, got " + groups);
+                    throw new UsageException("--groups sizes must be >= 1 latent each, got " + groups);
                 }
                 sum += g;
             }
             if (sum != nLatents) {
-                throw new IllegalArgumentException("--groups " + groups + " sum to " + sum + " latents, but the SAE has "
+                throw new UsageException("--groups " + groups + " sum to " + sum + " latents, but the SAE has "
                         + nLatents + " (expansion " + nLatents / dIn + " x d_in " + dIn + "); give sizes that add up to "
                         + nLatents + ", or leave --groups out for the default " + defaultGroups(nLatents));
             }

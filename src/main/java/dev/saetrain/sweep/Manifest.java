@@ -1,6 +1,7 @@
 package dev.saetrain.sweep;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ public final class Manifest {
             fields.addAll(t.trainArgs());
             for (String f : fields) {
                 if (f.isEmpty() || f.indexOf('\t') >= 0 || f.indexOf('\n') >= 0 || f.indexOf('\r') >= 0) {
-                    throw new IllegalArgumentException("task " + t.index() + ": argument '" + f + "' is empty or holds a "
+                    throw new UsageException("task " + t.index() + ": argument '" + f + "' is empty or holds a "
                             + "tab or newline, which the tab-separated manifest cannot carry; rename the path");
                 }
             }

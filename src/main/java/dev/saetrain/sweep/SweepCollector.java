@@ -1,11 +1,12 @@
 package dev.saetrain.sweep;
 
-import dev.saetrain.io.JsonFiles;
-import dev.saetrain.io.StrictJson;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
+import dev.saetrain.io.JsonFiles;
+import dev.saetrain.io.StrictJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -83,7 +84,7 @@ public final class SweepCollector {
             Path log = planned ? Manifest.log(dir, t.index()) : t.runDir().resolve("train.log");
             try {
                 collectRun(task, t.runDir(), log, rows, unfinished);
-            } catch (BadInputException | IOException | IllegalArgumentException e) {
+            } catch (UsageException | IOException | IllegalArgumentException e) {
                 // One damaged run (malformed config.json, truncated metrics) must not hide the others' results.
                 unfinished.add(new Unfinished(task, t.runDir(), "broken: " + e.getMessage(), log, lastLine(log)));
             }

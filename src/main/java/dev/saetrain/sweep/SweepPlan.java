@@ -1,7 +1,8 @@
 package dev.saetrain.sweep;
 
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import java.io.IOException;
@@ -46,7 +47,7 @@ public final class SweepPlan {
                             try {
                                 sae = SaeConfig.of(a, dIn, x, a.usesK() ? Integer.parseInt(c) : 0,
                                         a.usesK() ? 0 : Double.parseDouble(c)).withTied(tied);
-                            } catch (IllegalArgumentException | ArithmeticException e) {
+                            } catch (UsageException | ArithmeticException e) {
                                 throw new BadInputException(spec.file(), a.cliName() + " at expansion " + x + " with "
                                         + coefficientKey(a) + " " + c + " on the shards' d = " + dIn + ": "
                                         + e.getMessage());

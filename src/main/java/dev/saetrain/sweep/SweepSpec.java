@@ -1,9 +1,10 @@
 package dev.saetrain.sweep;
 
-import dev.saetrain.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
+import dev.saetrain.io.JsonFiles;
 import dev.saetrain.model.Architecture;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -123,7 +124,7 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
                     throw bad(file, "architectures", "lists " + a.asText() + " twice");
                 }
                 archs.add(parsed);
-            } catch (IllegalArgumentException e) {
+            } catch (UsageException e) {
                 throw bad(file, "architectures", e.getMessage());
             }
         }

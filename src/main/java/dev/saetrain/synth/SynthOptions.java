@@ -1,5 +1,6 @@
 package dev.saetrain.synth;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 
 /**
@@ -23,34 +24,34 @@ public record SynthOptions(int d, int features, double active, double decay, lon
 
     public SynthOptions {
         if (d < 1) {
-            throw new IllegalArgumentException("--d must be >= 1, got " + d);
+            throw new UsageException("--d must be >= 1, got " + d);
         }
         if (features < 1) {
-            throw new IllegalArgumentException("--features must be >= 1, got " + features);
+            throw new UsageException("--features must be >= 1, got " + features);
         }
         if ((long) features * d > MAX_ELEMENTS) {
-            throw new IllegalArgumentException("--features * --d = " + (long) features * d
+            throw new UsageException("--features * --d = " + (long) features * d
                     + " does not fit in one array; use fewer features or a smaller d");
         }
         if (!(active > 0) || active > features) {
-            throw new IllegalArgumentException("--active must be in (0, --features = " + features + "], got " + active);
+            throw new UsageException("--active must be in (0, --features = " + features + "], got " + active);
         }
         if (!(decay > 0) || decay > 1) {
-            throw new IllegalArgumentException("--decay must be in (0, 1], got " + decay
+            throw new UsageException("--decay must be in (0, 1], got " + decay
                     + "; 1 makes every feature equally frequent");
         }
         if (rows < 1) {
-            throw new IllegalArgumentException("--rows must be >= 1, got " + rows);
+            throw new UsageException("--rows must be >= 1, got " + rows);
         }
         if (rowsPerShard < 1) {
-            throw new IllegalArgumentException("--rows-per-shard must be >= 1, got " + rowsPerShard);
+            throw new UsageException("--rows-per-shard must be >= 1, got " + rowsPerShard);
         }
         if ((long) rowsPerShard * d > MAX_ELEMENTS) {
-            throw new IllegalArgumentException("--rows-per-shard * --d = " + (long) rowsPerShard * d
+            throw new UsageException("--rows-per-shard * --d = " + (long) rowsPerShard * d
                     + " elements is too large for one shard; use at most " + MAX_ELEMENTS / d + " rows per shard");
         }
         if (dtype != DType.F32 && dtype != DType.F16) {
-            throw new IllegalArgumentException("--dtype must be f32 or f16, got " + dtype);
+            throw new UsageException("--dtype must be f32 or f16, got " + dtype);
         }
     }
 

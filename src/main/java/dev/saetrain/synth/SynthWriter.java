@@ -1,5 +1,6 @@
 package dev.saetrain.synth;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.Tensor;
@@ -55,7 +56,7 @@ public final class SynthWriter {
     }
 
     /**
-     * Throws IllegalArgumentException, naming the file and the fix, if {@code dir} is not a directory or already
+     * Throws UsageException, naming the file and the fix, if {@code dir} is not a directory or already
      * holds a shard or ground truth; a directory that does not exist yet is fine.
      */
     public static void checkOutputDir(Path dir) throws IOException {
@@ -63,12 +64,12 @@ public final class SynthWriter {
             return;
         }
         if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException(dir + " exists and is not a directory; give a directory for the data");
+            throw new UsageException(dir + " exists and is not a directory; give a directory for the data");
         }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path e : entries) {
                 if (OUTPUT_NAME.matcher(e.getFileName().toString()).matches()) {
-                    throw new IllegalArgumentException(dir + " already contains " + e.getFileName()
+                    throw new UsageException(dir + " already contains " + e.getFileName()
                             + "; choose an empty directory or delete the old shards first");
                 }
             }

@@ -1,6 +1,7 @@
 package dev.saetrain.train;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.JsonFiles;
 import dev.saetrain.io.StrictJson;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -44,7 +45,7 @@ record Checkpoint(long step, long totalSteps, int batch, long seed, float scale,
     Checkpoint {
         saes = List.copyOf(saes);
         if (step < 0 || step > totalSteps || batch < 1 || metricsBytes < 0) {
-            throw new IllegalArgumentException("checkpoint step " + step + " of " + totalSteps + ", batch " + batch
+            throw new UsageException("checkpoint step " + step + " of " + totalSteps + ", batch " + batch
                     + ", metrics length " + metricsBytes + " are inconsistent; the checkpoint is corrupt");
         }
     }
@@ -126,7 +127,7 @@ record Checkpoint(long step, long totalSteps, int batch, long seed, float scale,
     /**
      * Reads checkpoint.json from {@code dir} strictly: every field must be there with its JSON type and in its range
      * (a string where a number belongs, a fraction where an integer belongs, a negative step are refused, never read as
-     * 0), so a damaged file is a {@link dev.saetrain.data.BadInputException} naming the file and the key instead of a
+     * 0), so a damaged file is a {@link dev.saetrain.error.BadInputException} naming the file and the key instead of a
      * resume from wrong values.
      */
     static Parsed parse(Path dir) throws IOException {

@@ -1,6 +1,7 @@
 package dev.saetrain.train;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,7 +81,7 @@ public final class CheckpointCheck {
             if (latest == null && !out.isEmpty()) {
                 pointer = store.dir().resolve(CheckpointStore.LATEST) + " is missing";
             }
-        } catch (IllegalArgumentException e) {
+        } catch (UsageException e) {
             pointer = e.getMessage();
         }
         return new RunReport(out, latest, pointer);
@@ -118,7 +119,7 @@ public final class CheckpointCheck {
                 SaeStateFile.scan(state);
             }
             return new Checked(new Verdict(dir, step, manifest ? Status.VERIFIED : Status.UNVERIFIABLE, null), ck);
-        } catch (BadInputException | IllegalArgumentException e) {
+        } catch (UsageException | IllegalArgumentException e) {
             return new Checked(new Verdict(dir, step, Status.DAMAGED, e.getMessage()), null);
         } catch (IOException e) {
             // Unreadable (a file vanished, permissions): as unusable as a damaged one, and said so by name.
@@ -137,7 +138,7 @@ public final class CheckpointCheck {
             }
             Checkpoint.parse(dir);
             return null;
-        } catch (BadInputException | IllegalArgumentException e) {
+        } catch (UsageException | IllegalArgumentException e) {
             return e.getMessage();
         } catch (IOException e) {
             return "cannot be read: " + e;
@@ -150,7 +151,7 @@ public final class CheckpointCheck {
      * that does. With {@code latest} missing or naming no folder, every {@code step-*} folder is a candidate.
      *
      * @return null when the run has no checkpoint at all
-     * @throws IllegalArgumentException one line naming every checkpoint and its problem when none is usable; nothing is
+     * @throws UsageException one line naming every checkpoint and its problem when none is usable; nothing is
      *                                  deleted
      */
     static Chosen choose(CheckpointStore store, Function<Checkpoint, String> mismatch) throws IOException {
@@ -159,7 +160,7 @@ public final class CheckpointCheck {
         String pointer = null;
         try {
             latest = store.latest();
-        } catch (IllegalArgumentException e) {
+        } catch (UsageException e) {
             pointer = e.getMessage();
         }
         if (latest == null && pointer == null) {
@@ -198,6 +199,6 @@ public final class CheckpointCheck {
             msg.append("no step-* folder at or below the one latest names; ");
         }
         msg.append("restore the damaged files (e.g. from a backup) or start the run again under a new --name");
-        throw new IllegalArgumentException(msg.toString());
+        throw new UsageException(msg.toString());
     }
 }

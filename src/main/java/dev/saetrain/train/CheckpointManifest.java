@@ -1,6 +1,6 @@
 package dev.saetrain.train;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;

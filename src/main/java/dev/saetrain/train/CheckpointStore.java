@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,7 +59,7 @@ final class CheckpointStore {
         }
         String name = Files.readString(pointer).strip();
         if (!STEP_DIR.matcher(name).matches() || !Files.isDirectory(dir.resolve(name))) {
-            throw new IllegalArgumentException(pointer + " names '" + name + "', which is not a checkpoint folder there; "
+            throw new UsageException(pointer + " names '" + name + "', which is not a checkpoint folder there; "
                     + "write the name of an existing step-* folder into it");
         }
         return dir.resolve(name);

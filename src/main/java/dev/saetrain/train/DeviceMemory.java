@@ -21,7 +21,7 @@ public final class DeviceMemory {
         return Math.max(0, freeBytes - keep);
     }
 
-    /** Throws IllegalArgumentException (exit code 2) naming the SAEs that do not fit on {@code device}. */
+    /** Throws UsageException (exit code 2) naming the SAEs that do not fit on {@code device}. */
     public static void check(MemoryPlan plan, long freeBytes, String device) {
         plan.check(usable(freeBytes), "the GPU's free memory (" + MemoryPlan.human(freeBytes) + " free on " + device
                 + ", less " + MemoryPlan.human(freeBytes - usable(freeBytes)) + " head room)");

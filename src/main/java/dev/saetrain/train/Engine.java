@@ -4,6 +4,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -141,7 +142,7 @@ public final class Engine implements AutoCloseable {
         this.m = cfg.nLatents();
         this.deadSteps = (int) Math.min(Integer.MAX_VALUE / 2, Math.max(1, (deadTokens + batch - 1) / batch));
         if ((long) batch * m > Integer.MAX_VALUE / 4) {
-            throw new IllegalArgumentException("batch * n_latents = " + (long) batch * m
+            throw new UsageException("batch * n_latents = " + (long) batch * m
                     + " exceeds what one buffer holds (" + Integer.MAX_VALUE / 4 + "); use a smaller --batch");
         }
         if (resampling != null && cfg.arch() != Architecture.RELU_2023) {
@@ -695,7 +696,7 @@ public final class Engine implements AutoCloseable {
             for (String suffix : new String[] {"", ".adam_m", ".adam_v"}) {
                 float[] h = s.floats().get(name + suffix);
                 if (h == null || h.length != n) {
-                    throw new IllegalArgumentException("checkpoint state " + name + suffix + " of " + cfg.name()
+                    throw new UsageException("checkpoint state " + name + suffix + " of " + cfg.name()
                             + (h == null ? " is missing" : " has " + h.length + " values, expected " + n));
                 }
                 dev.upload(h, 0, suffix.isEmpty() ? a.param : suffix.equals(".adam_m") ? a.m : a.v, 0, n);
@@ -704,7 +705,7 @@ public final class Engine implements AutoCloseable {
         for (String key : new String[] {"last_fired", "fire_counts"}) {
             int[] h = s.ints().get(key);
             if (h == null || h.length != m) {
-                throw new IllegalArgumentException("checkpoint state " + key + " of " + cfg.name()
+                throw new UsageException("checkpoint state " + key + " of " + cfg.name()
                         + (h == null ? " is missing" : " has " + h.length + " values, expected " + m));
             }
             dev.uploadInt(h, 0, key.equals("last_fired") ? lastFired : fireCounts, 0, m);
@@ -712,7 +713,7 @@ public final class Engine implements AutoCloseable {
         if (resampler != null) {
             int[] r = s.ints().get(Resampler.STATE_KEY);
             if (r == null || r.length != 3) {
-                throw new IllegalArgumentException("checkpoint state " + Resampler.STATE_KEY + " of " + cfg.name()
+                throw new UsageException("checkpoint state " + Resampler.STATE_KEY + " of " + cfg.name()
                         + (r == null ? " is missing" : " has " + r.length + " values, expected 3"));
             }
             resampler.restore(r);
@@ -720,7 +721,7 @@ public final class Engine implements AutoCloseable {
         if (batchTopk != null) {
             float[] t = s.floats().get(BATCHTOPK_THRESHOLD_KEY);
             if (t == null || t.length != 1) {
-                throw new IllegalArgumentException("checkpoint state " + BATCHTOPK_THRESHOLD_KEY + " of " + cfg.name()
+                throw new UsageException("checkpoint state " + BATCHTOPK_THRESHOLD_KEY + " of " + cfg.name()
                         + (t == null ? " is missing" : " has " + t.length + " values, expected 1"));
             }
             batchTopk.setThreshold(t[0]);

@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 
 /**
@@ -19,7 +20,7 @@ final class FamilyMember implements AutoCloseable {
     record Divergence(long step, String reason, long lastGoodStep) {
         Divergence {
             if (step < 0 || lastGoodStep < -1 || reason == null || reason.isBlank()) {
-                throw new IllegalArgumentException("divergence record step " + step + ", last good " + lastGoodStep
+                throw new UsageException("divergence record step " + step + ", last good " + lastGoodStep
                         + ", reason '" + reason + "' is invalid; the checkpoint is corrupt");
             }
         }

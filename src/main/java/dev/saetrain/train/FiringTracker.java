@@ -1,5 +1,7 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
+
 /**
  * Firing counts of one SAE's latents for the exported sparsity: counted over the LR-decay phase (the last
  * 20 % of steps, where the dictionary has settled), or over the whole run when that phase saw no tokens.
@@ -37,7 +39,7 @@ final class FiringTracker {
     record Counts(long[] all, long[] late, long allRows, long lateRows) {
         Counts {
             if (all.length != late.length || allRows < 0 || lateRows < 0) {
-                throw new IllegalArgumentException("firing counts of " + all.length + " and " + late.length
+                throw new UsageException("firing counts of " + all.length + " and " + late.length
                         + " latents over " + allRows + " / " + lateRows + " rows do not fit; the checkpoint is corrupt");
             }
         }
@@ -51,7 +53,7 @@ final class FiringTracker {
     /** Replaces the counts with a checkpoint's; the latent count must match. */
     void restore(Counts c) {
         if (c.all().length != all.length) {
-            throw new IllegalArgumentException("checkpoint firing counts cover " + c.all().length + " latents, the SAE has "
+            throw new UsageException("checkpoint firing counts cover " + c.all().length + " latents, the SAE has "
                     + all.length + "; the checkpoint belongs to another configuration");
         }
         System.arraycopy(c.all(), 0, all, 0, all.length);

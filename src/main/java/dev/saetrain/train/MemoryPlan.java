@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -51,7 +52,7 @@ public final class MemoryPlan {
     }
 
     /**
-     * Throws IllegalArgumentException naming the SAEs that do not fit when the family exceeds {@code budget}
+     * Throws UsageException naming the SAEs that do not fit when the family exceeds {@code budget}
      * (the largest are named first: they are the ones to drop).
      */
     public void check(long budget, String budgetSource) {
@@ -71,7 +72,7 @@ public final class MemoryPlan {
                     .append(')');
             freed += x.need().total();
         }
-        throw new IllegalArgumentException("the family needs " + human(total()) + " but " + budgetSource + " allows "
+        throw new UsageException("the family needs " + human(total()) + " but " + budgetSource + " allows "
                 + human(budget) + "; does not fit: " + drop + ". Drop those SAEs, lower --batch, or raise the limit");
     }
 
@@ -112,7 +113,7 @@ public final class MemoryPlan {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getTotalMemorySize();
         }
-        throw new IllegalStateException("this JVM does not report physical memory (no com.sun.management); give "
+        throw new UsageException("this JVM does not report physical memory (no com.sun.management); give "
                 + "--max-memory");
     }
 
@@ -149,7 +150,7 @@ public final class MemoryPlan {
             }
             return (long) (v * mult);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("cannot read '" + s + "' as a memory size; write e.g. 512m, 8g, 1.5t");
+            throw new UsageException("cannot read '" + s + "' as a memory size; write e.g. 512m, 8g, 1.5t");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -27,14 +28,14 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
             throw new IllegalArgumentException("--warmup, --b-dec-init and --normalize must be given (null)");
         }
         if (!(decay >= 0 && decay <= 1)) {
-            throw new IllegalArgumentException("--decay must be a fraction of the run in [0, 1] (0: constant LR), got "
+            throw new UsageException("--decay must be a fraction of the run in [0, 1] (0: constant LR), got "
                     + decay);
         }
         if (!(auxkCoef >= 0) || !Double.isFinite(auxkCoef)) {
-            throw new IllegalArgumentException("--auxk-coef must be a finite number >= 0 (0: no AuxK), got " + auxkCoef);
+            throw new UsageException("--auxk-coef must be a finite number >= 0 (0: no AuxK), got " + auxkCoef);
         }
         if (!(adamEps > 0) || !Double.isFinite(adamEps) || !((float) adamEps > 0)) {
-            throw new IllegalArgumentException("--adam-eps must be a finite number > 0 that fp32 can hold (e.g. 1e-8), got "
+            throw new UsageException("--adam-eps must be a finite number > 0 that fp32 can hold (e.g. 1e-8), got "
                     + adamEps);
         }
     }
@@ -78,7 +79,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
             boolean inSteps = steps >= 0 && Double.isNaN(fraction);
             boolean asFraction = steps == -1 && fraction > 0 && fraction < 1;
             if (!auto && !inSteps && !asFraction) {
-                throw new IllegalArgumentException("--warmup must be whole steps >= 0 (e.g. 500) or a fraction of the "
+                throw new UsageException("--warmup must be whole steps >= 0 (e.g. 500) or a fraction of the "
                         + "run 0 < F < 1 (e.g. 0.05), got " + (Double.isNaN(fraction) ? steps : fraction));
             }
         }
@@ -93,7 +94,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
                 try {
                     return new Warmup(Long.parseLong(t), Double.NaN);
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--warmup " + t + " steps is too large", e);
+                    throw new UsageException("--warmup " + t + " steps is too large", e);
                 }
             }
             if (t.matches("\\d*\\.\\d+([eE][-+]?\\d+)?|\\d+[eE]-\\d+")) {
@@ -102,7 +103,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
                     return new Warmup(-1, f);
                 }
             }
-            throw new IllegalArgumentException("--warmup must be auto, whole steps >= 0 (e.g. 500) or a fraction of "
+            throw new UsageException("--warmup must be auto, whole steps >= 0 (e.g. 500) or a fraction of "
                     + "the run 0 < F < 1 (e.g. 0.05), got '" + TrainOptions.printable(text) + "'");
         }
 
@@ -141,7 +142,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
 
         public static BDecInit parse(String text) {
             return Arrays.stream(values()).filter(v -> v.cliName().equals(text)).findFirst().orElseThrow(
-                    () -> new IllegalArgumentException("--b-dec-init must be median, mean or zero, got '"
+                    () -> new UsageException("--b-dec-init must be median, mean or zero, got '"
                             + TrainOptions.printable(text) + "'"));
         }
     }
@@ -165,7 +166,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
 
         public static Normalize parse(String text) {
             return Arrays.stream(values()).filter(v -> v.cliName.equals(text)).findFirst().orElseThrow(
-                    () -> new IllegalArgumentException("--normalize must be sqrt-d or none, got '"
+                    () -> new UsageException("--normalize must be sqrt-d or none, got '"
                             + TrainOptions.printable(text) + "'"));
         }
     }

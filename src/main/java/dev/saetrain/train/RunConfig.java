@@ -1,12 +1,13 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.JsonFiles;
 import dev.saetrain.io.StrictJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.model.Architecture;
@@ -153,11 +154,11 @@ public final class RunConfig {
     public static ObjectNode load(Path runDir) throws IOException {
         Path file = runDir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(file + " does not exist; --resume takes a run directory such as runs/NAME");
+            throw new UsageException(file + " does not exist; --resume takes a run directory such as runs/NAME");
         }
         JsonNode n = JsonFiles.read(file);
         if (!(n instanceof ObjectNode o) || !o.has("options") || !o.has("data")) {
-            throw new IllegalArgumentException(file + " has no 'options' or 'data'; the run was made by an sae-train "
+            throw new UsageException(file + " has no 'options' or 'data'; the run was made by an sae-train "
                     + "without resume support, or the file was edited; start a new run");
         }
         return o;
@@ -259,7 +260,7 @@ public final class RunConfig {
     private static Recipe recorded(StrictJson j, String key, Recipe r, UnaryOperator<Recipe> change) {
         try {
             return change.apply(r);
-        } catch (IllegalArgumentException e) {
+        } catch (UsageException e) {
             throw new BadInputException(j.file(), "'options." + key + "': " + e.getMessage()
                     + "; the file is damaged or was edited", e);
         }
@@ -275,7 +276,7 @@ public final class RunConfig {
         ArrayNode now = files(shards);
         // Compared as text: numbers read back from the file and numbers built here are different node types.
         if (!recorded.toString().equals(now.toString())) {
-            throw new IllegalArgumentException("the data in " + shards.source() + " differs from what "
+            throw new UsageException("the data in " + shards.source() + " differs from what "
                     + runDir.resolve(FILE) + " recorded (shard names, rows or sizes: " + describe(recorded) + " then, "
                     + describe(now) + " now); resume with the run's original shards, or start a new run");
         }

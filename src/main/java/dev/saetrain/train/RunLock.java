@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -54,7 +55,7 @@ public final class RunLock implements AutoCloseable {
      * Takes the lock of {@code runDir} for this process.
      *
      * @param what what the process is about to do, for the refusal ("resume", "train", "write analyses into")
-     * @throws IllegalArgumentException naming the holder's PID and host when another process (or this one) holds it
+     * @throws UsageException naming the holder's PID and host when another process (or this one) holds it
      */
     public static RunLock acquire(Path runDir, String what) throws IOException {
         Path file = runDir.resolve(FILE);
@@ -97,8 +98,8 @@ public final class RunLock implements AutoCloseable {
         return "pid " + ProcessHandle.current().pid() + " on host " + host();
     }
 
-    private static IllegalArgumentException refusal(Path runDir, Path file, String what, String holder) {
-        return new IllegalArgumentException("cannot " + what + " " + runDir + ": it is in use by "
+    private static UsageException refusal(Path runDir, Path file, String what, String holder) {
+        return new UsageException("cannot " + what + " " + runDir + ": it is in use by "
                 + (holder.isEmpty() ? "another process" : holder) + " (lock " + file + "); wait for that process to "
                 + "end or stop it, then try again");
     }

@@ -1,6 +1,7 @@
 package dev.saetrain.train;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.SafetensorsReader;
 import dev.saetrain.io.SafetensorsWriter;
@@ -109,7 +110,7 @@ final class SaeStateFile {
      */
     static Loaded read(Path file, SaeConfig cfg) throws IOException {
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(file + " is missing; the checkpoint is incomplete, resume from an older one");
+            throw new UsageException(file + " is missing; the checkpoint is incomplete, resume from an older one");
         }
         Map<String, Tensor> t = SafetensorsReader.read(file).tensors();
         int m = cfg.nLatents();
@@ -175,7 +176,7 @@ final class SaeStateFile {
     private static Tensor get(Path file, Map<String, Tensor> t, String name, DType dtype, long n) {
         Tensor x = t.get(name);
         if (x == null || x.dtype() != dtype || x.numel() != n) {
-            throw new IllegalArgumentException(file + ": tensor '" + name + "' is "
+            throw new UsageException(file + ": tensor '" + name + "' is "
                     + (x == null ? "missing" : x.dtype().safetensorsName() + " with " + x.numel() + " values")
                     + ", expected " + dtype.safetensorsName() + " with " + n + "; the checkpoint belongs to another "
                     + "configuration or is damaged");

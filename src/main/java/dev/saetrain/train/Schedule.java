@@ -1,5 +1,7 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
+
 /**
  * Per-step learning rate and sparsity coefficient (docs/design.md, "The training step"): linear LR warm-up, constant,
  * then linear decay to 0 over the last {@code decayFraction} of the steps; the relu sparsity coefficient
@@ -17,11 +19,11 @@ public record Schedule(long totalSteps, double lr, long warmupSteps, double deca
                        double l1WarmupFraction) {
     public Schedule {
         if (totalSteps < 1) {
-            throw new IllegalArgumentException("the run has no whole batch to train on (total steps " + totalSteps
+            throw new UsageException("the run has no whole batch to train on (total steps " + totalSteps
                     + "); give more tokens or a smaller --batch");
         }
         if (!(lr > 0) || !Double.isFinite(lr)) {
-            throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
+            throw new UsageException("--lr must be a positive number, got " + lr);
         }
         if (warmupSteps < 0 || !(decayFraction >= 0 && decayFraction <= 1) || !(l1WarmupFraction >= 0 && l1WarmupFraction <= 1)) {
             throw new IllegalArgumentException("bad schedule fractions: warmup " + warmupSteps + ", decay " + decayFraction

@@ -1,5 +1,6 @@
 package dev.saetrain.train;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,59 +50,59 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
             throw new IllegalArgumentException("nothing to train: no SAE configured");
         }
         if (batch < 1) {
-            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+            throw new UsageException("--batch must be >= 1, got " + batch);
         }
         if (epochs < 1) {
-            throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+            throw new UsageException("--epochs must be >= 1, got " + epochs);
         }
         if (tokens < 0) {
-            throw new IllegalArgumentException("--tokens must be >= 0, got " + tokens);
+            throw new UsageException("--tokens must be >= 0, got " + tokens);
         }
         if (tokens > 0 && tokens < batch) {
             // An option problem, not a data one: no shard can make a batch out of fewer tokens than it holds.
-            throw new IllegalArgumentException("--tokens " + tokens + " is less than one batch (--batch " + batch
+            throw new UsageException("--tokens " + tokens + " is less than one batch (--batch " + batch
                     + "); give --tokens >= " + batch + " or a smaller --batch");
         }
         if (!Double.isNaN(lr) && !(lr > 0 && Double.isFinite(lr))) {
-            throw new IllegalArgumentException("--lr must be a positive finite number, got " + lr
+            throw new UsageException("--lr must be a positive finite number, got " + lr
                     + "; leave it out for the architecture's default");
         }
         if (deadTokens < 1) {
-            throw new IllegalArgumentException("--dead-tokens must be >= 1, got " + deadTokens);
+            throw new UsageException("--dead-tokens must be >= 1, got " + deadTokens);
         }
         if (logEvery < 1) {
-            throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
+            throw new UsageException("--log-every must be >= 1, got " + logEvery);
         }
         if (resampleEvery < -1) {
-            throw new IllegalArgumentException("--resample-every must be >= 0 (0: never), got " + resampleEvery);
+            throw new UsageException("--resample-every must be >= 0 (0: never), got " + resampleEvery);
         }
         if (maxMemory < 1) {
-            throw new IllegalArgumentException("--max-memory must be positive, got " + maxMemory);
+            throw new UsageException("--max-memory must be positive, got " + maxMemory);
         }
         if (checkpointEvery < 0) {
-            throw new IllegalArgumentException("--checkpoint-every must be >= 0 tokens (0: only at the end), got "
+            throw new UsageException("--checkpoint-every must be >= 0 tokens (0: only at the end), got "
                     + checkpointEvery);
         }
         if (threads < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+            throw new UsageException("--threads must be >= 1, got " + threads);
         }
         if (runName == null || runName.isBlank() || runName.contains("/") || runName.startsWith(".")
                 || hasControl(runName)) {
-            throw new IllegalArgumentException("--name must be a plain folder name (no '/', no leading '.', no control "
+            throw new UsageException("--name must be a plain folder name (no '/', no leading '.', no control "
                     + "characters), got '" + printable(runName) + "'");
         }
         // These go into every dictionary's cfg.json at export, after the whole training: refuse them now, not then.
         requireLabel("--hook-name", hookName);
         requireLabel("--model-name", modelName);
         if (contextSize != null && contextSize < 1) {
-            throw new IllegalArgumentException("--context-size must be >= 1, got " + contextSize
+            throw new UsageException("--context-size must be >= 1, got " + contextSize
                     + "; leave it out if unknown");
         }
     }
 
     private static void requireLabel(String option, String value) {
         if (value == null || value.isBlank() || hasControl(value)) {
-            throw new IllegalArgumentException(option + " must be a non-empty name without control characters, got '"
+            throw new UsageException(option + " must be a non-empty name without control characters, got '"
                     + printable(value) + "'; leave it out if unknown");
         }
     }

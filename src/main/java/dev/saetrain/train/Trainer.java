@@ -3,10 +3,11 @@ package dev.saetrain.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ActivationStream;
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.DeviceMemoryError;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
 import dev.saetrain.model.Architecture;
@@ -135,14 +136,14 @@ public final class Trainer {
         String exists = "run directory " + runDir + " already exists; pick another --name, or continue it with --resume "
                 + runDir;
         if (Files.exists(runDir)) {
-            throw new IllegalArgumentException(exists);
+            throw new UsageException(exists);
         }
         Files.createDirectories(opts.outDir());
         try {
             // createDirectory, not createDirectories: of two processes starting the same --name, one gets here first.
             Files.createDirectory(runDir);
         } catch (java.nio.file.FileAlreadyExistsException raced) {
-            throw new IllegalArgumentException(exists);
+            throw new UsageException(exists);
         }
         try (RunLock lock = RunLock.acquire(runDir, "train into")) {
             return trainNew(shards, runDir, scale, median, totalSteps);
@@ -176,7 +177,7 @@ public final class Trainer {
 
     /**
      * Continues the run in {@code runDir} from its latest checkpoint. The options must be the run's own
-     * ({@link RunConfig#trainOptions}). Refuses (IllegalArgumentException) a finished run, a run without a
+     * ({@link RunConfig#trainOptions}). Refuses (UsageException) a finished run, a run without a
      * checkpoint, and data other than the run's.
      */
     public Result resume(ShardSet shards, Path runDir) throws IOException {
@@ -189,7 +190,7 @@ public final class Trainer {
     private Result resumeLocked(ShardSet shards, Path runDir, RunLock lock) throws IOException {
         ObjectNode config = RunConfig.load(runDir);
         if (config.has("result")) {
-            throw new IllegalArgumentException("run " + runDir + " already ended (" + config.at("/result/status").asText()
+            throw new UsageException("run " + runDir + " already ended (" + config.at("/result/status").asText()
                     + " in " + runDir.resolve(RunConfig.FILE) + "); nothing to resume, its dictionaries are in "
                     + runDir.resolve("saes"));
         }
@@ -207,14 +208,14 @@ public final class Trainer {
                     + " (restore the run's config.json)";
         });
         if (chosen == null) {
-            throw new IllegalArgumentException("run " + runDir + " has no checkpoint (" + store.dir().resolve(CheckpointStore.LATEST)
+            throw new UsageException("run " + runDir + " has no checkpoint (" + store.dir().resolve(CheckpointStore.LATEST)
                     + " is missing): it stopped before its first one; start it again under a new --name");
         }
         Checkpoint ck = chosen.checkpoint();
         Path from = chosen.dir();
         float scale = inputScale(shards);
         if (Float.floatToRawIntBits(scale) != Float.floatToRawIntBits(ck.scale())) {
-            throw new IllegalArgumentException("the data in " + shards.source() + " differs from the run's: its first rows "
+            throw new UsageException("the data in " + shards.source() + " differs from the run's: its first rows "
                     + "give the input scale " + scale + ", the run had " + ck.scale() + "; resume with the original shards");
         }
         checkMemory(shards);
@@ -242,7 +243,7 @@ public final class Trainer {
         Path shardDir = shards.source();
         for (SaeConfig c : opts.saes()) {
             if (c.dIn() != shards.dIn()) {
-                throw new IllegalArgumentException("SAE " + c.name() + " expects d_in " + c.dIn()
+                throw new UsageException("SAE " + c.name() + " expects d_in " + c.dIn()
                         + " but the shards in " + shardDir + " have d = " + shards.dIn());
             }
         }
@@ -269,7 +270,7 @@ public final class Trainer {
             if ("--max-memory".equals(opts.maxMemorySource()) && opts.maxMemory() > hard) {
                 // The CPU buffers are native memory: a budget past the machine's would pass this check and then
                 // end in the kernel's OOM killer mid-run.
-                throw new IllegalArgumentException("--max-memory " + MemoryPlan.human(opts.maxMemory()) + " is more "
+                throw new UsageException("--max-memory " + MemoryPlan.human(opts.maxMemory()) + " is more "
                         + "than this JVM can use (" + MemoryPlan.human(hard) + ": physical memory less the JVM's heap "
                         + "limit); give at most that");
             }

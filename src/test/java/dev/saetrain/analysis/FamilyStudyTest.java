@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -130,7 +131,7 @@ class FamilyStudyTest {
         float[] rows = new float[3 * 8];
         SaeWeights b = new SaeWeights(new SaeConfig(Architecture.TOPK, 8, 3, 1, 0, true), new float[24], new float[3],
                 rows, new float[8]);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FamilyStudy.compute(List.of(
+        UsageException e = assertThrows(UsageException.class, () -> FamilyStudy.compute(List.of(
                 new FamilyStudy.Member("a", a, Double.NaN, Double.NaN),
                 new FamilyStudy.Member("b", b, Double.NaN, Double.NaN))));
         assertTrue(e.getMessage().contains("d_in"), e.getMessage());

@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -157,7 +158,7 @@ class FeatureStatsTest {
     @Test
     void aWidthMismatchIsRefused() throws IOException {
         AnalysisFixtures.shard(tmp.resolve("wide/x.npy"), new float[10 * 16], 16);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> FeatureStats.compute(identity, ShardSet.open(tmp.resolve("wide")), 100));
         assertTrue(e.getMessage().contains("d = 16") && e.getMessage().contains("d_in = 8"), e.getMessage());
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
 import java.io.File;
 import java.io.IOException;
@@ -75,7 +76,7 @@ class ReportTest {
         Report.build(root, report, "t");
         assertFalse(Files.exists(report.resolve("files/stale.png")));
         AtomicFiles.writeString(report.resolve("notes.txt"), "mine");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Report.build(root, report, "t"));
+        UsageException e = assertThrows(UsageException.class, () -> Report.build(root, report, "t"));
         assertTrue(e.getMessage().contains("notes.txt"), e.getMessage());
     }
 

@@ -3,18 +3,41 @@ package dev.saetrain.analysis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.export.ExportedSae;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** The analyses' encoder gives what SaeWeights.reconstruct (the reference forward pass) gives, for every architecture. */
+/**
+ * The host encoder gives what the exported files give when run as SAELens documents them ({@link ExportedSae}: read
+ * from the files alone, plain loops in double, TopK by repeated selection), for every architecture.
+ */
 class SaeEncoderTest {
+    @TempDir
+    Path tmp;
+
+    /** {@code w} written as a SAELens folder and read back by the test's own reader. */
+    private ExportedSae reference(SaeWeights w, String name) throws IOException {
+        return ExportedSae.saeLens(AnalysisFixtures.saeDir(tmp.resolve(name), w));
+    }
+
+    private static int l0(double[] f) {
+        int n = 0;
+        for (double v : f) {
+            n += v != 0 ? 1 : 0;
+        }
+        return n;
+    }
+
     @Test
-    void matchesTheReferenceForwardPassForEveryArchitecture() {
+    void matchesTheReferenceForwardPassForEveryArchitecture() throws IOException {
         int d = 48;
         int seed = 3;
         for (Architecture arch : Architecture.values()) {
@@ -25,14 +48,16 @@ class SaeEncoderTest {
                 SaeWeights w = AnalysisFixtures.random(cfg, seed++);
                 SaeEncoder enc = new SaeEncoder(w);
                 SaeEncoder.Scratch s = enc.scratch();
+                ExportedSae file = reference(w, arch.cliName() + "-" + applyBDec);
                 SplittableRandom rng = new SplittableRandom(seed);
                 double[] xHat = new double[d];
-                float[] ref = new float[d];
                 int activeRows = 0;
                 for (int r = 0; r < 40; r++) {
                     float[] x = AnalysisFixtures.uniform(rng, d, 1);
                     int n = enc.encode(x, 0, s);
-                    int l0 = w.reconstruct(x, ref);
+                    double[] f = file.latents(x);
+                    double[] ref = file.decode(f);
+                    int l0 = l0(f);
                     String what = arch.cliName() + " applyBDec=" + applyBDec + " row " + r;
                     assertEquals(l0, n, what);
                     for (int a = 1; a < n; a++) {
@@ -70,7 +95,7 @@ class SaeEncoderTest {
 
     /** The CSR codes of a block of rows (what the synthetic study uses) decode to the reference, awkward sizes. */
     @Test
-    void blockCodesDecodeToTheReferenceReconstruction() {
+    void blockCodesDecodeToTheReferenceReconstruction() throws IOException {
         int d = 24;
         int rows = 37;
         for (Architecture arch : Architecture.values()) {
@@ -92,11 +117,13 @@ class SaeEncoderTest {
                     uniformBlock(r, d, 0.1), extras);
             float[] x = uniformBlock(r, rows * d, 1);
             SaeEncoder.Codes c = new SaeEncoder(w).encode(x, rows);
+            ExportedSae file = reference(w, arch.cliName());
             float[] row = new float[d];
-            float[] ref = new float[d];
             for (int i = 0; i < rows; i++) {
                 System.arraycopy(x, i * d, row, 0, d);
-                int l0 = w.reconstruct(row, ref);
+                double[] f = file.latents(row);
+                double[] ref = file.decode(f);
+                int l0 = l0(f);
                 assertEquals(l0, c.l0(i), arch + " row " + i + " L0");
                 for (int j = 0; j < d; j++) {
                     double v = w.bDec()[j];

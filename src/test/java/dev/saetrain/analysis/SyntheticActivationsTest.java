@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.data.Shard;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.export.SaeLensReader;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.Tensor;

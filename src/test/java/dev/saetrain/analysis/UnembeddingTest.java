@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.SafetensorsWriter;
 import dev.saetrain.io.Tensor;

@@ -12,6 +12,7 @@ import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.device.cuda.CudaDevice;
 import dev.saetrain.device.cuda.CudaUnavailableException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.Tensor;
 import java.io.IOException;
@@ -45,7 +46,7 @@ class DeviceOptionsTest {
 
     @Test
     void cudaWithoutAGpuIsABadUsageErrorNamingTheReason() {
-        var e = assertThrows(IllegalArgumentException.class, () -> options("cuda").open(NO_GPU));
+        var e = assertThrows(UsageException.class, () -> options("cuda").open(NO_GPU));
         assertEquals("--device cuda: no CUDA device: the driver reports 0 devices; run with --device cpu (or auto) to "
                 + "train on the CPU", e.getMessage());
     }
@@ -81,7 +82,7 @@ class DeviceOptionsTest {
 
     @Test
     void unknownDeviceIsRejected() {
-        var e = assertThrows(IllegalArgumentException.class, () -> options("gpu").open(NO_GPU));
+        var e = assertThrows(UsageException.class, () -> options("gpu").open(NO_GPU));
         assertTrue(e.getMessage().contains("auto, cpu or cuda"), e.getMessage());
     }
 

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.analysis.EncoderRows;
 import dev.saetrain.export.ExportInfo;
+import dev.saetrain.export.ExportedSae;
 import dev.saetrain.export.SaeLensWriter;
 import dev.saetrain.export.TestTensorFiles;
 import dev.saetrain.model.Architecture;
@@ -56,42 +58,6 @@ class ExportCommandTest {
         return dir;
     }
 
-    /** sparsify's forward pass written out: pre = (x - b_dec) encoder.weight^T + encoder.bias, TopK of relu(pre). */
-    private static float[] sparsifyForward(Map<String, TestTensorFiles.Loaded> t, float[] x) {
-        float[] we = t.get("encoder.weight").values();
-        float[] be = t.get("encoder.bias").values();
-        float[] wd = t.get("W_dec").values();
-        float[] bd = t.get("b_dec").values();
-        double[] pre = new double[M];
-        for (int i = 0; i < M; i++) {
-            double s = be[i];
-            for (int j = 0; j < D; j++) {
-                s += (x[j] - bd[j]) * we[i * D + j];
-            }
-            pre[i] = Math.max(0, s);
-        }
-        Integer[] order = new Integer[M];
-        for (int i = 0; i < M; i++) {
-            order[i] = i;
-        }
-        java.util.Arrays.sort(order, (a, b) -> Double.compare(pre[b], pre[a]));
-        double[] y = new double[D];
-        for (int j = 0; j < D; j++) {
-            y[j] = bd[j];
-        }
-        for (int r = 0; r < K; r++) {
-            int i = order[r];
-            for (int j = 0; j < D; j++) {
-                y[j] += pre[i] * wd[i * D + j];
-            }
-        }
-        float[] f = new float[D];
-        for (int j = 0; j < D; j++) {
-            f[j] = (float) y[j];
-        }
-        return f;
-    }
-
     @Test
     void sparsifyExportComputesWhatTheDictionaryComputes() throws IOException {
         for (boolean applyBDec : new boolean[] {true, false}) {
@@ -110,12 +76,19 @@ class ExportCommandTest {
             assertEquals(K, cfg.get("k").asInt());
             assertEquals("topk", cfg.get("activation").asText());
             SaeWeights w = dev.saetrain.export.SaeLensReader.read(sae).weights();
+            // The sparsify files run as sparsify documents them (pre = (x - b_dec) encoder.weight^T + encoder.bias).
+            ExportedSae file = ExportedSae.sparsify(target);
             SplittableRandom rng = new SplittableRandom(7);
             float[] ref = new float[D];
             for (int r = 0; r < 20; r++) {
                 float[] x = uniform(rng, D, 2);
-                w.reconstruct(x, ref);
-                assertArrayEquals(ref, sparsifyForward(t, x), 1e-4f, "applyBDec=" + applyBDec + " row " + r);
+                EncoderRows.reconstruct(w, x, ref);
+                double[] y = file.forward(x);
+                float[] fromFile = new float[D];
+                for (int j = 0; j < D; j++) {
+                    fromFile[j] = (float) y[j];
+                }
+                assertArrayEquals(ref, fromFile, 1e-4f, "applyBDec=" + applyBDec + " row " + r);
             }
         }
     }

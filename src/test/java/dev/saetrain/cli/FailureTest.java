@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.saetrain.data.BadInputException;
 import dev.saetrain.device.DeviceMemoryError;
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.JsonFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -39,7 +40,7 @@ class FailureTest {
     @Test
     void badInputAndUsage() {
         assertOneLine(Failure.of(new BadInputException(Path.of("a.npy"), "bad magic")), Main.BAD_INPUT, "a.npy", "bad magic");
-        assertOneLine(Failure.of(new IllegalArgumentException("--lr must be > 0\nnext line")), Main.BAD_INPUT, "--lr", "; next line");
+        assertOneLine(Failure.of(new UsageException("--lr must be > 0\nnext line")), Main.BAD_INPUT, "--lr", "; next line");
         assertOneLine(Failure.of(new NoSuchFileException("/x/config.json")), Main.BAD_INPUT, "/x/config.json", "no such file");
         assertOneLine(Failure.of(new FileSystemException("/x/" + "n".repeat(300), null, "File name too long")),
                 Main.BAD_INPUT, "too long", "--name");
@@ -47,6 +48,16 @@ class FailureTest {
         assertOneLine(Failure.of(new InternalError("a fault occurred in a recent unsafe memory access operation")),
                 Main.BAD_INPUT, "changed or was truncated");
         assertOneLine(Failure.of(new InternalError("something else")), Main.INTERNAL, "InternalError");
+    }
+
+    @Test
+    void brokenContractsAreBugsNotBadInput() {
+        // IllegalArgumentException and IllegalStateException guard internal contracts; user errors are UsageException.
+        assertOneLine(Failure.of(new IllegalArgumentException("buffer holds 12 floats, needs 16")), Main.INTERNAL,
+                "IllegalArgumentException", "needs 16");
+        assertOneLine(Failure.of(new IllegalStateException("stream is closed")), Main.INTERNAL, "IllegalStateException");
+        assertOneLine(Failure.of(new ExecutionException(new IllegalArgumentException("x"))), Main.INTERNAL,
+                "IllegalArgumentException");
     }
 
     @Test

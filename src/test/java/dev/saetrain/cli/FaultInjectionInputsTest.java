@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.saetrain.data.BadInputException;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.SafetensorsReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

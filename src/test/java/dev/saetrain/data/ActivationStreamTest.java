@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.UsageException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -138,9 +140,9 @@ class ActivationStreamTest {
             drain(a, 2);
             p = a.position();
         }
-        assertThrows(IllegalArgumentException.class, () -> new ActivationStream(set,
+        assertThrows(UsageException.class, () -> new ActivationStream(set,
                 new StreamOptions(4, 40, 2, 16, 1f, false, 2), p));
-        assertThrows(IllegalArgumentException.class, () -> new ActivationStream(set, o.withShuffleRows(17), p));
+        assertThrows(UsageException.class, () -> new ActivationStream(set, o.withShuffleRows(17), p));
     }
 
     @Test
@@ -218,7 +220,7 @@ class ActivationStreamTest {
         assertEquals(32768, o.resolvedShuffleRows(4096, Long.MAX_VALUE));
         assertEquals(1000, o.resolvedShuffleRows(4096, 1000));
         assertEquals(77, o.withShuffleRows(77).resolvedShuffleRows(4096, 1000));
-        assertThrows(IllegalArgumentException.class, () -> new StreamOptions(0, 1, 0, 0, 1f, false, 1));
+        assertThrows(UsageException.class, () -> new StreamOptions(0, 1, 0, 0, 1f, false, 1));
         assertThrows(IllegalArgumentException.class, () -> new StreamOptions(1, 1, 0, 0, Float.NaN, false, 1));
     }
 }

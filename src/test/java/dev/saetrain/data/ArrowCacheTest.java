@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.Half;
 import dev.saetrain.io.NpyWriter;

@@ -12,8 +12,6 @@ import dev.saetrain.io.DType;
 import dev.saetrain.io.Half;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.Tensor;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -124,15 +122,6 @@ class NpyShardTest {
         float[] got = new float[8 * 3];
         s.readRows(1, 8, 1f, got, 0);
         assertArrayEquals(java.util.Arrays.copyOfRange(x, 3, 27), got);
-
-        ByteBuffer raw = ByteBuffer.allocate(5 * 12).order(ByteOrder.LITTLE_ENDIAN);
-        s.copyRawRows(2, 5, raw);
-        raw.flip();
-        for (int i = 0; i < 15; i++) {
-            assertEquals(x[6 + i], raw.getFloat());
-        }
-        assertEquals(7f, s.rawRows(7, 2).getFloat(0));
-        assertThrows(IllegalArgumentException.class, () -> s.rawRows(5, 2));
         assertThrows(IndexOutOfBoundsException.class, () -> s.readRows(9, 2, 1f, got, 0));
     }
 

@@ -6,9 +6,13 @@ import static dev.saetrain.data.TestShards.shorts;
 import static dev.saetrain.data.TestShards.stHeader;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.Half;
+import dev.saetrain.io.SafetensorsReader;
 import dev.saetrain.io.SafetensorsWriter;
 import dev.saetrain.io.Tensor;
 import java.nio.file.Path;
@@ -80,5 +84,21 @@ class SafetensorsShardTest {
         float[] got = new float[4];
         s.readRows(0, 2, 1f, got, 0);
         assertArrayEquals(new float[] {1, 2, 3, 4}, got);
+    }
+
+    @Test
+    void aTensorOfAnUnreadDtypeBesideTheActivationsIsKeptOutOfTheWay() throws Exception {
+        // Token ids as U8 next to the activations: the shard reads its activations; a whole-file read refuses the U8.
+        String json = "{\"tokens\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},"
+                + "\"activations\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[4,20]}}";
+        byte[] payload = new byte[20];
+        System.arraycopy(f32(1, 2, 3, 4), 0, payload, 4, 16);
+        Path f = safetensors(dir.resolve("u.safetensors"), json, payload);
+        Shard s = Shard.open(f);
+        float[] got = new float[4];
+        s.readRows(0, 2, 1f, got, 0);
+        assertArrayEquals(new float[] {1, 2, 3, 4}, got);
+        BadInputException e = assertThrows(BadInputException.class, () -> SafetensorsReader.read(f));
+        assertTrue(e.getMessage().contains("'U8'"), e.getMessage());
     }
 }

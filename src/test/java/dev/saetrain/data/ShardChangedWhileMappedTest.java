@@ -3,6 +3,7 @@ package dev.saetrain.data;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.Tensor;
 import java.io.IOException;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.analysis.EncoderRows;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -123,7 +124,7 @@ class ExportRoundTripTest {
                 scaled[j] = (float) (C * raw[j]);
             }
             float[] fromTrained = new float[D];
-            fired += trained.reconstruct(scaled, fromTrained);
+            fired += EncoderRows.reconstruct(trained, scaled, fromTrained);
             double[] fromFile = sae.forward(raw);
             double max = 0;
             for (float v : fromTrained) {

@@ -24,16 +24,16 @@ import java.util.Map;
  * @param promisesUnitNorm what the config promises about decoder rows
  * @param t                tensors by name, W_enc as [d, m]
  */
-record ExportedSae(String arch, int k, boolean applyBDec, boolean promisesUnitNorm, int d, int m, Map<String, float[]> t) {
+public record ExportedSae(String arch, int k, boolean applyBDec, boolean promisesUnitNorm, int d, int m, Map<String, float[]> t) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    static ExportedSae saeLens(Path dir) throws IOException {
+    public static ExportedSae saeLens(Path dir) throws IOException {
         Map<String, float[]> t = new HashMap<>();
         TestTensorFiles.readSafetensors(dir.resolve("sae_weights.safetensors")).forEach((k, v) -> t.put(k, v.values()));
         return fromSaeLensCfg(dir, t);
     }
 
-    static ExportedSae npy(Path dir) throws IOException {
+    public static ExportedSae npy(Path dir) throws IOException {
         Map<String, float[]> t = new HashMap<>();
         try (var files = Files.list(dir)) {
             for (Path p : files.filter(p -> p.toString().endsWith(".npy")).toList()) {
@@ -56,7 +56,7 @@ record ExportedSae(String arch, int k, boolean applyBDec, boolean promisesUnitNo
                 cfg.get("d_sae").intValue(), t);
     }
 
-    static ExportedSae sparsify(Path dir) throws IOException {
+    public static ExportedSae sparsify(Path dir) throws IOException {
         JsonNode cfg = JSON.readTree(dir.resolve("cfg.json").toFile());
         int d = cfg.get("d_in").intValue();
         int m = cfg.get("num_latents").intValue();
@@ -88,7 +88,12 @@ record ExportedSae(String arch, int k, boolean applyBDec, boolean promisesUnitNo
     }
 
     /** x_hat for one raw row x [d]. */
-    double[] forward(float[] x) {
+    public double[] forward(float[] x) {
+        return decode(latents(x));
+    }
+
+    /** The latents f [m] of one raw row x [d]. */
+    public double[] latents(float[] x) {
         float[] wEnc = t.get("W_enc");
         float[] bDec = t.get("b_dec");
         boolean gated = arch.equals("gated");
@@ -138,6 +143,12 @@ record ExportedSae(String arch, int k, boolean applyBDec, boolean promisesUnitNo
             }
             default -> throw new AssertionError("unexpected architecture " + arch);
         }
+        return f;
+    }
+
+    /** x_hat = f W_dec + b_dec [d] of latents f [m]. */
+    public double[] decode(double[] f) {
+        float[] bDec = t.get("b_dec");
         double[] out = new double[d];
         float[] wDec = t.get("W_dec");
         for (int j = 0; j < d; j++) {

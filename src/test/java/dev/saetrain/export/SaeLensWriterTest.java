@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -175,7 +176,7 @@ class SaeLensWriterTest {
         Path dir = tmp.resolve("mine");
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("notes.txt"), "keep me");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SaeLensWriter.write(dir,
+        UsageException e = assertThrows(UsageException.class, () -> SaeLensWriter.write(dir,
                 TestWeights.random(SaeConfig.topk(48, 2, 7), 12), frequencies(96, 1), INFO));
         assertTrue(e.getMessage().contains("notes.txt"), e.getMessage());
         assertEquals("keep me", Files.readString(dir.resolve("notes.txt")));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.UsageException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -30,11 +31,11 @@ class MatryoshkaGroupsTest {
         assertEquals(SaeConfig.defaultGroups(32), SaeConfig.matryoshka(8, 4, 3).groups());
         assertEquals(SaeConfig.defaultGroups(40), c.withNLatents(40).groups(), "a new size takes the default nesting");
         assertEquals(c.groups(), c.withK(5).groups());
-        assertThrows(IllegalArgumentException.class, () -> c.withGroups(List.of(2, 10, 21)));
-        assertThrows(IllegalArgumentException.class, () -> c.withGroups(List.of(0, 32)));
-        assertThrows(IllegalArgumentException.class, () -> SaeConfig.batchTopk(8, 4, 3).withGroups(List.of(32)));
-        assertThrows(IllegalArgumentException.class, () -> SaeConfig.matryoshka(8, 4, 33));
-        assertThrows(IllegalArgumentException.class, () -> SaeConfig.matryoshka(8, 4, 3).withTied(true));
+        assertThrows(UsageException.class, () -> c.withGroups(List.of(2, 10, 21)));
+        assertThrows(UsageException.class, () -> c.withGroups(List.of(0, 32)));
+        assertThrows(UsageException.class, () -> SaeConfig.batchTopk(8, 4, 3).withGroups(List.of(32)));
+        assertThrows(UsageException.class, () -> SaeConfig.matryoshka(8, 4, 33));
+        assertThrows(UsageException.class, () -> SaeConfig.matryoshka(8, 4, 3).withTied(true));
         assertTrue(SaeConfig.batchTopk(8, 4, 3).groups().isEmpty());
         assertTrue(c.unitNormDecoder() && c.arch().exportsThreshold());
         assertEquals(SaeConfig.batchTopk(8, 4, 3).defaultLr(), c.defaultLr());

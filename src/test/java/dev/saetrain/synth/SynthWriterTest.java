@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.export.TestTensorFiles;
 import dev.saetrain.io.DType;
 import dev.saetrain.io.Half;
@@ -106,7 +107,7 @@ class SynthWriterTest {
         Files.writeString(dir.resolve("README"), "other files are fine");
         SynthWriter.checkOutputDir(dir);
         Files.writeString(dir.resolve("shard-00003.npy"), "old");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> SynthWriter.write(new SyntheticData(OPTIONS), dir));
         assertTrue(e.getMessage().contains("shard-00003.npy"), e.getMessage());
         assertEquals("old", Files.readString(dir.resolve("shard-00003.npy")));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -125,17 +126,17 @@ class SyntheticDataTest {
 
     @Test
     void optionsAreValidatedWithTheFlagName() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> new SynthOptions(8, 4, 5, 0.9, 10, 10, 0, DType.F32));
         assertTrue(e.getMessage().contains("--active"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(8, 4, 0, 0.9, 10, 10, 0, DType.F32));
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(8, 4, 2, 0, 10, 10, 0, DType.F32));
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(8, 4, 2, 1.01, 10, 10, 0, DType.F32));
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(8, 4, 2, Double.NaN, 10, 10, 0, DType.F32));
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(0, 4, 2, 0.9, 10, 10, 0, DType.F32));
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(8, 4, 2, 0.9, 0, 10, 0, DType.F32));
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(8, 4, 2, 0.9, 10, 0, 0, DType.F32));
-        assertThrows(IllegalArgumentException.class, () -> new SynthOptions(8, 4, 2, 0.9, 10, 10, 0, DType.BF16));
+        assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 0, 0.9, 10, 10, 0, DType.F32));
+        assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, 0, 10, 10, 0, DType.F32));
+        assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, 1.01, 10, 10, 0, DType.F32));
+        assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, Double.NaN, 10, 10, 0, DType.F32));
+        assertThrows(UsageException.class, () -> new SynthOptions(0, 4, 2, 0.9, 10, 10, 0, DType.F32));
+        assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, 0.9, 0, 10, 0, DType.F32));
+        assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, 0.9, 10, 0, 0, DType.F32));
+        assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, 0.9, 10, 10, 0, DType.BF16));
         assertEquals(3, new SynthOptions(8, 4, 2, 0.9, 25, 10, 0, DType.F16).shardCount());
         assertEquals(5, new SynthOptions(8, 4, 2, 0.9, 25, 10, 0, DType.F16).rowsInShard(2));
     }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.data.StreamPosition;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import java.io.IOException;
@@ -63,7 +64,7 @@ class CheckpointStoreTest {
             Engine.State again = e.snapshot();
             s.floats().forEach((k, v) -> assertArrayEquals(v, again.floats().get(k), k));
             assertEquals(17, again.step());
-            assertThrows(IllegalArgumentException.class, () -> SaeStateFile.read(f, SaeConfig.relu(6, 2, 2.5)));
+            assertThrows(UsageException.class, () -> SaeStateFile.read(f, SaeConfig.relu(6, 2, 2.5)));
         }
     }
 
@@ -180,7 +181,7 @@ class CheckpointStoreTest {
         CheckpointStore store = new CheckpointStore(tmp);
         Files.createDirectories(store.dir());
         Files.writeString(store.dir().resolve("latest"), "step-5\n");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, store::latest);
+        UsageException e = assertThrows(UsageException.class, store::latest);
         assertTrue(e.getMessage().contains("step-5"), e.getMessage());
     }
 }

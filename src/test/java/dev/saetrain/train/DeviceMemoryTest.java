@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class DeviceMemoryTest {
         MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(2048, 1, 32), SaeConfig.topk(2048, 32, 32),
                 SaeConfig.topk(2048, 128, 32)), 4096, 4L * 4096 * 2048);
         long free = plan.total() / 2;
-        var e = assertThrows(IllegalArgumentException.class, () -> DeviceMemory.check(plan, free, "cuda (H100)"));
+        var e = assertThrows(UsageException.class, () -> DeviceMemory.check(plan, free, "cuda (H100)"));
         String m = e.getMessage();
         assertTrue(m.contains("x128-k32"), m);
         assertFalse(m.contains("x1-k32 ("), "the smallest SAE need not be dropped: " + m);
@@ -46,7 +47,7 @@ class DeviceMemoryTest {
     void headRoomDecidesAtTheEdge() {
         MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(768, 8, 32)), 1024, 4L * 1024 * 768);
         long exact = plan.total();
-        assertThrows(IllegalArgumentException.class, () -> DeviceMemory.check(plan, exact, "gpu"));
+        assertThrows(UsageException.class, () -> DeviceMemory.check(plan, exact, "gpu"));
         long enough = exact + Math.max(DeviceMemory.MIN_HEADROOM, (long) Math.ceil(exact * 0.06)) + (256L << 20);
         assertDoesNotThrow(() -> DeviceMemory.check(plan, enough, "gpu"));
     }

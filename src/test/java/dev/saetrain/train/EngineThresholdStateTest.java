@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
@@ -62,7 +63,7 @@ class EngineThresholdStateTest {
             var floats = new HashMap<>(s.floats());
             floats.remove(key);
             Engine.State missing = new Engine.State(floats, s.ints(), s.step(), s.lastDensity());
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.restore(missing));
+            UsageException e = assertThrows(UsageException.class, () -> b.restore(missing));
             assertTrue(e.getMessage().contains(key), e.getMessage());
         }
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.analysis.EncoderRows;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.export.ExportInfo;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * written here from the files alone, as SAELens's GatedSAE computes it: pi_gate = (x - b_dec) W_enc + b_gate,
  * pi_mag = (x - b_dec) (W_enc * exp(r_mag)) + b_mag, f = 1[pi_gate > 0] relu(pi_mag), x_hat = f W_dec + b_dec. On raw
  * rows x / c it gives the engine's own training reconstruction divided by c, and so does
- * {@link SaeWeights#reconstruct}. The file holds no b_enc (SAELens's gated SAE has none). Tolerance: fp32 engine vs
+ * the project's host encoder (analysis.SaeEncoder). The file holds no b_enc (SAELens's gated SAE has none). Tolerance: fp32 engine vs
  * double forward over d = 40, m = 120: 2e-5 of the largest output.
  */
 class GatedExportTest {
@@ -76,10 +77,10 @@ class GatedExportTest {
                 }
                 double[] fromFile = forward(t, raw, json.get("apply_b_dec_to_input").booleanValue(), counts);
                 float[] fromWeights = new float[D];
-                folded.reconstruct(raw, fromWeights);
+                EncoderRows.reconstruct(folded, raw, fromWeights);
                 for (int j = 0; j < D; j++) {
                     assertEquals(trainHat[b * D + j] / C, fromFile[j], 2e-5 * scale, "file, row " + b + " dim " + j);
-                    assertEquals(fromFile[j], fromWeights[j], 2e-5 * scale, "SaeWeights.reconstruct, row " + b + " dim " + j);
+                    assertEquals(fromFile[j], fromWeights[j], 2e-5 * scale, "SaeEncoder, row " + b + " dim " + j);
                 }
             }
             assertTrue(counts[1] > 0 && counts[1] < counts[0] && counts[0] < BATCH * cfg.nLatents(),

@@ -8,6 +8,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.Philox;
 import dev.saetrain.model.SaeConfig;
@@ -68,7 +69,7 @@ class MemoryPlanTest {
         List<SaeConfig> family = List.of(SaeConfig.topk(32, 1, 4), SaeConfig.topk(32, 64, 4), SaeConfig.topk(32, 256, 4));
         MemoryPlan plan = new MemoryPlan(family, 512, 0);
         long small = plan.lines().get(0).need().total();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> plan.check(plan.total() - 1, "--max-memory"));
         assertTrue(e.getMessage().contains("x256-k4") && !e.getMessage().contains("x1-k4"), e.getMessage());
         assertTrue(e.getMessage().contains("--max-memory"), e.getMessage());
@@ -96,7 +97,7 @@ class MemoryPlanTest {
     void maxMemoryCapsWhatTheDefaultWouldAllow() {
         MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64);
         plan.check(MemoryPlan.defaultBudget(), MemoryPlan.defaultBudgetSource());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        UsageException e = assertThrows(UsageException.class,
                 () -> plan.check(MemoryPlan.parseBytes("1m"), "--max-memory"));
         assertTrue(e.getMessage().contains("--max-memory allows 1.0 MiB"), e.getMessage());
     }
@@ -107,7 +108,7 @@ class MemoryPlanTest {
         assertEquals(8L << 30, MemoryPlan.parseBytes("8G"));
         assertEquals(1536L << 30, MemoryPlan.parseBytes("1.5t"));
         assertEquals(1000, MemoryPlan.parseBytes("1000"));
-        assertThrows(IllegalArgumentException.class, () -> MemoryPlan.parseBytes("lots"));
-        assertThrows(IllegalArgumentException.class, () -> MemoryPlan.parseBytes("-3g"));
+        assertThrows(UsageException.class, () -> MemoryPlan.parseBytes("lots"));
+        assertThrows(UsageException.class, () -> MemoryPlan.parseBytes("-3g"));
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.UsageException;
 import org.junit.jupiter.api.Test;
 
 class ScheduleTest {
@@ -58,7 +59,7 @@ class ScheduleTest {
     @Test
     void warmupRefusesWhatIsNeitherStepsNorAFraction() {
         for (String bad : new String[] {"1.5", "1.0", "0.0", "-3", "-0.1", "abc", "", "1e3", "NaN"}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Recipe.Warmup.parse(bad),
+            UsageException e = assertThrows(UsageException.class, () -> Recipe.Warmup.parse(bad),
                     bad);
             assertTrue(e.getMessage().startsWith("--warmup"), e.getMessage());
         }
@@ -97,25 +98,25 @@ class ScheduleTest {
 
     @Test
     void recipeValuesOutOfRangeNameTheirOption() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withDecay(-0.1)).getMessage()
+        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(-0.1)).getMessage()
                 .startsWith("--decay"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withDecay(1.5)).getMessage()
+        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(1.5)).getMessage()
                 .startsWith("--decay"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withAuxkCoef(-1)).getMessage()
+        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAuxkCoef(-1)).getMessage()
                 .startsWith("--auxk-coef"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withAdamEps(0)).getMessage()
+        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(0)).getMessage()
                 .startsWith("--adam-eps"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.DEFAULT.withAdamEps(1e-50)).getMessage()
+        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(1e-50)).getMessage()
                 .startsWith("--adam-eps"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.BDecInit.parse("foo")).getMessage()
+        assertTrue(assertThrows(UsageException.class, () -> Recipe.BDecInit.parse("foo")).getMessage()
                 .startsWith("--b-dec-init"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Recipe.Normalize.parse("l2")).getMessage()
+        assertTrue(assertThrows(UsageException.class, () -> Recipe.Normalize.parse("l2")).getMessage()
                 .startsWith("--normalize"));
     }
 
     @Test
     void rejectsRunsWithoutSteps() {
-        assertThrows(IllegalArgumentException.class, () -> Schedule.standard(0, 1e-3, 0));
-        assertThrows(IllegalArgumentException.class, () -> Schedule.standard(10, -1, 0));
+        assertThrows(UsageException.class, () -> Schedule.standard(0, 1e-3, 0));
+        assertThrows(UsageException.class, () -> Schedule.standard(10, -1, 0));
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.saetrain.analysis.EncoderRows;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.export.ExportInfo;
@@ -31,7 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * jumprelu: on raw rows x / c the file gives the engine's own training reconstruction divided by c. batchtopk and
  * matryoshka (whose nesting is a training loss only; the groups are recorded in cfg.json's metadata):
  * training selects over the batch, so the file is compared with the engine's inference form
- * ({@link SaeWeights#reconstruct} with the estimated threshold), and that form must keep latents active.
+ * (the host encoder, analysis.SaeEncoder, with the estimated threshold), and that form must keep latents active.
  * Tolerance: fp32 engine vs double forward over d = 40, m = 120: 2e-5 of the largest output.
  */
 class ThresholdExportTest {
@@ -87,7 +88,7 @@ class ThresholdExportTest {
                 } else {
                     float[] scaled = new float[D];
                     System.arraycopy(x, b * D, scaled, 0, D);
-                    w.reconstruct(scaled, expected[b]);
+                    EncoderRows.reconstruct(w, scaled, expected[b]);
                     for (int j = 0; j < D; j++) {
                         expected[b][j] /= C;
                     }

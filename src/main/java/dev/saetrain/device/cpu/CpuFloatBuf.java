@@ -1,6 +1,7 @@
 package dev.saetrain.device.cpu;
 
 import dev.saetrain.device.FloatBuf;
+import dev.saetrain.error.UsageException;
 import java.nio.FloatBuffer;
 
 /**
@@ -19,7 +20,7 @@ final class CpuFloatBuf implements FloatBuf {
 
     CpuFloatBuf(long n) {
         if (n < 0 || n > MAX_FLOATS) {
-            throw new IllegalArgumentException("a CPU buffer holds at most " + MAX_FLOATS
+            throw new UsageException("a CPU buffer holds at most " + MAX_FLOATS
                     + " floats (2 GiB), asked for " + n + "; use a smaller --batch or --expansion");
         }
         this.size = (int) n;

@@ -2,7 +2,7 @@ package dev.saetrain.model;
 
 import java.util.Arrays;
 
-/** Plain per-row activation functions (reference semantics, used outside the hot path). */
+/** Plain per-row activation functions in their inference form: a reference for tests, which compute losses with it. */
 public final class Activations {
     private Activations() {
     }

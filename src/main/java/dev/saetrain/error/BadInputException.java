@@ -1,13 +1,13 @@
-package dev.saetrain.data;
+package dev.saetrain.error;
 
 import java.nio.file.Path;
 
 /**
- * Input the user gave us is wrong: a shard that cannot be read as promised, a value that is not finite,
- * a directory with nothing in it. The CLI prints {@link #getMessage()} as one line and exits with code 2.
- * The message names the file (and the row, for values) and says what to do.
+ * Input the user gave us is wrong: a shard that cannot be read as promised, a value that is not finite, a directory
+ * with nothing in it, a config file that is damaged. The message names the file (and the row, for values) and says
+ * what to do; like every {@link UsageException} it is one line on stderr and exit code 2.
  */
-public final class BadInputException extends RuntimeException {
+public final class BadInputException extends UsageException {
     private final Path file;
 
     public BadInputException(Path file, String problem) {
