@@ -1,9 +1,10 @@
-// A minimal host emulation of the CUDA features activation.cu and sparse.cu use, so their kernels can be run and
+// A minimal host emulation of the CUDA features activation.cu, sparse.cu and core.cu use, so their kernels can be run and
 // checked on a machine without a GPU (a development aid; the real check is the cuda-tagged suite on a GPU).
 // One block runs at a time with one std::thread per CUDA thread: __shared__ becomes a function-static (shared by
 // the block's threads), __syncthreads a std::barrier, warp intrinsics an exchange through per-warp slots and a
 // barrier, atomics a global mutex. Threads that return drop out of both barriers, as exited threads do on a GPU.
 #pragma once
+#include <algorithm>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -30,6 +31,9 @@ struct alignas(16) float4 {
 struct alignas(16) uint4 {
     unsigned int x, y, z, w;
 };
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+using std::max;
+using std::min;
 
 struct EmuDim {
     unsigned int x = 0, y = 1, z = 1;
