@@ -240,19 +240,38 @@ extern "C" __global__ void project_out_parallel(const float* w, float* g, int ro
     }
 }
 
-// sumSquares with flags: partial[block] = sum over this block's rows with their flag set of |g[i]|^2.
+// sumSquares with flags: partial[block] = sum over this block's share of the rows with their flag set of |g[i]|^2
+// (each square rounded to float, then summed in double). When cols is a multiple of 4 and g is 16-byte aligned, the
+// matrix is read as float4s in one grid-stride loop (one flag per 4 elements, many loads in flight); otherwise block
+// b takes rows b, b + gridDim.x, ... with single floats.
 extern "C" __global__ void sum_squares_rows_partial(const float* g, int rows, int cols, const int* row_active,
                                                     double* partial) {
     __shared__ double scratch[32];
     double s = 0.0;
-    for (int i = blockIdx.x; i < rows; i += gridDim.x) {
-        if (row_active[i] == 0) {
-            continue;
+    if ((cols & 3) == 0 && (((uintptr_t) g) & 15) == 0) {
+        const int cols4 = cols >> 2;
+        const long long n4 = (long long) rows * cols4;
+        for (long long q = blockIdx.x * (long long) blockDim.x + threadIdx.x; q < n4;
+             q += (long long) gridDim.x * blockDim.x) {
+            long long row = q < 2147483647LL ? (long long) ((int) q / cols4) : q / cols4;
+            if (row_active[row] != 0) {
+                float4 v = reinterpret_cast<const float4*>(g)[q];
+                s += (double) (v.x * v.x);
+                s += (double) (v.y * v.y);
+                s += (double) (v.z * v.z);
+                s += (double) (v.w * v.w);
+            }
         }
-        const float* gr = g + (long long) i * cols;
-        for (int j = threadIdx.x; j < cols; j += blockDim.x) {
-            float v = gr[j];
-            s += (double) (v * v);
+    } else {
+        for (int i = blockIdx.x; i < rows; i += gridDim.x) {
+            if (row_active[i] == 0) {
+                continue;
+            }
+            const float* gr = g + (long long) i * cols;
+            for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+                float v = gr[j];
+                s += (double) (v * v);
+            }
         }
     }
     s = block_sum_all(s, scratch);

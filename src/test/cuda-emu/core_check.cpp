@@ -67,7 +67,37 @@ static void checkAdam(int rows, int cols, bool flags, int offset, unsigned block
     ok(name);
 }
 
+// sum_squares_rows_partial then sum_partials_f64, as CudaDevice.sumSquares runs them with flags, against the sum in
+// double of the rows with their flag set (each square rounded to float); offset as in checkAdam.
+static void checkSumSquaresRows(int rows, int cols, int offset, unsigned blocks) {
+    const long long n = (long long)rows * cols;
+    std::vector<float> store(n + 4, 0.f);
+    float* g = store.data() + offset;
+    auto g0 = gauss(n, 0.3);
+    std::copy(g0.begin(), g0.end(), g);
+    std::vector<int> active(rows);
+    for (auto& a : active) a = rng() % 4 != 0;
+    std::vector<double> partial(blocks, -1), out(1, -1);
+    emu_launch(sum_squares_rows_partial, blocks, T, (const float*)g, rows, cols, (const int*)active.data(),
+               partial.data());
+    emu_launch(sum_partials_f64, 1, T, (const double*)partial.data(), (int)blocks, out.data());
+    double want = 0;
+    for (long long i = 0; i < n; i++) {
+        if (active[i / cols] != 0) want += (double)(g[i] * g[i]);
+    }
+    std::string name = "sum_squares_rows rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) + " offset="
+                       + std::to_string(offset);
+    if (!(std::fabs(out[0] - want) <= 1e-12 * want)) {
+        fail(name + ": " + std::to_string(out[0]) + " want " + std::to_string(want));
+    }
+    ok(name);
+}
+
 int main() {
+    checkSumSquaresRows(37, 64, 0, 3);  // float4 path, grid-stride over 592 float4s with 768 threads
+    checkSumSquaresRows(70, 128, 0, 2);
+    checkSumSquaresRows(37, 64, 1, 3);  // misaligned: rows, single floats
+    checkSumSquaresRows(9, 30, 0, 4);   // cols % 4 != 0
     checkAdam(37, 64, true, 0, 3);    // float4 path, flags, grid-stride over 2368 elements with 768 threads
     checkAdam(37, 64, true, 1, 3);    // the same, misaligned: single floats
     checkAdam(9, 30, true, 0, 2);     // cols % 4 != 0: single floats
