@@ -151,8 +151,9 @@ static __device__ __forceinline__ void radix_pick(const unsigned int* hist, int 
 // pad = (4 - head) % 4, where head is the row's entries before its first 16-byte boundary, so that the aligned
 // body lines up with uint4 reads, and 0 (no candidate) in the pad and tail words. The first histogram is taken
 // during that load; the other passes read shared memory. With keys_in_shared == 0 (rows wider than shared memory)
-// every pass reads the row from global memory. Block: a multiple of 32 threads, at most 1024.
-extern "C" __global__ void topk_select(const float* __restrict__ pre, int batch, int n_latents, int k,
+// every pass reads the row from global memory. Block: a multiple of 32 threads, at most 1024 (the launch bound keeps
+// the registers within what 1024 threads may hold, whatever the driver's JIT would choose).
+extern "C" __global__ void __launch_bounds__(1024, 1) topk_select(const float* __restrict__ pre, int batch, int n_latents, int k,
                                        const int* __restrict__ last_fired, int dead_before, int keys_in_shared,
                                        int* __restrict__ row_ptr, int* __restrict__ idx, float* __restrict__ val) {
     DYNAMIC_SHARED(unsigned int, keys);
