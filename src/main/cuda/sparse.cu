@@ -294,7 +294,24 @@ extern "C" __global__ void latent_accumulate(const int* __restrict__ latent_star
     float* out = dst + (size_t)i * d_in;
     for (int j = threadIdx.x; j < d_in; j += blockDim.x) {
         float acc = active != 0 ? out[j] : 0.0f;
-        for (int q = q0; q < q1; q++) {
+        int q = q0;
+        // DECODE_UNROLL entries' source values are loaded before any is added (loads in flight), then added in
+        // entry order: the same rounding as one entry at a time.
+        for (; q + DECODE_UNROLL <= q1; q += DECODE_UNROLL) {
+            float c[DECODE_UNROLL];
+            float x[DECODE_UNROLL];
+#pragma unroll
+            for (int u = 0; u < DECODE_UNROLL; u++) {
+                const int e = order[q + u];
+                c[u] = scale * coef[e];
+                x[u] = src[go + (size_t)entry_row[e] * d_in + j];
+            }
+#pragma unroll
+            for (int u = 0; u < DECODE_UNROLL; u++) {
+                acc += c[u] * x[u];
+            }
+        }
+        for (; q < q1; q++) {
             const int e = order[q];
             const float c = scale * coef[e];
             acc += c * src[go + (size_t)entry_row[e] * d_in + j];

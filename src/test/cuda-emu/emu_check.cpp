@@ -409,6 +409,20 @@ static void checkDecodeBackward(int B, int D, int M, int maxPerRow, bool hot) {
     std::vector<int> fe = flags0;
     emu_launch(latent_accumulate, M, T, ix.start.data(), ix.order.data(), ix.entryRow.data(), a.grad.data(), 1.f,
                x.data(), D, M, (int*)nullptr, 0, 0LL, dWe.data(), fe.data(), dB.data());
+    // Bit for bit against the float sum in the latent index's entry order (the kernel's rounding).
+    for (int i = 0; i < M; i++) {
+        if (ix.start[i] == ix.start[i + 1]) continue;
+        for (int j = 0; j < D; j++) {
+            float acc = flags0[i] != 0 ? dW0[(size_t)i * D + j] : 0.0f;
+            for (int q = ix.start[i]; q < ix.start[i + 1]; q++) {
+                int e = ix.order[q];
+                acc += (1.f * a.grad[e]) * x[(size_t)ix.entryRow[e] * D + j];
+            }
+            if (emu_bits(acc) != emu_bits(dWe[(size_t)i * D + j]))
+                fail("latent_accumulate in entry order: latent " + std::to_string(i) + " column " + std::to_string(j));
+        }
+    }
+    ok("latent_accumulate in entry order" + tag);
     std::vector<double> wdWe(dW0.begin(), dW0.end()), wdB(M, 0.5);
     std::vector<int> wfe = flags0;
     for (int b = 0; b < B; b++)
@@ -657,6 +671,7 @@ int main() {
     checkDecodeBackward(7, 48, 300, 7, false);
     checkDecodeBackward(9, 300, 384, 8, true);
     checkDecodeBackward(8, 40, 500, 21, false);  // rows past sparse_decode's unrolled 8 entries, with tails
+    checkDecodeBackward(64, 24, 90, 3, true);    // latents with 8 and more entries (latent_accumulate's unrolled loop)
     checkMatryoshka(6, 70, 100);
     checkJumpBackward(8, 60, 300);
     checkGated(7, 50, 270);
