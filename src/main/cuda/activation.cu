@@ -147,15 +147,16 @@ static __device__ __forceinline__ void radix_pick(const unsigned int* hist, int 
 // null or lastFired[i] <= deadBefore (AuxK's dead filter); the caller guarantees >= k candidates. rowPtr[b] = b * k.
 //
 // With keys_in_shared != 0 the row's keys are read from global memory once (float4 where the row is 16-byte
-// aligned) into dynamic shared memory, which must hold topk_shared_words(n_latents) words: the keys at offset
-// pad = (4 - head) % 4, where head is the row's entries before its first 16-byte boundary, so that the aligned
-// body lines up with uint4 reads, and 0 (no candidate) in the pad and tail words. The first histogram is taken
+// aligned) into dynamic shared memory, which must hold (n_latents + 6) & ~3 words (GridMath.topkSharedBytes): the
+// keys at offset pad = (4 - head) % 4, where head is the row's entries before its first 16-byte boundary, so that
+// the aligned body lines up with uint4 reads, and 0 (no candidate) in the pad and tail words. The first histogram is taken
 // during that load; the other passes read shared memory. With keys_in_shared == 0 (rows wider than shared memory)
 // every pass reads the row from global memory. Block: a multiple of 32 threads, at most 1024 (the launch bound keeps
 // the registers within what 1024 threads may hold, whatever the driver's JIT would choose).
-extern "C" __global__ void __launch_bounds__(1024, 1) topk_select(const float* __restrict__ pre, int batch, int n_latents, int k,
-                                       const int* __restrict__ last_fired, int dead_before, int keys_in_shared,
-                                       int* __restrict__ row_ptr, int* __restrict__ idx, float* __restrict__ val) {
+extern "C" __global__ void __launch_bounds__(1024, 1)
+    topk_select(const float* __restrict__ pre, int batch, int n_latents, int k, const int* __restrict__ last_fired,
+                int dead_before, int keys_in_shared, int* __restrict__ row_ptr, int* __restrict__ idx,
+                float* __restrict__ val) {
     DYNAMIC_SHARED(unsigned int, keys);
     __shared__ unsigned int hist[TOPK_BINS];
     __shared__ unsigned int warp_tot[32];
