@@ -20,6 +20,7 @@ trap 'rm -rf "$work"' EXIT
 harnesses=(
   "gemm|-std=c++20 -O1 -pthread|src/test/cuda/gemm_emulation.cpp"
   "activation+sparse|-std=c++20 -O1 -ffp-contract=off -pthread|src/test/cuda-emu/emu_check.cpp"
+  "core|-std=c++20 -O1 -ffp-contract=off -pthread|src/test/cuda-emu/core_check.cpp"
 )
 failed=()
 for h in "${harnesses[@]}"; do

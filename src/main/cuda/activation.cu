@@ -57,20 +57,113 @@ static __device__ __forceinline__ int block_rank(bool pred, int* warp_sums, int*
 
 // ---------------------------------------------------------------------------------------------- TopK
 
-// Device.topk (Gao et al. 2024): one block per row. The k-th largest candidate is found by a radix select on
-// the order-preserving key of the floats (four passes of 8 bits over the row, histogram in shared memory, no
-// sort); then the entries above it, and as many entries equal to it as are needed, are written to the row's k
-// slots (order within the row is free). Values are ReLU'd. Candidates: lastFired == null or lastFired[i] <=
-// deadBefore (AuxK's dead filter); the caller guarantees >= k candidates. rowPtr[b] = b * k.
-extern "C" __global__ void topk_select(const float* __restrict__ pre, int batch, int n_latents, int k,
-                                       const int* __restrict__ last_fired, int dead_before,
-                                       int* __restrict__ row_ptr, int* __restrict__ idx, float* __restrict__ val) {
-    __shared__ unsigned int hist[256];
-    __shared__ unsigned int s_prefix;
-    __shared__ unsigned int s_mask;
-    __shared__ unsigned int s_remaining;
-    __shared__ unsigned int s_count;
-    __shared__ unsigned int s_ties;
+// Radix digits of a 32-bit key in three passes of 11, 11 and 10 bits (TopK's per-row select and BatchTopK's
+// batch-wide one): pass p's digit of key, and whether key matches the prefix found by the earlier passes.
+static __device__ __forceinline__ int radix_digit(unsigned int key, int pass) {
+    return pass == 0 ? (int)(key >> 21) : pass == 1 ? (int)((key >> 10) & 2047u) : (int)(key & 1023u);
+}
+
+static __device__ __forceinline__ bool radix_match(unsigned int key, unsigned int prefix, int pass) {
+    return pass == 0 ? true : pass == 1 ? (key >> 21) == (prefix >> 21) : (key >> 10) == (prefix >> 10);
+}
+
+// TopK's key of one entry: the order key of its value for a candidate (raised to at least 1: order_key is 0 only
+// for the negative NaN 0xffffffff, which then ties with 0xfffffffe), 0 for a latent the dead filter excludes.
+static __device__ __forceinline__ unsigned int topk_key(float v, bool candidate) {
+    const unsigned int key = order_key(v);
+    return candidate ? (key > 1u ? key : 1u) : 0u;
+}
+
+// The value of a candidate's key, ReLU'd (order_key's inverse; NaN, including the raised one, gives 0).
+static __device__ __forceinline__ float topk_value(unsigned int key) {
+    const float v = __uint_as_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key);
+    return v > 0.0f ? v : 0.0f;
+}
+
+// Inclusive sum over the lanes of a warp up to and including this lane (__shfl_up_sync ladder).
+static __device__ __forceinline__ unsigned int warp_inclusive_scan(unsigned int v) {
+    const int lane = threadIdx.x & 31;
+    for (int o = 1; o < 32; o <<= 1) {
+        const unsigned int y = __shfl_up_sync(FULL_MASK, v, o);
+        if (lane >= o) {
+            v += y;
+        }
+    }
+    return v;
+}
+
+// Finds, block-parallel, the digit d of hist[0, bins) that holds rank `remaining` counted from the top:
+// sum(hist[d + 1 ..]) < remaining <= sum(hist[d ..]). Writes d to *s_digit and sum(hist[d + 1 ..]) to *s_above
+// (left as they were when the histogram holds fewer than `remaining`, which the callers' candidate count rules
+// out). Thread t sums a run of bins from the top, then a block scan of those sums tells the one thread whose run
+// crosses the rank. warp_tot: __shared__ unsigned int[32]. Every thread calls it; ends with a barrier.
+static __device__ __forceinline__ void radix_pick(const unsigned int* hist, int bins, unsigned int remaining,
+                                                  unsigned int* warp_tot, unsigned int* s_digit,
+                                                  unsigned int* s_above) {
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    const int warps = blockDim.x >> 5;
+    const int per = (bins + (int)blockDim.x - 1) / (int)blockDim.x;
+    const int hi = bins - 1 - (int)threadIdx.x * per;  // this thread's bins: hi down to lo (none when hi < 0)
+    const int lo = hi - per + 1 > 0 ? hi - per + 1 : 0;
+    unsigned int s = 0;
+    for (int d = hi; d >= lo; d--) {
+        s += hist[d];
+    }
+    const unsigned int incl = warp_inclusive_scan(s);
+    if (lane == 31) {
+        warp_tot[warp] = incl;
+    }
+    __syncthreads();
+    if (warp == 0) {
+        const unsigned int w = lane < warps ? warp_tot[lane] : 0u;
+        const unsigned int wi = warp_inclusive_scan(w);
+        if (lane < warps) {
+            warp_tot[lane] = wi - w;  // the bins above warp `lane`'s runs
+        }
+    }
+    __syncthreads();
+    const unsigned int before = warp_tot[warp] + incl - s;  // the bins above this thread's run
+    if (s > 0 && before < remaining && remaining <= before + s) {
+        unsigned int above = before;
+        int d = hi;
+        while (above + hist[d] < remaining) {
+            above += hist[d];
+            d--;
+        }
+        *s_digit = (unsigned int)d;
+        *s_above = above;
+    }
+    __syncthreads();
+}
+
+#define TOPK_BINS 2048
+#define TOPK_UNROLL 4
+
+// Device.topk (Gao et al. 2024): one block per row. The k-th largest candidate key t is found by a radix select
+// (three passes of 11, 11 and 10 bits, histogram in shared memory, no sort); then the row's entries with key > t
+// and its lowest-index entries with key == t, as many as are needed, are written to the row's k slots in
+// increasing latent order (the reference's pick, stable sort by value). Values are ReLU'd. Candidates: lastFired ==
+// null or lastFired[i] <= deadBefore (AuxK's dead filter); the caller guarantees >= k candidates. rowPtr[b] = b * k.
+//
+// With keys_in_shared != 0 the row's keys are read from global memory once (float4 where the row is 16-byte
+// aligned) into dynamic shared memory, which must hold (n_latents + 6) & ~3 words (GridMath.topkSharedBytes): the
+// keys at offset pad = (4 - head) % 4, where head is the row's entries before its first 16-byte boundary, so that
+// the aligned body lines up with uint4 reads, and 0 (no candidate) in the pad and tail words. The first histogram is taken
+// during that load; the other passes read shared memory. With keys_in_shared == 0 (rows wider than shared memory)
+// every pass reads the row from global memory. Block: a multiple of 32 threads, at most 1024 (the launch bound keeps
+// the registers within what 1024 threads may hold, whatever the driver's JIT would choose).
+extern "C" __global__ void __launch_bounds__(1024, 1)
+    topk_select(const float* __restrict__ pre, int batch, int n_latents, int k, const int* __restrict__ last_fired,
+                int dead_before, int keys_in_shared, int* __restrict__ row_ptr, int* __restrict__ idx,
+                float* __restrict__ val) {
+    DYNAMIC_SHARED(unsigned int, keys);
+    __shared__ unsigned int hist[TOPK_BINS];
+    __shared__ unsigned int warp_tot[32];
+    __shared__ unsigned int warp_gt[32];
+    __shared__ unsigned int warp_eq[32];
+    __shared__ unsigned int s_digit;
+    __shared__ unsigned int s_above;
     const int b = blockIdx.x;
     if (b >= batch) {
         return;
@@ -80,73 +173,172 @@ extern "C" __global__ void topk_select(const float* __restrict__ pre, int batch,
         if (b == batch - 1) {
             row_ptr[batch] = batch * k;
         }
-        s_prefix = 0;
-        s_mask = 0;
-        s_remaining = (unsigned int)k;
-        s_count = 0;
-        s_ties = 0;
     }
     if (k <= 0) {
         return;
     }
     const float* row = pre + (size_t)b * n_latents;
-    for (int pass = 0; pass < 4; pass++) {
-        const int shift = 24 - 8 * pass;
-        for (int d = threadIdx.x; d < 256; d += blockDim.x) {
+    const bool shared = keys_in_shared != 0;
+    // Shared layout (see above): latent i at word i + pad; len words in all, a multiple of 4.
+    int head = (int)(((16u - ((unsigned int)(uintptr_t)row & 15u)) & 15u) >> 2);
+    head = head < n_latents ? head : n_latents;
+    const int pad = shared ? (4 - head) & 3 : 0;
+    const int len = shared ? (n_latents + pad + 3) & ~3 : n_latents;
+    auto candidate = [&](int i) { return last_fired == nullptr || last_fired[i] <= dead_before; };
+    // The key of word j of the row (latent j - pad), 0 past the row.
+    auto key_at = [&](int j) -> unsigned int {
+        if (shared) {
+            return keys[j];
+        }
+        return j < n_latents ? topk_key(row[j], candidate(j)) : 0u;
+    };
+
+    if (threadIdx.x == 0) {
+        s_digit = 0;  // stays 0 only if the candidates fall short of k, which the caller rules out
+        s_above = 0;
+    }
+    unsigned int prefix = 0;
+    unsigned int remaining = (unsigned int)k;
+    for (int pass = 0; pass < 3; pass++) {
+        const int bins = pass == 2 ? 1024 : 2048;
+        for (int d = threadIdx.x; d < bins; d += blockDim.x) {
             hist[d] = 0;
         }
         __syncthreads();
-        const unsigned int prefix = s_prefix;
-        const unsigned int mask = s_mask;
-        // Uniform trip count over the block so that whole warps can aggregate equal digits (__match_any_sync):
-        // most pre-activations share their top bits, and one atomic per distinct digit per warp keeps the shared
-        // histogram from serialising.
-        for (int start = 0; start < n_latents; start += blockDim.x) {
-            const int i = start + threadIdx.x;
-            unsigned int digit = 0xffffffffu;
-            if (i < n_latents && (last_fired == nullptr || last_fired[i] <= dead_before)) {
-                unsigned int key = order_key(row[i]);
-                if ((key & mask) == prefix) {
-                    digit = (key >> shift) & 255u;
+        auto count = [&](unsigned int key) {
+            if (key != 0u && radix_match(key, prefix, pass)) {
+                atomicAdd(&hist[radix_digit(key, pass)], 1u);
+            }
+        };
+        if (shared && pass == 0) {
+            // Load the row into shared memory as keys, counting the first digit on the way.
+            if ((int)threadIdx.x < pad) {
+                keys[threadIdx.x] = 0u;
+            }
+            for (int i = threadIdx.x; i < head; i += blockDim.x) {
+                const unsigned int key = topk_key(row[i], candidate(i));
+                keys[i + pad] = key;
+                count(key);
+            }
+            const int body = (n_latents - head) >> 2;  // float4s
+            const float4* row4 = reinterpret_cast<const float4*>(row + head);
+            uint4* keys4 = reinterpret_cast<uint4*>(keys + head + pad);
+            // TOPK_UNROLL float4 loads in flight per thread before their keys are stored and counted.
+            for (int q0 = threadIdx.x; q0 < body; q0 += TOPK_UNROLL * blockDim.x) {
+                float4 v[TOPK_UNROLL];
+#pragma unroll
+                for (int u = 0; u < TOPK_UNROLL; u++) {
+                    const int q = q0 + u * (int)blockDim.x;
+                    if (q < body) {
+                        v[u] = row4[q];
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < TOPK_UNROLL; u++) {
+                    const int q = q0 + u * (int)blockDim.x;
+                    if (q < body) {
+                        const int i = head + 4 * q;
+                        uint4 key;
+                        key.x = topk_key(v[u].x, candidate(i));
+                        key.y = topk_key(v[u].y, candidate(i + 1));
+                        key.z = topk_key(v[u].z, candidate(i + 2));
+                        key.w = topk_key(v[u].w, candidate(i + 3));
+                        keys4[q] = key;
+                        count(key.x);
+                        count(key.y);
+                        count(key.z);
+                        count(key.w);
+                    }
                 }
             }
-            add_digit(hist, digit);
-        }
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            unsigned int remaining = s_remaining;
-            int d = 255;
-            while (d > 0 && hist[d] < remaining) {
-                remaining -= hist[d];
-                d--;
+            for (int i = head + 4 * body + threadIdx.x; i < n_latents; i += blockDim.x) {
+                const unsigned int key = topk_key(row[i], candidate(i));
+                keys[i + pad] = key;
+                count(key);
             }
-            s_remaining = remaining;
-            s_prefix = prefix | ((unsigned int)d << shift);
-            s_mask = mask | (255u << shift);
+            for (int j = n_latents + pad + threadIdx.x; j < len; j += blockDim.x) {
+                keys[j] = 0u;
+            }
+        } else if (shared) {
+            const uint4* keys4 = reinterpret_cast<const uint4*>(keys);
+            for (int q = threadIdx.x; q < (len >> 2); q += blockDim.x) {
+                const uint4 key = keys4[q];
+                count(key.x);
+                count(key.y);
+                count(key.z);
+                count(key.w);
+            }
+        } else {
+            for (int j = threadIdx.x; j < len; j += blockDim.x) {
+                count(key_at(j));
+            }
         }
         __syncthreads();
+        radix_pick(hist, bins, remaining, warp_tot, &s_digit, &s_above);
+        const int shift = pass == 0 ? 21 : pass == 1 ? 10 : 0;
+        prefix |= s_digit << shift;
+        remaining -= s_above;
     }
-    const unsigned int t = s_prefix;
-    const unsigned int need_ties = s_remaining;  // entries equal to the k-th value that are kept
+    const unsigned int t = prefix;            // the k-th largest candidate key
+    const unsigned int need_ties = remaining;  // entries equal to t that are kept: the first ones in latent order
+
+    // Ordered output: warp w owns the words [w * seg, (w + 1) * seg) and reads them 32 at a time. First each warp
+    // counts its entries above t and equal to t, then a scan over the warps gives each its first slot and the ties
+    // before it, then each warp writes its picks in word order.
+    const int lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5;
+    const int warps = blockDim.x >> 5;
+    const int seg = ((len + warps - 1) / warps + 31) & ~31;
+    const int lo = warp * seg < len ? warp * seg : len;
+    const int hi = lo + seg < len ? lo + seg : len;
+    const unsigned int lanes_below = (1u << lane) - 1u;
+    unsigned int gt = 0;
+    unsigned int eq = 0;
+    for (int j0 = lo; j0 < hi; j0 += 32) {
+        const int j = j0 + lane;
+        const unsigned int key = j < hi ? key_at(j) : 0u;
+        gt += __popc(__ballot_sync(FULL_MASK, key != 0u && key > t));
+        eq += __popc(__ballot_sync(FULL_MASK, key != 0u && key == t));
+    }
+    if (lane == 0) {
+        warp_gt[warp] = gt;
+        warp_eq[warp] = eq;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        unsigned int out = 0;
+        unsigned int ties = 0;
+        for (int w = 0; w < warps; w++) {
+            const unsigned int g = warp_gt[w];
+            const unsigned int e = warp_eq[w];
+            const unsigned int left = need_ties > ties ? need_ties - ties : 0u;
+            warp_gt[w] = out;
+            warp_eq[w] = ties;
+            out += g + (e < left ? e : left);
+            ties += e;
+        }
+    }
+    __syncthreads();
+    unsigned int out = warp_gt[warp];
+    unsigned int ties = warp_eq[warp];
     int* out_idx = idx + (size_t)b * k;
     float* out_val = val + (size_t)b * k;
-    for (int i = threadIdx.x; i < n_latents; i += blockDim.x) {
-        if (last_fired != nullptr && last_fired[i] > dead_before) {
-            continue;
-        }
-        float v = row[i];
-        unsigned int key = order_key(v);
-        bool take = key > t;
-        if (key == t) {
-            take = atomicAdd(&s_ties, 1u) < need_ties;
-        }
+    for (int j0 = lo; j0 < hi; j0 += 32) {
+        const int j = j0 + lane;
+        const unsigned int key = j < hi ? key_at(j) : 0u;
+        const bool is_eq = key != 0u && key == t;
+        const unsigned int eq_mask = __ballot_sync(FULL_MASK, is_eq);
+        const bool take = (key != 0u && key > t) || (is_eq && ties + __popc(eq_mask & lanes_below) < need_ties);
+        const unsigned int take_mask = __ballot_sync(FULL_MASK, take);
         if (take) {
-            unsigned int pos = atomicAdd(&s_count, 1u);
+            const unsigned int pos = out + __popc(take_mask & lanes_below);
             if (pos < (unsigned int)k) {
-                out_idx[pos] = i;
-                out_val[pos] = v > 0.0f ? v : 0.0f;
+                out_idx[pos] = j - pad;
+                out_val[pos] = topk_value(key);
             }
         }
+        out += __popc(take_mask);
+        ties += __popc(eq_mask);
     }
 }
 
@@ -411,15 +603,6 @@ extern "C" __global__ void gated_dense(float* __restrict__ pre, const float* __r
 // [0] r = min(kTotal, positives), [1] entries above the current bucket, [2] the key prefix found so far (after
 // the last pass: the threshold key T; 0xffffffff when r == 0), [3] entries equal to T that are kept.
 
-// Pass p's digit of key, and whether key matches the prefix found by the earlier passes.
-static __device__ __forceinline__ int btk_digit(unsigned int key, int pass) {
-    return pass == 0 ? (int)(key >> 21) : pass == 1 ? (int)((key >> 10) & 2047u) : (int)(key & 1023u);
-}
-
-static __device__ __forceinline__ bool btk_match(unsigned int key, unsigned int prefix, int pass) {
-    return pass == 0 ? true : pass == 1 ? (key >> 21) == (prefix >> 21) : (key >> 10) == (prefix >> 10);
-}
-
 extern "C" __global__ void batch_topk_hist(const float* __restrict__ pre, long long n, int pass,
                                            const long long* __restrict__ state,
                                            unsigned long long* __restrict__ hist) {
@@ -439,8 +622,8 @@ extern "C" __global__ void batch_topk_hist(const float* __restrict__ pre, long l
                 float v = pre[q];
                 if (v > 0.0f) {
                     unsigned int key = __float_as_uint(v);
-                    if (btk_match(key, prefix, pass)) {
-                        digit = (unsigned int)btk_digit(key, pass);
+                    if (radix_match(key, prefix, pass)) {
+                        digit = (unsigned int)radix_digit(key, pass);
                     }
                 }
             }

@@ -9,6 +9,12 @@
 
 #define FULL_MASK 0xffffffffu
 
+// A kernel's dynamic shared memory as an array `name` of T, 16-byte aligned (its size is the launch's sharedBytes).
+// The host emulation defines its own.
+#ifndef DYNAMIC_SHARED
+#define DYNAMIC_SHARED(T, name) extern __shared__ __align__(16) T name[]
+#endif
+
 // Sum over the 32 lanes of a warp by a butterfly (__shfl_xor_sync); every lane gets the total. Lane 0 adds in the
 // same order as a __shfl_down_sync tree (offsets 16, 8, 4, 2, 1), so its value is that tree's bit for bit.
 template <typename T>

@@ -4,6 +4,8 @@
 // partial per block, and finish in sum_partials_f64 (one block), so the result does not depend on timing. Block
 // sums use block_sum_all (common.cuh), so every kernel here runs with blockDim.x == 256 (GridMath.BLOCK).
 
+#include <stdint.h>
+
 #include "common.cuh"
 
 // fill: buf[0..n) = value.
@@ -238,19 +240,38 @@ extern "C" __global__ void project_out_parallel(const float* w, float* g, int ro
     }
 }
 
-// sumSquares with flags: partial[block] = sum over this block's rows with their flag set of |g[i]|^2.
+// sumSquares with flags: partial[block] = sum over this block's share of the rows with their flag set of |g[i]|^2
+// (each square rounded to float, then summed in double). When cols is a multiple of 4 and g is 16-byte aligned, the
+// matrix is read as float4s in one grid-stride loop (one flag per 4 elements, many loads in flight); otherwise block
+// b takes rows b, b + gridDim.x, ... with single floats.
 extern "C" __global__ void sum_squares_rows_partial(const float* g, int rows, int cols, const int* row_active,
                                                     double* partial) {
     __shared__ double scratch[32];
     double s = 0.0;
-    for (int i = blockIdx.x; i < rows; i += gridDim.x) {
-        if (row_active[i] == 0) {
-            continue;
+    if ((cols & 3) == 0 && (((uintptr_t) g) & 15) == 0) {
+        const int cols4 = cols >> 2;
+        const long long n4 = (long long) rows * cols4;
+        for (long long q = blockIdx.x * (long long) blockDim.x + threadIdx.x; q < n4;
+             q += (long long) gridDim.x * blockDim.x) {
+            long long row = q < 2147483647LL ? (long long) ((int) q / cols4) : q / cols4;
+            if (row_active[row] != 0) {
+                float4 v = reinterpret_cast<const float4*>(g)[q];
+                s += (double) (v.x * v.x);
+                s += (double) (v.y * v.y);
+                s += (double) (v.z * v.z);
+                s += (double) (v.w * v.w);
+            }
         }
-        const float* gr = g + (long long) i * cols;
-        for (int j = threadIdx.x; j < cols; j += blockDim.x) {
-            float v = gr[j];
-            s += (double) (v * v);
+    } else {
+        for (int i = blockIdx.x; i < rows; i += gridDim.x) {
+            if (row_active[i] == 0) {
+                continue;
+            }
+            const float* gr = g + (long long) i * cols;
+            for (int j = threadIdx.x; j < cols; j += blockDim.x) {
+                float v = gr[j];
+                s += (double) (v * v);
+            }
         }
     }
     s = block_sum_all(s, scratch);
@@ -259,23 +280,60 @@ extern "C" __global__ void sum_squares_rows_partial(const float* g, int rows, in
     }
 }
 
+// One Adam update of one element (adam_step's formula); g_raw is the gradient, not read for an inactive row.
+static __device__ __forceinline__ void adam_one(float& p, bool active, float g_raw, float& m, float& v, float beta1,
+                                                float beta2, float a1, float a2, float eps, float grad_scale,
+                                                float step_size, float inv_sqrt_bc2) {
+    float g = active ? grad_scale * g_raw : 0.0f;
+    float mi = beta1 * m + a1 * g;
+    float vi = beta2 * v + a2 * g * g;
+    m = mi;
+    v = vi;
+    p = p - step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+}
+
 // adamStep, fused: g = grad_scale * grad (0 where the row's flag is 0, row_active null: every row active);
 // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= step_size m / (sqrt(v) inv_sqrt_bc2 + eps), with
 // step_size = lr / (1 - b1^t) and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t) from the host. Every element is updated.
+// When cols is a multiple of 4 and the four buffers are 16-byte aligned, each thread takes float4s (which then never
+// straddle a row: one flag and one division per 4 elements); otherwise single floats.
 extern "C" __global__ void adam_step(float* param, const float* grad, float* m, float* v, long long n, int cols,
                                      const int* row_active, float beta1, float beta2, float eps, float grad_scale,
                                      float step_size, float inv_sqrt_bc2) {
     float a1 = 1.0f - beta1;
     float a2 = 1.0f - beta2;
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+    const long long stride = (long long) gridDim.x * blockDim.x;
+    const bool vec = (cols & 3) == 0 && ((((uintptr_t) param) | ((uintptr_t) grad) | ((uintptr_t) m) | ((uintptr_t) v)) & 15) == 0;
+    if (vec) {
+        const long long n4 = n >> 2;  // n = rows * cols is a multiple of 4 too
+        const int cols4 = cols >> 2;
+        for (long long q = blockIdx.x * (long long) blockDim.x + threadIdx.x; q < n4; q += stride) {
+            long long row = q < 2147483647LL ? (long long) ((int) q / cols4) : q / cols4;
+            bool active = row_active == nullptr || row_active[row] != 0;
+            float4 p4 = reinterpret_cast<float4*>(param)[q];
+            float4 g4 = active ? reinterpret_cast<const float4*>(grad)[q] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            float4 m4 = reinterpret_cast<float4*>(m)[q];
+            float4 v4 = reinterpret_cast<float4*>(v)[q];
+            adam_one(p4.x, active, g4.x, m4.x, v4.x, beta1, beta2, a1, a2, eps, grad_scale, step_size, inv_sqrt_bc2);
+            adam_one(p4.y, active, g4.y, m4.y, v4.y, beta1, beta2, a1, a2, eps, grad_scale, step_size, inv_sqrt_bc2);
+            adam_one(p4.z, active, g4.z, m4.z, v4.z, beta1, beta2, a1, a2, eps, grad_scale, step_size, inv_sqrt_bc2);
+            adam_one(p4.w, active, g4.w, m4.w, v4.w, beta1, beta2, a1, a2, eps, grad_scale, step_size, inv_sqrt_bc2);
+            reinterpret_cast<float4*>(m)[q] = m4;
+            reinterpret_cast<float4*>(v)[q] = v4;
+            reinterpret_cast<float4*>(param)[q] = p4;
+        }
+        return;
+    }
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += stride) {
         long long row = i < 2147483647LL ? (long long) ((int) i / cols) : i / cols;  // 32-bit division when it fits
         bool active = row_active == nullptr || row_active[row] != 0;
-        float g = active ? grad_scale * grad[i] : 0.0f;
-        float mi = beta1 * m[i] + a1 * g;
-        float vi = beta2 * v[i] + a2 * g * g;
+        float mi = m[i];
+        float vi = v[i];
+        float p = param[i];
+        adam_one(p, active, active ? grad[i] : 0.0f, mi, vi, beta1, beta2, a1, a2, eps, grad_scale, step_size, inv_sqrt_bc2);
         m[i] = mi;
         v[i] = vi;
-        param[i] = param[i] - step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+        param[i] = p;
     }
 }
 

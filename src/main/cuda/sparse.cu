@@ -33,6 +33,8 @@ static __device__ __forceinline__ int group_of(const int* __restrict__ group_end
 // Device.sparseDecode, one block per row: xHat_b = sum over the row's entries of val * wDec[idx] (+ bDec when
 // not null), err_b = xHat_b - target_b; rowSse[b] = |err_b|^2 in double. Threads stride over dIn (coalesced rows
 // of wDec); the row's few entries are read by every thread (broadcast loads).
+#define DECODE_UNROLL 8
+
 extern "C" __global__ void sparse_decode(const int* __restrict__ row_ptr, const int* __restrict__ idx,
                                          const float* __restrict__ val, const float* __restrict__ w_dec,
                                          const float* __restrict__ b_dec, const float* __restrict__ target,
@@ -49,7 +51,25 @@ extern "C" __global__ void sparse_decode(const int* __restrict__ row_ptr, const 
     double sse = 0.0;
     for (int j = threadIdx.x; j < d_in; j += blockDim.x) {
         float acc = b_dec == nullptr ? 0.0f : b_dec[j];
-        for (int e = e0; e < e1; e++) {
+        int e = e0;
+        // DECODE_UNROLL entries' wDec values are loaded before any is added (loads in flight, not one at a time);
+        // the sum still runs in entry order, skipping zero values, so it rounds as the one-at-a-time loop does.
+        for (; e + DECODE_UNROLL <= e1; e += DECODE_UNROLL) {
+            float v[DECODE_UNROLL];
+            float w[DECODE_UNROLL];
+#pragma unroll
+            for (int u = 0; u < DECODE_UNROLL; u++) {
+                v[u] = val[e + u];
+                w[u] = v[u] != 0.0f ? w_dec[(size_t)idx[e + u] * d_in + j] : 0.0f;
+            }
+#pragma unroll
+            for (int u = 0; u < DECODE_UNROLL; u++) {
+                if (v[u] != 0.0f) {
+                    acc += v[u] * w[u];
+                }
+            }
+        }
+        for (; e < e1; e++) {
             float v = val[e];
             if (v != 0.0f) {
                 acc += v * w_dec[(size_t)idx[e] * d_in + j];
@@ -274,7 +294,24 @@ extern "C" __global__ void latent_accumulate(const int* __restrict__ latent_star
     float* out = dst + (size_t)i * d_in;
     for (int j = threadIdx.x; j < d_in; j += blockDim.x) {
         float acc = active != 0 ? out[j] : 0.0f;
-        for (int q = q0; q < q1; q++) {
+        int q = q0;
+        // DECODE_UNROLL entries' source values are loaded before any is added (loads in flight), then added in
+        // entry order: the same rounding as one entry at a time.
+        for (; q + DECODE_UNROLL <= q1; q += DECODE_UNROLL) {
+            float c[DECODE_UNROLL];
+            float x[DECODE_UNROLL];
+#pragma unroll
+            for (int u = 0; u < DECODE_UNROLL; u++) {
+                const int e = order[q + u];
+                c[u] = scale * coef[e];
+                x[u] = src[go + (size_t)entry_row[e] * d_in + j];
+            }
+#pragma unroll
+            for (int u = 0; u < DECODE_UNROLL; u++) {
+                acc += c[u] * x[u];
+            }
+        }
+        for (; q < q1; q++) {
             const int e = order[q];
             const float c = scale * coef[e];
             acc += c * src[go + (size_t)entry_row[e] * d_in + j];

@@ -1,9 +1,10 @@
-// A minimal host emulation of the CUDA features activation.cu and sparse.cu use, so their kernels can be run and
+// A minimal host emulation of the CUDA features activation.cu, sparse.cu and core.cu use, so their kernels can be run and
 // checked on a machine without a GPU (a development aid; the real check is the cuda-tagged suite on a GPU).
 // One block runs at a time with one std::thread per CUDA thread: __shared__ becomes a function-static (shared by
 // the block's threads), __syncthreads a std::barrier, warp intrinsics an exchange through per-warp slots and a
 // barrier, atomics a global mutex. Threads that return drop out of both barriers, as exited threads do on a GPU.
 #pragma once
+#include <algorithm>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -17,8 +18,23 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __launch_bounds__(...)
 #define __restrict__ __restrict
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+// Dynamic shared memory: the buffer emu_launch_shared sizes for the launch (one block runs at a time).
+#define DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(emu_dynamic_shared)
+inline unsigned char* emu_dynamic_shared;
+
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+struct alignas(16) uint4 {
+    unsigned int x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+using std::max;
+using std::min;
 
 struct EmuDim {
     unsigned int x = 0, y = 1, z = 1;
@@ -55,6 +71,10 @@ template <class T> inline T __shfl_down_sync(unsigned, T v, int d) {
     int src = emu_lane() + d;
     return emu_exchange(v, src < 32 ? src : emu_lane());
 }
+template <class T> inline T __shfl_up_sync(unsigned, T v, int d) {
+    int src = emu_lane() - d;
+    return emu_exchange(v, src >= 0 ? src : emu_lane());
+}
 template <class T> inline T __shfl_xor_sync(unsigned, T v, int m) { return emu_exchange(v, emu_lane() ^ m); }
 inline unsigned int emu_gather(uint64_t mine, bool (*same)(uint64_t, uint64_t)) {
     EmuWarp& w = emu_warp();
@@ -89,11 +109,16 @@ template <class T> inline T atomicAdd(T* p, T v) {
     return old;
 }
 
-// Runs kernel<<<grid, block>>>(args...) block by block.
-template <class... P, class... A> void emu_launch(void (*kernel)(P...), unsigned grid, unsigned block, A... args) {
+// Runs kernel<<<grid, block, sharedBytes>>>(args...) block by block; the dynamic shared memory is filled with a
+// junk pattern before each block, as a GPU leaves it undefined.
+template <class... P, class... A>
+void emu_launch_shared(void (*kernel)(P...), unsigned grid, unsigned block, size_t shared_bytes, A... args) {
+    std::vector<uint4> dyn(shared_bytes / 16 + 1);  // uint4: 16-byte aligned, as a GPU's shared memory
+    emu_dynamic_shared = reinterpret_cast<unsigned char*>(dyn.data());
     blockDim = EmuDim{block, 1, 1};
     gridDim = EmuDim{grid, 1, 1};
     for (unsigned b = 0; b < grid; b++) {
+        std::memset(dyn.data(), 0xa5 + b, dyn.size() * sizeof(uint4));
         std::barrier<> bar(block);
         std::unique_ptr<EmuWarp[]> warps(new EmuWarp[(block + 31) / 32]);
         emu_block_bar = &bar;
@@ -110,4 +135,9 @@ template <class... P, class... A> void emu_launch(void (*kernel)(P...), unsigned
         }
         for (auto& t : ts) t.join();
     }
+}
+
+// Runs kernel<<<grid, block>>>(args...) block by block.
+template <class... P, class... A> void emu_launch(void (*kernel)(P...), unsigned grid, unsigned block, A... args) {
+    emu_launch_shared(kernel, grid, block, 0, args...);
 }

@@ -57,34 +57,51 @@ struct Csr {
 };
 
 // ------------------------------------------------------------------ selection
-static void checkTopk(int B, int M, int K, bool dead) {
-    std::vector<float> pre(B * M);
+// CudaActivationOps.topkSharedWords: the dynamic shared words topk_select needs for a row of m keys.
+static size_t topkSharedWords(int m) { return (size_t)((m + 6) & ~3); }
+
+// topk_select against the reference's pick (stable sort by value, Double.compare order: -0 < +0; the first k, so
+// the lowest-index ties), in increasing latent order. ties: values from a few levels (with -0 and +0), so rows hold
+// many ties at the k-th value; offset: the batch starts offset floats past a 16-byte boundary (rows misaligned for
+// float4); shared: keys in dynamic shared memory, else the global-memory path of rows too wide for it.
+static void checkTopk(int B, int M, int K, bool dead, bool ties, int offset, bool shared) {
+    std::vector<float> store(B * M + 4);
+    float* pre = store.data() + offset;
+    const float levels[] = {-1.f, -0.f, 0.f, 0.5f, 0.5f, 1.f};
     for (int b = 0; b < B; b++) {
         std::vector<int> perm(M);
         std::iota(perm.begin(), perm.end(), 0);
         std::shuffle(perm.begin(), perm.end(), rng);
-        for (int i = 0; i < M; i++) pre[b * M + i] = (perm[i] - M / 2) / 64.f + (b % 3 == 1 ? -M / 64.f : 0.f);
+        for (int i = 0; i < M; i++) {
+            pre[b * M + i] = ties ? levels[rng() % 6] : (perm[i] - M / 2) / 64.f + (b % 3 == 1 ? -M / 64.f : 0.f);
+        }
     }
     std::vector<int> last(M);
     for (auto& x : last) x = rng() % 10;
     std::vector<int> rowPtr(B + 1, -5), idx(B * K, -1);
     std::vector<float> val(B * K, -1);
-    emu_launch(topk_select, B, T, pre.data(), B, M, K, dead ? last.data() : (int*)nullptr, 4, rowPtr.data(), idx.data(),
-               val.data());
-    for (int b = 0; b <= B; b++) if (rowPtr[b] != b * K) fail("topk rowPtr");
+    emu_launch_shared(topk_select, B, T, shared ? 4 * topkSharedWords(M) : 0, pre, B, M, K,
+                      dead ? last.data() : (int*)nullptr, 4, shared ? 1 : 0, rowPtr.data(), idx.data(), val.data());
+    std::string name = "topk B=" + std::to_string(B) + " M=" + std::to_string(M) + " K=" + std::to_string(K)
+                       + (dead ? " dead" : "") + (ties ? " ties" : "") + " offset=" + std::to_string(offset)
+                       + (shared ? " shared" : " global");
+    for (int b = 0; b <= B; b++) if (rowPtr[b] != b * K) fail(name + ": rowPtr");
     for (int b = 0; b < B; b++) {
         std::vector<int> cand;
         for (int i = 0; i < M; i++) if (!dead || last[i] <= 4) cand.push_back(i);
-        std::stable_sort(cand.begin(), cand.end(), [&](int x, int y) { return pre[b * M + x] > pre[b * M + y]; });
-        std::vector<int> want(cand.begin(), cand.begin() + K), got(idx.begin() + b * K, idx.begin() + (b + 1) * K);
+        if ((int)cand.size() < K) fail(name + ": the harness drew fewer candidates than k");
+        std::stable_sort(cand.begin(), cand.end(),
+                         [&](int x, int y) { return order_key(pre[b * M + x]) > order_key(pre[b * M + y]); });
+        std::vector<int> want(cand.begin(), cand.begin() + K);
         std::sort(want.begin(), want.end());
-        std::vector<int> order(K);
-        std::iota(order.begin(), order.end(), 0);
-        std::sort(order.begin(), order.end(), [&](int x, int y) { return got[x] < got[y]; });
         for (int q = 0; q < K; q++) {
-            int e = b * K + order[q];
-            if (idx[e] != want[q]) fail("topk row " + std::to_string(b) + " picks");
-            if (val[e] != std::max(0.f, pre[b * M + idx[e]])) fail("topk value");
+            int e = b * K + q;
+            if (idx[e] != want[q]) {
+                fail(name + ": row " + std::to_string(b) + " slot " + std::to_string(q) + " holds latent "
+                     + std::to_string(idx[e]) + ", want " + std::to_string(want[q]));
+            }
+            float w = std::max(0.f, pre[b * M + want[q]]);
+            if (emu_bits(val[e]) != emu_bits(w)) fail(name + ": value of row " + std::to_string(b));
         }
     }
     std::vector<unsigned long long> cnt(1, 0);
@@ -92,7 +109,7 @@ static void checkTopk(int B, int M, int K, bool dead) {
     long long c = 0;
     for (int i = 0; i < M; i++) c += last[i] <= 4;
     if ((long long)cnt[0] != c) fail("topk_count_candidates");
-    ok("topk B=" + std::to_string(B) + " M=" + std::to_string(M) + " K=" + std::to_string(K) + (dead ? " dead" : ""));
+    ok(name);
 }
 
 // Java's compact(): count, scan, fill.
@@ -343,6 +360,16 @@ static void checkDecodeBackward(int B, int D, int M, int maxPerRow, bool hot) {
             wsse += (s - x[b * D + j]) * (s - x[b * D + j]);
         }
     std::string tag = std::string(hot ? " hot" : "") + " d=" + std::to_string(D);
+    // Bit for bit against the float sum in entry order that skips zero values (the kernel's rounding).
+    std::vector<float> fx(B * D);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < D; j++) {
+            float acc = bDec[j];
+            for (int e = a.rowPtr[b]; e < a.rowPtr[b + 1]; e++)
+                if (a.val[e] != 0.0f) acc += a.val[e] * w[(size_t)a.idx[e] * D + j];
+            fx[b * D + j] = acc;
+        }
+    same("sparseDecode xHat in entry order" + tag, fx, xHat);
     close("sparseDecode xHat" + tag, wx, xHat);
     close("sparseDecode err" + tag, we, err);
     close("sparseDecode sse" + tag, std::vector<double>{wsse}, sse, 0, 1e-5);
@@ -382,6 +409,20 @@ static void checkDecodeBackward(int B, int D, int M, int maxPerRow, bool hot) {
     std::vector<int> fe = flags0;
     emu_launch(latent_accumulate, M, T, ix.start.data(), ix.order.data(), ix.entryRow.data(), a.grad.data(), 1.f,
                x.data(), D, M, (int*)nullptr, 0, 0LL, dWe.data(), fe.data(), dB.data());
+    // Bit for bit against the float sum in the latent index's entry order (the kernel's rounding).
+    for (int i = 0; i < M; i++) {
+        if (ix.start[i] == ix.start[i + 1]) continue;
+        for (int j = 0; j < D; j++) {
+            float acc = flags0[i] != 0 ? dW0[(size_t)i * D + j] : 0.0f;
+            for (int q = ix.start[i]; q < ix.start[i + 1]; q++) {
+                int e = ix.order[q];
+                acc += (1.f * a.grad[e]) * x[(size_t)ix.entryRow[e] * D + j];
+            }
+            if (emu_bits(acc) != emu_bits(dWe[(size_t)i * D + j]))
+                fail("latent_accumulate in entry order: latent " + std::to_string(i) + " column " + std::to_string(j));
+        }
+    }
+    ok("latent_accumulate in entry order" + tag);
     std::vector<double> wdWe(dW0.begin(), dW0.end()), wdB(M, 0.5);
     std::vector<int> wfe = flags0;
     for (int b = 0; b < B; b++)
@@ -594,9 +635,15 @@ static void checkDenseDecodeParts(int B, int D) {
 }
 
 int main() {
-    checkTopk(5, 300, 7, false);
-    checkTopk(4, 300, 32, true);
-    checkTopk(3, 40, 1, false);
+    for (bool shared : {true, false}) {
+        checkTopk(5, 300, 7, false, false, 0, shared);
+        checkTopk(4, 301, 32, true, false, 1, shared);
+        checkTopk(3, 40, 1, false, false, 2, shared);
+        checkTopk(4, 2051, 500, false, true, 3, shared);
+        checkTopk(3, 1030, 200, true, true, 1, shared);
+        checkTopk(2, 7, 7, false, true, 3, shared);
+        checkTopk(3, 3, 2, true, false, 1, shared);
+    }
     checkCompaction(9, 600);
     checkBatchTopk(7, 257, 7 * 7, false);
     checkBatchTopk(7, 257, 1, false);
@@ -623,6 +670,8 @@ int main() {
     checkDenseFires(9, 300);
     checkDecodeBackward(7, 48, 300, 7, false);
     checkDecodeBackward(9, 300, 384, 8, true);
+    checkDecodeBackward(8, 40, 500, 21, false);  // rows past sparse_decode's unrolled 8 entries, with tails
+    checkDecodeBackward(64, 24, 90, 3, true);    // latents with 8 and more entries (latent_accumulate's unrolled loop)
     checkMatryoshka(6, 70, 100);
     checkJumpBackward(8, 60, 300);
     checkGated(7, 50, 270);

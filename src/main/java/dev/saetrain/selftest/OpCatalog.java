@@ -72,6 +72,7 @@ public final class OpCatalog {
             new Entry(EncodeParity.class, "encodeMatchesReference", "encode"),
             new Entry(TopkParity.class, "topkMatchesReference", "topk"),
             new Entry(TopkParity.class, "topkWithDeadFilterMatchesReference", "topk"),
+            new Entry(TopkParity.class, "wideRowsMatchReference", "topk"),
             new Entry(BatchTopkParity.class, "batchTopkMatchesReference", "batchTopk"),
             new Entry(BatchTopkParity.class, "tiesKeepTheSameMultisetOfValues", "batchTopk"),
             new Entry(BatchTopkParity.class, "nothingPositiveKeepsNothingAndTooSmallABufferIsRefused", "batchTopk"),

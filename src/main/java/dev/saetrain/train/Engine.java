@@ -554,21 +554,12 @@ public final class Engine implements AutoCloseable {
         return new StepStats(batch, sse, centered, active, sparsity, aux, dead, Math.sqrt(sq), dense);
     }
 
-    private float[] activeScratch = new float[0];
-
+    /**
+     * The picks of this step's TopK with value > 0 (its L0), counted on the device: the picks are ReLU'd already, so
+     * reluDense over them changes nothing and returns that count (one word back, not batch * k values).
+     */
     private long countActive() {
-        if (activeScratch.length < batch * cfg.k()) {
-            activeScratch = new float[batch * cfg.k()];
-        }
-        float[] v = activeScratch;
-        dev.download(acts.val(), 0, v, 0, v.length);
-        long c = 0;
-        for (float f : v) {
-            if (f > 0) {
-                c++;
-            }
-        }
-        return c;
+        return dev.reluDense(acts.val(), 1, batch * cfg.k());
     }
 
     /** AuxK (Gao et al. 2024, appendix A.2) over {@code dead} dead latents; returns its loss. */

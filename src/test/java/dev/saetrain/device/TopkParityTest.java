@@ -19,4 +19,10 @@ class TopkParityTest {
     void topkWithDeadFilterMatchesReference(FastDevice fd, Shape s) {
         TopkParity.topkWithDeadFilterMatchesReference(fd, s);
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.saetrain.selftest.DeviceFixtures#fastDevices")
+    void wideRowsMatchReference(FastDevice fd) {
+        TopkParity.wideRowsMatchReference(fd);
+    }
 }

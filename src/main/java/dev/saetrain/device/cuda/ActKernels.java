@@ -18,8 +18,9 @@ final class ActKernels {
     static final String SPARSE = "sparse";
 
     // activation.cu
-    /** pre, batch, nLatents, k, lastFired, deadBefore, rowPtr, idx, val. */
-    static final KernelSpec TOPK_SELECT = KernelSpec.of(ACT, "topk_select", PTR, I32, I32, I32, PTR, I32, PTR, PTR, PTR);
+    /** pre, batch, nLatents, k, lastFired, deadBefore, keysInShared, rowPtr, idx, val. */
+    static final KernelSpec TOPK_SELECT = KernelSpec.of(ACT, "topk_select", PTR, I32, I32, I32, PTR, I32, I32, PTR, PTR,
+            PTR);
     /** lastFired, nLatents, deadBefore, count (u64). */
     static final KernelSpec TOPK_COUNT_CANDIDATES = KernelSpec.of(ACT, "topk_count_candidates", PTR, I32, I32, PTR);
     /** pre, threshold, batch, nLatents, rowCount. */

@@ -72,7 +72,12 @@ public final class CudaActivationOps implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ selection
 
-    /** See {@link Device#topk}: one block per row, radix select on the float keys, no sort. */
+    /**
+     * See {@link Device#topk}: one block per row, radix select on the float keys (no sort), the row's keys in
+     * shared memory when they fit ({@link GridMath#topkSharedBytes}), else read from global memory every pass.
+     * Picks are written in increasing latent order, ties at the k-th value to the lowest latents (the reference's
+     * pick exactly).
+     */
     public void topk(FloatBuf pre, int batch, int nLatents, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
         dims("topk", batch, nLatents);
         if (k < 0 || k > nLatents) {
@@ -93,8 +98,9 @@ public final class CudaActivationOps implements AutoCloseable {
                         + "; the caller must clamp k to the number of candidates");
             }
         }
-        rt.launch(TOPK_SELECT, batch, 1, BLOCK, 0, pre, batch, nLatents, k, lastFired, deadBefore, out.rowPtr(),
-                out.idx(), out.val());
+        int shared = GridMath.topkSharedBytes(nLatents, rt.maxSharedBytesPerBlock());
+        rt.launch(TOPK_SELECT, batch, 1, GridMath.topkBlock(shared, rt.maxSharedBytesPerBlock()), shared, pre, batch,
+                nLatents, k, lastFired, deadBefore, shared > 0 ? 1 : 0, out.rowPtr(), out.idx(), out.val());
     }
 
     /**

@@ -19,7 +19,29 @@ public final class GridMath {
      */
     static final int BLOCKS_PER_SM = 8;
 
+    /** Threads of topk_select's blocks when two or more fit on an SM (a multiple of 32). */
+    static final int TOPK_BLOCK = 512;
+    /** Threads of topk_select's blocks when a row's keys take more than half the shared memory: one block per SM. */
+    static final int TOPK_WIDE_BLOCK = 1024;
+    /** Shared memory kept aside for topk_select's static arrays (its histogram: 8.4 KiB by ptxas -v), in bytes. */
+    static final int TOPK_STATIC_SHARED = 16 * 1024;
+
     private GridMath() {
+    }
+
+    /**
+     * Dynamic shared memory of topk_select for rows of nLatents keys, in bytes (activation.cu: the keys at an offset
+     * of up to 3 words that lines the row's 16-byte boundaries up with shared memory's, rounded up to 4 words), or 0
+     * when that and the static arrays exceed maxShared: the kernel then reads every pass from global memory.
+     */
+    static int topkSharedBytes(int nLatents, int maxShared) {
+        long bytes = 4L * ((Math.max(0L, nLatents) + 6) & ~3L);
+        return bytes + TOPK_STATIC_SHARED <= maxShared ? (int) bytes : 0;
+    }
+
+    /** Threads of topk_select's blocks for that much dynamic shared memory: all of an SM's when one block fills it. */
+    static int topkBlock(int sharedBytes, int maxShared) {
+        return 2L * (sharedBytes + TOPK_STATIC_SHARED) > maxShared ? TOPK_WIDE_BLOCK : TOPK_BLOCK;
     }
 
     /** ceil(n / d) for n >= 0, d > 0. */

@@ -104,4 +104,29 @@ public final class TopkParity {
             }
         }
     }
+
+    /**
+     * Rows at a production width (24,576 latents: CUDA keeps a row's keys in shared memory) and rows wider than
+     * any GPU's shared memory holds (60,001 latents, 240 KB: CUDA reads them from global memory every pass), with
+     * and without the dead filter; k = 64 and a k past one radix bucket (1,000).
+     */
+    public static void wideRowsMatchReference(FastDevice fd) {
+        Random r = new Random(14);
+        for (int m : new int[] {24_576, 60_001}) {
+            Shape s = new Shape(3, 1, m, 64);
+            float[] pre = distinctRows(15, s.batch(), m, shifts(s.batch(), m, s.k()));
+            int[] lastFired = new int[m];
+            for (int i = 0; i < m; i++) {
+                lastFired[i] = r.nextInt(10);
+            }
+            try (Device fast = fd.open().get()) {
+                for (int k : new int[] {64, 1_000}) {
+                    for (int[] dead : new int[][] {null, lastFired}) {
+                        HostActs want = run(new ReferenceOps(), pre, s, k, dead, 4);
+                        assertSameSets(want, run(fast, pre, s, k, dead, 4), k);
+                    }
+                }
+            }
+        }
+    }
 }

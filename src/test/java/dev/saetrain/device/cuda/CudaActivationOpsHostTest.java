@@ -124,6 +124,23 @@ class CudaActivationOpsHostTest {
     }
 
     @Test
+    void topkAsksForSharedMemoryOnlyForRowsThatFit() {
+        try (CudaActivationOps ops = new CudaActivationOps(rt)) {
+            ops.topk(f(B * M), B, M, 2, null, 0, acts(CAP));
+            int wide = 20_000;  // 80 KB of keys: past the recording runtime's 48 KiB
+            ops.topk(f((long) B * wide), B, wide, 2, null, 0, acts(CAP));
+        }
+        RecordingRuntime.Launch narrow = rt.launches.get(0);
+        RecordingRuntime.Launch wide = rt.launches.get(1);
+        assertEquals(GridMath.topkSharedBytes(M, rt.maxSharedBytesPerBlock()), narrow.sharedBytes());
+        assertTrue(narrow.sharedBytes() >= 4 * (M + 3), "room for the keys and their alignment offset");
+        assertEquals(1, narrow.args().get(6), "keysInShared");
+        assertEquals(0, wide.sharedBytes());
+        assertEquals(0, wide.args().get(6), "keysInShared");
+        assertEquals(GridMath.TOPK_BLOCK, wide.blockX());
+    }
+
+    @Test
     void compactionOverflowReturnsMinusOneWithoutFilling() {
         try (CudaActivationOps ops = new CudaActivationOps(rt)) {
             rt.cannedInts.add(RecordingRuntime.words((long) CAP + 1));

@@ -31,6 +31,26 @@ class GridMathTest {
     }
 
     @Test
+    void topkKeepsRowsInSharedMemoryWhileTheyFit() {
+        int h200 = 227 * 1024;
+        // 24,576 keys + up to 3 words of alignment offset, rounded up to 4 words: 98,320 bytes, two blocks per SM.
+        assertEquals(4 * 24_580, GridMath.topkSharedBytes(24_576, h200));
+        assertEquals(GridMath.TOPK_BLOCK, GridMath.topkBlock(4 * 24_580, h200));
+        assertEquals(4 * 4, GridMath.topkSharedBytes(1, h200), "offset 3 + 1 key");
+        assertEquals(4 * 8, GridMath.topkSharedBytes(2, h200), "offset 3 + 2 keys, rounded up");
+        assertEquals(4 * 8, GridMath.topkSharedBytes(5, h200), "offset 3 + 5 keys = 8 words");
+        assertEquals(4 * 12, GridMath.topkSharedBytes(6, h200));
+        // 36,864 keys (d = 2304 x 16): one block fills the SM's shared memory, so it gets 1024 threads.
+        assertEquals(GridMath.TOPK_WIDE_BLOCK, GridMath.topkBlock(GridMath.topkSharedBytes(36_864, h200), h200));
+        int widest = (h200 - GridMath.TOPK_STATIC_SHARED) / 4 - 6;
+        assertTrue(GridMath.topkSharedBytes(widest, h200) > 0);
+        assertEquals(0, GridMath.topkSharedBytes(widest + 4, h200), "past shared memory: the global-memory path");
+        assertEquals(0, GridMath.topkSharedBytes(256 * 4096, h200));
+        assertEquals(0, GridMath.topkSharedBytes(Integer.MAX_VALUE, h200), "no overflow");
+        assertEquals(GridMath.TOPK_BLOCK, GridMath.topkBlock(0, h200));
+    }
+
+    @Test
     void columnBlocksGiveOneThreadPerColumn() {
         assertEquals(1, GridMath.columnBlocks(0));
         assertEquals(1, GridMath.columnBlocks(100));
