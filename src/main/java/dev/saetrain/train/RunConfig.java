@@ -90,7 +90,7 @@ public final class RunConfig {
             if (c.arch() == Architecture.MATRYOSHKA) {
                 c.groups().forEach(o.putArray("groups")::add);
             }
-            if (c.arch() == Architecture.RELU_2023) {
+            if (c.arch().resamplesDeadLatents()) {
                 Resampler.Plan rp = Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), s.resampleUntil());
                 o.put("resample_every", rp == null ? 0 : rp.every());
                 o.put("resample_window", rp == null ? 0 : rp.window());
