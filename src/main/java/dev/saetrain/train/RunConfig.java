@@ -87,7 +87,7 @@ public final class RunConfig {
             o.put("l1_warmup_fraction", s.l1WarmupFraction());
             o.put("apply_b_dec_to_input", c.applyBDecToInput());
             o.put("tied", c.tied());
-            if (c.arch() == Architecture.MATRYOSHKA) {
+            if (!c.groups().isEmpty()) { // matryoshka's nesting (SaeConfig: no other architecture has groups)
                 c.groups().forEach(o.putArray("groups")::add);
             }
             if (c.arch().resamplesDeadLatents()) {

@@ -24,7 +24,7 @@ import java.util.Map;
  *   b_enc (+ moments)                   F32 [n_latents]
  *   b_dec (+ moments)                   F32 [d_in]
  *   last_fired, fire_counts             I32 [n_latents]         engine firing bookkeeping
- *   any other tensor of EngineState    F32 / I32               architecture state (log_threshold, resampler, ...)
+ *   any other tensor of EngineState     F32 / I32               architecture state (log_threshold, resampler, ...)
  *   firing.all, firing.late             I64 [n_latents]         the exported sparsity's counts so far
  * </pre>
  * The engine's step and the relu density live in checkpoint.json. These are training state, not a dictionary:
@@ -71,8 +71,8 @@ final class SaeStateFile {
 
     private static final int CHUNK = 1 << 16;
 
-    private static void write(Path file, SaeConfig cfg, Map<String, EngineState.LazyFloats> floats, Map<String, int[]> ints,
-                              FiringTracker.Counts firing) throws IOException {
+    private static void write(Path file, SaeConfig cfg, Map<String, EngineState.LazyFloats> floats,
+                              Map<String, int[]> ints, FiringTracker.Counts firing) throws IOException {
         long m = cfg.nLatents();
         long d = cfg.dIn();
         Map<String, SafetensorsWriter.Streamed> t = new LinkedHashMap<>();
