@@ -5,6 +5,8 @@ import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
+import java.util.Arrays;
+import java.util.Map;
 
 /**
  * The BatchTopK selection of a training step (Bussmann, Leask and Nanda 2024, "BatchTopK Sparse
@@ -83,12 +85,12 @@ final class BatchTopkSelection {
     /** The exported threshold [nLatents]: theta for every latent (SAELens's jumprelu form). */
     float[] exportThreshold(int nLatents) {
         float[] t = new float[nLatents];
-        java.util.Arrays.fill(t, threshold);
+        Arrays.fill(t, threshold);
         return t;
     }
 
     /** Adds theta to the checkpoint state ({@link #THRESHOLD_KEY} [1]). */
-    void addStateFloats(java.util.Map<String, EngineState.LazyFloats> floats) {
+    void addStateFloats(Map<String, EngineState.LazyFloats> floats) {
         float t = threshold;
         floats.put(THRESHOLD_KEY, new EngineState.LazyFloats(1, (off, dst, n) -> dst[0] = t));
     }

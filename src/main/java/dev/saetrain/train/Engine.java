@@ -5,6 +5,9 @@ import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * One SAE and its training step, written once over {@link Device}. Knows nothing of files or schedules:
@@ -170,7 +173,7 @@ public final class Engine implements AutoCloseable {
             }
             if (!cfg.tied()) {
                 dev.upload(chunk, 0, s.wEnc.param, (long) i0 * d, rows * d);
-            } else if (!java.util.Arrays.equals(chunk, 0, rows * d, wDecIn, i0 * d, (i0 + rows) * d)) {
+            } else if (!Arrays.equals(chunk, 0, rows * d, wDecIn, i0 * d, (i0 + rows) * d)) {
                 throw new IllegalArgumentException("a tied SAE needs W_enc = W_dec^T in its initial weights");
             }
         }
@@ -203,7 +206,7 @@ public final class Engine implements AutoCloseable {
         dev.download(s.wDec.param, 0, wd, 0, m * d);
         float[] bd = new float[d];
         dev.download(s.bDec.param, 0, bd, 0, d);
-        java.util.Map<String, float[]> extras = new java.util.LinkedHashMap<>();
+        Map<String, float[]> extras = new LinkedHashMap<>();
         arch.addExportTensors(extras);
         return new SaeWeights(cfg, we, be, wd, bd, extras);
     }
@@ -270,26 +273,25 @@ public final class Engine implements AutoCloseable {
         double sq = (cfg.tied() ? 0 : dev.sumSquares(s.wEnc.grad, m, d, s.encActive))
                 + dev.sumSquares(s.bEnc.grad, 1, m, null) + dev.sumSquares(s.wDec.grad, m, d, s.decActive)
                 + dev.sumSquares(s.bDec.grad, 1, d, null);
-        java.util.Collection<AdamState> extra = arch.parameters().values();
-        if (!extra.isEmpty()) {
-            double e = 0;
-            for (AdamState a : extra) {
-                e += dev.sumSquares(a.grad, a.rows, a.cols, null);
-            }
-            sq += e;
+        // The architecture's parameters are summed apart, then added: the grouping of the sums that earlier
+        // versions used, so that the clip, and with it every step, stays bit for bit the same.
+        double extra = 0;
+        for (AdamState a : arch.parameters().values()) {
+            extra += dev.sumSquares(a.grad, a.rows, a.cols, null);
         }
+        sq += extra;
         s.lap("grad norm");
         return new StepStats(batch, r.sse(), centered, r.active(), r.sparsity(), r.aux(), dead, Math.sqrt(sq),
                 r.dense());
     }
 
     /** The fp32 tensors of the engine's {@link EngineState}, in its order and with its names, not yet copied. */
-    public java.util.Map<String, EngineState.LazyFloats> stateFloats() {
+    public Map<String, EngineState.LazyFloats> stateFloats() {
         return EngineState.floats(s, arch);
     }
 
     /** The int32 tensors of the engine's {@link EngineState} (small: [nLatents] or less), copied to the host. */
-    public java.util.Map<String, int[]> stateInts() {
+    public Map<String, int[]> stateInts() {
         return EngineState.ints(s, arch);
     }
 

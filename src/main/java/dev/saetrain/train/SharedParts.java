@@ -13,7 +13,7 @@ import dev.saetrain.model.SaeConfig;
  * flags (docs/design.md, "The Device contract").
  */
 final class SharedParts {
-    final Device dev;            // null while counting memory ({@link Allocator#counting})
+    final Device dev;            // null while counting memory (Allocator.counting)
     final SaeConfig cfg;
     final int batch;
     final int d;
