@@ -77,6 +77,11 @@ public enum Architecture {
         return this == BATCHTOPK || this == JUMPRELU || this == MATRYOSHKA;
     }
 
+    /** Whether dead latents are resampled during training (relu-2023's recipe, {@code --resample-every}). */
+    public boolean resamplesDeadLatents() {
+        return this == RELU_2023;
+    }
+
     /**
      * The SAELens name of the encoder product's bias (SaeWeights.bEnc): b_enc, or b_gate for gated, whose SAELens SAE
      * has no b_enc (GatedSAE sets it to None; a b_enc tensor in the file would be an unexpected key).

@@ -33,7 +33,7 @@ record Faults(long killAfterStep, String poisonSae, long poisonStep) {
 
     /** Makes {@code e}'s next step non-finite: b_dec enters every reconstruction, so the loss becomes NaN. */
     static void poison(Engine e) {
-        Engine.State s = e.snapshot();
+        EngineState s = e.snapshot();
         s.floats().get("b_dec")[0] = Float.NaN;
         e.restore(s);
     }

@@ -2,7 +2,10 @@ package dev.saetrain.train;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.SparseActs;
 import dev.saetrain.model.SaeConfig;
+import dev.saetrain.model.SaeWeights;
+import java.util.Map;
 
 /**
  * The JumpReLU forward and backward of a training step (Rajamanoharan et al. 2024, "Jumping Ahead: Improving
@@ -19,28 +22,35 @@ import dev.saetrain.model.SaeConfig;
  * and none from the L0 term. The L0 coefficient warms up like relu's lambda (the schedule's).
  *
  * <p>As with relu, about half the latents fire at initialisation (theta starts small), so the step uses dense
- * products until the measured density falls below {@link Engine#SPARSE_DENSITY}, then sparse ones. The dense
- * path keeps pre intact (the threshold gradient reads it) by writing f into the engine's dense scratch; pre
- * then serves as the dense backward's scratch, so the path needs no more memory than relu's.
+ * products until the measured density falls below {@link #SPARSE_DENSITY}, then sparse ones. The dense path
+ * keeps pre intact (the threshold gradient reads it) by writing f into a dense scratch; pre then serves as the
+ * dense backward's scratch, so the path needs no more memory than relu's.
  */
-final class JumpReluStep implements AutoCloseable {
-    final AdamState logThreshold; // [1, m]
-    final FloatBuf threshold;     // [m] exp(logThreshold), refreshed at each step
+final class JumpReluStep implements ArchitectureStep {
+    private final SharedParts s;
     private final Device dev;
     private final int m;
     private final float eps;
+    private final SparseActs acts;
+    private final AdamState logThreshold; // [1, m]
+    private final FloatBuf threshold;     // [m] exp(logThreshold), refreshed at each step
+    private final Allocator.Later f;      // [B, m] f of the dense path
 
-    /** What one forward and backward measured. */
-    record Parts(long active, double sse, double sparsity, boolean dense) {
+    JumpReluStep(Allocator a, SharedParts s) {
+        this.s = s;
+        this.dev = s.dev;
+        this.m = s.m;
+        this.eps = (float) s.cfg.jumpReluBandwidth();
+        this.logThreshold = a.parameter(1, m);
+        this.threshold = a.floats(m);
+        this.acts = a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, m, SPARSE_DENSITY));
+        this.f = a.floatsLater((long) s.batch * m);
     }
 
-    /** @param initThreshold theta [nLatents], each > 0 */
-    JumpReluStep(Device dev, SaeConfig cfg, float[] initThreshold) {
-        this.dev = dev;
-        this.m = cfg.nLatents();
-        this.eps = (float) cfg.jumpReluBandwidth();
-        this.logThreshold = new AdamState(dev, 1, m);
-        this.threshold = dev.allocFloat(m);
+    /** Loads theta [nLatents] ({@code threshold}, each > 0) as log_threshold. */
+    @Override
+    public void load(SaeWeights init) {
+        float[] initThreshold = init.extras().get("threshold");
         if (initThreshold == null || initThreshold.length != m) {
             throw new IllegalArgumentException("jumprelu needs a threshold per latent (" + m + "), got "
                     + (initThreshold == null ? "none" : initThreshold.length));
@@ -56,64 +66,51 @@ final class JumpReluStep implements AutoCloseable {
         dev.upload(log, 0, logThreshold.param, 0, m);
     }
 
-    /** Device bytes of the parameter log_threshold with its gradient and moments. */
-    static long parameterBytes(SaeConfig cfg) {
-        return 4L * 4 * cfg.nLatents();
-    }
-
-    /** Device bytes of the threshold buffer. */
-    static long bufferBytes(SaeConfig cfg) {
-        return 4L * cfg.nLatents();
+    @Override
+    public Map<String, AdamState> parameters() {
+        return Map.of("log_threshold", logThreshold);
     }
 
     /** theta = exp(log_threshold), downloaded (what the export writes). */
-    float[] thresholds() {
+    @Override
+    public void addExportTensors(Map<String, float[]> extras) {
         dev.expInto(logThreshold.param, threshold, m);
         float[] h = new float[m];
         dev.download(threshold, 0, h, 0, m);
-        return h;
+        extras.put("threshold", h);
     }
 
-    /**
-     * Forward and backward of {@code e}'s batch x [B, d] after the encoder: fills the gradients of W_enc, b_enc,
-     * W_dec (mse path; b_dec's is the engine's) and log_threshold, and e's fire counts.
-     *
-     * @param lambda this step's L0 coefficient
-     * @param gScale dL/dx_hat = gScale * (x_hat - x), i.e. 2 / B
-     */
-    Parts run(Engine e, FloatBuf x, double lambda, float gScale) {
-        int batch = e.batch;
-        int d = e.d;
+    /** Fills the gradients of W_enc, b_enc, W_dec (mse path) and log_threshold; lambda is the L0 coefficient. */
+    @Override
+    public Result forwardBackward(FloatBuf x, double lambda, float gScale, int dead) {
+        int batch = s.batch;
+        int d = s.d;
         dev.expInto(logThreshold.param, threshold, m);
         float l0Scale = (float) (lambda / batch);
-        long nnz = e.lastDensity < Engine.SPARSE_DENSITY ? dev.jumpReluSparse(e.pre, threshold, batch, m, e.acts) : -1;
+        long nnz = s.lastDensity < SPARSE_DENSITY ? dev.jumpReluSparse(s.pre, threshold, batch, m, acts) : -1;
         long active;
         double sse;
         if (nnz >= 0) {
             active = nnz;
-            dev.recordFires(e.acts, m, e.fireCounts, e.lastFired, e.stepCount(), null);
-            sse = dev.sparseDecode(e.acts, e.wDec.param, e.bDec.param, x, batch, d, e.xHat, e.err);
-            dev.jumpReluThresholdBackward(e.pre, threshold, e.err, gScale, e.wDec.param, eps, l0Scale, batch, d, m,
+            dev.recordFires(acts, m, s.fireCounts, s.lastFired, s.step, null);
+            sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, batch, d, s.xHat, s.err);
+            dev.jumpReluThresholdBackward(s.pre, threshold, s.err, gScale, s.wDec.param, eps, l0Scale, batch, d, m,
                     logThreshold.grad);
-            dev.sparseDecoderBackward(e.acts, e.err, gScale, e.wDec.param, null, batch, d, m, e.wDec.grad, e.decActive);
-            dev.sparseEncoderBackward(e.acts, e.xIn, batch, d, m, e.wEnc.grad, e.bEnc.grad, e.encActive);
+            dev.sparseDecoderBackward(acts, s.err, gScale, s.wDec.param, null, batch, d, m, s.wDec.grad, s.decActive);
+            dev.sparseEncoderBackward(acts, s.xIn, batch, d, m, s.wEnc.grad, s.bEnc.grad, s.encActive);
         } else {
-            FloatBuf f = e.denseScratch();
-            active = dev.jumpReluDense(e.pre, threshold, batch, m, f);
-            dev.recordFiresDense(f, batch, m, e.fireCounts, e.lastFired, e.stepCount(), null);
-            sse = dev.denseDecode(f, e.wDec.param, e.bDec.param, x, batch, d, m, e.xHat, e.err);
-            dev.jumpReluThresholdBackward(e.pre, threshold, e.err, gScale, e.wDec.param, eps, l0Scale, batch, d, m,
+            FloatBuf fd = f.get();
+            active = dev.jumpReluDense(s.pre, threshold, batch, m, fd);
+            dev.recordFiresDense(fd, batch, m, s.fireCounts, s.lastFired, s.step, null);
+            sse = dev.denseDecode(fd, s.wDec.param, s.bDec.param, x, batch, d, m, s.xHat, s.err);
+            dev.jumpReluThresholdBackward(s.pre, threshold, s.err, gScale, s.wDec.param, eps, l0Scale, batch, d, m,
                     logThreshold.grad);
             // pre is not read again this step: it becomes the scratch for dL/dpre.
-            dev.denseBackward(f, e.err, gScale, e.wDec.param, null, e.xIn, batch, d, m, e.pre,
-                    e.wDec.grad, e.decActive, e.wEnc.grad, e.encActive, e.bEnc.grad);
+            dev.denseBackward(fd, s.err, gScale, s.wDec.param, null, s.xIn, batch, d, m, s.pre,
+                    s.wDec.grad, s.decActive, s.wEnc.grad, s.encActive, s.bEnc.grad);
         }
-        return new Parts(active, sse, lambda * active / batch, nnz < 0);
-    }
-
-    @Override
-    public void close() {
-        logThreshold.close();
-        threshold.close();
+        s.lastDensity = active / ((double) batch * m);
+        s.lap("jumprelu");
+        return new Result(active, sse, lambda * active / batch, 0, nnz < 0);
     }
 }

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * <p>State: the seed and the number of resamplings done (the Philox stream index), both in the engine's
  * snapshot ({@link #STATE_KEY}).
  */
-public final class Resampler implements AutoCloseable {
+public final class Resampler {
     /** Philox streams of resampling: STREAM_BASE + resampling index (SaeInit uses stream 1). */
     static final long STREAM_BASE = 1L << 32;
     /** Encoder rows of resampled latents: this times the mean norm of the alive encoder rows (Bricken et al. 2023). */
@@ -79,21 +79,16 @@ public final class Resampler implements AutoCloseable {
     private long seed;
     private int done;
 
-    Resampler(Device dev, Plan plan, int batch, int dIn, int nLatents) {
-        this.dev = dev;
+    Resampler(Allocator a, Plan plan, int batch, int dIn, int nLatents) {
+        this.dev = a.device();
         this.plan = plan;
         this.batch = batch;
         this.d = dIn;
         this.m = nLatents;
         this.seed = plan.seed();
-        this.rowLoss = dev.allocFloat(batch);
-        this.latents = dev.allocInt(nLatents);
-        this.rows = dev.allocInt(nLatents);
-    }
-
-    /** Bytes a resampler allocates (Engine.memoryNeed). */
-    static long bytes(int batch, int nLatents) {
-        return 4L * batch + 4L * 2 * nLatents;
+        this.rowLoss = a.floats(batch);
+        this.latents = a.ints(nLatents);
+        this.rows = a.ints(nLatents);
     }
 
     boolean due(int step) {
@@ -187,12 +182,5 @@ public final class Resampler implements AutoCloseable {
     void restore(int[] s) {
         done = s[0];
         seed = (s[1] & 0xffffffffL) | ((long) s[2] << 32);
-    }
-
-    @Override
-    public void close() {
-        rowLoss.close();
-        latents.close();
-        rows.close();
     }
 }

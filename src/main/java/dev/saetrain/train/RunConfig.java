@@ -88,10 +88,10 @@ public final class RunConfig {
             o.put("l1_warmup_fraction", s.l1WarmupFraction());
             o.put("apply_b_dec_to_input", c.applyBDecToInput());
             o.put("tied", c.tied());
-            if (c.arch() == Architecture.MATRYOSHKA) {
+            if (!c.groups().isEmpty()) { // matryoshka's nesting (SaeConfig: no other architecture has groups)
                 c.groups().forEach(o.putArray("groups")::add);
             }
-            if (c.arch() == Architecture.RELU_2023) {
+            if (c.arch().resamplesDeadLatents()) {
                 Resampler.Plan rp = Resampler.Plan.forRun(totalSteps, opts.resampleEvery(), opts.seed(), s.resampleUntil());
                 o.put("resample_every", rp == null ? 0 : rp.every());
                 o.put("resample_window", rp == null ? 0 : rp.window());

@@ -25,7 +25,7 @@ import java.util.Map;
  *   b_enc (+ moments)                   F32 [n_latents]
  *   b_dec (+ moments)                   F32 [d_in]
  *   last_fired, fire_counts             I32 [n_latents]         engine firing bookkeeping
- *   any other tensor of Engine.State    F32 / I32               architecture state (log_threshold, resampler, ...)
+ *   any other tensor of EngineState     F32 / I32               architecture state (log_threshold, resampler, ...)
  *   firing.all, firing.late             I64 [n_latents]         the exported sparsity's counts so far
  * </pre>
  * The engine's step and the relu density live in checkpoint.json. These are training state, not a dictionary:
@@ -54,9 +54,9 @@ final class SaeStateFile {
     }
 
     /** Writes a host snapshot (tests and tools; training streams from the engine, see the other write). */
-    static void write(Path file, SaeConfig cfg, Engine.State state, FiringTracker.Counts firing) throws IOException {
-        Map<String, Engine.LazyFloats> floats = new LinkedHashMap<>();
-        state.floats().forEach((name, v) -> floats.put(name, new Engine.LazyFloats(v.length,
+    static void write(Path file, SaeConfig cfg, EngineState state, FiringTracker.Counts firing) throws IOException {
+        Map<String, EngineState.LazyFloats> floats = new LinkedHashMap<>();
+        state.floats().forEach((name, v) -> floats.put(name, new EngineState.LazyFloats(v.length,
                 (off, dst, n) -> System.arraycopy(v, Math.toIntExact(off), dst, 0, n))));
         write(file, cfg, floats, state.ints(), firing);
     }
@@ -72,8 +72,8 @@ final class SaeStateFile {
 
     private static final int CHUNK = 1 << 16;
 
-    private static void write(Path file, SaeConfig cfg, Map<String, Engine.LazyFloats> floats, Map<String, int[]> ints,
-                              FiringTracker.Counts firing) throws IOException {
+    private static void write(Path file, SaeConfig cfg, Map<String, EngineState.LazyFloats> floats,
+                              Map<String, int[]> ints, FiringTracker.Counts firing) throws IOException {
         long m = cfg.nLatents();
         long d = cfg.dIn();
         Map<String, SafetensorsWriter.Streamed> t = new LinkedHashMap<>();

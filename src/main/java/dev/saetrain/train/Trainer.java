@@ -10,7 +10,6 @@ import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
-import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
@@ -304,7 +303,7 @@ public final class Trainer {
                 try {
                     e = saved != null && saved.divergence() != null ? null
                             : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens(),
-                                    c.arch() == Architecture.RELU_2023 ? Resampler.Plan.forRun(totalSteps,
+                                    c.arch().resamplesDeadLatents() ? Resampler.Plan.forRun(totalSteps,
                                             opts.resampleEvery(), opts.seed(), schedules.get(i).resampleUntil()) : null,
                                     opts.recipe().auxkCoef(), (float) opts.recipe().adamEps());
                 } catch (DeviceMemoryError refused) {
@@ -375,7 +374,7 @@ public final class Trainer {
             return;
         }
         SaeStateFile.Loaded t = SaeStateFile.read(SaeStateFile.path(dir, m.name()), m.config);
-        m.engine().restore(new Engine.State(t.floats(), t.ints(), saved.engineStep(), saved.lastDensity()));
+        m.engine().restore(new EngineState(t.floats(), t.ints(), saved.engineStep(), saved.lastDensity()));
         m.firing.restore(new FiringTracker.Counts(t.firingAll(), t.firingLate(), saved.firingRows()[0],
                 saved.firingRows()[1]));
         m.restoreInterval(saved.interval());

@@ -25,8 +25,8 @@ class CheckpointStoreTest {
     @TempDir
     Path tmp;
 
-    private static Engine.State randomState(Engine e, long seed) {
-        Engine.State s = e.snapshot();
+    private static EngineState randomState(Engine e, long seed) {
+        EngineState s = e.snapshot();
         Random r = new Random(seed);
         s.floats().values().forEach(a -> {
             for (int i = 0; i < a.length; i++) {
@@ -38,7 +38,7 @@ class CheckpointStoreTest {
                 a[i] = r.nextInt();
             }
         });
-        return new Engine.State(s.floats(), s.ints(), 17, 0.0123456789);
+        return new EngineState(s.floats(), s.ints(), 17, 0.0123456789);
     }
 
     @Test
@@ -46,7 +46,7 @@ class CheckpointStoreTest {
         SaeConfig cfg = SaeConfig.relu(6, 3, 2.5);
         try (CpuDevice dev = new CpuDevice(1);
              Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[6]), 4, 100)) {
-            Engine.State s = randomState(e, 3);
+            EngineState s = randomState(e, 3);
             FiringTracker.Counts c = new FiringTracker.Counts(new long[18], new long[18], 99, 0);
             c.all()[0] = Long.MAX_VALUE;
             c.all()[17] = 5;
@@ -60,8 +60,8 @@ class CheckpointStoreTest {
             assertArrayEquals(c.all(), l.firingAll());
             assertArrayEquals(c.late(), l.firingLate());
             // Restoring into an engine and snapshotting again gives the same state.
-            e.restore(new Engine.State(l.floats(), l.ints(), 17, 0.0123456789));
-            Engine.State again = e.snapshot();
+            e.restore(new EngineState(l.floats(), l.ints(), 17, 0.0123456789));
+            EngineState again = e.snapshot();
             s.floats().forEach((k, v) -> assertArrayEquals(v, again.floats().get(k), k));
             assertEquals(17, again.step());
             assertThrows(UsageException.class, () -> SaeStateFile.read(f, SaeConfig.relu(6, 2, 2.5)));

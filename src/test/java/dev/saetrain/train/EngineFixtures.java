@@ -32,13 +32,15 @@ final class EngineFixtures {
      * the shared matrix's gradient in both places (one array, as ReferenceSae gives it); gated adds rMag, bMag.
      */
     static double[][] grads(Device dev, Engine e) {
-        double[] dWDec = grad(dev, e.wDec, e.decActive);
-        double[] dWEnc = e.wEnc == null ? dWDec : grad(dev, e.wEnc, e.encActive);
-        if (e.gated != null) {
-            return new double[][] {dWEnc, grad(dev, e.bEnc, null), dWDec, grad(dev, e.bDec, null),
-                    grad(dev, e.gated.rMag, null), grad(dev, e.gated.bMag, null)};
+        SharedParts s = e.shared();
+        double[] dWDec = grad(dev, s.wDec, s.decActive);
+        double[] dWEnc = s.wEnc == null ? dWDec : grad(dev, s.wEnc, s.encActive);
+        double[][] shared = {dWEnc, grad(dev, s.bEnc, null), dWDec, grad(dev, s.bDec, null)};
+        if (e.architecture() instanceof GatedStep gated) {
+            return new double[][] {shared[0], shared[1], shared[2], shared[3],
+                    grad(dev, gated.parameters().get("r_mag"), null), grad(dev, gated.parameters().get("b_mag"), null)};
         }
-        return new double[][] {dWEnc, grad(dev, e.bEnc, null), dWDec, grad(dev, e.bDec, null)};
+        return shared;
     }
 
     /**
@@ -47,12 +49,18 @@ final class EngineFixtures {
      */
     static double[][] allGrads(Device dev, Engine e) {
         double[][] g = grads(dev, e);
-        if (e.jumpRelu == null) {
+        if (!(e.architecture() instanceof JumpReluStep jumpRelu)) {
             return g;
         }
         double[][] out = java.util.Arrays.copyOf(g, 5);
-        out[4] = grad(dev, e.jumpRelu.logThreshold, null);
+        out[4] = grad(dev, jumpRelu.parameters().get("log_threshold"), null);
         return out;
+    }
+
+    /** batchtopk's or matryoshka's inference threshold theta. */
+    static float batchTopkThreshold(Engine e) {
+        ArchitectureStep a = e.architecture();
+        return (a instanceof MatryoshkaStep mat ? mat.selection() : ((BatchTopkStep) a).selection()).threshold();
     }
 
     static double maxAbs(double[] a) {

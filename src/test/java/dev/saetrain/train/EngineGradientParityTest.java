@@ -134,8 +134,8 @@ class EngineGradientParityTest {
     @Test
     void reluSparsePathGradientsMatchReference() {
         // b_enc = -0.21 against pre-activations of std ~0.1 (decoder rows of norm 0.1, unit-variance inputs):
-        // about 2 % of pairs fire, below Engine.RELU_SPARSE_DENSITY, so step 2 takes the sparse path.
-        reluSparsePath(-0.21f, 0, Engine.SPARSE_DENSITY);
+        // about 2 % of pairs fire, below ArchitectureStep.RELU_SPARSE_DENSITY, so step 2 takes the sparse path.
+        reluSparsePath(-0.21f, 0, ArchitectureStep.SPARSE_DENSITY);
     }
 
     /**
@@ -144,7 +144,7 @@ class EngineGradientParityTest {
      */
     @Test
     void reluTakesTheSparsePathUpToItsOwnSwitch() {
-        reluSparsePath(-0.165f, Engine.SPARSE_DENSITY, Engine.RELU_SPARSE_DENSITY);
+        reluSparsePath(-0.165f, ArchitectureStep.SPARSE_DENSITY, ArchitectureStep.RELU_SPARSE_DENSITY);
     }
 
     /** Step 1 (dense) at the density b_enc gives, which must lie in (lo, hi); step 2 sparse; both match the reference. */
@@ -262,7 +262,7 @@ class EngineGradientParityTest {
         float[] x1 = gaussian(373, BATCH * D, 1.0);
         float[] x2 = gaussian(374, BATCH * D, 1.0);
         try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, BATCH)) {
-            assertNull(e.wEnc, "a tied engine holds one matrix");
+            assertNull(e.shared().wEnc, "a tied engine holds one matrix");
             ReferenceSae ref = ReferenceSae.of(init);
             StepStats s1 = e.computeGradients(up(dev, x1), 0);
             check("tied topk step 1", dev, e, s1, ref, ref.run(ReferenceSae.toDouble(x1), BATCH, 0, null, null));
@@ -300,7 +300,7 @@ class EngineGradientParityTest {
         float[] x2 = gaussian(354, BATCH * D, 1.0);
         try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, BATCH)) {
             e.computeGradients(up(dev, x1), 0);
-            float theta1 = e.batchTopk.threshold();
+            float theta1 = EngineFixtures.batchTopkThreshold(e);
             ReferenceSae ref = ReferenceSae.of(init);
             assertEquals(smallestKept(ref, x1), theta1, 1e-5 * theta1, "the first batch sets theta");
             int[] fired = e.takeFireCounts();
@@ -314,7 +314,7 @@ class EngineGradientParityTest {
             assertTrue(r.aux() > 0, "AuxK must contribute");
             check("batchtopk step 2 (AuxK)", dev, e, s, ref, r);
             double want = 0.99 * theta1 + 0.01 * smallestKept(ref, x2);
-            assertEquals(want, e.batchTopk.threshold(), 1e-5 * want, "theta is an EMA at rate 0.01");
+            assertEquals(want, EngineFixtures.batchTopkThreshold(e), 1e-5 * want, "theta is an EMA at rate 0.01");
         }
     }
 
@@ -367,8 +367,8 @@ class EngineGradientParityTest {
     @Test
     void jumpReluSparsePathGradientsMatchReference() {
         // theta = 0.21 for every latent against pre-activations of std ~0.1: about 2 % of pairs fire, below
-        // Engine.SPARSE_DENSITY, so step 2 takes the sparse path; the bandwidth (0.001 sqrt(48)) still finds
-        // entries near the threshold.
+        // ArchitectureStep.SPARSE_DENSITY, so step 2 takes the sparse path; the bandwidth (0.001 sqrt(48)) still
+        // finds entries near the threshold.
         double lambda = 2.0;
         SaeConfig cfg = new SaeConfig(Architecture.JUMPRELU, D, M, 0, lambda, true);
         SaeWeights w0 = SaeInit.initial(cfg, 371, bDec(372));
@@ -381,7 +381,7 @@ class EngineGradientParityTest {
         try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
             StepStats s1 = e.computeGradients(up(dev, x1), lambda);
             assertTrue(s1.dense(), "step 1 takes the dense path");
-            assertTrue(s1.activeSum() > 0 && s1.activeSum() < Engine.SPARSE_DENSITY * BATCH * M,
+            assertTrue(s1.activeSum() > 0 && s1.activeSum() < ArchitectureStep.SPARSE_DENSITY * BATCH * M,
                     "density must fall below the switch: " + s1.activeSum());
             StepStats s2 = e.computeGradients(up(dev, x2), lambda);
             assertFalse(s2.dense(), "step 2 takes the sparse path");
@@ -411,8 +411,8 @@ class EngineGradientParityTest {
             ReferenceSae.Result r1 = ref.run(ReferenceSae.toDouble(x1), BATCH, 0, null, null);
             assertTrue(r1.sparsity() > r1.mse(), "the inner prefixes' terms must count: " + r1.sparsity());
             check("matryoshka step 1", dev, e, s1, ref, r1);
-            assertEquals(smallestKept(ref, x1), e.batchTopk.threshold(), 1e-5 * e.batchTopk.threshold(),
-                    "the first batch sets theta");
+            float theta = EngineFixtures.batchTopkThreshold(e);
+            assertEquals(smallestKept(ref, x1), theta, 1e-5 * theta, "the first batch sets theta");
             int[] fired = e.takeFireCounts();
             boolean[] dead = new boolean[M];
             for (int i = 0; i < M; i++) {
@@ -454,7 +454,7 @@ class EngineGradientParityTest {
     @Test
     void gatedSparsePathGradientsMatchReference() {
         // b_gate = -0.21 against pi_gate of std ~0.1 (decoder rows of norm 0.1, unit-variance inputs): about 2 % of
-        // the gates open, below Engine.RELU_SPARSE_DENSITY, so step 2 takes the sparse path.
+        // the gates open, below ArchitectureStep.RELU_SPARSE_DENSITY, so step 2 takes the sparse path.
         double lambda = 3.0;
         SaeConfig cfg = SaeConfig.gated(D, 1, lambda).withNLatents(M);
         SaeWeights init = gatedInit(cfg, 391, -0.21f);
@@ -466,8 +466,8 @@ class EngineGradientParityTest {
             assertTrue(s1.dense(), "step 1 takes the dense path");
             check("gated step 1 (dense, low density)", dev, e, s1, ref,
                     ref.run(ReferenceSae.toDouble(x1), BATCH, lambda, null, null));
-            assertTrue(e.lastDensity > 0 && e.lastDensity < Engine.SPARSE_DENSITY,
-                    "open-gate density must fall below the switch: " + e.lastDensity);
+            assertTrue(e.lastDensity() > 0 && e.lastDensity() < ArchitectureStep.SPARSE_DENSITY,
+                    "open-gate density must fall below the switch: " + e.lastDensity());
             StepStats s2 = e.computeGradients(up(dev, x2), lambda);
             assertFalse(s2.dense(), "step 2 takes the sparse path");
             ReferenceSae.Result r = ref.run(ReferenceSae.toDouble(x2), BATCH, lambda, null, null);

@@ -41,7 +41,7 @@ class EngineThresholdStateTest {
             for (int t = 0; t < 3; t++) {
                 a.step(up(dev, gaussian(510 + t, BATCH * D, 2.0)), 1e-2, 1.5);
             }
-            Engine.State s = a.snapshot();
+            EngineState s = a.snapshot();
             b.restore(s);
             for (int t = 3; t < 6; t++) {
                 float[] x = gaussian(510 + t, BATCH * D, 2.0);
@@ -59,10 +59,10 @@ class EngineThresholdStateTest {
                     "the threshold must have moved for this test to mean anything");
 
             String key = cfg.arch() == Architecture.BATCHTOPK
-                    ? Engine.BATCHTOPK_THRESHOLD_KEY : "log_threshold";
+                    ? BatchTopkSelection.THRESHOLD_KEY : "log_threshold";
             var floats = new HashMap<>(s.floats());
             floats.remove(key);
-            Engine.State missing = new Engine.State(floats, s.ints(), s.step(), s.lastDensity());
+            EngineState missing = new EngineState(floats, s.ints(), s.step(), s.lastDensity());
             UsageException e = assertThrows(UsageException.class, () -> b.restore(missing));
             assertTrue(e.getMessage().contains(key), e.getMessage());
         }

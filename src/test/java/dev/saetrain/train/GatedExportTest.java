@@ -53,7 +53,7 @@ class GatedExportTest {
             }
             float[] x = gaussian(750, BATCH * D, 2.0);
             e.computeGradients(up(dev, x), cfg.l1());
-            float[] trainHat = down(dev, e.xHat, BATCH * D);
+            float[] trainHat = down(dev, e.shared().xHat, BATCH * D);
             SaeWeights w = e.weights();
             Path dir = tmp.resolve(cfg.name());
             SaeLensWriter.write(dir, w.foldScale(C), new double[cfg.nLatents()], ExportInfo.minimal("r", "dev", 1, C));

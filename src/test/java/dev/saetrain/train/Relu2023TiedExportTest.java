@@ -80,7 +80,7 @@ class Relu2023TiedExportTest {
                 }
             }
             e.computeGradients(up(dev, x), cfg.l1());
-            xHat = down(dev, e.xHat, BATCH * D);
+            xHat = down(dev, e.shared().xHat, BATCH * D);
         }
         if (cfg.tied()) {
             for (int i = 0; i < M; i++) {

@@ -54,13 +54,13 @@ class ResamplerTest {
     }
 
     /** Runs steps 1..3 and returns the engine's state after them, plus the pre-step-3 state in {@code before}. */
-    private static Engine.State run(Device dev, Resampler.Plan plan, List<Engine.State> before) {
+    private static EngineState run(Device dev, Resampler.Plan plan, List<EngineState> before) {
         try (Engine e = new Engine(dev, init(), BATCH, 1_000_000, plan)) {
             for (int t = 1; t <= 3; t++) {
                 if (t == 3) {
                     // Silent latents have no gradient, so their Adam moments are still 0; give every moment a
                     // non-zero value so that the reset is visible.
-                    Engine.State s = e.snapshot();
+                    EngineState s = e.snapshot();
                     s.floats().forEach((key, v) -> {
                         if (key.endsWith(".adam_m") || key.endsWith(".adam_v")) {
                             for (int q = 0; q < v.length; q++) {
@@ -86,9 +86,9 @@ class ResamplerTest {
     @Test
     void resamplesSilentLatentsFromHighLossInputs() {
         try (Device dev = new CpuDevice(2)) {
-            List<Engine.State> before = new ArrayList<>();
-            Engine.State on = run(dev, new Resampler.Plan(7, 3, 2, 100), before);
-            Engine.State off = run(dev, new Resampler.Plan(7, 3, 2, 3), null); // until = 3: never due
+            List<EngineState> before = new ArrayList<>();
+            EngineState on = run(dev, new Resampler.Plan(7, 3, 2, 100), before);
+            EngineState off = run(dev, new Resampler.Plan(7, 3, 2, 3), null); // until = 3: never due
             assertArrayEquals(new int[] {1, 7, 0}, on.ints().get(Resampler.STATE_KEY), "one resampling done, seed 7");
             assertArrayEquals(new int[] {0, 7, 0}, off.ints().get(Resampler.STATE_KEY));
 
@@ -160,10 +160,10 @@ class ResamplerTest {
     @Test
     void resamplingIsDeterministicForASeedAndResumesBitIdentically() {
         try (Device dev = new CpuDevice(2)) {
-            List<Engine.State> before = new ArrayList<>();
-            Engine.State a = run(dev, new Resampler.Plan(7, 3, 2, 100), before);
-            Engine.State b = run(dev, new Resampler.Plan(7, 3, 2, 100), null);
-            Engine.State other = run(dev, new Resampler.Plan(8, 3, 2, 100), null);
+            List<EngineState> before = new ArrayList<>();
+            EngineState a = run(dev, new Resampler.Plan(7, 3, 2, 100), before);
+            EngineState b = run(dev, new Resampler.Plan(7, 3, 2, 100), null);
+            EngineState other = run(dev, new Resampler.Plan(8, 3, 2, 100), null);
             assertArrayEquals(a.floats().get("W_dec"), b.floats().get("W_dec"), "same seed, same rows");
             assertNotEquals(Arrays.toString(a.floats().get("W_dec")), Arrays.toString(other.floats().get("W_dec")),
                     "another seed draws other rows");
@@ -172,7 +172,7 @@ class ResamplerTest {
                 e.restore(before.get(0));
                 FloatBuf x = up(dev, batch(3));
                 e.step(x, 1e-3, 0.5);
-                Engine.State r = e.snapshot();
+                EngineState r = e.snapshot();
                 for (String key : a.floats().keySet()) {
                     assertArrayEquals(a.floats().get(key), r.floats().get(key), key + " after resume");
                 }

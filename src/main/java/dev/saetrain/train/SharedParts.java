@@ -1,0 +1,108 @@
+package dev.saetrain.train;
+
+import dev.saetrain.device.Device;
+import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.IntBuf;
+import dev.saetrain.error.UsageException;
+import dev.saetrain.model.SaeConfig;
+
+/**
+ * What every architecture's step works over: the four parameters every SAE has, the per-batch buffers of the
+ * encoder and the reconstruction, the firing bookkeeping and the step counter. {@link Engine} owns it and runs the
+ * parts every architecture shares (encode, b_dec's gradient, clipping, Adam, decoder renormalisation); an {@link
+ * ArchitectureStep} reads and fills it between the encode and the update. Row-sparse gradients carry their row
+ * flags (docs/design.md, "The Device contract").
+ */
+final class SharedParts {
+    final Device dev;            // null while counting memory (Allocator.counting)
+    final SaeConfig cfg;
+    final int batch;
+    final int d;
+    final int m;
+    /** Steps without firing after which a latent counts as dead. */
+    final int deadSteps;
+
+    final AdamState wEnc;   // [m, d], latent-major; null when tied (W_enc = W_dec^T: wDec serves both)
+    final AdamState bEnc;   // [1, m] (gated: b_gate)
+    final AdamState wDec;   // [m, d]
+    final AdamState bDec;   // [1, d]
+    final IntBuf encActive; // [m] row flags of wEnc.grad; null when tied
+    final IntBuf decActive; // [m] row flags of wDec.grad
+
+    final FloatBuf xIn;       // [B, d] x - b_dec (or x), the encoder's input
+    final FloatBuf pre;       // [B, m] pre-activations; a step may overwrite them once it no longer needs them
+    final FloatBuf xHat;      // [B, d]
+    final FloatBuf err;       // [B, d] x_hat - x
+    final IntBuf lastFired;   // [m] step of the last firing
+    final IntBuf fireCounts;  // [m] firings since the last reset
+
+    /** Steps taken so far (the Adam step counter); the engine advances it at the start of a step. */
+    int step;
+    /**
+     * Density of the previous step's active pairs, for the steps that switch between dense and sparse products
+     * (relu, relu-2023, jumprelu: firing latents; gated: open gates); 1 until one has been measured.
+     */
+    double lastDensity = 1.0;
+    private Profiler profiler;
+
+    /** @param deadTokens tokens without firing after which a latent counts as dead (Gao et al.: 10M) */
+    SharedParts(Allocator a, SaeConfig cfg, int batch, long deadTokens) {
+        this.dev = a.device();
+        this.cfg = cfg;
+        this.batch = batch;
+        this.d = cfg.dIn();
+        this.m = cfg.nLatents();
+        this.deadSteps = (int) Math.min(Integer.MAX_VALUE / 2, Math.max(1, (deadTokens + batch - 1) / batch));
+        // A memory plan counts what a family would take, whatever its size; allocating needs int indices.
+        if (a.device() != null && (long) batch * m > Integer.MAX_VALUE / 4) {
+            throw new UsageException("batch * n_latents = " + (long) batch * m
+                    + " exceeds what one buffer holds (" + Integer.MAX_VALUE / 4 + "); use a smaller --batch");
+        }
+        wEnc = cfg.tied() ? null : a.parameter(m, d);
+        bEnc = a.parameter(1, m);
+        wDec = a.parameter(m, d);
+        bDec = a.parameter(1, d);
+        encActive = cfg.tied() ? null : a.ints(m);
+        decActive = a.ints(m);
+        xIn = a.floats((long) batch * d);
+        pre = a.floats((long) batch * m);
+        xHat = a.floats((long) batch * d);
+        err = a.floats((long) batch * d);
+        lastFired = a.ints(m);
+        fireCounts = a.ints(m);
+    }
+
+    /** The encoder's weights, latent-major [m, d]: W_dec itself when tied. */
+    FloatBuf encParam() {
+        return cfg.tied() ? wDec.param : wEnc.param;
+    }
+
+    /** Where the encoder-path gradient goes: into W_dec's gradient (and its flags) when tied. */
+    FloatBuf encGrad() {
+        return cfg.tied() ? wDec.grad : wEnc.grad;
+    }
+
+    /** The row flags of {@link #encGrad()}. */
+    IntBuf encFlags() {
+        return cfg.tied() ? decActive : encActive;
+    }
+
+    /** Times each phase of later steps (bench); null turns it off. */
+    void setProfiler(Profiler p) {
+        this.profiler = p;
+    }
+
+    /** Ends the profiled phase {@code phase} (nothing without a profiler). */
+    void lap(String phase) {
+        if (profiler != null) {
+            profiler.lap(phase);
+        }
+    }
+
+    /** Starts the profile of one step. */
+    void startProfile() {
+        if (profiler != null) {
+            profiler.start();
+        }
+    }
+}
