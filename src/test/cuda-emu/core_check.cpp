@@ -3,6 +3,7 @@
 //   g++ -std=c++20 -O1 -ffp-contract=off -pthread -o /tmp/core_check src/test/cuda-emu/core_check.cpp && /tmp/core_check
 // Prints one line per check and exits 1 on the first mismatch.
 #include "cuda_emu.h"
+#include "check_report.h"
 #include "../../main/cuda/core.cu"
 
 #include <cstdio>
@@ -12,16 +13,6 @@
 
 static const unsigned T = 256;
 static std::mt19937 rng(7);
-static int checks = 0;
-
-static void fail(const std::string& what) {
-    std::printf("FAIL %s\n", what.c_str());
-    std::exit(1);
-}
-static void ok(const std::string& what) {
-    checks++;
-    std::printf("ok   %s\n", what.c_str());
-}
 static std::vector<float> gauss(size_t n, double sd) {
     std::normal_distribution<double> g(0, sd);
     std::vector<float> v(n);

@@ -3,6 +3,7 @@
 //   g++ -std=c++20 -O1 -ffp-contract=off -pthread -o /tmp/emu_check src/test/cuda-emu/emu_check.cpp && /tmp/emu_check
 // Prints one line per check and exits 1 on the first mismatch.
 #include "cuda_emu.h"
+#include "check_report.h"
 #include "../../main/cuda/activation.cu"
 #include "../../main/cuda/sparse.cu"
 
@@ -16,16 +17,6 @@
 static const unsigned T = 256;
 static const unsigned SCAN = 1024;
 static std::mt19937 rng(42);
-static int checks = 0;
-
-static void fail(const std::string& what) {
-    std::printf("FAIL %s\n", what.c_str());
-    std::exit(1);
-}
-static void ok(const std::string& what) {
-    checks++;
-    std::printf("ok   %s\n", what.c_str());
-}
 template <class A, class B> static void same(const std::string& what, const A& a, const B& b) {
     if (a.size() != b.size()) fail(what + ": sizes " + std::to_string(a.size()) + " vs " + std::to_string(b.size()));
     for (size_t i = 0; i < a.size(); i++) {

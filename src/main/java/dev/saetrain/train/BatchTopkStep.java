@@ -1,6 +1,5 @@
 package dev.saetrain.train;
 
-import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.model.SaeWeights;
@@ -13,14 +12,12 @@ import java.util.Map;
  */
 final class BatchTopkStep implements ArchitectureStep {
     private final SharedParts s;
-    private final Device dev;
     private final SparseActs acts; // k * B entries over the batch
     private final BatchTopkSelection selection;
     private final AuxK auxK;
 
     BatchTopkStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
-        this.dev = s.dev;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
         this.auxK = new AuxK(a, s, auxAlpha);
         this.selection = new BatchTopkSelection(a, s.cfg, s.batch);
@@ -40,11 +37,7 @@ final class BatchTopkStep implements ArchitectureStep {
     public Result forwardBackward(FloatBuf x, double coef, float gScale, int dead) {
         long active = selection.select(s.pre, s.m, acts);
         s.lap("select");
-        double sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, s.batch, s.d, s.xHat, s.err);
-        s.lap("decode");
-        dev.sparseBackward(acts, s.err, gScale, s.wDec.param, null, s.xIn, s.batch, s.d, s.m, s.wDec.grad,
-                s.decActive, s.encGrad(), s.bEnc.grad, s.encFlags());
-        s.lap("backward");
+        double sse = s.sparseDecodeAndBackward(acts, x, gScale);
         double aux = auxK.thenRecordFires(dead, acts);
         return new Result(active, sse, 0, aux, false);
     }

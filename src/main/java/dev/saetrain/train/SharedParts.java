@@ -3,6 +3,7 @@ package dev.saetrain.train;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SparseActs;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 
@@ -85,6 +86,20 @@ final class SharedParts {
     /** The row flags of {@link #encGrad()}. */
     IntBuf encFlags() {
         return cfg.tied() ? decActive : encActive;
+    }
+
+    /**
+     * The step of a fixed-k selection (topk, batchtopk) after its select: decode {@code acts} into x_hat and the
+     * residual, then the sparse backward of mse (no sparsity penalty) into W_dec's and the encoder's gradients, each
+     * phase profiled. Returns the sum of squared residuals.
+     */
+    double sparseDecodeAndBackward(SparseActs acts, FloatBuf x, float gScale) {
+        double sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
+        lap("decode");
+        dev.sparseBackward(acts, err, gScale, wDec.param, null, xIn, batch, d, m, wDec.grad, decActive, encGrad(),
+                bEnc.grad, encFlags());
+        lap("backward");
+        return sse;
     }
 
     /** Times each phase of later steps (bench); null turns it off. */

@@ -28,11 +28,7 @@ final class TopkStep implements ArchitectureStep {
         dev.topk(s.pre, s.batch, s.m, s.cfg.k(), null, 0, acts);
         long active = countActive();
         s.lap("select");
-        double sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, s.batch, s.d, s.xHat, s.err);
-        s.lap("decode");
-        dev.sparseBackward(acts, s.err, gScale, s.wDec.param, null, s.xIn, s.batch, s.d, s.m, s.wDec.grad,
-                s.decActive, s.encGrad(), s.bEnc.grad, s.encFlags());
-        s.lap("backward");
+        double sse = s.sparseDecodeAndBackward(acts, x, gScale);
         double aux = auxK.thenRecordFires(dead, acts);
         return new Result(active, sse, 0, aux, false);
     }
