@@ -80,7 +80,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--resample-every", paramLabel = "STEPS",
             description = "relu-2023: resample latents dead for the last STEPS/2 steps every STEPS steps, until the LR "
-                    + "decay; 0 turns resampling off. Default: a fifth of the run (resamplings at 20, 40, 60 and 80 %%, the last just before the decay).")
+                    + "decay; 0 turns resampling off. Default: a fifth of the run (resamplings at 20, 40, 60 and 80 %%; with a decay, none after it starts).")
     Integer resampleEvery;
     @Option(names = "--l0-coef", defaultValue = "1.0", split = ",", paramLabel = "L[,L...]",
             description = "L0 coefficient lambda (jumprelu; loss = mse + lambda * L0, reached after a 5%% warm-up); "
@@ -89,12 +89,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--warmup", paramLabel = "STEPS|F",
             description = "LR warm-up: whole steps (e.g. 500; 0: none) or a fraction of the run 0 < F < 1 (e.g. 0.05). "
-                    + "Default: auto, min(1000 steps, 5%% of the run).")
+                    + "auto: min(1000 steps, 5%% of the run). Default: 0 (none).")
     String warmup;
 
     @Option(names = "--decay", paramLabel = "F",
             description = "Fraction of the run over which the LR decays linearly to 0 at the end; 0: constant LR. "
-                    + "Default: 0.2.")
+                    + "Default: 0 (the original recipe's 0.2 decays over the last fifth).")
     Double decay;
 
     @Option(names = "--b-dec-init", paramLabel = "median|mean|zero",

@@ -6,8 +6,15 @@ import java.util.Locale;
 
 /**
  * The parts of the training recipe a run may change for an ablation (issue 18, "Schedules as options"): LR warm-up
- * and decay, b_dec's start, the input normalisation, AuxK's weight and Adam's epsilon. {@link #DEFAULT} is the
- * recipe every run used before these were options, so leaving them out changes no result.
+ * and decay, b_dec's start, the input normalisation, AuxK's weight and Adam's epsilon. {@link #DEFAULT} is what a run
+ * gets when it leaves them out; {@link #ORIGINAL} is the recipe every run used before these were options (and what a
+ * run from then resumes with).
+ *
+ * <p>Why the default has no LR warm-up and no decay: on real activations (docs/performance.md, "Quality per token")
+ * the linear decay over the last 20 % cost the most held-out FVU of the recipe's pieces in short runs (it gives up a
+ * tenth of the LR's integral while the dictionary is still far from converged), the warm-up the second most; b_dec's
+ * start, the input scaling, AuxK's weight (no latent is dead before 10M tokens) and Adam's epsilon moved FVU by less
+ * than the noise between seeds.
  *
  * @param warmup    LR warm-up length ({@code --warmup})
  * @param decay     fraction of the run over which the LR decays linearly to 0 at the end, in [0, 1]; 0: constant
@@ -19,8 +26,14 @@ import java.util.Locale;
  */
 public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize normalize, double auxkCoef,
                      double adamEps) {
-    /** The recipe of every run before issue 18: warm-up min(1000 steps, 5 %), decay 20 %, median, sqrt-d, 1/32, 1e-8. */
-    public static final Recipe DEFAULT = new Recipe(Warmup.AUTO, 0.2, BDecInit.MEDIAN, Normalize.SQRT_D,
+    /** The default: constant LR (no warm-up, no decay), median, sqrt-d, AuxK 1/32, epsilon 1e-8. */
+    public static final Recipe DEFAULT = new Recipe(Warmup.NONE, 0, BDecInit.MEDIAN, Normalize.SQRT_D, 1.0 / 32, 1e-8);
+
+    /**
+     * The recipe of every run before these were options: warm-up min(1000 steps, 5 %), decay over the last 20 %,
+     * median, sqrt-d, 1/32, 1e-8. A run whose config.json records no recipe resumes with it.
+     */
+    public static final Recipe ORIGINAL = new Recipe(Warmup.AUTO, 0.2, BDecInit.MEDIAN, Normalize.SQRT_D,
             1.0 / 32, 1e-8);
 
     public Recipe {
@@ -65,7 +78,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
     }
 
     /**
-     * LR warm-up length: {@link #AUTO} (min(1000 steps, 5 % of the run), the recipe's default), a number of steps
+     * LR warm-up length: {@link #AUTO} (min(1000 steps, 5 % of the run), the original recipe's), a number of steps
      * ({@code fraction} NaN), or a fraction of the run ({@code steps} -1).
      *
      * @param steps    warm-up steps (>= 0), or -1 when given as a fraction or auto
@@ -73,6 +86,8 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
      */
     public record Warmup(long steps, double fraction) {
         public static final Warmup AUTO = new Warmup(-1, Double.NaN);
+        /** No warm-up (the default). */
+        public static final Warmup NONE = new Warmup(0, Double.NaN);
 
         public Warmup {
             boolean auto = steps == -1 && Double.isNaN(fraction);

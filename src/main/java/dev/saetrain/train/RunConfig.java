@@ -229,11 +229,11 @@ public final class RunConfig {
 
     /**
      * options' recipe keys; each is absent from the config.json of runs made before it was an option, and such a run
-     * resumes with {@link Recipe#DEFAULT}'s value, the one it was trained with.
+     * resumes with {@link Recipe#ORIGINAL}'s value, the one it was trained with.
      */
     private static Recipe recipe(StrictJson j, JsonNode o) {
         String at = "options";
-        Recipe r = Recipe.DEFAULT;
+        Recipe r = Recipe.ORIGINAL;
         if (o.has("warmup")) {
             r = recorded(j, "warmup", r, x -> x.withWarmup(Recipe.Warmup.parse(j.text(o, at, "warmup"))));
         }

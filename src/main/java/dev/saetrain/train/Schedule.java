@@ -31,7 +31,7 @@ public record Schedule(long totalSteps, double lr, long warmupSteps, double deca
         }
     }
 
-    /** The default: warm-up over min(1000, 5 %) of the steps, decay over the last 20 %, l1 warm-up 5 %. */
+    /** The default recipe's schedule ({@link Recipe#DEFAULT}: constant LR), l1 warm-up 5 %. */
     public static Schedule standard(long totalSteps, double lr, double l1) {
         return of(totalSteps, lr, l1, Recipe.DEFAULT);
     }

@@ -31,7 +31,8 @@ import java.util.List;
  * @param resampleEvery steps between dead-latent resamplings of relu-2023 SAEs: -1 for a fifth of the run,
  *                      0 for none (see {@link Resampler.Plan#forRun})
  * @param recipe        LR warm-up and decay, b_dec's start, input scaling, AuxK weight, Adam epsilon
- *                      ({@link Recipe#DEFAULT}: the recipe of runs before these were options)
+ *                      ({@link Recipe#DEFAULT} when none is given; {@link Recipe#ORIGINAL}: the recipe of runs
+ *                      before these were options)
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,

@@ -63,13 +63,13 @@ class RecipeOptionsTest {
     @Test
     void explicitDefaultsTrainByteIdenticalWeights() throws IOException {
         Path plain = train("plain");
-        Path explicit = train("explicit", "--warmup", "auto", "--decay", "0.2", "--b-dec-init", "median",
+        Path explicit = train("explicit", "--warmup", "0", "--decay", "0", "--b-dec-init", "median",
                 "--normalize", "sqrt-d", "--auxk-coef", "0.03125", "--adam-eps", "1e-8");
         assertArrayEquals(Files.readAllBytes(plain.resolve(WEIGHTS)), Files.readAllBytes(explicit.resolve(WEIGHTS)));
         assertEquals(json(plain.resolve("config.json")).get("options"), json(explicit.resolve("config.json")).get("options"));
         JsonNode ours = json(plain.resolve("saes/x2-k2/cfg.json")).at("/metadata/sae_train");
-        assertEquals(0, ours.get("lr_warmup_steps").asLong(), "min(1000, 15 / 20) = 0 steps");
-        assertEquals(0.2, ours.get("lr_decay_fraction").asDouble());
+        assertEquals(0, ours.get("lr_warmup_steps").asLong());
+        assertEquals(0.0, ours.get("lr_decay_fraction").asDouble());
         assertEquals("median", ours.get("b_dec_init").asText());
         assertEquals("sqrt-d", ours.get("normalize").asText());
         assertEquals(1.0 / 32, ours.get("auxk_coef").asDouble());
@@ -128,8 +128,9 @@ class RecipeOptionsTest {
     }
 
     @Test
-    void aRunFromBeforeTheseOptionsResumesWithTheDefaults() throws IOException {
-        Path full = train("old");
+    void aRunFromBeforeTheseOptionsResumesWithTheOriginalRecipe() throws IOException {
+        Path full = train("old", "--warmup", "auto", "--decay", "0.2", "--b-dec-init", "median", "--normalize", "sqrt-d",
+                "--auxk-coef", "0.03125", "--adam-eps", "1e-8");
         Path run = copyBackTo(full, "old-copy", 12);
         ObjectNode config = (ObjectNode) json(run.resolve("config.json"));
         ObjectNode o = (ObjectNode) config.get("options");

@@ -29,14 +29,19 @@ class ScheduleTest {
         assertEquals(2.5, s.l1At(25), 1e-12);
         assertEquals(5.0, s.l1At(50), 1e-12);
         assertEquals(5.0, s.l1At(1000), 1e-12);
-        assertEquals(50, s.warmupSteps());
+        assertEquals(0, s.warmupSteps(), "the default recipe has no LR warm-up; lambda's warm-up is its own");
     }
 
     @Test
-    void theDefaultRecipeIsTheStandardSchedule() {
+    void theDefaultRecipeIsTheStandardScheduleAConstantLr() {
         for (long total : new long[] {1, 4, 5, 99, 1000, 25_000, 1_000_000}) {
-            assertEquals(Schedule.standard(total, 1e-3, 5.0), Schedule.of(total, 1e-3, 5.0, Recipe.DEFAULT));
-            assertEquals(Math.min(1000, total / 20), Schedule.of(total, 1e-3, 5.0, Recipe.DEFAULT).warmupSteps());
+            Schedule s = Schedule.of(total, 1e-3, 5.0, Recipe.DEFAULT);
+            assertEquals(Schedule.standard(total, 1e-3, 5.0), s);
+            assertEquals(0, s.warmupSteps());
+            assertEquals(1e-3, s.lrAt(1), 0);
+            assertEquals(1e-3, s.lrAt(total), 0);
+            assertEquals(Math.min(1000, total / 20), Schedule.of(total, 1e-3, 5.0, Recipe.ORIGINAL).warmupSteps());
+            assertEquals(0.2, Schedule.of(total, 1e-3, 5.0, Recipe.ORIGINAL).decayFraction(), 0);
         }
     }
 
@@ -83,8 +88,10 @@ class ScheduleTest {
         assertEquals(1.0, s.lrAt(50), 0);
         assertEquals(50.0 / 51, s.lrAt(51), 1e-12);
         assertEquals(1.0 / 51, s.lrAt(100), 1e-12);
-        // The default keeps the resampling limit it always had: the decay's first step.
-        assertEquals(Schedule.standard(100, 1.0, 0).decayStart(), Schedule.standard(100, 1.0, 0).resampleUntil());
+        // The original recipe keeps the resampling limit it always had: the decay's first step.
+        Schedule original = Schedule.of(100, 1.0, 0, Recipe.ORIGINAL);
+        assertEquals(81, original.decayStart());
+        assertEquals(original.decayStart(), original.resampleUntil());
     }
 
     @Test

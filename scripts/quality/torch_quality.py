@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Quality of the PyTorch peer (issue 18): train the step of scripts/bench/torch_step.py for N steps on the train
+shards, then report held-out FVU and L0 on the test shards as one JSON line.
+
+    python3 scripts/quality/torch_quality.py TRAIN_DIR TEST_DIR --steps 250 [--arch topk|relu] [recipe options]
+
+The step is torch_step.py's (docs/design.md, "The training step"): pre = (x - b_dec) W_enc + b_enc; topk keeps the
+k largest pre-activations per row (relu of them), unit-norm decoder rows with the gradient's radial part removed,
+AuxK over dead latents; relu adds lambda sum_i f_i |W_dec,i| with lambda warmed up over the first 5 % of the steps.
+Adam (0.9, 0.999), gradient-norm clip 1.0.
+
+The recipe options default to the plain loop issue 18 compares against ("the peer"): constant LR (no warm-up, no
+decay), b_dec = 0, raw input scale, AuxK weight 1/32, Adam epsilon 1e-8. Each of sae-train's recipe pieces can be
+switched on alone with the option of the same name as sae-train's (--warmup, --decay, --b-dec-init, --normalize,
+--auxk-coef, --adam-eps), so that a difference between the two can be traced to one piece.
+
+Data: all train rows in memory (fp16), a seeded permutation per epoch, batches of --batch rows. Test: every test row;
+FVU = sum |x - x_hat|^2 / sum |x - mean x|^2 in the input's own units (the scale is undone), L0 = mean number of
+non-zero latents per row, as `sae-train analyze` reports them.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+
+def load_dir(path):
+    """All rows of the .npy shards in path, in file order, fp16 [n, d]."""
+    files = sorted(p for p in glob.glob(os.path.join(path, "*.npy")) if os.path.basename(p) != "ground_truth.npy")
+    if not files:
+        raise SystemExit(f"no .npy shards in {path}\nHINT: make them with scripts/quality/make-activations.sh OUT_DIR")
+    return torch.from_numpy(np.concatenate([np.load(f).astype(np.float16) for f in files]))
+
+
+def geometric_median(x, iters=50, eps=1e-8):
+    """Weiszfeld's iteration from the mean."""
+    y = x.mean(0)
+    for _ in range(iters):
+        w = 1.0 / (x - y).norm(dim=1).clamp_min(eps)
+        y = (w[:, None] * x).sum(0) / w.sum()
+    return y
+
+
+def warmup_steps(text, total):
+    if text == "auto":
+        return min(1000, total // 20)
+    return int(math.floor(total * float(text))) if "." in text else int(text)
+
+
+def lr_at(t, lr, warm, decay, total):
+    """sae-train's Schedule.lrAt (1-based t): linear warm-up, then linear decay to 0 over the last decay*total."""
+    f = 1.0
+    if warm > 0 and t <= warm:
+        f = t / warm
+    span = int(math.floor(total * decay))
+    start = total - span + 1
+    if decay > 0 and t >= start:
+        f = min(f, (total - t + 1) / (span + 1))
+    return lr * f
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("train_dir")
+    ap.add_argument("test_dir")
+    ap.add_argument("--arch", choices=["topk", "relu"], default="topk")
+    ap.add_argument("--expansion", type=int, default=16)
+    ap.add_argument("--k", type=int, default=32)
+    ap.add_argument("--l1", type=float, default=5.0, help="relu's lambda (on the sqrt-d scale, as sae-train's)")
+    ap.add_argument("--batch", type=int, default=4096)
+    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--lr", type=float, help="default: 2e-4/sqrt(m/2^14) for topk, 5e-5 for relu (sae-train's)")
+    ap.add_argument("--warmup", default="0", help="steps, a fraction with a decimal point, or auto")
+    ap.add_argument("--decay", type=float, default=0.0)
+    ap.add_argument("--b-dec-init", choices=["zero", "mean", "median"], default="zero")
+    ap.add_argument("--normalize", choices=["none", "sqrt-d"], default="none")
+    ap.add_argument("--auxk-coef", type=float, default=1 / 32)
+    ap.add_argument("--adam-eps", type=float, default=1e-8)
+    ap.add_argument("--dead-tokens", type=int, default=10_000_000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    t_start = time.perf_counter()
+
+    train = load_dir(a.train_dir)
+    test = load_dir(a.test_dir)
+    n, d = train.shape
+    m = d * a.expansion
+    # sae-train estimates the scale and b_dec on its first rows; so does this (the first 16384 of a shuffled epoch).
+    g = torch.Generator().manual_seed(a.seed)
+    init_rows = train[torch.randperm(n, generator=g)[:16384]].float()
+    scale = math.sqrt(d) / float(init_rows.norm(dim=1).mean()) if a.normalize == "sqrt-d" else 1.0
+    init_rows *= scale
+
+    w_dec = torch.randn(m, d)
+    w_dec *= (0.1 if a.arch == "relu" else 1.0) / w_dec.norm(dim=1, keepdim=True)
+    W_dec = torch.nn.Parameter(w_dec)                       # [m, d]
+    W_enc = torch.nn.Parameter(w_dec.t().clone())           # [d, m]
+    b_enc = torch.nn.Parameter(torch.zeros(m))
+    b_dec = torch.nn.Parameter({"zero": lambda: torch.zeros(d), "mean": lambda: init_rows.mean(0),
+                                "median": lambda: geometric_median(init_rows)}[a.b_dec_init]())
+    params = [W_enc, b_enc, W_dec, b_dec]
+    lr = a.lr if a.lr is not None else (2e-4 / math.sqrt(m / 2 ** 14) if a.arch == "topk" else 5e-5)
+    opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=a.adam_eps)
+    warm = warmup_steps(a.warmup, a.steps)
+    l1_warm = int(math.floor(a.steps * 0.05))
+    k_aux = d // 2
+    last_fired = torch.zeros(m, dtype=torch.long)
+    seen = 0
+    per_epoch = n // a.batch
+    order = None
+
+    def encode(x):
+        pre = (x - b_dec) @ W_enc + b_enc                   # [B, m]
+        if a.arch == "topk":
+            val, idx = pre.topk(a.k, dim=1)
+            f = torch.zeros_like(pre).scatter(1, idx, torch.relu(val))
+        else:
+            f = torch.relu(pre)
+        return pre, f
+
+    loss = torch.tensor(float("nan"))
+    for s in range(a.steps):
+        if s % per_epoch == 0:
+            order = torch.randperm(n, generator=g)
+        j = s % per_epoch
+        x = train[order[j * a.batch:(j + 1) * a.batch]].float() * scale
+        pre, f = encode(x)
+        x_hat = f @ W_dec + b_dec
+        e = x - x_hat
+        loss = e.pow(2).sum(1).mean()
+        seen += a.batch
+        if a.arch == "topk":
+            with torch.no_grad():
+                last_fired[(f > 0).any(0)] = seen
+            dead = (seen - last_fired) > a.dead_tokens
+            n_dead = int(dead.sum())
+            if n_dead > 0 and a.auxk_coef > 0:
+                aval, aidx = pre.masked_fill(~dead, float("-inf")).topk(min(k_aux, n_dead), dim=1)
+                e_hat = torch.zeros_like(pre).scatter(1, aidx, torch.relu(aval)) @ W_dec
+                et = e.detach()
+                loss = loss + a.auxk_coef * (et - e_hat).pow(2).sum() / (et - et.mean(0)).pow(2).sum()
+        else:
+            l1 = a.l1 * (s + 1) / l1_warm if l1_warm > 0 and s + 1 <= l1_warm else a.l1
+            loss = loss + l1 * (f * W_dec.norm(dim=1)).sum(1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if a.arch == "topk":
+            with torch.no_grad():
+                W_dec.grad -= (W_dec.grad * W_dec).sum(1, keepdim=True) * W_dec
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(s + 1, lr, warm, a.decay, a.steps)
+        opt.step()
+        if a.arch == "topk":
+            with torch.no_grad():
+                W_dec.div_(W_dec.norm(dim=1, keepdim=True))
+    train_s = time.perf_counter() - t_start
+
+    sse = sst = l0 = 0.0
+    with torch.no_grad():
+        mu = test.float().mean(0)
+        for i in range(0, test.shape[0], 8192):
+            x = test[i:i + 8192].float()
+            _, f = encode(x * scale)
+            x_hat = (f @ W_dec + b_dec) / scale
+            sse += float((x - x_hat).pow(2).sum())
+            sst += float((x - mu).pow(2).sum())
+            l0 += float((f > 0).sum())
+    print(json.dumps({"peer": "torch_quality.py (pytorch " + torch.__version__ + ")", "arch": a.arch, "d_in": d,
+                      "n_latents": m, "k": a.k if a.arch == "topk" else None,
+                      "l1": a.l1 if a.arch == "relu" else None, "batch": a.batch, "steps": a.steps,
+                      "tokens": a.steps * a.batch, "lr": lr, "warmup": warm, "decay": a.decay,
+                      "b_dec_init": a.b_dec_init, "normalize": a.normalize, "auxk_coef": a.auxk_coef,
+                      "adam_eps": a.adam_eps, "train_rows": n, "test_rows": test.shape[0],
+                      "test_fvu": round(sse / sst, 5), "test_l0": round(l0 / test.shape[0], 3),
+                      "final_loss": float(loss), "seconds": round(train_s, 1),
+                      "tokens_per_s": round(a.steps * a.batch / train_s, 1)}))
+
+
+if __name__ == "__main__":
+    main()
