@@ -3,14 +3,13 @@ package dev.saetrain.train;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.model.SaeWeights;
-import java.util.Map;
 
 /**
  * The batchtopk step (Bussmann, Leask and Nanda 2024, "BatchTopK Sparse Autoencoders"): the k * B largest
  * pre-activations of the batch ({@link BatchTopkSelection}, which also estimates the inference threshold), then
  * topk's decode, backward and AuxK ({@link TopkStep}); exported as a jumprelu with that threshold for every latent.
  */
-final class BatchTopkStep implements ArchitectureStep {
+final class BatchTopkStep implements BatchSelectionStep {
     private final SharedParts s;
     private final SparseActs acts; // k * B entries over the batch
     private final BatchTopkSelection selection;
@@ -23,9 +22,14 @@ final class BatchTopkStep implements ArchitectureStep {
         this.selection = new BatchTopkSelection(a, s.cfg, s.batch);
     }
 
-    /** The selection with its threshold estimate (tests read theta). */
-    BatchTopkSelection selection() {
+    @Override
+    public BatchTopkSelection selection() {
         return selection;
+    }
+
+    @Override
+    public SharedParts shared() {
+        return s;
     }
 
     @Override
@@ -40,20 +44,5 @@ final class BatchTopkStep implements ArchitectureStep {
         double sse = s.sparseDecodeAndBackward(acts, x, gScale);
         double aux = auxK.thenRecordFires(dead, acts);
         return new Result(active, sse, 0, aux, false);
-    }
-
-    @Override
-    public void addExportTensors(Map<String, float[]> extras) {
-        extras.put("threshold", selection.exportThreshold(s.m));
-    }
-
-    @Override
-    public void addStateFloats(Map<String, EngineState.LazyFloats> floats) {
-        selection.addStateFloats(floats);
-    }
-
-    @Override
-    public void restoreState(EngineState state) {
-        selection.restoreState(state, s);
     }
 }

@@ -6,7 +6,6 @@ import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
-import java.util.Map;
 
 /**
  * The Matryoshka step (Bussmann, Nabeshima, Karvonen and Nanda 2025, "Learning Multi-Level Features with Matryoshka
@@ -28,7 +27,7 @@ import java.util.Map;
  * reads one suffix row per active entry: O(|S| d + groups B d), no dense [B, m] product. b_dec is in every prefix,
  * so its gradient is the column sum of the first slab, sum_j err_j ({@link #decoderResidual}).
  */
-final class MatryoshkaStep implements ArchitectureStep {
+final class MatryoshkaStep implements BatchSelectionStep {
     private final SharedParts s;
     private final Device dev;
     private final SparseActs acts; // k * B entries over the batch
@@ -49,9 +48,14 @@ final class MatryoshkaStep implements ArchitectureStep {
         this.residSuffix = a.floats(Math.multiplyExact((long) groups * s.batch, s.d));
     }
 
-    /** The selection with its threshold estimate (tests read theta). */
-    BatchTopkSelection selection() {
+    @Override
+    public BatchTopkSelection selection() {
         return selection;
+    }
+
+    @Override
+    public SharedParts shared() {
+        return s;
     }
 
     @Override
@@ -82,20 +86,5 @@ final class MatryoshkaStep implements ArchitectureStep {
     @Override
     public FloatBuf decoderResidual(SharedParts shared) {
         return residSuffix;
-    }
-
-    @Override
-    public void addExportTensors(Map<String, float[]> extras) {
-        extras.put("threshold", selection.exportThreshold(s.m));
-    }
-
-    @Override
-    public void addStateFloats(Map<String, EngineState.LazyFloats> floats) {
-        selection.addStateFloats(floats);
-    }
-
-    @Override
-    public void restoreState(EngineState state) {
-        selection.restoreState(state, s);
     }
 }

@@ -60,7 +60,7 @@ final class EngineFixtures {
     /** batchtopk's or matryoshka's inference threshold theta. */
     static float batchTopkThreshold(Engine e) {
         ArchitectureStep a = e.architecture();
-        return (a instanceof MatryoshkaStep mat ? mat.selection() : ((BatchTopkStep) a).selection()).threshold();
+        return ((BatchSelectionStep) a).selection().threshold();
     }
 
     static double maxAbs(double[] a) {
