@@ -67,6 +67,11 @@ public final class DeviceFixtures {
     /** rtol of the same. */
     public static final double TF32_RTOL = 2e-3;
 
+    /** Whether {@code fd}'s dense products round their inputs to TF32: the CUDA devices (cuBLAS and our kernel). */
+    static boolean roundsProductsToTf32(FastDevice fd) {
+        return fd.name().startsWith("cuda");
+    }
+
     /**
      * The tolerance {atol, rtol} for the result of a dense product on {@code fd}: the given fp32-sum tolerance on
      * the CPU; on CUDA, where the products round their inputs to TF32 (10-bit mantissa, relative error 2^-11 per
@@ -75,7 +80,7 @@ public final class DeviceFixtures {
      * typically and a few 1e-3 at worst.
      */
     public static double[] denseProductTolerance(FastDevice fd, double atol, double rtol) {
-        return fd.name().startsWith("cuda") ? new double[] {Math.max(atol, TF32_ATOL), Math.max(rtol, TF32_RTOL)}
+        return roundsProductsToTf32(fd) ? new double[] {Math.max(atol, TF32_ATOL), Math.max(rtol, TF32_RTOL)}
                 : new double[] {atol, rtol};
     }
 
@@ -87,7 +92,7 @@ public final class DeviceFixtures {
      * amplified through the chain; what remains is the rounding of the intermediate and the order of the sums.
      */
     public static float[] tf32Exact(FastDevice fd, float[] a) {
-        if (!fd.name().startsWith("cuda")) {
+        if (!roundsProductsToTf32(fd)) {
             return a;
         }
         float[] out = new float[a.length];
