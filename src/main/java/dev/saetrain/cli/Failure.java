@@ -33,8 +33,8 @@ record Failure(int code, String message, Throwable cause) {
     /** Classifies {@code e}, looking through the wrappers that only carry another exception. */
     static Failure of(Throwable e) {
         Throwable t = unwrap(e);
-        if (t instanceof UsageException) {
-            return bad(t.getMessage(), t);
+        if (t instanceof UsageException u) {
+            return bad(OptionNames.message(u), t);
         }
         if (t instanceof JsonProcessingException j) {
             return bad(json(j), t);

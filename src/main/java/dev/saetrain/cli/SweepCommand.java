@@ -65,9 +65,12 @@ final class SweepCommand implements Callable<Integer> {
                     new CommandLine(train).parseArgs(t.trainArgs().subList(1, t.trainArgs().size())
                             .toArray(String[]::new));
                     train.options(shards);
-                } catch (CommandLine.ParameterException | UsageException e) {
+                } catch (CommandLine.ParameterException e) {
                     throw new BadInputException(file, "task " + t.index() + " would be refused by train: "
                             + e.getMessage());
+                } catch (UsageException e) {
+                    throw new BadInputException(file, "task " + t.index() + " would be refused by train: "
+                            + OptionNames.message(e));
                 }
             }
             Path manifest = Manifest.write(s.out(), tasks);

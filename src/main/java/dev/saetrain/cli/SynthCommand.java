@@ -67,7 +67,7 @@ public final class SynthCommand implements Callable<Integer> {
         } catch (UsageException e) {
             // Bad options or an output directory we must not write into: report as bad usage (exit 2)
             // whether or not this command runs under Main's handlers.
-            err.println("error: " + e.getMessage());
+            err.println("error: " + OptionNames.message(e));
             return Main.BAD_INPUT;
         }
         SynthWriter.Result result = SynthWriter.write(new SyntheticData(options), outDir);
