@@ -1,5 +1,9 @@
 package dev.saetrain.analysis;
 
+import static dev.saetrain.error.Setting.ANALYSIS_ROWS;
+import static dev.saetrain.error.Setting.DUPLICATE_COS;
+import static dev.saetrain.error.Setting.SHARDS;
+
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.export.SaeLensReader;
@@ -40,10 +44,10 @@ public final class Analysis {
                 throw new IllegalArgumentException("no dictionary to analyse");
             }
             if (maxRows < 1) {
-                throw new UsageException("--rows must be >= 1, got " + maxRows);
+                throw new UsageException(ANALYSIS_ROWS, "must be >= 1, got " + maxRows);
             }
             if (!(duplicateCos > -1 && duplicateCos <= 1)) {
-                throw new UsageException("--duplicate-cos must be in (-1, 1], got " + duplicateCos);
+                throw new UsageException(DUPLICATE_COS, "must be in (-1, 1], got " + duplicateCos);
             }
         }
     }
@@ -75,9 +79,6 @@ public final class Analysis {
             saes.add(SaeLensReader.read(dir));
         }
         ShardSet shards = o.shards() == null ? null : ShardSet.open(o.shards());
-        if (shards == null) {
-            LOG.info("no shards given: feature statistics and the L0/FVU frontier are skipped (give --shards DIR)");
-        }
         List<FamilyStudy.Member> members = new ArrayList<>();
         for (SaeLensReader.Loaded sae : saes) {
             String name = sae.name();
@@ -143,15 +144,14 @@ public final class Analysis {
             node = StudyFiles.JSON.readTree(cfg.toFile()).path("data");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new dev.saetrain.error.BadInputException(cfg, "invalid JSON (" + e.getOriginalMessage()
-                    + "); give the shards with --shards DIR");
+                    + "); give the shards with ", SHARDS, " DIR");
         }
         for (String key : List.of("absolute_path", "path")) {
             if (node.hasNonNull(key) && Files.exists(Path.of(node.get(key).asText()))) {
                 return Path.of(node.get(key).asText());
             }
         }
-        LOG.info("{} names no shard directory that exists now (data.path); give --shards DIR for feature statistics",
-                cfg);
+        LOG.info("{} names no shard directory that exists now (data.path)", cfg);
         return null;
     }
 }

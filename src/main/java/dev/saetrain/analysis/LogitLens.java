@@ -1,5 +1,8 @@
 package dev.saetrain.analysis;
 
+import static dev.saetrain.error.Setting.ALPHA;
+import static dev.saetrain.error.Setting.TOP_TOKENS;
+
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
@@ -59,9 +62,11 @@ public final class LogitLens {
         public static final Options DEFAULT = new Options(Thresholds.DEFAULT, 10, 0.05);
 
         public Options {
-            if (topTokens < 1 || !(alpha > 0 && alpha < 1)) {
-                throw new UsageException("--top-tokens must be >= 1 and --alpha in (0, 1); got "
-                        + topTokens + ", " + alpha);
+            if (topTokens < 1) {
+                throw new UsageException(TOP_TOKENS, "must be >= 1, got " + topTokens);
+            }
+            if (!(alpha > 0 && alpha < 1)) {
+                throw new UsageException(ALPHA, "must be in (0, 1), got " + alpha);
             }
         }
     }

@@ -1,5 +1,11 @@
 package dev.saetrain.analysis;
 
+import static dev.saetrain.error.Setting.ANALYSIS_ROWS;
+import static dev.saetrain.error.Setting.CANDIDATES;
+import static dev.saetrain.error.Setting.OUT;
+import static dev.saetrain.error.Setting.ROWS_PER_SHARD;
+import static dev.saetrain.error.Setting.SYNTHETIC_ROWS;
+
 import dev.saetrain.data.Shard;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.error.BadInputException;
@@ -66,9 +72,20 @@ public final class SyntheticActivations {
         public static final Options DEFAULT = new Options(16384, 0, 65536, 1, 512, 0);
 
         public Options {
-            if (realRows < 1 || syntheticRows < 0 || rowsPerShard < 1 || candidates < 1 || reservoir < 1) {
-                throw new UsageException("--rows, --rows-per-shard, --candidates and --reservoir must be >= 1 "
-                        + "and --synthetic-rows >= 0");
+            if (realRows < 1) {
+                throw new UsageException(ANALYSIS_ROWS, "must be >= 1, got " + realRows);
+            }
+            if (syntheticRows < 0) {
+                throw new UsageException(SYNTHETIC_ROWS, "must be >= 0, got " + syntheticRows);
+            }
+            if (rowsPerShard < 1) {
+                throw new UsageException(ROWS_PER_SHARD, "must be >= 1, got " + rowsPerShard);
+            }
+            if (candidates < 1) {
+                throw new UsageException(CANDIDATES, "must be >= 1, got " + candidates);
+            }
+            if (reservoir < 1) {
+                throw new IllegalArgumentException("the reservoir must keep >= 1 value per latent, got " + reservoir);
             }
         }
     }
@@ -118,7 +135,7 @@ public final class SyntheticActivations {
     public static void refuseExistingShards(Path outDir) throws IOException {
         Path dir = existingShards(outDir);
         if (dir != null) {
-            throw new BadInputException(dir, "already holds shards; remove it or choose another --out");
+            throw new BadInputException(dir, "already holds shards; remove it or choose another ", OUT);
         }
     }
 

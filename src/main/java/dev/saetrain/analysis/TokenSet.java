@@ -1,5 +1,7 @@
 package dev.saetrain.analysis;
 
+import static dev.saetrain.error.Setting.TOKEN_SET;
+
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
 import java.io.IOException;
@@ -90,7 +92,7 @@ public record TokenSet(String name, String description, Predicate<String> member
     public static TokenSet parse(String spec) throws IOException {
         int eq = spec.indexOf('=');
         if (eq < 1) {
-            throw new UsageException("--token-set '" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
+            throw new UsageException(TOKEN_SET, "'" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
         }
         String name = spec.substring(0, eq);
         String def = spec.substring(eq + 1);
@@ -120,6 +122,6 @@ public record TokenSet(String name, String description, Predicate<String> member
             }
             return new TokenSet(name, set.size() + " tokens listed in " + file.getFileName(), set::contains);
         }
-        throw new UsageException("--token-set '" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
+        throw new UsageException(TOKEN_SET, "'" + spec + "': expected NAME=regex:PATTERN or NAME=list:FILE");
     }
 }

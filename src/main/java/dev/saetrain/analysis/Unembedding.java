@@ -1,5 +1,7 @@
 package dev.saetrain.analysis;
 
+import static dev.saetrain.error.Setting.UNEMBED_KEY;
+
 import dev.saetrain.data.Shard;
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
@@ -100,7 +102,7 @@ public record Unembedding(int dIn, int vocab, FloatBuffer wU, Path file) {
         } else if (tensors.containsKey("W_U")) {
             t = tensors.get("W_U");
         } else {
-            throw new BadInputException(file, "holds " + tensors.keySet() + "; name the unembedding with --unembed-key");
+            throw new BadInputException(file, "holds " + tensors.keySet() + "; name the unembedding with ", UNEMBED_KEY);
         }
         if (t.shape().length != 2 || !(t.dtype() == DType.F32 || t.dtype() == DType.F16 || t.dtype() == DType.BF16)) {
             throw new BadInputException(file, "W_U must be a 2-D float tensor, got " + t.dtype() + " "

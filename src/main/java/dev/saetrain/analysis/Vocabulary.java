@@ -1,5 +1,7 @@
 package dev.saetrain.analysis;
 
+import static dev.saetrain.error.Setting.VOCAB;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -66,7 +68,7 @@ public final class Vocabulary {
     public static Vocabulary load(Path file) throws IOException {
         String text;
         if (Files.exists(file) || Files.isSymbolicLink(file)) {
-            dev.saetrain.io.InputFiles.requireRegularFile(file, "vocabulary (--vocab)");
+            dev.saetrain.io.InputFiles.requireRegularFile(file, "vocabulary", VOCAB);
         }
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);

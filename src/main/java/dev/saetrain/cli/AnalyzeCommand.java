@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -35,6 +37,7 @@ import picocli.CommandLine.Spec;
                 "the logit lens (--unembed, --vocab) and synthetic activations (--synthetic).",
                 "Writes CSV/JSON/PNG per study and an offline HTML report."})
 public final class AnalyzeCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(AnalyzeCommand.class);
     @Spec
     CommandSpec spec;
 
@@ -104,6 +107,9 @@ public final class AnalyzeCommand implements Callable<Integer> {
         try (RunLock lock = AnalysisOutput.lockRun(outDir)) {
             Path reportDir = noReport ? null : isRun && out == null ? target.resolve("report") : outDir.resolve("report");
             Path shardDir = shards != null ? shards : isRun ? Analysis.runShards(target) : null;
+            if (shardDir == null) {
+                LOG.info("no shards given: feature statistics and the L0/FVU frontier are skipped (give --shards DIR)");
+            }
             Path gt = groundTruth;
             if (gt == null && shardDir != null && Files.isRegularFile(shardDir.resolve("ground_truth.npy"))) {
                 gt = shardDir.resolve("ground_truth.npy");

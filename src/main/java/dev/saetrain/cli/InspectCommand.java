@@ -1,7 +1,10 @@
 package dev.saetrain.cli;
 
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.data.ShardInspector;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.data.ShardInspector.Report;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.data.ShardInspector.ShardReport;
 import dev.saetrain.train.CheckpointCheck;
 import java.io.IOException;
@@ -58,8 +61,8 @@ public final class InspectCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "total: %d shard(s), %d rows%n", report.shards().size(), report.totalRows());
         }
         out.flush();
-        for (String p : report.problems()) {
-            err.println("error: " + p);
+        for (BadInputException p : report.problems()) {
+            err.println("error: " + OptionNames.message(p));
         }
         err.flush();
         return report.ok() ? Main.OK : Main.BAD_INPUT;

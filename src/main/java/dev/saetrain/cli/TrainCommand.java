@@ -205,7 +205,6 @@ final class TrainCommand implements Callable<Integer> {
      */
     TrainOptions options(ShardSet shards) {
         long budget = budget();
-        String budgetSource = maxMemory == null ? MemoryPlan.defaultBudgetSource() : "--max-memory";
         Architecture a = Architecture.parse(arch);
         if (lr != null && lr.isNaN()) {
             // NaN is TrainOptions' "default" sentinel: an explicit NaN must not silently mean the default.
@@ -234,7 +233,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         return new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
                 deadTokens, logEvery, skipNonFinite, out, runName, hook, modelName, context, prependBos,
-                budget, budgetSource, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery, recipe());
+                budget, maxMemory != null, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery, recipe());
     }
 
     /** --warmup, --decay, --b-dec-init, --normalize, --auxk-coef, --adam-eps over the default recipe. */
@@ -276,7 +275,6 @@ final class TrainCommand implements Callable<Integer> {
     /** --resume: the run's own options from its config.json; this command line only picks the machine. */
     private int resumeRun() throws Exception {
         long budget = budget();
-        String budgetSource = maxMemory == null ? MemoryPlan.defaultBudgetSource() : "--max-memory";
         deviceOptions.threads();
         for (var o : spec.commandLine().getParseResult().matchedOptions()) {
             if (!RESUME_OPTIONS.contains(o.longestName())) {
@@ -286,7 +284,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         ObjectNode config = RunConfig.load(resume);
         // The recorded options are checked as a fresh run's are before anything is opened or written.
-        TrainOptions opts = RunConfig.trainOptions(config, resume, budget, budgetSource);
+        TrainOptions opts = RunConfig.trainOptions(config, resume, budget, maxMemory != null);
         Path recorded = RunConfig.dataPath(config);
         // Opening validates every shard's header; the trainer then compares the files with the recorded ones.
         ShardSet shards = ShardSet.open(shardDir != null ? shardDir : recorded, RunConfig.dataColumn(config));
@@ -315,8 +313,8 @@ final class TrainCommand implements Callable<Integer> {
                 signal = signals.received();
             }
             if (!r.diverged().isEmpty()) {
-                err.println("warning: diverged and not exported: " + String.join(", ", r.diverged()) + "; see "
-                        + r.runDir().resolve("train.log"));
+                err.println("warning: diverged and not exported: " + String.join(", ", r.diverged()) + "; lower --lr "
+                        + "for them (see " + r.runDir().resolve("train.log") + ")");
             }
             switch (r.end()) {
                 case STOPPED -> {

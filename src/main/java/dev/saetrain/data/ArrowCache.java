@@ -1,5 +1,7 @@
 package dev.saetrain.data;
 
+import static dev.saetrain.error.Setting.COLUMN;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.DType;
@@ -136,10 +138,10 @@ public final class ArrowCache {
         ArrowColumns c;
         if (name != null) {
             c = cols.stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow(() -> new BadInputException(
-                    first.file(), "no column '" + name + "' (columns: " + names + "); give one of them to --column"));
+                    first.file(), "no column '" + name + "' (columns: " + names + "); give one of them to ", COLUMN));
             if (!c.isActivations()) {
                 throw new BadInputException(first.file(), "column '" + name + "' is not a 2-D float array ("
-                        + describe(c) + "); give the activation column (a datasets Array2D) to --column");
+                        + describe(c) + "); give the activation column (a datasets Array2D) to ", COLUMN);
             }
         } else {
             List<ArrowColumns> found = cols.stream().filter(ArrowColumns::isActivations).toList();
@@ -149,7 +151,7 @@ public final class ArrowCache {
             }
             if (found.size() > 1) {
                 throw new BadInputException(first.file(), "several 2-D float columns " + found.stream()
-                        .map(ArrowColumns::name).toList() + "; choose the hook with --column NAME");
+                        .map(ArrowColumns::name).toList() + "; choose the hook with ", COLUMN, " NAME");
             }
             c = found.get(0);
         }

@@ -1,5 +1,8 @@
 package dev.saetrain.data;
 
+import static dev.saetrain.error.Setting.SAMPLE_ROWS;
+import static dev.saetrain.error.Setting.SKIP_NONFINITE;
+
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
@@ -45,9 +48,9 @@ public final class ShardInspector {
      *
      * @param source   the directory or file inspected
      * @param shards   the shards that could be opened, in name order
-     * @param problems one line per problem, each {@code "<file>: <what is wrong and what to do>"}
+     * @param problems one per problem, each naming its file, what is wrong and what to do
      */
-    public record Report(Path source, List<ShardReport> shards, List<String> problems) {
+    public record Report(Path source, List<ShardReport> shards, List<BadInputException> problems) {
         public Report {
             shards = List.copyOf(shards);
             problems = List.copyOf(problems);
@@ -70,10 +73,10 @@ public final class ShardInspector {
     /** Inspects {@code dirOrFile}, sampling the first {@code sampleRows} rows of each shard. */
     public static Report inspect(Path dirOrFile, int sampleRows) {
         if (sampleRows < 0) {
-            throw new UsageException("--sample-rows must be >= 0, got " + sampleRows);
+            throw new UsageException(SAMPLE_ROWS, "must be >= 0, got " + sampleRows);
         }
         List<ShardReport> reports = new ArrayList<>();
-        List<String> problems = new ArrayList<>();
+        List<BadInputException> problems = new ArrayList<>();
         if (ArrowCache.isCache(dirOrFile)) {
             // A SAELens cache is checked whole (schema, offsets, dataset_info.json) by opening it; then sampled per file.
             try {
@@ -81,7 +84,7 @@ public final class ShardInspector {
                     reports.add(sample(s, sampleRows, problems));
                 }
             } catch (BadInputException e) {
-                problems.add(e.getMessage());
+                problems.add(e);
             }
             return new Report(dirOrFile, reports, problems);
         }
@@ -89,7 +92,7 @@ public final class ShardInspector {
         try {
             files = ShardSet.shardFiles(dirOrFile);
         } catch (BadInputException e) {
-            return new Report(dirOrFile, reports, List.of(e.getMessage()));
+            return new Report(dirOrFile, reports, List.of(e));
         }
         Shard first = null;
         for (Path f : files) {
@@ -97,24 +100,24 @@ public final class ShardInspector {
             try {
                 s = Shard.open(f);
             } catch (BadInputException e) {
-                problems.add(e.getMessage());
+                problems.add(e);
                 continue;
             }
             if (first == null) {
                 first = s;
             } else if (s.dIn() != first.dIn()) {
-                problems.add(f + ": d = " + s.dIn() + " differs from d = " + first.dIn() + " of the first shard "
-                        + first.path().getFileName() + "; every shard of a directory must come from the same hook");
+                problems.add(new BadInputException(f, "d = " + s.dIn() + " differs from d = " + first.dIn() + " of the first shard "
+                        + first.path().getFileName() + "; every shard of a directory must come from the same hook"));
             }
             reports.add(sample(s, sampleRows, problems));
         }
         if (first != null && reports.stream().allMatch(r -> r.rows() == 0)) {
-            problems.add(dirOrFile + ": the shards hold no rows; regenerate the activation cache");
+            problems.add(new BadInputException(dirOrFile, "the shards hold no rows; regenerate the activation cache"));
         }
         return new Report(dirOrFile, reports, problems);
     }
 
-    private static ShardReport sample(Shard s, int sampleRows, List<String> problems) {
+    private static ShardReport sample(Shard s, int sampleRows, List<BadInputException> problems) {
         int dIn = s.dIn();
         int n = (int) Math.min(sampleRows, s.rows());
         float[] row = new float[dIn];
@@ -142,8 +145,9 @@ public final class ShardInspector {
             nonFinite += bad;
         }
         if (nonFinite > 0) {
-            problems.add(s.path() + ": " + nonFinite + " NaN or Inf values in the first " + n + " rows (first in row "
-                    + firstBadRow + "); training fails on them unless --skip-nonfinite is given");
+            problems.add(new BadInputException(s.path(), nonFinite + " NaN or Inf values in the first " + n
+                    + " rows (first in row " + firstBadRow + "); training fails on them unless ", SKIP_NONFINITE,
+                    " is given"));
         }
         double mean = finiteRows == 0 ? Double.NaN : normSum / finiteRows;
         return new ShardReport(s.path(), s.layout().format(), s.dtype(), s.layout().shape(), s.rows(), dIn, n, mean,

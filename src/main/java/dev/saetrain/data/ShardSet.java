@@ -1,5 +1,8 @@
 package dev.saetrain.data;
 
+import static dev.saetrain.error.Setting.COLUMN;
+import static dev.saetrain.error.Setting.SKIP_NONFINITE;
+
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.io.InputFiles;
 import java.io.IOException;
@@ -69,8 +72,8 @@ public final class ShardSet {
             return new ShardSet(dirOrFile, c.shards(), c);
         }
         if (column != null) {
-            throw new BadInputException(dirOrFile, "--column picks the hook column of a SAELens activation cache (a "
-                    + "datasets folder with state.json); this is not one, leave --column out");
+            throw new BadInputException(dirOrFile, COLUMN, " picks the hook column of a SAELens activation cache (a "
+                    + "datasets folder with state.json); this is not one, leave ", COLUMN, " out");
         }
         List<Path> files = shardFiles(dirOrFile);
         List<Shard> shards = new ArrayList<>(files.size());
@@ -223,6 +226,6 @@ public final class ShardSet {
     /** The error for a NaN or Inf at {@code row}, {@code column} of a shard. */
     static BadInputException nonFinite(Shard s, long row, int column, float value) {
         return new BadInputException(s.path(), "row " + row + " has a non-finite value (" + value + " in column "
-                + column + "); fix the activation cache or pass --skip-nonfinite to skip such rows");
+                + column + "); fix the activation cache or pass ", SKIP_NONFINITE, " to skip such rows");
     }
 }

@@ -1,5 +1,7 @@
 package dev.saetrain.data;
 
+import static dev.saetrain.error.Setting.BATCH;
+
 import dev.saetrain.error.UsageException;
 
 /**
@@ -24,13 +26,13 @@ public record StreamOptions(int batch, long maxRows, long seed, int shuffleRows,
 
     public StreamOptions {
         if (batch < 1) {
-            throw new UsageException("--batch must be >= 1, got " + batch);
+            throw new UsageException(BATCH, "must be >= 1, got " + batch);
         }
         if (maxRows < 0) {
             throw new IllegalArgumentException("the number of rows to train on must be >= 0, got " + maxRows);
         }
         if (shuffleRows < 0) {
-            throw new UsageException("--shuffle-rows must be >= 0 (0 = automatic), got " + shuffleRows);
+            throw new IllegalArgumentException("the shuffle buffer must be >= 0 rows (0 = automatic), got " + shuffleRows);
         }
         if (!(scale > 0) || !Float.isFinite(scale)) {
             throw new IllegalArgumentException("the input scale must be a finite number > 0, got " + scale);
@@ -73,8 +75,8 @@ public record StreamOptions(int batch, long maxRows, long seed, int shuffleRows,
         long rows = shuffleRows > 0 ? shuffleRows : Math.max(8L * batch, DEFAULT_SHUFFLE_BYTES / (4L * dIn));
         rows = Math.max(1, Math.min(rows, totalRows));
         if (rows * dIn > Integer.MAX_VALUE - 8) {
-            throw new UsageException("a shuffle buffer of " + rows + " rows x " + dIn
-                    + " floats exceeds the 2^31 limit of a Java array; lower --shuffle-rows");
+            throw UsageException.of("a shuffle buffer of " + rows + " rows x " + dIn
+                    + " floats exceeds the 2^31 limit of a Java array; lower ", BATCH);
         }
         return (int) rows;
     }

@@ -13,8 +13,8 @@ import java.util.function.Function;
  * how to fix it.
  *
  * <p>A message is text and {@link Setting}s: where it blames or names a setting, it holds the constant, not a
- * spelling of it. {@link #message(Function)} names each setting as the caller wants (the CLI: by its option, "--k");
- * {@link #getMessage()} names it by its {@link Setting#key()}, the domain's name ("k"), as it reads inside a
+ * spelling of it. {@link #message(Function)} names each setting as the caller wants (the CLI: by its option, {@code --k});
+ * {@link #getMessage()} names it by its {@link Setting#key()}, the domain's name ({@code k}), as it reads inside a
  * config.json or sweep file's message.
  *
  * <p>Not for broken internal contracts: a method called with arguments its callers should never pass throws
@@ -41,6 +41,14 @@ public class UsageException extends RuntimeException {
      */
     public UsageException(Setting setting, Object... problem) {
         this(setting, prefixed(List.of(setting, " "), problem), null);
+    }
+
+    /**
+     * A message that blames no one setting but names some, e.g. in its fix: {@code UsageException.of("the run has no
+     * whole batch; give more tokens or a smaller ", BATCH)}.
+     */
+    public static UsageException of(Object... parts) {
+        return new UsageException(null, Arrays.asList(parts), null);
     }
 
     /** Message parts (Strings and Settings; anything else becomes its string) and an optional cause. */

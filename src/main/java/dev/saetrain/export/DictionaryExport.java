@@ -1,5 +1,7 @@
 package dev.saetrain.export;
 
+import static dev.saetrain.error.Setting.EXPORT_FORMAT;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -56,7 +58,7 @@ public final class DictionaryExport {
                     return f;
                 }
             }
-            throw new UsageException("unknown --format '" + s + "'; use saelens, sparsify or npy");
+            throw UsageException.of("unknown ", EXPORT_FORMAT, " '" + s + "'; use saelens, sparsify or npy");
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.saetrain.io;
 
 import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.Setting;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -32,6 +33,14 @@ public final class InputFiles {
         String problem = problem(file);
         if (problem != null && !problem.equals(NO_SUCH_FILE)) {
             throw new BadInputException(file, problem + "; give the " + what + " as a regular file");
+        }
+    }
+
+    /** {@link #requireRegularFile(Path, String)} for a file the user gives as {@code setting}, which the fix names. */
+    public static void requireRegularFile(Path file, String what, Setting setting) {
+        String problem = problem(file);
+        if (problem != null && !problem.equals(NO_SUCH_FILE)) {
+            throw new BadInputException(file, problem + "; give the " + what + " (", setting, ") as a regular file");
         }
     }
 

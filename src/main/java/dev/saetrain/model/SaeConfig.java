@@ -1,5 +1,12 @@
 package dev.saetrain.model;
 
+import static dev.saetrain.error.Setting.ARCH;
+import static dev.saetrain.error.Setting.GROUPS;
+import static dev.saetrain.error.Setting.K;
+import static dev.saetrain.error.Setting.L0_COEF;
+import static dev.saetrain.error.Setting.L1;
+import static dev.saetrain.error.Setting.TIED;
+
 import dev.saetrain.error.UsageException;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,38 +66,38 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         }
         if (arch.usesK()
                 && (k < 1 || k > nLatents)) {
-            throw new UsageException("--k must be in [1, " + nLatents + "] for " + nLatents
+            throw new UsageException(K, "must be in [1, " + nLatents + "] for " + nLatents
                     + " latents, got " + k);
         }
         if ((arch == Architecture.RELU || arch == Architecture.RELU_2023 || arch == Architecture.GATED)
                 && !(l1 >= 0 && Double.isFinite(l1))) {
-            throw new UsageException("--l1 must be a finite number >= 0, got " + l1);
+            throw new UsageException(L1, "must be a finite number >= 0, got " + l1);
         }
         if (tied && arch != Architecture.RELU && arch != Architecture.TOPK) {
-            throw new UsageException("--tied works with --arch relu or topk, not " + arch.cliName()
-                    + "; drop --tied or pick one of those");
+            throw new UsageException(TIED, "works with ", ARCH, " relu or topk, not " + arch.cliName()
+                    + "; drop ", TIED, " or pick one of those");
         }
         if (arch == Architecture.JUMPRELU && !(l1 >= 0 && Double.isFinite(l1))) {
-            throw new UsageException("--l0-coef must be a finite number >= 0, got " + l1);
+            throw new UsageException(L0_COEF, "must be a finite number >= 0, got " + l1);
         }
         groups = groups == null ? List.of() : List.copyOf(groups);
         if (arch != Architecture.MATRYOSHKA && !groups.isEmpty()) {
-            throw new UsageException("--groups works with --arch matryoshka, not " + arch.cliName()
-                    + "; drop --groups or use --arch matryoshka");
+            throw new UsageException(GROUPS, "works with ", ARCH, " matryoshka, not " + arch.cliName()
+                    + "; drop ", GROUPS, " or use ", ARCH, " matryoshka");
         }
         if (arch == Architecture.MATRYOSHKA) {
             groups = groups.isEmpty() ? defaultGroups(nLatents) : groups;
             long sum = 0;
             for (int g : groups) {
                 if (g < 1) {
-                    throw new UsageException("--groups sizes must be >= 1 latent each, got " + groups);
+                    throw new UsageException(GROUPS, "sizes must be >= 1 latent each, got " + groups);
                 }
                 sum += g;
             }
             if (sum != nLatents) {
-                throw new UsageException("--groups " + groups + " sum to " + sum + " latents, but the SAE has "
+                throw new UsageException(GROUPS, groups + " sum to " + sum + " latents, but the SAE has "
                         + nLatents + " (expansion " + nLatents / dIn + " x d_in " + dIn + "); give sizes that add up to "
-                        + nLatents + ", or leave --groups out for the default " + defaultGroups(nLatents));
+                        + nLatents + ", or leave ", GROUPS, " out for the default " + defaultGroups(nLatents));
             }
         }
     }

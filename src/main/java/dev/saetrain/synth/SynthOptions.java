@@ -1,5 +1,13 @@
 package dev.saetrain.synth;
 
+import static dev.saetrain.error.Setting.ACTIVE;
+import static dev.saetrain.error.Setting.DTYPE;
+import static dev.saetrain.error.Setting.FEATURES;
+import static dev.saetrain.error.Setting.ROWS_PER_SHARD;
+import static dev.saetrain.error.Setting.SYNTH_D;
+import static dev.saetrain.error.Setting.SYNTH_DECAY;
+import static dev.saetrain.error.Setting.SYNTH_ROWS;
+
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 
@@ -24,34 +32,34 @@ public record SynthOptions(int d, int features, double active, double decay, lon
 
     public SynthOptions {
         if (d < 1) {
-            throw new UsageException("--d must be >= 1, got " + d);
+            throw new UsageException(SYNTH_D, "must be >= 1, got " + d);
         }
         if (features < 1) {
-            throw new UsageException("--features must be >= 1, got " + features);
+            throw new UsageException(FEATURES, "must be >= 1, got " + features);
         }
         if ((long) features * d > MAX_ELEMENTS) {
-            throw new UsageException("--features * --d = " + (long) features * d
+            throw new UsageException(FEATURES, "* ", SYNTH_D, " = " + (long) features * d
                     + " does not fit in one array; use fewer features or a smaller d");
         }
         if (!(active > 0) || active > features) {
-            throw new UsageException("--active must be in (0, --features = " + features + "], got " + active);
+            throw new UsageException(ACTIVE, "must be in (0, ", FEATURES, " = " + features + "], got " + active);
         }
         if (!(decay > 0) || decay > 1) {
-            throw new UsageException("--decay must be in (0, 1], got " + decay
+            throw new UsageException(SYNTH_DECAY, "must be in (0, 1], got " + decay
                     + "; 1 makes every feature equally frequent");
         }
         if (rows < 1) {
-            throw new UsageException("--rows must be >= 1, got " + rows);
+            throw new UsageException(SYNTH_ROWS, "must be >= 1, got " + rows);
         }
         if (rowsPerShard < 1) {
-            throw new UsageException("--rows-per-shard must be >= 1, got " + rowsPerShard);
+            throw new UsageException(ROWS_PER_SHARD, "must be >= 1, got " + rowsPerShard);
         }
         if ((long) rowsPerShard * d > MAX_ELEMENTS) {
-            throw new UsageException("--rows-per-shard * --d = " + (long) rowsPerShard * d
+            throw new UsageException(ROWS_PER_SHARD, "* ", SYNTH_D, " = " + (long) rowsPerShard * d
                     + " elements is too large for one shard; use at most " + MAX_ELEMENTS / d + " rows per shard");
         }
         if (dtype != DType.F32 && dtype != DType.F16) {
-            throw new UsageException("--dtype must be f32 or f16, got " + dtype);
+            throw new UsageException(DTYPE, "must be f32 or f16, got " + dtype);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.saetrain.train;
 
+import static dev.saetrain.error.Setting.RUN_NAME;
+
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
 import java.io.IOException;
@@ -198,7 +200,7 @@ public final class CheckpointCheck {
         if (skipped.isEmpty()) {
             msg.append("no step-* folder at or below the one latest names; ");
         }
-        msg.append("restore the damaged files (e.g. from a backup) or start the run again under a new --name");
-        throw new UsageException(msg.toString());
+        msg.append("restore the damaged files (e.g. from a backup) or start the run again under a new ");
+        throw UsageException.of(msg.toString(), RUN_NAME);
     }
 }

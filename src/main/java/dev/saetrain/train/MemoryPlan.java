@@ -1,5 +1,9 @@
 package dev.saetrain.train;
 
+import static dev.saetrain.error.Setting.BATCH;
+import static dev.saetrain.error.Setting.MAX_MEMORY;
+
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 import java.lang.management.ManagementFactory;
@@ -54,8 +58,20 @@ public final class MemoryPlan {
     /**
      * Throws UsageException naming the SAEs that do not fit when the family exceeds {@code budget}
      * (the largest are named first: they are the ones to drop).
+     *
+     * @param given whether the user set {@code budget} ({@link Setting#MAX_MEMORY}), else it is {@link #defaultBudget}
      */
-    public void check(long budget, String budgetSource) {
+    public void check(long budget, boolean given) {
+        check(budget, given ? List.of(MAX_MEMORY)
+                : List.of("the machine's memory (" + machineMemory() + "; ", MAX_MEMORY, " sets another limit)"));
+    }
+
+    /** {@link #check(long, boolean)} for a budget that {@code source} describes, e.g. a GPU's free memory. */
+    public void check(long budget, String source) {
+        check(budget, List.of(source));
+    }
+
+    private void check(long budget, List<Object> source) {
         if (total() <= budget) {
             return;
         }
@@ -72,8 +88,12 @@ public final class MemoryPlan {
                     .append(')');
             freed += x.need().total();
         }
-        throw new UsageException("the family needs " + human(total()) + " but " + budgetSource + " allows "
-                + human(budget) + "; does not fit: " + drop + ". Drop those SAEs, lower --batch, or raise the limit");
+        List<Object> parts = new ArrayList<>();
+        parts.add("the family needs " + human(total()) + " but ");
+        parts.addAll(source);
+        parts.addAll(List.of(" allows " + human(budget) + "; does not fit: " + drop + ". Drop those SAEs, lower ", BATCH,
+                ", or raise the limit"));
+        throw UsageException.of(parts.toArray());
     }
 
     /** Share of physical memory kept back from the default budget for the operating system and other processes. */
@@ -86,11 +106,15 @@ public final class MemoryPlan {
         return budget(physicalMemory(), heapLimit());
     }
 
-    /** Where {@link #defaultBudget} comes from and how to change it, for the log and the error message. */
+    /** Where {@link #defaultBudget} comes from, for the log and the error message. */
     public static String defaultBudgetSource() {
+        return "the machine's memory (" + machineMemory() + ")";
+    }
+
+    private static String machineMemory() {
         long physical = physicalMemory();
-        return "the machine's memory (" + human(physical) + " physical, less " + human(headroom(physical))
-                + " head room and the JVM's " + human(heapLimit()) + " heap limit; --max-memory sets another limit)";
+        return human(physical) + " physical, less " + human(headroom(physical)) + " head room and the JVM's "
+                + human(heapLimit()) + " heap limit";
     }
 
     /** physical - max({@link #MIN_HEADROOM}, {@link #HEADROOM} physical) - heapLimit, at least 0. */
@@ -113,8 +137,8 @@ public final class MemoryPlan {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getTotalMemorySize();
         }
-        throw new UsageException("this JVM does not report physical memory (no com.sun.management); give "
-                + "--max-memory");
+        throw UsageException.of("this JVM does not report physical memory (no com.sun.management); give ",
+                MAX_MEMORY);
     }
 
     /** The JVM's heap limit, -Xmx (by default a quarter of physical memory). */

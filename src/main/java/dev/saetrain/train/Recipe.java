@@ -1,5 +1,12 @@
 package dev.saetrain.train;
 
+import static dev.saetrain.error.Setting.ADAM_EPS;
+import static dev.saetrain.error.Setting.AUXK_COEF;
+import static dev.saetrain.error.Setting.B_DEC_INIT;
+import static dev.saetrain.error.Setting.LR_DECAY;
+import static dev.saetrain.error.Setting.NORMALIZE;
+import static dev.saetrain.error.Setting.WARMUP;
+
 import dev.saetrain.error.UsageException;
 import java.util.Arrays;
 import java.util.Locale;
@@ -38,17 +45,17 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
 
     public Recipe {
         if (warmup == null || bDecInit == null || normalize == null) {
-            throw new IllegalArgumentException("--warmup, --b-dec-init and --normalize must be given (null)");
+            throw new IllegalArgumentException("warmup, bDecInit and normalize must be given (null)");
         }
         if (!(decay >= 0 && decay <= 1)) {
-            throw new UsageException("--decay must be a fraction of the run in [0, 1] (0: constant LR), got "
+            throw new UsageException(LR_DECAY, "must be a fraction of the run in [0, 1] (0: constant LR), got "
                     + decay);
         }
         if (!(auxkCoef >= 0) || !Double.isFinite(auxkCoef)) {
-            throw new UsageException("--auxk-coef must be a finite number >= 0 (0: no AuxK), got " + auxkCoef);
+            throw new UsageException(AUXK_COEF, "must be a finite number >= 0 (0: no AuxK), got " + auxkCoef);
         }
         if (!(adamEps > 0) || !Double.isFinite(adamEps) || !((float) adamEps > 0)) {
-            throw new UsageException("--adam-eps must be a finite number > 0 that fp32 can hold (e.g. 1e-8), got "
+            throw new UsageException(ADAM_EPS, "must be a finite number > 0 that fp32 can hold (e.g. 1e-8), got "
                     + adamEps);
         }
     }
@@ -94,7 +101,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
             boolean inSteps = steps >= 0 && Double.isNaN(fraction);
             boolean asFraction = steps == -1 && fraction > 0 && fraction < 1;
             if (!auto && !inSteps && !asFraction) {
-                throw new UsageException("--warmup must be whole steps >= 0 (e.g. 500) or a fraction of the "
+                throw new UsageException(WARMUP, "must be whole steps >= 0 (e.g. 500) or a fraction of the "
                         + "run 0 < F < 1 (e.g. 0.05), got " + (Double.isNaN(fraction) ? steps : fraction));
             }
         }
@@ -109,7 +116,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
                 try {
                     return new Warmup(Long.parseLong(t), Double.NaN);
                 } catch (NumberFormatException e) {
-                    throw new UsageException("--warmup " + t + " steps is too large", e);
+                    throw new UsageException(WARMUP, t + " steps is too large").because(e);
                 }
             }
             if (t.matches("\\d*\\.\\d+([eE][-+]?\\d+)?|\\d+[eE]-\\d+")) {
@@ -118,7 +125,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
                     return new Warmup(-1, f);
                 }
             }
-            throw new UsageException("--warmup must be auto, whole steps >= 0 (e.g. 500) or a fraction of "
+            throw new UsageException(WARMUP, "must be auto, whole steps >= 0 (e.g. 500) or a fraction of "
                     + "the run 0 < F < 1 (e.g. 0.05), got '" + TrainOptions.printable(text) + "'");
         }
 
@@ -157,7 +164,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
 
         public static BDecInit parse(String text) {
             return Arrays.stream(values()).filter(v -> v.cliName().equals(text)).findFirst().orElseThrow(
-                    () -> new UsageException("--b-dec-init must be median, mean or zero, got '"
+                    () -> new UsageException(B_DEC_INIT, "must be median, mean or zero, got '"
                             + TrainOptions.printable(text) + "'"));
         }
     }
@@ -181,7 +188,7 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
 
         public static Normalize parse(String text) {
             return Arrays.stream(values()).filter(v -> v.cliName.equals(text)).findFirst().orElseThrow(
-                    () -> new UsageException("--normalize must be sqrt-d or none, got '"
+                    () -> new UsageException(NORMALIZE, "must be sqrt-d or none, got '"
                             + TrainOptions.printable(text) + "'"));
         }
     }

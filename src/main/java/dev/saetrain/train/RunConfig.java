@@ -1,5 +1,7 @@
 package dev.saetrain.train;
 
+import static dev.saetrain.error.Setting.RESUME;
+
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.JsonFiles;
 import dev.saetrain.io.StrictJson;
@@ -50,7 +52,7 @@ public final class RunConfig {
         data.put("scale", scale);
         data.put("scale_rule", opts.recipe().normalize() == Recipe.Normalize.SQRT_D
                 ? "E|x| = sqrt(d_in) over the first " + Trainer.INIT_ROWS + " rows; folded into the exported weights"
-                : "none (--normalize none): raw inputs, scale 1");
+                : "none (normalize: none): raw inputs, scale 1");
         data.put("skip_nonfinite", opts.skipNonFinite());
         data.set("files", files(shards));
         ObjectNode tr = root.putObject("training");
@@ -154,7 +156,7 @@ public final class RunConfig {
     public static ObjectNode load(Path runDir) throws IOException {
         Path file = runDir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new UsageException(file + " does not exist; --resume takes a run directory such as runs/NAME");
+            throw UsageException.of(file + " does not exist; ", RESUME, " takes a run directory such as runs/NAME");
         }
         JsonNode n = JsonFiles.read(file);
         if (!(n instanceof ObjectNode o) || !o.has("options") || !o.has("data")) {
@@ -190,7 +192,7 @@ public final class RunConfig {
     }
 
     /** The run's options, with the output location and the memory limit of the resuming process. */
-    public static TrainOptions trainOptions(ObjectNode config, Path runDir, long maxMemory, String maxMemorySource) {
+    public static TrainOptions trainOptions(ObjectNode config, Path runDir, long maxMemory, boolean maxMemoryGiven) {
         // Read strictly: a wrong-typed or missing option would otherwise resume as 0 or false and train something else.
         StrictJson j = new StrictJson(runDir.resolve(FILE));
         JsonNode o = j.object(config, "", "options");
@@ -222,7 +224,7 @@ public final class RunConfig {
                 j.bool(o, at, "skip_nonfinite"), abs.getParent(), abs.getFileName().toString(),
                 j.text(o, at, "hook_name"), j.text(o, at, "model_name"),
                 o.hasNonNull("context_size") ? j.intValue(o, at, "context_size", 1, Integer.MAX_VALUE) : null,
-                o.hasNonNull("prepend_bos") ? j.bool(o, at, "prepend_bos") : null, maxMemory, maxMemorySource,
+                o.hasNonNull("prepend_bos") ? j.bool(o, at, "prepend_bos") : null, maxMemory, maxMemoryGiven,
                 j.integer(o, at, "checkpoint_every", 0, Long.MAX_VALUE), j.intValue(o, at, "threads", 0, Integer.MAX_VALUE),
                 j.intValue(o, at, "resample_every", -1, Integer.MAX_VALUE), recipe(j, o));
     }

@@ -1,5 +1,8 @@
 package dev.saetrain.train;
 
+import static dev.saetrain.error.Setting.BATCH;
+import static dev.saetrain.error.Setting.LR;
+
 import dev.saetrain.error.UsageException;
 
 /**
@@ -19,11 +22,11 @@ public record Schedule(long totalSteps, double lr, long warmupSteps, double deca
                        double l1WarmupFraction) {
     public Schedule {
         if (totalSteps < 1) {
-            throw new UsageException("the run has no whole batch to train on (total steps " + totalSteps
-                    + "); give more tokens or a smaller --batch");
+            throw UsageException.of("the run has no whole batch to train on (total steps " + totalSteps
+                    + "); give more tokens or a smaller ", BATCH);
         }
         if (!(lr > 0) || !Double.isFinite(lr)) {
-            throw new UsageException("--lr must be a positive number, got " + lr);
+            throw new UsageException(LR, "must be a positive number, got " + lr);
         }
         if (warmupSteps < 0 || !(decayFraction >= 0 && decayFraction <= 1) || !(l1WarmupFraction >= 0 && l1WarmupFraction <= 1)) {
             throw new IllegalArgumentException("bad schedule fractions: warmup " + warmupSteps + ", decay " + decayFraction

@@ -107,9 +107,8 @@ final class TrainLoop {
                     if (step > lastCheckpoint) {
                         checkpoint(step, stream);
                     }
-                    LOG.warn("stopped by {} at step {} of {}; checkpoint {} holds everything; continue with: "
-                            + "sae-train train --resume {}", signal, step, totalSteps, store.latest(),
-                            store.dir().getParent());
+                    LOG.warn("stopped by {} at step {} of {}; checkpoint {} holds everything; the run {} resumes "
+                            + "from it", signal, step, totalSteps, store.latest(), store.dir().getParent());
                     return End.STOPPED;
                 }
                 if (!stream.next(host)) {
@@ -131,7 +130,8 @@ final class TrainLoop {
                     HeapTrim.ifGrown();
                 }
                 if (members.stream().noneMatch(FamilyMember::active)) {
-                    LOG.error("every SAE of the family diverged by step {}; nothing left to train (lower --lr)", step);
+                    LOG.error("every SAE of the family diverged by step {}; nothing left to train (lower the "
+                            + "learning rate)", step);
                     return End.ALL_DIVERGED;
                 }
                 if (step % opts.logEvery() == 0 || step == totalSteps || step + 1 == decayStart) {
@@ -175,7 +175,7 @@ final class TrainLoop {
     private void diverge(FamilyMember m, String reason) {
         m.diverge(new FamilyMember.Divergence(step, reason, lastCheckpoint));
         LOG.error("SAE {} diverged at step {} ({}); it stops here and the rest of the family goes on. {} "
-                + "Lower --lr for it.", m.name(), step, reason, lastCheckpoint >= 0
+                + "Lower its learning rate.", m.name(), step, reason, lastCheckpoint >= 0
                 ? "Its last good state is kept in every later checkpoint (taken at step " + lastCheckpoint
                         + "); it is not exported."
                 : "No checkpoint holds a good state of it; it is not exported.");

@@ -1,5 +1,21 @@
 package dev.saetrain.train;
 
+import static dev.saetrain.error.Setting.BATCH;
+import static dev.saetrain.error.Setting.CHECKPOINT_EVERY;
+import static dev.saetrain.error.Setting.CONTEXT_SIZE;
+import static dev.saetrain.error.Setting.DEAD_TOKENS;
+import static dev.saetrain.error.Setting.EPOCHS;
+import static dev.saetrain.error.Setting.HOOK_NAME;
+import static dev.saetrain.error.Setting.LOG_EVERY;
+import static dev.saetrain.error.Setting.LR;
+import static dev.saetrain.error.Setting.MAX_MEMORY;
+import static dev.saetrain.error.Setting.MODEL_NAME;
+import static dev.saetrain.error.Setting.RESAMPLE_EVERY;
+import static dev.saetrain.error.Setting.RUN_NAME;
+import static dev.saetrain.error.Setting.THREADS;
+import static dev.saetrain.error.Setting.TOKENS;
+
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 import java.nio.file.Path;
@@ -24,7 +40,7 @@ import java.util.List;
  * @param contextSize   tokens per context when the activations were cached, or null if unknown
  * @param prependBos    whether contexts began with BOS, or null if unknown
  * @param maxMemory     bytes the family may allocate on the device
- * @param maxMemorySource where that limit came from, for the error message
+ * @param maxMemoryGiven whether the user set that limit ({@link Setting#MAX_MEMORY}), else it is the default budget
  * @param checkpointEvery tokens between checkpoints, or 0 for checkpoints only at the end and on SIGTERM/SIGINT
  * @param threads       CPU threads of the device, recorded so that a resume uses the same count (the CPU
  *                      device's parallel sums are chunked per thread, so another count changes the last bits)
@@ -37,9 +53,9 @@ import java.util.List;
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
                            String hookName, String modelName, Integer contextSize, Boolean prependBos,
-                           long maxMemory, String maxMemorySource, long checkpointEvery, int threads,
+                           long maxMemory, boolean maxMemoryGiven, long checkpointEvery, int threads,
                            int resampleEvery, Recipe recipe) {
-    /** Default of --checkpoint-every: about every 10-20 minutes for a 16x family at d = 4096 on one GPU. */
+    /** Default of the checkpoint interval: about every 10-20 minutes for a 16x family at d = 4096 on one GPU. */
     public static final long DEFAULT_CHECKPOINT_TOKENS = 50_000_000L;
 
     public TrainOptions {
@@ -51,59 +67,59 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
             throw new IllegalArgumentException("nothing to train: no SAE configured");
         }
         if (batch < 1) {
-            throw new UsageException("--batch must be >= 1, got " + batch);
+            throw new UsageException(BATCH, "must be >= 1, got " + batch);
         }
         if (epochs < 1) {
-            throw new UsageException("--epochs must be >= 1, got " + epochs);
+            throw new UsageException(EPOCHS, "must be >= 1, got " + epochs);
         }
         if (tokens < 0) {
-            throw new UsageException("--tokens must be >= 0, got " + tokens);
+            throw new UsageException(TOKENS, "must be >= 0, got " + tokens);
         }
         if (tokens > 0 && tokens < batch) {
             // An option problem, not a data one: no shard can make a batch out of fewer tokens than it holds.
-            throw new UsageException("--tokens " + tokens + " is less than one batch (--batch " + batch
-                    + "); give --tokens >= " + batch + " or a smaller --batch");
+            throw new UsageException(TOKENS, tokens + " is less than one batch (", BATCH, " " + batch + "); give ",
+                    TOKENS, " >= " + batch + " or a smaller ", BATCH);
         }
         if (!Double.isNaN(lr) && !(lr > 0 && Double.isFinite(lr))) {
-            throw new UsageException("--lr must be a positive finite number, got " + lr
+            throw new UsageException(LR, "must be a positive finite number, got " + lr
                     + "; leave it out for the architecture's default");
         }
         if (deadTokens < 1) {
-            throw new UsageException("--dead-tokens must be >= 1, got " + deadTokens);
+            throw new UsageException(DEAD_TOKENS, "must be >= 1, got " + deadTokens);
         }
         if (logEvery < 1) {
-            throw new UsageException("--log-every must be >= 1, got " + logEvery);
+            throw new UsageException(LOG_EVERY, "must be >= 1, got " + logEvery);
         }
         if (resampleEvery < -1) {
-            throw new UsageException("--resample-every must be >= 0 (0: never), got " + resampleEvery);
+            throw new UsageException(RESAMPLE_EVERY, "must be >= 0 (0: never), got " + resampleEvery);
         }
         if (maxMemory < 1) {
-            throw new UsageException("--max-memory must be positive, got " + maxMemory);
+            throw new UsageException(MAX_MEMORY, "must be positive, got " + maxMemory);
         }
         if (checkpointEvery < 0) {
-            throw new UsageException("--checkpoint-every must be >= 0 tokens (0: only at the end), got "
+            throw new UsageException(CHECKPOINT_EVERY, "must be >= 0 tokens (0: only at the end), got "
                     + checkpointEvery);
         }
         if (threads < 1) {
-            throw new UsageException("--threads must be >= 1, got " + threads);
+            throw new UsageException(THREADS, "must be >= 1, got " + threads);
         }
         if (runName == null || runName.isBlank() || runName.contains("/") || runName.startsWith(".")
                 || hasControl(runName)) {
-            throw new UsageException("--name must be a plain folder name (no '/', no leading '.', no control "
+            throw new UsageException(RUN_NAME, "must be a plain folder name (no '/', no leading '.', no control "
                     + "characters), got '" + printable(runName) + "'");
         }
         // These go into every dictionary's cfg.json at export, after the whole training: refuse them now, not then.
-        requireLabel("--hook-name", hookName);
-        requireLabel("--model-name", modelName);
+        requireLabel(HOOK_NAME, hookName);
+        requireLabel(MODEL_NAME, modelName);
         if (contextSize != null && contextSize < 1) {
-            throw new UsageException("--context-size must be >= 1, got " + contextSize
+            throw new UsageException(CONTEXT_SIZE, "must be >= 1, got " + contextSize
                     + "; leave it out if unknown");
         }
     }
 
-    private static void requireLabel(String option, String value) {
+    private static void requireLabel(Setting setting, String value) {
         if (value == null || value.isBlank() || hasControl(value)) {
-            throw new UsageException(option + " must be a non-empty name without control characters, got '"
+            throw new UsageException(setting, "must be a non-empty name without control characters, got '"
                     + printable(value) + "'; leave it out if unknown");
         }
     }
@@ -136,7 +152,7 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
     /** These options with another recipe. */
     public TrainOptions withRecipe(Recipe r) {
         return new TrainOptions(saes, batch, lr, epochs, tokens, seed, deadTokens, logEvery, skipNonFinite, outDir,
-                runName, hookName, modelName, contextSize, prependBos, maxMemory, maxMemorySource, checkpointEvery,
+                runName, hookName, modelName, contextSize, prependBos, maxMemory, maxMemoryGiven, checkpointEvery,
                 threads, resampleEvery, r);
     }
 

@@ -1,5 +1,10 @@
 package dev.saetrain.train;
 
+import static dev.saetrain.error.Setting.BATCH;
+import static dev.saetrain.error.Setting.MAX_MEMORY;
+import static dev.saetrain.error.Setting.RESUME;
+import static dev.saetrain.error.Setting.RUN_NAME;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ActivationStream;
@@ -88,7 +93,7 @@ public final class Trainer {
      */
     private float[] initialDecoderBias(ShardSet shards, float scale) throws IOException {
         Recipe.BDecInit how = opts.recipe().bDecInit();
-        String scaleRule = opts.recipe().normalize() == Recipe.Normalize.SQRT_D ? "E|x| = sqrt(d)" : "--normalize none";
+        String scaleRule = opts.recipe().normalize() == Recipe.Normalize.SQRT_D ? "E|x| = sqrt(d)" : "raw inputs";
         if (how == Recipe.BDecInit.ZERO) {
             LOG.info("data: {} shard(s), {} rows, d = {}; scale {} ({}); b_dec starts at zero", shards.shards().size(),
                     shards.totalRows(), shards.dIn(), scale, scaleRule);
@@ -132,21 +137,24 @@ public final class Trainer {
         checkMemory(shards);
 
         Path runDir = opts.outDir().resolve(opts.runName());
-        String exists = "run directory " + runDir + " already exists; pick another --name, or continue it with --resume "
-                + runDir;
         if (Files.exists(runDir)) {
-            throw new UsageException(exists);
+            throw exists(runDir);
         }
         Files.createDirectories(opts.outDir());
         try {
             // createDirectory, not createDirectories: of two processes starting the same --name, one gets here first.
             Files.createDirectory(runDir);
         } catch (java.nio.file.FileAlreadyExistsException raced) {
-            throw new UsageException(exists);
+            throw exists(runDir).because(raced);
         }
         try (RunLock lock = RunLock.acquire(runDir, "train into")) {
             return trainNew(shards, runDir, scale, median, totalSteps);
         }
+    }
+
+    private static UsageException exists(Path runDir) {
+        return UsageException.of("run directory " + runDir + " already exists; pick another ", RUN_NAME,
+                ", or continue it with ", RESUME, " " + runDir);
     }
 
     private Result trainNew(ShardSet shards, Path runDir, float scale, float[] median, long totalSteps)
@@ -168,9 +176,8 @@ public final class Trainer {
                 deleteRunDir(runDir);
                 throw e;
             }
-            throw new BadInputException(e.file(), e.getMessage().substring(e.file().toString().length() + 2)
-                    + "; the run's checkpoints in " + checkpoints + " are kept: replace the bad values in place "
-                    + "(same shape) and continue with: sae-train train --resume " + runDir, e);
+            throw e.extended("; the run's checkpoints in " + checkpoints + " are kept: replace the bad values in place "
+                    + "(same shape) and continue with: sae-train train ", RESUME, " " + runDir);
         }
     }
 
@@ -207,8 +214,8 @@ public final class Trainer {
                     + " (restore the run's config.json)";
         });
         if (chosen == null) {
-            throw new UsageException("run " + runDir + " has no checkpoint (" + store.dir().resolve(CheckpointStore.LATEST)
-                    + " is missing): it stopped before its first one; start it again under a new --name");
+            throw UsageException.of("run " + runDir + " has no checkpoint (" + store.dir().resolve(CheckpointStore.LATEST)
+                    + " is missing): it stopped before its first one; start it again under a new ", RUN_NAME);
         }
         Checkpoint ck = chosen.checkpoint();
         Path from = chosen.dir();
@@ -249,7 +256,7 @@ public final class Trainer {
         long totalSteps = opts.plannedRows(shards.totalRows()) / opts.batch();
         if (totalSteps < 1) {
             throw new BadInputException(shardDir, shards.totalRows() + " rows make no whole batch of " + opts.batch()
-                    + "; lower --batch or add data");
+                    + "; lower ", BATCH, " or add data");
         }
         return totalSteps;
     }
@@ -261,20 +268,21 @@ public final class Trainer {
         if (free.isPresent()) {
             // The SAEs' buffers live in GPU memory: check them against what the device has free (see DeviceMemory).
             DeviceMemory.check(plan, free.getAsLong(), device.describe());
-            if ("--max-memory".equals(opts.maxMemorySource())) {
-                plan.check(opts.maxMemory(), opts.maxMemorySource());
+            if (opts.maxMemoryGiven()) {
+                plan.check(opts.maxMemory(), true);
             }
         } else {
             long hard = MemoryPlan.hardLimit();
-            if ("--max-memory".equals(opts.maxMemorySource()) && opts.maxMemory() > hard) {
+            if (opts.maxMemoryGiven() && opts.maxMemory() > hard) {
                 // The CPU buffers are native memory: a budget past the machine's would pass this check and then
                 // end in the kernel's OOM killer mid-run.
-                throw new UsageException("--max-memory " + MemoryPlan.human(opts.maxMemory()) + " is more "
+                throw new UsageException(MAX_MEMORY, MemoryPlan.human(opts.maxMemory()) + " is more "
                         + "than this JVM can use (" + MemoryPlan.human(hard) + ": physical memory less the JVM's heap "
                         + "limit); give at most that");
             }
-            LOG.info("memory limit {}: {}", MemoryPlan.human(opts.maxMemory()), opts.maxMemorySource());
-            plan.check(opts.maxMemory(), opts.maxMemorySource());
+            LOG.info("memory limit {}: {}", MemoryPlan.human(opts.maxMemory()),
+                    opts.maxMemoryGiven() ? "asked for" : MemoryPlan.defaultBudgetSource());
+            plan.check(opts.maxMemory(), opts.maxMemoryGiven());
         }
     }
 
