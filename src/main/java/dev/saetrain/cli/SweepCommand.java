@@ -2,6 +2,7 @@ package dev.saetrain.cli;
 
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.sweep.FrontierPlot;
@@ -55,7 +56,7 @@ final class SweepCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             SweepSpec s = SweepSpec.load(file);
             ShardSet shards = ShardSet.open(s.shardDir());
-            List<SweepTask> tasks = SweepPlan.plan(s, shards);
+            List<SweepTask> tasks = SweepPlan.plan(s, shards, OptionNames::of);
             for (SweepTask t : tasks) {
                 try {
                     // The parser and the checks train makes before it writes anything: a task whose arguments train
@@ -82,7 +83,7 @@ final class SweepCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "  task %d: %s -> %s%n", t.index(), String.join(" ", t.saeNames()),
                         t.runDir().getFileName());
             }
-            boolean cpu = "cpu".equals(s.trainValue("device"));
+            boolean cpu = "cpu".equals(s.trainValue(Setting.DEVICE));
             // Printed to be pasted into a shell: every word quoted, so that a path holding $(...) stays a path.
             List<String> sbatch = new java.util.ArrayList<>(List.of("sbatch", "--array=0-" + (tasks.size() - 1)));
             if (cpu) {

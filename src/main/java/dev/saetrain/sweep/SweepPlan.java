@@ -2,17 +2,19 @@ package dev.saetrain.sweep;
 
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Expands a {@link SweepSpec} into array tasks. For every architecture and seed, the SAEs of the grid (every
  * expansion with every k, l1 or l0 coefficient of that architecture) are cut into families of at most
- * {@code saes_per_job}; each family is one {@code sae-train train} invocation, whose --expansion and coefficient
+ * {@code saes_per_job}; each family is one {@code sae-train train} invocation, whose expansion and coefficient
  * lists multiply out to exactly that family. A family therefore takes whole rows of the grid (several expansions
  * with all coefficients) when saes_per_job is at least the number of coefficients, and otherwise one expansion
  * with a slice of the coefficients.
@@ -24,17 +26,19 @@ public final class SweepPlan {
     /**
      * The tasks of {@code spec}, checked against its shards (d, rows) before anything is written.
      *
+     * @param option how train's command line spells each setting (the CLI's option names)
      * @throws BadInputException naming the sweep file (or a shard) and the problem
      */
-    public static List<SweepTask> plan(SweepSpec spec) throws IOException {
-        return plan(spec, ShardSet.open(spec.shardDir()));
+    public static List<SweepTask> plan(SweepSpec spec, Function<Setting, String> option) throws IOException {
+        return plan(spec, ShardSet.open(spec.shardDir()), option);
     }
 
-    /** {@link #plan(SweepSpec)} with the spec's shards already open. */
-    public static List<SweepTask> plan(SweepSpec spec, ShardSet shards) throws IOException {
+    /** {@link #plan(SweepSpec, Function)} with the spec's shards already open. */
+    public static List<SweepTask> plan(SweepSpec spec, ShardSet shards, Function<Setting, String> option)
+            throws IOException {
         int dIn = shards.dIn();
         checkLength(spec, shards);
-        boolean tied = spec.trainArgs().contains("--tied");
+        boolean tied = spec.trainValue(Setting.TIED) != null;
         List<Pending> pending = new ArrayList<>();
         for (Architecture a : spec.architectures()) {
             List<String> coefs = coefficients(spec, a);
@@ -55,7 +59,7 @@ public final class SweepPlan {
                             names.add(sae.name());
                         }
                     }
-                    pending.add(new Pending(a, seed, args(spec, a, f, seed), List.copyOf(names)));
+                    pending.add(new Pending(a, seed, args(spec, a, f, seed, option), List.copyOf(names)));
                 }
             }
         }
@@ -65,9 +69,9 @@ public final class SweepPlan {
             int index = tasks.size();
             String runName = String.format("t%0" + width + "d-%s-s%d", index, p.arch().cliName(), p.seed());
             List<String> args = new ArrayList<>(p.trainArgs());
-            args.add("--out");
+            args.add(option.apply(Setting.OUT));
             args.add(spec.out().toString());
-            args.add("--name");
+            args.add(option.apply(Setting.RUN_NAME));
             args.add(runName);
             tasks.add(new SweepTask(index, spec.out().resolve(runName), List.copyOf(args), p.saeNames()));
         }
@@ -111,19 +115,25 @@ public final class SweepPlan {
         return a.usesK() ? "k" : a == Architecture.JUMPRELU ? "l0_coef" : "l1";
     }
 
-    private static List<String> args(SweepSpec spec, Architecture a, Family f, long seed) {
+    private static List<String> args(SweepSpec spec, Architecture a, Family f, long seed,
+                                     Function<Setting, String> option) {
         List<String> args = new ArrayList<>();
         args.add("train");
         args.add(spec.shardDir().toString());
-        args.add("--arch");
+        args.add(option.apply(Setting.ARCH));
         args.add(a.cliName());
-        args.add("--expansion");
+        args.add(option.apply(Setting.EXPANSION));
         args.add(join(f.expansions()));
-        args.add(a.usesK() ? "--k" : a == Architecture.JUMPRELU ? "--l0-coef" : "--l1");
+        args.add(option.apply(a.usesK() ? Setting.K : a == Architecture.JUMPRELU ? Setting.L0_COEF : Setting.L1));
         args.add(join(f.coefficients()));
-        args.add("--seed");
+        args.add(option.apply(Setting.SEED));
         args.add(Long.toString(seed));
-        args.addAll(spec.trainArgs());
+        for (SweepSpec.TrainValue v : spec.train()) {
+            args.add(option.apply(v.setting()));
+            if (v.value() != null) {
+                args.add(v.value());
+            }
+        }
         return args;
     }
 
@@ -133,10 +143,10 @@ public final class SweepPlan {
 
     /** The same check train makes before its first step: the data must give at least one whole batch. */
     private static void checkLength(SweepSpec spec, ShardSet shards) {
-        String batch = spec.trainValue("batch");
+        String batch = spec.trainValue(Setting.BATCH);
         long b = batch == null ? 4096 : Long.parseLong(batch);
-        String tokens = spec.trainValue("tokens");
-        String epochs = spec.trainValue("epochs");
+        String tokens = spec.trainValue(Setting.TOKENS);
+        String epochs = spec.trainValue(Setting.EPOCHS);
         long rows = tokens != null ? Long.parseLong(tokens)
                 : shards.totalRows() * (epochs == null ? 1 : Long.parseLong(epochs));
         if (rows / b < 1) {

@@ -3,6 +3,7 @@ package dev.saetrain.sweep;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.JsonFiles;
 import dev.saetrain.model.Architecture;
@@ -26,8 +27,8 @@ import java.util.Set;
  *   "name": "demo",                      run names start with it; letters, digits, '.', '_', '-'
  *   "shard_dir": "datasets/demo",        the shards every task trains on (must exist)
  *   "out": "runs/sweep-demo",            optional; default runs/NAME; gets manifest.tsv, logs/ and one run per task
- *   "architectures": ["topk", "relu"],   train's --arch values
- *   "expansion": [4, 8],                 --expansion values
+ *   "architectures": ["topk", "relu"],   train's architectures
+ *   "expansion": [4, 8],                 expansions
  *   "k": [8, 16],                        topk, batchtopk, matryoshka (required by them, refused without them)
  *   "l1": [1.0, 5.0],                    relu, relu-2023, gated (likewise)
  *   "l0_coef": [1.0],                    jumprelu (likewise)
@@ -37,11 +38,11 @@ import java.util.Set;
  * }
  * </pre>
  *
- * @param trainArgs the "train" object as command-line arguments, in a fixed order ({@link #TRAIN_KEYS})
+ * @param train the "train" object: each setting given and its value, in a fixed order ({@link #TRAIN_KEYS})
  */
 public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Architecture> architectures,
                         List<Integer> expansions, List<Integer> ks, List<Double> l1s, List<Double> l0Coefs,
-                        List<Long> seeds, int saesPerJob, List<String> trainArgs) {
+                        List<Long> seeds, int saesPerJob, List<TrainValue> train) {
     private static final Set<String> TOP_KEYS = Set.of("name", "shard_dir", "out", "architectures", "expansion", "k",
             "l1", "l0_coef", "seeds", "saes_per_job", "train");
 
@@ -49,34 +50,49 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
     private enum Kind { POSITIVE_INT, POSITIVE_LONG, NONNEGATIVE_LONG, NONNEGATIVE_INT, POSITIVE_NUMBER, TEXT, SWITCH,
         BOOLEAN, DEVICE, NUMBER_OR_TEXT }
 
-    /** The train options a sweep may set for all its tasks, with the flag each becomes. */
+    /**
+     * One setting of the "train" object.
+     *
+     * @param setting the train setting (its {@link Setting#key()} is the key in the file)
+     * @param value   its value as train takes it, or null for a switch that is on
+     */
+    public record TrainValue(Setting setting, String value) {
+    }
+
+    /** The train settings a sweep may set for all its tasks, by key, with how each is checked. */
     static final Map<String, Kind> TRAIN_KEYS = new LinkedHashMap<>();
+    private static final Map<String, Setting> TRAIN_SETTINGS = new LinkedHashMap<>();
+
+    private static void trainKey(Setting s, Kind kind) {
+        TRAIN_KEYS.put(s.key(), kind);
+        TRAIN_SETTINGS.put(s.key(), s);
+    }
 
     static {
-        TRAIN_KEYS.put("batch", Kind.POSITIVE_INT);
-        TRAIN_KEYS.put("lr", Kind.POSITIVE_NUMBER);
-        TRAIN_KEYS.put("epochs", Kind.POSITIVE_INT);
-        TRAIN_KEYS.put("tokens", Kind.POSITIVE_LONG);
-        TRAIN_KEYS.put("checkpoint_every", Kind.NONNEGATIVE_LONG);
-        TRAIN_KEYS.put("log_every", Kind.POSITIVE_INT);
-        TRAIN_KEYS.put("dead_tokens", Kind.POSITIVE_LONG);
-        TRAIN_KEYS.put("resample_every", Kind.NONNEGATIVE_INT);
-        TRAIN_KEYS.put("tied", Kind.SWITCH);
-        TRAIN_KEYS.put("skip_nonfinite", Kind.SWITCH);
-        TRAIN_KEYS.put("device", Kind.DEVICE);
-        TRAIN_KEYS.put("threads", Kind.POSITIVE_INT);
-        TRAIN_KEYS.put("max_memory", Kind.TEXT);
-        TRAIN_KEYS.put("hook_name", Kind.TEXT);
-        TRAIN_KEYS.put("model_name", Kind.TEXT);
-        TRAIN_KEYS.put("context_size", Kind.POSITIVE_INT);
-        TRAIN_KEYS.put("prepend_bos", Kind.BOOLEAN);
+        trainKey(Setting.BATCH, Kind.POSITIVE_INT);
+        trainKey(Setting.LR, Kind.POSITIVE_NUMBER);
+        trainKey(Setting.EPOCHS, Kind.POSITIVE_INT);
+        trainKey(Setting.TOKENS, Kind.POSITIVE_LONG);
+        trainKey(Setting.CHECKPOINT_EVERY, Kind.NONNEGATIVE_LONG);
+        trainKey(Setting.LOG_EVERY, Kind.POSITIVE_INT);
+        trainKey(Setting.DEAD_TOKENS, Kind.POSITIVE_LONG);
+        trainKey(Setting.RESAMPLE_EVERY, Kind.NONNEGATIVE_INT);
+        trainKey(Setting.TIED, Kind.SWITCH);
+        trainKey(Setting.SKIP_NONFINITE, Kind.SWITCH);
+        trainKey(Setting.DEVICE, Kind.DEVICE);
+        trainKey(Setting.THREADS, Kind.POSITIVE_INT);
+        trainKey(Setting.MAX_MEMORY, Kind.TEXT);
+        trainKey(Setting.HOOK_NAME, Kind.TEXT);
+        trainKey(Setting.MODEL_NAME, Kind.TEXT);
+        trainKey(Setting.CONTEXT_SIZE, Kind.POSITIVE_INT);
+        trainKey(Setting.PREPEND_BOS, Kind.BOOLEAN);
         // The recipe's ablation knobs (issue 18): passed on as text, checked by train's own parsing at plan time.
-        TRAIN_KEYS.put("warmup", Kind.NUMBER_OR_TEXT);
-        TRAIN_KEYS.put("decay", Kind.NUMBER_OR_TEXT);
-        TRAIN_KEYS.put("b_dec_init", Kind.TEXT);
-        TRAIN_KEYS.put("normalize", Kind.TEXT);
-        TRAIN_KEYS.put("auxk_coef", Kind.NUMBER_OR_TEXT);
-        TRAIN_KEYS.put("adam_eps", Kind.NUMBER_OR_TEXT);
+        trainKey(Setting.WARMUP, Kind.NUMBER_OR_TEXT);
+        trainKey(Setting.LR_DECAY, Kind.NUMBER_OR_TEXT);
+        trainKey(Setting.B_DEC_INIT, Kind.TEXT);
+        trainKey(Setting.NORMALIZE, Kind.TEXT);
+        trainKey(Setting.AUXK_COEF, Kind.NUMBER_OR_TEXT);
+        trainKey(Setting.ADAM_EPS, Kind.NUMBER_OR_TEXT);
     }
 
     /** Keys of the grid itself and of "train" that sweep plan sets per task; never user-set in "train". */
@@ -159,23 +175,23 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
             }
             perJob = n.asInt();
         }
-        List<String> trainArgs = trainArgs(file, o.get("train"));
+        List<TrainValue> train = train(file, o.get("train"));
         return new SweepSpec(file, name, shardDir, out, List.copyOf(archs), expansions, ks, l1s, l0s, List.copyOf(seeds),
-                perJob, List.copyOf(trainArgs));
+                perJob, List.copyOf(train));
     }
 
-    /** The "train" value's flag and value, or null when the option is absent. */
-    public String trainValue(String key) {
-        String flag = "--" + key.replace('_', '-');
-        int i = trainArgs.indexOf(flag);
-        if (i < 0) {
-            return null;
+    /** The "train" value of {@code setting}: its text, "true" for a switch that is on, or null when absent. */
+    public String trainValue(Setting setting) {
+        for (TrainValue v : train) {
+            if (v.setting() == setting) {
+                return v.value() == null ? "true" : v.value();
+            }
         }
-        return i + 1 < trainArgs.size() && !trainArgs.get(i + 1).startsWith("--") ? trainArgs.get(i + 1) : "true";
+        return null;
     }
 
-    private static List<String> trainArgs(Path file, JsonNode train) {
-        List<String> args = new ArrayList<>();
+    private static List<TrainValue> train(Path file, JsonNode train) {
+        List<TrainValue> args = new ArrayList<>();
         if (train == null) {
             return args;
         }
@@ -201,7 +217,7 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
                 continue;
             }
             String key = "train." + e.getKey();
-            String flag = "--" + e.getKey().replace('_', '-');
+            Setting setting = TRAIN_SETTINGS.get(e.getKey());
             String value = switch (e.getValue()) {
                 case POSITIVE_INT, NONNEGATIVE_INT -> {
                     int min = e.getValue() == Kind.POSITIVE_INT ? 1 : 0;
@@ -248,13 +264,8 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
                     yield v.asText();
                 }
             };
-            if (e.getValue() == Kind.SWITCH) {
-                if (v.asBoolean()) {
-                    args.add(flag);
-                }
-            } else {
-                args.add(flag);
-                args.add(value);
+            if (e.getValue() != Kind.SWITCH || v.asBoolean()) {
+                args.add(new TrainValue(setting, value));
             }
         }
         return args;
