@@ -53,9 +53,12 @@ public class UsageException extends RuntimeException {
 
     /** Message parts (Strings and Settings; anything else becomes its string) and an optional cause. */
     protected UsageException(Setting setting, List<?> parts, Throwable cause) {
-        super(null, cause);
+        super((String) null);
         this.setting = setting;
         this.parts = normalized(parts);
+        if (cause != null) {
+            initCause(cause);
+        }
     }
 
     /** The setting this blames, or null when the message is about a file or no one setting. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.Setting;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.SafetensorsWriter;
 import dev.saetrain.io.Tensor;
@@ -59,6 +60,6 @@ class UnembeddingTest {
         SafetensorsWriter.write(g, Map.of("a", Tensor.f32(matrix(3, 5), 3, 5), "b", Tensor.f32(matrix(3, 5), 3, 5)),
                 Map.of());
         BadInputException e2 = assertThrows(BadInputException.class, () -> Unembedding.load(g, 3, null));
-        assertTrue(e2.getMessage().contains("--unembed-key"), e2.getMessage());
+        assertTrue(e2.settings().contains(Setting.UNEMBED_KEY), e2.getMessage());
     }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.error.BadInputException;
+import dev.saetrain.error.Setting;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -196,7 +197,7 @@ class BadInputTest {
             });
             assertTrue(e.getMessage().contains(b.getFileName().toString()), e.getMessage());
             assertTrue(e.getMessage().contains("row 7 "), e.getMessage());
-            assertTrue(e.getMessage().contains("--skip-nonfinite"), e.getMessage());
+            assertTrue(e.settings().contains(Setting.SKIP_NONFINITE), e.getMessage());
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
 import java.util.Arrays;
@@ -125,10 +126,10 @@ class SyntheticDataTest {
     }
 
     @Test
-    void optionsAreValidatedWithTheFlagName() {
+    void optionsAreValidatedWithTheSettingName() {
         UsageException e = assertThrows(UsageException.class,
                 () -> new SynthOptions(8, 4, 5, 0.9, 10, 10, 0, DType.F32));
-        assertTrue(e.getMessage().contains("--active"), e.getMessage());
+        assertEquals(Setting.ACTIVE, e.setting(), e.getMessage());
         assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 0, 0.9, 10, 10, 0, DType.F32));
         assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, 0, 10, 10, 0, DType.F32));
         assertThrows(UsageException.class, () -> new SynthOptions(8, 4, 2, 1.01, 10, 10, 0, DType.F32));

@@ -8,6 +8,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.Philox;
@@ -70,10 +71,10 @@ class MemoryPlanTest {
         MemoryPlan plan = new MemoryPlan(family, 512, 0);
         long small = plan.lines().get(0).need().total();
         UsageException e = assertThrows(UsageException.class,
-                () -> plan.check(plan.total() - 1, "--max-memory"));
+                () -> plan.check(plan.total() - 1, true));
         assertTrue(e.getMessage().contains("x256-k4") && !e.getMessage().contains("x1-k4"), e.getMessage());
-        assertTrue(e.getMessage().contains("--max-memory"), e.getMessage());
-        plan.check(plan.total(), "--max-memory");
+        assertTrue(e.settings().contains(Setting.MAX_MEMORY), e.getMessage());
+        plan.check(plan.total(), true);
         assertTrue(small < plan.lines().get(2).need().total());
         assertTrue(plan.table().contains("x64-k4"), plan.table());
     }
@@ -89,17 +90,21 @@ class MemoryPlanTest {
         // The direct-memory limit (the heap limit unless -XX:MaxDirectMemorySize) no longer bounds it.
         assertTrue(MemoryPlan.hardLimit() >= MemoryPlan.defaultBudget());
         String source = MemoryPlan.defaultBudgetSource();
-        assertTrue(source.contains("head room") && source.contains("--max-memory")
-                && !source.contains("MaxDirectMemorySize"), source);
+        assertTrue(source.contains("head room") && !source.contains("MaxDirectMemorySize"), source);
+        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64);
+        UsageException e = assertThrows(UsageException.class, () -> plan.check(1, false));
+        assertTrue(e.getMessage().contains(source.substring(0, source.length() - 1) + "; max_memory sets another limit)"),
+                e.getMessage());
+        assertEquals(List.of(Setting.MAX_MEMORY, Setting.BATCH), e.settings());
     }
 
     @Test
     void maxMemoryCapsWhatTheDefaultWouldAllow() {
         MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64);
-        plan.check(MemoryPlan.defaultBudget(), MemoryPlan.defaultBudgetSource());
+        plan.check(MemoryPlan.defaultBudget(), false);
         UsageException e = assertThrows(UsageException.class,
-                () -> plan.check(MemoryPlan.parseBytes("1m"), "--max-memory"));
-        assertTrue(e.getMessage().contains("--max-memory allows 1.0 MiB"), e.getMessage());
+                () -> plan.check(MemoryPlan.parseBytes("1m"), true));
+        assertTrue(e.getMessage().contains("max_memory allows 1.0 MiB"), e.getMessage());
     }
 
     @Test

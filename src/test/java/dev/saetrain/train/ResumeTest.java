@@ -45,7 +45,7 @@ class ResumeTest {
 
     static TrainOptions options(List<SaeConfig> saes, double lr, int epochs, String name, long checkpointEvery) {
         return new TrainOptions(saes, 256, lr, epochs, 0, 7, 10_000, 5, false, tmp.resolve("runs"), name, "unknown",
-                "unknown", null, null, 1L << 32, "test", checkpointEvery, 2, -1, Recipe.DEFAULT);
+                "unknown", null, null, 1L << 32, false, checkpointEvery, 2, -1, Recipe.DEFAULT);
     }
 
     static Trainer.Result train(TrainOptions o, Faults faults) throws IOException {
@@ -59,7 +59,7 @@ class ResumeTest {
     static Trainer.Result resume(String name, long maxMemory) throws IOException {
         Path runDir = tmp.resolve("runs").resolve(name);
         ObjectNode config = RunConfig.load(runDir);
-        TrainOptions o = RunConfig.trainOptions(config, runDir, maxMemory, "test");
+        TrainOptions o = RunConfig.trainOptions(config, runDir, maxMemory, false);
         try (CpuDevice dev = new CpuDevice(o.threads())) {
             return new Trainer(dev, "cpu (test)", o, "test").resume(ShardSet.open(data), runDir);
         }
@@ -116,10 +116,10 @@ class ResumeTest {
         // step 21 with a resampling still ahead.
         List<SaeConfig> fam = List.of(SaeConfig.topk(32, 2, 3).withTied(true), SaeConfig.relu2023(32, 2, 1.0));
         TrainOptions oa = new TrainOptions(fam, 256, 3e-3, 1, 0, 7, 10_000, 5, false, tmp.resolve("runs"), "tr-a",
-                "unknown", "unknown", null, null, 1L << 32, "test", 0, 2, 9, Recipe.DEFAULT);
+                "unknown", "unknown", null, null, 1L << 32, false, 0, 2, 9, Recipe.DEFAULT);
         train(oa, Faults.NONE);
         TrainOptions ob = new TrainOptions(fam, 256, 3e-3, 1, 0, 7, 10_000, 5, false, tmp.resolve("runs"), "tr-b",
-                "unknown", "unknown", null, null, 1L << 32, "test", 1792, 2, 9, Recipe.DEFAULT);
+                "unknown", "unknown", null, null, 1L << 32, false, 1792, 2, 9, Recipe.DEFAULT);
         assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(24)));
         assertEquals("step-21", Files.readString(tmp.resolve("runs/tr-b/checkpoints/latest")).strip());
         assertEquals(Trainer.End.FINISHED, resume("tr-b", 1L << 32).end());
@@ -147,7 +147,7 @@ class ResumeTest {
         assertThrows(Faults.Killed.class, () -> train(options(fam, 1e-2, 1, "mk-b", 1792), Faults.killAfter(24)));
         Path run = tmp.resolve("runs/mk-b");
         assertEquals("step-21", Files.readString(run.resolve("checkpoints/latest")).strip());
-        assertEquals(fam, RunConfig.trainOptions(RunConfig.load(run), run, 1L << 32, "test").saes(),
+        assertEquals(fam, RunConfig.trainOptions(RunConfig.load(run), run, 1L << 32, false).saes(),
                 "config.json gives back the groups");
         assertEquals(Trainer.End.FINISHED, resume("mk-b", 1L << 32).end());
         assertSameRun("mk-a", "mk-b", fam);

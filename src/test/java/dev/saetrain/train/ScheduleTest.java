@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import org.junit.jupiter.api.Test;
 
@@ -66,7 +67,8 @@ class ScheduleTest {
         for (String bad : new String[] {"1.5", "1.0", "0.0", "-3", "-0.1", "abc", "", "1e3", "NaN"}) {
             UsageException e = assertThrows(UsageException.class, () -> Recipe.Warmup.parse(bad),
                     bad);
-            assertTrue(e.getMessage().startsWith("--warmup"), e.getMessage());
+            assertEquals(Setting.WARMUP, e.setting(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("warmup "), e.getMessage());
         }
     }
 
@@ -104,21 +106,18 @@ class ScheduleTest {
     }
 
     @Test
-    void recipeValuesOutOfRangeNameTheirOption() {
-        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(-0.1)).getMessage()
-                .startsWith("--decay"));
-        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(1.5)).getMessage()
-                .startsWith("--decay"));
+    void recipeValuesOutOfRangeNameTheirSetting() {
+        assertEquals(Setting.LR_DECAY, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(-0.1)).setting());
+        assertEquals(Setting.LR_DECAY, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(1.5)).setting());
+        assertEquals(Setting.AUXK_COEF, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAuxkCoef(-1)).setting());
+        assertEquals(Setting.ADAM_EPS, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(0)).setting());
+        assertEquals(Setting.ADAM_EPS, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(1e-50))
+                .setting());
+        assertEquals(Setting.B_DEC_INIT, assertThrows(UsageException.class, () -> Recipe.BDecInit.parse("foo")).setting());
+        assertEquals(Setting.NORMALIZE, assertThrows(UsageException.class, () -> Recipe.Normalize.parse("l2")).setting());
+        // Outside the CLI a setting is named by its config.json key.
         assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAuxkCoef(-1)).getMessage()
-                .startsWith("--auxk-coef"));
-        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(0)).getMessage()
-                .startsWith("--adam-eps"));
-        assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(1e-50)).getMessage()
-                .startsWith("--adam-eps"));
-        assertTrue(assertThrows(UsageException.class, () -> Recipe.BDecInit.parse("foo")).getMessage()
-                .startsWith("--b-dec-init"));
-        assertTrue(assertThrows(UsageException.class, () -> Recipe.Normalize.parse("l2")).getMessage()
-                .startsWith("--normalize"));
+                .startsWith("auxk_coef must be"));
     }
 
     @Test
