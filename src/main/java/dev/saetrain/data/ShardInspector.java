@@ -106,8 +106,8 @@ public final class ShardInspector {
             if (first == null) {
                 first = s;
             } else if (s.dIn() != first.dIn()) {
-                problems.add(new BadInputException(f, "d = " + s.dIn() + " differs from d = " + first.dIn() + " of the first shard "
-                        + first.path().getFileName() + "; every shard of a directory must come from the same hook"));
+                problems.add(new BadInputException(f, "d = " + s.dIn() + " differs from d = " + first.dIn()
+                        + " of the first shard " + first.path().getFileName() + "; every shard of a directory must come from the same hook"));
             }
             reports.add(sample(s, sampleRows, problems));
         }

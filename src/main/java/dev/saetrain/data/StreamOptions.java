@@ -32,7 +32,8 @@ public record StreamOptions(int batch, long maxRows, long seed, int shuffleRows,
             throw new IllegalArgumentException("the number of rows to train on must be >= 0, got " + maxRows);
         }
         if (shuffleRows < 0) {
-            throw new IllegalArgumentException("the shuffle buffer must be >= 0 rows (0 = automatic), got " + shuffleRows);
+            throw new IllegalArgumentException("the shuffle buffer must be >= 0 rows (0 = automatic), got "
+                    + shuffleRows);
         }
         if (!(scale > 0) || !Float.isFinite(scale)) {
             throw new IllegalArgumentException("the input scale must be a finite number > 0, got " + scale);

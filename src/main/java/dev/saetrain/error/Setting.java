@@ -4,8 +4,8 @@ package dev.saetrain.error;
  * A setting the user chooses, named in the domain's terms: what a {@link UsageException} blames, and what its
  * message tells the user to change. The packages that validate name a setting by its constant and never spell how
  * the user gives it; the CLI maps each constant to its command-line option ({@code cli.OptionNames}), so that its
- * one line on stderr reads {@code --k must be in [1, 64] ...}. Without the CLI a setting is named by {@link #key()}, the
- * key config.json and sweep files use for it where they record one ("k", "auxk_coef").
+ * one line on stderr reads {@code --k must be in [1, 64] ...}. Without the CLI a setting is named by
+ * {@link #key()}, the key config.json and sweep files use for it where they record one ("k", "auxk_coef").
  *
  * <p>Constants of different commands that share a key ({@link #SYNTH_ROWS}, {@link #ANALYSIS_ROWS}) are distinct
  * settings that happen to be spelled alike.

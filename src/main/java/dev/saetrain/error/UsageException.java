@@ -13,9 +13,9 @@ import java.util.function.Function;
  * how to fix it.
  *
  * <p>A message is text and {@link Setting}s: where it blames or names a setting, it holds the constant, not a
- * spelling of it. {@link #message(Function)} names each setting as the caller wants (the CLI: by its option, {@code --k});
- * {@link #getMessage()} names it by its {@link Setting#key()}, the domain's name ({@code k}), as it reads inside a
- * config.json or sweep file's message.
+ * spelling of it. {@link #message(Function)} names each setting as the caller wants (the CLI: by its option,
+ * {@code --k}); {@link #getMessage()} names it by its {@link Setting#key()}, the domain's name ({@code k}), as it
+ * reads inside a config.json or sweep file's message.
  *
  * <p>Not for broken internal contracts: a method called with arguments its callers should never pass throws
  * {@link IllegalArgumentException} or {@link IllegalStateException}, which the CLI reports as an internal failure

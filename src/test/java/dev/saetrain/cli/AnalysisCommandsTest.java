@@ -9,8 +9,6 @@ import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.Tensor;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,12 +26,7 @@ class AnalysisCommandsTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    private int run(String... args) {
-        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    }
+    private final CliRunner cli = new CliRunner();
 
     /** A run folder with one relu SAE whose decoder rows are the first M unit vectors; returns the run. */
     private Path run() throws Exception {
@@ -67,9 +60,9 @@ class AnalysisCommandsTest {
         }
         Path vocab = tmp.resolve("vocab.txt");
         Files.write(vocab, tokens);
-        assertEquals(0, run("logit-lens", runDir.toString(), "--unembed", wUFile.toString(), "--vocab", vocab.toString()),
-                err.toString());
-        assertTrue(out.toString().contains("x1: 4 latents: 1 prediction"), out.toString());
+        assertEquals(0, cli.run("logit-lens", runDir.toString(), "--unembed", wUFile.toString(), "--vocab", vocab.toString()),
+                cli.err());
+        assertTrue(cli.out().contains("x1: 4 latents: 1 prediction"), cli.out());
         Path study = runDir.resolve("analysis/logit-lens/x1");
         for (String f : List.of("latents.csv", "enrichment.csv", "summary.json", "skew-kurtosis.png")) {
             assertTrue(Files.isRegularFile(study.resolve(f)), f);
@@ -78,9 +71,9 @@ class AnalysisCommandsTest {
                 "top token of latent 0 is W3");
 
         Files.write(vocab, java.util.Collections.nCopies(VOCAB + 1, "t"));
-        err.getBuffer().setLength(0);
-        assertEquals(2, run("logit-lens", runDir.toString(), "--unembed", wUFile.toString(), "--vocab", vocab.toString()));
-        String e = err.toString().strip();
+        cli.clearErr();
+        assertEquals(2, cli.run("logit-lens", runDir.toString(), "--unembed", wUFile.toString(), "--vocab", vocab.toString()));
+        String e = cli.err().strip();
         assertTrue(e.startsWith("error: " + vocab) && e.contains("61 tokens") && !e.contains("\n"), e);
     }
 
@@ -95,17 +88,17 @@ class AnalysisCommandsTest {
         Path shards = tmp.resolve("shards");
         NpyWriter.write(shards.resolve("s.npy"), Tensor.f32(x, 300, D));
         Path outDir = tmp.resolve("an");
-        assertEquals(0, run("synthetic", runDir.resolve("saes/x1").toString(), shards.toString(), "--rows", "200",
-                "--out", outDir.toString()), err.toString());
-        assertTrue(out.toString().contains("x1: 200 real rows"), out.toString());
+        assertEquals(0, cli.run("synthetic", runDir.resolve("saes/x1").toString(), shards.toString(), "--rows", "200",
+                "--out", outDir.toString()), cli.err());
+        assertTrue(cli.out().contains("x1: 200 real rows"), cli.out());
         assertTrue(Files.isRegularFile(outDir.resolve("synthetic/x1/synthetic-structured/shard-00000.npy")));
         assertTrue(Files.isRegularFile(outDir.resolve("synthetic/x1/ks.csv")));
 
         Path narrow = tmp.resolve("narrow");
         NpyWriter.write(narrow.resolve("s.npy"), Tensor.f32(new float[40], 10, 4));
-        err.getBuffer().setLength(0);
-        assertEquals(2, run("synthetic", runDir.toString(), narrow.toString(), "--out", tmp.resolve("an2").toString()));
-        String e = err.toString().strip();
+        cli.clearErr();
+        assertEquals(2, cli.run("synthetic", runDir.toString(), narrow.toString(), "--out", tmp.resolve("an2").toString()));
+        String e = cli.err().strip();
         assertTrue(e.startsWith("error: " + narrow) && e.contains("d = 4") && !e.contains("\n"), e);
     }
 }

@@ -19,8 +19,6 @@ import dev.saetrain.synth.SynthOptions;
 import dev.saetrain.synth.SynthWriter;
 import dev.saetrain.synth.SyntheticData;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
@@ -40,12 +38,7 @@ class AnalyzeCommandTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    private int run(String... args) {
-        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    }
+    private final CliRunner cli = new CliRunner();
 
     private Path runWithFamily() throws IOException {
         Path data = tmp.resolve("data");
@@ -78,8 +71,8 @@ class AnalyzeCommandTest {
     @Test
     void analysesARunAndBuildsTheReport() throws IOException {
         Path runDir = runWithFamily();
-        assertEquals(0, run("analyze", runDir.toString(), "--rows", "4000"), err.toString());
-        String text = out.toString();
+        assertEquals(0, cli.run("analyze", runDir.toString(), "--rows", "4000"), cli.err());
+        String text = cli.out();
         assertTrue(text.contains("recovery truth: 48 true features, mean max cos 1.0000, 100.0 % >= 0.9"), text);
         assertTrue(text.contains("feature-stats truth: 4000 rows"), text);
         Path a = runDir.resolve("analysis");
@@ -137,9 +130,9 @@ class AnalyzeCommandTest {
             tokens.add(v < 8 ? "7" + v : " tok" + v);
         }
         Path vocab = Files.write(tmp.resolve("vocab.txt"), tokens);
-        assertEquals(0, run("analyze", runDir.toString(), "--rows", "2000", "--unembed", wUFile.toString(), "--vocab",
-                vocab.toString(), "--token-set", "sevens=regex:^7", "--synthetic"), err.toString());
-        String text = out.toString();
+        assertEquals(0, cli.run("analyze", runDir.toString(), "--rows", "2000", "--unembed", wUFile.toString(), "--vocab",
+                vocab.toString(), "--token-set", "sevens=regex:^7", "--synthetic"), cli.err());
+        String text = cli.out();
         // A one-token spike in 48 tokens reaches the kurtosis cut-off (10) for only part of the truth latents; a
         // random dictionary has none.
         Matcher lens = Pattern.compile("logit-lens truth: 48 latents: (\\d+) prediction").matcher(text);
@@ -169,36 +162,36 @@ class AnalyzeCommandTest {
         // 48 latents: latents.csv is shown as its first rows and a link, not as a 48-row table.
         assertTrue(html.contains("48 rows, first " + dev.saetrain.analysis.Report.CSV_ROWS + " shown"), "latents.csv");
 
-        err.getBuffer().setLength(0);
+        cli.clearErr();
         long reportTime = Files.getLastModifiedTime(runDir.resolve("report/index.html")).toMillis();
-        assertEquals(2, run("analyze", runDir.toString(), "--synthetic"));
-        assertTrue(err.toString().contains("already holds synthetic shards; remove " + a.resolve("synthetic")),
-                err.toString());
+        assertEquals(2, cli.run("analyze", runDir.toString(), "--synthetic"));
+        assertTrue(cli.err().contains("already holds synthetic shards; remove " + a.resolve("synthetic")),
+                cli.err());
         assertEquals(reportTime, Files.getLastModifiedTime(runDir.resolve("report/index.html")).toMillis(),
                 "refused before any study ran");
-        err.getBuffer().setLength(0);
-        assertEquals(2, run("analyze", runDir.resolve("saes").toString(), "--out", tmp.resolve("o").toString(),
+        cli.clearErr();
+        assertEquals(2, cli.run("analyze", runDir.resolve("saes").toString(), "--out", tmp.resolve("o").toString(),
                 "--synthetic"));
-        assertTrue(err.toString().contains("--synthetic needs real activations"), err.toString());
-        err.getBuffer().setLength(0);
-        assertEquals(2, run("analyze", runDir.toString(), "--unembed", wUFile.toString(), "--out",
+        assertTrue(cli.err().contains("--synthetic needs real activations"), cli.err());
+        cli.clearErr();
+        assertEquals(2, cli.run("analyze", runDir.toString(), "--unembed", wUFile.toString(), "--out",
                 tmp.resolve("o2").toString()));
-        assertTrue(err.toString().contains("needs both --unembed W_U and --vocab FILE"), err.toString());
-        assertEquals(1, err.toString().strip().lines().count(), err.toString());
+        assertTrue(cli.err().contains("needs both --unembed W_U and --vocab FILE"), cli.err());
+        assertEquals(1, cli.err().strip().lines().count(), cli.err());
     }
 
     /** A family trained by 'train' (so config.json is the trainer's own) is analysed with every default. */
     @Test
     void analysesAFamilyTrainedByTrain() throws IOException {
         Path data = tmp.resolve("data");
-        assertEquals(0, run("synth", data.toString(), "--d", "32", "--features", "48", "--active", "3", "--rows", "12000",
-                "--rows-per-shard", "6000"), err.toString());
+        assertEquals(0, cli.run("synth", data.toString(), "--d", "32", "--features", "48", "--active", "3", "--rows", "12000",
+                "--rows-per-shard", "6000"), cli.err());
         Path runs = tmp.resolve("runs");
-        assertEquals(0, run("train", data.toString(), "--expansion", "1,2", "--k", "3", "--lr", "4e-3", "--out",
-                runs.toString(), "--name", "fam", "--threads", "2"), err.toString());
-        out.getBuffer().setLength(0);
-        assertEquals(0, run("analyze", runs.resolve("fam").toString(), "--rows", "3000"), err.toString());
-        assertTrue(out.toString().contains("recovery x2-k3: 48 true features"), out.toString());
+        assertEquals(0, cli.run("train", data.toString(), "--expansion", "1,2", "--k", "3", "--lr", "4e-3", "--out",
+                runs.toString(), "--name", "fam", "--threads", "2"), cli.err());
+        cli.clearOut();
+        assertEquals(0, cli.run("analyze", runs.resolve("fam").toString(), "--rows", "3000"), cli.err());
+        assertTrue(cli.out().contains("recovery x2-k3: 48 true features"), cli.out());
         JsonNode family = JSON.readTree(runs.resolve("fam/analysis/family/summary.json").toFile());
         assertEquals(2, family.get("members").size());
         for (JsonNode m : family.get("members")) {
@@ -212,17 +205,17 @@ class AnalyzeCommandTest {
     @Test
     void badInputIsOneLineAndExitCode2() throws IOException {
         Path empty = Files.createDirectories(tmp.resolve("nothing"));
-        assertEquals(2, run("analyze", empty.toString(), "--out", tmp.resolve("o").toString()));
-        assertTrue(err.toString().startsWith("error: ") && err.toString().contains("no dictionary folder found"),
-                err.toString());
-        assertEquals(1, err.toString().strip().lines().count(), err.toString());
+        assertEquals(2, cli.run("analyze", empty.toString(), "--out", tmp.resolve("o").toString()));
+        assertTrue(cli.err().startsWith("error: ") && cli.err().contains("no dictionary folder found"),
+                cli.err());
+        assertEquals(1, cli.err().strip().lines().count(), cli.err());
         Path runDir = runWithFamily();
-        err.getBuffer().setLength(0);
-        assertEquals(2, run("analyze", runDir.resolve("saes/truth").toString()));
-        assertTrue(err.toString().contains("--out DIR is required"), err.toString());
-        err.getBuffer().setLength(0);
-        assertEquals(2, run("analyze", runDir.toString(), "--shards", tmp.resolve("missing").toString()));
-        assertTrue(err.toString().contains("missing: no such file or directory"), err.toString());
+        cli.clearErr();
+        assertEquals(2, cli.run("analyze", runDir.resolve("saes/truth").toString()));
+        assertTrue(cli.err().contains("--out DIR is required"), cli.err());
+        cli.clearErr();
+        assertEquals(2, cli.run("analyze", runDir.toString(), "--shards", tmp.resolve("missing").toString()));
+        assertTrue(cli.err().contains("missing: no such file or directory"), cli.err());
         assertFalse(Files.exists(runDir.resolve("report")));
     }
 }

@@ -9,8 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.data.TestArrowCacheFiles;
 import dev.saetrain.io.DType;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -28,23 +26,18 @@ class ArrowCacheCommandsTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    private int run(String... args) {
-        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    }
+    private final CliRunner cli = new CliRunner();
 
     private int train(Path cache, String... extra) {
         List<String> a = new java.util.ArrayList<>(List.of("train", cache.toString(), "--out", tmp.resolve("runs").toString(),
                 "--name", "r", "--batch", "32", "--expansion", "2", "--k", "4", "--threads", "1"));
         a.addAll(List.of(extra));
-        return run(a.toArray(String[]::new));
+        return cli.run(a.toArray(String[]::new));
     }
 
     private void assertRejected(Path cache, String phrase, String... extra) {
-        assertEquals(2, train(cache, extra), err.toString());
-        String e = err.toString().strip();
+        assertEquals(2, train(cache, extra), cli.err());
+        String e = cli.err().strip();
         assertFalse(e.contains("\n"), "one line expected: " + e);
         assertTrue(e.startsWith("error: "), e);
         assertTrue(e.contains(phrase), e);
@@ -54,16 +47,16 @@ class ArrowCacheCommandsTest {
     @Test
     void trainsOnACacheWithTheHookAndContextInTheMetadata() throws IOException {
         Path cache = TestArrowCacheFiles.good(tmp.resolve("c"), HOOK, DType.F16);
-        assertEquals(0, train(cache), err.toString());
+        assertEquals(0, train(cache), cli.err());
         JsonNode cfg = new ObjectMapper().readTree(tmp.resolve("runs/r/saes/x2-k4/cfg.json").toFile());
         assertEquals(HOOK, cfg.at("/metadata/hook_name").asText());
         assertEquals(TestArrowCacheFiles.CTX, cfg.at("/metadata/context_size").asInt());
         JsonNode config = new ObjectMapper().readTree(tmp.resolve("runs/r/config.json").toFile());
         assertEquals(HOOK, config.at("/data/column").asText());
-        assertEquals(0, run("inspect", cache.toString()), err.toString());
-        assertTrue(out.toString().contains("arrow"), out.toString());
-        assertEquals(0, run("bench", "--stream", cache.toString(), "--seconds", "1", "--batch", "64"), err.toString());
-        assertTrue(out.toString().contains("GB/s"), out.toString());
+        assertEquals(0, cli.run("inspect", cache.toString()), cli.err());
+        assertTrue(cli.out().contains("arrow"), cli.out());
+        assertEquals(0, cli.run("bench", "--stream", cache.toString(), "--seconds", "1", "--batch", "64"), cli.err());
+        assertTrue(cli.out().contains("GB/s"), cli.out());
     }
 
     @Test

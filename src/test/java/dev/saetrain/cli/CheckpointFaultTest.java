@@ -13,9 +13,7 @@ import dev.saetrain.synth.SynthOptions;
 import dev.saetrain.synth.SynthWriter;
 import dev.saetrain.synth.SyntheticData;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.RandomAccessFile;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -52,24 +50,14 @@ class CheckpointFaultTest {
     static void interruptedRun() throws IOException {
         Path data = tmp.resolve("d16");
         SynthWriter.write(new SyntheticData(new SynthOptions(16, 32, 3, 0.99, 4_000, 2_048, 0, DType.F32)), data);
-        Result r = main("train", data.toString(), "--out", tmp.resolve("runs").toString(), "--name", "base", "--batch",
-                "256", "--expansion", "2", "--k", "2", "--threads", "1", "--checkpoint-every", "1024");
-        assertEquals(0, r.code, r.err);
+        FaultFixture.Outcome r = FaultFixture.run("train", data.toString(), "--out", tmp.resolve("runs").toString(),
+                "--name", "base", "--batch", "256", "--expansion", "2", "--k", "2", "--threads", "1", "--checkpoint-every", "1024");
+        assertEquals(0, r.code(), r.err());
         base = tmp.resolve("runs/base");
         ObjectNode config = (ObjectNode) JSON.readTree(base.resolve("config.json").toFile());
         config.remove("result");
         Files.writeString(base.resolve("config.json"), config.toString());
         assertTrue(Files.isDirectory(ckpt(base, 12)) && Files.isDirectory(ckpt(base, 15)));
-    }
-
-    record Result(int code, String out, String err) {
-    }
-
-    static Result main(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(code, out.toString(), err.toString());
     }
 
     static Path ckpt(Path run, long step) {
@@ -145,19 +133,19 @@ class CheckpointFaultTest {
         return t;
     }
 
-    static String oneLine(Result r) {
-        String e = r.err.strip();
+    static String oneLine(FaultFixture.Outcome r) {
+        String e = r.err().strip();
         assertFalse(e.contains("\n"), "one line expected: " + e);
-        assertFalse(r.err.contains("\tat "), "no stack trace: " + r.err);
+        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
         assertTrue(e.startsWith("error: "), e);
         return e;
     }
 
     /** Resumes {@code run}; it must fall back to step-12 and finish, with train.log naming {@code why}. */
     static void fallsBack(Path run, String... why) throws IOException {
-        Result r = main("train", "--resume", run.toString());
-        assertEquals(0, r.code, r.err);
-        assertFalse(r.err.contains("\tat "), r.err);
+        FaultFixture.Outcome r = FaultFixture.run("train", "--resume", run.toString());
+        assertEquals(0, r.code(), r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
         JsonNode config = JSON.readTree(run.resolve("config.json").toFile());
         assertEquals(12, config.at("/resumed/0/from_step").asInt(), "fell back to the previous checkpoint");
         assertEquals("finished", config.at("/result/status").asText());
@@ -173,8 +161,8 @@ class CheckpointFaultTest {
     /** Resumes {@code run}; it must be refused in one line naming each of {@code names}, the run left unchanged. */
     static void refused(Path run, String... names) throws Exception {
         Map<String, String> before = tree(run);
-        Result r = main("train", "--resume", run.toString());
-        assertEquals(2, r.code, r.err);
+        FaultFixture.Outcome r = FaultFixture.run("train", "--resume", run.toString());
+        assertEquals(2, r.code(), r.err());
         String e = oneLine(r);
         assertTrue(e.contains("no checkpoint to resume from that verifies (nothing was deleted)"), e);
         for (String n : names) {
@@ -290,11 +278,11 @@ class CheckpointFaultTest {
         editJson(ckpt(run, 12), o -> o.put("step", -12));
         refused(run, s15 + ": does not match its checksum", j12 + ": 'step' must be an integer in [0, 15], got -12");
         // inspect says the same, exit 2, one line.
-        Result r = main("inspect", run.toString());
-        assertEquals(2, r.code, r.err);
+        FaultFixture.Outcome r = FaultFixture.run("inspect", run.toString());
+        assertEquals(2, r.code(), r.err());
         String e = oneLine(r);
         assertTrue(e.contains(ckpt(run, 15).toString()) && e.contains("no older checkpoint verifies"), e);
-        assertTrue(r.out.contains("DAMAGED"), r.out);
+        assertTrue(r.out().contains("DAMAGED"), r.out());
     }
 
     @Test
@@ -316,8 +304,8 @@ class CheckpointFaultTest {
             o.put("format", 1);
             Files.writeString(f, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
         }
-        Result r = main("train", "--resume", run.toString());
-        assertEquals(0, r.code, r.err);
+        FaultFixture.Outcome r = FaultFixture.run("train", "--resume", run.toString());
+        assertEquals(0, r.code(), r.err());
         JsonNode config = JSON.readTree(run.resolve("config.json").toFile());
         assertEquals(15, config.at("/resumed/0/from_step").asInt());
         assertTrue(Files.readString(run.resolve("train.log")).contains(ckpt(run, 15)
@@ -328,24 +316,24 @@ class CheckpointFaultTest {
 
     @Test
     void inspectListsEveryCheckpointWithItsVerdict() throws Exception {
-        Result ok = main("inspect", base.toString());
-        assertEquals(0, ok.code, ok.err);
-        assertEquals("", ok.err);
-        assertTrue(ok.out.matches("(?s).*step-15 +15  verified \\(latest\\).*step-12 +12  verified.*"), ok.out);
+        FaultFixture.Outcome ok = FaultFixture.run("inspect", base.toString());
+        assertEquals(0, ok.code(), ok.err());
+        assertEquals("", ok.err());
+        assertTrue(ok.out().matches("(?s).*step-15 +15  verified \\(latest\\).*step-12 +12  verified.*"), ok.out());
 
         Path run = copy("inspect-older");
         Path state = ckpt(run, 12).resolve(SAE);
         flip(state, 64);
-        Result older = main("inspect", run.toString());
-        assertEquals(0, older.code, "only an older checkpoint is damaged: " + older.err);
-        assertTrue(older.out.contains("DAMAGED: " + state + ": does not match its checksum"), older.out);
+        FaultFixture.Outcome older = FaultFixture.run("inspect", run.toString());
+        assertEquals(0, older.code(), "only an older checkpoint is damaged: " + older.err());
+        assertTrue(older.out().contains("DAMAGED: " + state + ": does not match its checksum"), older.out());
 
         Path run2 = copy("inspect-newest");
         Path json = ckpt(run2, 15).resolve("checkpoint.json");
         truncate(json, 20);
         Map<String, String> before = tree(run2);
-        Result newest = main("inspect", run2.toString());
-        assertEquals(2, newest.code);
+        FaultFixture.Outcome newest = FaultFixture.run("inspect", run2.toString());
+        assertEquals(2, newest.code());
         String e = oneLine(newest);
         assertTrue(e.contains(json + ": does not match its checksum") && e.contains("a resume falls back to step-12"), e);
         assertEquals(before, tree(run2), "inspect changes nothing");

@@ -62,11 +62,11 @@ class DictionaryDamageTest {
     private void refusedByExportAndAnalyze(Path dir, String... names) {
         Path exportOut = tmp.resolve("out-" + dir.getFileName());
         Path analysisOut = tmp.resolve("analysis-" + dir.getFileName());
-        CheckpointFaultTest.Result ex = CheckpointFaultTest.main("export", dir.toString(), "--format", "npy", "--out",
+        FaultFixture.Outcome ex = FaultFixture.run("export", dir.toString(), "--format", "npy", "--out",
                 exportOut.toString());
-        CheckpointFaultTest.Result an = CheckpointFaultTest.main("analyze", dir.toString(), "--out",
+        FaultFixture.Outcome an = FaultFixture.run("analyze", dir.toString(), "--out",
                 analysisOut.toString(), "--no-report");
-        for (CheckpointFaultTest.Result r : new CheckpointFaultTest.Result[] {ex, an}) {
+        for (FaultFixture.Outcome r : new FaultFixture.Outcome[] {ex, an}) {
             assertEquals(2, r.code(), r.err());
             String e = CheckpointFaultTest.oneLine(r);
             for (String name : names) {

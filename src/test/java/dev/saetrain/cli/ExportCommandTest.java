@@ -16,8 +16,6 @@ import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -33,12 +31,7 @@ class ExportCommandTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
-
-    private int run(String... args) {
-        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    }
+    private final CliRunner cli = new CliRunner();
 
     private static float[] uniform(SplittableRandom rng, int n, double scale) {
         float[] a = new float[n];
@@ -63,7 +56,7 @@ class ExportCommandTest {
         for (boolean applyBDec : new boolean[] {true, false}) {
             Path sae = dictionary("topk-" + applyBDec, Architecture.TOPK, applyBDec, applyBDec ? 1 : 2);
             Path target = tmp.resolve("sparsify-" + applyBDec);
-            assertEquals(0, run("export", sae.toString(), "--format", "sparsify", "--out", target.toString()), err.toString());
+            assertEquals(0, cli.run("export", sae.toString(), "--format", "sparsify", "--out", target.toString()), cli.err());
             Map<String, TestTensorFiles.Loaded> t = TestTensorFiles.readSafetensors(target.resolve("sae.safetensors"));
             assertEquals(java.util.List.of("encoder.weight", "encoder.bias", "W_dec", "b_dec"), java.util.List.copyOf(t.keySet()));
             assertArrayEquals(new long[] {M, D}, t.get("encoder.weight").shape());
@@ -97,7 +90,7 @@ class ExportCommandTest {
     void npyAndSaelensExportsAreExact() throws IOException {
         Path sae = dictionary("jr", Architecture.RELU, true, 3);
         Path npy = tmp.resolve("npy");
-        assertEquals(0, run("export", sae.toString(), "--format", "npy", "--out", npy.toString()), err.toString());
+        assertEquals(0, cli.run("export", sae.toString(), "--format", "npy", "--out", npy.toString()), cli.err());
         Map<String, TestTensorFiles.Loaded> st = TestTensorFiles.readSafetensors(sae.resolve("sae_weights.safetensors"));
         for (String name : new String[] {"W_enc", "W_dec", "b_enc", "b_dec"}) {
             TestTensorFiles.Loaded n = TestTensorFiles.readNpy(npy.resolve(name + ".npy"));
@@ -106,7 +99,7 @@ class ExportCommandTest {
         }
         assertArrayEquals(Files.readAllBytes(sae.resolve("cfg.json")), Files.readAllBytes(npy.resolve("cfg.json")));
         Path sl = tmp.resolve("sl");
-        assertEquals(0, run("export", sae.toString(), "--format", "saelens", "--out", sl.toString()), err.toString());
+        assertEquals(0, cli.run("export", sae.toString(), "--format", "saelens", "--out", sl.toString()), cli.err());
         for (String f : new String[] {"cfg.json", "sae_weights.safetensors", "sparsity.safetensors"}) {
             assertArrayEquals(Files.readAllBytes(sae.resolve(f)), Files.readAllBytes(sl.resolve(f)), f);
         }
@@ -115,15 +108,15 @@ class ExportCommandTest {
     @Test
     void refusalsAreOneLineWithExitCode2() throws IOException {
         Path relu = dictionary("relu", Architecture.RELU, true, 4);
-        assertEquals(2, run("export", relu.toString(), "--format", "sparsify", "--out", tmp.resolve("x").toString()));
-        assertTrue(err.toString().contains("sparsify has only TopK SAEs"), err.toString());
+        assertEquals(2, cli.run("export", relu.toString(), "--format", "sparsify", "--out", tmp.resolve("x").toString()));
+        assertTrue(cli.err().contains("sparsify has only TopK SAEs"), cli.err());
         assertFalse(Files.exists(tmp.resolve("x")));
-        err.getBuffer().setLength(0);
+        cli.clearErr();
         Files.createDirectories(tmp.resolve("exists"));
-        assertEquals(2, run("export", relu.toString(), "--format", "npy", "--out", tmp.resolve("exists").toString()));
-        assertTrue(err.toString().contains("already exists"), err.toString());
-        err.getBuffer().setLength(0);
-        assertEquals(2, run("export", relu.toString(), "--format", "onnx", "--out", tmp.resolve("y").toString()));
-        assertEquals("error: unknown --format 'onnx'; use saelens, sparsify or npy", err.toString().strip());
+        assertEquals(2, cli.run("export", relu.toString(), "--format", "npy", "--out", tmp.resolve("exists").toString()));
+        assertTrue(cli.err().contains("already exists"), cli.err());
+        cli.clearErr();
+        assertEquals(2, cli.run("export", relu.toString(), "--format", "onnx", "--out", tmp.resolve("y").toString()));
+        assertEquals("error: unknown --format 'onnx'; use saelens, sparsify or npy", cli.err().strip());
     }
 }

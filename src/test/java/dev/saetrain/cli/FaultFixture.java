@@ -13,8 +13,6 @@ import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -33,10 +31,9 @@ final class FaultFixture {
     }
 
     static Outcome run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Outcome(code, out.toString(), err.toString());
+        CliRunner cli = new CliRunner();
+        int code = cli.run(args);
+        return new Outcome(code, cli.out(), cli.err());
     }
 
     /** The failure contract: {@code code}, exactly one line on stderr holding every {@code expected}, no trace. */

@@ -41,7 +41,7 @@ class RunLockTest {
     static void interruptedRun() throws IOException {
         data = tmp.resolve("d16");
         SynthWriter.write(new SyntheticData(new SynthOptions(16, 32, 3, 0.99, 4_000, 2_048, 0, DType.F32)), data);
-        CheckpointFaultTest.Result r = CheckpointFaultTest.main("train", data.toString(), "--out",
+        FaultFixture.Outcome r = FaultFixture.run("train", data.toString(), "--out",
                 tmp.resolve("runs").toString(), "--name", "base", "--batch", "256", "--expansion", "2", "--k", "2",
                 "--threads", "1", "--checkpoint-every", "1024");
         assertEquals(0, r.code(), r.err());
@@ -64,7 +64,7 @@ class RunLockTest {
         return dst;
     }
 
-    private static String refusedNamingPid(CheckpointFaultTest.Result r, long pid) {
+    private static String refusedNamingPid(FaultFixture.Outcome r, long pid) {
         assertEquals(2, r.code(), r.err());
         String e = CheckpointFaultTest.oneLine(r);
         assertTrue(e.contains("is in use by pid " + pid + " on host "), e);
@@ -77,19 +77,19 @@ class RunLockTest {
         Path run = interrupted("held");
         Map<String, String> before = CheckpointFaultTest.tree(run);
         try (RunLock held = RunLock.acquire(run, "test")) {
-            refusedNamingPid(CheckpointFaultTest.main("train", "--resume", run.toString()), ProcessHandle.current().pid());
+            refusedNamingPid(FaultFixture.run("train", "--resume", run.toString()), ProcessHandle.current().pid());
             assertEquals(before, CheckpointFaultTest.tree(run), "the refused resume wrote nothing");
             // analyze writes analysis/ into the run: it takes the same lock.
             Path finished = base;
             try (RunLock alsoHeld = RunLock.acquire(finished, "test")) {
-                String e = refusedNamingPid(CheckpointFaultTest.main("analyze", finished.toString(), "--no-report"),
+                String e = refusedNamingPid(FaultFixture.run("analyze", finished.toString(), "--no-report"),
                         ProcessHandle.current().pid());
                 assertTrue(e.contains("cannot write analyses into"), e);
             }
             assertFalse(Files.exists(finished.resolve("analysis")), "the refused analysis wrote nothing");
         }
         // Released: the resume goes through now.
-        CheckpointFaultTest.Result ok = CheckpointFaultTest.main("train", "--resume", run.toString());
+        FaultFixture.Outcome ok = FaultFixture.run("train", "--resume", run.toString());
         assertEquals(0, ok.code(), ok.err());
         assertEquals("", Files.readString(run.resolve("run.lock")), "a clean release leaves no holder behind");
     }
@@ -99,7 +99,7 @@ class RunLockTest {
         Path run = interrupted("stale");
         // What a process killed while holding the lock leaves: the file names it, nobody holds the OS lock.
         Files.writeString(run.resolve("run.lock"), "pid 999999999 on host gone\n");
-        CheckpointFaultTest.Result r = CheckpointFaultTest.main("train", "--resume", run.toString());
+        FaultFixture.Outcome r = FaultFixture.run("train", "--resume", run.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.readString(run.resolve("train.log")).contains("took over the stale lock "
                 + run.resolve("run.lock") + " left by pid 999999999 on host gone"));
@@ -127,9 +127,9 @@ class RunLockTest {
                     fail("the child ended before its first checkpoint:\n" + Files.readString(tmp.resolve("child.log")));
                 }
             }
-            String e = refusedNamingPid(CheckpointFaultTest.main("train", "--resume", run.toString()), p.pid());
+            String e = refusedNamingPid(FaultFixture.run("train", "--resume", run.toString()), p.pid());
             assertTrue(e.contains("cannot resume " + run), e);
-            CheckpointFaultTest.Result again = CheckpointFaultTest.main("train", data.toString(), "--out",
+            FaultFixture.Outcome again = FaultFixture.run("train", data.toString(), "--out",
                     tmp.resolve("runs").toString(), "--name", "child", "--batch", "256", "--expansion", "2", "--k", "2");
             assertEquals(2, again.code(), again.err());
             assertTrue(CheckpointFaultTest.oneLine(again).contains("already exists"), again.err());

@@ -13,8 +13,6 @@ import dev.saetrain.synth.SynthWriter;
 import dev.saetrain.synth.SyntheticData;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,13 +29,13 @@ class SweepCollectCommandTest {
 
     @TempDir
     Path tmp;
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
+    private final CliRunner cli = new CliRunner();
 
+    /** Runs {@code args} with fresh output. */
     private int run(String... args) {
-        out.getBuffer().setLength(0);
-        err.getBuffer().setLength(0);
-        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        cli.clearOut();
+        cli.clearErr();
+        return cli.run(args);
     }
 
     /** Plans topk x2 k2, topk x2 k4, relu x2 l1 2.0 (3 tasks) and runs the given tasks' manifest lines. */
@@ -48,11 +46,11 @@ class SweepCollectCommandTest {
         Files.writeString(f, "{\"name\": \"c\", \"shard_dir\": \"" + data + "\", \"out\": \"" + tmp.resolve("out") + "\", "
                 + "\"architectures\": [\"topk\", \"relu\"], \"expansion\": [2], \"k\": [2, 4], \"l1\": [2.0], "
                 + "\"train\": {\"batch\": 512, \"lr\": 0.003, \"device\": \"cpu\", \"threads\": 1, \"log_every\": 4}}");
-        assertEquals(0, run("sweep", "plan", f.toString()), err.toString());
+        assertEquals(0, run("sweep", "plan", f.toString()), cli.err());
         List<String> lines = Files.readAllLines(tmp.resolve("out/manifest.tsv"));
         for (int t : runTasks) {
             String[] fields = lines.get(t).split("\t");
-            assertEquals(0, run(List.of(fields).subList(1, fields.length).toArray(String[]::new)), err.toString());
+            assertEquals(0, run(List.of(fields).subList(1, fields.length).toArray(String[]::new)), cli.err());
         }
         return tmp.resolve("out");
     }
@@ -67,7 +65,7 @@ class SweepCollectCommandTest {
         Files.writeString(run1.resolve("config.json"), config1.toString());
         Files.writeString(dir.resolve("logs/task-1.log"), "starting\nslurmstepd: error: *** JOB 7 CANCELLED ***\n\n");
 
-        assertEquals(0, run("sweep", "collect", dir.toString()), err.toString());
+        assertEquals(0, run("sweep", "collect", dir.toString()), cli.err());
         JsonNode r = JSON.readTree(dir.resolve("sweep-results.json").toFile());
         assertEquals(1, r.get("saes").size());
         JsonNode sae = r.at("/saes/0");
@@ -97,8 +95,8 @@ class SweepCollectCommandTest {
         assertEquals("slurmstepd: error: *** JOB 7 CANCELLED ***", un.at("/0/last_log_line").asText());
         assertEquals(2, un.at("/1/task").asInt());
         assertEquals("not started", un.at("/1/status").asText());
-        assertTrue(err.toString().contains("unfinished: task 2 "), err.toString());
-        assertTrue(err.toString().contains("2 task(s) or SAE(s) not finished"), err.toString());
+        assertTrue(cli.err().contains("unfinished: task 2 "), cli.err());
+        assertTrue(cli.err().contains("2 task(s) or SAE(s) not finished"), cli.err());
 
         List<String> csv = Files.readAllLines(dir.resolve("sweep-results.csv"));
         assertEquals(2, csv.size());
@@ -111,21 +109,21 @@ class SweepCollectCommandTest {
     @Test
     void everyTaskDoneGivesTheFullTableAndAFrontier() throws IOException {
         Path dir = sweep(0, 1, 2);
-        assertEquals(0, run("sweep", "collect", dir.toString()), err.toString());
+        assertEquals(0, run("sweep", "collect", dir.toString()), cli.err());
         JsonNode r = JSON.readTree(dir.resolve("sweep-results.json").toFile());
         assertEquals(List.of("x2-k2", "x2-k4", "x2-l1_2.0"),
                 List.of(r.at("/saes/0/name").asText(), r.at("/saes/1/name").asText(), r.at("/saes/2/name").asText()));
         assertEquals(2.0, r.at("/saes/2/l1").asDouble());
         assertTrue(r.at("/saes/2/k").isNull());
         assertEquals(0, r.get("unfinished").size());
-        assertEquals("", err.toString());
+        assertEquals("", cli.err());
         int front = 0;
         for (JsonNode s : r.get("saes")) {
             assertTrue(s.get("fvu").asDouble() > 0 && s.get("fvu").asDouble() < 1, s.toString());
             front += s.get("on_frontier").asBoolean() ? 1 : 0;
         }
         assertTrue(front >= 1);
-        assertTrue(out.toString().contains("3 finished SAE(s)"), out.toString());
+        assertTrue(cli.out().contains("3 finished SAE(s)"), cli.out());
 
         // A diverged SAE (config.json lists it under result.diverged and it has no dictionary) is listed, not tabled.
         Path run2 = dir.resolve("t002-relu-s0");
@@ -140,7 +138,7 @@ class SweepCollectCommandTest {
             }
         }
         Files.delete(saeDir);
-        assertEquals(0, run("sweep", "collect", dir.toString()), err.toString());
+        assertEquals(0, run("sweep", "collect", dir.toString()), cli.err());
         r = JSON.readTree(dir.resolve("sweep-results.json").toFile());
         assertEquals(2, r.get("saes").size());
         assertEquals("SAE x2-l1_2.0: diverged at step 5 (loss NaN)", r.at("/unfinished/0/status").asText());
@@ -150,17 +148,17 @@ class SweepCollectCommandTest {
     void aFolderOfRunsWithoutManifestIsCollectedAndANonSweepIsRefused() throws IOException {
         Path dir = sweep(2);
         Files.delete(dir.resolve("manifest.tsv"));
-        assertEquals(0, run("sweep", "collect", dir.toString()), err.toString());
+        assertEquals(0, run("sweep", "collect", dir.toString()), cli.err());
         JsonNode r = JSON.readTree(dir.resolve("sweep-results.json").toFile());
         assertEquals(1, r.get("saes").size());
         assertTrue(r.at("/saes/0/task").isNull());
-        assertFalse(out.toString().contains("unfinished"));
+        assertFalse(cli.out().contains("unfinished"));
 
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         assertEquals(2, run("sweep", "collect", empty.toString()));
         assertEquals("error: " + empty + ": holds no manifest.tsv and no run folders (with config.json); give the "
-                + "\"out\" folder of a sweep", err.toString().strip());
+                + "\"out\" folder of a sweep", cli.err().strip());
         assertEquals(2, run("sweep", "collect", tmp.resolve("nope").toString()));
-        assertTrue(err.toString().startsWith("error: " + tmp.resolve("nope") + ": is not a directory"), err.toString());
+        assertTrue(cli.err().startsWith("error: " + tmp.resolve("nope") + ": is not a directory"), cli.err());
     }
 }

@@ -9,8 +9,6 @@ import dev.saetrain.synth.SynthOptions;
 import dev.saetrain.synth.SynthWriter;
 import dev.saetrain.synth.SyntheticData;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,8 +21,7 @@ class SweepPlanCommandTest {
     @TempDir
     Path tmp;
     private Path data;
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
+    private final CliRunner cli = new CliRunner();
 
     @BeforeEach
     void shards() throws IOException {
@@ -40,7 +37,7 @@ class SweepPlanCommandTest {
     }
 
     private int plan(Path file) {
-        return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "sweep", "plan", file.toString());
+        return cli.run("sweep", "plan", file.toString());
     }
 
     private List<String[]> manifest() throws IOException {
@@ -52,7 +49,7 @@ class SweepPlanCommandTest {
         Path f = sweep("\"architectures\": [\"topk\", \"relu\"], \"expansion\": [2, 4, 8], \"k\": [4, 8], "
                 + "\"l1\": [1.0, 5.0, 9.0], \"seeds\": [0, 3], \"saes_per_job\": 4, "
                 + "\"train\": {\"batch\": 256, \"lr\": 0.002, \"device\": \"auto\", \"tied\": true, \"checkpoint_every\": 0}");
-        assertEquals(0, plan(f), err.toString());
+        assertEquals(0, plan(f), cli.err());
         List<String[]> lines = manifest();
         // topk: 3 x 2 SAEs in families of 2 expansions x 2 k (4, then 2): 2 tasks per seed; relu: 3 x 3 SAEs,
         // 4 >= 3 values, so one expansion (3 SAEs) per task: 3 tasks per seed. (2 + 3) x 2 seeds.
@@ -67,10 +64,10 @@ class SweepPlanCommandTest {
         assertEquals("t002-topk-s3", lines.get(2)[lines.get(2).length - 1]);
         String[] relu = lines.get(4);
         assertEquals("--arch relu --expansion 2 --l1 1.0,5.0,9.0 --seed 0", String.join(" ", List.of(relu).subList(3, 11)));
-        assertTrue(out.toString().contains("planned 10 task(s), 30 SAE(s)"), out.toString());
-        assertTrue(out.toString().contains("sbatch --array=0-9 --output="), out.toString());
-        assertFalse(out.toString().contains("--gres=none"), "the sweep asks for a GPU unless its device is cpu");
-        assertTrue(out.toString().contains("x2-k4-tied x2-k8-tied x4-k4-tied x4-k8-tied -> t000-topk-s0"), out.toString());
+        assertTrue(cli.out().contains("planned 10 task(s), 30 SAE(s)"), cli.out());
+        assertTrue(cli.out().contains("sbatch --array=0-9 --output="), cli.out());
+        assertFalse(cli.out().contains("--gres=none"), "the sweep asks for a GPU unless its device is cpu");
+        assertTrue(cli.out().contains("x2-k4-tied x2-k8-tied x4-k4-tied x4-k8-tied -> t000-topk-s0"), cli.out());
         assertTrue(Files.isDirectory(tmp.resolve("out/logs")));
         assertEquals(Files.readString(f), Files.readString(tmp.resolve("out/sweep.json")));
     }
@@ -79,31 +76,31 @@ class SweepPlanCommandTest {
     void eachManifestLineIsAcceptedAndRunByTrain() throws IOException {
         Path f = sweep("\"architectures\": [\"jumprelu\"], \"expansion\": [2], \"l0_coef\": [0.5], "
                 + "\"train\": {\"batch\": 512, \"device\": \"cpu\", \"threads\": 1, \"log_every\": 2}");
-        assertEquals(0, plan(f), err.toString());
-        assertTrue(out.toString().contains("--gres=none"), out.toString());
+        assertEquals(0, plan(f), cli.err());
+        assertTrue(cli.out().contains("--gres=none"), cli.out());
         String[] line = manifest().get(0);
         String[] args = List.of(line).subList(1, line.length).toArray(String[]::new);
-        assertEquals(0, Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), args),
-                err.toString());
+        assertEquals(0, cli.run(args),
+                cli.err());
         assertTrue(Files.exists(Path.of(line[0]).resolve("saes/x2-jr0.5/cfg.json")), "the run lands in the manifest's folder");
     }
 
     @Test
     void planningTheSameSweepAgainIsFineAnotherPlanIsRefused() throws IOException {
         Path f = sweep("\"architectures\": [\"topk\"], \"expansion\": [2], \"k\": [4]");
-        assertEquals(0, plan(f), err.toString());
-        assertEquals(0, plan(f), err.toString());
+        assertEquals(0, plan(f), cli.err());
+        assertEquals(0, plan(f), cli.err());
         Path g = sweep("\"architectures\": [\"topk\"], \"expansion\": [2, 4], \"k\": [4]");
         assertEquals(2, plan(g));
-        assertTrue(err.toString().contains("manifest.tsv: already holds a different plan"), err.toString());
+        assertTrue(cli.err().contains("manifest.tsv: already holds a different plan"), cli.err());
         assertEquals(1, manifest().size());
     }
 
     private void refused(String body, String... expected) throws IOException {
-        err.getBuffer().setLength(0);
+        cli.clearErr();
         Path f = sweep(body);
         assertEquals(2, plan(f), body);
-        String e = err.toString();
+        String e = cli.err();
         assertEquals(1, e.strip().lines().count(), "one line, no stack trace: " + e);
         assertTrue(e.startsWith("error: " + f + ": "), e);
         for (String s : expected) {
@@ -136,7 +133,7 @@ class SweepPlanCommandTest {
         refused("\"architectures\": [\"topk\"], " + ok + ", \"train\": {\"batch\": 8192}", "key 'train.batch'",
                 "4096 rows make no whole batch of 8192");
         refused("\"architectures\": [\"topk\"], \"expansion\": [2], \"k\": [33]", "topk at expansion 2 with k 33",
-                "--k must be in [1, 32]");
+                "d = 16: k must be in [1, 32]");
         refused("\"architectures\": [\"relu-2023\"], \"expansion\": [2], \"l1\": [1], \"train\": {\"tied\": true}",
                 "relu-2023 at expansion 2");
     }
@@ -146,7 +143,7 @@ class SweepPlanCommandTest {
         String ok = "\"architectures\": [\"topk\"], \"expansion\": [2], \"k\": [4], ";
         Path f = sweep(ok + "\"train\": {\"warmup\": 0.1, \"decay\": 0, \"b_dec_init\": \"zero\", "
                 + "\"normalize\": \"none\", \"auxk_coef\": 0.0625, \"adam_eps\": 1e-6}");
-        assertEquals(0, plan(f), err.toString());
+        assertEquals(0, plan(f), cli.err());
         String line = String.join(" ", manifest().get(0));
         assertTrue(line.contains("--warmup 0.1 --decay 0 --b-dec-init zero --normalize none --auxk-coef 0.0625 "
                 + "--adam-eps 1.0E-6"), line);
@@ -163,22 +160,22 @@ class SweepPlanCommandTest {
         Files.writeString(f, "{\"name\": \"s\", \"shard_dir\": \"" + tmp.resolve("nope") + "\", "
                 + "\"architectures\": [\"topk\"], \"expansion\": [2], \"k\": [4]}");
         assertEquals(2, plan(f));
-        assertTrue(err.toString().contains(f + ": key 'shard_dir': " + tmp.resolve("nope") + " does not exist"), err.toString());
-        err.getBuffer().setLength(0);
+        assertTrue(cli.err().contains(f + ": key 'shard_dir': " + tmp.resolve("nope") + " does not exist"), cli.err());
+        cli.clearErr();
         Files.writeString(f, "{\"name\": \"s\",\n \"shard_dir\": }");
         assertEquals(2, plan(f));
-        assertTrue(err.toString().startsWith("error: " + f + ": not valid JSON"), err.toString());
-        assertTrue(err.toString().contains("line 2"), err.toString());
-        err.getBuffer().setLength(0);
+        assertTrue(cli.err().startsWith("error: " + f + ": not valid JSON"), cli.err());
+        assertTrue(cli.err().contains("line 2"), cli.err());
+        cli.clearErr();
         assertEquals(2, plan(tmp.resolve("missing.json")));
-        assertTrue(err.toString().contains("missing.json: no such file"), err.toString());
-        err.getBuffer().setLength(0);
+        assertTrue(cli.err().contains("missing.json: no such file"), cli.err());
+        cli.clearErr();
         Files.writeString(f, "{\"name\": \"a b\", \"shard_dir\": \"" + data + "\"}");
         assertEquals(2, plan(f));
-        assertTrue(err.toString().contains(f + ": key 'name': 'a b' must use only letters"), err.toString());
-        err.getBuffer().setLength(0);
+        assertTrue(cli.err().contains(f + ": key 'name': 'a b' must use only letters"), cli.err());
+        cli.clearErr();
         Files.writeString(f, "{\"name\": \"s\", \"name\": \"t\"}");
         assertEquals(2, plan(f));
-        assertTrue(err.toString().contains("Duplicate field 'name'"), err.toString());
+        assertTrue(cli.err().contains("Duplicate field 'name'"), cli.err());
     }
 }

@@ -93,8 +93,8 @@ class MemoryPlanTest {
         assertTrue(source.contains("head room") && !source.contains("MaxDirectMemorySize"), source);
         MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64);
         UsageException e = assertThrows(UsageException.class, () -> plan.check(1, false));
-        assertTrue(e.getMessage().contains(source.substring(0, source.length() - 1) + "; max_memory sets another limit)"),
-                e.getMessage());
+        String withHint = source.substring(0, source.length() - 1) + "; max_memory sets another limit)";
+        assertTrue(e.getMessage().contains(withHint), e.getMessage());
         assertEquals(List.of(Setting.MAX_MEMORY, Setting.BATCH), e.settings());
     }
 

@@ -107,17 +107,21 @@ class ScheduleTest {
 
     @Test
     void recipeValuesOutOfRangeNameTheirSetting() {
-        assertEquals(Setting.LR_DECAY, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(-0.1)).setting());
-        assertEquals(Setting.LR_DECAY, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withDecay(1.5)).setting());
-        assertEquals(Setting.AUXK_COEF, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAuxkCoef(-1)).setting());
-        assertEquals(Setting.ADAM_EPS, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(0)).setting());
-        assertEquals(Setting.ADAM_EPS, assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAdamEps(1e-50))
-                .setting());
-        assertEquals(Setting.B_DEC_INIT, assertThrows(UsageException.class, () -> Recipe.BDecInit.parse("foo")).setting());
-        assertEquals(Setting.NORMALIZE, assertThrows(UsageException.class, () -> Recipe.Normalize.parse("l2")).setting());
+        assertBlames(Setting.LR_DECAY, () -> Recipe.DEFAULT.withDecay(-0.1));
+        assertBlames(Setting.LR_DECAY, () -> Recipe.DEFAULT.withDecay(1.5));
+        assertBlames(Setting.AUXK_COEF, () -> Recipe.DEFAULT.withAuxkCoef(-1));
+        assertBlames(Setting.ADAM_EPS, () -> Recipe.DEFAULT.withAdamEps(0));
+        assertBlames(Setting.ADAM_EPS, () -> Recipe.DEFAULT.withAdamEps(1e-50));
+        assertBlames(Setting.B_DEC_INIT, () -> Recipe.BDecInit.parse("foo"));
+        assertBlames(Setting.NORMALIZE, () -> Recipe.Normalize.parse("l2"));
         // Outside the CLI a setting is named by its config.json key.
         assertTrue(assertThrows(UsageException.class, () -> Recipe.DEFAULT.withAuxkCoef(-1)).getMessage()
                 .startsWith("auxk_coef must be"));
+    }
+
+    private static void assertBlames(Setting expected, org.junit.jupiter.api.function.Executable refused) {
+        UsageException e = assertThrows(UsageException.class, refused);
+        assertEquals(expected, e.setting(), e.getMessage());
     }
 
     @Test
