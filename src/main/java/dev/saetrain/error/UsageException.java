@@ -37,7 +37,7 @@ public class UsageException extends RuntimeException {
     /**
      * Blames {@code setting}: the message is its name, a space, then {@code problem}, whose parts are text and the
      * other settings it names, e.g. {@code new UsageException(TOKENS, tokens + " is less than one batch (", BATCH,
-     * " " + batch + ")")}.
+     * " " + batch + ")")}. A cause is given with {@link #because}, not among the parts.
      */
     public UsageException(Setting setting, Object... problem) {
         this(setting, prefixed(List.of(setting, " "), problem), null);
