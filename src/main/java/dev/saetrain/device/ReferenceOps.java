@@ -772,7 +772,7 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
                 positive.add(q);
             }
         }
-        // Stable sort: equal values keep row-major order, the tie rule Device.batchTopk states.
+        // Stable sort: equal values keep row-major order, the tie rule BatchTopkOps.batchTopk states.
         positive.sort(Comparator.comparingDouble((Integer q) -> p[q]).reversed());
         int r = (int) Math.min(kTotal, positive.size());
         boolean[] kept = new boolean[batch * nLatents];

@@ -317,7 +317,7 @@ public final class CudaActivationOps implements AutoCloseable {
         return sumRows(partial, blocks, 1)[0];
     }
 
-    /** The group ends, downloaded and checked (Device.matryoshkaDecode: implementations check them). */
+    /** The group ends, downloaded and checked (MatryoshkaOps.matryoshkaDecode: implementations check them). */
     private void checkGroupEnds(IntBuf groupEnds, int groups, int nLatents) {
         requirePositive("matryoshka", "groups", groups);
         requireSize("matryoshka", "groupEnds", groupEnds, groups);
