@@ -20,10 +20,12 @@ import dev.saetrain.device.arch.MatryoshkaOps;
 import java.util.List;
 
 /**
- * The activation, selection, decode and backward ops of {@link Device} on CUDA (kernels in
- * {@code src/main/cuda/activation.cu} and {@code src/main/cuda/sparse.cu}, specs in {@link ActKernels}), written
- * against {@link CudaRuntime} only. {@code CudaDevice} delegates these ops here with the same signatures; buffers are
- * {@link CudaFloatBuf} / {@link CudaIntBuf}. Formulas, layouts and contracts are Device's Javadoc.
+ * The activation, selection, decode and backward ops of {@link Device} and of the architectures' kernel interfaces
+ * ({@code dev.saetrain.device.arch}) on CUDA (kernels in {@code src/main/cuda/activation.cu} and
+ * {@code src/main/cuda/sparse.cu}, specs in {@link ActKernels}), written against {@link CudaRuntime} only.
+ * {@code CudaDevice} and {@code CudaArchOps} delegate here, the sizes and parameter records unpacked into plain
+ * arguments; buffers are {@link CudaFloatBuf} / {@link CudaIntBuf}. Formulas, layouts and contracts are those of
+ * the interfaces' Javadoc.
  *
  * <p>Batch, dIn and nLatents must be >= 1. Work is queued on the runtime's compute stream; ops that return a count
  * or a sum (and topk with a dead filter, and the Matryoshka ops, which check the group ends) download a few words
