@@ -1,10 +1,11 @@
 package dev.saetrain.device;
 
+import dev.saetrain.device.arch.MatryoshkaOps;
 import java.util.Arrays;
 
 /**
- * The matryoshka group ends the Device ops take ({@link Device#matryoshkaDecode}): {@code ends[0 .. groups)} are the
- * prefix bounds, group g being latents {@code [0, ends[g])}; strictly increasing from >= 1 and ending at nLatents.
+ * The matryoshka group ends the Device ops take ({@link MatryoshkaOps#matryoshkaDecode}): {@code ends[0 .. groups)} are
+ * the prefix bounds, group g being latents {@code [0, ends[g])}; strictly increasing from >= 1 and ending at nLatents.
  * One check for every device and the reference.
  */
 public final class GroupEnds {

@@ -1,16 +1,21 @@
 package dev.saetrain.device;
 
+import dev.saetrain.device.arch.BatchTopkOps;
+import dev.saetrain.device.arch.GatedOps;
+import dev.saetrain.device.arch.JumpReluOps;
+import dev.saetrain.device.arch.MatryoshkaOps;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 
 /**
- * The plainest implementation of {@link Device}: heap arrays, one loop per formula, sums in double, never
- * optimised. Every fast device is checked against it. When an op's contract is violated (fewer candidates
- * than k, an entry outside the buffers) it throws, where a fast device may assume.
+ * The plainest implementation of {@link Device} and of the architectures' kernel interfaces (it hands out itself for
+ * each): heap arrays, one loop per formula, sums in double, never optimised. Every fast device is checked against it.
+ * When an op's contract is violated (fewer candidates than k, an entry outside the buffers) it throws, where a fast
+ * device may assume.
  */
-public final class ReferenceOps implements Device {
+public final class ReferenceOps implements Device, JumpReluOps, GatedOps, MatryoshkaOps, BatchTopkOps {
 
     /** A heap fp32 buffer. */
     static final class RefFloatBuf implements FloatBuf {
@@ -150,8 +155,11 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
-                       int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
+    public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec, StepShape shape,
+                       FloatBuf xIn, FloatBuf pre) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
         float[] xs = f(x);
         float[] bd = f(bDec);
         float[] we = f(wEnc);
@@ -175,7 +183,9 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public void topk(FloatBuf pre, int batch, int nLatents, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
+    public void topk(FloatBuf pre, StepShape shape, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
         if ((long) batch * k > out.capacity()) {
             throw new IllegalArgumentException("topk needs " + (long) batch * k + " entries, out holds " + out.capacity());
         }
@@ -209,7 +219,9 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public long reluSparse(FloatBuf pre, int batch, int nLatents, SparseActs out) {
+    public long reluSparse(FloatBuf pre, StepShape shape, SparseActs out) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
         float[] p = f(pre);
         int[] rowPtr = n(out.rowPtr());
         long total = 0;
@@ -242,7 +254,9 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public long reluDense(FloatBuf pre, int batch, int nLatents) {
+    public long reluDense(FloatBuf pre, StepShape shape) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
         float[] p = f(pre);
         long c = 0;
         for (int i = 0; i < batch * nLatents; i++) {
@@ -272,8 +286,10 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public void recordFiresDense(FloatBuf fd, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+    public void recordFiresDense(FloatBuf fd, StepShape shape, IntBuf counts, IntBuf lastFired, int step,
                                  FloatBuf actSums) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
         float[] v = f(fd);
         double[] sums = new double[nLatents];
         for (int b = 0; b < batch; b++) {
@@ -289,10 +305,10 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public long reluDenseFires(FloatBuf pre, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+    public long reluDenseFires(FloatBuf pre, StepShape shape, IntBuf counts, IntBuf lastFired, int step,
                                FloatBuf actSums) {
-        long c = reluDense(pre, batch, nLatents);
-        recordFiresDense(pre, batch, nLatents, counts, lastFired, step, actSums);
+        long c = reluDense(pre, shape);
+        recordFiresDense(pre, shape, counts, lastFired, step, actSums);
         return c;
     }
 
@@ -305,8 +321,10 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public double sparseDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
-                               int batch, int dIn, FloatBuf xHat, FloatBuf err) {
+    public double sparseDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, StepShape shape,
+                               FloatBuf xHat, FloatBuf err) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
         int[] rowPtr = n(acts.rowPtr());
         int[] idx = n(acts.idx());
         float[] val = f(acts.val());
@@ -325,8 +343,11 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public double denseDecode(FloatBuf fd, FloatBuf wDec, FloatBuf bDec, FloatBuf target,
-                              int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err) {
+    public double denseDecode(FloatBuf fd, FloatBuf wDec, FloatBuf bDec, FloatBuf target, StepShape shape,
+                              FloatBuf xHat, FloatBuf err) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
         float[] fv = f(fd);
         float[] wd = f(wDec);
         double[] xh = new double[batch * dIn];
@@ -394,7 +415,10 @@ public final class ReferenceOps implements Device {
 
     @Override
     public void sparseDecoderBackward(SparseActs acts, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
-                                      int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf rowActive) {
+                                      StepShape shape, FloatBuf dWDec, IntBuf rowActive) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
         int[] rowPtr = n(acts.rowPtr());
         int[] idx = n(acts.idx());
         float[] val = f(acts.val());
@@ -441,8 +465,11 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public void sparseEncoderBackward(SparseActs acts, FloatBuf xIn, int batch, int dIn, int nLatents,
-                                      FloatBuf dWEnc, FloatBuf dBEnc, IntBuf rowActive) {
+    public void sparseEncoderBackward(SparseActs acts, FloatBuf xIn, StepShape shape, FloatBuf dWEnc, FloatBuf dBEnc,
+                                      IntBuf rowActive) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
         int[] rowPtr = n(acts.rowPtr());
         int[] idx = n(acts.idx());
         float[] val = f(acts.val());
@@ -481,8 +508,15 @@ public final class ReferenceOps implements Device {
 
     @Override
     public void denseBackward(FloatBuf fd, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
-                              int batch, int dIn, int nLatents, FloatBuf dpreScratch,
-                              FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc) {
+                              StepShape shape, FloatBuf dpreScratch, SaeGrads grads) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
+        FloatBuf dWDec = grads.dWDec();
+        IntBuf decActive = grads.decActive();
+        FloatBuf dWEnc = grads.dWEnc();
+        IntBuf encActive = grads.encActive();
+        FloatBuf dBEnc = grads.dBEnc();
         float[] fv = f(fd);
         float[] er = f(err);
         float[] wd = f(wDec);
@@ -621,7 +655,14 @@ public final class ReferenceOps implements Device {
 
     @Override
     public void adamStep(FloatBuf param, FloatBuf grad, FloatBuf m, FloatBuf v, int rows, int cols, IntBuf rowActive,
-                         float lr, float beta1, float beta2, float eps, float gradScale, int t) {
+                         AdamUpdate u) {
+        // The formula as Device states it, in double (not AdamUpdate's float step size: this is the reference).
+        float lr = u.lr();
+        float beta1 = u.beta1();
+        float beta2 = u.beta2();
+        float eps = u.eps();
+        float gradScale = u.gradScale();
+        int t = u.t();
         float[] p = f(param);
         float[] gs = f(grad);
         float[] ms = f(m);
@@ -655,8 +696,12 @@ public final class ReferenceOps implements Device {
     // relu-2023 (dead-latent resampling) and tied weights
 
     @Override
-    public void resampleRows(FloatBuf x, FloatBuf bDec, IntBuf latents, IntBuf rows, int count, int dIn, float encNorm,
-                             FloatBuf wDec, FloatBuf wEnc, FloatBuf bEnc) {
+    public void resampleRows(FloatBuf x, SaeParams params, IntBuf latents, IntBuf rows, int count, int dIn,
+                             float encNorm) {
+        FloatBuf bDec = params.bDec();
+        FloatBuf wDec = params.wDec();
+        FloatBuf wEnc = params.wEnc();
+        FloatBuf bEnc = params.bEnc();
         for (int q = 0; q < count; q++) {
             int i = n(latents)[q];
             int b = n(rows)[q];
@@ -683,10 +728,40 @@ public final class ReferenceOps implements Device {
         }
     }
 
+    // the architectures' kernels: this object itself
+
+    @Override
+    public JumpReluOps jumpReluOps() {
+        return this;
+    }
+
+    @Override
+    public GatedOps gatedOps() {
+        return this;
+    }
+
+    @Override
+    public MatryoshkaOps matryoshkaOps() {
+        return this;
+    }
+
+    @Override
+    public BatchTopkOps batchTopkOps() {
+        return this;
+    }
+
+    /** The CPU's: parity checks and reference runs take the same paths as the CPU device. */
+    @Override
+    public SparseSwitch sparseSwitch() {
+        return SparseSwitch.MEASURED_ON_CPU;
+    }
+
     // batchtopk and jumprelu
 
     @Override
-    public long batchTopk(FloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuf minKept) {
+    public long batchTopk(FloatBuf pre, StepShape shape, long kTotal, SparseActs out, FloatBuf minKept) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
         if (kTotal > out.capacity()) {
             throw new IllegalArgumentException("batchTopk keeps up to " + kTotal + ", out holds " + out.capacity());
         }
@@ -697,7 +772,7 @@ public final class ReferenceOps implements Device {
                 positive.add(q);
             }
         }
-        // Stable sort: equal values keep row-major order, the tie rule Device.batchTopk states.
+        // Stable sort: equal values keep row-major order, the tie rule BatchTopkOps.batchTopk states.
         positive.sort(Comparator.comparingDouble((Integer q) -> p[q]).reversed());
         int r = (int) Math.min(kTotal, positive.size());
         boolean[] kept = new boolean[batch * nLatents];
@@ -733,7 +808,9 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out) {
+    public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, StepShape shape, SparseActs out) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
         float[] p = f(pre);
         float[] th = f(threshold);
         int[] rowPtr = n(out.rowPtr());
@@ -764,7 +841,9 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public long jumpReluDense(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, FloatBuf fOut) {
+    public long jumpReluDense(FloatBuf pre, FloatBuf threshold, StepShape shape, FloatBuf fOut) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
         float[] p = f(pre);
         float[] th = f(threshold);
         long c = 0;
@@ -780,8 +859,10 @@ public final class ReferenceOps implements Device {
 
     @Override
     public void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
-                                          float eps, float l0Scale, int batch, int dIn, int nLatents,
-                                          FloatBuf dLogThreshold) {
+                                          float eps, float l0Scale, StepShape shape, FloatBuf dLogThreshold) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
         float[] p = f(pre);
         float[] th = f(threshold);
         float[] er = f(err);
@@ -811,10 +892,14 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, IntBuf groupEnds,
-                                     int groups, int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err,
-                                     FloatBuf residSuffix) {
-        int[] ends = groupEnds(groupEnds, groups, nLatents);
+    public double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, Groups nested,
+                                     StepShape shape, FloatBuf xHat, FloatBuf err) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
+        int groups = nested.groups();
+        FloatBuf residSuffix = nested.residSuffix();
+        int[] ends = groupEnds(nested.groupEnds(), groups, nLatents);
         int[] rowPtr = n(acts.rowPtr());
         int[] idx = n(acts.idx());
         float[] val = f(acts.val());
@@ -855,10 +940,13 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups,
-                                          float scale, FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec,
-                                          IntBuf rowActive) {
-        int[] ends = groupEnds(groupEnds, groups, nLatents);
+    public void matryoshkaDecoderBackward(SparseActs acts, Groups nested, float scale, FloatBuf wDec, StepShape shape,
+                                          FloatBuf dWDec, IntBuf rowActive) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
+        FloatBuf residSuffix = nested.residSuffix();
+        int[] ends = groupEnds(nested.groupEnds(), nested.groups(), nLatents);
         int[] rowPtr = n(acts.rowPtr());
         int[] idx = n(acts.idx());
         float[] val = f(acts.val());
@@ -917,8 +1005,13 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public long gatedSparse(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
-                            SparseActs out, FloatBuf gateVal, FloatBuf gateSums, IntBuf fired) {
+    public long gatedSparse(FloatBuf pre, Latents latents, StepShape shape, SparseActs out, FloatBuf gateVal,
+                            FloatBuf gateSums, IntBuf fired) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
+        FloatBuf bGate = latents.bGate();
+        FloatBuf bMag = latents.bMag();
+        FloatBuf magScale = latents.magScale();
         float[] p = f(pre);
         int[] rowPtr = n(out.rowPtr());
         long total = 0;
@@ -957,8 +1050,13 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public long gatedDense(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
-                           FloatBuf fOut, FloatBuf gateSums, IntBuf fired) {
+    public long gatedDense(FloatBuf pre, Latents latents, StepShape shape, FloatBuf fOut, FloatBuf gateSums,
+                           IntBuf fired) {
+        int batch = shape.batch();
+        int nLatents = shape.nLatents();
+        FloatBuf bGate = latents.bGate();
+        FloatBuf bMag = latents.bMag();
+        FloatBuf magScale = latents.magScale();
         float[] p = f(pre);
         double[] sums = new double[nLatents];
         long open = 0;
@@ -995,9 +1093,19 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
-                                    FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn,
-                                    int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag) {
+    public void gatedSparseBackward(SparseActs acts, SparseActs gate, Residuals r, FloatBuf wDec, Latents latents,
+                                    StepShape shape, Grads grads) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
+        FloatBuf auxErr = r.auxErr();
+        float auxScale = r.auxScale();
+        FloatBuf l1PerLatent = latents.l1PerLatent();
+        FloatBuf magScale = latents.magScale();
+        FloatBuf bMag = latents.bMag();
+        FloatBuf dBGate = grads.shared().dBEnc();
+        FloatBuf dBMag = grads.dBMag();
+        FloatBuf dRMag = grads.dRMag();
         int[] rowPtr = n(acts.rowPtr());
         int[] idx = n(acts.idx());
         double[] sGate = new double[nLatents];
@@ -1022,11 +1130,27 @@ public final class ReferenceOps implements Device {
     }
 
     @Override
-    public void gatedDenseBackward(FloatBuf gate, FloatBuf fIn, FloatBuf err, float scale, FloatBuf auxErr,
-                                   float auxScale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf magScale,
-                                   FloatBuf bMag, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf scratch,
-                                   FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive,
-                                   FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums) {
+    public void gatedDenseBackward(FloatBuf gate, FloatBuf fIn, Residuals r, FloatBuf wDec, FloatBuf xIn,
+                                   Latents latents, StepShape shape, FloatBuf scratch, Grads grads) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
+        FloatBuf err = r.err();
+        float scale = r.scale();
+        FloatBuf auxErr = r.auxErr();
+        float auxScale = r.auxScale();
+        FloatBuf l1PerLatent = latents.l1PerLatent();
+        FloatBuf magScale = latents.magScale();
+        FloatBuf bMag = latents.bMag();
+        SaeGrads shared = grads.shared();
+        FloatBuf dWDec = shared.dWDec();
+        IntBuf decActive = shared.decActive();
+        FloatBuf dWEnc = shared.dWEnc();
+        IntBuf encActive = shared.encActive();
+        FloatBuf dBGate = shared.dBEnc();
+        FloatBuf dBMag = grads.dBMag();
+        FloatBuf dRMag = grads.dRMag();
+        FloatBuf dpreSums = grads.dpreSums();
         float[] fv = f(fIn).clone();
         float[] gv = f(gate);
         float[] er = f(err);

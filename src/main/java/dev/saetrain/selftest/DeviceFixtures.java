@@ -6,6 +6,7 @@ import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SparseActs;
 
+import dev.saetrain.device.StepShape;
 import dev.saetrain.device.cpu.CpuDevice;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,11 @@ public final class DeviceFixtures {
 
     /** One problem size: rows, input width, dictionary size, active latents per row (topk). */
     public record Shape(int batch, int dIn, int nLatents, int k) {
+        /** (batch, dIn, nLatents), as the step's ops take them. */
+        public StepShape step() {
+            return new StepShape(batch, dIn, nLatents);
+        }
+
         @Override
         public String toString() {
             return "B=" + batch + " d=" + dIn + " m=" + nLatents + " k=" + k;
@@ -262,7 +268,7 @@ public final class DeviceFixtures {
     public static HostActs topkHost(float[] pre, int batch, int nLatents, int k) {
         Device ref = new ReferenceOps();
         SparseActs a = SparseActs.allocate(ref, batch, batch * k);
-        ref.topk(up(ref, pre), batch, nLatents, k, null, 0, a);
+        ref.topk(up(ref, pre), new StepShape(batch, 0, nLatents), k, null, 0, a);
         return HostActs.download(ref, a);
     }
 

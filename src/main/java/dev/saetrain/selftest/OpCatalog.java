@@ -38,7 +38,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Which parity check covers which {@link Device} op: every check method of {@code dev.saetrain.selftest.parity} that
+ * Which parity check covers which {@link Device} op (the ops of the architectures' kernel interfaces the device hands
+ * out included, see {@link #deviceOps}): every check method of {@code dev.saetrain.selftest.parity} that
  * takes a device under test, with the op its comparisons concern until the check marks another
  * ({@link ParityAssert#op}). The two matryoshka checks that take no device (they pin CpuDevice's argument checks)
  * run under JUnit only. {@link #uncovered} lists the Device methods that neither a check nor {@link #NOT_COMPARED}
@@ -109,16 +110,34 @@ public final class OpCatalog {
     public static final Map<String, String> NOT_COMPARED = Map.of(
             "describe", "text, not a result: printed in the environment lines",
             "close", "releases the device: run after the checks (an error there fails the selftest)",
-            "freeMemoryBytes", "a measurement, not a result: printed in the environment lines");
+            "freeMemoryBytes", "a measurement, not a result: printed in the environment lines",
+            "sparseSwitch", "a policy, not a result: where the step switches paths (the step parity runs both)");
+
+    /** Where the architectures' kernel interfaces live (their accessors on Device stand for their ops). */
+    private static final String ARCH_PACKAGE = "dev.saetrain.device.arch";
 
     private OpCatalog() {
     }
 
-    /** Every op the Device interface declares (its instance methods, defaults included), sorted. */
+    /**
+     * Every op the Device interface declares (its instance methods, defaults included) and, in place of the
+     * accessors that hand out an architecture's kernels ({@code jumpReluOps()} ...), the ops of those interfaces;
+     * sorted.
+     */
     public static Set<String> deviceOps() {
         Set<String> ops = new TreeSet<>();
         for (Method m : Device.class.getMethods()) {
-            if (!Modifier.isStatic(m.getModifiers())) {
+            if (Modifier.isStatic(m.getModifiers())) {
+                continue;
+            }
+            Class<?> r = m.getReturnType();
+            if (r.isInterface() && r.getPackageName().equals(ARCH_PACKAGE)) {
+                for (Method k : r.getMethods()) {
+                    if (!Modifier.isStatic(k.getModifiers())) {
+                        ops.add(k.getName());
+                    }
+                }
+            } else {
                 ops.add(m.getName());
             }
         }

@@ -4,6 +4,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.SparseSwitch;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,22 +17,32 @@ import java.util.List;
  */
 final class Allocator implements AutoCloseable {
     private final Device dev; // null: counting only
+    private final SparseSwitch sparseSwitch;
     private final List<Runnable> closers = new ArrayList<>();
     private long parameterBytes;
     private long bufferBytes;
 
-    private Allocator(Device dev) {
+    private Allocator(Device dev, SparseSwitch sparseSwitch) {
         this.dev = dev;
+        this.sparseSwitch = sparseSwitch;
     }
 
     /** Allocates on {@code device}. */
     static Allocator on(Device device) {
-        return new Allocator(device);
+        return new Allocator(device, device.sparseSwitch());
     }
 
-    /** Counts and allocates nothing: its buffers are placeholders that no op may be given. */
-    static Allocator counting() {
-        return new Allocator(null);
+    /**
+     * Counts and allocates nothing: its buffers are placeholders that no op may be given. The sparse activations are
+     * sized for {@code sparseSwitch}, the densities of the device the engine will run on.
+     */
+    static Allocator counting(SparseSwitch sparseSwitch) {
+        return new Allocator(null, sparseSwitch);
+    }
+
+    /** The device's dense/sparse crossing densities (the steps size their sparse activations by them). */
+    SparseSwitch sparseSwitch() {
+        return sparseSwitch;
     }
 
     /** The device the buffers live on; null for a counting allocator. */

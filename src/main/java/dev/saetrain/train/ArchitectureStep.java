@@ -20,20 +20,9 @@ import java.util.Map;
  */
 interface ArchitectureStep {
     /**
-     * Density of active (row, latent) pairs below which the relu and relu-2023 steps use sparse products. Where
-     * they cross on the CPU (`bench --arch relu --l0 N`, each path forced, d = 512 x16, batch 4096, 2 threads):
-     * sparse 1.5x the dense step at 3.5 %, 1.3-1.4x at 5.6 %, 1.2-1.3x at 6.3 %, 1.07x at 7.8 %, 0.85x at 8.8 %.
-     * The CUDA step takes the same switch; where its paths cross has not been measured.
+     * Entries of the sparse activations of a step that goes sparse below {@code density} (the device's, {@link
+     * dev.saetrain.device.SparseSwitch}).
      */
-    double RELU_SPARSE_DENSITY = 1.0 / 16;
-    /**
-     * The same switch for jumprelu and gated, whose sparse steps cost more per active pair (jumprelu's threshold
-     * gradient, gated's two paths): on the CPU as above, sparse over dense 1.10x (jumprelu) and 1.14x (gated) at
-     * 4.1-4.4 %, 0.71x and 0.72x at 6.5-6.8 %: they cross near 5 %.
-     */
-    double SPARSE_DENSITY = 1.0 / 24;
-
-    /** Entries of the sparse activations of a step that goes sparse below {@code density}. */
     static long sparseCapacity(int batch, int nLatents, double density) {
         return Math.max(batch, (long) (batch * (double) nLatents * density));
     }

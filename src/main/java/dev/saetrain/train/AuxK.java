@@ -55,16 +55,15 @@ final class AuxK {
         int kAux = Math.min(s.cfg.kAux(), dead);
         SparseActs aux = kAux == s.cfg.kAux() ? auxActs : new SparseActs(auxActs.rowPtr(), auxActs.idx(),
                 auxActs.val(), auxActs.grad(), batch, batch * kAux);
-        dev.topk(s.pre, batch, s.m, kAux, s.lastFired, s.step - 1 - s.deadSteps, aux);
+        dev.topk(s.pre, s.shape, kAux, s.lastFired, s.step - 1 - s.deadSteps, aux);
         dev.scaleInto(s.err, resid, (long) batch * d, -1f);
         double denom = dev.centeredSumSquares(resid, batch, d);
         if (!(denom > 0)) {
             return 0;
         }
-        double auxSse = dev.sparseDecode(aux, s.wDec.param, null, resid, batch, d, auxHat, auxErr);
+        double auxSse = dev.sparseDecode(aux, s.wDec.param, null, resid, s.shape, auxHat, auxErr);
         float auxScale = (float) (2 * alpha / denom);
-        dev.sparseBackward(aux, auxErr, auxScale, s.wDec.param, null, s.xIn, batch, d, s.m, s.wDec.grad,
-                s.decActive, s.encGrad(), s.bEnc.grad, s.encFlags());
+        dev.sparseBackward(aux, auxErr, auxScale, s.wDec.param, null, s.xIn, s.shape, s.grads);
         return alpha * auxSse / denom;
     }
 }

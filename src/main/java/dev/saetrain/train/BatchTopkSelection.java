@@ -3,6 +3,7 @@ package dev.saetrain.train;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.StepShape;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.util.Arrays;
@@ -25,15 +26,15 @@ final class BatchTopkSelection {
     static final String THRESHOLD_KEY = "batchtopk_threshold";
 
     private final Device dev;
-    private final int batch;
+    private final StepShape shape;
     private final long kTotal;
     private final FloatBuf minKept; // [1]
     private float threshold;         // 0: no estimate yet
 
-    BatchTopkSelection(Allocator a, SaeConfig cfg, int batch) {
+    BatchTopkSelection(Allocator a, SaeConfig cfg, StepShape shape) {
         this.dev = a.device();
-        this.batch = batch;
-        this.kTotal = (long) cfg.k() * batch;
+        this.shape = shape;
+        this.kTotal = (long) cfg.k() * shape.batch();
         this.minKept = a.floats(1);
     }
 
@@ -41,8 +42,8 @@ final class BatchTopkSelection {
      * Selects the batch's k * B largest positive pre-activations of pre [B, nLatents] into {@code acts},
      * updates theta from the smallest of them, and returns how many were kept (all of value > 0).
      */
-    long select(FloatBuf pre, int nLatents, SparseActs acts) {
-        long kept = dev.batchTopk(pre, batch, nLatents, kTotal, acts, minKept);
+    long select(FloatBuf pre, SparseActs acts) {
+        long kept = dev.batchTopkOps().batchTopk(pre, shape, kTotal, acts, minKept);
         if (kept > 0) {
             float[] h = new float[1];
             dev.download(minKept, 0, h, 0, 1);

@@ -19,7 +19,7 @@ final class BatchTopkStep implements BatchSelectionStep {
         this.s = s;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
         this.auxK = new AuxK(a, s, auxAlpha);
-        this.selection = new BatchTopkSelection(a, s.cfg, s.batch);
+        this.selection = new BatchTopkSelection(a, s.cfg, s.shape);
     }
 
     @Override
@@ -39,7 +39,7 @@ final class BatchTopkStep implements BatchSelectionStep {
 
     @Override
     public Result forwardBackward(FloatBuf x, double coef, float gScale, int dead) {
-        long active = selection.select(s.pre, s.m, acts);
+        long active = selection.select(s.pre, acts);
         s.lap("select");
         double sse = s.sparseDecodeAndBackward(acts, x, gScale);
         double aux = auxK.thenRecordFires(dead, acts);

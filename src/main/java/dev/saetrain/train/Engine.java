@@ -1,8 +1,10 @@
 package dev.saetrain.train;
 
+import dev.saetrain.device.AdamUpdate;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.util.Arrays;
@@ -32,8 +34,8 @@ import java.util.Map;
  *         + auxiliary reconstruction from relu(pi_gate) ({@link GatedStep}, Rajamanoharan et al. 2024)
  * </pre>
  * Gradients are sparse (O(|S| d)); the relu recipe starts dense (half the latents fire at initialisation)
- * and switches to sparse products once the measured density falls below {@link
- * ArchitectureStep#RELU_SPARSE_DENSITY} (jumprelu and gated: {@link ArchitectureStep#SPARSE_DENSITY}).
+ * and switches to sparse products once the measured density falls below the device's crossing density ({@link
+ * Device#sparseSwitch()}; jumprelu and gated likewise).
  *
  * <p>The engine runs what every architecture shares ({@link SharedParts}: encode, b_dec's gradient, the unit-norm
  * projection, clipping, Adam, decoder renormalisation, firing and dead counts); everything else is the
@@ -134,10 +136,11 @@ public final class Engine implements AutoCloseable {
      * What {@code new Engine(device, init(cfg), batch, ...)} allocates, counted by building the same parts on a
      * counting {@link Allocator}: the dense paths' scratch included and, where the architecture resamples dead
      * latents (relu-2023), the resampler's buffers as the trainer builds it (with resampling on, the default;
-     * {@code --resample-every 0} allocates batch + 2 nLatents words less).
+     * {@code --resample-every 0} allocates batch + 2 nLatents words less). The sparse activations of the steps
+     * that switch between dense and sparse products are sized by {@code sparseSwitch}, the device's.
      */
-    public static MemoryNeed memoryNeed(SaeConfig cfg, int batch) {
-        Allocator counting = Allocator.counting();
+    public static MemoryNeed memoryNeed(SaeConfig cfg, int batch, SparseSwitch sparseSwitch) {
+        Allocator counting = Allocator.counting(sparseSwitch);
         new Engine(counting, cfg, batch, 1, cfg.arch().resamplesDeadLatents() ? new Resampler.Plan(0, 1, 1, 0) : null,
                 AUX_ALPHA, EPS);
         return new MemoryNeed(counting.parameterBytes(), counting.bufferBytes());
@@ -238,7 +241,8 @@ public final class Engine implements AutoCloseable {
     }
 
     private void adam(AdamState a, IntBuf rowActive, float lr, float clip, int t) {
-        dev.adamStep(a.param, a.grad, a.m, a.v, a.rows, a.cols, rowActive, lr, BETA1, BETA2, adamEps, clip, t);
+        dev.adamStep(a.param, a.grad, a.m, a.v, a.rows, a.cols, rowActive,
+                new AdamUpdate(lr, BETA1, BETA2, adamEps, clip, t));
     }
 
     /**
@@ -255,7 +259,7 @@ public final class Engine implements AutoCloseable {
         dev.fill(s.bEnc.grad, m, 0f);
         dev.fill(s.bDec.grad, d, 0f);
         s.lap("setup");
-        dev.encode(x, s.bDec.param, s.encParam(), s.bEnc.param, cfg.applyBDecToInput(), batch, d, m, s.xIn, s.pre);
+        dev.encode(x, s.bDec.param, s.encParam(), s.bEnc.param, cfg.applyBDecToInput(), s.shape, s.xIn, s.pre);
         s.lap("encode"); // the encode op alone: bench compares this phase with the product timed alone
         double centered = dev.centeredSumSquares(x, batch, d);
         float gScale = 2f / batch;

@@ -4,6 +4,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.GatedOps;
 import dev.saetrain.model.SaeWeights;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,16 +28,18 @@ import java.util.Map;
  * W_gate through exp(r_mag), r_mag and b_mag) learns from the mse where the gate is open and f > 0; pi_gate (W_gate,
  * b_gate) only from the sparsity and auxiliary terms.
  *
- * <p>At initialisation (W_gate = W_dec^T, biases 0) about half of the gates are open, like relu's latents, so the
- * step uses dense products until the measured density of open gates falls below {@link #SPARSE_DENSITY}, then
- * sparse ones over the open gates, which carry both f (val) and relu(pi_gate) (a second value array over the same
- * CSR rows). The dense path needs two [B, m] scratch buffers beyond pre: f and the products with W_dec^T.
+ * <p>At initialisation (W_gate = W_dec^T, biases 0) about half of the gates are open, like relu's latents, so the step
+ * uses dense products until the measured density of open gates falls below the device's {@link
+ * dev.saetrain.device.SparseSwitch#gated()}, then sparse ones over the open gates, which carry both f (val) and
+ * relu(pi_gate) (a second value array over the same CSR rows). The dense path needs two [B, m] scratch buffers beyond
+ * pre: f and the products with W_dec^T.
  */
 final class GatedStep implements ArchitectureStep {
     private final SharedParts s;
     private final Device dev;
     private final int batch;
     private final int m;
+    private final double sparseBelow;   // density of open gates below which the step goes sparse
     private final SparseActs acts;      // the open gates, val = f
     private final AdamState rMag;       // [1, m]
     private final AdamState bMag;       // [1, m]
@@ -52,13 +55,16 @@ final class GatedStep implements ArchitectureStep {
     private final FloatBuf auxErr;      // [B, d]
     private final Allocator.Later f;       // [B, m] f of the dense path
     private final Allocator.Later scratch; // [B, m] the dense path's products with W_dec^T
+    private final GatedOps.Latents latents; // b_gate (b_enc), b_mag, magScale, l1PerLatent, as the kernels take them
+    private final GatedOps.Grads grads;     // the shared gradients, b_mag's, r_mag's and dpreSums
 
     GatedStep(Allocator a, SharedParts s) {
         this.s = s;
         this.dev = s.dev;
         this.batch = s.batch;
         this.m = s.m;
-        long capacity = ArchitectureStep.sparseCapacity(batch, m, SPARSE_DENSITY);
+        this.sparseBelow = s.sparseSwitch.gated();
+        long capacity = ArchitectureStep.sparseCapacity(batch, m, sparseBelow);
         long bd = (long) batch * s.d;
         acts = a.sparse(batch, capacity);
         rMag = a.parameter(1, m);
@@ -75,6 +81,8 @@ final class GatedStep implements ArchitectureStep {
         auxErr = a.floats(bd);
         f = a.floatsLater((long) batch * m);
         scratch = a.floatsLater((long) batch * m);
+        latents = new GatedOps.Latents(s.bEnc.param, bMag.param, magScale, l1PerLatent);
+        grads = new GatedOps.Grads(s.grads, bMag.grad, rMag.grad, dpreSums);
     }
 
     /** Loads b_mag and r_mag [nLatents]. */
@@ -121,11 +129,13 @@ final class GatedStep implements ArchitectureStep {
     @Override
     public Result forwardBackward(FloatBuf x, double lambda, float gScale, int dead) {
         int d = s.d;
+        GatedOps ops = dev.gatedOps();
+        GatedOps.Residuals r = new GatedOps.Residuals(s.err, gScale, auxErr, gScale);
         dev.expInto(rMag.param, magScale, m);
         dev.rowNorms(s.wDec.param, m, d, decNorms);
         dev.scaleInto(decNorms, l1PerLatent, m, (float) (lambda / batch));
-        long open = s.lastDensity < SPARSE_DENSITY
-                ? dev.gatedSparse(s.pre, s.bEnc.param, bMag.param, magScale, batch, m, acts, gateVal, gateSums, fired)
+        long open = s.lastDensity < sparseBelow
+                ? ops.gatedSparse(s.pre, latents, s.shape, acts, gateVal, gateSums, fired)
                 : -1;
         boolean dense = open < 0;
         double sse;
@@ -133,23 +143,20 @@ final class GatedStep implements ArchitectureStep {
         if (!dense) {
             SparseActs gate = new SparseActs(acts.rowPtr(), acts.idx(), gateVal, gateGrad, batch, acts.capacity());
             dev.recordFires(acts, m, s.fireCounts, s.lastFired, s.step, null);
-            sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, batch, d, s.xHat, s.err);
-            auxSse = dev.sparseDecode(gate, s.wDec.param, s.bDec.param, x, batch, d, auxHat, auxErr);
-            dev.sparseDecoderBackward(acts, s.err, gScale, s.wDec.param, null, batch, d, m, s.wDec.grad, s.decActive);
-            dev.gatedSparseBackward(acts, gate, auxErr, gScale, s.wDec.param, l1PerLatent, magScale, bMag.param,
-                    batch, d, m, s.bEnc.grad, bMag.grad, rMag.grad);
+            sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
+            auxSse = dev.sparseDecode(gate, s.wDec.param, s.bDec.param, x, s.shape, auxHat, auxErr);
+            dev.sparseDecoderBackward(acts, s.err, gScale, s.wDec.param, null, s.shape, s.wDec.grad, s.decActive);
+            ops.gatedSparseBackward(acts, gate, r, s.wDec.param, latents, s.shape, grads);
             dev.fill(dpreSums, m, 0f);
-            dev.sparseEncoderBackward(gate, s.xIn, batch, d, m, s.wEnc.grad, dpreSums, s.encActive);
+            dev.sparseEncoderBackward(gate, s.xIn, s.shape, s.wEnc.grad, dpreSums, s.encActive);
         } else {
             FloatBuf fd = f.get();
-            open = dev.gatedDense(s.pre, s.bEnc.param, bMag.param, magScale, batch, m, fd, gateSums, fired);
-            dev.recordFiresDense(fd, batch, m, s.fireCounts, s.lastFired, s.step, null);
-            sse = dev.denseDecode(fd, s.wDec.param, s.bDec.param, x, batch, d, m, s.xHat, s.err);
+            open = ops.gatedDense(s.pre, latents, s.shape, fd, gateSums, fired);
+            dev.recordFiresDense(fd, s.shape, s.fireCounts, s.lastFired, s.step, null);
+            sse = dev.denseDecode(fd, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
             // pre now holds relu(pi_gate): the auxiliary reconstruction's input.
-            auxSse = dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, x, batch, d, m, auxHat, auxErr);
-            dev.gatedDenseBackward(s.pre, fd, s.err, gScale, auxErr, gScale, s.wDec.param, l1PerLatent, magScale,
-                    bMag.param, s.xIn, batch, d, m, scratch.get(), s.wDec.grad, s.decActive, s.wEnc.grad, s.encActive,
-                    s.bEnc.grad, bMag.grad, rMag.grad, dpreSums);
+            auxSse = dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, x, s.shape, auxHat, auxErr);
+            ops.gatedDenseBackward(s.pre, fd, r, s.wDec.param, s.xIn, latents, s.shape, scratch.get(), grads);
         }
         if (s.cfg.applyBDecToInput()) {
             // x_in = x - b_dec feeds both pi_gate and pi_mag: b_dec gets -sum_i dpreSums_i W_gate_i.

@@ -3,6 +3,7 @@ package dev.saetrain.train;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.JumpReluOps;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.util.Map;
@@ -22,7 +23,8 @@ import java.util.Map;
  * and none from the L0 term. The L0 coefficient warms up like relu's lambda (the schedule's).
  *
  * <p>As with relu, about half the latents fire at initialisation (theta starts small), so the step uses dense
- * products until the measured density falls below {@link #SPARSE_DENSITY}, then sparse ones. The dense path
+ * products until the measured density falls below the device's {@link dev.saetrain.device.SparseSwitch#jumpRelu()},
+ * then sparse ones. The dense path
  * keeps pre intact (the threshold gradient reads it) by writing f into a dense scratch; pre then serves as the
  * dense backward's scratch, so the path needs no more memory than relu's.
  */
@@ -31,6 +33,7 @@ final class JumpReluStep implements ArchitectureStep {
     private final Device dev;
     private final int m;
     private final float eps;
+    private final double sparseBelow; // density of firing pairs below which the step goes sparse
     private final SparseActs acts;
     private final AdamState logThreshold; // [1, m]
     private final FloatBuf threshold;     // [m] exp(logThreshold), refreshed at each step
@@ -43,7 +46,8 @@ final class JumpReluStep implements ArchitectureStep {
         this.eps = (float) s.cfg.jumpReluBandwidth();
         this.logThreshold = a.parameter(1, m);
         this.threshold = a.floats(m);
-        this.acts = a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, m, SPARSE_DENSITY));
+        this.sparseBelow = s.sparseSwitch.jumpRelu();
+        this.acts = a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, m, sparseBelow));
         this.f = a.floatsLater((long) s.batch * m);
     }
 
@@ -84,30 +88,29 @@ final class JumpReluStep implements ArchitectureStep {
     @Override
     public Result forwardBackward(FloatBuf x, double lambda, float gScale, int dead) {
         int batch = s.batch;
-        int d = s.d;
+        JumpReluOps ops = dev.jumpReluOps();
         dev.expInto(logThreshold.param, threshold, m);
         float l0Scale = (float) (lambda / batch);
-        long nnz = s.lastDensity < SPARSE_DENSITY ? dev.jumpReluSparse(s.pre, threshold, batch, m, acts) : -1;
+        long nnz = s.lastDensity < sparseBelow ? ops.jumpReluSparse(s.pre, threshold, s.shape, acts) : -1;
         long active;
         double sse;
         if (nnz >= 0) {
             active = nnz;
             dev.recordFires(acts, m, s.fireCounts, s.lastFired, s.step, null);
-            sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, batch, d, s.xHat, s.err);
-            dev.jumpReluThresholdBackward(s.pre, threshold, s.err, gScale, s.wDec.param, eps, l0Scale, batch, d, m,
+            sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
+            ops.jumpReluThresholdBackward(s.pre, threshold, s.err, gScale, s.wDec.param, eps, l0Scale, s.shape,
                     logThreshold.grad);
-            dev.sparseDecoderBackward(acts, s.err, gScale, s.wDec.param, null, batch, d, m, s.wDec.grad, s.decActive);
-            dev.sparseEncoderBackward(acts, s.xIn, batch, d, m, s.wEnc.grad, s.bEnc.grad, s.encActive);
+            dev.sparseDecoderBackward(acts, s.err, gScale, s.wDec.param, null, s.shape, s.wDec.grad, s.decActive);
+            dev.sparseEncoderBackward(acts, s.xIn, s.shape, s.wEnc.grad, s.bEnc.grad, s.encActive);
         } else {
             FloatBuf fd = f.get();
-            active = dev.jumpReluDense(s.pre, threshold, batch, m, fd);
-            dev.recordFiresDense(fd, batch, m, s.fireCounts, s.lastFired, s.step, null);
-            sse = dev.denseDecode(fd, s.wDec.param, s.bDec.param, x, batch, d, m, s.xHat, s.err);
-            dev.jumpReluThresholdBackward(s.pre, threshold, s.err, gScale, s.wDec.param, eps, l0Scale, batch, d, m,
+            active = ops.jumpReluDense(s.pre, threshold, s.shape, fd);
+            dev.recordFiresDense(fd, s.shape, s.fireCounts, s.lastFired, s.step, null);
+            sse = dev.denseDecode(fd, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
+            ops.jumpReluThresholdBackward(s.pre, threshold, s.err, gScale, s.wDec.param, eps, l0Scale, s.shape,
                     logThreshold.grad);
             // pre is not read again this step: it becomes the scratch for dL/dpre.
-            dev.denseBackward(fd, s.err, gScale, s.wDec.param, null, s.xIn, batch, d, m, s.pre,
-                    s.wDec.grad, s.decActive, s.wEnc.grad, s.encActive, s.bEnc.grad);
+            dev.denseBackward(fd, s.err, gScale, s.wDec.param, null, s.xIn, s.shape, s.pre, s.grads);
         }
         s.lastDensity = active / ((double) batch * m);
         s.lap("jumprelu");

@@ -4,6 +4,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.MatryoshkaOps;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 
@@ -21,11 +22,11 @@ import dev.saetrain.model.SaeWeights;
  * residual of the full dictionary, x - x_hat_last, as in the authors' code. The inner prefixes' terms are reported
  * as the step's sparsity loss.
  *
- * <p>Gradients stay sparse: dL/dx_hat_j = (2/B) err_j, and a latent of group g takes part in every prefix j >= g,
- * so its decoder row and its activation see (2/B) sum_{j >= g} err_j. {@link Device#matryoshkaDecode} builds
- * the prefixes incrementally and writes those suffix sums ([groups, B, d]); {@link Device#matryoshkaDecoderBackward}
- * reads one suffix row per active entry: O(|S| d + groups B d), no dense [B, m] product. b_dec is in every prefix,
- * so its gradient is the column sum of the first slab, sum_j err_j ({@link #decoderResidual}).
+ * <p>Gradients stay sparse: dL/dx_hat_j = (2/B) err_j, and a latent of group g takes part in every prefix j >= g, so
+ * its decoder row and its activation see (2/B) sum_{j >= g} err_j. {@link MatryoshkaOps#matryoshkaDecode} builds the
+ * prefixes incrementally and writes those suffix sums ([groups, B, d]); {@link MatryoshkaOps#matryoshkaDecoderBackward}
+ * reads one suffix row per active entry: O(|S| d + groups B d), no dense [B, m] product. b_dec is in every prefix, so
+ * its gradient is the column sum of the first slab, sum_j err_j ({@link #decoderResidual}).
  */
 final class MatryoshkaStep implements BatchSelectionStep {
     private final SharedParts s;
@@ -36,16 +37,18 @@ final class MatryoshkaStep implements BatchSelectionStep {
     private final int groups;
     private final IntBuf groupEnds;     // [groups] int32, m_j
     private final FloatBuf residSuffix; // [groups, B, d]: slab g = sum_{j >= g} err_j
+    private final MatryoshkaOps.Groups nested; // the three above, as the kernels take them
 
     MatryoshkaStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
         this.dev = s.dev;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
         this.auxK = new AuxK(a, s, auxAlpha);
-        this.selection = new BatchTopkSelection(a, s.cfg, s.batch);
+        this.selection = new BatchTopkSelection(a, s.cfg, s.shape);
         this.groups = s.cfg.groupEnds().length;
         this.groupEnds = a.ints(groups);
         this.residSuffix = a.floats(Math.multiplyExact((long) groups * s.batch, s.d));
+        this.nested = new MatryoshkaOps.Groups(groupEnds, groups, residSuffix);
     }
 
     @Override
@@ -66,13 +69,12 @@ final class MatryoshkaStep implements BatchSelectionStep {
 
     @Override
     public Result forwardBackward(FloatBuf x, double coef, float gScale, int dead) {
-        long active = selection.select(s.pre, s.m, acts);
+        long active = selection.select(s.pre, acts);
         s.lap("select");
-        double[] sse = dev.matryoshkaDecode(acts, s.wDec.param, s.bDec.param, x, groupEnds, groups, s.batch, s.d, s.m,
-                s.xHat, s.err, residSuffix);
-        dev.matryoshkaDecoderBackward(acts, residSuffix, groupEnds, groups, gScale, s.wDec.param, s.batch, s.d, s.m,
-                s.wDec.grad, s.decActive);
-        dev.sparseEncoderBackward(acts, s.xIn, s.batch, s.d, s.m, s.wEnc.grad, s.bEnc.grad, s.encActive);
+        MatryoshkaOps ops = dev.matryoshkaOps();
+        double[] sse = ops.matryoshkaDecode(acts, s.wDec.param, s.bDec.param, x, nested, s.shape, s.xHat, s.err);
+        ops.matryoshkaDecoderBackward(acts, nested, gScale, s.wDec.param, s.shape, s.wDec.grad, s.decActive);
+        dev.sparseEncoderBackward(acts, s.xIn, s.shape, s.wEnc.grad, s.bEnc.grad, s.encActive);
         double inner = 0;
         for (int g = 0; g < groups - 1; g++) {
             inner += sse[g] / s.batch;

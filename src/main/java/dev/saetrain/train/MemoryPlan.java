@@ -3,6 +3,7 @@ package dev.saetrain.train;
 import static dev.saetrain.error.Setting.BATCH;
 import static dev.saetrain.error.Setting.MAX_MEMORY;
 
+import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
@@ -25,11 +26,14 @@ public final class MemoryPlan {
     private final List<Line> lines;
     private final long shared;
 
-    /** @param sharedBytes memory shared by the family (the batch buffer) */
-    public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes) {
+    /**
+     * @param sharedBytes  memory shared by the family (the batch buffer)
+     * @param sparseSwitch the densities of the device the family runs on (they size the sparse activations)
+     */
+    public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch) {
         List<Line> l = new ArrayList<>();
         for (SaeConfig c : saes) {
-            l.add(new Line(c.name(), Engine.memoryNeed(c, batch)));
+            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch)));
         }
         this.lines = List.copyOf(l);
         this.shared = sharedBytes;

@@ -2,6 +2,7 @@ package dev.saetrain.train;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
 import java.util.Map;
 
@@ -12,15 +13,16 @@ import java.util.Map;
  *   relu-2023: loss = mse + lambda * mean_b sum_i f_i, unit-norm decoder rows, dead latents resampled
  *              ({@link Resampler}; Bricken et al. 2023, "Towards Monosemanticity")
  * </pre>
- * About half the latents fire at initialisation, so the step uses dense products until the measured density falls
- * below {@link #RELU_SPARSE_DENSITY}, then sparse ones. Tied (relu only; Cunningham et al. 2023): the sparse path
- * adds the encoder-path gradient into W_dec's directly; the dense backward overwrites both gradients, so its
- * encoder part goes to a scratch [m, d] first and is added after.
+ * About half the latents fire at initialisation, so the step uses dense products until the measured density falls below
+ * the device's {@link dev.saetrain.device.SparseSwitch#relu()}, then sparse ones. Tied (relu only; Cunningham et al.
+ * 2023): the sparse path adds the encoder-path gradient into W_dec's directly; the dense backward overwrites both
+ * gradients, so its encoder part goes to a scratch [m, d] first and is added after.
  */
 final class ReluStep implements ArchitectureStep {
     private final SharedParts s;
     private final Device dev;
     private final boolean plainL1;
+    private final double sparseBelow; // density of firing pairs below which the step goes sparse
     private final SparseActs acts;
     private final FloatBuf decNorms;    // [m]
     private final FloatBuf l1PerLatent; // [m]
@@ -38,7 +40,8 @@ final class ReluStep implements ArchitectureStep {
         this.s = s;
         this.dev = s.dev;
         this.plainL1 = plainL1;
-        this.acts = a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, s.m, RELU_SPARSE_DENSITY));
+        this.sparseBelow = s.sparseSwitch.relu();
+        this.acts = a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, s.m, sparseBelow));
         this.decNorms = a.floats(s.m);
         this.l1PerLatent = a.floats(s.m);
         this.actSums = a.floats(s.m);
@@ -61,7 +64,7 @@ final class ReluStep implements ArchitectureStep {
             dev.rowNorms(s.wDec.param, m, d, decNorms);
             dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));
         }
-        long nnz = s.lastDensity < RELU_SPARSE_DENSITY ? dev.reluSparse(s.pre, batch, m, acts) : -1;
+        long nnz = s.lastDensity < sparseBelow ? dev.reluSparse(s.pre, s.shape, acts) : -1;
         long active;
         boolean dense = false;
         double sse;
@@ -69,10 +72,9 @@ final class ReluStep implements ArchitectureStep {
             active = nnz;
             dev.recordFires(acts, m, s.fireCounts, s.lastFired, s.step, actSums);
             s.lap("select");
-            sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, batch, d, s.xHat, s.err);
+            sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
             s.lap("decode");
-            dev.sparseBackward(acts, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, batch, d, m, s.wDec.grad,
-                    s.decActive, s.encGrad(), s.bEnc.grad, s.encFlags());
+            dev.sparseBackward(acts, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, s.shape, s.grads);
         } else {
             dense = true;
             if (!dpre.allocated()) {
@@ -82,18 +84,17 @@ final class ReluStep implements ArchitectureStep {
                     dev.fill(ones.get(), m, 1f);
                 }
             }
-            active = dev.reluDenseFires(s.pre, batch, m, s.fireCounts, s.lastFired, s.step, actSums);
+            active = dev.reluDenseFires(s.pre, s.shape, s.fireCounts, s.lastFired, s.step, actSums);
             s.lap("select");
-            sse = dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, x, batch, d, m, s.xHat, s.err);
+            sse = dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
             s.lap("decode");
             if (s.cfg.tied()) {
                 // denseBackward overwrites both gradients: the encoder's goes to a scratch, then adds in.
-                dev.denseBackward(s.pre, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, batch, d, m, dpre.get(),
-                        s.wDec.grad, s.decActive, tiedEncGrad.get(), s.decActive, s.bEnc.grad);
+                dev.denseBackward(s.pre, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, s.shape, dpre.get(),
+                        new SaeGrads(tiedEncGrad.get(), s.decActive, s.bEnc.grad, s.wDec.grad, s.decActive));
                 dev.addScaledRows(tiedEncGrad.get(), ones.get(), m, d, s.wDec.grad, s.decActive);
             } else {
-                dev.denseBackward(s.pre, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, batch, d, m, dpre.get(),
-                        s.wDec.grad, s.decActive, s.wEnc.grad, s.encActive, s.bEnc.grad);
+                dev.denseBackward(s.pre, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, s.shape, dpre.get(), s.grads);
             }
         }
         s.lastDensity = active / ((double) batch * m);

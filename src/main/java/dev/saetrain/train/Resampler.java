@@ -3,6 +3,7 @@ package dev.saetrain.train;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SaeParams;
 import dev.saetrain.model.Philox;
 import java.util.Arrays;
 import org.slf4j.Logger;
@@ -133,8 +134,8 @@ public final class Resampler {
         double meanAlive = n < m ? sum / (m - n) : 1.0;
         dev.uploadInt(picked, 0, latents, 0, n);
         dev.uploadInt(chosenRows, 0, rows, 0, n);
-        dev.resampleRows(x, bDec, latents, rows, n, d, (float) (ENCODER_SCALE * meanAlive), wDec.param, wEnc.param,
-                bEnc.param);
+        dev.resampleRows(x, new SaeParams(wEnc.param, bEnc.param, wDec.param, bDec), latents, rows, n, d,
+                (float) (ENCODER_SCALE * meanAlive));
         for (AdamState a : new AdamState[] {wEnc, wDec}) {
             dev.zeroRows(a.m, latents, n, d);
             dev.zeroRows(a.v, latents, n, d);

@@ -3,7 +3,10 @@ package dev.saetrain.train;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.SparseSwitch;
+import dev.saetrain.device.StepShape;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 
@@ -20,6 +23,10 @@ final class SharedParts {
     final int batch;
     final int d;
     final int m;
+    /** (batch, d, m), as the step's ops take them. */
+    final StepShape shape;
+    /** The device's dense/sparse crossing densities (while counting memory: the counting allocator's). */
+    final SparseSwitch sparseSwitch;
     /** Steps without firing after which a latent counts as dead. */
     final int deadSteps;
 
@@ -29,6 +36,8 @@ final class SharedParts {
     final AdamState bDec;   // [1, d]
     final IntBuf encActive; // [m] row flags of wEnc.grad; null when tied
     final IntBuf decActive; // [m] row flags of wDec.grad
+    /** The shared gradients as the backward ops take them: the encoder's go into W_dec's when tied. */
+    final SaeGrads grads;
 
     final FloatBuf xIn;       // [B, d] x - b_dec (or x), the encoder's input
     final FloatBuf pre;       // [B, m] pre-activations; a step may overwrite them once it no longer needs them
@@ -53,6 +62,8 @@ final class SharedParts {
         this.batch = batch;
         this.d = cfg.dIn();
         this.m = cfg.nLatents();
+        this.shape = new StepShape(batch, d, m);
+        this.sparseSwitch = a.sparseSwitch();
         this.deadSteps = (int) Math.min(Integer.MAX_VALUE / 2, Math.max(1, (deadTokens + batch - 1) / batch));
         // A memory plan counts what a family would take, whatever its size; allocating needs int indices.
         if (a.device() != null && (long) batch * m > Integer.MAX_VALUE / 4) {
@@ -65,6 +76,7 @@ final class SharedParts {
         bDec = a.parameter(1, d);
         encActive = cfg.tied() ? null : a.ints(m);
         decActive = a.ints(m);
+        grads = new SaeGrads(encGrad(), encFlags(), bEnc.grad, wDec.grad, decActive);
         xIn = a.floats((long) batch * d);
         pre = a.floats((long) batch * m);
         xHat = a.floats((long) batch * d);
@@ -94,10 +106,9 @@ final class SharedParts {
      * phase profiled. Returns the sum of squared residuals.
      */
     double sparseDecodeAndBackward(SparseActs acts, FloatBuf x, float gScale) {
-        double sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, batch, d, xHat, err);
+        double sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, shape, xHat, err);
         lap("decode");
-        dev.sparseBackward(acts, err, gScale, wDec.param, null, xIn, batch, d, m, wDec.grad, decActive, encGrad(),
-                bEnc.grad, encFlags());
+        dev.sparseBackward(acts, err, gScale, wDec.param, null, xIn, shape, grads);
         lap("backward");
         return sse;
     }

@@ -3,6 +3,7 @@ package dev.saetrain.train;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.StepShape;
 
 /**
  * The topk step (Gao et al. 2024, "Scaling and evaluating sparse autoencoders"): the k largest pre-activations of
@@ -15,17 +16,19 @@ final class TopkStep implements ArchitectureStep {
     private final Device dev;
     private final SparseActs acts; // k entries per row
     private final AuxK auxK;
+    private final StepShape picks; // the B * k picks as one row of a dense matrix: what countActive's reluDense reads
 
     TopkStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
         this.dev = s.dev;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
         this.auxK = new AuxK(a, s, auxAlpha);
+        this.picks = new StepShape(1, s.d, s.batch * s.cfg.k());
     }
 
     @Override
     public Result forwardBackward(FloatBuf x, double coef, float gScale, int dead) {
-        dev.topk(s.pre, s.batch, s.m, s.cfg.k(), null, 0, acts);
+        dev.topk(s.pre, s.shape, s.cfg.k(), null, 0, acts);
         long active = countActive();
         s.lap("select");
         double sse = s.sparseDecodeAndBackward(acts, x, gScale);
@@ -39,6 +42,6 @@ final class TopkStep implements ArchitectureStep {
      * (one word back, not batch * k values).
      */
     private long countActive() {
-        return dev.reluDense(acts.val(), 1, s.batch * s.cfg.k());
+        return dev.reluDense(acts.val(), picks);
     }
 }

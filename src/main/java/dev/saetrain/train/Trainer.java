@@ -262,7 +262,8 @@ public final class Trainer {
     }
 
     private void checkMemory(ShardSet shards) {
-        MemoryPlan plan = new MemoryPlan(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn());
+        MemoryPlan plan = new MemoryPlan(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn(),
+                device.sparseSwitch());
         LOG.info("memory before the first step (device {}):\n{}", device.describe(), plan.table());
         java.util.OptionalLong free = device.freeMemoryBytes();
         if (free.isPresent()) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import java.lang.reflect.Proxy;
@@ -45,6 +46,9 @@ class AllocatorTest {
     private static Device tracking(List<Tracked> out) {
         return (Device) Proxy.newProxyInstance(Device.class.getClassLoader(), new Class<?>[] {Device.class},
                 (proxy, method, args) -> {
+                    if (method.getName().equals("sparseSwitch")) {
+                        return SparseSwitch.MEASURED_ON_CPU;
+                    }
                     if (method.getName().equals("allocFloat") || method.getName().equals("allocInt")) {
                         Tracked t = new Tracked((long) args[0]);
                         out.add(t);
@@ -60,7 +64,7 @@ class AllocatorTest {
     void countsWhatItAllocatesAndFreesItAll() {
         List<Tracked> bufs = new ArrayList<>();
         Allocator a = Allocator.on(tracking(bufs));
-        Allocator counting = Allocator.counting();
+        Allocator counting = Allocator.counting(SparseSwitch.MEASURED_ON_CPU);
         for (Allocator x : List.of(a, counting)) {
             x.floats(10);
             x.ints(3);
@@ -98,7 +102,7 @@ class AllocatorTest {
         Allocator a = Allocator.on(tracking(new ArrayList<>()));
         assertThrows(ArithmeticException.class, () -> a.sparse(4, 1L << 31));
         // Counting, the bytes are counted all the same (a memory plan of a family the engine would refuse).
-        Allocator counting = Allocator.counting();
+        Allocator counting = Allocator.counting(SparseSwitch.MEASURED_ON_CPU);
         counting.sparse(4, 1L << 31);
         assertEquals(4L * 5 + 12L * (1L << 31), counting.bufferBytes());
     }
@@ -116,7 +120,7 @@ class AllocatorTest {
             Engine e = new Engine(tracking(bufs), SaeInit.initial(cfg, 1, new float[20]), batch, 1000, plan);
             long allocated = bufs.stream().mapToLong(t -> 4 * t.size).sum();
             // The dense paths' scratch is counted up front and allocated at the first dense step (none here).
-            assertTrue(allocated <= Engine.memoryNeed(cfg, batch).total(), cfg.name());
+            assertTrue(allocated <= Engine.memoryNeed(cfg, batch, SparseSwitch.MEASURED_ON_CPU).total(), cfg.name());
             e.close();
             assertTrue(bufs.stream().allMatch(t -> t.closed), cfg.name() + ": every buffer freed");
         }

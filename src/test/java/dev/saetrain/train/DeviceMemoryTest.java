@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 import java.util.List;
@@ -25,7 +26,8 @@ class DeviceMemoryTest {
     @Test
     void familyThatFitsPasses() {
         // d = 768: x32 (24576 latents) with k = 32 at batch 4096 needs a few hundred MiB to ~1.5 GiB.
-        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(768, 32, 32)), 4096, 4L * 4096 * 768);
+        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(768, 32, 32)), 4096, 4L * 4096 * 768,
+                SparseSwitch.MEASURED_ON_CPU);
         assertTrue(plan.total() < 20 * GIB);
         assertDoesNotThrow(() -> DeviceMemory.check(plan, 80 * GIB, "cuda (test)"));
     }
@@ -33,7 +35,7 @@ class DeviceMemoryTest {
     @Test
     void familyThatDoesNotFitNamesTheLargestSaesAndTheMemory() {
         MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(2048, 1, 32), SaeConfig.topk(2048, 32, 32),
-                SaeConfig.topk(2048, 128, 32)), 4096, 4L * 4096 * 2048);
+                SaeConfig.topk(2048, 128, 32)), 4096, 4L * 4096 * 2048, SparseSwitch.MEASURED_ON_CPU);
         long free = plan.total() / 2;
         var e = assertThrows(UsageException.class, () -> DeviceMemory.check(plan, free, "cuda (H100)"));
         String m = e.getMessage();
@@ -45,7 +47,8 @@ class DeviceMemoryTest {
 
     @Test
     void headRoomDecidesAtTheEdge() {
-        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(768, 8, 32)), 1024, 4L * 1024 * 768);
+        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(768, 8, 32)), 1024, 4L * 1024 * 768,
+                SparseSwitch.MEASURED_ON_CPU);
         long exact = plan.total();
         assertThrows(UsageException.class, () -> DeviceMemory.check(plan, exact, "gpu"));
         long enough = exact + Math.max(DeviceMemory.MIN_HEADROOM, (long) Math.ceil(exact * 0.06)) + (256L << 20);

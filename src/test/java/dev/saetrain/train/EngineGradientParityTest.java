@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
+import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.selftest.ParityAssert;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.model.Architecture;
@@ -33,6 +34,8 @@ class EngineGradientParityTest {
     private static final int BATCH = 33;
     private static final int D = 48;
     private static final int M = 257;
+    /** The switch the CPU device answers (the densities below name which side of it each case lies). */
+    private static final SparseSwitch CPU_SWITCH = SparseSwitch.MEASURED_ON_CPU;
     private static final String[] NAMES = {"wEnc", "bEnc", "wDec", "bDec", "rMag", "bMag"};
 
     private static void assertGradients(String tag, double[][] want, double[][] got) {
@@ -134,8 +137,8 @@ class EngineGradientParityTest {
     @Test
     void reluSparsePathGradientsMatchReference() {
         // b_enc = -0.21 against pre-activations of std ~0.1 (decoder rows of norm 0.1, unit-variance inputs):
-        // about 2 % of pairs fire, below ArchitectureStep.RELU_SPARSE_DENSITY, so step 2 takes the sparse path.
-        reluSparsePath(-0.21f, 0, ArchitectureStep.SPARSE_DENSITY);
+        // about 2 % of pairs fire, below the CPU's SparseSwitch.relu(), so step 2 takes the sparse path.
+        reluSparsePath(-0.21f, 0, CPU_SWITCH.jumpRelu());
     }
 
     /**
@@ -144,7 +147,7 @@ class EngineGradientParityTest {
      */
     @Test
     void reluTakesTheSparsePathUpToItsOwnSwitch() {
-        reluSparsePath(-0.165f, ArchitectureStep.SPARSE_DENSITY, ArchitectureStep.RELU_SPARSE_DENSITY);
+        reluSparsePath(-0.165f, CPU_SWITCH.jumpRelu(), CPU_SWITCH.relu());
     }
 
     /** Step 1 (dense) at the density b_enc gives, which must lie in (lo, hi); step 2 sparse; both match the reference. */
@@ -367,7 +370,7 @@ class EngineGradientParityTest {
     @Test
     void jumpReluSparsePathGradientsMatchReference() {
         // theta = 0.21 for every latent against pre-activations of std ~0.1: about 2 % of pairs fire, below
-        // ArchitectureStep.SPARSE_DENSITY, so step 2 takes the sparse path; the bandwidth (0.001 sqrt(48)) still
+        // the CPU's SparseSwitch.jumpRelu(), so step 2 takes the sparse path; the bandwidth (0.001 sqrt(48)) still
         // finds entries near the threshold.
         double lambda = 2.0;
         SaeConfig cfg = new SaeConfig(Architecture.JUMPRELU, D, M, 0, lambda, true);
@@ -381,7 +384,7 @@ class EngineGradientParityTest {
         try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
             StepStats s1 = e.computeGradients(up(dev, x1), lambda);
             assertTrue(s1.dense(), "step 1 takes the dense path");
-            assertTrue(s1.activeSum() > 0 && s1.activeSum() < ArchitectureStep.SPARSE_DENSITY * BATCH * M,
+            assertTrue(s1.activeSum() > 0 && s1.activeSum() < CPU_SWITCH.jumpRelu() * BATCH * M,
                     "density must fall below the switch: " + s1.activeSum());
             StepStats s2 = e.computeGradients(up(dev, x2), lambda);
             assertFalse(s2.dense(), "step 2 takes the sparse path");
@@ -454,7 +457,7 @@ class EngineGradientParityTest {
     @Test
     void gatedSparsePathGradientsMatchReference() {
         // b_gate = -0.21 against pi_gate of std ~0.1 (decoder rows of norm 0.1, unit-variance inputs): about 2 % of
-        // the gates open, below ArchitectureStep.RELU_SPARSE_DENSITY, so step 2 takes the sparse path.
+        // the gates open, below the CPU's SparseSwitch.gated(), so step 2 takes the sparse path.
         double lambda = 3.0;
         SaeConfig cfg = SaeConfig.gated(D, 1, lambda).withNLatents(M);
         SaeWeights init = gatedInit(cfg, 391, -0.21f);
@@ -466,7 +469,7 @@ class EngineGradientParityTest {
             assertTrue(s1.dense(), "step 1 takes the dense path");
             check("gated step 1 (dense, low density)", dev, e, s1, ref,
                     ref.run(ReferenceSae.toDouble(x1), BATCH, lambda, null, null));
-            assertTrue(e.lastDensity() > 0 && e.lastDensity() < ArchitectureStep.SPARSE_DENSITY,
+            assertTrue(e.lastDensity() > 0 && e.lastDensity() < CPU_SWITCH.gated(),
                     "open-gate density must fall below the switch: " + e.lastDensity());
             StepStats s2 = e.computeGradients(up(dev, x2), lambda);
             assertFalse(s2.dense(), "step 2 takes the sparse path");

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
@@ -21,10 +22,16 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class MemoryPlanTest {
-    /** A Device that forwards every call to a CpuDevice and adds up the bytes it allocates. */
-    private static Device counting(Device inner, AtomicLong bytes) {
+    /**
+     * A Device that forwards every call to a CpuDevice and adds up the bytes it allocates; it answers sparseSwitch
+     * with {@code sparseSwitch} (the CPU's, or another device's).
+     */
+    private static Device counting(Device inner, AtomicLong bytes, SparseSwitch sparseSwitch) {
         return (Device) Proxy.newProxyInstance(Device.class.getClassLoader(), new Class<?>[] {Device.class},
                 (proxy, method, args) -> {
+                    if (method.getName().equals("sparseSwitch")) {
+                        return sparseSwitch;
+                    }
                     if (method.getName().equals("allocFloat") || method.getName().equals("allocInt")) {
                         bytes.addAndGet(4L * (long) args[0]);
                     }
@@ -36,39 +43,62 @@ class MemoryPlanTest {
                 });
     }
 
+    /** A device whose dense and sparse paths would cross at higher densities than the CPU's. */
+    private static final SparseSwitch LATER = new SparseSwitch(1.0 / 4, 1.0 / 3, 1.0 / 2);
+
     @Test
     void estimateEqualsWhatTheEngineAllocates() {
         int batch = 24;
-        for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5), SaeConfig.relu2023(20, 3, 0.5),
-                SaeConfig.topk(20, 3, 4).withTied(true), SaeConfig.relu(20, 3, 0.5).withTied(true),
-                SaeConfig.batchTopk(20, 3, 4), SaeConfig.jumpRelu(20, 3, 0.5), SaeConfig.matryoshka(20, 3, 4),
-                SaeConfig.matryoshka(20, 3, 4).withGroups(List.of(1, 2, 57)), SaeConfig.gated(20, 3, 0.5))) {
-            AtomicLong bytes = new AtomicLong();
-            // relu-2023 as the trainer builds it: with its resampler.
-            Resampler.Plan plan = cfg.arch() == Architecture.RELU_2023 ? new Resampler.Plan(5, 10, 5, 100) : null;
-            try (CpuDevice cpu = new CpuDevice(1)) {
-                Device dev = counting(cpu, bytes);
-                try (Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[20]), batch, 1000, plan);
-                     FloatBuf x = dev.allocFloat((long) batch * 20)) {
-                    float[] h = new float[batch * 20];
-                    Philox.fillNormal(3, 4, h);
-                    dev.upload(h, 0, x, 0, h.length);
-                    e.step(x, 1e-3, 0.1); // relu's, jumprelu's and gated's first step takes the dense path: its scratch
-                    long batchBuffer = 4L * batch * 20;
-                    assertEquals(Engine.memoryNeed(cfg, batch).total(), bytes.get() - batchBuffer, cfg.name());
+        for (SparseSwitch sw : List.of(SparseSwitch.MEASURED_ON_CPU, LATER)) {
+            for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.relu(20, 3, 0.5),
+                    SaeConfig.relu2023(20, 3, 0.5), SaeConfig.topk(20, 3, 4).withTied(true),
+                    SaeConfig.relu(20, 3, 0.5).withTied(true), SaeConfig.batchTopk(20, 3, 4),
+                    SaeConfig.jumpRelu(20, 3, 0.5), SaeConfig.matryoshka(20, 3, 4),
+                    SaeConfig.matryoshka(20, 3, 4).withGroups(List.of(1, 2, 57)), SaeConfig.gated(20, 3, 0.5))) {
+                AtomicLong bytes = new AtomicLong();
+                // relu-2023 as the trainer builds it: with its resampler.
+                Resampler.Plan plan = cfg.arch() == Architecture.RELU_2023 ? new Resampler.Plan(5, 10, 5, 100) : null;
+                try (CpuDevice cpu = new CpuDevice(1)) {
+                    Device dev = counting(cpu, bytes, sw);
+                    try (Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[20]), batch, 1000, plan);
+                         FloatBuf x = dev.allocFloat((long) batch * 20)) {
+                        float[] h = new float[batch * 20];
+                        Philox.fillNormal(3, 4, h);
+                        dev.upload(h, 0, x, 0, h.length);
+                        e.step(x, 1e-3, 0.1); // relu's, jumprelu's and gated's first step is dense: its scratch
+                        long batchBuffer = 4L * batch * 20;
+                        assertEquals(Engine.memoryNeed(cfg, batch, sw).total(), bytes.get() - batchBuffer,
+                                cfg.name() + " " + sw);
+                    }
                 }
             }
         }
         // Tied holds one [m, d] matrix with its gradient and Adam moments instead of two.
         SaeConfig topk = SaeConfig.topk(20, 3, 4);
-        assertEquals(4L * 4 * 60 * 20, Engine.memoryNeed(topk, batch).parameterBytes()
-                - Engine.memoryNeed(topk.withTied(true), batch).parameterBytes());
+        assertEquals(4L * 4 * 60 * 20, Engine.memoryNeed(topk, batch, SparseSwitch.MEASURED_ON_CPU).parameterBytes()
+                - Engine.memoryNeed(topk.withTied(true), batch, SparseSwitch.MEASURED_ON_CPU).parameterBytes());
+    }
+
+    /** The steps that switch size their sparse activations by the device's densities; the others do not ask. */
+    @Test
+    void sparseActivationsFollowTheDevicesSwitch() {
+        int batch = 24;
+        for (SaeConfig cfg : List.of(SaeConfig.relu(20, 3, 0.5), SaeConfig.relu2023(20, 3, 0.5),
+                SaeConfig.jumpRelu(20, 3, 0.5), SaeConfig.gated(20, 3, 0.5))) {
+            assertTrue(Engine.memoryNeed(cfg, batch, LATER).bufferBytes()
+                    > Engine.memoryNeed(cfg, batch, SparseSwitch.MEASURED_ON_CPU).bufferBytes(), cfg.name());
+        }
+        for (SaeConfig cfg : List.of(SaeConfig.topk(20, 3, 4), SaeConfig.batchTopk(20, 3, 4),
+                SaeConfig.matryoshka(20, 3, 4))) {
+            assertEquals(Engine.memoryNeed(cfg, batch, SparseSwitch.MEASURED_ON_CPU),
+                    Engine.memoryNeed(cfg, batch, LATER), cfg.name());
+        }
     }
 
     @Test
     void namesTheLargestSaesWhenTheFamilyDoesNotFit() {
         List<SaeConfig> family = List.of(SaeConfig.topk(32, 1, 4), SaeConfig.topk(32, 64, 4), SaeConfig.topk(32, 256, 4));
-        MemoryPlan plan = new MemoryPlan(family, 512, 0);
+        MemoryPlan plan = new MemoryPlan(family, 512, 0, SparseSwitch.MEASURED_ON_CPU);
         long small = plan.lines().get(0).need().total();
         UsageException e = assertThrows(UsageException.class,
                 () -> plan.check(plan.total() - 1, true));
@@ -91,7 +121,8 @@ class MemoryPlanTest {
         assertTrue(MemoryPlan.hardLimit() >= MemoryPlan.defaultBudget());
         String source = MemoryPlan.defaultBudgetSource();
         assertTrue(source.contains("head room") && !source.contains("MaxDirectMemorySize"), source);
-        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64);
+        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64,
+                SparseSwitch.MEASURED_ON_CPU);
         UsageException e = assertThrows(UsageException.class, () -> plan.check(1, false));
         String withHint = source.substring(0, source.length() - 1) + "; max_memory sets another limit)";
         assertTrue(e.getMessage().contains(withHint), e.getMessage());
@@ -100,7 +131,8 @@ class MemoryPlanTest {
 
     @Test
     void maxMemoryCapsWhatTheDefaultWouldAllow() {
-        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64);
+        MemoryPlan plan = new MemoryPlan(List.of(SaeConfig.topk(64, 16, 8)), 1024, 4L * 1024 * 64,
+                SparseSwitch.MEASURED_ON_CPU);
         plan.check(MemoryPlan.defaultBudget(), false);
         UsageException e = assertThrows(UsageException.class,
                 () -> plan.check(MemoryPlan.parseBytes("1m"), true));

@@ -11,10 +11,10 @@ import java.nio.FloatBuffer;
 /**
  * CPU kernels of the gated SAE (Rajamanoharan et al. 2024, "Improving Dictionary Learning with Gated Sparse
  * Autoencoders"): the gated activation, sparse (CSR over the open gates) and dense, and the encoder-side backward of
- * both. Formulas are in {@link dev.saetrain.device.Device}. pi_mag is computed from pi_gate in double and rounded
- * once, so the gate and magnitude decisions match the reference exactly. Sums over the sparse entries run
- * sequentially in CSR order (the entries are few once the step is sparse); dense sums use per-chunk partials merged
- * in chunk order, deterministic for a fixed thread count as the other dense reductions.
+ * both. Formulas are in {@link dev.saetrain.device.arch.GatedOps}. pi_mag is computed from pi_gate in double and
+ * rounded once, so the gate and magnitude decisions match the reference exactly. Sums over the sparse entries run
+ * sequentially in CSR order (the entries are few once the step is sparse); dense sums use per-chunk partials merged in
+ * chunk order, deterministic for a fixed thread count as the other dense reductions.
  */
 final class GatedKernels {
     private static final int ROW_GRAIN = 4;
@@ -32,7 +32,7 @@ final class GatedKernels {
         return (float) ((double) magScale * ((double) pre - bGate) + bMag);
     }
 
-    /** See Device.gatedSparse: open gates compacted (see Compaction), then the per-latent sums in CSR order. */
+    /** See GatedOps.gatedSparse: open gates compacted (see Compaction), then the per-latent sums in CSR order. */
     long gatedSparse(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
                      int nLatents, SparseActs out, FloatBuffer gateVal, FloatBuffer gateSums, int[] fired) {
         // Open gates are the entries with pi_gate > 0: compacted with their pi_gate values, which then move to
@@ -61,7 +61,7 @@ final class GatedKernels {
         return total;
     }
 
-    /** See Device.gatedDense: one pass over pre, per-chunk partial sums merged in chunk order. */
+    /** See GatedOps.gatedDense: one pass over pre, per-chunk partial sums merged in chunk order. */
     long gatedDense(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
                     int nLatents, FloatBuffer f, FloatBuffer gateSums, int[] fired) {
         int chunks = Math.max(1, par.chunks(batch, ROW_GRAIN));
@@ -116,7 +116,7 @@ final class GatedKernels {
         });
     }
 
-    /** See Device.gatedSparseBackward: the dot products per row in parallel, then the sums in CSR order. */
+    /** See GatedOps.gatedSparseBackward: the dot products per row in parallel, then the sums in CSR order. */
     void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuffer auxErr, float auxScale, FloatBuffer wDec,
                              FloatBuffer l1PerLatent, FloatBuffer magScale, FloatBuffer bMag, int batch, int dIn,
                              int nLatents, FloatBuffer dBGate, FloatBuffer dBMag, FloatBuffer dRMag) {
@@ -159,7 +159,7 @@ final class GatedKernels {
     }
 
     /**
-     * See Device.gatedDenseBackward. Four sgemm products (dW_dec, the two decoder-transpose products into scratch,
+     * See GatedOps.gatedDenseBackward. Four sgemm products (dW_dec, the two decoder-transpose products into scratch,
      * dW_enc) and two elementwise passes: the magnitude path first (its gradient, scaled by exp(r_mag), is parked in
      * f once f is no longer needed), then the gate path, which leaves dL/dpre in scratch.
      */

@@ -2,13 +2,14 @@ package dev.saetrain.device.cpu;
 
 import dev.saetrain.device.GroupEnds;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.MatryoshkaOps;
 import java.nio.FloatBuffer;
 
 /**
  * CPU kernels of the Matryoshka loss (Bussmann, Nabeshima, Karvonen and Nanda 2025, "Learning Multi-Level
  * Features with Matryoshka Sparse Autoencoders"): nested prefix reconstructions and their sparse decoder
- * backward. Formulas are in {@link dev.saetrain.device.Device#matryoshkaDecode} and
- * {@link dev.saetrain.device.Device#matryoshkaDecoderBackward}.
+ * backward. Formulas are in {@link MatryoshkaOps#matryoshkaDecode} and
+ * {@link MatryoshkaOps#matryoshkaDecoderBackward}.
  *
  * <p>The decode keeps one partial reconstruction per group for the row in hand ([groups, dIn] scratch), adds
  * the groups up as prefixes, and writes the suffix sums of their residuals; the backward then reads one suffix

@@ -9,10 +9,10 @@ import dev.saetrain.device.SparseActs;
 import java.nio.FloatBuffer;
 
 /**
- * CPU kernels of the threshold architectures: BatchTopK selection (Bussmann, Leask and Nanda 2024) and the
- * JumpReLU activation with its straight-through threshold gradient (Rajamanoharan et al. 2024). Formulas are
- * in {@link dev.saetrain.device.Device}. Every reduction adds in row order, so results do not depend on the
- * thread count.
+ * CPU kernels of the threshold architectures: BatchTopK selection (Bussmann, Leask and Nanda 2024) and the JumpReLU
+ * activation with its straight-through threshold gradient (Rajamanoharan et al. 2024). Formulas are in {@link
+ * dev.saetrain.device.arch.BatchTopkOps} and {@link dev.saetrain.device.arch.JumpReluOps}. Every reduction adds in row
+ * order, so results do not depend on the thread count.
  */
 final class ThresholdKernels {
     private static final int ROW_GRAIN = 4;
@@ -29,7 +29,7 @@ final class ThresholdKernels {
     }
 
     /**
-     * See Device.batchTopk. The r-th largest positive value is found without sorting by a two-pass radix
+     * See BatchTopkOps.batchTopk. The r-th largest positive value is found without sorting by a two-pass radix
      * select on its bit pattern (for floats > 0 the int bits order like the values): a histogram of the high
      * 16 bits finds the bucket holding rank r, a histogram of the low 16 bits inside that bucket finds the
      * exact value T. Then each row counts its entries > T and == T, ties are handed out in row order, and
@@ -171,12 +171,12 @@ final class ThresholdKernels {
         });
     }
 
-    /** See Device.jumpReluSparse: one read of pre (see Compaction). */
+    /** See JumpReluOps.jumpReluSparse: one read of pre (see Compaction). */
     long jumpReluSparse(FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents, SparseActs out) {
         return compaction.compactAbove(pre, threshold, batch, nLatents, out);
     }
 
-    /** See Device.jumpReluDense. */
+    /** See JumpReluOps.jumpReluDense. */
     long jumpReluDense(FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents, FloatBuffer f) {
         float[] th = new float[nLatents];
         threshold.get(0, th, 0, nLatents);
@@ -230,9 +230,9 @@ final class ThresholdKernels {
     }
 
     /**
-     * See Device.jumpReluThresholdBackward. Only entries within eps/2 of their threshold contribute; chunks of rows
-     * collect (latent, contribution) pairs, which are then added per latent in row order. Each chunk walks its rows
-     * in blocks: the pre rows are scanned as heap copies and the window entries listed; where they are more than
+     * See JumpReluOps.jumpReluThresholdBackward. Only entries within eps/2 of their threshold contribute; chunks of
+     * rows collect (latent, contribution) pairs, which are then added per latent in row order. Each chunk walks its
+     * rows in blocks: the pre rows are scanned as heap copies and the window entries listed; where they are more than
      * {@link #WINDOW_GEMM_FRACTION} of the block, the block's err . W_dec^T is one single-threaded sgemm, otherwise
      * each entry's err . W_dec,i is a dot product of heap copies of the two rows (reading the direct buffers one
      * element at a time cost 1.2 us an entry).

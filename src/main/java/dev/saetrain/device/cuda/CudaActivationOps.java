@@ -13,13 +13,19 @@ import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.GroupEnds;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.BatchTopkOps;
+import dev.saetrain.device.arch.GatedOps;
+import dev.saetrain.device.arch.JumpReluOps;
+import dev.saetrain.device.arch.MatryoshkaOps;
 import java.util.List;
 
 /**
- * The activation, selection, decode and backward ops of {@link Device} on CUDA (kernels in
- * {@code src/main/cuda/activation.cu} and {@code src/main/cuda/sparse.cu}, specs in {@link ActKernels}), written
- * against {@link CudaRuntime} only. {@code CudaDevice} delegates these ops here with the same signatures; buffers are
- * {@link CudaFloatBuf} / {@link CudaIntBuf}. Formulas, layouts and contracts are Device's Javadoc.
+ * The activation, selection, decode and backward ops of {@link Device} and of the architectures' kernel interfaces
+ * ({@code dev.saetrain.device.arch}) on CUDA (kernels in {@code src/main/cuda/activation.cu} and
+ * {@code src/main/cuda/sparse.cu}, specs in {@link ActKernels}), written against {@link CudaRuntime} only.
+ * {@code CudaDevice} and {@code CudaArchOps} delegate here, the sizes and parameter records unpacked into plain
+ * arguments; buffers are {@link CudaFloatBuf} / {@link CudaIntBuf}. Formulas, layouts and contracts are those of
+ * the interfaces' Javadoc.
  *
  * <p>Batch, dIn and nLatents must be >= 1. Work is queued on the runtime's compute stream; ops that return a count
  * or a sum (and topk with a dead filter, and the Matryoshka ops, which check the group ends) download a few words
@@ -180,8 +186,8 @@ public final class CudaActivationOps implements AutoCloseable {
     }
 
     /**
-     * See {@link Device#batchTopk}: the threshold T is the r-th largest positive value, found by a three-pass radix
-     * select on the float bits (histograms, no sort); rows then keep their entries > T and hand out the ties at T
+     * See {@link BatchTopkOps#batchTopk}: the threshold T is the r-th largest positive value, found by a three-pass
+     * radix select on the float bits (histograms, no sort); rows then keep their entries > T and hand out the ties at T
      * in row order.
      */
     public long batchTopk(FloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuf minKept) {
@@ -209,13 +215,13 @@ public final class CudaActivationOps implements AutoCloseable {
         return scratch.readLong(state, 0);
     }
 
-    /** See {@link Device#jumpReluSparse}. */
+    /** See {@link JumpReluOps#jumpReluSparse}. */
     public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out) {
         requireSize("jumpReluSparse", "threshold", threshold, nLatents);
         return compact("jumpReluSparse", pre, threshold, batch, nLatents, out);
     }
 
-    /** See {@link Device#jumpReluDense}. */
+    /** See {@link JumpReluOps#jumpReluDense}. */
     public long jumpReluDense(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, FloatBuf f) {
         dims("jumpReluDense", batch, nLatents);
         long n = (long) batch * nLatents;
@@ -227,7 +233,7 @@ public final class CudaActivationOps implements AutoCloseable {
         return scratch.readLong(positives, 0);
     }
 
-    /** See {@link Device#gatedSparse}: the open gates compacted as ReLU, then pi_mag per entry. */
+    /** See {@link GatedOps#gatedSparse}: the open gates compacted as ReLU, then pi_mag per entry. */
     public long gatedSparse(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
                             SparseActs out, FloatBuf gateVal, FloatBuf gateSums, IntBuf fired) {
         for (FloatBuf b : new FloatBuf[] {bGate, bMag, magScale, gateSums}) {
@@ -246,7 +252,7 @@ public final class CudaActivationOps implements AutoCloseable {
         return total;
     }
 
-    /** See {@link Device#gatedDense}. */
+    /** See {@link GatedOps#gatedDense}. */
     public long gatedDense(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
                            FloatBuf f, FloatBuf gateSums, IntBuf fired) {
         dims("gatedDense", batch, nLatents);
@@ -313,7 +319,7 @@ public final class CudaActivationOps implements AutoCloseable {
         return sumRows(partial, blocks, 1)[0];
     }
 
-    /** The group ends, downloaded and checked (Device.matryoshkaDecode: implementations check them). */
+    /** The group ends, downloaded and checked (MatryoshkaOps.matryoshkaDecode: implementations check them). */
     private void checkGroupEnds(IntBuf groupEnds, int groups, int nLatents) {
         requirePositive("matryoshka", "groups", groups);
         requireSize("matryoshka", "groupEnds", groupEnds, groups);
@@ -322,7 +328,7 @@ public final class CudaActivationOps implements AutoCloseable {
         GroupEnds.check(ends, groups, nLatents);
     }
 
-    /** See {@link Device#matryoshkaDecode}: one block per row, the prefixes built group by group. */
+    /** See {@link MatryoshkaOps#matryoshkaDecode}: one block per row, the prefixes built group by group. */
     public double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, IntBuf groupEnds,
                                      int groups, int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err,
                                      FloatBuf residSuffix) {
@@ -400,7 +406,9 @@ public final class CudaActivationOps implements AutoCloseable {
                 xIn, dIn, nLatents, null, 0, 0L, dWEnc, rowActive, dBEnc);
     }
 
-    /** See {@link Device#matryoshkaDecoderBackward}: as sparseDecoderBackward, reading each latent's suffix slab. */
+    /**
+     * See {@link MatryoshkaOps#matryoshkaDecoderBackward}: as sparseDecoderBackward, reading each latent's suffix slab.
+     */
     public void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups,
                                           float scale, FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec,
                                           IntBuf rowActive) {
@@ -456,7 +464,7 @@ public final class CudaActivationOps implements AutoCloseable {
         setFlags(encActive, nLatents);
     }
 
-    /** See {@link Device#jumpReluThresholdBackward}: hits within eps/2 per row, one warp per hit, double sums. */
+    /** See {@link JumpReluOps#jumpReluThresholdBackward}: hits within eps/2 per row, one warp per hit, double sums. */
     public void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
                                           float eps, float l0Scale, int batch, int dIn, int nLatents,
                                           FloatBuf dLogThreshold) {
@@ -477,7 +485,7 @@ public final class CudaActivationOps implements AutoCloseable {
                 dLogThreshold);
     }
 
-    /** See {@link Device#gatedSparseBackward}: one warp per entry, per-latent sums in double. */
+    /** See {@link GatedOps#gatedSparseBackward}: one warp per entry, per-latent sums in double. */
     public void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
                                     FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn,
                                     int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag) {
@@ -497,7 +505,7 @@ public final class CudaActivationOps implements AutoCloseable {
                 dRMag);
     }
 
-    /** See {@link Device#gatedDenseBackward}: four products through {@link CudaRuntime#gemm}, two column passes. */
+    /** See {@link GatedOps#gatedDenseBackward}: four products through {@link CudaRuntime#gemm}, two column passes. */
     public void gatedDenseBackward(FloatBuf gate, FloatBuf f, FloatBuf err, float scale, FloatBuf auxErr,
                                    float auxScale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf magScale,
                                    FloatBuf bMag, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf scratchBuf,

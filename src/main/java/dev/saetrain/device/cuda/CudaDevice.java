@@ -6,11 +6,20 @@ import static dev.saetrain.device.cuda.Param.I32;
 import static dev.saetrain.device.cuda.Param.I64;
 import static dev.saetrain.device.cuda.Param.PTR;
 
+import dev.saetrain.device.AdamUpdate;
 import dev.saetrain.device.BatchUpload;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
+import dev.saetrain.device.SaeGrads;
+import dev.saetrain.device.SaeParams;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.SparseSwitch;
+import dev.saetrain.device.StepShape;
+import dev.saetrain.device.arch.BatchTopkOps;
+import dev.saetrain.device.arch.GatedOps;
+import dev.saetrain.device.arch.JumpReluOps;
+import dev.saetrain.device.arch.MatryoshkaOps;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -18,7 +27,8 @@ import java.util.OptionalLong;
  * The training step's op catalog on an NVIDIA GPU. Memory, copies, the fill / scale / reduction / row-norm /
  * Adam / resampling ops run kernels of {@code src/main/cuda/core.cu} (listed in {@link #KERNELS}); the dense
  * products go through {@link CudaRuntime#gemm} (cuBLAS or the project's GEMM kernel); activation, decode and
- * backward ops are {@link CudaActivationOps}'s. Reductions that return a double accumulate per block in double and
+ * backward ops are {@link CudaActivationOps}'s, and so are the architectures' kernels, which {@link CudaArchOps} hands
+ * out behind their interfaces. Reductions that return a double accumulate per block in double and
  * finish in a one-block kernel, so results do not depend on scheduling. Scratch buffers grow on demand and are
  * reused; nothing is allocated per step in steady state.
  */
@@ -58,6 +68,7 @@ public final class CudaDevice implements Device {
 
     private final JCudaRuntime rt;
     private final CudaActivationOps act;
+    private final CudaArchOps arch;
     private final int sms;
     /** Doubles: the first reduction pass's partials [MAX_REDUCTION_BLOCKS], then the result. */
     private final CudaFloatBuf partials;
@@ -84,6 +95,7 @@ public final class CudaDevice implements Device {
     private CudaDevice(JCudaRuntime rt) {
         this.rt = rt;
         this.act = new CudaActivationOps(rt);
+        this.arch = new CudaArchOps(act);
         this.sms = rt.multiprocessors();
         this.partials = rt.allocFloat(2L * (GridMath.MAX_REDUCTION_BLOCKS + 1));
         this.counter = rt.allocInt(1);
@@ -198,18 +210,14 @@ public final class CudaDevice implements Device {
 
     @Override
     public void adamStep(FloatBuf param, FloatBuf grad, FloatBuf m, FloatBuf v, int rows, int cols, IntBuf rowActive,
-                         float lr, float beta1, float beta2, float eps, float gradScale, int t) {
+                         AdamUpdate u) {
         long n = (long) rows * cols;
         if (n == 0) {
             return;
         }
-        // The same host-side constants as CpuDevice.adamStep, so both devices round alike.
-        float bc1 = (float) (1 - Math.pow(beta1, t));
-        float bc2 = (float) (1 - Math.pow(beta2, t));
-        float stepSize = lr / bc1;
-        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+        // The bias corrections come from AdamUpdate, as CpuDevice's do, so both devices round alike.
         rt.launch(ADAM_STEP, GridMath.elementwiseBlocks(n, sms), 1, BLOCK, 0, f(param), f(grad), f(m), f(v), n, cols,
-                iOrNull(rowActive), beta1, beta2, eps, gradScale, stepSize, invSqrtBc2);
+                iOrNull(rowActive), u.beta1(), u.beta2(), u.eps(), u.gradScale(), u.stepSize(), u.invSqrtBc2());
     }
 
     // reductions returning a double
@@ -300,8 +308,11 @@ public final class CudaDevice implements Device {
     }
 
     @Override
-    public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec,
-                       int batch, int dIn, int nLatents, FloatBuf xIn, FloatBuf pre) {
+    public void encode(FloatBuf x, FloatBuf bDec, FloatBuf wEnc, FloatBuf bEnc, boolean applyBDec, StepShape shape,
+                       FloatBuf xIn, FloatBuf pre) {
+        int batch = shape.batch();
+        int dIn = shape.dIn();
+        int nLatents = shape.nLatents();
         long n = Math.max((long) batch * dIn, (long) batch * nLatents);
         if (n == 0) {
             return;
@@ -373,11 +384,11 @@ public final class CudaDevice implements Device {
     }
 
     @Override
-    public void resampleRows(FloatBuf x, FloatBuf bDec, IntBuf latents, IntBuf rows, int count, int dIn, float encNorm,
-                             FloatBuf wDec, FloatBuf wEnc, FloatBuf bEnc) {
+    public void resampleRows(FloatBuf x, SaeParams params, IntBuf latents, IntBuf rows, int count, int dIn,
+                             float encNorm) {
         if (count > 0) {
-            rt.launch(RESAMPLE_ROWS, GridMath.rowBlocks(count, sms), 1, BLOCK, 0, f(x), f(bDec), i(latents), i(rows),
-                    count, dIn, encNorm, f(wDec), f(wEnc), f(bEnc));
+            rt.launch(RESAMPLE_ROWS, GridMath.rowBlocks(count, sms), 1, BLOCK, 0, f(x), f(params.bDec()), i(latents),
+                    i(rows), count, dIn, encNorm, f(params.wDec()), f(params.wEnc()), f(params.bEnc()));
         }
     }
 
@@ -407,18 +418,18 @@ public final class CudaDevice implements Device {
     // activation, decode and backward: CudaActivationOps
 
     @Override
-    public void topk(FloatBuf pre, int batch, int nLatents, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
-        act.topk(pre, batch, nLatents, k, lastFired, deadBefore, out);
+    public void topk(FloatBuf pre, StepShape shape, int k, IntBuf lastFired, int deadBefore, SparseActs out) {
+        act.topk(pre, shape.batch(), shape.nLatents(), k, lastFired, deadBefore, out);
     }
 
     @Override
-    public long reluSparse(FloatBuf pre, int batch, int nLatents, SparseActs out) {
-        return act.reluSparse(pre, batch, nLatents, out);
+    public long reluSparse(FloatBuf pre, StepShape shape, SparseActs out) {
+        return act.reluSparse(pre, shape.batch(), shape.nLatents(), out);
     }
 
     @Override
-    public long reluDense(FloatBuf pre, int batch, int nLatents) {
-        return act.reluDense(pre, batch, nLatents);
+    public long reluDense(FloatBuf pre, StepShape shape) {
+        return act.reluDense(pre, shape.batch(), shape.nLatents());
     }
 
     @Override
@@ -427,115 +438,77 @@ public final class CudaDevice implements Device {
     }
 
     @Override
-    public void recordFiresDense(FloatBuf fd, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+    public void recordFiresDense(FloatBuf fd, StepShape shape, IntBuf counts, IntBuf lastFired, int step,
                                  FloatBuf actSums) {
-        act.recordFiresDense(fd, batch, nLatents, counts, lastFired, step, actSums);
+        act.recordFiresDense(fd, shape.batch(), shape.nLatents(), counts, lastFired, step, actSums);
     }
 
     @Override
-    public long reluDenseFires(FloatBuf pre, int batch, int nLatents, IntBuf counts, IntBuf lastFired, int step,
+    public long reluDenseFires(FloatBuf pre, StepShape shape, IntBuf counts, IntBuf lastFired, int step,
                                FloatBuf actSums) {
-        return act.reluDenseFires(pre, batch, nLatents, counts, lastFired, step, actSums);
+        return act.reluDenseFires(pre, shape.batch(), shape.nLatents(), counts, lastFired, step, actSums);
     }
 
     @Override
-    public double sparseDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, int batch, int dIn,
+    public double sparseDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, StepShape shape,
                                FloatBuf xHat, FloatBuf err) {
-        return act.sparseDecode(acts, wDec, bDec, target, batch, dIn, xHat, err);
+        return act.sparseDecode(acts, wDec, bDec, target, shape.batch(), shape.dIn(), xHat, err);
     }
 
     @Override
-    public double denseDecode(FloatBuf fd, FloatBuf wDec, FloatBuf bDec, FloatBuf target, int batch, int dIn,
-                              int nLatents, FloatBuf xHat, FloatBuf err) {
-        return act.denseDecode(fd, wDec, bDec, target, batch, dIn, nLatents, xHat, err);
+    public double denseDecode(FloatBuf fd, FloatBuf wDec, FloatBuf bDec, FloatBuf target, StepShape shape,
+                              FloatBuf xHat, FloatBuf err) {
+        return act.denseDecode(fd, wDec, bDec, target, shape.batch(), shape.dIn(), shape.nLatents(), xHat, err);
     }
 
     @Override
     public void sparseDecoderBackward(SparseActs acts, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
-                                      int batch, int dIn, int nLatents, FloatBuf dWDec, IntBuf rowActive) {
-        act.sparseDecoderBackward(acts, err, scale, wDec, l1PerLatent, batch, dIn, nLatents, dWDec, rowActive);
+                                      StepShape shape, FloatBuf dWDec, IntBuf rowActive) {
+        act.sparseDecoderBackward(acts, err, scale, wDec, l1PerLatent, shape.batch(), shape.dIn(), shape.nLatents(),
+                dWDec, rowActive);
     }
 
     @Override
-    public void sparseEncoderBackward(SparseActs acts, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf dWEnc,
-                                      FloatBuf dBEnc, IntBuf rowActive) {
-        act.sparseEncoderBackward(acts, xIn, batch, dIn, nLatents, dWEnc, dBEnc, rowActive);
+    public void sparseEncoderBackward(SparseActs acts, FloatBuf xIn, StepShape shape, FloatBuf dWEnc, FloatBuf dBEnc,
+                                      IntBuf rowActive) {
+        act.sparseEncoderBackward(acts, xIn, shape.batch(), shape.dIn(), shape.nLatents(), dWEnc, dBEnc, rowActive);
     }
 
     @Override
     public void denseBackward(FloatBuf fd, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
-                              FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf dpreScratch, FloatBuf dWDec,
-                              IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc) {
-        act.denseBackward(fd, err, scale, wDec, l1PerLatent, xIn, batch, dIn, nLatents, dpreScratch, dWDec, decActive,
-                dWEnc, encActive, dBEnc);
+                              FloatBuf xIn, StepShape shape, FloatBuf dpreScratch, SaeGrads grads) {
+        act.denseBackward(fd, err, scale, wDec, l1PerLatent, xIn, shape.batch(), shape.dIn(), shape.nLatents(),
+                dpreScratch, grads.dWDec(), grads.decActive(), grads.dWEnc(), grads.encActive(), grads.dBEnc());
+    }
+
+    // the architectures' kernels: CudaArchOps, over CudaActivationOps
+
+    @Override
+    public JumpReluOps jumpReluOps() {
+        return arch;
     }
 
     @Override
-    public long batchTopk(FloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuf minKept) {
-        return act.batchTopk(pre, batch, nLatents, kTotal, out, minKept);
+    public GatedOps gatedOps() {
+        return arch;
     }
 
     @Override
-    public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out) {
-        return act.jumpReluSparse(pre, threshold, batch, nLatents, out);
+    public MatryoshkaOps matryoshkaOps() {
+        return arch;
     }
 
     @Override
-    public long jumpReluDense(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, FloatBuf fd) {
-        return act.jumpReluDense(pre, threshold, batch, nLatents, fd);
+    public BatchTopkOps batchTopkOps() {
+        return arch;
     }
 
+    /**
+     * The CPU's crossing densities ({@link SparseSwitch#MEASURED_ON_CPU}): where the GPU's dense and sparse paths
+     * cross has not been measured yet.
+     */
     @Override
-    public void jumpReluThresholdBackward(FloatBuf pre, FloatBuf threshold, FloatBuf err, float scale, FloatBuf wDec,
-                                          float eps, float l0Scale, int batch, int dIn, int nLatents,
-                                          FloatBuf dLogThreshold) {
-        act.jumpReluThresholdBackward(pre, threshold, err, scale, wDec, eps, l0Scale, batch, dIn, nLatents,
-                dLogThreshold);
-    }
-
-    @Override
-    public double[] matryoshkaDecode(SparseActs acts, FloatBuf wDec, FloatBuf bDec, FloatBuf target, IntBuf groupEnds,
-                                     int groups, int batch, int dIn, int nLatents, FloatBuf xHat, FloatBuf err,
-                                     FloatBuf residSuffix) {
-        return act.matryoshkaDecode(acts, wDec, bDec, target, groupEnds, groups, batch, dIn, nLatents, xHat, err,
-                residSuffix);
-    }
-
-    @Override
-    public void matryoshkaDecoderBackward(SparseActs acts, FloatBuf residSuffix, IntBuf groupEnds, int groups,
-                                          float scale, FloatBuf wDec, int batch, int dIn, int nLatents, FloatBuf dWDec,
-                                          IntBuf rowActive) {
-        act.matryoshkaDecoderBackward(acts, residSuffix, groupEnds, groups, scale, wDec, batch, dIn, nLatents, dWDec,
-                rowActive);
-    }
-
-    @Override
-    public long gatedSparse(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
-                            SparseActs out, FloatBuf gateVal, FloatBuf gateSums, IntBuf fired) {
-        return act.gatedSparse(pre, bGate, bMag, magScale, batch, nLatents, out, gateVal, gateSums, fired);
-    }
-
-    @Override
-    public long gatedDense(FloatBuf pre, FloatBuf bGate, FloatBuf bMag, FloatBuf magScale, int batch, int nLatents,
-                           FloatBuf fd, FloatBuf gateSums, IntBuf fired) {
-        return act.gatedDense(pre, bGate, bMag, magScale, batch, nLatents, fd, gateSums, fired);
-    }
-
-    @Override
-    public void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
-                                    FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn,
-                                    int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag) {
-        act.gatedSparseBackward(acts, gate, auxErr, auxScale, wDec, l1PerLatent, magScale, bMag, batch, dIn, nLatents,
-                dBGate, dBMag, dRMag);
-    }
-
-    @Override
-    public void gatedDenseBackward(FloatBuf gate, FloatBuf fd, FloatBuf err, float scale, FloatBuf auxErr,
-                                   float auxScale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf magScale,
-                                   FloatBuf bMag, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf scratch,
-                                   FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive,
-                                   FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums) {
-        act.gatedDenseBackward(gate, fd, err, scale, auxErr, auxScale, wDec, l1PerLatent, magScale, bMag, xIn, batch,
-                dIn, nLatents, scratch, dWDec, decActive, dWEnc, encActive, dBGate, dBMag, dRMag, dpreSums);
+    public SparseSwitch sparseSwitch() {
+        return SparseSwitch.MEASURED_ON_CPU;
     }
 }

@@ -7,6 +7,7 @@ import static dev.saetrain.selftest.DeviceFixtures.up;
 import static dev.saetrain.selftest.DeviceFixtures.upInt;
 import static dev.saetrain.selftest.ParityAssert.assertClose;
 
+import dev.saetrain.device.AdamUpdate;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.ReferenceOps;
@@ -34,8 +35,8 @@ public final class AdamStepParity {
         FloatBuf p = up(dev, p0);
         FloatBuf m = up(dev, m0);
         FloatBuf v = up(dev, v0);
-        dev.adamStep(p, up(dev, g), m, v, rows, cols, flags == null ? null : upInt(dev, flags), LR, 0.9f, 0.999f, 1e-8f,
-                0.7f, t);
+        dev.adamStep(p, up(dev, g), m, v, rows, cols, flags == null ? null : upInt(dev, flags),
+                new AdamUpdate(LR, 0.9f, 0.999f, 1e-8f, 0.7f, t));
         return new Out(down(dev, p, n), down(dev, m, n), down(dev, v, n));
     }
 

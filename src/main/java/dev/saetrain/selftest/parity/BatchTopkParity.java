@@ -11,6 +11,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.BatchTopkOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
@@ -19,7 +20,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * {@link Device#batchTopk} against ReferenceOps (a stable sort of every positive entry of the batch). With
+ * {@link BatchTopkOps#batchTopk} against ReferenceOps (a stable sort of every positive entry of the batch). With
  * distinct values the kept set is unique: rowPtr, the dense result and the returned threshold must match
  * exactly, for kTotal = k * batch, 1, and more than the positive entries (then every positive entry is kept).
  * With many ties the kept multiset of values must match and every kept value must be >= every dropped
@@ -44,7 +45,7 @@ public final class BatchTopkParity {
     private static Run run(Device dev, float[] pre, Shape s, long kTotal) {
         SparseActs out = SparseActs.allocate(dev, s.batch(), (int) Math.max(1, kTotal));
         FloatBuf min = dev.allocFloat(1);
-        long r = dev.batchTopk(up(dev, pre), s.batch(), s.nLatents(), kTotal, out, min);
+        long r = dev.batchTopkOps().batchTopk(up(dev, pre), s.step(), kTotal, out, min);
         return new Run(r, HostActs.download(dev, out), down(dev, min, 1)[0]);
     }
 
@@ -123,7 +124,7 @@ public final class BatchTopkParity {
             assertEquals(0f, got.minKept());
             SparseActs small = SparseActs.allocate(fast, 3, 5);
             assertThrows(IllegalArgumentException.class,
-                    () -> fast.batchTopk(up(fast, pre), 3, 5, 6, small, fast.allocFloat(1)));
+                    () -> fast.batchTopkOps().batchTopk(up(fast, pre), s.step(), 6, small, fast.allocFloat(1)));
         }
     }
 }

@@ -15,6 +15,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.SaeGrads;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 import dev.saetrain.selftest.DeviceFixtures;
@@ -48,7 +49,7 @@ public final class DenseBackwardParity {
         IntBuf decFlags = upInt(dev, randomFlags(91, m, 0.3));
         IntBuf encFlags = upInt(dev, new int[m]);
         dev.denseBackward(up(dev, f), up(dev, err), 2f / b, up(dev, wDec), l1 == null ? null : up(dev, l1), up(dev, xIn),
-                b, d, m, dpre, dWDec, decFlags, dWEnc, encFlags, dBEnc);
+                s.step(), dpre, new SaeGrads(dWEnc, encFlags, dBEnc, dWDec, decFlags));
         return new Out(down(dev, dpre, b * m), down(dev, dWDec, m * d), down(dev, dWEnc, m * d), down(dev, dBEnc, m),
                 downInt(dev, decFlags, m), downInt(dev, encFlags, m));
     }

@@ -27,8 +27,8 @@ public final class DenseDecodeParity {
         int n = s.batch() * s.dIn();
         FloatBuf xHat = dev.allocFloat(n);
         FloatBuf err = dev.allocFloat(n);
-        double sse = dev.denseDecode(up(dev, f), up(dev, wDec), up(dev, bDec), up(dev, target), s.batch(), s.dIn(),
-                s.nLatents(), xHat, err);
+        double sse = dev.denseDecode(up(dev, f), up(dev, wDec), up(dev, bDec), up(dev, target), s.step(),
+                xHat, err);
         return new Out(sse, down(dev, xHat, n), down(dev, err, n));
     }
 

@@ -28,7 +28,7 @@ public final class EncodeParity {
         int m = s.nLatents();
         FloatBuf xIn = dev.allocFloat((long) b * d);
         FloatBuf pre = dev.allocFloat((long) b * m);
-        dev.encode(up(dev, x), up(dev, bDec), up(dev, wEnc), up(dev, bEnc), applyBDec, b, d, m, xIn, pre);
+        dev.encode(up(dev, x), up(dev, bDec), up(dev, wEnc), up(dev, bEnc), applyBDec, s.step(), xIn, pre);
         return new Out(down(dev, xIn, b * d), down(dev, pre, b * m));
     }
 

@@ -15,6 +15,8 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.SaeGrads;
+import dev.saetrain.device.arch.GatedOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 import dev.saetrain.selftest.DeviceFixtures;
@@ -23,8 +25,8 @@ import dev.saetrain.selftest.parity.GatedSparseParity.Inputs;
 import java.util.Arrays;
 
 /**
- * {@link Device#gatedDenseBackward} against ReferenceOps, on gate = relu(pi_gate) and f from the reference
- * {@link Device#gatedDense} of {@link GatedSparseParity}'s inputs (row 1 all closed). Every output starts as
+ * {@link GatedOps#gatedDenseBackward} against ReferenceOps, on gate = relu(pi_gate) and f from the reference
+ * {@link GatedOps#gatedDense} of {@link GatedSparseParity}'s inputs (row 1 all closed). Every output starts as
  * garbage (overwritten) and every flag must end set. ParityAssert's fp32-sum tolerance (dot products of length
  * d <= 769, sums over <= 33 rows); on CUDA, TF32-exact operands and the TF32 tolerance.
  */
@@ -49,9 +51,11 @@ public final class GatedDenseBackwardParity {
         FloatBuf dpreSums = up(dev, garbage);
         IntBuf decFlags = upInt(dev, randomFlags(71, m, 0.3));
         IntBuf encFlags = upInt(dev, new int[m]);
-        dev.gatedDenseBackward(up(dev, gate), up(dev, f), up(dev, err), 2f / b, up(dev, auxErr), 2f / b, up(dev, wDec),
-                up(dev, l1), up(dev, in.magScale()), up(dev, in.bMag()), up(dev, xIn), b, d, m, up(dev, garbage),
-                dWDec, decFlags, dWEnc, encFlags, dBGate, dBMag, dRMag, dpreSums);
+        dev.gatedOps().gatedDenseBackward(up(dev, gate), up(dev, f),
+                new GatedOps.Residuals(up(dev, err), 2f / b, up(dev, auxErr), 2f / b), up(dev, wDec), up(dev, xIn),
+                new GatedOps.Latents(null, up(dev, in.bMag()), up(dev, in.magScale()), up(dev, l1)), s.step(),
+                up(dev, garbage), new GatedOps.Grads(new SaeGrads(dWEnc, encFlags, dBGate, dWDec, decFlags), dBMag,
+                        dRMag, dpreSums));
         return new Out(down(dev, dWDec, m * d), down(dev, dWEnc, m * d), down(dev, dBGate, m), down(dev, dBMag, m),
                 down(dev, dRMag, m), down(dev, dpreSums, m), downInt(dev, decFlags, m), downInt(dev, encFlags, m));
     }
@@ -64,8 +68,8 @@ public final class GatedDenseBackwardParity {
         Device ref = new ReferenceOps();
         FloatBuf pre = up(ref, in.pre());
         FloatBuf fBuf = ref.allocFloat((long) b * m);
-        ref.gatedDense(pre, up(ref, in.bGate()), up(ref, in.bMag()), up(ref, in.magScale()), b, m, fBuf,
-                ref.allocFloat(m), ref.allocInt(1));
+        ref.gatedOps().gatedDense(pre, new GatedOps.Latents(up(ref, in.bGate()), up(ref, in.bMag()),
+                up(ref, in.magScale()), null), s.step(), fBuf, ref.allocFloat(m), ref.allocInt(1));
         float[] gate = down(ref, pre, b * m);
         // The operands of the products are TF32-exact on CUDA (see DeviceFixtures.tf32Exact): dWEnc is a product
         // of x and a gradient that is itself two products of err, auxErr and W_dec.

@@ -14,6 +14,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.arch.GatedOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 import dev.saetrain.selftest.ParityAssert;
@@ -21,7 +22,7 @@ import dev.saetrain.selftest.parity.GatedSparseParity.Inputs;
 import java.util.Arrays;
 
 /**
- * {@link Device#gatedDense} against ReferenceOps: f and the in-place relu(pi_gate) must match exactly (comparisons
+ * {@link GatedOps#gatedDense} against ReferenceOps: f and the in-place relu(pi_gate) must match exactly (comparisons
  * and one rounding from double on both sides), the counts exactly, and gateSums (partial sums per chunk of rows)
  * to ParityAssert's fp32-sum tolerance. f starts as garbage, to show it is overwritten.
  */
@@ -39,8 +40,7 @@ public final class GatedDenseParity {
         FloatBuf fRef = up(ref, garbage);
         FloatBuf sumsRef = ref.allocFloat(m);
         IntBuf firedRef = ref.allocInt(1);
-        long open = ref.gatedDense(preRef, up(ref, in.bGate()), up(ref, in.bMag()), up(ref, in.magScale()), b, m, fRef,
-                sumsRef, firedRef);
+        long open = ref.gatedOps().gatedDense(preRef, in.latents(ref), s.step(), fRef, sumsRef, firedRef);
         int on = downInt(ref, firedRef, 1)[0];
         assertTrue(open > 0 && open < n && on > 0 && on < open, "open " + open + ", firing " + on + " of " + n);
         try (Device fast = fd.open().get()) {
@@ -48,8 +48,8 @@ public final class GatedDenseParity {
             FloatBuf f = up(fast, garbage);
             FloatBuf sums = fast.allocFloat(m);
             IntBuf fired = fast.allocInt(1);
-            assertEquals(open, fast.gatedDense(pre, up(fast, in.bGate()), up(fast, in.bMag()), up(fast, in.magScale()),
-                    b, m, f, sums, fired), "open gates");
+            assertEquals(open, fast.gatedOps().gatedDense(pre, in.latents(fast), s.step(), f, sums, fired),
+                    "open gates");
             assertEquals(on, downInt(fast, fired, 1)[0], "fired");
             assertArrayEquals(down(ref, fRef, n), down(fast, f, n), "f");
             assertArrayEquals(down(ref, preRef, n), down(fast, pre, n), "pre = relu(pi_gate) in place");

@@ -11,7 +11,9 @@ import static dev.saetrain.selftest.ParityAssert.assertTrue;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.GatedOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
@@ -20,7 +22,7 @@ import dev.saetrain.selftest.parity.GatedSparseParity.Inputs;
 import java.util.Arrays;
 
 /**
- * {@link Device#gatedSparseBackward} against ReferenceOps, on the open gates of {@link GatedSparseParity}'s
+ * {@link GatedOps#gatedSparseBackward} against ReferenceOps, on the open gates of {@link GatedSparseParity}'s
  * inputs (row 1 has none), with dL/dpi_mag random where f > 0 and 0 elsewhere (as sparseDecoderBackward leaves it).
  * gate.grad and the three per-latent sums start as garbage, to show they are overwritten. ParityAssert's fp32-sum
  * tolerance (dot products of length d <= 769).
@@ -42,8 +44,9 @@ public final class GatedSparseBackwardParity {
         FloatBuf dBGate = up(dev, garbage);
         FloatBuf dBMag = up(dev, garbage);
         FloatBuf dRMag = up(dev, garbage);
-        dev.gatedSparseBackward(acts, gate, up(dev, auxErr), 2f / s.batch(), up(dev, wDec), up(dev, l1),
-                up(dev, in.magScale()), up(dev, in.bMag()), s.batch(), s.dIn(), m, dBGate, dBMag, dRMag);
+        GatedOps.Residuals r = new GatedOps.Residuals(null, 0f, up(dev, auxErr), 2f / s.batch());
+        dev.gatedOps().gatedSparseBackward(acts, gate, r, up(dev, wDec), new GatedOps.Latents(null, up(dev, in.bMag()), up(dev, in.magScale()), up(dev, l1)),
+                s.step(), new GatedOps.Grads(new SaeGrads(null, null, dBGate, null, null), dBMag, dRMag, null));
         return new Out(down(dev, gate.grad(), nnz), down(dev, dBGate, m), down(dev, dBMag, m), down(dev, dRMag, m));
     }
 
@@ -55,8 +58,9 @@ public final class GatedSparseBackwardParity {
         Device ref = new ReferenceOps();
         SparseActs open = SparseActs.allocate(ref, b, b * m);
         FloatBuf gateVal = ref.allocFloat((long) b * m);
-        long nnz = ref.gatedSparse(up(ref, in.pre()), up(ref, in.bGate()), up(ref, in.bMag()), up(ref, in.magScale()),
-                b, m, open, gateVal, ref.allocFloat(m), ref.allocInt(1));
+        long nnz = ref.gatedOps().gatedSparse(up(ref, in.pre()), new GatedOps.Latents(up(ref, in.bGate()),
+                up(ref, in.bMag()), up(ref, in.magScale()), null), s.step(), open, gateVal, ref.allocFloat(m),
+                ref.allocInt(1));
         HostActs h = HostActs.download(ref, open);
         float[] dMag = gaussian(62, (int) nnz, 1.0);
         for (int e = 0; e < nnz; e++) {

@@ -13,12 +13,13 @@ import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.GatedOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 
 /**
- * {@link Device#gatedSparse} against ReferenceOps. About half the gates are open; b_mag and exp(r_mag) vary per
+ * {@link GatedOps#gatedSparse} against ReferenceOps. About half the gates are open; b_mag and exp(r_mag) vary per
  * latent so that some open gates carry f = 0 (pi_mag <= 0). pi_mag is rounded once from double on both sides and
  * the per-latent sums add in CSR order, so everything must match exactly; overflow must be reported.
  */
@@ -26,6 +27,11 @@ public final class GatedSparseParity {
 
     /** The gated activation's inputs: pre = pi_gate [batch, m] and bGate, bMag, magScale = exp(r_mag) [m]. */
     record Inputs(float[] pre, float[] bGate, float[] bMag, float[] magScale) {
+        /** bGate, bMag and magScale uploaded to {@code dev} (no l1PerLatent: the forward does not read it). */
+        GatedOps.Latents latents(Device dev) {
+            return new GatedOps.Latents(up(dev, bGate), up(dev, bMag), up(dev, magScale), null);
+        }
+
         static Inputs of(long seed, int batch, int nLatents) {
             float[] pre = gaussian(seed, batch * nLatents, 0.5);
             if (batch > 1) {
@@ -52,8 +58,8 @@ public final class GatedSparseParity {
         FloatBuf wantGate = ref.allocFloat(n);
         FloatBuf wantSums = ref.allocFloat(m);
         IntBuf wantFired = ref.allocInt(1);
-        long wantCount = ref.gatedSparse(up(ref, in.pre), up(ref, in.bGate), up(ref, in.bMag), up(ref, in.magScale), b, m,
-                want, wantGate, wantSums, wantFired);
+        long wantCount = ref.gatedOps().gatedSparse(up(ref, in.pre), in.latents(ref), s.step(), want, wantGate,
+                wantSums, wantFired);
         HostActs w = HostActs.download(ref, want);
         int wantOn = downInt(ref, wantFired, 1)[0];
         assertTrue(wantCount > 0 && wantCount < n, "some but not all gates open: " + wantCount);
@@ -63,8 +69,8 @@ public final class GatedSparseParity {
             FloatBuf gotGate = fast.allocFloat(n);
             FloatBuf gotSums = fast.allocFloat(m);
             IntBuf gotFired = fast.allocInt(1);
-            assertEquals(wantCount, fast.gatedSparse(up(fast, in.pre), up(fast, in.bGate), up(fast, in.bMag),
-                    up(fast, in.magScale), b, m, got, gotGate, gotSums, gotFired));
+            assertEquals(wantCount, fast.gatedOps().gatedSparse(up(fast, in.pre), in.latents(fast), s.step(), got,
+                    gotGate, gotSums, gotFired));
             HostActs g = HostActs.download(fast, got);
             assertArrayEquals(w.rowPtr(), g.rowPtr(), "rowPtr");
             assertArrayEquals(w.idx(), g.idx(), "idx");
@@ -75,9 +81,8 @@ public final class GatedSparseParity {
             assertEquals(wantOn, downInt(fast, gotFired, 1)[0], "fired");
 
             SparseActs tooSmall = SparseActs.allocate(fast, b, nnz - 1);
-            assertEquals(-1, fast.gatedSparse(up(fast, in.pre), up(fast, in.bGate), up(fast, in.bMag),
-                    up(fast, in.magScale), b, m, tooSmall, fast.allocFloat(nnz), gotSums, gotFired),
-                    "overflow is reported, not written");
+            assertEquals(-1, fast.gatedOps().gatedSparse(up(fast, in.pre), in.latents(fast), s.step(), tooSmall,
+                    fast.allocFloat(nnz), gotSums, gotFired), "overflow is reported, not written");
         }
     }
 }

@@ -10,6 +10,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.JumpReluOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
@@ -18,9 +19,9 @@ import dev.saetrain.selftest.ParityAssert;
 import java.util.Random;
 
 /**
- * {@link Device#jumpReluSparse}, {@link Device#jumpReluDense} and {@link Device#expInto} against ReferenceOps.
- * Thresholds span latents that never fire (above every pre-activation) and ones that nearly always do; the
- * results are comparisons and copies, so they must match exactly (CSR rows list latents in increasing order).
+ * {@link JumpReluOps#jumpReluSparse}, {@link JumpReluOps#jumpReluDense} and {@link Device#expInto} against
+ * ReferenceOps. Thresholds span latents that never fire (above every pre-activation) and ones that nearly always do;
+ * the results are comparisons and copies, so they must match exactly (CSR rows list latents in increasing order).
  */
 public final class JumpReluParity {
 
@@ -44,7 +45,7 @@ public final class JumpReluParity {
         Device ref = new ReferenceOps();
         float[] th = down(ref, expOf(ref, logTh), s.nLatents());
         SparseActs want = SparseActs.allocate(ref, s.batch(), n);
-        long wantCount = ref.jumpReluSparse(up(ref, pre), up(ref, th), s.batch(), s.nLatents(), want);
+        long wantCount = ref.jumpReluOps().jumpReluSparse(up(ref, pre), up(ref, th), s.step(), want);
         HostActs w = HostActs.download(ref, want);
         assertTrue(wantCount > 0 && wantCount < n, "some but not all entries fire: " + wantCount);
         try (Device fast = fd.open().get()) {
@@ -52,7 +53,7 @@ public final class JumpReluParity {
             assertArrayEquals(th, down(fast, expOf(fast, logTh), s.nLatents()), "exp(log threshold)");
             ParityAssert.op("jumpReluSparse");
             SparseActs got = SparseActs.allocate(fast, s.batch(), n);
-            assertEquals(wantCount, fast.jumpReluSparse(up(fast, pre), up(fast, th), s.batch(), s.nLatents(), got));
+            assertEquals(wantCount, fast.jumpReluOps().jumpReluSparse(up(fast, pre), up(fast, th), s.step(), got));
             HostActs g = HostActs.download(fast, got);
             assertArrayEquals(w.rowPtr(), g.rowPtr(), "rowPtr");
             assertArrayEquals(w.idx(), g.idx(), "idx");
@@ -61,16 +62,16 @@ public final class JumpReluParity {
             ParityAssert.op("jumpReluDense");
             FloatBuf fRef = ref.allocFloat(n);
             FloatBuf fFast = fast.allocFloat(n);
-            assertEquals(wantCount, ref.jumpReluDense(up(ref, pre), up(ref, th), s.batch(), s.nLatents(), fRef));
+            assertEquals(wantCount, ref.jumpReluOps().jumpReluDense(up(ref, pre), up(ref, th), s.step(), fRef));
             FloatBuf preFast = up(fast, pre);
-            assertEquals(wantCount, fast.jumpReluDense(preFast, up(fast, th), s.batch(), s.nLatents(), fFast));
+            assertEquals(wantCount, fast.jumpReluOps().jumpReluDense(preFast, up(fast, th), s.step(), fFast));
             assertArrayEquals(down(ref, fRef, n), down(fast, fFast, n), "dense f");
             assertArrayEquals(pre, down(fast, preFast, n), "pre is not modified");
 
             ParityAssert.op("jumpReluSparse");
             if (wantCount > 1) {
                 SparseActs tooSmall = SparseActs.allocate(fast, s.batch(), (int) wantCount - 1);
-                assertEquals(-1, fast.jumpReluSparse(up(fast, pre), up(fast, th), s.batch(), s.nLatents(), tooSmall),
+                assertEquals(-1, fast.jumpReluOps().jumpReluSparse(up(fast, pre), up(fast, th), s.step(), tooSmall),
                         "overflow is reported, not written");
             }
         }

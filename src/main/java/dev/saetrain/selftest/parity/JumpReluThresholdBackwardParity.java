@@ -8,13 +8,14 @@ import static dev.saetrain.selftest.ParityAssert.assertTrue;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.arch.JumpReluOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 import dev.saetrain.selftest.ParityAssert;
 import java.util.Random;
 
 /**
- * {@link Device#jumpReluThresholdBackward} against ReferenceOps. pre ~ N(0, 0.1^2) and thresholds in
+ * {@link JumpReluOps#jumpReluThresholdBackward} against ReferenceOps. pre ~ N(0, 0.1^2) and thresholds in
  * [0.005, 0.15] with a bandwidth of 0.05 put ~15 % of the entries in the kernel's window (above the CPU's
  * WINDOW_GEMM_FRACTION: its dot products come from an sgemm per block of rows), with a bandwidth of 0.004 ~1 % (one
  * dot product per entry). Each output is theta times a sum of up to 33 window terms, each a fp32 dot product over d:
@@ -50,8 +51,8 @@ public final class JumpReluThresholdBackwardParity {
         float l0Scale = 0.3f / b;
         Device ref = new ReferenceOps();
         FloatBuf want = ref.allocFloat(m);
-        ref.jumpReluThresholdBackward(up(ref, pre), up(ref, th), up(ref, err), scale, up(ref, wDec), eps, l0Scale,
-                b, d, m, want);
+        ref.jumpReluOps().jumpReluThresholdBackward(up(ref, pre), up(ref, th), up(ref, err), scale, up(ref, wDec), eps,
+                l0Scale, s.step(), want);
         float[] w = down(ref, want, m);
         int nonzero = 0;
         double max = 0;
@@ -63,8 +64,8 @@ public final class JumpReluThresholdBackwardParity {
         try (Device fast = fd.open().get()) {
             FloatBuf got = fast.allocFloat(m);
             fast.fill(got, m, 123f); // overwritten, not added to
-            fast.jumpReluThresholdBackward(up(fast, pre), up(fast, th), up(fast, err), scale, up(fast, wDec), eps,
-                    l0Scale, b, d, m, got);
+            fast.jumpReluOps().jumpReluThresholdBackward(up(fast, pre), up(fast, th), up(fast, err), scale,
+                    up(fast, wDec), eps, l0Scale, s.step(), got);
             ParityAssert.assertClose("dLogThreshold, eps " + eps, w, down(fast, got, m), 1e-5 * max, 1e-4);
         }
     }

@@ -15,6 +15,8 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.StepShape;
+import dev.saetrain.device.arch.MatryoshkaOps;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
@@ -25,7 +27,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@link Device#matryoshkaDecode} (Bussmann et al. 2025) against ReferenceOps, which decodes every prefix from
+ * {@link MatryoshkaOps#matryoshkaDecode} (Bussmann et al. 2025) against ReferenceOps, which decodes every prefix from
  * scratch, for three groupings per shape: one group (the plain decode), three groups with a first group of one
  * latent, and five doubling prefixes (the default shape). xHat, err and every slab of residSuffix within
  * ParityAssert's fp32-sum tolerance; the per-prefix sums of squares (accumulated in double) relative 1e-5. With
@@ -46,8 +48,8 @@ public final class MatryoshkaDecodeParity {
         FloatBuf xHat = dev.allocFloat(n);
         FloatBuf err = dev.allocFloat(n);
         FloatBuf suffix = dev.allocFloat((long) ends.length * n);
-        double[] sse = dev.matryoshkaDecode(acts.upload(dev), up(dev, wDec), up(dev, bDec), up(dev, target),
-                upInt(dev, ends), ends.length, s.batch(), s.dIn(), s.nLatents(), xHat, err, suffix);
+        double[] sse = dev.matryoshkaOps().matryoshkaDecode(acts.upload(dev), up(dev, wDec), up(dev, bDec),
+                up(dev, target), new MatryoshkaOps.Groups(upInt(dev, ends), ends.length, suffix), s.step(), xHat, err);
         return new Out(sse, down(dev, xHat, n), down(dev, err, n), down(dev, suffix, ends.length * n));
     }
 
@@ -71,7 +73,7 @@ public final class MatryoshkaDecodeParity {
                     FloatBuf xh = fast.allocFloat(s.batch() * d);
                     FloatBuf er = fast.allocFloat(s.batch() * d);
                     double sse = fast.sparseDecode(acts.upload(fast), up(fast, wDec), up(fast, bDec), up(fast, target),
-                            s.batch(), d, xh, er);
+                            s.step(), xh, er);
                     assertClose("one group = sparseDecode: sse", sse, got.sse[0], 0, 1e-5);
                     assertClose("one group = sparseDecode: err", down(fast, er, s.batch() * d), got.err, ATOL_SUM, RTOL_SUM);
                     assertClose("one group: residSuffix = err", got.err, got.suffix, 0, 0);
@@ -95,8 +97,9 @@ public final class MatryoshkaDecodeParity {
             FloatBuf xHat = dev.allocFloat(d);
             FloatBuf err = dev.allocFloat(d);
             FloatBuf suffix = dev.allocFloat(3L * d);
-            double[] sse = dev.matryoshkaDecode(DeviceFixtures.upActs(dev, rowPtr, idx, val, null, 2), up(dev, wDec),
-                    up(dev, bDec), up(dev, x), upInt(dev, ends), 3, 1, d, m, xHat, err, suffix);
+            double[] sse = dev.matryoshkaOps().matryoshkaDecode(DeviceFixtures.upActs(dev, rowPtr, idx, val, null, 2),
+                    up(dev, wDec), up(dev, bDec), up(dev, x), new MatryoshkaOps.Groups(upInt(dev, ends), 3, suffix),
+                    new StepShape(1, d, m), xHat, err);
             double bOnly = 0;
             for (int j = 0; j < d; j++) {
                 bOnly += (double) (bDec[j] - x[j]) * (bDec[j] - x[j]);
@@ -111,9 +114,10 @@ public final class MatryoshkaDecodeParity {
         try (Device dev = new CpuDevice(1)) {
             for (int[] ends : new int[][] {{4, 4, 8}, {0, 8}, {3, 7}}) {
                 FloatBuf buf = dev.allocFloat(3L * 4 * 8);
-                assertThrows(IllegalArgumentException.class, () -> dev.matryoshkaDecode(
+                assertThrows(IllegalArgumentException.class, () -> dev.matryoshkaOps().matryoshkaDecode(
                         SparseActs.allocate(dev, 1, 1), dev.allocFloat(8 * 4), dev.allocFloat(4), dev.allocFloat(4),
-                        upInt(dev, ends), ends.length, 1, 4, 8, dev.allocFloat(4), dev.allocFloat(4), buf),
+                        new MatryoshkaOps.Groups(upInt(dev, ends), ends.length, buf), new StepShape(1, 4, 8),
+                        dev.allocFloat(4), dev.allocFloat(4)),
                         Arrays.toString(ends));
             }
         }

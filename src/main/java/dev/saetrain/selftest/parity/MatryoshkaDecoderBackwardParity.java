@@ -18,13 +18,14 @@ import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.arch.MatryoshkaOps;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 import java.util.Arrays;
 
 /**
- * {@link Device#matryoshkaDecoderBackward} against ReferenceOps for the groupings of
+ * {@link MatryoshkaOps#matryoshkaDecoderBackward} against ReferenceOps for the groupings of
  * {@link MatryoshkaDecodeParity#groupings}, on a random residSuffix [groups, batch, dIn] (the op reads it as
  * given). As in SparseDecoderBackwardParity, a fifth of the rows of dWDec start flagged with a gradient in them
  * and the rest as garbage; acts.grad per entry, dWDec on flagged rows and the flags are compared. With one group the
@@ -37,13 +38,11 @@ public final class MatryoshkaDecoderBackwardParity {
 
     private static Out run(Device dev, HostActs acts, float[] suffix, int[] ends, float[] wDec, float[] dW0,
                            int[] flags0, Shape s) {
-        int d = s.dIn();
-        int m = s.nLatents();
         SparseActs a = acts.upload(dev);
         FloatBuf dW = up(dev, dW0);
         IntBuf flags = upInt(dev, flags0);
-        dev.matryoshkaDecoderBackward(a, up(dev, suffix), upInt(dev, ends), ends.length, 2f / s.batch(), up(dev, wDec),
-                s.batch(), d, m, dW, flags);
+        dev.matryoshkaOps().matryoshkaDecoderBackward(a, new MatryoshkaOps.Groups(upInt(dev, ends), ends.length,
+                up(dev, suffix)), 2f / s.batch(), up(dev, wDec), s.step(), dW, flags);
         return out(dev, a, dW, flags, acts.nnz(), s);
     }
 
@@ -72,8 +71,8 @@ public final class MatryoshkaDecoderBackwardParity {
                     SparseActs a = acts.upload(fast);
                     FloatBuf dW = up(fast, dW0);
                     IntBuf flags = upInt(fast, flags0);
-                    fast.sparseDecoderBackward(a, up(fast, suffix), 2f / s.batch(), up(fast, wDec), null, s.batch(), d,
-                            m, dW, flags);
+                    fast.sparseDecoderBackward(a, up(fast, suffix), 2f / s.batch(), up(fast, wDec), null, s.step(),
+                            dW, flags);
                     Out plain = out(fast, a, dW, flags, acts.nnz(), s);
                     assertClose("one group = sparseDecoderBackward: acts.grad", plain.grad, got.grad, ATOL_SUM, RTOL_SUM);
                     assertClose("one group = sparseDecoderBackward: dWDec", plain.dWDec, got.dWDec, ATOL_SUM, RTOL_SUM);

@@ -46,7 +46,7 @@ public final class RecordFiresParity {
         if (dense == null) {
             dev.recordFires(acts.upload(dev), m, counts, last, STEP, sums);
         } else {
-            dev.recordFiresDense(up(dev, dense), s.batch(), m, counts, last, STEP, sums);
+            dev.recordFiresDense(up(dev, dense), s.step(), counts, last, STEP, sums);
         }
         return new Out(downInt(dev, counts, m), downInt(dev, last, m), withSums ? down(dev, sums, m) : null);
     }

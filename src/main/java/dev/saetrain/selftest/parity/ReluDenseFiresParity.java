@@ -42,7 +42,7 @@ public final class ReluDenseFiresParity {
         IntBuf counts = upInt(dev, randomInts(51, m, 100));
         IntBuf last = upInt(dev, randomInts(52, m, STEP));
         FloatBuf sums = withSums ? up(dev, gaussian(53, m, 5.0)) : null;
-        long fired = dev.reluDenseFires(p, s.batch(), m, counts, last, STEP, sums);
+        long fired = dev.reluDenseFires(p, s.step(), counts, last, STEP, sums);
         return new Out(fired, down(dev, p, pre.length), downInt(dev, counts, m), downInt(dev, last, m),
                 withSums ? down(dev, sums, m) : null);
     }

@@ -19,10 +19,10 @@ public final class ReluDenseParity {
         float[] pre = ReluSparseParity.reluInputs(31, s.batch(), s.nLatents());
         Device ref = new ReferenceOps();
         FloatBuf want = up(ref, pre);
-        long wantCount = ref.reluDense(want, s.batch(), s.nLatents());
+        long wantCount = ref.reluDense(want, s.step());
         try (Device fast = fd.open().get()) {
             FloatBuf got = up(fast, pre);
-            assertEquals(wantCount, fast.reluDense(got, s.batch(), s.nLatents()), "positive entries");
+            assertEquals(wantCount, fast.reluDense(got, s.step()), "positive entries");
             assertClose("relu(pre)", down(ref, want, n), down(fast, got, n), 0, 0);
         }
     }

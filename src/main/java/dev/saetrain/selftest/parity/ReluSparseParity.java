@@ -41,7 +41,7 @@ public final class ReluSparseParity {
 
     private static Out run(Device dev, float[] pre, Shape s, int capacity) {
         SparseActs out = SparseActs.allocate(dev, s.batch(), capacity);
-        long nnz = dev.reluSparse(up(dev, pre), s.batch(), s.nLatents(), out);
+        long nnz = dev.reluSparse(up(dev, pre), s.step(), out);
         return new Out(nnz, nnz < 0 ? null : HostActs.download(dev, out));
     }
 
@@ -74,7 +74,7 @@ public final class ReluSparseParity {
                 SparseActs out = SparseActs.allocate(dev, s.batch(), capacity);
                 dev.uploadInt(idxBefore, 0, out.idx(), 0, capacity);
                 dev.upload(valBefore, 0, out.val(), 0, capacity);
-                assertEquals(-1, dev.reluSparse(up(dev, pre), s.batch(), m, out), dev.describe());
+                assertEquals(-1, dev.reluSparse(up(dev, pre), s.step(), out), dev.describe());
                 assertSameInts("idx after overflow", idxBefore, downInt(dev, out.idx(), capacity));
                 assertClose("val after overflow", valBefore, down(dev, out.val(), capacity), 0, 0);
             }

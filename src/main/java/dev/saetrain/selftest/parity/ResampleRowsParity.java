@@ -10,6 +10,7 @@ import static dev.saetrain.selftest.ParityAssert.assertEquals;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.SaeParams;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
 import dev.saetrain.selftest.DeviceFixtures;
@@ -50,10 +51,10 @@ public final class ResampleRowsParity {
         try (Device fast = fd.open().get()) {
             FloatBuf[] rw = {up(ref, wDec), up(ref, wEnc), up(ref, bEnc)};
             FloatBuf[] fw = {up(fast, wDec), up(fast, wEnc), up(fast, bEnc)};
-            ref.resampleRows(up(ref, x), up(ref, bDec), upInt(ref, latents), upInt(ref, rows), count, d, encNorm,
-                    rw[0], rw[1], rw[2]);
-            fast.resampleRows(up(fast, x), up(fast, bDec), upInt(fast, latents), upInt(fast, rows), count, d, encNorm,
-                    fw[0], fw[1], fw[2]);
+            ref.resampleRows(up(ref, x), new SaeParams(rw[1], rw[2], rw[0], up(ref, bDec)), upInt(ref, latents),
+                    upInt(ref, rows), count, d, encNorm);
+            fast.resampleRows(up(fast, x), new SaeParams(fw[1], fw[2], fw[0], up(fast, bDec)), upInt(fast, latents),
+                    upInt(fast, rows), count, d, encNorm);
             String[] names = {"W_dec", "W_enc", "b_enc"};
             int[] sizes = {m * d, m * d, m};
             float[][] before = {wDec, wEnc, bEnc};

@@ -17,6 +17,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
+import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
@@ -44,7 +45,7 @@ public final class SparseBackwardParity {
         IntBuf encFlags = tied ? decFlags : upInt(dev, encFlags0);
         FloatBuf dB = up(dev, dB0);
         dev.sparseBackward(a, up(dev, err), 2f / s.batch(), up(dev, wDec), l1 == null ? null : up(dev, l1),
-                up(dev, xIn), s.batch(), d, m, dDec, decFlags, dEnc, dB, encFlags);
+                up(dev, xIn), s.step(), new SaeGrads(dEnc, encFlags, dB, dDec, decFlags));
         int[] fd = downInt(dev, decFlags, m);
         int[] fe = downInt(dev, encFlags, m);
         return new Out(down(dev, a.grad(), Math.max(1, acts.nnz())), maskRows(down(dev, dDec, m * d), fd, d), fd,

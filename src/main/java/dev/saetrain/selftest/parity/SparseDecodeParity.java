@@ -31,7 +31,7 @@ public final class SparseDecodeParity {
         FloatBuf xHat = dev.allocFloat(n);
         FloatBuf err = dev.allocFloat(n);
         double sse = dev.sparseDecode(acts.upload(dev), up(dev, wDec), bDec == null ? null : up(dev, bDec),
-                up(dev, target), s.batch(), s.dIn(), xHat, err);
+                up(dev, target), s.step(), xHat, err);
         return new Out(sse, down(dev, xHat, n), down(dev, err, n));
     }
 

@@ -54,7 +54,7 @@ public final class SparseDecoderBackwardParity {
         FloatBuf dW = up(dev, dW0);
         IntBuf flags = upInt(dev, flags0);
         dev.sparseDecoderBackward(a, up(dev, err), 2f / s.batch(), up(dev, wDec), l1 == null ? null : up(dev, l1),
-                s.batch(), d, m, dW, flags);
+                s.step(), dW, flags);
         int[] f = downInt(dev, flags, m);
         return new Out(down(dev, a.grad(), Math.max(1, acts.nnz())), maskRows(down(dev, dW, m * d), f, d), f);
     }

@@ -38,7 +38,7 @@ public final class SparseEncoderBackwardParity {
         FloatBuf dW = up(dev, dW0);
         FloatBuf dB = up(dev, dB0);
         IntBuf flags = upInt(dev, flags0);
-        dev.sparseEncoderBackward(acts.upload(dev), up(dev, xIn), s.batch(), d, m, dW, dB, flags);
+        dev.sparseEncoderBackward(acts.upload(dev), up(dev, xIn), s.step(), dW, dB, flags);
         int[] f = downInt(dev, flags, m);
         return new Out(maskRows(down(dev, dW, m * d), f, d), down(dev, dB, m), f);
     }

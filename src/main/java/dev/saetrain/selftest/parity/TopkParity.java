@@ -42,7 +42,7 @@ public final class TopkParity {
 
     private static HostActs run(Device dev, float[] pre, Shape s, int k, int[] lastFired, int deadBefore) {
         SparseActs out = SparseActs.allocate(dev, s.batch(), s.batch() * k);
-        dev.topk(up(dev, pre), s.batch(), s.nLatents(), k, lastFired == null ? null : upInt(dev, lastFired),
+        dev.topk(up(dev, pre), s.step(), k, lastFired == null ? null : upInt(dev, lastFired),
                 deadBefore, out);
         return HostActs.download(dev, out);
     }

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.saetrain.device.Device;
+import dev.saetrain.device.StepShape;
 import dev.saetrain.selftest.DeviceFixtures;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.device.FloatBuf;
@@ -93,7 +94,8 @@ class CudaActivationOpsGpuTest {
                 Device[] devs = {cpu, gpu};
                 for (int q = 0; q < 2; q++) {
                     SparseActs out = SparseActs.allocate(devs[q], B, B * K);
-                    devs[q].topk(up(devs[q], pre), B, M, K, dead == null ? null : upInt(devs[q], dead), 4, out);
+                    devs[q].topk(up(devs[q], pre), new StepShape(B, D, M), K,
+                            dead == null ? null : upInt(devs[q], dead), 4, out);
                     got[q] = HostActs.download(devs[q], out);
                 }
                 for (int b = 0; b < B; b++) {
@@ -108,7 +110,8 @@ class CudaActivationOpsGpuTest {
             for (int q = 0; q < 2; q++) {
                 SparseActs out = SparseActs.allocate(devs[q], B, (int) kTotal);
                 FloatBuf minKept = devs[q].allocFloat(1);
-                count[q] = devs[q].batchTopk(up(devs[q], ties), B, M, kTotal, out, minKept);
+                count[q] = devs[q].batchTopkOps().batchTopk(up(devs[q], ties), new StepShape(B, D, M), kTotal, out,
+                        minKept);
                 kept[q] = HostActs.download(devs[q], out);
                 min[q] = down(devs[q], minKept, 1)[0];
             }
@@ -119,7 +122,7 @@ class CudaActivationOpsGpuTest {
             long[] relu = new long[2];
             for (int q = 0; q < 2; q++) {
                 SparseActs out = SparseActs.allocate(devs[q], B, B * M);
-                relu[q] = devs[q].reluSparse(up(devs[q], ties), B, M, out);
+                relu[q] = devs[q].reluSparse(up(devs[q], ties), new StepShape(B, D, M), out);
                 kept[q] = HostActs.download(devs[q], out);
             }
             assertEquals(relu[0], relu[1], "reluSparse entries");
@@ -164,16 +167,16 @@ class CudaActivationOpsGpuTest {
                 FloatBuf xHat = d.allocFloat(B * D);
                 FloatBuf e = d.allocFloat(B * D);
                 FloatBuf w = up(d, wDec);
-                sse[q] = d.sparseDecode(a, w, up(d, bDec), up(d, x), B, D, xHat, e);
+                sse[q] = d.sparseDecode(a, w, up(d, bDec), up(d, x), new StepShape(B, D, M), xHat, e);
                 err[q] = down(d, e, B * D);
                 FloatBuf dW = up(d, dW0);
                 IntBuf fl = upInt(d, flags0);
-                d.sparseDecoderBackward(a, e, 2f / B, w, null, B, D, M, dW, fl);
+                d.sparseDecoderBackward(a, e, 2f / B, w, null, new StepShape(B, D, M), dW, fl);
                 grad[q] = down(d, a.grad(), B * K);
                 FloatBuf dWe = up(d, dW0);
                 IntBuf fle = upInt(d, flags0);
                 FloatBuf dBe = d.allocFloat(M);
-                d.sparseEncoderBackward(a, up(d, x), B, D, M, dWe, dBe, fle);
+                d.sparseEncoderBackward(a, up(d, x), new StepShape(B, D, M), dWe, dBe, fle);
                 flags[q] = DeviceFixtures.downInt(d, fl, M);
                 dWDec[q] = maskRows(down(d, dW, M * D), flags[q], D);
                 dWEnc[q] = maskRows(down(d, dWe, M * D), DeviceFixtures.downInt(d, fle, M), D);
