@@ -91,11 +91,6 @@ final class RowOrder {
         return size;
     }
 
-    /** Global id of the row in {@code slot}. */
-    long idAt(int slot) {
-        return ids[slot];
-    }
-
     /** Draws the next row of the epoch, telling {@code sink} (may be null) what happens; returns its global id. */
     long next(Sink sink) {
         assert !epochDone();
