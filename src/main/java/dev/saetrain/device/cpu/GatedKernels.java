@@ -128,7 +128,7 @@ final class GatedKernels {
             for (int b = lo; b < hi; b++) {
                 long eo = (long) b * dIn;
                 for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
-                    int o = idx[e] * dIn;
+                    long o = (long) idx[e] * dIn;
                     double dot = 0;
                     for (int j = 0; j < dIn; j++) {
                         dot += auxErr.get(eo + j) * wDec.get(o + j);

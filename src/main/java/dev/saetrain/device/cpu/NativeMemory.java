@@ -50,7 +50,9 @@ final class NativeMemory {
         if (offset < 0 || length < 0 || offset + length > bytes) {
             throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + length) + ") of " + bytes);
         }
-        return new BytePointer(ptr).position(offset).limit(offset + length).asByteBuffer();
+        // A pointer at the range's own address: asByteBuffer maps [address, address + capacity) and must not be
+        // given a position (it would map from the block's start, and past 2 GiB not at all).
+        return new BytePointer(ptr).getPointer(offset).capacity(length).asByteBuffer();
     }
 
     /** The memory as floats from float {@code offset} on (a fresh pointer: its position is the caller's). */
@@ -58,7 +60,7 @@ final class NativeMemory {
         if (offset < 0 || 4 * offset > bytes) {
             throw new IndexOutOfBoundsException("float " + offset + " of " + bytes / 4);
         }
-        return new FloatPointer(ptr).capacity(bytes / 4).position(offset);
+        return new FloatPointer(ptr).capacity(bytes / 4).position(offset); // JNI calls read from address + position
     }
 
     /** Returns the memory to the allocator; later calls do nothing. */

@@ -22,7 +22,7 @@ final class ResampleKernels {
             float[] v = new float[dIn];
             for (int q = lo; q < hi; q++) {
                 int i = latents[q];
-                int xo = rows[q] * dIn;
+                long xo = (long) rows[q] * dIn;
                 double s = 0;
                 for (int j = 0; j < dIn; j++) {
                     v[j] = x.get(xo + j) - bDec.get(j);
@@ -43,7 +43,7 @@ final class ResampleKernels {
     void zeroRows(CpuFloatBuf buf, int[] rows, int count, int cols) {
         par.forRange(count, Math.max(1, (1 << 14) / Math.max(1, cols)), (lo, hi) -> {
             for (int q = lo; q < hi; q++) {
-                int o = rows[q] * cols;
+                long o = (long) rows[q] * cols;
                 for (int j = 0; j < cols; j++) {
                     buf.put(o + j, 0f);
                 }

@@ -308,7 +308,7 @@ final class SparseKernels {
                 for (int q = s; q < t; q++) {
                     int e = bl.order[q];
                     float c = scale * val.get(e);
-                    err.get(bl.rows[e] * dIn, er, 0, dIn);
+                    err.get((long) bl.rows[e] * dIn, er, 0, dIn);
                     for (int j = 0; j < dIn; j++) {
                         acc[j] += c * er[j];
                     }
@@ -339,7 +339,7 @@ final class SparseKernels {
                     int e = bl.order[q];
                     float g = grad.get(e);
                     bsum += g;
-                    xIn.get(bl.rows[e] * dIn, xr, 0, dIn);
+                    xIn.get((long) bl.rows[e] * dIn, xr, 0, dIn);
                     for (int j = 0; j < dIn; j++) {
                         acc[j] += g * xr[j];
                     }
