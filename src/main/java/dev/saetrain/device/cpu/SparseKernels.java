@@ -6,6 +6,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemv;
 
 import dev.saetrain.device.SparseActs;
+import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
@@ -358,10 +359,10 @@ final class SparseKernels {
      * err and xIn rows; decode: W_dec rows in the first) and the block's coefficient vectors.
      */
     private static final class GatherScratch {
-        final java.nio.FloatBuffer rowsA;
-        final java.nio.FloatBuffer rowsB;
-        final java.nio.FloatBuffer coef; // scale * f of each entry of the block
-        final java.nio.FloatBuffer dpre; // the block's df, then dL/dpre
+        final FloatBuffer rowsA;
+        final FloatBuffer rowsB;
+        final FloatBuffer coef; // scale * f of each entry of the block
+        final FloatBuffer dpre; // the block's df, then dL/dpre
         final FloatPointer rowsAP;
         final FloatPointer rowsBP;
         final FloatPointer coefP;
@@ -380,7 +381,7 @@ final class SparseKernels {
             dpreP = new FloatPointer(dpre);
         }
 
-        private static java.nio.FloatBuffer direct(int n) {
+        private static FloatBuffer direct(int n) {
             return java.nio.ByteBuffer.allocateDirect(4 * n).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
         }
     }
