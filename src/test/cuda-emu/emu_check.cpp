@@ -7,6 +7,8 @@
 #include "../../main/cuda/activation.cu"
 #include "../../main/cuda/sparse.cu"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -625,6 +627,56 @@ static void checkDenseDecodeParts(int B, int D) {
     ok("fill_flags");
 }
 
+// sparse_decode and entry_grad reading W_dec rows past 2^31 elements: w [BIG, D] with BIG = 2^21 + 1 and D = 1024
+// (latent 2^21's row starts at element 2^31), mapped without reserving memory so that only the three rows in use are
+// touched. Bit for bit against the float sums of checkDecodeBackward on copies of those rows.
+static void checkDecodePastTwoToThe31() {
+    const int D = 1024, B = 3;
+    const size_t BIG = (1u << 21) + 1;
+    const int lat[3] = {5, (1 << 21) - 1, 1 << 21};
+    const size_t bytes = BIG * D * sizeof(float);
+    void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) fail("decode past 2^31: mmap of 8 GiB refused");
+    float* w = (float*)map;
+    std::vector<std::vector<float>> rows;
+    for (int s = 0; s < 3; s++) {
+        rows.push_back(gauss(D, 1 / std::sqrt(D)));
+        std::copy(rows[s].begin(), rows[s].end(), w + (size_t)lat[s] * D);
+    }
+    Csr a;
+    a.rowPtr = {0, 2, 3, 6};
+    a.idx = {lat[0], lat[2], lat[1], lat[2], lat[1], lat[0]};
+    a.val = {0.7f, 1.3f, 0.4f, 2.1f, 0.0f, 0.9f};
+    a.grad.assign(a.idx.size(), 0);
+    auto slot = [&](int i) { return i == lat[0] ? 0 : i == lat[1] ? 1 : 2; };
+    auto bDec = gauss(D, 0.1), x = gauss((size_t)B * D, 1.0);
+    std::vector<float> xHat(B * D), err(B * D);
+    std::vector<double> rowSse(B);
+    emu_launch(sparse_decode, B, T, a.rowPtr.data(), a.idx.data(), a.val.data(), (const float*)w, bDec.data(),
+               x.data(), B, D, xHat.data(), err.data(), rowSse.data());
+    std::vector<float> fx(B * D);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < D; j++) {
+            float acc = bDec[j];
+            for (int e = a.rowPtr[b]; e < a.rowPtr[b + 1]; e++)
+                if (a.val[e] != 0.0f) acc += a.val[e] * rows[slot(a.idx[e])][j];
+            fx[b * D + j] = acc;
+        }
+    same("sparseDecode past 2^31 elements", fx, xHat);
+    float scale = 2.f / B;
+    emu_launch(entry_grad, B, T, a.rowPtr.data(), a.idx.data(), a.val.data(), B, err.data(), D, (int*)nullptr, 0, 0LL,
+               (const float*)w, scale, (const float*)nullptr, a.grad.data());
+    std::vector<double> wg(a.idx.size());
+    for (int b = 0; b < B; b++)
+        for (int e = a.rowPtr[b]; e < a.rowPtr[b + 1]; e++) {
+            double s = 0;
+            for (int j = 0; j < D; j++) s += (double)scale * err[b * D + j] * rows[slot(a.idx[e])][j];
+            wg[e] = a.val[e] > 0 ? s : 0;
+        }
+    close("entry_grad past 2^31 elements", wg, a.grad);
+    munmap(map, bytes);
+}
+
 int main() {
     for (bool shared : {true, false}) {
         checkTopk(5, 300, 7, false, false, 0, shared);
@@ -663,6 +715,7 @@ int main() {
     checkDecodeBackward(9, 300, 384, 8, true);
     checkDecodeBackward(8, 40, 500, 21, false);  // rows past sparse_decode's unrolled 8 entries, with tails
     checkDecodeBackward(64, 24, 90, 3, true);    // latents with 8 and more entries (latent_accumulate's unrolled loop)
+    checkDecodePastTwoToThe31();
     checkMatryoshka(6, 70, 100);
     checkJumpBackward(8, 60, 300);
     checkGated(7, 50, 270);

@@ -19,6 +19,7 @@ final class Allocator implements AutoCloseable {
     private final Device dev; // null: counting only
     private final SparseSwitch sparseSwitch;
     private final List<Runnable> closers = new ArrayList<>();
+    private final List<AdamState> parameters = new ArrayList<>();
     private long parameterBytes;
     private long bufferBytes;
 
@@ -81,7 +82,22 @@ final class Allocator implements AutoCloseable {
     AdamState parameter(int rows, int cols) {
         long n = (long) rows * cols;
         parameterBytes += 4L * 4 * n;
-        return new AdamState(newFloats(n), newFloats(n), newFloats(n), newFloats(n), rows, cols);
+        AdamState p = new AdamState(newFloats(n), newFloats(n), newFloats(n), newFloats(n), rows, cols);
+        parameters.add(p);
+        return p;
+    }
+
+    /**
+     * Frees every parameter's gradient and Adam moments now, keeping the values and every other buffer (closing a
+     * buffer twice is harmless, so {@link #close} frees the rest later). For the export after the last step: the
+     * weights' host copy then takes the place of memory the plan counted, instead of adding to the run's peak.
+     */
+    void releaseOptimizerState() {
+        for (AdamState p : parameters) {
+            p.grad.close();
+            p.m.close();
+            p.v.close();
+        }
     }
 
     /**

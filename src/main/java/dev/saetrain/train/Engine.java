@@ -54,6 +54,7 @@ public final class Engine implements AutoCloseable {
     static final double CLIP_NORM = 1.0;
 
     private final Allocator alloc;
+    private boolean optimizerReleased; // gradients and Adam moments freed for the export: no more steps
     private final float adamEps;
     private final SharedParts s;
     private final ArchitectureStep arch;
@@ -216,6 +217,7 @@ public final class Engine implements AutoCloseable {
 
     /** One full step on batch x [B, d] (on this engine's device): gradients, clip, Adam, decoder renorm. */
     public StepStats step(FloatBuf x, double lr, double l1) {
+        requireOptimizerState("a step");
         s.startProfile();
         StepStats st = computeGradients(x, l1);
         double clip = st.gradNorm() > CLIP_NORM ? CLIP_NORM / st.gradNorm() : 1.0;
@@ -291,6 +293,7 @@ public final class Engine implements AutoCloseable {
 
     /** The fp32 tensors of the engine's {@link EngineState}, in its order and with its names, not yet copied. */
     public Map<String, EngineState.LazyFloats> stateFloats() {
+        requireOptimizerState("a checkpoint");
         return EngineState.floats(s, arch);
     }
 
@@ -311,11 +314,13 @@ public final class Engine implements AutoCloseable {
 
     /** A host copy of the engine's state (see {@link EngineState}). */
     public EngineState snapshot() {
+        requireOptimizerState("a snapshot");
         return EngineState.of(s, arch);
     }
 
     /** Loads a snapshot taken from an engine of the same config; throws naming what does not match. */
     public void restore(EngineState state) {
+        requireOptimizerState("a restore");
         state.restoreInto(s, arch);
     }
 
@@ -330,6 +335,23 @@ public final class Engine implements AutoCloseable {
     /** Latents that have not fired for the dead window. */
     public int deadCount() {
         return dev.countAtOrBelow(s.lastFired, m, s.step - s.deadSteps);
+    }
+
+    /**
+     * Frees the gradients and Adam moments of every parameter, keeping the parameters and the step buffers: for the
+     * export after the last step and checkpoint, so that the weights' host copy ({@link #weights}) replaces memory the
+     * plan counted rather than adding to the run's peak. The engine can then export, but not step, checkpoint or
+     * restore.
+     */
+    public void releaseOptimizerState() {
+        optimizerReleased = true;
+        alloc.releaseOptimizerState();
+    }
+
+    private void requireOptimizerState(String what) {
+        if (optimizerReleased) {
+            throw new IllegalStateException(what + " after the optimizer state was released for the export");
+        }
     }
 
     /** Frees every buffer of the engine. */

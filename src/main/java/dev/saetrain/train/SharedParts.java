@@ -7,7 +7,6 @@ import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.device.StepShape;
-import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
 
 /**
@@ -65,11 +64,6 @@ final class SharedParts {
         this.shape = new StepShape(batch, d, m);
         this.sparseSwitch = a.sparseSwitch();
         this.deadSteps = (int) Math.min(Integer.MAX_VALUE / 2, Math.max(1, (deadTokens + batch - 1) / batch));
-        // A memory plan counts what a family would take, whatever its size; allocating needs int indices.
-        if (a.device() != null && (long) batch * m > Integer.MAX_VALUE / 4) {
-            throw new UsageException("batch * n_latents = " + (long) batch * m
-                    + " exceeds what one buffer holds (" + Integer.MAX_VALUE / 4 + "); use a smaller --batch");
-        }
         wEnc = cfg.tied() ? null : a.parameter(m, d);
         bEnc = a.parameter(1, m);
         wDec = a.parameter(m, d);

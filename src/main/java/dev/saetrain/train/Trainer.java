@@ -417,8 +417,12 @@ public final class Trainer {
                 r.bDecInit().cliName(), r.normalize().cliName(), r.auxkCoef(), r.adamEps());
     }
 
-    /** Writes one SAE; its downloaded weights are garbage once this returns. */
+    /**
+     * Writes one SAE; its downloaded weights are garbage once this returns. Its gradients and Adam moments are freed
+     * first (the last checkpoint is written), so the host copy takes their place instead of topping the planned memory.
+     */
     private static void exportOne(FamilyMember m, Path dir, float scale, ExportInfo info) throws IOException {
+        m.engine().releaseOptimizerState();
         SaeWeights raw = m.engine().weights().foldScaleInPlace(scale);
         SaeLensWriter.write(dir, raw, m.firing.frequencies(), info);
     }

@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -25,15 +23,6 @@ class OptionNamesOnlyInCliTest {
     /** "--" then a lower-case letter, not inside a word or a longer run of dashes. */
     private static final Pattern OPTION = Pattern.compile("(?<![\\w-])--[a-z]");
 
-    /**
-     * Literals in files that other work is changing at the same time; each is listed exactly, so a new one still
-     * fails. Remove an entry once its message names a Setting.
-     */
-    private static final Map<String, Set<String>> PENDING = Map.of(
-            "device/cpu/CpuDevice.java", Set.of("--threads must be >= 1, got "),
-            "device/cpu/CpuFloatBuf.java", Set.of("; use a smaller --batch or --expansion"),
-            "train/SharedParts.java", Set.of("); use a smaller --batch"));
-
     @Test
     void noLiteralOutsideCliSpellsAnOption() throws IOException {
         assertTrue(Files.isDirectory(MAIN), MAIN.toAbsolutePath() + " (run from the project root)");
@@ -47,7 +36,7 @@ class OptionNamesOnlyInCliTest {
                 }
                 files++;
                 for (String lit : stringLiterals(Files.readString(f, StandardCharsets.UTF_8))) {
-                    if (OPTION.matcher(lit).find() && !PENDING.getOrDefault(rel, Set.of()).contains(lit)) {
+                    if (OPTION.matcher(lit).find()) {
                         found.add(rel + ": \"" + lit + "\"");
                     }
                 }

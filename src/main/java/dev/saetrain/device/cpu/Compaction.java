@@ -1,7 +1,6 @@
 package dev.saetrain.device.cpu;
 
 import dev.saetrain.device.SparseActs;
-import java.nio.FloatBuffer;
 
 /**
  * Compacts the entries of pre [batch, nLatents] above a per-latent threshold into CSR rows, reading pre once.
@@ -44,7 +43,7 @@ final class Compaction {
      * latents in increasing order, values as they are. Returns the number of entries, or -1 when they exceed
      * out.capacity(): then only rowPtr is written, idx and val are left as they were.
      */
-    long compactAbove(FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents, SparseActs out) {
+    long compactAbove(CpuFloatBuf pre, CpuFloatBuf threshold, int batch, int nLatents, SparseActs out) {
         int[] rowPtr = CpuDevice.ia(out.rowPtr());
         if (thr.length != nLatents) {
             thr = new float[nLatents];
@@ -63,7 +62,7 @@ final class Compaction {
             int n = 0;
             int firstSpilled = hi;
             for (int b = lo; b < hi; b++) {
-                pre.get(b * nLatents, row, 0, nLatents);
+                pre.get((long) b * nLatents, row, 0, nLatents);
                 if (firstSpilled == hi && n + nLatents > limit) {
                     firstSpilled = b;
                 }
@@ -96,13 +95,13 @@ final class Compaction {
             return -1;
         }
         int[] outIdx = CpuDevice.ia(out.idx());
-        FloatBuffer outVal = CpuDevice.fb(out.val());
+        CpuFloatBuf outVal = CpuDevice.fb(out.val());
         par.forChunks(batch, grain, (ch, lo, hi) -> {
             int n = used[ch];
             System.arraycopy(idx[ch], 0, outIdx, rowPtr[lo], n);
             outVal.put(rowPtr[lo], val[ch], 0, n);
             for (int b = spill[ch]; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 int e = rowPtr[b];
                 for (int i = 0; i < nLatents; i++) {
                     float v = pre.get(base + i);

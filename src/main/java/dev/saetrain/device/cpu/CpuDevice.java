@@ -22,7 +22,6 @@ import dev.saetrain.device.arch.BatchTopkOps;
 import dev.saetrain.device.arch.GatedOps;
 import dev.saetrain.device.arch.JumpReluOps;
 import dev.saetrain.device.arch.MatryoshkaOps;
-import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
@@ -46,7 +45,7 @@ public final class CpuDevice implements Device {
     /** A CPU device using {@code threads} threads for Java loops and for OpenBLAS. */
     public CpuDevice(int threads) {
         if (threads < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         BlasThreads.set(threads);
         this.par = new Parallel(threads);
@@ -61,8 +60,8 @@ public final class CpuDevice implements Device {
         return "cpu (" + par.threads() + " threads, " + openblas_nolapack.OPENBLAS_VERSION.trim() + ")";
     }
 
-    static FloatBuffer fb(FloatBuf b) {
-        return ((CpuFloatBuf) b).buffer();
+    static CpuFloatBuf fb(FloatBuf b) {
+        return (CpuFloatBuf) b;
     }
 
     static int[] ia(IntBuf b) {
@@ -81,12 +80,12 @@ public final class CpuDevice implements Device {
 
     @Override
     public void upload(float[] src, int srcOff, FloatBuf dst, long dstOff, int n) {
-        fb(dst).put(Math.toIntExact(dstOff), src, srcOff, n);
+        fb(dst).put(dstOff, src, srcOff, n);
     }
 
     @Override
     public void download(FloatBuf src, long srcOff, float[] dst, int dstOff, int n) {
-        fb(src).get(Math.toIntExact(srcOff), dst, dstOff, n);
+        fb(src).get(srcOff, dst, dstOff, n);
     }
 
     @Override
@@ -101,9 +100,9 @@ public final class CpuDevice implements Device {
 
     @Override
     public void fill(FloatBuf buf, long n, float value) {
-        FloatBuffer b = fb(buf);
-        par.forRange(Math.toIntExact(n), ELEM_GRAIN, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
+        CpuFloatBuf b = fb(buf);
+        par.forLongRange(n, ELEM_GRAIN, (lo, hi) -> {
+            for (long i = lo; i < hi; i++) {
                 b.put(i, value);
             }
         });
@@ -111,10 +110,10 @@ public final class CpuDevice implements Device {
 
     @Override
     public void scaleInto(FloatBuf src, FloatBuf dst, long n, float alpha) {
-        FloatBuffer s = fb(src);
-        FloatBuffer d = fb(dst);
-        par.forRange(Math.toIntExact(n), ELEM_GRAIN, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
+        CpuFloatBuf s = fb(src);
+        CpuFloatBuf d = fb(dst);
+        par.forLongRange(n, ELEM_GRAIN, (lo, hi) -> {
+            for (long i = lo; i < hi; i++) {
                 d.put(i, alpha * s.get(i));
             }
         });
@@ -122,11 +121,11 @@ public final class CpuDevice implements Device {
 
     @Override
     public double dot(FloatBuf a, FloatBuf b, long n) {
-        FloatBuffer x = fb(a);
-        FloatBuffer y = fb(b);
-        return par.sumRange(Math.toIntExact(n), ELEM_GRAIN, (lo, hi) -> {
+        CpuFloatBuf x = fb(a);
+        CpuFloatBuf y = fb(b);
+        return par.sumLongRange(n, ELEM_GRAIN, (lo, hi) -> {
             double s = 0;
-            for (int i = lo; i < hi; i++) {
+            for (long i = lo; i < hi; i++) {
                 s += (double) x.get(i) * y.get(i);
             }
             return s;
@@ -147,8 +146,8 @@ public final class CpuDevice implements Device {
 
     @Override
     public void gemmNT(FloatBuf a, FloatBuf b, FloatBuf c, int rows, int cols, int inner, float alpha, float beta) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, inner, alpha, fb(a), inner, fb(b), inner,
-                beta, fb(c), cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, inner, alpha, fb(a).pointer(0), inner,
+                fb(b).pointer(0), inner, beta, fb(c).pointer(0), cols);
     }
 
     @Override
@@ -157,9 +156,9 @@ public final class CpuDevice implements Device {
         int batch = shape.batch();
         int dIn = shape.dIn();
         int nLatents = shape.nLatents();
-        FloatBuffer xs = fb(x);
-        FloatBuffer xi = fb(xIn);
-        FloatBuffer p = fb(pre);
+        CpuFloatBuf xs = fb(x);
+        CpuFloatBuf xi = fb(xIn);
+        CpuFloatBuf p = fb(pre);
         // The calling thread's scratch slots 2 and 3 (read by every chunk; the chunks' own rows use slot 0).
         float[] bd = par.floats(2, dIn);
         if (applyBDec) {
@@ -171,13 +170,13 @@ public final class CpuDevice implements Device {
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             float[] row = par.floats(0, dIn);
             for (int b = lo; b < hi; b++) {
-                int o = b * dIn;
+                long o = (long) b * dIn;
                 xs.get(o, row, 0, dIn);
                 for (int j = 0; j < dIn; j++) {
                     row[j] -= bd[j];
                 }
                 xi.put(o, row, 0, dIn);
-                p.put(b * nLatents, be, 0, nLatents);
+                p.put((long) b * nLatents, be, 0, nLatents);
             }
         });
         gemmSplit(false, true, batch, nLatents, dIn, 1f, xi, dIn, fb(wEnc), dIn, 1f, p, nLatents);
@@ -191,15 +190,15 @@ public final class CpuDevice implements Device {
      * that follow. Running the blocks on our own pool leaves no BLAS thread behind. Each block is one fixed-shape
      * sgemm, so the result is deterministic for a fixed thread count.
      */
-    private void gemmSplit(boolean transA, boolean transB, int m, int n, int k, float alpha, FloatBuffer a, int lda,
-                           FloatBuffer b, int ldb, float beta, FloatBuffer c, int ldc) {
+    private void gemmSplit(boolean transA, boolean transB, int m, int n, int k, float alpha, CpuFloatBuf a, int lda,
+                           CpuFloatBuf b, int ldb, float beta, CpuFloatBuf c, int ldc) {
         int blocks = Math.max(1, Math.min(par.threads(), m / 64));
         singleThreadedBlas(par, () -> par.forChunks(m, Math.max(1, m / blocks), (ch, lo, hi) -> {
             if (hi > lo) {
-                int aOff = transA ? lo : lo * lda;
+                long aOff = transA ? lo : (long) lo * lda;
                 cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        hi - lo, n, k, alpha, a.slice(aOff, a.capacity() - aOff), lda, b, ldb, beta,
-                        c.slice(lo * ldc, c.capacity() - lo * ldc), ldc);
+                        hi - lo, n, k, alpha, a.pointer(aOff), lda, b.pointer(0), ldb, beta,
+                        c.pointer((long) lo * ldc), ldc);
             }
         }));
     }
@@ -217,11 +216,10 @@ public final class CpuDevice implements Device {
 
     @Override
     public long reluDense(FloatBuf pre, StepShape shape) {
-        FloatBuffer p = fb(pre);
-        int n = Math.toIntExact((long) shape.batch() * shape.nLatents());
-        return Math.round(par.sumRange(n, ELEM_GRAIN, (lo, hi) -> {
+        CpuFloatBuf p = fb(pre);
+        return Math.round(par.sumLongRange((long) shape.batch() * shape.nLatents(), ELEM_GRAIN, (lo, hi) -> {
             long c = 0;
-            for (int i = lo; i < hi; i++) {
+            for (long i = lo; i < hi; i++) {
                 float v = p.get(i);
                 if (v > 0) {
                     c++;
@@ -257,8 +255,8 @@ public final class CpuDevice implements Device {
      * same pass (one read of the dense matrix instead of two). Chunks of whole rows (contiguous reads), each with
      * its own counters, merged in chunk order (deterministic for a fixed thread count). Returns the entries > 0.
      */
-    private long denseFires(FloatBuffer fv, int batch, int nLatents, int[] cnt, int[] last, int step,
-                            FloatBuffer sums, boolean relu) {
+    private long denseFires(CpuFloatBuf fv, int batch, int nLatents, int[] cnt, int[] last, int step,
+                            CpuFloatBuf sums, boolean relu) {
         int chunks = par.chunks(batch, ROW_GRAIN);
         int[][] c = new int[chunks][nLatents];
         double[][] s = new double[chunks][nLatents];
@@ -271,7 +269,7 @@ public final class CpuDevice implements Device {
             float[] fired = par.floats(1, nLatents);
             float[] sum = par.floats(2, nLatents);
             for (int b = lo; b < hi; b++) {
-                int o = b * nLatents;
+                long o = (long) b * nLatents;
                 fv.get(o, row, 0, nLatents);
                 for (int i = 0; i < nLatents; i++) {
                     float r = Math.max(row[i], 0f);
@@ -333,24 +331,24 @@ public final class CpuDevice implements Device {
         int batch = shape.batch();
         int dIn = shape.dIn();
         int nLatents = shape.nLatents();
-        FloatBuffer xh = fb(xHat);
+        CpuFloatBuf xh = fb(xHat);
         float[] bd = new float[dIn];
         fb(bDec).get(0, bd, 0, dIn);
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
-                xh.put(b * dIn, bd, 0, dIn); // bulk copy: xHat starts at bDec
+                xh.put((long) b * dIn, bd, 0, dIn); // bulk copy: xHat starts at bDec
             }
         });
         gemmSplit(false, false, batch, dIn, nLatents, 1f, fb(f), nLatents, fb(wDec), dIn, 1f, xh, dIn);
-        FloatBuffer t = fb(target);
-        FloatBuffer e = fb(err);
+        CpuFloatBuf t = fb(target);
+        CpuFloatBuf e = fb(err);
         return par.sumRange(batch, ROW_GRAIN, (lo, hi) -> {
             float[] xr = par.floats(0, dIn);
             float[] tr = par.floats(1, dIn);
             float[] lanes = par.floats(2, dIn);
             double s = 0;
             for (int b = lo; b < hi; b++) {
-                residualRow(xh, t, e, b * dIn, dIn, xr, tr, lanes);
+                residualRow(xh, t, e, (long) b * dIn, dIn, xr, tr, lanes);
                 if ((b - lo) % LANE_FLUSH == LANE_FLUSH - 1 || b == hi - 1) {
                     s += flushLanes(lanes, dIn);
                 }
@@ -363,7 +361,7 @@ public final class CpuDevice implements Device {
      * err[o..o+n) = xHat - target for one row, its squares added into {@code lanes}; xr and tr are n-float
      * scratch rows (heap copies, so the loop vectorises). Shared by the dense and sparse decodes.
      */
-    static void residualRow(FloatBuffer xHat, FloatBuffer target, FloatBuffer err, int o, int n, float[] xr,
+    static void residualRow(CpuFloatBuf xHat, CpuFloatBuf target, CpuFloatBuf err, long o, int n, float[] xr,
                             float[] tr, float[] lanes) {
         xHat.get(o, xr, 0, n);
         target.get(o, tr, 0, n);
@@ -377,7 +375,7 @@ public final class CpuDevice implements Device {
 
     @Override
     public double centeredSumSquares(FloatBuf x, int batch, int dIn) {
-        FloatBuffer xs = fb(x);
+        CpuFloatBuf xs = fb(x);
         double[] sums = columnSums(xs, batch, dIn);
         float[] mean = new float[dIn];
         for (int j = 0; j < dIn; j++) {
@@ -388,7 +386,7 @@ public final class CpuDevice implements Device {
             float[] acc = par.floats(1, dIn);
             double s = 0;
             for (int b = lo; b < hi; b++) {
-                xs.get(b * dIn, row, 0, dIn);
+                xs.get((long) b * dIn, row, 0, dIn);
                 for (int j = 0; j < dIn; j++) {
                     float d = row[j] - mean[j];
                     acc[j] += d * d;
@@ -436,7 +434,7 @@ public final class CpuDevice implements Device {
      * loop the JIT vectorises; no strided column walks), flushed into its double partial every {@link #LANE_FLUSH}
      * rows; partials are added in chunk order (deterministic for a fixed thread count).
      */
-    private double[] columnSums(FloatBuffer x, int rows, int cols) {
+    private double[] columnSums(CpuFloatBuf x, int rows, int cols) {
         int chunks = Math.max(1, par.chunks(rows, ROW_GRAIN));
         double[][] part = new double[chunks][cols];
         par.forChunks(rows, ROW_GRAIN, (ch, lo, hi) -> {
@@ -444,7 +442,7 @@ public final class CpuDevice implements Device {
             float[] acc = par.floats(1, cols);
             double[] p = part[ch];
             for (int b = lo; b < hi; b++) {
-                x.get(b * cols, row, 0, cols);
+                x.get((long) b * cols, row, 0, cols);
                 for (int j = 0; j < cols; j++) {
                     acc[j] += row[j];
                 }
@@ -465,7 +463,7 @@ public final class CpuDevice implements Device {
     @Override
     public void addColumnSums(FloatBuf x, int batch, int dIn, float scale, FloatBuf out) {
         double[] sums = columnSums(fb(x), batch, dIn);
-        FloatBuffer o = fb(out);
+        CpuFloatBuf o = fb(out);
         for (int j = 0; j < dIn; j++) {
             o.put(j, o.get(j) + (float) (scale * sums[j]));
         }
@@ -514,8 +512,8 @@ public final class CpuDevice implements Device {
         FloatBuf dWEnc = grads.dWEnc();
         IntBuf encActive = grads.encActive();
         FloatBuf dBEnc = grads.dBEnc();
-        FloatBuffer fv = fb(f);
-        FloatBuffer dp = fb(dpreScratch);
+        CpuFloatBuf fv = fb(f);
+        CpuFloatBuf dp = fb(dpreScratch);
         gemmSplit(false, true, batch, nLatents, dIn, scale, fb(err), dIn, fb(wDec), dIn, 0f, dp, nLatents);
         float[] l1 = new float[nLatents];
         if (l1PerLatent != null) {
@@ -531,7 +529,7 @@ public final class CpuDevice implements Device {
             float[] dr = par.floats(1, nLatents);
             float[] lanes = par.floats(2, nLatents);
             for (int b = lo; b < hi; b++) {
-                int o = b * nLatents;
+                long o = (long) b * nLatents;
                 fv.get(o, fr, 0, nLatents);
                 dp.get(o, dr, 0, nLatents);
                 for (int i = 0; i < nLatents; i++) {
@@ -553,7 +551,7 @@ public final class CpuDevice implements Device {
     }
 
     /** out[i] = sum over chunks of part[chunk][i], in chunk order (deterministic for a fixed thread count). */
-    private void mergeColumnSums(double[][] part, int cols, FloatBuffer out) {
+    private void mergeColumnSums(double[][] part, int cols, CpuFloatBuf out) {
         par.forRange(cols, 256, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 double t = 0;
@@ -568,19 +566,19 @@ public final class CpuDevice implements Device {
     @Override
     public void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out) {
         // Single-threaded (a few MFLOP): a threaded call would leave OpenBLAS workers spinning, see gemmSplit.
-        singleThreadedBlas(par, () -> cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w), cols, fb(v), 1,
-                1f, fb(out), 1));
+        singleThreadedBlas(par, () -> cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, alpha, fb(w).pointer(0), cols,
+                fb(v).pointer(0), 1, 1f, fb(out).pointer(0), 1));
     }
 
     @Override
     public void addScaledRows(FloatBuf w, FloatBuf coef, int rows, int cols, FloatBuf dW, IntBuf rowActive) {
-        FloatBuffer ws = fb(w);
-        FloatBuffer c = fb(coef);
-        FloatBuffer g = fb(dW);
+        CpuFloatBuf ws = fb(w);
+        CpuFloatBuf c = fb(coef);
+        CpuFloatBuf g = fb(dW);
         int[] flags = ia(rowActive);
         singleThreadedBlas(par, () -> par.forRange(rows, 64, (lo, hi) -> {
-            FloatPointer wp = new FloatPointer(ws); // per chunk: position() is state
-            FloatPointer gp = new FloatPointer(g);
+            FloatPointer wp = ws.pointer(0); // per chunk: position() is state
+            FloatPointer gp = g.pointer(0);
             for (int i = lo; i < hi; i++) {
                 float ci = c.get(i);
                 if (ci == 0f) {
@@ -596,9 +594,9 @@ public final class CpuDevice implements Device {
     @Override
     public void l1DecoderCoefficients(FloatBuf actSums, FloatBuf norms, float lambdaOverB, int nLatents,
                                       FloatBuf out) {
-        FloatBuffer sums = fb(actSums);
-        FloatBuffer n = fb(norms);
-        FloatBuffer o = fb(out);
+        CpuFloatBuf sums = fb(actSums);
+        CpuFloatBuf n = fb(norms);
+        CpuFloatBuf o = fb(out);
         par.forRange(nLatents, ELEM_GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 float ni = n.get(i);
@@ -609,12 +607,12 @@ public final class CpuDevice implements Device {
 
     @Override
     public void rowNorms(FloatBuf w, int rows, int cols, FloatBuf norms) {
-        FloatBuffer ws = fb(w);
-        FloatBuffer n = fb(norms);
+        CpuFloatBuf ws = fb(w);
+        CpuFloatBuf n = fb(norms);
         par.forRange(rows, 64, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 double s = 0;
-                int o = i * cols;
+                long o = (long) i * cols;
                 for (int j = 0; j < cols; j++) {
                     float v = ws.get(o + j);
                     s += v * v;
@@ -626,12 +624,12 @@ public final class CpuDevice implements Device {
 
     @Override
     public void projectOutParallel(FloatBuf w, FloatBuf g, int rows, int cols, IntBuf rowActive) {
-        FloatBuffer ws = fb(w);
-        FloatBuffer gs = fb(g);
+        CpuFloatBuf ws = fb(w);
+        CpuFloatBuf gs = fb(g);
         int[] flags = ia(rowActive);
         singleThreadedBlas(par, () -> par.forRange(rows, 64, (lo, hi) -> {
-            FloatPointer wp = new FloatPointer(ws); // per chunk: position() is state
-            FloatPointer gp = new FloatPointer(gs);
+            FloatPointer wp = ws.pointer(0); // per chunk: position() is state
+            FloatPointer gp = gs.pointer(0);
             for (int i = lo; i < hi; i++) {
                 if (flags[i] == 0) {
                     continue;
@@ -645,9 +643,9 @@ public final class CpuDevice implements Device {
 
     @Override
     public void normalizeRows(FloatBuf w, int rows, int cols) {
-        FloatBuffer ws = fb(w);
+        CpuFloatBuf ws = fb(w);
         singleThreadedBlas(par, () -> par.forRange(rows, 64, (lo, hi) -> {
-            FloatPointer wp = new FloatPointer(ws);
+            FloatPointer wp = ws.pointer(0);
             for (int i = lo; i < hi; i++) {
                 wp.position((long) i * cols);
                 double s = cblas_sdot(cols, wp, 1, wp, 1);
@@ -660,7 +658,7 @@ public final class CpuDevice implements Device {
 
     @Override
     public double sumSquares(FloatBuf g, int rows, int cols, IntBuf rowActive) {
-        FloatBuffer gs = fb(g);
+        CpuFloatBuf gs = fb(g);
         int[] flags = rowActive == null ? null : ia(rowActive);
         return par.sumRange(rows, Math.max(1, ELEM_GRAIN / Math.max(1, cols)), (lo, hi) -> {
             float[] row = par.floats(0, cols);
@@ -671,7 +669,7 @@ public final class CpuDevice implements Device {
                 if (flags != null && flags[i] == 0) {
                     continue;
                 }
-                gs.get(i * cols, row, 0, cols);
+                gs.get((long) i * cols, row, 0, cols);
                 for (int j = 0; j < cols; j++) {
                     acc[j] += row[j] * row[j];
                 }
@@ -706,10 +704,10 @@ public final class CpuDevice implements Device {
     @Override
     public void adamStep(FloatBuf param, FloatBuf grad, FloatBuf m, FloatBuf v, int rows, int cols, IntBuf rowActive,
                          AdamUpdate u) {
-        FloatBuffer p = fb(param);
-        FloatBuffer g = fb(grad);
-        FloatBuffer ms = fb(m);
-        FloatBuffer vs = fb(v);
+        CpuFloatBuf p = fb(param);
+        CpuFloatBuf g = fb(grad);
+        CpuFloatBuf ms = fb(m);
+        CpuFloatBuf vs = fb(v);
         int[] flags = rowActive == null ? null : ia(rowActive);
         float beta1 = u.beta1();
         float beta2 = u.beta2();
@@ -728,7 +726,7 @@ public final class CpuDevice implements Device {
             float[] va = par.floats(3, cols);
             for (int i = lo; i < hi; i++) {
                 boolean active = flags == null || flags[i] != 0;
-                int o = i * cols;
+                long o = (long) i * cols;
                 p.get(o, pa, 0, cols);
                 ms.get(o, ma, 0, cols);
                 vs.get(o, va, 0, cols);

@@ -6,7 +6,6 @@ import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 import dev.saetrain.device.SparseActs;
-import java.nio.FloatBuffer;
 
 /**
  * CPU kernels of the gated SAE (Rajamanoharan et al. 2024, "Improving Dictionary Learning with Gated Sparse
@@ -33,8 +32,8 @@ final class GatedKernels {
     }
 
     /** See GatedOps.gatedSparse: open gates compacted (see Compaction), then the per-latent sums in CSR order. */
-    long gatedSparse(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
-                     int nLatents, SparseActs out, FloatBuffer gateVal, FloatBuffer gateSums, int[] fired) {
+    long gatedSparse(CpuFloatBuf pre, CpuFloatBuf bGate, CpuFloatBuf bMag, CpuFloatBuf magScale, int batch,
+                     int nLatents, SparseActs out, CpuFloatBuf gateVal, CpuFloatBuf gateSums, int[] fired) {
         // Open gates are the entries with pi_gate > 0: compacted with their pi_gate values, which then move to
         // gateVal while val takes f = relu(pi_mag) in the same pass as the per-latent sums.
         long total = compaction.compactAbove(pre, null, batch, nLatents, out);
@@ -42,7 +41,7 @@ final class GatedKernels {
             return -1;
         }
         int[] idx = CpuDevice.ia(out.idx());
-        FloatBuffer val = CpuDevice.fb(out.val());
+        CpuFloatBuf val = CpuDevice.fb(out.val());
         double[] sums = new double[nLatents];
         int on = 0;
         for (int e = 0; e < total; e++) {
@@ -62,8 +61,8 @@ final class GatedKernels {
     }
 
     /** See GatedOps.gatedDense: one pass over pre, per-chunk partial sums merged in chunk order. */
-    long gatedDense(FloatBuffer pre, FloatBuffer bGate, FloatBuffer bMag, FloatBuffer magScale, int batch,
-                    int nLatents, FloatBuffer f, FloatBuffer gateSums, int[] fired) {
+    long gatedDense(CpuFloatBuf pre, CpuFloatBuf bGate, CpuFloatBuf bMag, CpuFloatBuf magScale, int batch,
+                    int nLatents, CpuFloatBuf f, CpuFloatBuf gateSums, int[] fired) {
         int chunks = Math.max(1, par.chunks(batch, ROW_GRAIN));
         double[][] sums = new double[chunks][];
         long[] open = new long[chunks];
@@ -73,7 +72,7 @@ final class GatedKernels {
             long o = 0;
             long n = 0;
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 for (int i = 0; i < nLatents; i++) {
                     float v = pre.get(base + i);
                     if (v > 0) {
@@ -104,7 +103,7 @@ final class GatedKernels {
     }
 
     /** out[i] = sum over chunks (in order) of parts[c][i]; null parts (empty chunks) count as zero. */
-    private void mergeInto(double[][] parts, int n, FloatBuffer out) {
+    private void mergeInto(double[][] parts, int n, CpuFloatBuf out) {
         par.forRange(n, 256, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 double t = 0;
@@ -117,19 +116,19 @@ final class GatedKernels {
     }
 
     /** See GatedOps.gatedSparseBackward: the dot products per row in parallel, then the sums in CSR order. */
-    void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuffer auxErr, float auxScale, FloatBuffer wDec,
-                             FloatBuffer l1PerLatent, FloatBuffer magScale, FloatBuffer bMag, int batch, int dIn,
-                             int nLatents, FloatBuffer dBGate, FloatBuffer dBMag, FloatBuffer dRMag) {
+    void gatedSparseBackward(SparseActs acts, SparseActs gate, CpuFloatBuf auxErr, float auxScale, CpuFloatBuf wDec,
+                             CpuFloatBuf l1PerLatent, CpuFloatBuf magScale, CpuFloatBuf bMag, int batch, int dIn,
+                             int nLatents, CpuFloatBuf dBGate, CpuFloatBuf dBMag, CpuFloatBuf dRMag) {
         int[] rowPtr = CpuDevice.ia(acts.rowPtr());
         int[] idx = CpuDevice.ia(acts.idx());
-        FloatBuffer val = CpuDevice.fb(acts.val());
-        FloatBuffer dMag = CpuDevice.fb(acts.grad());
-        FloatBuffer dPre = CpuDevice.fb(gate.grad());
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
+        CpuFloatBuf dMag = CpuDevice.fb(acts.grad());
+        CpuFloatBuf dPre = CpuDevice.fb(gate.grad());
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
-                int eo = b * dIn;
+                long eo = (long) b * dIn;
                 for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
-                    int o = idx[e] * dIn;
+                    long o = (long) idx[e] * dIn;
                     double dot = 0;
                     for (int j = 0; j < dIn; j++) {
                         dot += auxErr.get(eo + j) * wDec.get(o + j);
@@ -163,15 +162,15 @@ final class GatedKernels {
      * dW_enc) and two elementwise passes: the magnitude path first (its gradient, scaled by exp(r_mag), is parked in
      * f once f is no longer needed), then the gate path, which leaves dL/dpre in scratch.
      */
-    void gatedDenseBackward(FloatBuffer gate, FloatBuffer f, FloatBuffer err, float scale, FloatBuffer auxErr,
-                            float auxScale, FloatBuffer wDec, FloatBuffer l1PerLatent, FloatBuffer magScale,
-                            FloatBuffer bMag, FloatBuffer xIn, int batch, int dIn, int nLatents, FloatBuffer scratch,
-                            FloatBuffer dWDec, int[] decActive, FloatBuffer dWEnc, int[] encActive, FloatBuffer dBGate,
-                            FloatBuffer dBMag, FloatBuffer dRMag, FloatBuffer dpreSums) {
+    void gatedDenseBackward(CpuFloatBuf gate, CpuFloatBuf f, CpuFloatBuf err, float scale, CpuFloatBuf auxErr,
+                            float auxScale, CpuFloatBuf wDec, CpuFloatBuf l1PerLatent, CpuFloatBuf magScale,
+                            CpuFloatBuf bMag, CpuFloatBuf xIn, int batch, int dIn, int nLatents, CpuFloatBuf scratch,
+                            CpuFloatBuf dWDec, int[] decActive, CpuFloatBuf dWEnc, int[] encActive, CpuFloatBuf dBGate,
+                            CpuFloatBuf dBMag, CpuFloatBuf dRMag, CpuFloatBuf dpreSums) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
-                scale, f, nLatents, err, dIn, 0f, dWDec, dIn);
+                scale, f.pointer(0), nLatents, err.pointer(0), dIn, 0f, dWDec.pointer(0), dIn);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
-                scale, err, dIn, wDec, dIn, 0f, scratch, nLatents);
+                scale, err.pointer(0), dIn, wDec.pointer(0), dIn, 0f, scratch.pointer(0), nLatents);
         int chunks = Math.max(1, par.chunks(batch, ROW_GRAIN));
         double[][] sMag = new double[chunks][];
         double[][] sR = new double[chunks][];
@@ -179,7 +178,7 @@ final class GatedKernels {
             double[] a = new double[nLatents];
             double[] r = new double[nLatents];
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 for (int i = 0; i < nLatents; i++) {
                     float fv = f.get(base + i);
                     float gm = fv > 0 ? scratch.get(base + i) : 0f;
@@ -194,14 +193,14 @@ final class GatedKernels {
         mergeInto(sMag, nLatents, dBMag);
         mergeInto(sR, nLatents, dRMag);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
-                auxScale, auxErr, dIn, wDec, dIn, 0f, scratch, nLatents);
+                auxScale, auxErr.pointer(0), dIn, wDec.pointer(0), dIn, 0f, scratch.pointer(0), nLatents);
         double[][] sGate = new double[chunks][];
         double[][] sPre = new double[chunks][];
         par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             double[] g = new double[nLatents];
             double[] p = new double[nLatents];
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 for (int i = 0; i < nLatents; i++) {
                     float dg = gate.get(base + i) > 0 ? scratch.get(base + i) + l1PerLatent.get(i) : 0f;
                     float dp = dg + f.get(base + i);
@@ -216,7 +215,7 @@ final class GatedKernels {
         mergeInto(sGate, nLatents, dBGate);
         mergeInto(sPre, nLatents, dpreSums);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
-                1f, scratch, nLatents, xIn, dIn, 0f, dWEnc, dIn);
+                1f, scratch.pointer(0), nLatents, xIn.pointer(0), dIn, 0f, dWEnc.pointer(0), dIn);
         java.util.Arrays.fill(decActive, 0, nLatents, 1);
         java.util.Arrays.fill(encActive, 0, nLatents, 1);
     }

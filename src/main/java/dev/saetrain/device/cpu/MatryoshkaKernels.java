@@ -3,7 +3,6 @@ package dev.saetrain.device.cpu;
 import dev.saetrain.device.GroupEnds;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.device.arch.MatryoshkaOps;
-import java.nio.FloatBuffer;
 
 /**
  * CPU kernels of the Matryoshka loss (Bussmann, Nabeshima, Karvonen and Nanda 2025, "Learning Multi-Level
@@ -40,12 +39,12 @@ final class MatryoshkaKernels {
         return lo;
     }
 
-    double[] decode(SparseActs acts, FloatBuffer wDec, FloatBuffer bDec, FloatBuffer target, int[] ends, int groups,
-                    int batch, int dIn, int nLatents, FloatBuffer xHat, FloatBuffer err, FloatBuffer suffix) {
+    double[] decode(SparseActs acts, CpuFloatBuf wDec, CpuFloatBuf bDec, CpuFloatBuf target, int[] ends, int groups,
+                    int batch, int dIn, int nLatents, CpuFloatBuf xHat, CpuFloatBuf err, CpuFloatBuf suffix) {
         GroupEnds.check(ends, groups, nLatents);
         int[] rowPtr = CpuDevice.ia(acts.rowPtr());
         int[] idx = CpuDevice.ia(acts.idx());
-        FloatBuffer val = CpuDevice.fb(acts.val());
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
         long slab = (long) batch * dIn;
         int chunks = par.chunks(batch, ROW_GRAIN);
         double[][] partial = new double[Math.max(1, chunks)][groups];
@@ -63,12 +62,12 @@ final class MatryoshkaKernels {
                     }
                     int i = idx[e];
                     int po = groupOf(ends, groups, i) * dIn;
-                    int o = i * dIn;
+                    long o = (long) i * dIn;
                     for (int j = 0; j < dIn; j++) {
                         part[po + j] += v * wDec.get(o + j);
                     }
                 }
-                int xo = b * dIn;
+                long xo = (long) b * dIn;
                 for (int j = 0; j < dIn; j++) {
                     acc[j] = bDec.get(j);
                 }
@@ -89,7 +88,7 @@ final class MatryoshkaKernels {
                     float run = 0f;
                     for (int g = groups - 1; g >= 0; g--) {
                         run += errs[g * dIn + j];
-                        suffix.put((int) (g * slab + xo + j), run);
+                        suffix.put(g * slab + xo + j, run);
                     }
                 }
             }
@@ -103,13 +102,13 @@ final class MatryoshkaKernels {
         return total;
     }
 
-    void decoderBackward(SparseActs acts, FloatBuffer suffix, int[] ends, int groups, float scale, FloatBuffer wDec,
-                         int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] rowActive) {
+    void decoderBackward(SparseActs acts, CpuFloatBuf suffix, int[] ends, int groups, float scale, CpuFloatBuf wDec,
+                         int batch, int dIn, int nLatents, CpuFloatBuf dWDec, int[] rowActive) {
         GroupEnds.check(ends, groups, nLatents);
         int[] rowPtr = CpuDevice.ia(acts.rowPtr());
         int[] idx = CpuDevice.ia(acts.idx());
-        FloatBuffer val = CpuDevice.fb(acts.val());
-        FloatBuffer grad = CpuDevice.fb(acts.grad());
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
+        CpuFloatBuf grad = CpuDevice.fb(acts.grad());
         long slab = (long) batch * dIn;
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
@@ -119,8 +118,8 @@ final class MatryoshkaKernels {
                         continue;
                     }
                     int i = idx[e];
-                    int so = (int) (groupOf(ends, groups, i) * slab + (long) b * dIn);
-                    int o = i * dIn;
+                    long so = groupOf(ends, groups, i) * slab + (long) b * dIn;
+                    long o = (long) i * dIn;
                     double dot = 0;
                     for (int j = 0; j < dIn; j++) {
                         dot += suffix.get(so + j) * wDec.get(o + j);
@@ -137,13 +136,13 @@ final class MatryoshkaKernels {
                 if (s == t) {
                     continue;
                 }
-                int o = i * dIn;
+                long o = (long) i * dIn;
                 long go = groupOf(ends, groups, i) * slab;
                 SparseKernels.claimRow(dWDec, i, dIn, rowActive);
                 for (int q = s; q < t; q++) {
                     int e = bl.order()[q];
                     float c = scale * val.get(e);
-                    int so = (int) (go + (long) bl.rows()[e] * dIn);
+                    long so = go + (long) bl.rows()[e] * dIn;
                     for (int j = 0; j < dIn; j++) {
                         dWDec.put(o + j, dWDec.get(o + j) + c * suffix.get(so + j));
                     }

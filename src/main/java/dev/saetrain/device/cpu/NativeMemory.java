@@ -3,25 +3,27 @@ package dev.saetrain.device.cpu;
 import dev.saetrain.device.DeviceMemoryError;
 import java.nio.ByteBuffer;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * Zero-filled native memory from the C allocator (JavaCPP's {@code Pointer.calloc}), seen as a direct ByteBuffer in
- * native byte order. Why not {@code ByteBuffer.allocateDirect}: direct buffers are capped by
- * {@code -XX:MaxDirectMemorySize}, by default the heap limit (a quarter of the machine), so plain {@code java -jar}
- * could not hold a family that fits the machine. This memory counts against no JVM limit (nor JavaCPP's
- * {@code maxBytes}: calloc'ed pointers are not tracked); {@code MemoryPlan} checks the family against physical memory
- * instead. Large blocks are fresh mmap'ed pages, zero without a memset.
+ * Zero-filled native memory from the C allocator (JavaCPP's {@code Pointer.calloc}), one contiguous block of any
+ * size, seen as direct ByteBuffers in native byte order over ranges of at most 2 GiB (a ByteBuffer's capacity is an
+ * int) and as a FloatPointer at any 64-bit offset. Why not {@code ByteBuffer.allocateDirect}: direct buffers are
+ * capped by {@code -XX:MaxDirectMemorySize}, by default the heap limit (a quarter of the machine), so plain
+ * {@code java -jar} could not hold a family that fits the machine. This memory counts against no JVM limit (nor
+ * JavaCPP's {@code maxBytes}: calloc'ed pointers are not tracked); {@code MemoryPlan} checks the family against
+ * physical memory instead. Large blocks are fresh mmap'ed pages, zero without a memset.
  *
- * <p>Contract: the garbage collector never frees it. {@link #free} does, once (later calls do nothing); the
- * ByteBuffer must not be used after that: it would read freed memory, which can crash the JVM. Its owner
- * ({@link CpuFloatBuf}) hands the buffer out only to ops that finish before they return.
+ * <p>Contract: the garbage collector never frees it. {@link #free} does, once (later calls do nothing); views must
+ * not be used after that: they would read freed memory, which can crash the JVM. Its owner ({@link CpuFloatBuf})
+ * hands views out only to ops that finish before they return.
  */
 final class NativeMemory {
     private Pointer ptr;
-    private final ByteBuffer bytes;
+    private final long bytes;
 
-    private NativeMemory(Pointer ptr, ByteBuffer bytes) {
+    private NativeMemory(Pointer ptr, long bytes) {
         this.ptr = ptr;
         this.bytes = bytes;
     }
@@ -40,17 +42,25 @@ final class NativeMemory {
         if (p == null || p.isNull()) {
             throw new DeviceMemoryError(bytes, what);
         }
-        if (bytes > Integer.MAX_VALUE) {
-            Pointer.free(p);
-            throw new IllegalArgumentException("a ByteBuffer holds at most 2 GiB, asked for " + bytes + " bytes for "
-                    + what);
-        }
-        return new NativeMemory(p, new BytePointer(p).capacity(bytes).asByteBuffer());
+        return new NativeMemory(p, Math.max(1, bytes));
     }
 
-    /** The memory as a direct buffer in native byte order; valid until {@link #free}. */
-    ByteBuffer bytes() {
-        return bytes;
+    /** Bytes [offset, offset + length) as a direct buffer in native byte order; valid until {@link #free}. */
+    ByteBuffer bytes(long offset, int length) {
+        if (offset < 0 || length < 0 || offset + length > bytes) {
+            throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + length) + ") of " + bytes);
+        }
+        // A pointer at the range's own address: asByteBuffer maps [address, address + capacity) and must not be
+        // given a position (it would map from the block's start, and past 2 GiB not at all).
+        return new BytePointer(ptr).getPointer(offset).capacity(length).asByteBuffer();
+    }
+
+    /** The memory as floats from float {@code offset} on (a fresh pointer: its position is the caller's). */
+    FloatPointer floats(long offset) {
+        if (offset < 0 || 4 * offset > bytes) {
+            throw new IndexOutOfBoundsException("float " + offset + " of " + bytes / 4);
+        }
+        return new FloatPointer(ptr).capacity(bytes / 4).position(offset); // JNI calls read from address + position
     }
 
     /** Returns the memory to the allocator; later calls do nothing. */

@@ -29,6 +29,18 @@ final class Parallel implements AutoCloseable {
         double run(int from, int to);
     }
 
+    /** Body of a chunked loop over [from, to) of elements past 2^31 - 1 (a buffer's flat range). */
+    @FunctionalInterface
+    interface LongRange {
+        void run(long from, long to);
+    }
+
+    /** Body of a chunked loop over a long range that returns a partial sum. */
+    @FunctionalInterface
+    interface LongRangeSum {
+        double run(long from, long to);
+    }
+
     /** Body of a chunked loop that knows its chunk number and returns a partial sum. */
     @FunctionalInterface
     interface ChunkSum {
@@ -105,6 +117,38 @@ final class Parallel implements AutoCloseable {
         double[] partial = new double[chunks];
         run(chunks, c -> partial[c] = body.run(bound(n, chunks, c), bound(n, chunks, c + 1)));
         return sumInOrder(partial);
+    }
+
+    /** forRange over [0, n) for n that may exceed an int (elements of a whole buffer). */
+    void forLongRange(long n, int grain, LongRange body) {
+        int chunks = chunks(n, grain);
+        if (chunks <= 1) {
+            body.run(0, n);
+            return;
+        }
+        run(chunks, c -> body.run(bound(n, chunks, c), bound(n, chunks, c + 1)));
+    }
+
+    /** sumRange over [0, n) for n that may exceed an int; chunks summed in order. */
+    double sumLongRange(long n, int grain, LongRangeSum body) {
+        int chunks = chunks(n, grain);
+        if (chunks <= 1) {
+            return body.run(0, n);
+        }
+        double[] partial = new double[chunks];
+        run(chunks, c -> partial[c] = body.run(bound(n, chunks, c), bound(n, chunks, c + 1)));
+        return sumInOrder(partial);
+    }
+
+    private int chunks(long n, int grain) {
+        if (n <= 0) {
+            return 0;
+        }
+        return (int) Math.max(1, Math.min((long) threads * 4, n / Math.max(1, grain)));
+    }
+
+    private static long bound(long n, int chunks, int c) {
+        return n / chunks * c + n % chunks * c / chunks; // floor(n c / chunks) without overflowing n c
     }
 
     /** Number of chunks used for n items (callers that keep per-chunk scratch size it with this). */

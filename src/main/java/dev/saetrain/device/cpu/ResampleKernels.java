@@ -1,6 +1,5 @@
 package dev.saetrain.device.cpu;
 
-import java.nio.FloatBuffer;
 
 /**
  * The CPU side of dead-latent resampling (Bricken et al. 2023, "Towards Monosemanticity"): writing chosen
@@ -17,20 +16,20 @@ final class ResampleKernels {
         this.par = par;
     }
 
-    void resampleRows(FloatBuffer x, FloatBuffer bDec, int[] latents, int[] rows, int count, int dIn, float encNorm,
-                      FloatBuffer wDec, FloatBuffer wEnc, FloatBuffer bEnc) {
+    void resampleRows(CpuFloatBuf x, CpuFloatBuf bDec, int[] latents, int[] rows, int count, int dIn, float encNorm,
+                      CpuFloatBuf wDec, CpuFloatBuf wEnc, CpuFloatBuf bEnc) {
         par.forRange(count, GRAIN, (lo, hi) -> {
             float[] v = new float[dIn];
             for (int q = lo; q < hi; q++) {
                 int i = latents[q];
-                int xo = rows[q] * dIn;
+                long xo = (long) rows[q] * dIn;
                 double s = 0;
                 for (int j = 0; j < dIn; j++) {
                     v[j] = x.get(xo + j) - bDec.get(j);
                     s += (double) v[j] * v[j];
                 }
                 double inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-                int wo = i * dIn;
+                long wo = (long) i * dIn;
                 for (int j = 0; j < dIn; j++) {
                     float u = (float) (v[j] * inv);
                     wDec.put(wo + j, u);
@@ -41,10 +40,10 @@ final class ResampleKernels {
         });
     }
 
-    void zeroRows(FloatBuffer buf, int[] rows, int count, int cols) {
+    void zeroRows(CpuFloatBuf buf, int[] rows, int count, int cols) {
         par.forRange(count, Math.max(1, (1 << 14) / Math.max(1, cols)), (lo, hi) -> {
             for (int q = lo; q < hi; q++) {
-                int o = rows[q] * cols;
+                long o = (long) rows[q] * cols;
                 for (int j = 0; j < cols; j++) {
                     buf.put(o + j, 0f);
                 }

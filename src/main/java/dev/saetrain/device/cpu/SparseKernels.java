@@ -36,9 +36,9 @@ final class SparseKernels {
      */
     private static final float[] ZEROS = new float[1024]; // never written
 
-    static void claimRow(FloatBuffer grad, int i, int cols, int[] rowActive) {
+    static void claimRow(CpuFloatBuf grad, int i, int cols, int[] rowActive) {
         if (rowActive[i] == 0) {
-            int o = i * cols;
+            long o = (long) i * cols;
             for (int j = 0; j < cols; j += ZEROS.length) {
                 grad.put(o + j, ZEROS, 0, Math.min(ZEROS.length, cols - j)); // bulk puts of a shared zero block
             }
@@ -51,7 +51,7 @@ final class SparseKernels {
      * the row; when lastFired is not null, among the latents with lastFired <= deadBefore (AuxK), listed once per
      * call and read straight from pre.
      */
-    void topk(FloatBuffer pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
+    void topk(CpuFloatBuf pre, int batch, int nLatents, int k, int[] lastFired, int deadBefore, SparseActs out) {
         prepareRows(out, batch, k);
         int chunks = par.chunks(batch, ROW_GRAIN);
         // Kept across steps and grown only: a family's SAEs share this device, with different n_latents and k.
@@ -68,7 +68,7 @@ final class SparseKernels {
         float[][] rows = topkRows;
         TopkSelect[] selects = topkSelect;
         int[] idx = ia(out.idx());
-        FloatBuffer val = CpuDevice.fb(out.val());
+        CpuFloatBuf val = CpuDevice.fb(out.val());
         if (lastFired != null) {
             // AuxK: the dead latents are the same for every row: list them once, pick among them per row.
             if (deadList.length < nLatents) {
@@ -89,7 +89,7 @@ final class SparseKernels {
             par.forChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
                 TopkSelect sel = selects[ch];
                 for (int b = lo; b < hi; b++) {
-                    sel.selectAmong(pre, b * nLatents, dead, candidates, k);
+                    sel.selectAmong(pre, (long) b * nLatents, dead, candidates, k);
                     sel.write(idx, val, b * k, k);
                 }
             });
@@ -99,7 +99,7 @@ final class SparseKernels {
             float[] row = rows[ch];
             TopkSelect sel = selects[ch];
             for (int b = lo; b < hi; b++) {
-                pre.get(b * nLatents, row, 0, nLatents); // one bulk copy (a memcpy) per row
+                pre.get((long) b * nLatents, row, 0, nLatents); // one bulk copy (a memcpy) per row
                 sel.select(row, nLatents, k);
                 sel.write(idx, val, b * k, k);
             }
@@ -118,15 +118,15 @@ final class SparseKernels {
     }
 
     /** See Device.reluSparse: one read of pre (see Compaction). */
-    long reluSparse(FloatBuffer pre, int batch, int nLatents, SparseActs out) {
+    long reluSparse(CpuFloatBuf pre, int batch, int nLatents, SparseActs out) {
         return compaction.compactAbove(pre, null, batch, nLatents, out);
     }
 
     /** See Device.recordFires. Sequential: |S| is small next to the products. */
-    void recordFires(SparseActs acts, int nLatents, int[] counts, int[] lastFired, int step, FloatBuffer actSums) {
+    void recordFires(SparseActs acts, int nLatents, int[] counts, int[] lastFired, int step, CpuFloatBuf actSums) {
         int[] rowPtr = ia(acts.rowPtr());
         int[] idx = ia(acts.idx());
-        FloatBuffer val = CpuDevice.fb(acts.val());
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
         if (actSums != null) {
             for (int i = 0; i < nLatents; i++) {
                 actSums.put(i, 0f);
@@ -152,18 +152,18 @@ final class SparseKernels {
      * call), written in place; err_b = xHat_b - target_b and its squares follow on heap copies of the row (vectorised
      * loops, the squares summed in float lanes per row and in double across rows).
      */
-    double decode(SparseActs acts, FloatBuffer wDec, FloatBuffer bDec, FloatBuffer target, int batch, int dIn,
-                  FloatBuffer xHat, FloatBuffer err) {
+    double decode(SparseActs acts, CpuFloatBuf wDec, CpuFloatBuf bDec, CpuFloatBuf target, int batch, int dIn,
+                  CpuFloatBuf xHat, CpuFloatBuf err) {
         int[] rowPtr = ia(acts.rowPtr());
         int[] idx = ia(acts.idx());
-        FloatBuffer val = CpuDevice.fb(acts.val());
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
         float[] bias = new float[dIn];
         if (bDec != null) {
             bDec.get(0, bias, 0, dIn);
         }
         int chunks = par.chunks(batch, ROW_GRAIN);
         GatherScratch[] scratch = gatherScratch(chunks, dIn);
-        FloatPointer xHatP = new FloatPointer(xHat);
+        FloatPointer xHatP = xHat.pointer(0);
         double[] sse = new double[1];
         CpuDevice.singleThreadedBlas(par, () -> sse[0] = par.sumChunks(batch, ROW_GRAIN, (ch, lo, hi) -> {
             GatherScratch sc = scratch[ch];
@@ -173,7 +173,7 @@ final class SparseKernels {
             float[] sq = par.floats(2, dIn);
             double s = 0;
             for (int b = lo; b < hi; b++) {
-                int o = b * dIn;
+                long o = (long) b * dIn;
                 xHat.put(o, bias, 0, dIn);
                 out.position(o);
                 int r = 0;
@@ -182,7 +182,7 @@ final class SparseKernels {
                     if (v == 0f) {
                         continue;
                     }
-                    sc.rowsA.put(r * dIn, wDec, idx[q] * dIn, dIn); // see backward on gathering with bulk puts
+                    wDec.copyTo((long) idx[q] * dIn, sc.rowsA, r * dIn, dIn); // see backward on gathering with bulk puts
                     sc.coef.put(r, v);
                     if (++r == BLOCK_ENTRIES) {
                         cblas_sgemv(CblasRowMajor, CblasTrans, r, dIn, 1f, sc.rowsAP, dIn, sc.coefP, 1, 1f, out, 1);
@@ -214,12 +214,12 @@ final class SparseKernels {
     private TopkSelect[] topkSelect; // and one selection scratch
     private int[] deadList = new int[0]; // AuxK's dead latents, listed once per call
 
-    static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val) {
+    static ByLatent byLatent(SparseActs acts, int nLatents, CpuFloatBuf val) {
         return byLatent(acts, nLatents, val, null);
     }
 
     /** byLatent with its arrays taken from (and grown into) {@code reuse} when not null: no per-step garbage. */
-    static ByLatent byLatent(SparseActs acts, int nLatents, FloatBuffer val, ByLatent reuse) {
+    static ByLatent byLatent(SparseActs acts, int nLatents, CpuFloatBuf val, ByLatent reuse) {
         int[] rowPtr = ia(acts.rowPtr());
         int[] idx = ia(acts.idx());
         int batch = acts.batch();
@@ -259,9 +259,9 @@ final class SparseKernels {
     }
 
     /** Loads gradient row i into acc for accumulation: its current value if already claimed this step, else 0. */
-    private static void openRow(FloatBuffer grad, int i, int cols, int[] rowActive, float[] acc) {
+    private static void openRow(CpuFloatBuf grad, int i, int cols, int[] rowActive, float[] acc) {
         if (rowActive[i] != 0) {
-            grad.get(i * cols, acc, 0, cols);
+            grad.get((long) i * cols, acc, 0, cols);
         } else {
             java.util.Arrays.fill(acc, 0, cols, 0f);
             rowActive[i] = 1;
@@ -272,24 +272,24 @@ final class SparseKernels {
      * See Device.sparseDecoderBackward. Rows of err and W_dec are bulk-copied into heap arrays; each gradient row
      * is accumulated in a heap array and written once.
      */
-    void decoderBackward(SparseActs acts, FloatBuffer err, float scale, FloatBuffer wDec, FloatBuffer l1PerLatent,
-                         int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] rowActive) {
+    void decoderBackward(SparseActs acts, CpuFloatBuf err, float scale, CpuFloatBuf wDec, CpuFloatBuf l1PerLatent,
+                         int batch, int dIn, int nLatents, CpuFloatBuf dWDec, int[] rowActive) {
         int[] rowPtr = ia(acts.rowPtr());
         int[] idx = ia(acts.idx());
-        FloatBuffer val = CpuDevice.fb(acts.val());
-        FloatBuffer grad = CpuDevice.fb(acts.grad());
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
+        CpuFloatBuf grad = CpuDevice.fb(acts.grad());
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             float[] er = par.floats(0, dIn);
             float[] w = par.floats(1, dIn);
             for (int b = lo; b < hi; b++) {
-                err.get(b * dIn, er, 0, dIn);
+                err.get((long) b * dIn, er, 0, dIn);
                 for (int e = rowPtr[b]; e < rowPtr[b + 1]; e++) {
                     if (val.get(e) <= 0) {
                         grad.put(e, 0f);
                         continue;
                     }
                     int i = idx[e];
-                    wDec.get(i * dIn, w, 0, dIn);
+                    wDec.get((long) i * dIn, w, 0, dIn);
                     double dot = dot4(er, w, dIn);
                     grad.put(e, (float) (scale * dot) + (l1PerLatent == null ? 0f : l1PerLatent.get(i)));
                 }
@@ -309,21 +309,21 @@ final class SparseKernels {
                 for (int q = s; q < t; q++) {
                     int e = bl.order[q];
                     float c = scale * val.get(e);
-                    err.get(bl.rows[e] * dIn, er, 0, dIn);
+                    err.get((long) bl.rows[e] * dIn, er, 0, dIn);
                     for (int j = 0; j < dIn; j++) {
                         acc[j] += c * er[j];
                     }
                 }
-                dWDec.put(i * dIn, acc, 0, dIn);
+                dWDec.put((long) i * dIn, acc, 0, dIn);
             }
         });
     }
 
     /** See Device.sparseEncoderBackward; the same row handling as decoderBackward. */
-    void encoderBackward(SparseActs acts, FloatBuffer xIn, int batch, int dIn, int nLatents,
-                         FloatBuffer dWEnc, FloatBuffer dBEnc, int[] rowActive) {
-        FloatBuffer val = CpuDevice.fb(acts.val());
-        FloatBuffer grad = CpuDevice.fb(acts.grad());
+    void encoderBackward(SparseActs acts, CpuFloatBuf xIn, int batch, int dIn, int nLatents,
+                         CpuFloatBuf dWEnc, CpuFloatBuf dBEnc, int[] rowActive) {
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
+        CpuFloatBuf grad = CpuDevice.fb(acts.grad());
         ByLatent bl = byLatent(acts, nLatents, val);
         par.forRange(nLatents, 64, (lo, hi) -> {
             float[] acc = par.floats(0, dIn);
@@ -340,12 +340,12 @@ final class SparseKernels {
                     int e = bl.order[q];
                     float g = grad.get(e);
                     bsum += g;
-                    xIn.get(bl.rows[e] * dIn, xr, 0, dIn);
+                    xIn.get((long) bl.rows[e] * dIn, xr, 0, dIn);
                     for (int j = 0; j < dIn; j++) {
                         acc[j] += g * xr[j];
                     }
                 }
-                dWEnc.put(i * dIn, acc, 0, dIn);
+                dWEnc.put((long) i * dIn, acc, 0, dIn);
                 dBEnc.put(i, dBEnc.get(i) + (float) bsum);
             }
         });
@@ -408,11 +408,11 @@ final class SparseKernels {
      * at SIMD speed (a Java float loop does not vectorise its reduction), accumulation is in float. dWEnc null:
      * tied, the encoder term adds into dWDec (flags decActive).
      */
-    void backward(SparseActs acts, FloatBuffer err, float scale, FloatBuffer wDec, FloatBuffer l1PerLatent,
-                  FloatBuffer xIn, int batch, int dIn, int nLatents, FloatBuffer dWDec, int[] decActive,
-                  FloatBuffer dWEnc, FloatBuffer dBEnc, int[] encActive) {
-        FloatBuffer val = CpuDevice.fb(acts.val());
-        FloatBuffer grad = CpuDevice.fb(acts.grad());
+    void backward(SparseActs acts, CpuFloatBuf err, float scale, CpuFloatBuf wDec, CpuFloatBuf l1PerLatent,
+                  CpuFloatBuf xIn, int batch, int dIn, int nLatents, CpuFloatBuf dWDec, int[] decActive,
+                  CpuFloatBuf dWEnc, CpuFloatBuf dBEnc, int[] encActive) {
+        CpuFloatBuf val = CpuDevice.fb(acts.val());
+        CpuFloatBuf grad = CpuDevice.fb(acts.grad());
         int n = ia(acts.rowPtr())[batch];
         for (int e = 0; e < n; e++) {
             if (val.get(e) <= 0) {
@@ -421,10 +421,10 @@ final class SparseKernels {
         }
         ByLatent bl = byLatentScratch = byLatent(acts, nLatents, val, byLatentScratch);
         GatherScratch[] scratch = gatherScratch(par.chunks(nLatents, 64), dIn);
-        FloatPointer wP = new FloatPointer(wDec);
-        FloatPointer decP = new FloatPointer(dWDec);
-        FloatPointer encP = dWEnc == null ? decP : new FloatPointer(dWEnc);
-        FloatBuffer encGrad = dWEnc == null ? dWDec : dWEnc;
+        FloatPointer wP = wDec.pointer(0);
+        FloatPointer decP = dWDec.pointer(0);
+        FloatPointer encP = dWEnc == null ? decP : dWEnc.pointer(0);
+        CpuFloatBuf encGrad = dWEnc == null ? dWDec : dWEnc;
         int[] encFlags = dWEnc == null ? decActive : encActive;
         CpuDevice.singleThreadedBlas(par, () -> par.forChunks(nLatents, 64, (ch, lo, hi) -> {
             GatherScratch sc = scratch[ch];
@@ -452,9 +452,9 @@ final class SparseKernels {
                         int e = bl.order()[q0 + r];
                         // Absolute bulk puts between direct buffers: a copy the JIT inlines (Unsafe.copyMemory). A
                         // JavaCPP Pointer.memcpy per row is a JNI call each: the backward was ~12 % slower with it.
-                        int o = bl.rows()[e] * dIn;
-                        sc.rowsA.put(r * dIn, err, o, dIn);
-                        sc.rowsB.put(r * dIn, xIn, o, dIn);
+                        long o = (long) bl.rows()[e] * dIn;
+                        err.copyTo(o, sc.rowsA, r * dIn, dIn);
+                        xIn.copyTo(o, sc.rowsB, r * dIn, dIn);
                         sc.coef.put(r, scale * val.get(e));
                     }
                     cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, dIn, scale, sc.rowsAP, dIn, w, 1, 0f, sc.dpreP, 1);

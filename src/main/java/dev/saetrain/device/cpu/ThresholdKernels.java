@@ -7,6 +7,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 import dev.saetrain.device.SparseActs;
 import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * CPU kernels of the threshold architectures: BatchTopK selection (Bussmann, Leask and Nanda 2024) and the JumpReLU
@@ -35,7 +36,7 @@ final class ThresholdKernels {
      * exact value T. Then each row counts its entries > T and == T, ties are handed out in row order, and
      * rows are compacted in parallel. Four passes over pre, O(batch * nLatents), no allocation of that size.
      */
-    long batchTopk(FloatBuffer pre, int batch, int nLatents, long kTotal, SparseActs out, FloatBuffer minKept) {
+    long batchTopk(CpuFloatBuf pre, int batch, int nLatents, long kTotal, SparseActs out, CpuFloatBuf minKept) {
         if (kTotal > out.capacity()) {
             throw new IllegalArgumentException("batchTopk keeps up to " + kTotal + " entries, buffer holds "
                     + out.capacity());
@@ -46,7 +47,7 @@ final class ThresholdKernels {
         par.forChunks(batch, grain, (ch, lo, hi) -> {
             long[] h = new long[HIGH_BUCKETS];
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 for (int i = 0; i < nLatents; i++) {
                     float v = pre.get(base + i);
                     if (v > 0) {
@@ -79,7 +80,7 @@ final class ThresholdKernels {
         par.forChunks(batch, grain, (ch, lo, hi) -> {
             long[] h = new long[LOW_BUCKETS];
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 for (int i = 0; i < nLatents; i++) {
                     float v = pre.get(base + i);
                     if (v > 0) {
@@ -104,7 +105,7 @@ final class ThresholdKernels {
         int[] eq = new int[batch];
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 int g = 0;
                 int e = 0;
                 for (int i = 0; i < nLatents; i++) {
@@ -127,10 +128,10 @@ final class ThresholdKernels {
             rowPtr[b + 1] = rowPtr[b] + gt[b] + takeEq[b];
         }
         int[] idx = CpuDevice.ia(out.idx());
-        FloatBuffer val = CpuDevice.fb(out.val());
+        CpuFloatBuf val = CpuDevice.fb(out.val());
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 int e = rowPtr[b];
                 int ties = takeEq[b];
                 for (int i = 0; i < nLatents; i++) {
@@ -163,7 +164,7 @@ final class ThresholdKernels {
     }
 
     /** See Device.expInto. */
-    void expInto(FloatBuffer src, FloatBuffer dst, int n) {
+    void expInto(CpuFloatBuf src, CpuFloatBuf dst, int n) {
         par.forRange(n, 1 << 12, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 dst.put(i, (float) Math.exp(src.get(i)));
@@ -172,12 +173,12 @@ final class ThresholdKernels {
     }
 
     /** See JumpReluOps.jumpReluSparse: one read of pre (see Compaction). */
-    long jumpReluSparse(FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents, SparseActs out) {
+    long jumpReluSparse(CpuFloatBuf pre, CpuFloatBuf threshold, int batch, int nLatents, SparseActs out) {
         return compaction.compactAbove(pre, threshold, batch, nLatents, out);
     }
 
     /** See JumpReluOps.jumpReluDense. */
-    long jumpReluDense(FloatBuffer pre, FloatBuffer threshold, int batch, int nLatents, FloatBuffer f) {
+    long jumpReluDense(CpuFloatBuf pre, CpuFloatBuf threshold, int batch, int nLatents, CpuFloatBuf f) {
         float[] th = new float[nLatents];
         threshold.get(0, th, 0, nLatents);
         // Rows through heap copies, masked without a branch (CpuDevice.positiveMask of pre - theta: v > theta iff
@@ -189,7 +190,7 @@ final class ThresholdKernels {
             float[] row = par.floats(0, nLatents);
             long c = 0;
             for (int b = lo; b < hi; b++) {
-                int base = b * nLatents;
+                long base = (long) b * nLatents;
                 pre.get(base, row, 0, nLatents);
                 int on = 0;
                 for (int i = 0; i < nLatents; i++) {
@@ -237,9 +238,9 @@ final class ThresholdKernels {
      * each entry's err . W_dec,i is a dot product of heap copies of the two rows (reading the direct buffers one
      * element at a time cost 1.2 us an entry).
      */
-    void jumpReluThresholdBackward(FloatBuffer pre, FloatBuffer threshold, FloatBuffer err, float scale,
-                                   FloatBuffer wDec, float eps, float l0Scale, int batch, int dIn, int nLatents,
-                                   FloatBuffer dLogThreshold) {
+    void jumpReluThresholdBackward(CpuFloatBuf pre, CpuFloatBuf threshold, CpuFloatBuf err, float scale,
+                                   CpuFloatBuf wDec, float eps, float l0Scale, int batch, int dIn, int nLatents,
+                                   CpuFloatBuf dLogThreshold) {
         double half = eps / 2.0;
         float[] th = new float[nLatents];
         threshold.get(0, th, 0, nLatents);
@@ -264,7 +265,7 @@ final class ThresholdKernels {
                 int b1 = Math.min(hi, b0 + blockRows);
                 int first = n;
                 for (int b = b0; b < b1; b++) {
-                    pre.get(b * nLatents, row, 0, nLatents);
+                    pre.get((long) b * nLatents, row, 0, nLatents);
                     for (int i = 0; i < nLatents; i++) {
                         if (Math.abs(row[i] - (double) th[i]) < half) {
                             if (n == lat.length) {
@@ -282,7 +283,7 @@ final class ThresholdKernels {
                 if (gemm) {
                     dots = gemmBlock(ch, blockRows * nLatents);
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b1 - b0, nLatents, dIn, 1f,
-                            err.slice(b0 * dIn, (b1 - b0) * dIn), dIn, wDec, dIn, 0f, dots, nLatents);
+                            err.pointer((long) b0 * dIn), dIn, wDec.pointer(0), dIn, 0f, new FloatPointer(dots), nLatents);
                 }
                 int loaded = -1;
                 for (int q = first; q < n; q++) {
@@ -293,10 +294,10 @@ final class ThresholdKernels {
                         dot = dots.get((b - b0) * nLatents + i);
                     } else {
                         if (b != loaded) {
-                            err.get(b * dIn, er, 0, dIn);
+                            err.get((long) b * dIn, er, 0, dIn);
                             loaded = b;
                         }
-                        wDec.get(i * dIn, w, 0, dIn);
+                        wDec.get((long) i * dIn, w, 0, dIn);
                         dot = SparseKernels.dot4(er, w, dIn);
                     }
                     con[q] = -((double) th[i] / eps) * scale * dot - l0Scale / (double) eps;

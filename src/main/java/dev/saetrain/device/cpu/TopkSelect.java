@@ -1,6 +1,5 @@
 package dev.saetrain.device.cpu;
 
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -84,7 +83,7 @@ final class TopkSelect {
      * 256 and more). NaN entries count as -infinity (they are never picked over a number; a NaN pre-activation is
      * a diverged step, caught by its loss). Returns min(k, nIdx): with fewer listed latents than k, all are picked.
      */
-    int selectAmong(FloatBuffer row, int base, int[] idx, int nIdx, int k) {
+    int selectAmong(CpuFloatBuf row, long base, int[] idx, int nIdx, int k) {
         for (int q = 0; q < nIdx; q++) {
             int i = idx[q];
             float v = row.get(base + i);
@@ -101,7 +100,7 @@ final class TopkSelect {
     }
 
     /** Writes the k picks, ReLU'd, to idx[o..o+k) and val[o..o+k). */
-    void write(int[] idx, FloatBuffer val, int o, int k) {
+    void write(int[] idx, CpuFloatBuf val, int o, int k) {
         for (int r = 0; r < k; r++) {
             idx[o + r] = hix[r];
             val.put(o + r, Math.max(0f, hv[r]));

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.saetrain.device.SparseActs;
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -54,11 +53,8 @@ class CompactionTest {
         return new Csr(rowPtr, Arrays.copyOf(idx, e), Arrays.copyOf(val, e));
     }
 
-    private static FloatBuffer direct(float[] a) {
-        FloatBuffer f = java.nio.ByteBuffer.allocateDirect(4 * a.length).order(java.nio.ByteOrder.nativeOrder())
-                .asFloatBuffer();
-        f.put(0, a);
-        return f;
+    private static CpuFloatBuf direct(float[] a) {
+        return CpuFloatBuf.of(a);
     }
 
     @Test
@@ -96,7 +92,7 @@ class CompactionTest {
         try (CpuDevice dev = new CpuDevice(2); Parallel par = new Parallel(2);
              SparseActs out = SparseActs.allocate(dev, BATCH, n - 1)) {
             Arrays.fill(CpuDevice.ia(out.idx()), -7);
-            FloatBuffer val = CpuDevice.fb(out.val());
+            CpuFloatBuf val = CpuDevice.fb(out.val());
             for (int e = 0; e < n - 1; e++) {
                 val.put(e, -3f);
             }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.saetrain.selftest.DeviceFixtures;
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
@@ -163,7 +162,7 @@ class TopkSelectTest {
             lastFired[i] = r.nextInt(10);
             deadCount += lastFired[i] <= 1 ? 1 : 0;
         }
-        assertEquals(k, sel.selectAmong(FloatBuffer.wrap(row), 0, deadList(lastFired, 1), deadCount, k));
+        assertEquals(k, sel.selectAmong(CpuFloatBuf.of(row), 0, deadList(lastFired, 1), deadCount, k));
         float[] dead = new float[deadCount];
         int c = 0;
         for (int i = 0; i < n; i++) {
@@ -180,8 +179,9 @@ class TopkSelectTest {
             assertEquals(true, lastFired[sel.hix[q]] <= 1, "pick " + q + " is dead");
         }
         // The same row as the second of two in one buffer: read at its offset.
-        FloatBuffer two = FloatBuffer.allocate(2 * n);
-        two.put(0, distinct(r, n, 1 / 64f)).put(n, row);
+        CpuFloatBuf two = new CpuFloatBuf(2 * n);
+        two.put(0, distinct(r, n, 1 / 64f), 0, n);
+        two.put(n, row, 0, n);
         assertEquals(k, sel.selectAmong(two, n, deadList(lastFired, 1), deadCount, k));
         float[] again = Arrays.copyOf(sel.hv, k);
         Arrays.sort(again);
@@ -190,7 +190,7 @@ class TopkSelectTest {
         Arrays.fill(fewDead, 100);
         fewDead[5] = 0;
         fewDead[700] = 0;
-        assertEquals(2, sel.selectAmong(FloatBuffer.wrap(row), 0, deadList(fewDead, 1), 2, k), "only two candidates");
+        assertEquals(2, sel.selectAmong(CpuFloatBuf.of(row), 0, deadList(fewDead, 1), 2, k), "only two candidates");
         assertEquals(true, Set.of(5, 700).equals(Set.of(sel.hix[0], sel.hix[1])), "both picked");
         // NaN counts as -infinity: never picked over a number (every 7th entry NaN, the 8 largest numbers picked).
         float[] withNan = row.clone();
@@ -205,7 +205,7 @@ class TopkSelectTest {
         }
         float[] top8 = topValues(numbers, 8);
         Arrays.sort(top8);
-        assertEquals(8, sel.selectAmong(FloatBuffer.wrap(withNan), 0, deadList(new int[n], 0), n, 8));
+        assertEquals(8, sel.selectAmong(CpuFloatBuf.of(withNan), 0, deadList(new int[n], 0), n, 8));
         float[] picked = Arrays.copyOf(sel.hv, 8);
         Arrays.sort(picked);
         assertArrayEquals(top8, picked, "the 8 largest numbers, no NaN");
