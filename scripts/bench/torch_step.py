@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """sae-train's training step in plain PyTorch eager, the peer `scripts/bench/compare.sh` and `scripts/gpu-check.sh`
-time against.
+time against. The step is the class SaeStep, which scripts/quality/torch_quality.py imports to train the quality peer.
 
 Written from docs/design.md ("The training step") and docs/architectures.md, not copied from any other implementation:
 
@@ -84,6 +84,93 @@ def gemm_alone_tflops(dev, dtype, batch, d, m, reps=10):
     return 2.0 * batch * d * m / best / 1e12
 
 
+class SaeStep:
+    """One SAE, its Adam state and its training step (the docstring above), shared by this benchmark and
+    scripts/quality/torch_quality.py.
+
+    W_enc [d, m], b_enc [m], W_dec [m, d], b_dec [d] (given: [d], on dev), fp32 parameters. The decoder rows start as
+    standard normal rows scaled to norm 1 (topk) or 0.1 (relu), drawn from torch's global generator, W_enc = W_dec^T.
+    """
+
+    def __init__(self, arch, d, m, k, b_dec, lr, dev, dtype="fp32", decode="dense", auxk_coef=1 / 32,
+                 adam_eps=1e-8, dead_tokens=10_000_000):
+        self.arch, self.m, self.k, self.dev, self.dtype = arch, m, k, dev, dtype
+        self.auxk_coef, self.dead_tokens = auxk_coef, dead_tokens
+        self.sparse = arch == "topk" and decode == "sparse"
+        w_dec = torch.randn(m, d).to(dev)
+        w_dec *= (0.1 if arch == "relu" else 1.0) / w_dec.norm(dim=1, keepdim=True)
+        self.W_dec = torch.nn.Parameter(w_dec)                       # [m, d]
+        self.W_enc = torch.nn.Parameter(w_dec.t().clone())           # [d, m]
+        self.b_enc = torch.nn.Parameter(torch.zeros(m, device=dev))  # [m]
+        self.b_dec = torch.nn.Parameter(b_dec.clone())               # [d]
+        self.params = [self.W_enc, self.b_enc, self.W_dec, self.b_dec]
+        self.opt = torch.optim.Adam(self.params, lr=lr, betas=(0.9, 0.999), eps=adam_eps)
+        self.k_aux = d // 2
+        self.last_fired = torch.zeros(m, dtype=torch.long, device=dev)
+        self.seen = 0
+
+    def autocast(self):
+        if self.dtype == "bf16":
+            return torch.autocast(device_type=self.dev.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def decode(self, idx, val):
+        """sum_j val[b, j] W_dec[idx[b, j]]: [B, d] (no b_dec)."""
+        if self.sparse:
+            return F.embedding_bag(idx, self.W_dec, per_sample_weights=val.to(self.W_dec.dtype), mode="sum")
+        return torch.zeros(val.shape[0], self.m, dtype=val.dtype, device=self.dev).scatter(1, idx, val) @ self.W_dec
+
+    def encode(self, x):
+        """The latents f [B, m] (dense) of rows x [B, d], without a graph (evaluation)."""
+        with torch.no_grad():
+            pre = (x - self.b_dec) @ self.W_enc + self.b_enc
+            if self.arch == "topk":
+                val, idx = pre.topk(self.k, dim=1)
+                return torch.zeros_like(pre).scatter(1, idx, torch.relu(val))
+            return torch.relu(pre)
+
+    def step(self, x, lr=None, l1=0.0):
+        """One step on rows x [B, d] at this LR (None: the optimiser's) and relu's lambda l1; returns the loss."""
+        with self.autocast():
+            pre = (x - self.b_dec) @ self.W_enc + self.b_enc           # [B, m]
+            if self.arch == "topk":
+                val, idx = pre.topk(self.k, dim=1)
+                x_hat = self.decode(idx, torch.relu(val)) + self.b_dec
+            else:
+                f = torch.relu(pre)
+                x_hat = f @ self.W_dec + self.b_dec
+            e = x - x_hat.float()
+            loss = e.pow(2).sum(1).mean()
+            self.seen += x.shape[0]
+            if self.arch == "topk":
+                with torch.no_grad():
+                    self.last_fired[idx[val > 0].unique()] = self.seen
+                dead = (self.seen - self.last_fired) > self.dead_tokens
+                n_dead = int(dead.sum())
+                if n_dead > 0 and self.auxk_coef > 0:
+                    masked = pre.masked_fill(~dead, float("-inf"))
+                    aval, aidx = masked.topk(min(self.k_aux, n_dead), dim=1)
+                    e_hat = self.decode(aidx, torch.relu(aval)).float()
+                    et = e.detach()
+                    loss = loss + self.auxk_coef * (et - e_hat).pow(2).sum() / (et - et.mean(0)).pow(2).sum()
+            else:
+                loss = loss + l1 * (f.float() * self.W_dec.norm(dim=1)).sum(1).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.arch == "topk":
+            with torch.no_grad():
+                self.W_dec.grad -= (self.W_dec.grad * self.W_dec).sum(1, keepdim=True) * self.W_dec
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        if lr is not None:
+            for group in self.opt.param_groups:
+                group["lr"] = lr
+        self.opt.step()
+        if self.arch == "topk":
+            with torch.no_grad():
+                self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True))
+        return loss
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shard_dir", nargs="?", help="a directory of .npy shards; left out: random rows of width --d")
@@ -124,71 +211,13 @@ def main():
     data *= math.sqrt(d) / data.norm(dim=1).mean()          # E|x| = sqrt(d)
     data = data.to(dev)
 
-    w_dec = torch.randn(m, d).to(dev)
-    w_dec *= (0.1 if a.arch == "relu" else 1.0) / w_dec.norm(dim=1, keepdim=True)
-    W_dec = torch.nn.Parameter(w_dec)                       # [m, d]
-    W_enc = torch.nn.Parameter(w_dec.t().clone())           # [d, m]
-    b_enc = torch.nn.Parameter(torch.zeros(m, device=dev))
-    b_dec = torch.nn.Parameter(data[: a.batch].mean(0))     # (the geometric median in sae-train; timing only)
-    params = [W_enc, b_enc, W_dec, b_dec]
     lr = 2e-4 / math.sqrt(m / 2 ** 14) if a.arch == "topk" else 5e-5
-    opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
-    k_aux = d // 2
-    dead_tokens = 10_000_000
-    last_fired = torch.zeros(m, dtype=torch.long, device=dev)
-    seen = 0
+    # b_dec: the batch mean (the geometric median in sae-train; timing only)
+    sae = SaeStep(a.arch, d, m, a.k, data[: a.batch].mean(0), lr, dev, a.dtype, a.decode)
     rows = data.shape[0] // a.batch
-    sparse = a.arch == "topk" and a.decode == "sparse"
-
-    def autocast():
-        if a.dtype == "bf16":
-            return torch.autocast(device_type=dev.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def decode(idx, val):
-        """sum_j val[b, j] W_dec[idx[b, j]]: [B, d] (no b_dec)."""
-        if sparse:
-            return F.embedding_bag(idx, W_dec, per_sample_weights=val.to(W_dec.dtype), mode="sum")
-        return torch.zeros(val.shape[0], m, dtype=val.dtype, device=dev).scatter(1, idx, val) @ W_dec
 
     def step(s):
-        nonlocal seen
-        x = data[(s % rows) * a.batch:(s % rows + 1) * a.batch]
-        with autocast():
-            pre = (x - b_dec) @ W_enc + b_enc               # [B, m]
-            if a.arch == "topk":
-                val, idx = pre.topk(a.k, dim=1)
-                x_hat = decode(idx, torch.relu(val)) + b_dec
-            else:
-                f = torch.relu(pre)
-                x_hat = f @ W_dec + b_dec
-            e = x - x_hat.float()
-            loss = e.pow(2).sum(1).mean()
-            seen += a.batch
-            if a.arch == "topk":
-                with torch.no_grad():
-                    last_fired[idx[val > 0].unique()] = seen
-                dead = (seen - last_fired) > dead_tokens
-                n_dead = int(dead.sum())
-                if n_dead > 0:
-                    masked = pre.masked_fill(~dead, float("-inf"))
-                    aval, aidx = masked.topk(min(k_aux, n_dead), dim=1)
-                    e_hat = decode(aidx, torch.relu(aval)).float()
-                    et = e.detach()
-                    loss = loss + (1 / 32) * (et - e_hat).pow(2).sum() / (et - et.mean(0)).pow(2).sum()
-            else:
-                loss = loss + a.l1 * (f.float() * W_dec.norm(dim=1)).sum(1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if a.arch == "topk":
-            with torch.no_grad():
-                W_dec.grad -= (W_dec.grad * W_dec).sum(1, keepdim=True) * W_dec
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        if a.arch == "topk":
-            with torch.no_grad():
-                W_dec.div_(W_dec.norm(dim=1, keepdim=True))
-        return loss
+        return sae.step(data[(s % rows) * a.batch:(s % rows + 1) * a.batch], l1=a.l1)
 
     for s in range(a.warmup_steps):
         step(s)

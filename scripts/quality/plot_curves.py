@@ -2,7 +2,9 @@
 """Test FVU against training tokens, one line per series, from the JSON lines of scripts/quality/ours.sh and
 torch_quality.py (each with a "name" of the form "<series>@<steps>", as the results file holds them).
 
-    python3 scripts/quality/plot_curves.py RESULTS.jsonl OUT.png SERIES[=LABEL] [SERIES[=LABEL]...] [--title T]
+    python3 scripts/quality/plot_curves.py RESULTS.jsonl OUT.png SERIES[=LABEL] [SERIES[=LABEL]...] [--title T] [--l0]
+
+--l0 writes each point's test L0 beside it (relu, whose L0 is not fixed).
 
 Needs matplotlib (Debian: python3-matplotlib).
 """
@@ -20,6 +22,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("series", nargs="+", help="SERIES or SERIES=LABEL")
     ap.add_argument("--title", default="held-out FVU against training tokens")
+    ap.add_argument("--l0", action="store_true", help="label each point with its test L0")
     a = ap.parse_args()
     rows = [json.loads(line) for line in open(a.results) if line.strip()]
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
@@ -30,11 +33,15 @@ def main():
             series, _, steps = r.get("name", "").rpartition("@")
             if series == name:
                 tokens = r.get("tokens") or int(steps) * r["batch"]
-                pts.append((tokens, r["test_fvu"]))
+                pts.append((tokens, r["test_fvu"], r["test_l0"]))
         if not pts:
             raise SystemExit(f"no results named {name}@STEPS in {a.results}")
         pts.sort()
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label or name)
+        line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label or name)
+        if a.l0:
+            for t, fvu, l0 in pts:
+                ax.annotate(f"L0 {l0:.0f}", (t, fvu), textcoords="offset points", xytext=(4, 4), fontsize=7,
+                            color=line.get_color())
     ax.set_xscale("log")
     ax.set_xlabel("training tokens")
     ax.set_ylabel("test FVU (lower is better)")

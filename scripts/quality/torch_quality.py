@@ -4,7 +4,7 @@ shards, then report held-out FVU and L0 on the test shards as one JSON line.
 
     python3 scripts/quality/torch_quality.py TRAIN_DIR TEST_DIR --steps 250 [--arch topk|relu] [recipe options]
 
-The step is torch_step.py's (docs/design.md, "The training step"): pre = (x - b_dec) W_enc + b_enc; topk keeps the
+The step is torch_step.py's SaeStep, imported from it (docs/design.md, "The training step"): pre = (x - b_dec) W_enc + b_enc; topk keeps the
 k largest pre-activations per row (relu of them), unit-norm decoder rows with the gradient's radial part removed,
 AuxK over dead latents; relu adds lambda sum_i f_i |W_dec,i| with lambda warmed up over the first 5 % of the steps.
 Adam (0.9, 0.999), gradient-norm clip 1.0.
@@ -25,8 +25,13 @@ import math
 import os
 import time
 
+import sys
+
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "bench"))
+from torch_step import SaeStep  # noqa: E402  (the benchmark's step: one definition of it)
 
 
 def load_dir(path):
@@ -99,69 +104,23 @@ def main():
     scale = math.sqrt(d) / float(init_rows.norm(dim=1).mean()) if a.normalize == "sqrt-d" else 1.0
     init_rows *= scale
 
-    w_dec = torch.randn(m, d)
-    w_dec *= (0.1 if a.arch == "relu" else 1.0) / w_dec.norm(dim=1, keepdim=True)
-    W_dec = torch.nn.Parameter(w_dec)                       # [m, d]
-    W_enc = torch.nn.Parameter(w_dec.t().clone())           # [d, m]
-    b_enc = torch.nn.Parameter(torch.zeros(m))
-    b_dec = torch.nn.Parameter({"zero": lambda: torch.zeros(d), "mean": lambda: init_rows.mean(0),
-                                "median": lambda: geometric_median(init_rows)}[a.b_dec_init]())
-    params = [W_enc, b_enc, W_dec, b_dec]
+    b_dec = {"zero": lambda: torch.zeros(d), "mean": lambda: init_rows.mean(0),
+             "median": lambda: geometric_median(init_rows)}[a.b_dec_init]()
     lr = a.lr if a.lr is not None else (2e-4 / math.sqrt(m / 2 ** 14) if a.arch == "topk" else 5e-5)
-    opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=a.adam_eps)
+    sae = SaeStep(a.arch, d, m, a.k, b_dec, lr, torch.device("cpu"), auxk_coef=a.auxk_coef, adam_eps=a.adam_eps,
+                  dead_tokens=a.dead_tokens)
     warm = warmup_steps(a.warmup, a.steps)
     l1_warm = int(math.floor(a.steps * 0.05))
-    k_aux = d // 2
-    last_fired = torch.zeros(m, dtype=torch.long)
-    seen = 0
     per_epoch = n // a.batch
     order = None
-
-    def encode(x):
-        pre = (x - b_dec) @ W_enc + b_enc                   # [B, m]
-        if a.arch == "topk":
-            val, idx = pre.topk(a.k, dim=1)
-            f = torch.zeros_like(pre).scatter(1, idx, torch.relu(val))
-        else:
-            f = torch.relu(pre)
-        return pre, f
-
     loss = torch.tensor(float("nan"))
     for s in range(a.steps):
         if s % per_epoch == 0:
             order = torch.randperm(n, generator=g)
         j = s % per_epoch
         x = train[order[j * a.batch:(j + 1) * a.batch]].float() * scale
-        pre, f = encode(x)
-        x_hat = f @ W_dec + b_dec
-        e = x - x_hat
-        loss = e.pow(2).sum(1).mean()
-        seen += a.batch
-        if a.arch == "topk":
-            with torch.no_grad():
-                last_fired[(f > 0).any(0)] = seen
-            dead = (seen - last_fired) > a.dead_tokens
-            n_dead = int(dead.sum())
-            if n_dead > 0 and a.auxk_coef > 0:
-                aval, aidx = pre.masked_fill(~dead, float("-inf")).topk(min(k_aux, n_dead), dim=1)
-                e_hat = torch.zeros_like(pre).scatter(1, aidx, torch.relu(aval)) @ W_dec
-                et = e.detach()
-                loss = loss + a.auxk_coef * (et - e_hat).pow(2).sum() / (et - et.mean(0)).pow(2).sum()
-        else:
-            l1 = a.l1 * (s + 1) / l1_warm if l1_warm > 0 and s + 1 <= l1_warm else a.l1
-            loss = loss + l1 * (f * W_dec.norm(dim=1)).sum(1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if a.arch == "topk":
-            with torch.no_grad():
-                W_dec.grad -= (W_dec.grad * W_dec).sum(1, keepdim=True) * W_dec
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(s + 1, lr, warm, a.decay, a.steps)
-        opt.step()
-        if a.arch == "topk":
-            with torch.no_grad():
-                W_dec.div_(W_dec.norm(dim=1, keepdim=True))
+        l1 = a.l1 * (s + 1) / l1_warm if l1_warm > 0 and s + 1 <= l1_warm else a.l1
+        loss = sae.step(x, lr=lr_at(s + 1, lr, warm, a.decay, a.steps), l1=l1)
     train_s = time.perf_counter() - t_start
 
     sse = sst = l0 = 0.0
@@ -169,8 +128,8 @@ def main():
         mu = test.float().mean(0)
         for i in range(0, test.shape[0], 8192):
             x = test[i:i + 8192].float()
-            _, f = encode(x * scale)
-            x_hat = (f @ W_dec + b_dec) / scale
+            f = sae.encode(x * scale)
+            x_hat = (f @ sae.W_dec + sae.b_dec) / scale
             sse += float((x - x_hat).pow(2).sum())
             sst += float((x - mu).pow(2).sum())
             l0 += float((f > 0).sum())

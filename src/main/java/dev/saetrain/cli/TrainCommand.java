@@ -97,8 +97,9 @@ final class TrainCommand implements Callable<Integer> {
                     + "Default: 0 (the original recipe's 0.2 decays over the last fifth).")
     Double decay;
 
-    @Option(names = "--b-dec-init", paramLabel = "median|mean|zero",
-            description = "b_dec's start: geometric median or mean of the first 32768 rows, or zero. Default: median.")
+    @Option(names = "--b-dec-init", paramLabel = "auto|median|mean|zero",
+            description = "b_dec's start: geometric median or mean of the first 32768 rows, or zero. Default: auto "
+                    + "(zero for relu, median for the others).")
     String bDecInit;
 
     @Option(names = "--normalize", paramLabel = "sqrt-d|none",

@@ -8,6 +8,7 @@ import static dev.saetrain.error.Setting.NORMALIZE;
 import static dev.saetrain.error.Setting.WARMUP;
 
 import dev.saetrain.error.UsageException;
+import dev.saetrain.model.Architecture;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -20,8 +21,9 @@ import java.util.Locale;
  * <p>Why the default has no LR warm-up and no decay: on real activations (docs/performance.md, "Quality per token")
  * the linear decay over the last 20 % cost the most held-out FVU of the recipe's pieces in short runs (it gives up a
  * tenth of the LR's integral while the dictionary is still far from converged), the warm-up the second most; b_dec's
- * start, the input scaling, AuxK's weight (no latent is dead before 10M tokens) and Adam's epsilon moved FVU by less
- * than the noise between seeds.
+ * start, the input scaling, AuxK's weight (no latent is dead before 10M tokens) and Adam's epsilon moved topk's FVU by
+ * less than the noise between seeds. b_dec's start is per architecture ({@link BDecInit#AUTO}): relu's from zero
+ * reaches a lower FVU at a lower L0 than from the geometric median.
  *
  * @param warmup    LR warm-up length ({@code --warmup})
  * @param decay     fraction of the run over which the LR decays linearly to 0 at the end, in [0, 1]; 0: constant
@@ -33,8 +35,8 @@ import java.util.Locale;
  */
 public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize normalize, double auxkCoef,
                      double adamEps) {
-    /** The default: constant LR (no warm-up, no decay), median, sqrt-d, AuxK 1/32, epsilon 1e-8. */
-    public static final Recipe DEFAULT = new Recipe(Warmup.NONE, 0, BDecInit.MEDIAN, Normalize.SQRT_D, 1.0 / 32, 1e-8);
+    /** The default: constant LR (no warm-up, no decay), b_dec per architecture, sqrt-d, AuxK 1/32, epsilon 1e-8. */
+    public static final Recipe DEFAULT = new Recipe(Warmup.NONE, 0, BDecInit.AUTO, Normalize.SQRT_D, 1.0 / 32, 1e-8);
 
     /**
      * The recipe of every run before these were options: warm-up min(1000 steps, 5 %), decay over the last 20 %,
@@ -151,7 +153,15 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
 
     /** b_dec's initial value, computed on the first {@link Trainer#INIT_ROWS} rows (scaled). */
     public enum BDecInit {
-        /** Geometric median (Weiszfeld), Gao et al. 2024 (the default). */
+        /**
+         * Per architecture (the default, {@link #resolve}): zero for relu, the geometric median for the others.
+         * relu is Anthropic's April 2024 recipe, whose model has b_dec start at zero (SAELens trains it so:
+         * {@code b_dec_init_method="zeros"}); measured on real activations (docs/performance.md, "Quality per token")
+         * it ends at a lower FVU and a lower L0 from zero than from the median. The median is Gao et al. 2024's start
+         * (after Bricken et al. 2023), for topk and the architectures built on it, and relu-2023's own.
+         */
+        AUTO,
+        /** Geometric median (Weiszfeld), Gao et al. 2024. */
         MEDIAN,
         /** Arithmetic mean. */
         MEAN,
@@ -162,9 +172,17 @@ public record Recipe(Warmup warmup, double decay, BDecInit bDecInit, Normalize n
             return name().toLowerCase(Locale.ROOT);
         }
 
+        /** The start an SAE of {@code arch} gets: {@link #AUTO}'s choice for it, otherwise this one. */
+        public BDecInit resolve(Architecture arch) {
+            if (this != AUTO) {
+                return this;
+            }
+            return arch == Architecture.RELU ? ZERO : MEDIAN;
+        }
+
         public static BDecInit parse(String text) {
             return Arrays.stream(values()).filter(v -> v.cliName().equals(text)).findFirst().orElseThrow(
-                    () -> new UsageException(B_DEC_INIT, "must be median, mean or zero, got '"
+                    () -> new UsageException(B_DEC_INIT, "must be auto, median, mean or zero, got '"
                             + TrainOptions.printable(text) + "'"));
         }
     }

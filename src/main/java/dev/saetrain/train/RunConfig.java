@@ -89,6 +89,7 @@ public final class RunConfig {
             o.put("lr_decay_fraction", s.decayFraction());
             o.put("l1_warmup_fraction", s.l1WarmupFraction());
             o.put("apply_b_dec_to_input", c.applyBDecToInput());
+            o.put("b_dec_init", r.bDecInit().resolve(c.arch()).cliName());
             o.put("tied", c.tied());
             if (!c.groups().isEmpty()) { // matryoshka's nesting (SaeConfig: no other architecture has groups)
                 c.groups().forEach(o.putArray("groups")::add);

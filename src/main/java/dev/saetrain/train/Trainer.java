@@ -87,12 +87,14 @@ public final class Trainer {
     }
 
     /**
-     * b_dec's initial value ({@code --b-dec-init}): the geometric median (default) or the mean of the first
-     * {@link #INIT_ROWS} rows, or zero. The sample (INIT_ROWS x d floats on the heap) is unreachable once this
-     * returns, so the set-up trim releases it.
+     * b_dec's initial value from the data ({@code --b-dec-init}, resolved per architecture): the geometric median or
+     * the mean of the first {@link #INIT_ROWS} rows, or zero when no SAE of the run starts from either (an SAE that
+     * starts at zero takes zeros in {@link #train}). The sample (INIT_ROWS x d floats on the heap) is unreachable once
+     * this returns, so the set-up trim releases it.
      */
     private float[] initialDecoderBias(ShardSet shards, float scale) throws IOException {
-        Recipe.BDecInit how = opts.recipe().bDecInit();
+        Recipe.BDecInit how = opts.saes().stream().map(c -> opts.recipe().bDecInit().resolve(c.arch()))
+                .filter(b -> b != Recipe.BDecInit.ZERO).findFirst().orElse(Recipe.BDecInit.ZERO);
         String scaleRule = opts.recipe().normalize() == Recipe.Normalize.SQRT_D ? "E|x| = sqrt(d)" : "raw inputs";
         if (how == Recipe.BDecInit.ZERO) {
             LOG.info("data: {} shard(s), {} rows, d = {}; scale {} ({}); b_dec starts at zero", shards.shards().size(),
@@ -101,9 +103,11 @@ public final class Trainer {
         }
         float[] first = shards.readFirstRows(INIT_ROWS, scale, opts.skipNonFinite());
         int nFirst = first.length / shards.dIn();
-        LOG.info("data: {} shard(s), {} rows, d = {}; scale {} ({}); b_dec from the {} of {} rows",
+        LOG.info("data: {} shard(s), {} rows, d = {}; scale {} ({}); b_dec from the {} of {} rows{}",
                 shards.shards().size(), shards.totalRows(), shards.dIn(), scale, scaleRule,
-                how == Recipe.BDecInit.MEDIAN ? "geometric median" : "mean", nFirst);
+                how == Recipe.BDecInit.MEDIAN ? "geometric median" : "mean", nFirst,
+                opts.saes().stream().anyMatch(c -> opts.recipe().bDecInit().resolve(c.arch()) == Recipe.BDecInit.ZERO)
+                        ? " (relu's from zero)" : "");
         return how == Recipe.BDecInit.MEDIAN ? GeometricMedian.of(first, nFirst, shards.dIn(), 100, 1e-6)
                 : mean(first, nFirst, shards.dIn());
     }
@@ -311,7 +315,9 @@ public final class Trainer {
                 Engine e;
                 try {
                     e = saved != null && saved.divergence() != null ? null
-                            : new Engine(device, SaeInit.initial(c, opts.seed(), median), opts.batch(), opts.deadTokens(),
+                            : new Engine(device, SaeInit.initial(c, opts.seed(), opts.recipe().bDecInit().resolve(
+                                    c.arch()) == Recipe.BDecInit.ZERO ? new float[median.length] : median),
+                                    opts.batch(), opts.deadTokens(),
                                     c.arch().resamplesDeadLatents() ? Resampler.Plan.forRun(totalSteps,
                                             opts.resampleEvery(), opts.seed(), schedules.get(i).resampleUntil()) : null,
                                     opts.recipe().auxkCoef(), (float) opts.recipe().adamEps());
@@ -401,7 +407,7 @@ public final class Trainer {
             ExportInfo info = ExportInfo.minimal(opts.runName(), version, tokens, scale)
                     .withHookName(opts.hookName()).withModelName(opts.modelName())
                     .withDatasetPath(shards.source().toString()).withContextSize(opts.contextSize())
-                    .withPrependBos(opts.prependBos()).withTraining(training(m.schedule));
+                    .withPrependBos(opts.prependBos()).withTraining(training(m.schedule, m.config));
             exportOne(m, dir, scale, info);
             saeDirs.add(dir);
             LOG.info("wrote {}", dir);
@@ -410,11 +416,11 @@ public final class Trainer {
         return saeDirs;
     }
 
-    /** The schedule and recipe of one SAE, for metadata.sae_train in its cfg.json. */
-    private ExportInfo.Training training(Schedule s) {
+    /** The schedule and recipe of one SAE, for metadata.sae_train in its cfg.json (b_dec's start as resolved). */
+    private ExportInfo.Training training(Schedule s, SaeConfig c) {
         Recipe r = opts.recipe();
         return new ExportInfo.Training(s.lr(), s.warmupSteps(), s.decayFraction(), s.l1WarmupFraction(),
-                r.bDecInit().cliName(), r.normalize().cliName(), r.auxkCoef(), r.adamEps());
+                r.bDecInit().resolve(c.arch()).cliName(), r.normalize().cliName(), r.auxkCoef(), r.adamEps());
     }
 
     /**

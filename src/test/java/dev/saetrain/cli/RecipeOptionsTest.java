@@ -63,10 +63,14 @@ class RecipeOptionsTest {
     @Test
     void explicitDefaultsTrainByteIdenticalWeights() throws IOException {
         Path plain = train("plain");
-        Path explicit = train("explicit", "--warmup", "0", "--decay", "0", "--b-dec-init", "median",
+        Path explicit = train("explicit", "--warmup", "0", "--decay", "0", "--b-dec-init", "auto",
                 "--normalize", "sqrt-d", "--auxk-coef", "0.03125", "--adam-eps", "1e-8");
         assertArrayEquals(Files.readAllBytes(plain.resolve(WEIGHTS)), Files.readAllBytes(explicit.resolve(WEIGHTS)));
         assertEquals(json(plain.resolve("config.json")).get("options"), json(explicit.resolve("config.json")).get("options"));
+        // auto is the median for topk.
+        assertArrayEquals(Files.readAllBytes(plain.resolve(WEIGHTS)),
+                Files.readAllBytes(train("median", "--b-dec-init", "median").resolve(WEIGHTS)));
+        assertEquals("median", json(plain.resolve("config.json")).at("/saes/0/b_dec_init").asText());
         JsonNode ours = json(plain.resolve("saes/x2-k2/cfg.json")).at("/metadata/sae_train");
         assertEquals(0, ours.get("lr_warmup_steps").asLong());
         assertEquals(0.0, ours.get("lr_decay_fraction").asDouble());
@@ -79,6 +83,27 @@ class RecipeOptionsTest {
         Path eps = train("eps", "--adam-eps", "1e-3");
         assertFalse(java.util.Arrays.equals(Files.readAllBytes(plain.resolve(WEIGHTS)),
                 Files.readAllBytes(eps.resolve(WEIGHTS))));
+    }
+
+    @Test
+    void reluStartsBDecAtZeroByDefault() throws IOException {
+        String[] relu = {"--arch", "relu", "--l1", "0.5"};
+        String weights = "saes/x2-l1_0.5/sae_weights.safetensors";
+        Path plain = train("relu-plain", relu);
+        Path zero = train("relu-zero", concat(relu, "--b-dec-init", "zero"));
+        Path median = train("relu-median", concat(relu, "--b-dec-init", "median"));
+        assertArrayEquals(Files.readAllBytes(plain.resolve(weights)), Files.readAllBytes(zero.resolve(weights)));
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(plain.resolve(weights)),
+                Files.readAllBytes(median.resolve(weights))), "the median start trains other weights");
+        JsonNode config = json(plain.resolve("config.json"));
+        assertEquals("auto", config.at("/options/b_dec_init").asText());
+        assertEquals("zero", config.at("/saes/0/b_dec_init").asText());
+        assertEquals("zero", json(plain.resolve("saes/x2-l1_0.5/cfg.json")).at("/metadata/sae_train/b_dec_init")
+                .asText());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }
 
     @Test
