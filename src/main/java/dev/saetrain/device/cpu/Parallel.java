@@ -100,23 +100,12 @@ final class Parallel implements AutoCloseable {
 
     /** Runs body over [0, n) in about 4 chunks per thread (at least {@code grain} items each). */
     void forRange(int n, int grain, Range body) {
-        int chunks = chunks(n, grain);
-        if (chunks <= 1) {
-            body.run(0, n);
-            return;
-        }
-        run(chunks, c -> body.run(bound(n, chunks, c), bound(n, chunks, c + 1)));
+        forLongRange(n, grain, (lo, hi) -> body.run((int) lo, (int) hi));
     }
 
     /** Like forRange, summing the chunks' results in chunk order (deterministic for fixed threads). */
     double sumRange(int n, int grain, RangeSum body) {
-        int chunks = chunks(n, grain);
-        if (chunks <= 1) {
-            return body.run(0, n);
-        }
-        double[] partial = new double[chunks];
-        run(chunks, c -> partial[c] = body.run(bound(n, chunks, c), bound(n, chunks, c + 1)));
-        return sumInOrder(partial);
+        return sumLongRange(n, grain, (lo, hi) -> body.run((int) lo, (int) hi));
     }
 
     /** forRange over [0, n) for n that may exceed an int (elements of a whole buffer). */
@@ -140,7 +129,8 @@ final class Parallel implements AutoCloseable {
         return sumInOrder(partial);
     }
 
-    private int chunks(long n, int grain) {
+    /** Number of chunks used for n items (callers that keep per-chunk scratch size it with this). */
+    int chunks(long n, int grain) {
         if (n <= 0) {
             return 0;
         }
@@ -149,14 +139,6 @@ final class Parallel implements AutoCloseable {
 
     private static long bound(long n, int chunks, int c) {
         return n / chunks * c + n % chunks * c / chunks; // floor(n c / chunks) without overflowing n c
-    }
-
-    /** Number of chunks used for n items (callers that keep per-chunk scratch size it with this). */
-    int chunks(int n, int grain) {
-        if (n <= 0) {
-            return 0;
-        }
-        return (int) Math.max(1, Math.min((long) threads * 4, n / Math.max(1, (long) grain)));
     }
 
     /** Runs body(c, from, to) for each chunk c of chunks(n, grain). */
@@ -168,7 +150,7 @@ final class Parallel implements AutoCloseable {
             }
             return;
         }
-        run(chunks, c -> body.run(c, bound(n, chunks, c), bound(n, chunks, c + 1)));
+        run(chunks, c -> body.run(c, (int) bound(n, chunks, c), (int) bound(n, chunks, c + 1)));
     }
 
     /** Like forChunks, summing the chunks' results in chunk order (deterministic for fixed threads). */
@@ -178,7 +160,7 @@ final class Parallel implements AutoCloseable {
             return chunks == 1 ? body.run(0, 0, n) : 0;
         }
         double[] partial = new double[chunks];
-        run(chunks, c -> partial[c] = body.run(c, bound(n, chunks, c), bound(n, chunks, c + 1)));
+        run(chunks, c -> partial[c] = body.run(c, (int) bound(n, chunks, c), (int) bound(n, chunks, c + 1)));
         return sumInOrder(partial);
     }
 
@@ -188,10 +170,6 @@ final class Parallel implements AutoCloseable {
             s += p;
         }
         return s;
-    }
-
-    private static int bound(int n, int chunks, int c) {
-        return (int) ((long) n * c / chunks);
     }
 
     /** Runs chunk(c) for every c in [0, chunks) on the caller and the helpers; rethrows the first failure. */
