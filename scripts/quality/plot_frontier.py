@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The L0-FVU frontier (issue 18, item 5): held-out FVU against held-out L0, one line per architecture, from the JSON
+"""The L0-FVU frontier: held-out FVU against held-out L0, one line per architecture, from the JSON
 lines of scripts/quality/ours.sh (each with a "name" of the form "<series>@<steps>"; a series holds one architecture's
 points, one per value of its sparsity knob).
 

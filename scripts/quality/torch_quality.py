@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Quality of the PyTorch peer (issue 18): train the step of scripts/bench/torch_step.py for N steps on the train
+"""Quality of the PyTorch peer: train the step of scripts/bench/torch_step.py for N steps on the train
 shards, then report held-out FVU and L0 on the test shards as one JSON line.
 
     python3 scripts/quality/torch_quality.py TRAIN_DIR TEST_DIR --steps 250 [--arch topk|relu] [recipe options]
@@ -9,7 +9,7 @@ k largest pre-activations per row (relu of them), unit-norm decoder rows with th
 AuxK over dead latents; relu adds lambda sum_i f_i |W_dec,i| with lambda warmed up over the first 5 % of the steps.
 Adam (0.9, 0.999), gradient-norm clip 1.0.
 
-The recipe options default to the plain loop issue 18 compares against ("the peer"): constant LR (no warm-up, no
+The recipe options default to the plain loop that the quality comparison uses ("the peer"): constant LR (no warm-up, no
 decay), b_dec = 0, raw input scale, AuxK weight 1/32, Adam epsilon 1e-8. Each of sae-train's recipe pieces can be
 switched on alone with the option of the same name as sae-train's (--warmup, --decay, --b-dec-init, --normalize,
 --auxk-coef, --adam-eps), so that a difference between the two can be traced to one piece.
