@@ -24,7 +24,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 /**
- * Real per-token activations for quality runs (issue 18): English prose from a Debian package, tokenized and run
+ * Real per-token activations for quality runs: English prose from a Debian package, tokenized and run
  * through all-MiniLM-L6-v2 (ONNX, onnxruntime on the CPU), written as .npy shards of float16 [tokens, 384].
  *
  * <p>Not part of the jar: {@code scripts/quality/make-activations.sh} fetches the jars and launches this file with

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real activations for quality runs (issue 18): all-MiniLM-L6-v2 per-token hidden states over the prose of the
+# Real activations for quality runs: all-MiniLM-L6-v2 per-token hidden states over the prose of the
 # Debian package python3.11-doc, split by document into OUT_DIR/train and OUT_DIR/test (.npy, float16 [tokens, 384]).
 #
 #   scripts/quality/make-activations.sh OUT_DIR [--max-tokens N] [--context N] [--layer L]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One quality point of sae-train (issue 18): train on TRAIN_DIR with the given train options, then analyze the
+# One quality point of sae-train: train on TRAIN_DIR with the given train options, then analyze the
 # dictionary on every row of TEST_DIR; prints one JSON line (the options, held-out FVU and L0, training seconds),
 # the form of scripts/quality/torch_quality.py's.
 #

@@ -86,7 +86,7 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
         trainKey(Setting.MODEL_NAME, Kind.TEXT);
         trainKey(Setting.CONTEXT_SIZE, Kind.POSITIVE_INT);
         trainKey(Setting.PREPEND_BOS, Kind.BOOLEAN);
-        // The recipe's ablation knobs (issue 18): passed on as text, checked by train's own parsing at plan time.
+        // The recipe's ablation knobs: passed on as text, checked by train's own parsing at plan time.
         trainKey(Setting.WARMUP, Kind.NUMBER_OR_TEXT);
         trainKey(Setting.LR_DECAY, Kind.NUMBER_OR_TEXT);
         trainKey(Setting.B_DEC_INIT, Kind.TEXT);

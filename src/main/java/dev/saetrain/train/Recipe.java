@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * The parts of the training recipe a run may change for an ablation (issue 18, "Schedules as options"): LR warm-up
+ * The parts of the training recipe a run may change for an ablation: LR warm-up
  * and decay, b_dec's start, the input normalisation, AuxK's weight and Adam's epsilon. {@link #DEFAULT} is what a run
  * gets when it leaves them out; {@link #ORIGINAL} is the recipe every run used before these were options (and what a
  * run from then resumes with).

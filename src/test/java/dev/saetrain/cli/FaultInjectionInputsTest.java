@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue 16, classes 5, 6 and 10: inputs that would hang (a FIFO) or vanish (dangling links, link loops, hidden staging
+ * Inputs that would hang (a FIFO) or vanish (dangling links, link loops, hidden staging
  * folders) are named, hostile safetensors headers are refused as the reference implementation refuses them, and an
  * object-dtype npy is not blamed on its byte order. Each refusal is one line, exit 2, and writes nothing.
  */

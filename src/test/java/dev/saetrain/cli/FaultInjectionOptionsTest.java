@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Issue 16, classes 2, 6 and 10: every train option is checked before the run directory exists (nothing is written
+ * Every train option is checked before the run directory exists (nothing is written
  * for a refused option), nonsense values are refused by name, and a failed --resume leaves the run as it was.
  */
 class FaultInjectionOptionsTest {

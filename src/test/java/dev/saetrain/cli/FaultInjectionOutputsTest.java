@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 16, class 9 and the machine refusing: a command that writes several outputs checks them all before the
+ * Outputs when the machine refuses them: a command that writes several outputs checks them all before the
  * first, and a read-only or full output is exit 3 in one line with nothing half-written left behind.
  */
 class FaultInjectionOutputsTest {

@@ -18,7 +18,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue 16, class 8: the commands sweep plan prints are quoted (a pasted path never runs what it holds), plan checks
+ * The commands sweep plan prints are quoted (a pasted path never runs what it holds), plan checks
  * every task's train options as train does, and sweep collect reports a broken run and goes on with the others.
  */
 class FaultInjectionSweepTest {

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 18 item 4: the recipe's options (--warmup, --decay, --b-dec-init, --normalize, --auxk-coef, --adam-eps) reach
+ * The recipe's options (--warmup, --decay, --b-dec-init, --normalize, --auxk-coef, --adam-eps) reach
  * the training, config.json and cfg.json, a resume keeps them, and leaving them out trains what it always did.
  */
 class RecipeOptionsTest {
