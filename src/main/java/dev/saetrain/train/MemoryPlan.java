@@ -19,12 +19,18 @@ import java.util.List;
  * separate memory). {@code --max-memory} replaces it.
  */
 public final class MemoryPlan {
-    /** One SAE's share. */
-    public record Line(String name, Engine.MemoryNeed need) {
+    /**
+     * One SAE's share.
+     *
+     * @param preRows rows of its pre-activation buffer: the batch, or fewer when its step encodes and selects in
+     *                row blocks ({@link SharedParts#preRows})
+     */
+    public record Line(String name, Engine.MemoryNeed need, int preRows) {
     }
 
     private final List<Line> lines;
     private final long shared;
+    private final int batch;
 
     /**
      * @param sharedBytes  memory shared by the family (the batch buffer)
@@ -33,8 +39,9 @@ public final class MemoryPlan {
     public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch) {
         List<Line> l = new ArrayList<>();
         for (SaeConfig c : saes) {
-            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch)));
+            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch), SharedParts.preRows(c, batch)));
         }
+        this.batch = batch;
         this.lines = List.copyOf(l);
         this.shared = sharedBytes;
     }
@@ -48,7 +55,10 @@ public final class MemoryPlan {
         return shared + lines.stream().mapToLong(x -> x.need().total()).sum();
     }
 
-    /** A table: one row per SAE (parameters + Adam state, buffers, total), then the family total. */
+    /**
+     * A table: one row per SAE (parameters + Adam state, buffers, total), then the family total, then a line for
+     * each SAE whose pre-activations are held in row blocks.
+     */
     public String table() {
         StringBuilder sb = new StringBuilder(String.format("%-16s %14s %12s %12s%n", "sae", "params+adam", "buffers", "total"));
         for (Line x : lines) {
@@ -56,6 +66,12 @@ public final class MemoryPlan {
                     human(x.need().bufferBytes()), human(x.need().total())));
         }
         sb.append(String.format("%-16s %14s %12s %12s", "family", "", "+" + human(shared), human(total())));
+        for (Line x : lines) {
+            if (x.preRows() < batch) {
+                sb.append(String.format("%n%s: pre-activations in blocks of %d of the batch's %d rows (the whole "
+                        + "matrix would pass %s)", x.name(), x.preRows(), batch, human(SharedParts.PRE_BLOCK_BYTES)));
+            }
+        }
         return sb.toString();
     }
 
