@@ -64,19 +64,21 @@ final class TopkStep implements ArchitectureStep {
             StepShape shape = blocks.shape(j);
             dev.encode(xRows[j], s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape,
                     xInRows[j], s.pre);
+            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
             dev.topk(s.pre, shape, k, null, 0, blockActs[j]);
             auxK.selectBlock(j, shape, dead);
             active += countActive(blockActs[j], new StepShape(1, s.d, blocks.rows(j) * k));
+            s.lap("select");
         }
-        s.lap("encode+select");
         double sse = 0;
         for (int j = 0; j < blocks.count(); j++) {
             StepShape shape = blocks.shape(j);
             sse += dev.sparseDecode(blockActs[j], s.wDec.param, s.bDec.param, xRows[j], shape, xHatRows[j],
                     errRows[j]);
+            s.lap("decode");
             dev.sparseBackward(blockActs[j], errRows[j], gScale, s.wDec.param, null, xInRows[j], shape, s.grads);
+            s.lap("backward");
         }
-        s.lap("decode+backward");
         double aux = auxK.thenRecordFiresBlocks(dead, blockActs);
         return new Result(active, sse, 0, aux, false);
     }
