@@ -24,8 +24,10 @@ public final class MemoryPlan {
      *
      * @param preRows rows of its pre-activation buffer: the batch, or fewer when its step encodes and selects in
      *                row blocks ({@link SharedParts#preRows})
+     * @param preNote what the memory table says of its pre-activations: held in row blocks, or held whole past
+     *                {@link SharedParts#PRE_BLOCK_BYTES} and why; null when they are whole and within it
      */
-    public record Line(String name, Engine.MemoryNeed need, int preRows) {
+    public record Line(String name, Engine.MemoryNeed need, int preRows, String preNote) {
     }
 
     private final List<Line> lines;
@@ -39,11 +41,24 @@ public final class MemoryPlan {
     public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch) {
         List<Line> l = new ArrayList<>();
         for (SaeConfig c : saes) {
-            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch), SharedParts.preRows(c, batch)));
+            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch), SharedParts.preRows(c, batch),
+                    preNote(c, batch)));
         }
         this.batch = batch;
         this.lines = List.copyOf(l);
         this.shared = sharedBytes;
+    }
+
+    private static String preNote(SaeConfig c, int batch) {
+        int rows = SharedParts.preRows(c, batch);
+        long whole = 4L * batch * c.nLatents();
+        if (rows < batch) {
+            return String.format("pre-activations in blocks of %d of the batch's %d rows (the whole matrix would pass %s)",
+                    rows, batch, human(SharedParts.PRE_BLOCK_BYTES));
+        }
+        String because = SharedParts.wholeBecause(c.arch());
+        return whole > SharedParts.PRE_BLOCK_BYTES && because != null
+                ? "pre-activations whole (" + human(whole) + "), not in row blocks: " + because : null;
     }
 
     public List<Line> lines() {
@@ -67,9 +82,8 @@ public final class MemoryPlan {
         }
         sb.append(String.format("%-16s %14s %12s %12s", "family", "", "+" + human(shared), human(total())));
         for (Line x : lines) {
-            if (x.preRows() < batch) {
-                sb.append(String.format("%n%s: pre-activations in blocks of %d of the batch's %d rows (the whole "
-                        + "matrix would pass %s)", x.name(), x.preRows(), batch, human(SharedParts.PRE_BLOCK_BYTES)));
+            if (x.preNote() != null) {
+                sb.append(String.format("%n%s: %s", x.name(), x.preNote()));
             }
         }
         return sb.toString();

@@ -119,6 +119,18 @@ final class SharedParts {
         return (int) Math.max(1, Math.min(batch, PRE_BLOCK_BYTES / perRow));
     }
 
+    /**
+     * Why {@code arch} keeps its pre-activations whole however large they are; null for the architectures that
+     * row-block (topk).
+     */
+    static String wholeBecause(Architecture arch) {
+        return switch (arch) {
+            case TOPK -> null;
+            case BATCHTOPK, MATRYOSHKA -> "its selection is one threshold over the whole batch";
+            case RELU, RELU_2023, JUMPRELU, GATED -> "its dense phases and backward read the whole matrix";
+        };
+    }
+
     /** Whether the step encodes and selects in row blocks of {@link #preRows} (the engine then does not encode). */
     boolean rowBlocked() {
         return preRows < batch;
