@@ -113,7 +113,11 @@ final class SharedParts {
         }
         String forced = System.getProperty(PRE_ROWS_PROPERTY);
         if (forced != null) {
-            return Math.max(1, Math.min(batch, Integer.parseInt(forced.trim())));
+            try {
+                return Math.max(1, Math.min(batch, Integer.parseInt(forced.trim())));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("-D" + PRE_ROWS_PROPERTY + "=" + forced + " is not a row count", e);
+            }
         }
         long perRow = 4L * cfg.nLatents();
         return (int) Math.max(1, Math.min(batch, PRE_BLOCK_BYTES / perRow));
