@@ -53,8 +53,10 @@ public final class MemoryPlan {
         int rows = SharedParts.preRows(c, batch);
         long whole = 4L * batch * c.nLatents();
         if (rows < batch) {
-            return String.format("pre-activations in blocks of %d of the batch's %d rows (the whole matrix would pass %s)",
-                    rows, batch, human(SharedParts.PRE_BLOCK_BYTES));
+            String why = 4L * batch * c.nLatents() > SharedParts.PRE_BLOCK_BYTES
+                    ? "the whole matrix would pass " + human(SharedParts.PRE_BLOCK_BYTES)
+                    : "forced by " + SharedParts.PRE_ROWS_PROPERTY;
+            return String.format("pre-activations in blocks of %d of the batch's %d rows (%s)", rows, batch, why);
         }
         String because = SharedParts.wholeBecause(c.arch());
         return whole > SharedParts.PRE_BLOCK_BYTES && because != null

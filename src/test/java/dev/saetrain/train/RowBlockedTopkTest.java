@@ -124,6 +124,10 @@ class RowBlockedTopkTest {
             // pre holds rows * m instead of batch * m; the step's and AuxK's row pointers one more word per block.
             assertEquals(whole - 4L * (BATCH - rows) * M + 4L * 2 * (blocks - 1), blocked, "rows " + rows);
         }
+        String table = withPreRows(8, () -> new MemoryPlan(List.of(cfg), BATCH, 0, SparseSwitch.MEASURED_ON_CPU))
+                .table();
+        assertTrue(table.contains("pre-activations in blocks of 8 of the batch's 33 rows (forced by "
+                + SharedParts.PRE_ROWS_PROPERTY + ")"), table);
     }
 
     @Test
