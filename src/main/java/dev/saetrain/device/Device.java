@@ -38,6 +38,16 @@ public interface Device extends AutoCloseable {
     /** Allocates a zero-filled int32 buffer. */
     IntBuf allocInt(long n);
 
+    /**
+     * Elements [offset, offset + n) of {@code buf} as a buffer of n elements that shares its memory (no copy): what
+     * an op writes through it lands in {@code buf}. Closing it frees nothing; it must not be used after {@code buf}
+     * is closed. The row-blocked steps pass row ranges of their [batch, dIn] buffers this way. A device whose
+     * buffers cannot be viewed (ReferenceOps: plain arrays) throws UnsupportedOperationException.
+     */
+    default FloatBuf floatView(FloatBuf buf, long offset, long n) {
+        throw new UnsupportedOperationException(describe() + " has no buffer views");
+    }
+
     /** Copies {@code n} floats from host {@code src[srcOff..]} to {@code dst[dstOff..]}. */
     void upload(float[] src, int srcOff, FloatBuf dst, long dstOff, int n);
 

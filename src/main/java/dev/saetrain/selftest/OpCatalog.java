@@ -159,7 +159,7 @@ public final class OpCatalog {
 
     /** The ops a check marks with {@link ParityAssert#op} after its first one (keyed by that first op). */
     static final Map<String, List<String>> MARKED = Map.of(
-            "allocFloat", List.of("allocInt", "upload", "download", "uploadInt", "downloadInt", "clearFlags",
+            "allocFloat", List.of("allocInt", "upload", "download", "floatView", "uploadInt", "downloadInt", "clearFlags",
                     "batchUpload", "synchronize"),
             "centeredSumSquares", List.of("dot", "sumSquares", "countAtOrBelow"),
             "addColumnSums", List.of("addVecMat", "addScaledRows", "scaleInto", "fill"),

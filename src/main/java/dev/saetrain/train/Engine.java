@@ -261,8 +261,10 @@ public final class Engine implements AutoCloseable {
         dev.fill(s.bEnc.grad, m, 0f);
         dev.fill(s.bDec.grad, d, 0f);
         s.lap("setup");
-        dev.encode(x, s.bDec.param, s.encParam(), s.bEnc.param, cfg.applyBDecToInput(), s.shape, s.xIn, s.pre);
-        s.lap("encode"); // the encode op alone: bench compares this phase with the product timed alone
+        if (!s.rowBlocked()) { // row-blocked, the step encodes each block before it selects (TopkStep)
+            dev.encode(x, s.bDec.param, s.encParam(), s.bEnc.param, cfg.applyBDecToInput(), s.shape, s.xIn, s.pre);
+            s.lap("encode"); // the encode op alone: bench compares this phase with the product timed alone
+        }
         double centered = dev.centeredSumSquares(x, batch, d);
         float gScale = 2f / batch;
         int dead = dev.countAtOrBelow(s.lastFired, m, s.step - 1 - s.deadSteps);

@@ -19,12 +19,20 @@ import java.util.List;
  * separate memory). {@code --max-memory} replaces it.
  */
 public final class MemoryPlan {
-    /** One SAE's share. */
-    public record Line(String name, Engine.MemoryNeed need) {
+    /**
+     * One SAE's share.
+     *
+     * @param preRows rows of its pre-activation buffer: the batch, or fewer when its step encodes and selects in
+     *                row blocks ({@link SharedParts#preRows})
+     * @param preNote what the memory table says of its pre-activations: held in row blocks, or held whole past
+     *                {@link SharedParts#PRE_BLOCK_BYTES} and why; null when they are whole and within it
+     */
+    public record Line(String name, Engine.MemoryNeed need, int preRows, String preNote) {
     }
 
     private final List<Line> lines;
     private final long shared;
+    private final int batch;
 
     /**
      * @param sharedBytes  memory shared by the family (the batch buffer)
@@ -33,10 +41,26 @@ public final class MemoryPlan {
     public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch) {
         List<Line> l = new ArrayList<>();
         for (SaeConfig c : saes) {
-            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch)));
+            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch), SharedParts.preRows(c, batch),
+                    preNote(c, batch)));
         }
+        this.batch = batch;
         this.lines = List.copyOf(l);
         this.shared = sharedBytes;
+    }
+
+    private static String preNote(SaeConfig c, int batch) {
+        int rows = SharedParts.preRows(c, batch);
+        long whole = 4L * batch * c.nLatents();
+        if (rows < batch) {
+            String why = 4L * batch * c.nLatents() > SharedParts.PRE_BLOCK_BYTES
+                    ? "the whole matrix would pass " + human(SharedParts.PRE_BLOCK_BYTES)
+                    : "forced by " + SharedParts.PRE_ROWS_PROPERTY;
+            return String.format("pre-activations in blocks of %d of the batch's %d rows (%s)", rows, batch, why);
+        }
+        String because = SharedParts.wholeBecause(c.arch());
+        return whole > SharedParts.PRE_BLOCK_BYTES && because != null
+                ? "pre-activations whole (" + human(whole) + "), not in row blocks: " + because : null;
     }
 
     public List<Line> lines() {
@@ -48,7 +72,10 @@ public final class MemoryPlan {
         return shared + lines.stream().mapToLong(x -> x.need().total()).sum();
     }
 
-    /** A table: one row per SAE (parameters + Adam state, buffers, total), then the family total. */
+    /**
+     * A table: one row per SAE (parameters + Adam state, buffers, total), then the family total, then a line for
+     * each SAE whose pre-activations are held in row blocks.
+     */
     public String table() {
         StringBuilder sb = new StringBuilder(String.format("%-16s %14s %12s %12s%n", "sae", "params+adam", "buffers", "total"));
         for (Line x : lines) {
@@ -56,6 +83,11 @@ public final class MemoryPlan {
                     human(x.need().bufferBytes()), human(x.need().total())));
         }
         sb.append(String.format("%-16s %14s %12s %12s", "family", "", "+" + human(shared), human(total())));
+        for (Line x : lines) {
+            if (x.preNote() != null) {
+                sb.append(String.format("%n%s: %s", x.name(), x.preNote()));
+            }
+        }
         return sb.toString();
     }
 

@@ -7,6 +7,7 @@ import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.device.StepShape;
+import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 
 /**
@@ -39,7 +40,12 @@ final class SharedParts {
     final SaeGrads grads;
 
     final FloatBuf xIn;       // [B, d] x - b_dec (or x), the encoder's input
-    final FloatBuf pre;       // [B, m] pre-activations; a step may overwrite them once it no longer needs them
+    /**
+     * Rows of {@link #pre}: the whole batch, or (topk) a block of rows that the step encodes and selects one block
+     * at a time, so that the pre-activations never exist whole ({@link #preRows(SaeConfig, int)}).
+     */
+    final int preRows;
+    final FloatBuf pre;       // [preRows, m] pre-activations; a step may overwrite them once it no longer needs them
     final FloatBuf xHat;      // [B, d]
     final FloatBuf err;       // [B, d] x_hat - x
     final IntBuf lastFired;   // [m] step of the last firing
@@ -72,11 +78,66 @@ final class SharedParts {
         decActive = a.ints(m);
         grads = new SaeGrads(encGrad(), encFlags(), bEnc.grad, wDec.grad, decActive);
         xIn = a.floats((long) batch * d);
-        pre = a.floats((long) batch * m);
+        preRows = preRows(cfg, batch);
+        pre = a.floats((long) preRows * m);
         xHat = a.floats((long) batch * d);
         err = a.floats((long) batch * d);
         lastFired = a.ints(m);
         fireCounts = a.ints(m);
+    }
+
+    /**
+     * Largest pre-activation block, in bytes, that a step keeps whole: above it, a step that can encode and select
+     * in row blocks (topk) does, in blocks of at most this size. 1 GiB leaves every batch up to x64 at d = 768
+     * (batch 4096: 0.8 GB) whole, so the steps of today's sizes run as before, and bounds x256's 3.2 GB by a
+     * quarter of it.
+     */
+    static final long PRE_BLOCK_BYTES = 1L << 30;
+
+    /**
+     * System property that forces the rows of a pre-activation block (tests; a value at or above the batch keeps
+     * it whole). Only the architectures that row-block read it.
+     */
+    static final String PRE_ROWS_PROPERTY = "saetrain.preRows";
+
+    /**
+     * Rows of the pre-activation buffer for {@code cfg} at {@code batch}: the whole batch unless the architecture
+     * selects row by row (topk: each row's k largest are that row's alone) and the whole [batch, m] matrix would
+     * exceed {@link #PRE_BLOCK_BYTES}, then the most rows that fit it (or what {@link #PRE_ROWS_PROPERTY} forces).
+     * The other architectures need the whole matrix: batchtopk and matryoshka select against a threshold over the
+     * whole batch; relu, jumprelu and gated run their dense phases and backward over it.
+     */
+    static int preRows(SaeConfig cfg, int batch) {
+        if (cfg.arch() != Architecture.TOPK) {
+            return batch;
+        }
+        String forced = System.getProperty(PRE_ROWS_PROPERTY);
+        if (forced != null) {
+            try {
+                return Math.max(1, Math.min(batch, Integer.parseInt(forced.trim())));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("-D" + PRE_ROWS_PROPERTY + "=" + forced + " is not a row count", e);
+            }
+        }
+        long perRow = 4L * cfg.nLatents();
+        return (int) Math.max(1, Math.min(batch, PRE_BLOCK_BYTES / perRow));
+    }
+
+    /**
+     * Why {@code arch} keeps its pre-activations whole however large they are; null for the architectures that
+     * row-block (topk).
+     */
+    static String wholeBecause(Architecture arch) {
+        return switch (arch) {
+            case TOPK -> null;
+            case BATCHTOPK, MATRYOSHKA -> "its selection is one threshold over the whole batch";
+            case RELU, RELU_2023, JUMPRELU, GATED -> "its dense phases and backward read the whole matrix";
+        };
+    }
+
+    /** Whether the step encodes and selects in row blocks of {@link #preRows} (the engine then does not encode). */
+    boolean rowBlocked() {
+        return preRows < batch;
     }
 
     /** The encoder's weights, latent-major [m, d]: W_dec itself when tied. */

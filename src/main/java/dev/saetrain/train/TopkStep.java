@@ -10,29 +10,76 @@ import dev.saetrain.device.StepShape;
  * each row, ReLU'd; loss = mse + AuxK on dead latents ({@link AuxK}); unit-norm decoder rows (the engine projects
  * and renormalises, {@link dev.saetrain.model.SaeConfig#unitNormDecoder()}). Tied (Cunningham et al. 2023): the
  * encoder-path gradient goes into W_dec's ({@link SharedParts#encGrad()}).
+ *
+ * <p>Row-blocked ({@link SharedParts#rowBlocked()}): a row's selection reads that row alone, so the step encodes
+ * and selects one block of rows at a time into the [preRows, m] pre-activations (AuxK's dead-latent selection too,
+ * while the block's pre-activations exist), then decodes and backpropagates block by block; the backward ops add
+ * into the shared gradients, so the step computes what the whole batch at once does.
  */
 final class TopkStep implements ArchitectureStep {
     private final SharedParts s;
     private final Device dev;
-    private final SparseActs acts; // k entries per row
+    private final SparseActs acts; // k entries per row; null when row-blocked
     private final AuxK auxK;
     private final StepShape picks; // the B * k picks as one row of a dense matrix: what countActive's reluDense reads
+    private final RowBlocks blocks; // null unless row-blocked
+    private final SparseActs[] blockActs; // row-blocked: block j's k entries per row
+    private FloatBuf[] xInRows; // row-blocked: views of xIn, xHat, err per block (made on first use)
+    private FloatBuf[] xHatRows;
+    private FloatBuf[] errRows;
 
     TopkStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
         this.dev = s.dev;
-        this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
-        this.auxK = new AuxK(a, s, auxAlpha);
+        this.blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
+        this.acts = blocks == null ? a.sparse(s.batch, (long) s.batch * s.cfg.k()) : null;
+        this.blockActs = blocks == null ? null : blocks.sparse(a, s.cfg.k());
+        this.auxK = new AuxK(a, s, auxAlpha, blocks);
         this.picks = new StepShape(1, s.d, s.batch * s.cfg.k());
     }
 
     @Override
     public Result forwardBackward(FloatBuf x, double coef, float gScale, int dead) {
+        if (blocks != null) {
+            return forwardBackwardBlocks(x, gScale, dead);
+        }
         dev.topk(s.pre, s.shape, s.cfg.k(), null, 0, acts);
-        long active = countActive();
+        long active = countActive(acts, picks);
         s.lap("select");
         double sse = s.sparseDecodeAndBackward(acts, x, gScale);
         double aux = auxK.thenRecordFires(dead, acts);
+        return new Result(active, sse, 0, aux, false);
+    }
+
+    private Result forwardBackwardBlocks(FloatBuf x, float gScale, int dead) {
+        if (xInRows == null) {
+            xInRows = blocks.views(dev, s.xIn, s.d);
+            xHatRows = blocks.views(dev, s.xHat, s.d);
+            errRows = blocks.views(dev, s.err, s.d);
+        }
+        FloatBuf[] xRows = blocks.views(dev, x, s.d);
+        int k = s.cfg.k();
+        long active = 0;
+        for (int j = 0; j < blocks.count(); j++) {
+            StepShape shape = blocks.shape(j);
+            dev.encode(xRows[j], s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape,
+                    xInRows[j], s.pre);
+            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            dev.topk(s.pre, shape, k, null, 0, blockActs[j]);
+            auxK.selectBlock(j, shape, dead);
+            active += countActive(blockActs[j], new StepShape(1, s.d, blocks.rows(j) * k));
+            s.lap("select");
+        }
+        double sse = 0;
+        for (int j = 0; j < blocks.count(); j++) {
+            StepShape shape = blocks.shape(j);
+            sse += dev.sparseDecode(blockActs[j], s.wDec.param, s.bDec.param, xRows[j], shape, xHatRows[j],
+                    errRows[j]);
+            s.lap("decode");
+            dev.sparseBackward(blockActs[j], errRows[j], gScale, s.wDec.param, null, xInRows[j], shape, s.grads);
+            s.lap("backward");
+        }
+        double aux = auxK.thenRecordFiresBlocks(dead, blockActs);
         return new Result(active, sse, 0, aux, false);
     }
 
@@ -41,7 +88,7 @@ final class TopkStep implements ArchitectureStep {
      * on the device: the picks are ReLU'd already, so reluDense over them changes nothing and returns that count
      * (one word back, not batch * k values).
      */
-    private long countActive() {
-        return dev.reluDense(acts.val(), picks);
+    private long countActive(SparseActs a, StepShape asRow) {
+        return dev.reluDense(a.val(), asRow);
     }
 }

@@ -1,6 +1,7 @@
 package dev.saetrain.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -107,6 +108,29 @@ class MemoryPlanTest {
         plan.check(plan.total(), true);
         assertTrue(small < plan.lines().get(2).need().total());
         assertTrue(plan.table().contains("x64-k4"), plan.table());
+    }
+
+    /** d = 768 x256 at batch 4096 (3.2 GB of pre-activations): topk's are counted and logged as row blocks. */
+    @Test
+    void countsAndLogsTopksPreActivationsInRowBlocks() {
+        SaeConfig wide = SaeConfig.topk(768, 256, 32);
+        SaeConfig narrow = SaeConfig.topk(768, 8, 32);
+        MemoryPlan plan = new MemoryPlan(List.of(narrow, wide), 4096, 0, SparseSwitch.MEASURED_ON_CPU);
+        int rows = plan.lines().get(1).preRows();
+        assertEquals(4096, plan.lines().get(0).preRows(), "x8 keeps the whole batch");
+        assertTrue(rows < 4096, "x256 in blocks: " + rows);
+        assertTrue(plan.table().contains(wide.name() + ": pre-activations in blocks of " + rows + " of the batch's 4096"),
+                plan.table());
+        assertFalse(plan.table().contains(narrow.name() + ": pre-activations"), plan.table());
+        // An architecture that needs the whole matrix says so, and why.
+        SaeConfig relu = SaeConfig.relu(768, 256, 1);
+        MemoryPlan reluPlan = new MemoryPlan(List.of(relu), 4096, 0, SparseSwitch.MEASURED_ON_CPU);
+        assertEquals(4096, reluPlan.lines().get(0).preRows());
+        assertTrue(reluPlan.table().contains(relu.name() + ": pre-activations whole (3.0 GiB), not in row blocks: its dense"),
+                reluPlan.table());
+        // The whole matrix would be 3 GiB; the block is at most 1 GiB, and the plan counts the block.
+        long whole = 4L * 4096 * wide.nLatents();
+        assertTrue(plan.lines().get(1).need().bufferBytes() < whole, "buffers below the whole pre-activations alone");
     }
 
     @Test

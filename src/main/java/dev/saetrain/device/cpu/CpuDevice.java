@@ -74,6 +74,11 @@ public final class CpuDevice implements Device {
     }
 
     @Override
+    public FloatBuf floatView(FloatBuf buf, long offset, long n) {
+        return fb(buf).view(offset, n);
+    }
+
+    @Override
     public IntBuf allocInt(long n) {
         return new CpuIntBuf(n);
     }

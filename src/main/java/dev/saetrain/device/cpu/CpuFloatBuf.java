@@ -40,16 +40,40 @@ final class CpuFloatBuf implements FloatBuf {
         }
         this.size = n;
         this.mem = NativeMemory.calloc(Math.max(4, n * 4L), "a CPU buffer of " + n + " floats");
+        this.pages = pages(mem, n, pageShift);
+        this.shift = pageShift;
+        this.mask = (int) (1L << pageShift) - 1;
+    }
+
+    private CpuFloatBuf(NativeMemory mem, long n) {
+        this.size = n;
+        this.mem = mem;
+        this.pages = pages(mem, n, PAGE_SHIFT);
+        this.shift = PAGE_SHIFT;
+        this.mask = (int) PAGE - 1;
+    }
+
+    private static FloatBuffer[] pages(NativeMemory mem, long n, int pageShift) {
         long page = 1L << pageShift;
         int count = (int) Math.max(1, (n + page - 1) / page);
-        this.pages = new FloatBuffer[count];
+        FloatBuffer[] pages = new FloatBuffer[count];
         for (int p = 0; p < count; p++) {
             long first = p * page;
             int floats = (int) Math.min(page, n - first);
             pages[p] = mem.bytes(4 * first, 4 * Math.max(0, floats)).asFloatBuffer();
         }
-        this.shift = pageShift;
-        this.mask = (int) page - 1;
+        return pages;
+    }
+
+    /**
+     * Elements [offset, offset + n) as a buffer sharing this one's memory (Device.floatView); closing it frees
+     * nothing, and it must not be used after this buffer is closed.
+     */
+    CpuFloatBuf view(long offset, long n) {
+        if (offset < 0 || n < 0 || offset + n > size) {
+            throw new IndexOutOfBoundsException("view [" + offset + ", " + (offset + n) + ") of " + size + " floats");
+        }
+        return new CpuFloatBuf(mem.view(4 * offset, Math.max(4, 4 * n)), n);
     }
 
     /** A buffer holding a copy of {@code values}. */

@@ -22,10 +22,12 @@ import org.bytedeco.javacpp.Pointer;
 final class NativeMemory {
     private Pointer ptr;
     private final long bytes;
+    private final boolean owner; // false for a view: free forgets the pointer and leaves the block to its owner
 
-    private NativeMemory(Pointer ptr, long bytes) {
+    private NativeMemory(Pointer ptr, long bytes, boolean owner) {
         this.ptr = ptr;
         this.bytes = bytes;
+        this.owner = owner;
     }
 
     /**
@@ -42,7 +44,7 @@ final class NativeMemory {
         if (p == null || p.isNull()) {
             throw new DeviceMemoryError(bytes, what);
         }
-        return new NativeMemory(p, Math.max(1, bytes));
+        return new NativeMemory(p, Math.max(1, bytes), true);
     }
 
     /** Bytes [offset, offset + length) as a direct buffer in native byte order; valid until {@link #free}. */
@@ -63,10 +65,23 @@ final class NativeMemory {
         return new FloatPointer(ptr).capacity(bytes / 4).position(offset); // JNI calls read from address + position
     }
 
-    /** Returns the memory to the allocator; later calls do nothing. */
+    /**
+     * Bytes [offset, offset + length) of this block as memory of its own that does not own them: its {@link #free}
+     * releases nothing; it must not be used after this block is freed.
+     */
+    NativeMemory view(long offset, long length) {
+        if (offset < 0 || length < 0 || offset + length > bytes) {
+            throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + length) + ") of " + bytes);
+        }
+        return new NativeMemory(new BytePointer(ptr).getPointer(offset), length, false);
+    }
+
+    /** Returns the memory to the allocator (a view: only forgets it); later calls do nothing. */
     void free() {
         if (ptr != null) {
-            Pointer.free(ptr);
+            if (owner) {
+                Pointer.free(ptr);
+            }
             ptr = null;
         }
     }

@@ -143,6 +143,15 @@ public final class CudaDevice implements Device {
     }
 
     @Override
+    public FloatBuf floatView(FloatBuf buf, long offset, long n) {
+        CudaFloatBuf b = f(buf);
+        if (offset < 0 || n < 0 || offset + n > b.size()) {
+            throw new IndexOutOfBoundsException("view [" + offset + ", " + (offset + n) + ") of " + b.size() + " floats");
+        }
+        return new CudaFloatBuf(b.at(offset).address(), n, address -> { }); // the owner frees the memory
+    }
+
+    @Override
     public IntBuf allocInt(long n) {
         return rt.allocInt(n);
     }

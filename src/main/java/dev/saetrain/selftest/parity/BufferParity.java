@@ -22,8 +22,9 @@ import java.util.Arrays;
  * The memory ops every other check relies on, checked on their own so that a broken copy is named as such:
  * {@link Device#allocFloat} / {@link Device#allocInt} return zero-filled buffers; {@link Device#upload},
  * {@link Device#download}, {@link Device#uploadInt} and {@link Device#downloadInt} copy exactly, at offsets into
- * both the host array and the buffer, and leave the rest of the buffer as it was; {@link Device#batchUpload} hands
- * back each batch as given (three batches in turn, so a double-buffered upload is seen switching buffers);
+ * both the host array and the buffer, and leave the rest of the buffer as it was; a {@link Device#floatView} reads
+ * and writes its owner's range alone and its close frees nothing; {@link Device#batchUpload} hands back each batch
+ * as given (three batches in turn, so a double-buffered upload is seen switching buffers);
  * a fill is complete once {@link Device#synchronize} returns; and {@link Device#clearFlags} zeroes the first {@code rows} flags and no
  * other, as {@link ReferenceOps} does. Copies are bit-exact: tolerance 0.
  */
@@ -55,6 +56,17 @@ public final class BufferParity {
             float[] wantBack = back.clone();
             System.arraycopy(host, 7, wantBack, 4, n);
             assertArrayEquals(wantBack, back, "download at offsets (buffer 3, host 4)");
+
+            ParityAssert.op("floatView");
+            FloatBuf view = fast.floatView(buf, 3, n); // the uploaded range, shared both ways
+            assertArrayEquals(Arrays.copyOfRange(host, 7, 7 + n), down(fast, view, n), "floatView reads its range");
+            fast.fill(view, n - 1, 2.5f); // an op through the view writes the owner's elements 3 .. n + 1 alone
+            view.close(); // frees nothing: the owner stays valid
+            float[] wantFilled = want.clone();
+            Arrays.fill(wantFilled, 3, n + 2, 2.5f);
+            assertArrayEquals(wantFilled, down(fast, buf, n + 5), "fill through floatView lands in the owner's range");
+            fast.upload(host, 7, buf, 3, n); // as before, for the checks below
+            fast.synchronize();
 
             ParityAssert.op("uploadInt");
             int[] flags = randomFlags(142, s.nLatents() + 3, 0.5);

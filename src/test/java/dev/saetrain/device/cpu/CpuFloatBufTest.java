@@ -106,4 +106,26 @@ class CpuFloatBufTest {
             assertEquals(squares, dev.dot(pre, pre, n), 1e-9 * squares, "sum of squares after relu");
         }
     }
+
+    /** A view shares its owner's memory both ways, refuses a range past the owner, and its close frees nothing. */
+    @Test
+    void aViewSharesTheOwnersMemoryAndFreesNothing() {
+        try (CpuDevice dev = new CpuDevice(1)) {
+            FloatBuf whole = dev.allocFloat(10);
+            float[] init = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+            dev.upload(init, 0, whole, 0, 10);
+            FloatBuf view = dev.floatView(whole, 3, 4);
+            assertEquals(4, view.size());
+            float[] seen = new float[4];
+            dev.download(view, 0, seen, 0, 4);
+            assertArrayEquals(new float[] {3, 4, 5, 6}, seen);
+            dev.fill(view, 4, -1f); // an op through the view writes the owner's elements 3..6 alone
+            view.close();
+            float[] after = new float[10];
+            dev.download(whole, 0, after, 0, 10);
+            assertArrayEquals(new float[] {0, 1, 2, -1, -1, -1, -1, 7, 8, 9}, after);
+            assertThrows(IndexOutOfBoundsException.class, () -> dev.floatView(whole, 7, 4));
+            whole.close();
+        }
+    }
 }
