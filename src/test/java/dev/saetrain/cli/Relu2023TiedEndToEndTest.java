@@ -52,7 +52,7 @@ class Relu2023TiedEndToEndTest {
         assertEquals("standard", cfg.get("architecture").asText());
         assertEquals("relu-2023", cfg.at("/metadata/sae_train/architecture").asText());
         JsonNode config = JSON.readTree(out.resolve("r/config.json").toFile());
-        // 468 steps: resample every 93 (a fifth), window 46, before the decay from step 375.
+        // 468 steps: resample every 93 (a fifth), window 46.
         assertEquals(93, config.at("/saes/0/resample_every").asInt());
         String log = Files.readString(out.resolve("r/train.log"));
         assertTrue(log.contains("resampled"), "the run must resample dead latents");
