@@ -86,7 +86,16 @@ public final class Engine implements AutoCloseable {
      */
     public Engine(Device device, SaeWeights init, int batch, long deadTokens, Resampler.Plan resampling,
                   double auxAlpha, float adamEps) {
-        this(Allocator.on(device), init.config(), batch, deadTokens, resampling, auxAlpha, adamEps);
+        this(device, init, batch, deadTokens, resampling, auxAlpha, adamEps, SharedParts.PRE_BLOCK_BYTES);
+    }
+
+    /**
+     * As above, with the largest pre-activation block {@code preBlockBytes} a row-blocking step keeps whole
+     * ({@link MemoryPlan#fitting} picks it from the memory budget).
+     */
+    public Engine(Device device, SaeWeights init, int batch, long deadTokens, Resampler.Plan resampling,
+                  double auxAlpha, float adamEps, long preBlockBytes) {
+        this(Allocator.on(device), init.config(), batch, deadTokens, resampling, auxAlpha, adamEps, preBlockBytes);
         try {
             load(init);
         } catch (RuntimeException e) {
@@ -97,7 +106,7 @@ public final class Engine implements AutoCloseable {
 
     /** Allocates every part through {@code a} (a counting allocator: only counts, see {@link #memoryNeed}). */
     private Engine(Allocator a, SaeConfig cfg, int batch, long deadTokens, Resampler.Plan resampling,
-                   double auxAlpha, float adamEps) {
+                   double auxAlpha, float adamEps, long preBlockBytes) {
         if (!(auxAlpha >= 0) || !(adamEps > 0)) {
             throw new IllegalArgumentException("AuxK coefficient " + auxAlpha + " must be >= 0 and Adam epsilon "
                     + adamEps + " > 0");
@@ -110,7 +119,7 @@ public final class Engine implements AutoCloseable {
         this.d = cfg.dIn();
         this.m = cfg.nLatents();
         try {
-            this.s = new SharedParts(a, cfg, batch, deadTokens);
+            this.s = new SharedParts(a, cfg, batch, deadTokens, preBlockBytes);
             this.arch = ArchitectureStep.create(a, s, resampling, auxAlpha);
         } catch (RuntimeException | Error e) {
             a.close();
@@ -141,9 +150,14 @@ public final class Engine implements AutoCloseable {
      * that switch between dense and sparse products are sized by {@code sparseSwitch}, the device's.
      */
     public static MemoryNeed memoryNeed(SaeConfig cfg, int batch, SparseSwitch sparseSwitch) {
+        return memoryNeed(cfg, batch, sparseSwitch, SharedParts.PRE_BLOCK_BYTES);
+    }
+
+    /** {@link #memoryNeed(SaeConfig, int, SparseSwitch)} with pre-activation blocks of at most {@code preBlockBytes}. */
+    public static MemoryNeed memoryNeed(SaeConfig cfg, int batch, SparseSwitch sparseSwitch, long preBlockBytes) {
         Allocator counting = Allocator.counting(sparseSwitch);
         new Engine(counting, cfg, batch, 1, cfg.arch().resamplesDeadLatents() ? new Resampler.Plan(0, 1, 1, 0) : null,
-                AUX_ALPHA, EPS);
+                AUX_ALPHA, EPS, preBlockBytes);
         return new MemoryNeed(counting.parameterBytes(), counting.bufferBytes());
     }
 

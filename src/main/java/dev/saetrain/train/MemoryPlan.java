@@ -33,29 +33,61 @@ public final class MemoryPlan {
     private final List<Line> lines;
     private final long shared;
     private final int batch;
+    private final long preBlockBytes;
+
+    /** The smallest block cap {@link #blockCap} tries: below it the products on few rows cost more than they save. */
+    static final long MIN_PRE_BLOCK_BYTES = 64L << 20;
 
     /**
      * @param sharedBytes  memory shared by the family (the batch buffer)
      * @param sparseSwitch the densities of the device the family runs on (they size the sparse activations)
      */
     public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch) {
+        this(saes, batch, sharedBytes, sparseSwitch, SharedParts.PRE_BLOCK_BYTES);
+    }
+
+    /** As above, with pre-activation blocks of at most {@code preBlockBytes} where a step row-blocks (topk). */
+    public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch,
+                      long preBlockBytes) {
         List<Line> l = new ArrayList<>();
         for (SaeConfig c : saes) {
-            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch), SharedParts.preRows(c, batch),
-                    preNote(c, batch)));
+            l.add(new Line(c.name(), Engine.memoryNeed(c, batch, sparseSwitch, preBlockBytes),
+                    SharedParts.preRows(c, batch, preBlockBytes), preNote(c, batch, preBlockBytes)));
         }
         this.batch = batch;
         this.lines = List.copyOf(l);
         this.shared = sharedBytes;
+        this.preBlockBytes = preBlockBytes;
     }
 
-    private static String preNote(SaeConfig c, int batch) {
-        int rows = SharedParts.preRows(c, batch);
+    /**
+     * The plan whose row-blocked pre-activations are as large as {@code budget} allows: {@link
+     * SharedParts#PRE_BLOCK_BYTES} when that fits, else the first cap halved from it that does, down to {@link
+     * #MIN_PRE_BLOCK_BYTES}; the smallest tried when none fits (its {@link #check} then names what does not).
+     */
+    public static MemoryPlan fitting(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch,
+                                     long budget) {
+        MemoryPlan plan = new MemoryPlan(saes, batch, sharedBytes, sparseSwitch);
+        for (long cap = SharedParts.PRE_BLOCK_BYTES / 2; plan.total() > budget && cap >= MIN_PRE_BLOCK_BYTES;
+             cap /= 2) {
+            plan = new MemoryPlan(saes, batch, sharedBytes, sparseSwitch, cap);
+        }
+        return plan;
+    }
+
+    /** The largest pre-activation block this plan keeps whole; engines built for it take the same. */
+    public long preBlockBytes() {
+        return preBlockBytes;
+    }
+
+    private static String preNote(SaeConfig c, int batch, long preBlockBytes) {
+        int rows = SharedParts.preRows(c, batch, preBlockBytes);
         long whole = 4L * batch * c.nLatents();
         if (rows < batch) {
-            String why = 4L * batch * c.nLatents() > SharedParts.PRE_BLOCK_BYTES
-                    ? "the whole matrix would pass " + human(SharedParts.PRE_BLOCK_BYTES)
-                    : "forced by " + SharedParts.PRE_ROWS_PROPERTY;
+            String why = whole <= preBlockBytes ? "forced by " + SharedParts.PRE_ROWS_PROPERTY
+                    : preBlockBytes < SharedParts.PRE_BLOCK_BYTES
+                    ? "blocks of at most " + human(preBlockBytes) + " let the family fit its memory limit"
+                    : "the whole matrix would pass " + human(preBlockBytes);
             return String.format("pre-activations in blocks of %d of the batch's %d rows (%s)", rows, batch, why);
         }
         String because = SharedParts.wholeBecause(c.arch());

@@ -60,8 +60,11 @@ final class SharedParts {
     double lastDensity = 1.0;
     private Profiler profiler;
 
-    /** @param deadTokens tokens without firing after which a latent counts as dead (Gao et al.: 10M) */
-    SharedParts(Allocator a, SaeConfig cfg, int batch, long deadTokens) {
+    /**
+     * @param deadTokens    tokens without firing after which a latent counts as dead (Gao et al.: 10M)
+     * @param preBlockBytes the largest pre-activation block kept whole ({@link #preRows(SaeConfig, int, long)})
+     */
+    SharedParts(Allocator a, SaeConfig cfg, int batch, long deadTokens, long preBlockBytes) {
         this.dev = a.device();
         this.cfg = cfg;
         this.batch = batch;
@@ -78,7 +81,7 @@ final class SharedParts {
         decActive = a.ints(m);
         grads = new SaeGrads(encGrad(), encFlags(), bEnc.grad, wDec.grad, decActive);
         xIn = a.floats((long) batch * d);
-        preRows = preRows(cfg, batch);
+        preRows = preRows(cfg, batch, preBlockBytes);
         pre = a.floats((long) preRows * m);
         xHat = a.floats((long) batch * d);
         err = a.floats((long) batch * d);
@@ -88,7 +91,8 @@ final class SharedParts {
 
     /**
      * Largest pre-activation block, in bytes, that a step keeps whole: above it, a step that can encode and select
-     * in row blocks (topk) does, in blocks of at most this size. 1 GiB leaves every batch up to x64 at d = 768
+     * in row blocks (topk) does, in blocks of at most this size (or of a smaller cap that the memory limit asks
+     * for, see {@link MemoryPlan#fitting}). 1 GiB leaves every batch up to x64 at d = 768
      * (batch 4096: 0.8 GB) whole, so the steps of today's sizes run as before, and bounds x256's 3.2 GB by a
      * quarter of it.
      */
@@ -108,6 +112,11 @@ final class SharedParts {
      * whole batch; relu, jumprelu and gated run their dense phases and backward over it.
      */
     static int preRows(SaeConfig cfg, int batch) {
+        return preRows(cfg, batch, PRE_BLOCK_BYTES);
+    }
+
+    /** {@link #preRows(SaeConfig, int)} with blocks of at most {@code preBlockBytes} instead of {@link #PRE_BLOCK_BYTES}. */
+    static int preRows(SaeConfig cfg, int batch, long preBlockBytes) {
         if (cfg.arch() != Architecture.TOPK) {
             return batch;
         }
@@ -120,7 +129,7 @@ final class SharedParts {
             }
         }
         long perRow = 4L * cfg.nLatents();
-        return (int) Math.max(1, Math.min(batch, PRE_BLOCK_BYTES / perRow));
+        return (int) Math.max(1, Math.min(batch, preBlockBytes / perRow));
     }
 
     /**

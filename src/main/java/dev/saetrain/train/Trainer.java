@@ -44,6 +44,8 @@ public final class Trainer {
     private final String version;
     private volatile String stopSignal;
     private Faults faults = Faults.NONE;
+    /** The largest pre-activation block a row-blocking engine keeps whole: chosen by checkMemory from the budget. */
+    private long preBlockBytes = SharedParts.PRE_BLOCK_BYTES;
 
     /**
      * @param deviceChoice how the device was chosen (recorded in config.json), e.g. "cpu (asked)"
@@ -266,10 +268,15 @@ public final class Trainer {
     }
 
     private void checkMemory(ShardSet shards) {
-        MemoryPlan plan = new MemoryPlan(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn(),
-                device.sparseSwitch());
-        LOG.info("memory before the first step (device {}):\n{}", device.describe(), plan.table());
         java.util.OptionalLong free = device.freeMemoryBytes();
+        long budget = free.isPresent() ? DeviceMemory.usable(free.getAsLong()) : opts.maxMemory();
+        if (free.isPresent() && opts.maxMemoryGiven()) {
+            budget = Math.min(budget, opts.maxMemory());
+        }
+        MemoryPlan plan = MemoryPlan.fitting(opts.saes(), opts.batch(), 4L * opts.batch() * shards.dIn(),
+                device.sparseSwitch(), budget);
+        preBlockBytes = plan.preBlockBytes();
+        LOG.info("memory before the first step (device {}):\n{}", device.describe(), plan.table());
         if (free.isPresent()) {
             // The SAEs' buffers live in GPU memory: check them against what the device has free (see DeviceMemory).
             DeviceMemory.check(plan, free.getAsLong(), device.describe());
@@ -320,7 +327,7 @@ public final class Trainer {
                                     opts.batch(), opts.deadTokens(),
                                     c.arch().resamplesDeadLatents() ? Resampler.Plan.forRun(totalSteps,
                                             opts.resampleEvery(), opts.seed(), schedules.get(i).resampleUntil()) : null,
-                                    opts.recipe().auxkCoef(), (float) opts.recipe().adamEps());
+                                    opts.recipe().auxkCoef(), (float) opts.recipe().adamEps(), preBlockBytes);
                 } catch (DeviceMemoryError refused) {
                     throw refused.forSae(c.name());
                 }

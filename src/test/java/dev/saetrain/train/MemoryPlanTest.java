@@ -133,6 +133,38 @@ class MemoryPlanTest {
         assertTrue(plan.lines().get(1).need().bufferBytes() < whole, "buffers below the whole pre-activations alone");
     }
 
+    /**
+     * A family over its budget with 1 GiB blocks is planned with smaller ones when they let it fit: the largest cap
+     * that does, each halving saving (batch - rows) m floats, and the table says why the blocks are smaller.
+     */
+    @Test
+    void smallerBlocksWhenTheBudgetAsksForThem() {
+        List<SaeConfig> family = List.of(SaeConfig.topk(768, 8, 32), SaeConfig.topk(768, 256, 32));
+        SparseSwitch sw = SparseSwitch.MEASURED_ON_CPU;
+        MemoryPlan roomy = MemoryPlan.fitting(family, 4096, 0, sw, Long.MAX_VALUE);
+        assertEquals(SharedParts.PRE_BLOCK_BYTES, roomy.preBlockBytes());
+        assertEquals(new MemoryPlan(family, 4096, 0, sw).total(), roomy.total());
+
+        MemoryPlan quarter = new MemoryPlan(family, 4096, 0, sw, SharedParts.PRE_BLOCK_BYTES / 4);
+        MemoryPlan half = new MemoryPlan(family, 4096, 0, sw, SharedParts.PRE_BLOCK_BYTES / 2);
+        assertTrue(quarter.total() < half.total() && half.total() < roomy.total(),
+                quarter.total() + " < " + half.total() + " < " + roomy.total());
+        MemoryPlan fit = MemoryPlan.fitting(family, 4096, 0, sw, quarter.total());
+        assertEquals(SharedParts.PRE_BLOCK_BYTES / 4, fit.preBlockBytes(), "the largest cap that fits");
+        assertEquals(quarter.total(), fit.total());
+        fit.check(quarter.total(), true);
+        int rows = fit.lines().get(1).preRows();
+        assertEquals(SharedParts.PRE_BLOCK_BYTES / 4 / (4L * 768 * 256), rows);
+        assertEquals(4096, fit.lines().get(0).preRows(), "x8 stays whole");
+        assertTrue(fit.table().contains("blocks of " + rows + " of the batch's 4096 rows (blocks of at most 256.0 MiB "
+                + "let the family fit its memory limit)"), fit.table());
+
+        // Nothing fits: the smallest cap tried, and its check names the SAEs to drop.
+        MemoryPlan none = MemoryPlan.fitting(family, 4096, 0, sw, 1);
+        assertEquals(MemoryPlan.MIN_PRE_BLOCK_BYTES, none.preBlockBytes());
+        assertThrows(UsageException.class, () -> none.check(1, true));
+    }
+
     @Test
     void theDefaultBudgetIsPhysicalMemoryLessHeadRoomAndHeap() {
         long g = 1L << 30;
