@@ -11,13 +11,13 @@ points, one per value of its sparsity knob).
 
 Needs matplotlib (Debian: python3-matplotlib).
 """
-import argparse
-import json
 import math
 
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from plot_curves import finish, parser, series  # noqa: E402  (beside this script)
 
 
 def at_l0(pts, l0):
@@ -33,32 +33,16 @@ def at_l0(pts, l0):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results")
-    ap.add_argument("out")
-    ap.add_argument("series", nargs="+", help="SERIES or SERIES=LABEL")
-    ap.add_argument("--title", default="held-out FVU against L0")
+    ap = parser(__doc__, "held-out FVU against L0")
     ap.add_argument("--at", help="comma-separated L0s at which to print each series' interpolated FVU")
     a = ap.parse_args()
-    rows = [json.loads(line) for line in open(a.results) if line.strip()]
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for spec in a.series:
-        name, _, label = spec.partition("=")
-        pts = sorted((r["test_l0"], r["test_fvu"]) for r in rows if r.get("name", "").rpartition("@")[0] == name)
-        if not pts:
-            raise SystemExit(f"no results named {name}@STEPS in {a.results}")
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label or name)
+    for label, hits in series(a):
+        pts = sorted((r["test_l0"], r["test_fvu"]) for _, r in hits)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
         if a.at:
-            print(label or name, *(f"L0 {x}: {at_l0(pts, float(x))}" for x in a.at.split(",")), sep="  ")
-    ax.set_xscale("log")
-    ax.set_xlabel("test L0 (latents active per token)")
-    ax.set_ylabel("test FVU (lower is better)")
-    ax.set_title(a.title, fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(a.out)
-
+            print(label, *(f"L0 {x}: {at_l0(pts, float(x))}" for x in a.at.split(",")), sep="  ")
+    finish(fig, ax, a, "test L0 (latents active per token)")
 
 if __name__ == "__main__":
     main()
