@@ -117,7 +117,7 @@ final class SharedParts {
 
     /** {@link #preRows(SaeConfig, int)} with blocks of at most {@code preBlockBytes} instead of {@link #PRE_BLOCK_BYTES}. */
     static int preRows(SaeConfig cfg, int batch, long preBlockBytes) {
-        if (cfg.arch() != Architecture.TOPK) {
+        if (wholeBecause(cfg.arch()) != null) {
             return batch;
         }
         String forced = System.getProperty(PRE_ROWS_PROPERTY);
@@ -139,8 +139,12 @@ final class SharedParts {
     static String wholeBecause(Architecture arch) {
         return switch (arch) {
             case TOPK -> null;
-            case BATCHTOPK, MATRYOSHKA -> "its selection is one threshold over the whole batch";
-            case RELU, RELU_2023, JUMPRELU, GATED -> "its dense phases and backward read the whole matrix";
+            case BATCHTOPK -> "its selection is one threshold over the whole batch";
+            case MATRYOSHKA -> "its selection is one threshold over the whole batch";
+            case RELU -> "its dense phases and backward read the whole matrix";
+            case RELU_2023 -> "its dense phases and backward read the whole matrix";
+            case JUMPRELU -> "its dense phases and backward read the whole matrix";
+            case GATED -> "its dense phases and backward read the whole matrix";
         };
     }
 
