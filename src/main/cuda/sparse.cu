@@ -331,15 +331,17 @@ extern "C" __global__ void latent_accumulate(const int* __restrict__ latent_star
 }
 
 // Device.denseBackward's elementwise half, one thread per latent, rows in order: dpre = [f > 0] (dpre + l1[i])
-// (l1 may be null) in place, dBEnc[i] = the column sum of dpre in double (overwritten).
+// (l1 may be null) in place, dBEnc[i] = the column sum of dpre in double (overwritten; accumulate != 0: added to
+// dBEnc[i], the later row blocks of a row-blocked step).
 extern "C" __global__ void dense_backward_mask(const float* __restrict__ f, const float* __restrict__ l1, int batch,
-                                               int n_latents, float* __restrict__ dpre, float* __restrict__ d_b_enc) {
+                                               int n_latents, float* __restrict__ dpre, float* __restrict__ d_b_enc,
+                                               int accumulate) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_latents) {
         return;
     }
     const float l = l1 == nullptr ? 0.0f : l1[i];
-    double s = 0.0;
+    double s = accumulate ? (double)d_b_enc[i] : 0.0;
     for (int b = 0; b < batch; b++) {
         const size_t q = (size_t)b * n_latents + i;
         float v = f[q] > 0.0f ? dpre[q] + l : 0.0f;

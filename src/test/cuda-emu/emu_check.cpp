@@ -572,12 +572,20 @@ static void checkGated(int B, int D, int M) {
     auto dpre = gauss(B * M, 1.0);
     auto dpre0 = dpre;
     std::vector<float> dBEnc(M);
-    emu_launch(dense_backward_mask, (M + T - 1) / T, T, f.data(), l1.data(), B, M, dpre.data(), dBEnc.data());
+    emu_launch(dense_backward_mask, (M + T - 1) / T, T, f.data(), l1.data(), B, M, dpre.data(), dBEnc.data(), 0);
     std::vector<float> wd(B * M);
     std::vector<double> wdb(M);
     for (int q = 0; q < B * M; q++) { wd[q] = f[q] > 0 ? dpre0[q] + l1[q % M] : 0; wdb[q % M] += wd[q]; }
     same("denseBackward dpre mask", wd, dpre);
     close("denseBackward dBEnc", wdb, dBEnc, 1e-6, 1e-6);
+    // accumulate (a later row block): dBEnc += the column sums, from what it held
+    auto dpreA = dpre0;
+    auto dBEncA = gauss(M, 1.0);
+    std::vector<double> wdbA(M);
+    for (int i = 0; i < M; i++) { wdbA[i] = dBEncA[i] + wdb[i]; }
+    emu_launch(dense_backward_mask, (M + T - 1) / T, T, f.data(), l1.data(), B, M, dpreA.data(), dBEncA.data(), 1);
+    same("denseBackward dpre mask (accumulate)", wd, dpreA);
+    close("denseBackward dBEnc (accumulate)", wdbA, dBEncA, 1e-6, 1e-6);
     auto scr = gauss(B * M, 1.0);
     auto scr0 = scr;
     auto fm = f;

@@ -172,8 +172,20 @@ public interface Device extends AutoCloseable {
      * dWDec = f^T g; dWEnc = dpre^T xIn; dBEnc = column sums of dpre, into {@code grads}. Overwrites (not adds) the
      * three gradients and sets every flag of decActive and encActive (grads.dWEnc must not be grads.dWDec).
      */
+    default void denseBackward(FloatBuf f, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
+                               FloatBuf xIn, StepShape shape, FloatBuf dpreScratch, SaeGrads grads) {
+        denseBackward(f, err, scale, wDec, l1PerLatent, xIn, shape, dpreScratch, grads, false);
+    }
+
+    /**
+     * {@link #denseBackward(FloatBuf, FloatBuf, float, FloatBuf, FloatBuf, FloatBuf, StepShape, FloatBuf, SaeGrads)},
+     * which overwrites the three gradients, or with {@code accumulate} adds f^T g, dpre^T xIn and dpre's column sums
+     * to them (the products' beta 1): the later row blocks of a row-blocked dense step, after the first block's
+     * overwrite. Accumulating needs every flag of decActive and encActive set already (rows whose flag is 0 hold no
+     * gradient, see the class comment); it leaves them set.
+     */
     void denseBackward(FloatBuf f, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
-                       StepShape shape, FloatBuf dpreScratch, SaeGrads grads);
+                       StepShape shape, FloatBuf dpreScratch, SaeGrads grads, boolean accumulate);
 
     /** out[j] += alpha * sum_i v[i] * w[i, j], for v [rows], w [rows, cols] (b_dec's gradient through the encoder). */
     void addVecMat(FloatBuf v, FloatBuf w, int rows, int cols, float alpha, FloatBuf out);

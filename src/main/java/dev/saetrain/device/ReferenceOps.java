@@ -508,7 +508,7 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
 
     @Override
     public void denseBackward(FloatBuf fd, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
-                              StepShape shape, FloatBuf dpreScratch, SaeGrads grads) {
+                              StepShape shape, FloatBuf dpreScratch, SaeGrads grads, boolean accumulate) {
         int batch = shape.batch();
         int dIn = shape.dIn();
         int nLatents = shape.nLatents();
@@ -522,6 +522,14 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
         float[] wd = f(wDec);
         float[] xi = f(xIn);
         float[] dp = f(dpreScratch);
+        if (accumulate) {
+            for (int i = 0; i < nLatents; i++) {
+                if (n(decActive)[i] == 0 || n(encActive)[i] == 0) {
+                    throw new IllegalStateException("denseBackward: accumulating needs every gradient flag set, row "
+                            + i + " has none");
+                }
+            }
+        }
         for (int b = 0; b < batch; b++) {
             for (int i = 0; i < nLatents; i++) {
                 double s = 0;
@@ -539,10 +547,10 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
             for (int b = 0; b < batch; b++) {
                 bsum += dp[b * nLatents + i];
             }
-            f(dBEnc)[i] = (float) bsum;
+            f(dBEnc)[i] = (float) (accumulate ? f(dBEnc)[i] + bsum : bsum);
             for (int j = 0; j < dIn; j++) {
-                double sd = 0;
-                double se = 0;
+                double sd = accumulate ? f(dWDec)[i * dIn + j] : 0;
+                double se = accumulate ? f(dWEnc)[i * dIn + j] : 0;
                 for (int b = 0; b < batch; b++) {
                     sd += (double) fv[b * nLatents + i] * scale * er[b * dIn + j];
                     se += (double) dp[b * nLatents + i] * xi[b * dIn + j];

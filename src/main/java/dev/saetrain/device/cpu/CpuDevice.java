@@ -508,7 +508,7 @@ public final class CpuDevice implements Device {
 
     @Override
     public void denseBackward(FloatBuf f, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
-                              StepShape shape, FloatBuf dpreScratch, SaeGrads grads) {
+                              StepShape shape, FloatBuf dpreScratch, SaeGrads grads, boolean accumulate) {
         int batch = shape.batch();
         int dIn = shape.dIn();
         int nLatents = shape.nLatents();
@@ -548,18 +548,33 @@ public final class CpuDevice implements Device {
                 }
             }
         });
-        mergeColumnSums(part, nLatents, fb(dBEnc));
-        gemmSplit(true, false, nLatents, dIn, batch, scale, fv, nLatents, fb(err), dIn, 0f, fb(dWDec), dIn);
-        gemmSplit(true, false, nLatents, dIn, batch, 1f, dp, nLatents, fb(xIn), dIn, 0f, fb(dWEnc), dIn);
+        mergeColumnSums(part, nLatents, fb(dBEnc), accumulate);
+        assert !accumulate || allSet(ia(decActive), nLatents) && allSet(ia(encActive), nLatents)
+                : "denseBackward accumulates into gradients whose flags are all set";
+        float beta = accumulate ? 1f : 0f;
+        gemmSplit(true, false, nLatents, dIn, batch, scale, fv, nLatents, fb(err), dIn, beta, fb(dWDec), dIn);
+        gemmSplit(true, false, nLatents, dIn, batch, 1f, dp, nLatents, fb(xIn), dIn, beta, fb(dWEnc), dIn);
         java.util.Arrays.fill(ia(decActive), 0, nLatents, 1);
         java.util.Arrays.fill(ia(encActive), 0, nLatents, 1);
     }
 
-    /** out[i] = sum over chunks of part[chunk][i], in chunk order (deterministic for a fixed thread count). */
-    private void mergeColumnSums(double[][] part, int cols, CpuFloatBuf out) {
+    private static boolean allSet(int[] flags, int n) {
+        for (int i = 0; i < n; i++) {
+            if (flags[i] == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * out[i] = sum over chunks of part[chunk][i] (or out[i] + that sum when {@code add}), in chunk order
+     * (deterministic for a fixed thread count).
+     */
+    private void mergeColumnSums(double[][] part, int cols, CpuFloatBuf out, boolean add) {
         par.forRange(cols, 256, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
-                double t = 0;
+                double t = add ? out.get(i) : 0;
                 for (double[] p : part) {
                     t += p[i];
                 }

@@ -82,9 +82,9 @@ final class ActKernels {
     /** latentStart, order, entryRow, coef, scale, src, dIn, nLatents, groupEnds, groups, slab, dst, rowActive, biasOut. */
     static final KernelSpec LATENT_ACCUMULATE = KernelSpec.of(SPARSE, "latent_accumulate", PTR, PTR, PTR, PTR, F32, PTR,
             I32, I32, PTR, I32, I64, PTR, PTR, PTR);
-    /** f, l1, batch, nLatents, dpre, dBEnc. */
+    /** f, l1, batch, nLatents, dpre, dBEnc, accumulate (0: overwrite dBEnc, 1: add to it). */
     static final KernelSpec DENSE_BACKWARD_MASK = KernelSpec.of(SPARSE, "dense_backward_mask", PTR, PTR, I32, I32, PTR,
-            PTR);
+            PTR, I32);
     /** flags, n. */
     static final KernelSpec FILL_FLAGS = KernelSpec.of(SPARSE, "fill_flags", PTR, I32);
     /** pre, threshold, err, wDec, scale, eps, l0Scale, batch, dIn, nLatents, acc (f64). */

@@ -429,10 +429,14 @@ public final class CudaActivationOps implements AutoCloseable {
         rt.launch(FILL_FLAGS, stream(n), 1, BLOCK, 0, flags, n);
     }
 
-    /** See {@link Device#denseBackward}: three products through {@link CudaRuntime#gemm} and one column pass. */
+    /**
+     * See {@link Device#denseBackward}: three products through {@link CudaRuntime#gemm} and one column pass;
+     * {@code accumulate} adds into the gradients (beta 1, dBEnc's sums added by the column pass).
+     */
     public void denseBackward(FloatBuf f, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf xIn,
                               int batch, int dIn, int nLatents, FloatBuf dpreScratch,
-                              FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc) {
+                              FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive, FloatBuf dBEnc,
+                              boolean accumulate) {
         String op = "denseBackward";
         dims(op, batch, dIn, nLatents);
         long bm = (long) batch * nLatents;
@@ -457,9 +461,10 @@ public final class CudaActivationOps implements AutoCloseable {
         DevPtr dwe = ptr(dWEnc);
         rt.gemm(false, true, batch, nLatents, dIn, scale, ep, dIn, wp, dIn, 0f, dp, nLatents);
         rt.launch(DENSE_BACKWARD_MASK, columnBlocks(nLatents), 1, BLOCK, 0, f, l1PerLatent, batch, nLatents,
-                dpreScratch, dBEnc);
-        rt.gemm(true, false, nLatents, dIn, batch, scale, fp, nLatents, ep, dIn, 0f, dwd, dIn);
-        rt.gemm(true, false, nLatents, dIn, batch, 1f, dp, nLatents, xp, dIn, 0f, dwe, dIn);
+                dpreScratch, dBEnc, accumulate ? 1 : 0);
+        float beta = accumulate ? 1f : 0f;
+        rt.gemm(true, false, nLatents, dIn, batch, scale, fp, nLatents, ep, dIn, beta, dwd, dIn);
+        rt.gemm(true, false, nLatents, dIn, batch, 1f, dp, nLatents, xp, dIn, beta, dwe, dIn);
         setFlags(decActive, nLatents);
         setFlags(encActive, nLatents);
     }

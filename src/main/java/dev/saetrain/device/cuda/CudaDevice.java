@@ -485,9 +485,10 @@ public final class CudaDevice implements Device {
 
     @Override
     public void denseBackward(FloatBuf fd, FloatBuf err, float scale, FloatBuf wDec, FloatBuf l1PerLatent,
-                              FloatBuf xIn, StepShape shape, FloatBuf dpreScratch, SaeGrads grads) {
+                              FloatBuf xIn, StepShape shape, FloatBuf dpreScratch, SaeGrads grads, boolean accumulate) {
         act.denseBackward(fd, err, scale, wDec, l1PerLatent, xIn, shape.batch(), shape.dIn(), shape.nLatents(),
-                dpreScratch, grads.dWDec(), grads.decActive(), grads.dWEnc(), grads.encActive(), grads.dBEnc());
+                dpreScratch, grads.dWDec(), grads.decActive(), grads.dWEnc(), grads.encActive(), grads.dBEnc(),
+                accumulate);
     }
 
     // the architectures' kernels: CudaArchOps, over CudaActivationOps

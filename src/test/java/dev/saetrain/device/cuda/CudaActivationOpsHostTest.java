@@ -57,7 +57,7 @@ class CudaActivationOpsHostTest {
         ops.sparseDecoderBackward(a, f(B * D), 0.5f, f(M * D), f(M), B, D, M, f(M * D), i(M));
         ops.sparseEncoderBackward(a, f(B * D), B, D, M, f(M * D), f(M), i(M));
         ops.denseBackward(f(B * M), f(B * D), 0.5f, f(M * D), null, f(B * D), B, D, M, f(B * M), f(M * D), i(M),
-                f(M * D), i(M), f(M));
+                f(M * D), i(M), f(M), false);
         ops.batchTopk(f(B * M), B, M, 6, a, f(1));
         ops.jumpReluSparse(f(B * M), f(M), B, M, a);
         ops.jumpReluDense(f(B * M), f(M), B, M, f(B * M));
