@@ -3,6 +3,7 @@ package dev.saetrain.train;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.StepShape;
 import dev.saetrain.device.arch.JumpReluOps;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -27,6 +28,11 @@ import java.util.Map;
  * then sparse ones. The dense path
  * keeps pre intact (the threshold gradient reads it) by writing f into a dense scratch; pre then serves as the
  * dense backward's scratch, so the path needs no more memory than relu's.
+ *
+ * <p>Row-blocked ({@link SharedParts#rowBlocked()}): as relu's ({@link ReluStep}), one block of rows at a time,
+ * each encoded into the [preRows, m] pre-activations and finished (activation, decode, threshold gradient while the
+ * block's pre-activations exist, backward) before the next; f is [preRows, m]. The first block overwrites the
+ * gradients, the later ones add (the threshold's through a [m] scratch).
  */
 final class JumpReluStep implements ArchitectureStep {
     private final SharedParts s;
@@ -37,7 +43,10 @@ final class JumpReluStep implements ArchitectureStep {
     private final SparseActs acts;
     private final AdamState logThreshold; // [1, m]
     private final FloatBuf threshold;     // [m] exp(logThreshold), refreshed at each step
-    private final Allocator.Later f;      // [B, m] f of the dense path
+    private final Allocator.Later f;      // [preRows, m] f of the dense path
+    private final RowBlocks blocks;       // null unless row-blocked
+    private final FloatBuf blockGrad;     // [m] row-blocked: a later block's log_threshold gradient; null whole
+    private final FloatBuf one;           // [1] row-blocked: 1, to add blockGrad; null whole
 
     JumpReluStep(Allocator a, SharedParts s) {
         this.s = s;
@@ -47,8 +56,13 @@ final class JumpReluStep implements ArchitectureStep {
         this.logThreshold = a.parameter(1, m);
         this.threshold = a.floats(m);
         this.sparseBelow = s.sparseSwitch.jumpRelu();
-        this.acts = a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, m, sparseBelow));
-        this.f = a.floatsLater((long) s.batch * m);
+        this.blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
+        // Row-blocked: one block's sparse activations, holding at least one whole row (see ReluStep).
+        this.acts = blocks == null ? a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, m, sparseBelow))
+                : a.sparse(s.preRows, Math.max(m, ArchitectureStep.sparseCapacity(s.preRows, m, sparseBelow)));
+        this.f = a.floatsLater((long) s.preRows * m);
+        this.blockGrad = blocks == null ? null : a.floats(m);
+        this.one = blocks == null ? null : a.floats(1);
     }
 
     /** Loads theta [nLatents] ({@code threshold}, each > 0) as log_threshold. */
@@ -91,6 +105,9 @@ final class JumpReluStep implements ArchitectureStep {
         JumpReluOps ops = dev.jumpReluOps();
         dev.expInto(logThreshold.param, threshold, m);
         float l0Scale = (float) (lambda / batch);
+        if (blocks != null) {
+            return forwardBackwardBlocks(x, lambda, gScale, l0Scale);
+        }
         long nnz = s.lastDensity < sparseBelow ? ops.jumpReluSparse(s.pre, threshold, s.shape, acts) : -1;
         long active;
         double sse;
@@ -115,5 +132,92 @@ final class JumpReluStep implements ArchitectureStep {
         s.lastDensity = active / ((double) batch * m);
         s.lap("jumprelu");
         return new Result(active, sse, lambda * active / batch, 0, nnz < 0);
+    }
+
+    /** The step row-blocked: each block encoded, activated, decoded and backpropagated before the next. */
+    private Result forwardBackwardBlocks(FloatBuf x, double lambda, float gScale, float l0Scale) {
+        JumpReluOps ops = dev.jumpReluOps();
+        boolean dense = !(s.lastDensity < sparseBelow);
+        dev.fill(one, 1, 1f);
+        long active = 0;
+        double sse = 0;
+        for (int j = 0; j < blocks.count(); j++) {
+            int first = blocks.first(j);
+            int rows = blocks.rows(j);
+            StepShape shape = blocks.shape(j);
+            FloatBuf xIn = RowBlocks.rows(dev, s.xIn, first, rows, s.d);
+            FloatBuf xRows = RowBlocks.rows(dev, x, first, rows, s.d);
+            dev.encode(xRows, s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape, xIn, s.pre);
+            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            if (dense) {
+                FloatBuf fd = f.get();
+                active += ops.jumpReluDense(s.pre, threshold, shape, fd);
+                dev.recordFiresDense(fd, shape, s.fireCounts, s.lastFired, s.step, null);
+                FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
+                sse += dev.denseDecode(fd, s.wDec.param, s.bDec.param, xRows, shape,
+                        RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
+                thresholdBackward(s.pre, err, gScale, l0Scale, shape, j == 0);
+                // pre is not read again for this block: it becomes the scratch for dL/dpre. The first block
+                // overwrites the gradients (and sets every flag), the later ones add.
+                dev.denseBackward(fd, err, gScale, s.wDec.param, null, xIn, shape, s.pre, s.grads, j > 0);
+            } else {
+                Part p = sparseRows(x, first, 0, rows, gScale, l0Scale, j == 0);
+                active += p.active();
+                sse += p.sse();
+            }
+            s.lap("jumprelu");
+        }
+        s.lastDensity = active / ((double) s.batch * m);
+        return new Result(active, sse, lambda * active / s.batch, 0, dense);
+    }
+
+    /**
+     * The sparse path over rows [first, first + rows) of the batch, held in rows [preRow, preRow + rows) of pre;
+     * halves the rows when their firing pairs overflow the sparse activations. {@code firstRows}: these are the
+     * batch's first rows (their threshold gradient overwrites log_threshold's). Returns their firing pairs and sum
+     * of squared residuals.
+     */
+    private Part sparseRows(FloatBuf x, int first, int preRow, int rows, float gScale, float l0Scale,
+                            boolean firstRows) {
+        JumpReluOps ops = dev.jumpReluOps();
+        StepShape shape = new StepShape(rows, s.d, m);
+        SparseActs a = RowBlocks.firstRows(acts, rows);
+        FloatBuf pre = RowBlocks.rows(dev, s.pre, preRow, rows, m);
+        long nnz = ops.jumpReluSparse(pre, threshold, shape, a);
+        if (nnz < 0) {
+            if (rows == 1) {
+                throw new IllegalStateException("one row's firing pairs overflow " + acts.capacity() + " entries");
+            }
+            int half = rows / 2;
+            Part lo = sparseRows(x, first, preRow, half, gScale, l0Scale, firstRows);
+            Part hi = sparseRows(x, first + half, preRow + half, rows - half, gScale, l0Scale, false);
+            return new Part(lo.active() + hi.active(), lo.sse() + hi.sse());
+        }
+        dev.recordFires(a, m, s.fireCounts, s.lastFired, s.step, null);
+        FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
+        double sse = dev.sparseDecode(a, s.wDec.param, s.bDec.param, RowBlocks.rows(dev, x, first, rows, s.d), shape,
+                RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
+        thresholdBackward(pre, err, gScale, l0Scale, shape, firstRows);
+        dev.sparseDecoderBackward(a, err, gScale, s.wDec.param, null, shape, s.wDec.grad, s.decActive);
+        dev.sparseEncoderBackward(a, RowBlocks.rows(dev, s.xIn, first, rows, s.d), shape, s.wEnc.grad, s.bEnc.grad,
+                s.encActive);
+        return new Part(nnz, sse);
+    }
+
+    /**
+     * log_threshold's gradient from some rows of the batch: overwritten by the batch's first rows, added by the
+     * later ones (the op overwrites, so they go through blockGrad).
+     */
+    private void thresholdBackward(FloatBuf pre, FloatBuf err, float gScale, float l0Scale, StepShape shape,
+                                   boolean firstRows) {
+        dev.jumpReluOps().jumpReluThresholdBackward(pre, threshold, err, gScale, s.wDec.param, eps, l0Scale, shape,
+                firstRows ? logThreshold.grad : blockGrad);
+        if (!firstRows) {
+            dev.addVecMat(one, blockGrad, 1, m, 1f, logThreshold.grad);
+        }
+    }
+
+    /** Firing pairs and sum of squared residuals of some rows of the batch. */
+    private record Part(long active, double sse) {
     }
 }

@@ -4,6 +4,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.device.StepShape;
 import java.util.Map;
 
 /**
@@ -17,20 +18,32 @@ import java.util.Map;
  * the device's {@link dev.saetrain.device.SparseSwitch#relu()}, then sparse ones. Tied (relu only; Cunningham et al.
  * 2023): the sparse path adds the encoder-path gradient into W_dec's directly; the dense backward overwrites both
  * gradients, so its encoder part goes to a scratch [m, d] first and is added after.
+ *
+ * <p>Row-blocked ({@link SharedParts#rowBlocked()}): the step encodes one block of rows at a time into the
+ * [preRows, m] pre-activations and finishes that block before the next: dense, relu in place, decode and backward
+ * (the first block overwrites the gradients, the later ones add, {@link Device#denseBackward(FloatBuf, FloatBuf,
+ * float, FloatBuf, FloatBuf, FloatBuf, dev.saetrain.device.StepShape, FloatBuf, SaeGrads, boolean)}); sparse,
+ * compaction into one block's sparse activations, decode and sparse backward (which adds). The dense/sparse choice
+ * stays one per step. The per-latent activation sums add up over the blocks. A block whose firing pairs overflow
+ * the sparse activations is split in halves, down to single rows (the buffer holds at least one whole row), where
+ * the whole batch would turn dense: the same step, summed in another order.
  */
 final class ReluStep implements ArchitectureStep {
     private final SharedParts s;
     private final Device dev;
     private final boolean plainL1;
     private final double sparseBelow; // density of firing pairs below which the step goes sparse
-    private final SparseActs acts;
+    private final SparseActs acts;      // whole: the batch's; row-blocked: one block's (at least one whole row)
     private final FloatBuf decNorms;    // [m]
     private final FloatBuf l1PerLatent; // [m]
     private final FloatBuf actSums;     // [m]
-    private final Allocator.Later dpre;        // [B, m] dL/dpre of the dense path
+    private final Allocator.Later dpre;        // [preRows, m] dL/dpre of the dense path
     private final Allocator.Later tiedEncGrad; // [m, d] tied dense path: the encoder's gradient; null untied
     private final Allocator.Later ones;        // [m] 1s, to add tiedEncGrad's rows; null untied
     private final Resampler resampler;         // null: no resampling
+    private final RowBlocks blocks;            // null unless row-blocked
+    private final FloatBuf blockSums;          // [m] row-blocked: a later block's activation sums; null whole
+    private final FloatBuf one;                // [1] row-blocked: 1, to add blockSums into actSums; null whole
 
     /**
      * @param plainL1    relu-2023's plain L1 (no decoder norm in the penalty)
@@ -41,14 +54,18 @@ final class ReluStep implements ArchitectureStep {
         this.dev = s.dev;
         this.plainL1 = plainL1;
         this.sparseBelow = s.sparseSwitch.relu();
-        this.acts = a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, s.m, sparseBelow));
+        this.blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
+        this.acts = blocks == null ? a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, s.m, sparseBelow))
+                : a.sparse(s.preRows, Math.max(s.m, ArchitectureStep.sparseCapacity(s.preRows, s.m, sparseBelow)));
         this.decNorms = a.floats(s.m);
         this.l1PerLatent = a.floats(s.m);
         this.actSums = a.floats(s.m);
-        this.dpre = a.floatsLater((long) s.batch * s.m);
+        this.dpre = a.floatsLater((long) s.preRows * s.m);
         this.tiedEncGrad = s.cfg.tied() ? a.floatsLater((long) s.m * s.d) : null;
         this.ones = s.cfg.tied() ? a.floatsLater(s.m) : null;
         this.resampler = resampling == null ? null : new Resampler(a, resampling, s.batch, s.d, s.m);
+        this.blockSums = blocks == null ? null : a.floats(s.m);
+        this.one = blocks == null ? null : a.floats(1);
     }
 
     @Override
@@ -64,6 +81,9 @@ final class ReluStep implements ArchitectureStep {
             dev.rowNorms(s.wDec.param, m, d, decNorms);
             dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));
         }
+        if (blocks != null) {
+            return forwardBackwardBlocks(x, l1, gScale);
+        }
         long nnz = s.lastDensity < sparseBelow ? dev.reluSparse(s.pre, s.shape, acts) : -1;
         long active;
         boolean dense = false;
@@ -77,13 +97,7 @@ final class ReluStep implements ArchitectureStep {
             dev.sparseBackward(acts, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, s.shape, s.grads);
         } else {
             dense = true;
-            if (!dpre.allocated()) {
-                dpre.get();
-                if (s.cfg.tied()) {
-                    tiedEncGrad.get();
-                    dev.fill(ones.get(), m, 1f);
-                }
-            }
+            allocateDense();
             active = dev.reluDenseFires(s.pre, s.shape, s.fireCounts, s.lastFired, s.step, actSums);
             s.lap("select");
             sse = dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
@@ -97,16 +111,127 @@ final class ReluStep implements ArchitectureStep {
                 dev.denseBackward(s.pre, s.err, gScale, s.wDec.param, l1PerLatent, s.xIn, s.shape, dpre.get(), s.grads);
             }
         }
-        s.lastDensity = active / ((double) batch * m);
+        return finish(active, sse, dense, l1);
+    }
+
+    /** The dense path's scratch, on its first use (a run that starts sparse never allocates it). */
+    private void allocateDense() {
+        if (!dpre.allocated()) {
+            dpre.get();
+            if (s.cfg.tied()) {
+                tiedEncGrad.get();
+                dev.fill(ones.get(), s.m, 1f);
+            }
+        }
+    }
+
+    /**
+     * After the forward and backward of the whole batch (actSums holding its activation sums): the density for the
+     * next step's switch, the sparsity term and, for relu, its decoder-norm gradient.
+     */
+    private Result finish(long active, double sse, boolean dense, double l1) {
+        int m = s.m;
+        s.lastDensity = active / ((double) s.batch * m);
         // sparsity = (lambda / B) sum_i |W_dec,i| sum_b f_bi; its decoder gradient is
         // (lambda / B) (sum_b f_bi) W_dec,i / |W_dec,i|, put in l1PerLatent's place as a per-row coefficient.
         double sparsity = dev.dot(actSums, l1PerLatent, m);
         if (!plainL1) {
-            dev.l1DecoderCoefficients(actSums, decNorms, (float) (l1 / batch), m, decNorms);
-            dev.addScaledRows(s.wDec.param, decNorms, m, d, s.wDec.grad, s.decActive);
+            dev.l1DecoderCoefficients(actSums, decNorms, (float) (l1 / s.batch), m, decNorms);
+            dev.addScaledRows(s.wDec.param, decNorms, m, s.d, s.wDec.grad, s.decActive);
         }
         s.lap("backward");
         return new Result(active, sse, sparsity, 0, dense);
+    }
+
+    /** The step row-blocked: each block encoded, activated, decoded and backpropagated before the next. */
+    private Result forwardBackwardBlocks(FloatBuf x, double l1, float gScale) {
+        boolean dense = !(s.lastDensity < sparseBelow);
+        if (dense) {
+            allocateDense();
+        }
+        dev.fill(one, 1, 1f);
+        long active = 0;
+        double sse = 0;
+        for (int j = 0; j < blocks.count(); j++) {
+            int first = blocks.first(j);
+            int rows = blocks.rows(j);
+            StepShape shape = blocks.shape(j);
+            FloatBuf xIn = RowBlocks.rows(dev, s.xIn, first, rows, s.d);
+            dev.encode(RowBlocks.rows(dev, x, first, rows, s.d), s.bDec.param, s.encParam(), s.bEnc.param,
+                    s.cfg.applyBDecToInput(), shape, xIn, s.pre);
+            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            if (dense) {
+                active += dev.reluDenseFires(s.pre, shape, s.fireCounts, s.lastFired, s.step, sums(j == 0));
+                addSums(j == 0);
+                s.lap("select");
+                FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
+                sse += dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, RowBlocks.rows(dev, x, first, rows, s.d),
+                        shape, RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
+                s.lap("decode");
+                // The first block overwrites the gradients (and sets every flag), the later ones add.
+                SaeGrads grads = s.cfg.tied()
+                        ? new SaeGrads(tiedEncGrad.get(), s.decActive, s.bEnc.grad, s.wDec.grad, s.decActive)
+                        : s.grads;
+                dev.denseBackward(s.pre, err, gScale, s.wDec.param, l1PerLatent, xIn, shape, dpre.get(), grads, j > 0);
+                s.lap("backward");
+            } else {
+                Part p = sparseRows(x, first, 0, rows, gScale, j == 0);
+                active += p.active();
+                sse += p.sse();
+            }
+        }
+        if (dense && s.cfg.tied()) {
+            dev.addScaledRows(tiedEncGrad.get(), ones.get(), s.m, s.d, s.wDec.grad, s.decActive);
+        }
+        return finish(active, sse, dense, l1);
+    }
+
+    /**
+     * The sparse path over rows [first, first + rows) of the batch, held in rows [preRow, preRow + rows) of pre:
+     * compaction, firing record, decode and sparse backward (which adds into the gradients); halves the rows when
+     * their firing pairs overflow the sparse activations. {@code firstSums}: these are the batch's first rows (their
+     * activation sums go into actSums directly). Returns their firing pairs and sum of squared residuals.
+     */
+    private Part sparseRows(FloatBuf x, int first, int preRow, int rows, float gScale, boolean firstSums) {
+        StepShape shape = new StepShape(rows, s.d, s.m);
+        SparseActs a = RowBlocks.firstRows(acts, rows);
+        long nnz = dev.reluSparse(RowBlocks.rows(dev, s.pre, preRow, rows, s.m), shape, a);
+        if (nnz < 0) {
+            if (rows == 1) {
+                throw new IllegalStateException("one row's firing pairs overflow " + acts.capacity() + " entries");
+            }
+            int half = rows / 2;
+            Part lo = sparseRows(x, first, preRow, half, gScale, firstSums);
+            Part hi = sparseRows(x, first + half, preRow + half, rows - half, gScale, false);
+            return new Part(lo.active() + hi.active(), lo.sse() + hi.sse());
+        }
+        dev.recordFires(a, s.m, s.fireCounts, s.lastFired, s.step, sums(firstSums));
+        addSums(firstSums);
+        s.lap("select");
+        FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
+        double sse = dev.sparseDecode(a, s.wDec.param, s.bDec.param, RowBlocks.rows(dev, x, first, rows, s.d), shape,
+                RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
+        s.lap("decode");
+        dev.sparseBackward(a, err, gScale, s.wDec.param, l1PerLatent, RowBlocks.rows(dev, s.xIn, first, rows, s.d),
+                shape, s.grads);
+        s.lap("backward");
+        return new Part(nnz, sse);
+    }
+
+    /** Firing pairs and sum of squared residuals of some rows of the batch. */
+    private record Part(long active, double sse) {
+    }
+
+    /** Where a block's activation sums go: actSums for the batch's first rows, blockSums for the later ones. */
+    private FloatBuf sums(boolean firstRows) {
+        return firstRows ? actSums : blockSums;
+    }
+
+    /** Adds a later block's activation sums into actSums (the first block's are there already). */
+    private void addSums(boolean firstRows) {
+        if (!firstRows) {
+            dev.addVecMat(one, blockSums, 1, s.m, 1f, actSums);
+        }
     }
 
     @Override

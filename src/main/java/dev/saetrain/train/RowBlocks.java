@@ -56,6 +56,20 @@ final class RowBlocks {
         return v;
     }
 
+    /** Rows [first, first + n) of {@code whole} [batch, cols] as one view (no copy). */
+    static FloatBuf rows(Device dev, FloatBuf whole, int first, int n, int cols) {
+        return dev.floatView(whole, (long) first * cols, (long) n * cols);
+    }
+
+    /**
+     * {@code acts}' buffers as sparse activations of {@code rows} rows (at most its own): one buffer serving blocks of
+     * fewer rows than it was allocated for, since the ops read a SparseActs' row count.
+     */
+    static SparseActs firstRows(SparseActs acts, int rows) {
+        return rows == acts.batch() ? acts
+                : new SparseActs(acts.rowPtr(), acts.idx(), acts.val(), acts.grad(), rows, acts.capacity());
+    }
+
     /** One {@link SparseActs} per block with {@code perRow} entries a row, allocated by {@code a}. */
     SparseActs[] sparse(Allocator a, int perRow) {
         SparseActs[] s = new SparseActs[count];

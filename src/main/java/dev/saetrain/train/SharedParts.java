@@ -41,8 +41,9 @@ final class SharedParts {
 
     final FloatBuf xIn;       // [B, d] x - b_dec (or x), the encoder's input
     /**
-     * Rows of {@link #pre}: the whole batch, or (topk) a block of rows that the step encodes and selects one block
-     * at a time, so that the pre-activations never exist whole ({@link #preRows(SaeConfig, int)}).
+     * Rows of {@link #pre}: the whole batch, or (topk, relu, relu-2023, jumprelu) a block of rows that the step
+     * encodes and selects one block at a time, so that the pre-activations never exist whole
+     * ({@link #preRows(SaeConfig, int)}).
      */
     final int preRows;
     final FloatBuf pre;       // [preRows, m] pre-activations; a step may overwrite them once it no longer needs them
@@ -91,8 +92,8 @@ final class SharedParts {
 
     /**
      * Largest pre-activation block, in bytes, that a step keeps whole: above it, a step that can encode and select
-     * in row blocks (topk) does, in blocks of at most this size (or of a smaller cap that the memory limit asks
-     * for, see {@link MemoryPlan#fitting}). 1 GiB leaves every batch up to x64 at d = 768
+     * in row blocks (topk, relu, relu-2023, jumprelu) does, in blocks of at most this size (or of a smaller cap that
+     * the memory limit asks for, see {@link MemoryPlan#fitting}). 1 GiB leaves every batch up to x64 at d = 768
      * (batch 4096: 0.8 GB) whole, so the steps of today's sizes run as before, and bounds x256's 3.2 GB by a
      * quarter of it.
      */
@@ -106,10 +107,11 @@ final class SharedParts {
 
     /**
      * Rows of the pre-activation buffer for {@code cfg} at {@code batch}: the whole batch unless the architecture
-     * selects row by row (topk: each row's k largest are that row's alone) and the whole [batch, m] matrix would
-     * exceed {@link #PRE_BLOCK_BYTES}, then the most rows that fit it (or what {@link #PRE_ROWS_PROPERTY} forces).
+     * selects row by row (topk: each row's k largest are that row's alone; relu, relu-2023, jumprelu: so is a row's
+     * activation, and their dense backward adds block by block) and the whole [batch, m] matrix would exceed
+     * {@link #PRE_BLOCK_BYTES}, then the most rows that fit it (or what {@link #PRE_ROWS_PROPERTY} forces).
      * The other architectures need the whole matrix: batchtopk and matryoshka select against a threshold over the
-     * whole batch; relu, jumprelu and gated run their dense phases and backward over it.
+     * whole batch; gated runs its dense phases and backward over it.
      */
     static int preRows(SaeConfig cfg, int batch) {
         return preRows(cfg, batch, PRE_BLOCK_BYTES);
@@ -134,16 +136,16 @@ final class SharedParts {
 
     /**
      * Why {@code arch} keeps its pre-activations whole however large they are; null for the architectures that
-     * row-block (topk).
+     * row-block (topk, relu, relu-2023, jumprelu).
      */
     static String wholeBecause(Architecture arch) {
         return switch (arch) {
             case TOPK -> null;
             case BATCHTOPK -> "its selection is one threshold over the whole batch";
             case MATRYOSHKA -> "its selection is one threshold over the whole batch";
-            case RELU -> "its dense phases and backward read the whole matrix";
-            case RELU_2023 -> "its dense phases and backward read the whole matrix";
-            case JUMPRELU -> "its dense phases and backward read the whole matrix";
+            case RELU -> null;
+            case RELU_2023 -> null;
+            case JUMPRELU -> null;
             case GATED -> "its dense phases and backward read the whole matrix";
         };
     }

@@ -123,11 +123,11 @@ class MemoryPlanTest {
                 plan.table());
         assertFalse(plan.table().contains(narrow.name() + ": pre-activations"), plan.table());
         // An architecture that needs the whole matrix says so, and why.
-        SaeConfig relu = SaeConfig.relu(768, 256, 1);
-        MemoryPlan reluPlan = new MemoryPlan(List.of(relu), 4096, 0, SparseSwitch.MEASURED_ON_CPU);
-        assertEquals(4096, reluPlan.lines().get(0).preRows());
-        assertTrue(reluPlan.table().contains(relu.name() + ": pre-activations whole (3.0 GiB), not in row blocks: its dense"),
-                reluPlan.table());
+        SaeConfig gated = SaeConfig.gated(768, 256, 1);
+        MemoryPlan gatedPlan = new MemoryPlan(List.of(gated), 4096, 0, SparseSwitch.MEASURED_ON_CPU);
+        assertEquals(4096, gatedPlan.lines().get(0).preRows());
+        assertTrue(gatedPlan.table().contains(gated.name() + ": pre-activations whole (3.0 GiB), not in row blocks: its dense"),
+                gatedPlan.table());
         // The whole matrix would be 3 GiB; the block is at most 1 GiB, and the plan counts the block.
         long whole = 4L * 4096 * wide.nLatents();
         assertTrue(plan.lines().get(1).need().bufferBytes() < whole, "buffers below the whole pre-activations alone");
