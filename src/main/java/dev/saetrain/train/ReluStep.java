@@ -21,8 +21,7 @@ import java.util.Map;
  *
  * <p>Row-blocked ({@link SharedParts#rowBlocked()}): the step encodes one block of rows at a time into the
  * [preRows, m] pre-activations and finishes that block before the next: dense, relu in place, decode and backward
- * (the first block overwrites the gradients, the later ones add, {@link Device#denseBackward(FloatBuf, FloatBuf,
- * float, FloatBuf, FloatBuf, FloatBuf, dev.saetrain.device.StepShape, FloatBuf, SaeGrads, boolean)}); sparse,
+ * (the first block overwrites the gradients, the later ones add: denseBackward's {@code accumulate}); sparse,
  * compaction into one block's sparse activations, decode and sparse backward (which adds). The dense/sparse choice
  * stays one per step. The per-latent activation sums add up over the blocks. A block whose firing pairs overflow
  * the sparse activations is split in halves, down to single rows (the buffer holds at least one whole row), where
@@ -150,29 +149,30 @@ final class ReluStep implements ArchitectureStep {
             allocateDense();
         }
         dev.fill(one, 1, 1f);
+        // Tied, the dense backward's encoder part goes to its scratch (see the class comment).
+        SaeGrads denseGrads = dense && s.cfg.tied()
+                ? new SaeGrads(tiedEncGrad.get(), s.decActive, s.bEnc.grad, s.wDec.grad, s.decActive) : s.grads;
         long active = 0;
         double sse = 0;
         for (int j = 0; j < blocks.count(); j++) {
             int first = blocks.first(j);
             int rows = blocks.rows(j);
             StepShape shape = blocks.shape(j);
+            FloatBuf xRows = RowBlocks.rows(dev, x, first, rows, s.d);
             FloatBuf xIn = RowBlocks.rows(dev, s.xIn, first, rows, s.d);
-            dev.encode(RowBlocks.rows(dev, x, first, rows, s.d), s.bDec.param, s.encParam(), s.bEnc.param,
-                    s.cfg.applyBDecToInput(), shape, xIn, s.pre);
+            dev.encode(xRows, s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape, xIn, s.pre);
             s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
             if (dense) {
                 active += dev.reluDenseFires(s.pre, shape, s.fireCounts, s.lastFired, s.step, sums(j == 0));
                 addSums(j == 0);
                 s.lap("select");
                 FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
-                sse += dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, RowBlocks.rows(dev, x, first, rows, s.d),
-                        shape, RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
+                sse += dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, xRows, shape,
+                        RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
                 s.lap("decode");
                 // The first block overwrites the gradients (and sets every flag), the later ones add.
-                SaeGrads grads = s.cfg.tied()
-                        ? new SaeGrads(tiedEncGrad.get(), s.decActive, s.bEnc.grad, s.wDec.grad, s.decActive)
-                        : s.grads;
-                dev.denseBackward(s.pre, err, gScale, s.wDec.param, l1PerLatent, xIn, shape, dpre.get(), grads, j > 0);
+                dev.denseBackward(s.pre, err, gScale, s.wDec.param, l1PerLatent, xIn, shape, dpre.get(), denseGrads,
+                        j > 0);
                 s.lap("backward");
             } else {
                 Part p = sparseRows(x, first, 0, rows, gScale, j == 0);
