@@ -46,7 +46,6 @@ final class JumpReluStep implements ArchitectureStep {
     private final Allocator.Later f;      // [preRows, m] f of the dense path
     private final RowBlocks blocks;       // null unless row-blocked
     private final FloatBuf blockGrad;     // [m] row-blocked: a later block's log_threshold gradient; null whole
-    private final FloatBuf one;           // [1] row-blocked: 1, to add blockGrad; null whole
 
     JumpReluStep(Allocator a, SharedParts s) {
         this.s = s;
@@ -62,7 +61,6 @@ final class JumpReluStep implements ArchitectureStep {
                 : a.sparse(s.preRows, Math.max(m, ArchitectureStep.sparseCapacity(s.preRows, m, sparseBelow)));
         this.f = a.floatsLater((long) s.preRows * m);
         this.blockGrad = blocks == null ? null : a.floats(m);
-        this.one = blocks == null ? null : a.floats(1);
     }
 
     /** Loads theta [nLatents] ({@code threshold}, each > 0) as log_threshold. */
@@ -138,7 +136,6 @@ final class JumpReluStep implements ArchitectureStep {
     private Result forwardBackwardBlocks(FloatBuf x, double lambda, float gScale, float l0Scale) {
         JumpReluOps ops = dev.jumpReluOps();
         boolean dense = !(s.lastDensity < sparseBelow);
-        dev.fill(one, 1, 1f);
         long active = 0;
         double sse = 0;
         for (int j = 0; j < blocks.count(); j++) {
@@ -213,7 +210,7 @@ final class JumpReluStep implements ArchitectureStep {
         dev.jumpReluOps().jumpReluThresholdBackward(pre, threshold, err, gScale, s.wDec.param, eps, l0Scale, shape,
                 firstRows ? logThreshold.grad : blockGrad);
         if (!firstRows) {
-            dev.addVecMat(one, blockGrad, 1, m, 1f, logThreshold.grad);
+            dev.addColumnSums(blockGrad, 1, m, 1f, logThreshold.grad); // the gradient += blockGrad
         }
     }
 

@@ -42,7 +42,6 @@ final class ReluStep implements ArchitectureStep {
     private final Resampler resampler;         // null: no resampling
     private final RowBlocks blocks;            // null unless row-blocked
     private final FloatBuf blockSums;          // [m] row-blocked: a later block's activation sums; null whole
-    private final FloatBuf one;                // [1] row-blocked: 1, to add blockSums into actSums; null whole
 
     /**
      * @param plainL1    relu-2023's plain L1 (no decoder norm in the penalty)
@@ -64,7 +63,6 @@ final class ReluStep implements ArchitectureStep {
         this.ones = s.cfg.tied() ? a.floatsLater(s.m) : null;
         this.resampler = resampling == null ? null : new Resampler(a, resampling, s.batch, s.d, s.m);
         this.blockSums = blocks == null ? null : a.floats(s.m);
-        this.one = blocks == null ? null : a.floats(1);
     }
 
     @Override
@@ -148,7 +146,6 @@ final class ReluStep implements ArchitectureStep {
         if (dense) {
             allocateDense();
         }
-        dev.fill(one, 1, 1f);
         // Tied, the dense backward's encoder part goes to its scratch (see the class comment).
         SaeGrads denseGrads = dense && s.cfg.tied()
                 ? new SaeGrads(tiedEncGrad.get(), s.decActive, s.bEnc.grad, s.wDec.grad, s.decActive) : s.grads;
@@ -230,7 +227,7 @@ final class ReluStep implements ArchitectureStep {
     /** Adds a later block's activation sums into actSums (the first block's are there already). */
     private void addSums(boolean firstRows) {
         if (!firstRows) {
-            dev.addVecMat(one, blockSums, 1, s.m, 1f, actSums);
+            dev.addColumnSums(blockSums, 1, s.m, 1f, actSums); // actSums += blockSums
         }
     }
 
