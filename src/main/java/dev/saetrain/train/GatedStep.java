@@ -146,7 +146,7 @@ final class GatedStep implements ArchitectureStep {
             sse = dev.sparseDecode(acts, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
             auxSse = dev.sparseDecode(gate, s.wDec.param, s.bDec.param, x, s.shape, auxHat, auxErr);
             dev.sparseDecoderBackward(acts, s.err, gScale, s.wDec.param, null, s.shape, s.wDec.grad, s.decActive);
-            ops.gatedSparseBackward(acts, gate, r, s.wDec.param, latents, s.shape, grads);
+            ops.gatedSparseBackward(acts, gate, r, s.wDec.param, latents, s.shape, grads, false);
             dev.fill(dpreSums, m, 0f);
             dev.sparseEncoderBackward(gate, s.xIn, s.shape, s.wEnc.grad, dpreSums, s.encActive);
         } else {
@@ -156,7 +156,7 @@ final class GatedStep implements ArchitectureStep {
             sse = dev.denseDecode(fd, s.wDec.param, s.bDec.param, x, s.shape, s.xHat, s.err);
             // pre now holds relu(pi_gate): the auxiliary reconstruction's input.
             auxSse = dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, x, s.shape, auxHat, auxErr);
-            ops.gatedDenseBackward(s.pre, fd, r, s.wDec.param, s.xIn, latents, s.shape, scratch.get(), grads);
+            ops.gatedDenseBackward(s.pre, fd, r, s.wDec.param, s.xIn, latents, s.shape, scratch.get(), grads, false);
         }
         if (s.cfg.applyBDecToInput()) {
             // x_in = x - b_dec feeds both pi_gate and pi_mag: b_dec gets -sum_i dpreSums_i W_gate_i.
