@@ -144,7 +144,7 @@ final class SharedParts {
             case RELU -> "its dense phases and backward read the whole matrix";
             case RELU_2023 -> "its dense phases and backward read the whole matrix";
             case JUMPRELU -> "its dense phases and backward read the whole matrix";
-            case GATED -> "its dense phases and backward read the whole matrix";
+            case GATED -> null;
         };
     }
 
