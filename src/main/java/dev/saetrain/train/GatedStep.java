@@ -267,6 +267,7 @@ final class GatedStep implements ArchitectureStep {
                     rows[4][j]);
             GatedOps.Residuals r = new GatedOps.Residuals(rows[2][j], gScale, rows[4][j], gScale);
             ops.gatedDenseBackward(s.pre, fd, r, s.wDec.param, rows[0][j], latents, shape, sc, grads, j > 0);
+            s.lap("gated");
         }
         return sums;
     }
@@ -284,9 +285,11 @@ final class GatedStep implements ArchitectureStep {
             long open = ops.gatedSparse(s.pre, latents, blocks.shape(j), blockActs[j], blockGates[j].val(),
                     gateSums, fired);
             if (open < 0) {
+                s.lap("gated");
                 return null;
             }
             addBlockCounts(sums, open);
+            s.lap("gated");
         }
         dev.fill(dpreSums, m, 0f);
         for (int j = 0; j < blocks.count(); j++) {
@@ -301,6 +304,7 @@ final class GatedStep implements ArchitectureStep {
             GatedOps.Residuals r = new GatedOps.Residuals(rows[2][j], gScale, rows[4][j], gScale);
             ops.gatedSparseBackward(acts, gate, r, s.wDec.param, latents, shape, grads, j > 0);
             dev.sparseEncoderBackward(gate, rows[0][j], shape, s.wEnc.grad, dpreSums, s.encActive);
+            s.lap("gated");
         }
         return sums;
     }
