@@ -147,8 +147,9 @@ final class GatedStep implements ArchitectureStep {
     }
 
     /**
-     * Forward and backward after the encoder (pre = pi_gate): fills the gradients of W_gate, b_gate (the shared
-     * W_enc, b_enc), W_dec (mse path), r_mag, b_mag, and b_dec's encoder-path part (its mse part is the engine's).
+     * Forward and backward after the encoder (pre = pi_gate; row-blocked, the step encodes each block itself):
+     * fills the gradients of W_gate, b_gate (the shared W_enc, b_enc), W_dec (mse path), r_mag, b_mag, and b_dec's
+     * encoder-path part (its mse part is the engine's).
      *
      * @param lambda this step's sparsity coefficient
      * @param gScale dL/dx_hat = gScale * (x_hat - x), i.e. 2 / B; the auxiliary term's is the same
