@@ -455,22 +455,28 @@ extern "C" __global__ void gated_sparse_backward(const int* __restrict__ row_ptr
     }
 }
 
-// The three per-latent sums of the gated backward, rounded to fp32: sums [3, nLatents] -> dBGate, dBMag, dRMag.
-extern "C" __global__ void gated_sums_finish(const double* __restrict__ sums, int n_latents, float* __restrict__ d_b_gate,
-                                             float* __restrict__ d_b_mag, float* __restrict__ d_r_mag) {
+// The three per-latent sums of the gated backward, rounded to fp32: sums [3, nLatents] -> dBGate, dBMag, dRMag
+// (added to them when accumulate != 0: a row block after the first).
+extern "C" __global__ void gated_sums_finish(const double* __restrict__ sums, int n_latents, int accumulate,
+                                             float* __restrict__ d_b_gate, float* __restrict__ d_b_mag,
+                                             float* __restrict__ d_r_mag) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n_latents) {
-        d_b_gate[i] = (float)sums[i];
-        d_b_mag[i] = (float)sums[(size_t)n_latents + i];
-        d_r_mag[i] = (float)sums[2 * (size_t)n_latents + i];
+        const float g = (float)sums[i];
+        const float m = (float)sums[(size_t)n_latents + i];
+        const float r = (float)sums[2 * (size_t)n_latents + i];
+        d_b_gate[i] = accumulate ? d_b_gate[i] + g : g;
+        d_b_mag[i] = accumulate ? d_b_mag[i] + m : m;
+        d_r_mag[i] = accumulate ? d_r_mag[i] + r : r;
     }
 }
 
 // Device.gatedDenseBackward, magnitude path, one thread per latent, rows in order. scratch holds g wDec^T:
-// gm = [f > 0] scratch; dBMag = sum gm, dRMag = sum gm (f - bMag) (double, overwritten); f = magScale_i gm in place.
+// gm = [f > 0] scratch; dBMag = sum gm, dRMag = sum gm (f - bMag) (double, rounded, then overwritten or, when
+// accumulate != 0, added); f = magScale_i gm in place.
 extern "C" __global__ void gated_dense_mag(float* __restrict__ f, const float* __restrict__ scratch,
                                            const float* __restrict__ b_mag, const float* __restrict__ mag_scale,
-                                           int batch, int n_latents, float* __restrict__ d_b_mag,
+                                           int batch, int n_latents, int accumulate, float* __restrict__ d_b_mag,
                                            float* __restrict__ d_r_mag) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_latents) {
@@ -488,16 +494,17 @@ extern "C" __global__ void gated_dense_mag(float* __restrict__ f, const float* _
         sr += (double)gm * ((double)fv - bm);
         f[q] = ms * gm;
     }
-    d_b_mag[i] = (float)sm;
-    d_r_mag[i] = (float)sr;
+    d_b_mag[i] = accumulate ? d_b_mag[i] + (float)sm : (float)sm;
+    d_r_mag[i] = accumulate ? d_r_mag[i] + (float)sr : (float)sr;
 }
 
 // Device.gatedDenseBackward, gate path, one thread per latent, rows in order. scratch holds a wDec^T on entry:
 // dg = [gate > 0] (scratch + l1_i); dpre = dg + f (f holds magScale gm); scratch = dpre; dBGate = sum dg,
-// dpreSums = sum dpre (double, overwritten).
+// dpreSums = sum dpre (double, rounded, then overwritten or, when accumulate != 0, added).
 extern "C" __global__ void gated_dense_gate(const float* __restrict__ gate, float* __restrict__ scratch,
                                             const float* __restrict__ f, const float* __restrict__ l1, int batch,
-                                            int n_latents, float* __restrict__ d_b_gate, float* __restrict__ dpre_sums) {
+                                            int n_latents, int accumulate, float* __restrict__ d_b_gate,
+                                            float* __restrict__ dpre_sums) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_latents) {
         return;
@@ -513,6 +520,6 @@ extern "C" __global__ void gated_dense_gate(const float* __restrict__ gate, floa
         sp += dp;
         scratch[q] = dp;
     }
-    d_b_gate[i] = (float)sg;
-    dpre_sums[i] = (float)sp;
+    d_b_gate[i] = accumulate ? d_b_gate[i] + (float)sg : (float)sg;
+    dpre_sums[i] = accumulate ? dpre_sums[i] + (float)sp : (float)sp;
 }

@@ -524,7 +524,7 @@ static void checkGated(int B, int D, int M) {
     std::vector<float> gg(a.idx.size(), -1), dBG(M), dBM(M), dR(M);
     emu_launch(gated_sparse_backward, B, T, a.rowPtr.data(), a.idx.data(), a.val.data(), a.grad.data(), gg.data(),
                aux.data(), auxScale, w.data(), l1.data(), ms.data(), bMag.data(), B, D, M, sums.data());
-    emu_launch(gated_sums_finish, (M + T - 1) / T, T, sums.data(), M, dBG.data(), dBM.data(), dR.data());
+    emu_launch(gated_sums_finish, (M + T - 1) / T, T, sums.data(), M, 0, dBG.data(), dBM.data(), dR.data());
     std::vector<double> wgg(a.idx.size()), sG(M), sM(M), sR(M);
     for (int b = 0; b < B; b++)
         for (int e = a.rowPtr[b]; e < a.rowPtr[b + 1]; e++) {
@@ -541,6 +541,14 @@ static void checkGated(int B, int D, int M) {
     close("gatedSparseBackward dBGate", sG, dBG);
     close("gatedSparseBackward dBMag", sM, dBM);
     close("gatedSparseBackward dRMag", sR, dR);
+    // accumulate: the rounded sums are added to what dBGate, dBMag, dRMag hold (a row block after the first)
+    auto aG = dBG, aM = dBM, aR = dR;
+    emu_launch(gated_sums_finish, (M + T - 1) / T, T, sums.data(), M, 1, aG.data(), aM.data(), aR.data());
+    for (int i = 0; i < M; i++) {
+        if (aG[i] != dBG[i] + (float)sums[i] || aM[i] != dBM[i] + (float)sums[M + i]
+            || aR[i] != dR[i] + (float)sums[2 * M + i]) fail("gatedSparseBackward accumulate");
+    }
+    ok("gatedSparseBackward accumulate");
     // dense column kernels: gated_dense, dense_backward_mask, gated_dense_mag, gated_dense_gate
     auto pre = gauss(B * M, 1.0), bGate = gauss(M, 0.3);
     auto pre0 = pre;
@@ -590,7 +598,7 @@ static void checkGated(int B, int D, int M) {
     auto scr0 = scr;
     auto fm = f;
     std::vector<float> dbm(M), drm(M), dbg(M), dps(M);
-    emu_launch(gated_dense_mag, (M + T - 1) / T, T, fm.data(), scr.data(), bMag.data(), ms.data(), B, M, dbm.data(), drm.data());
+    emu_launch(gated_dense_mag, (M + T - 1) / T, T, fm.data(), scr.data(), bMag.data(), ms.data(), B, M, 0, dbm.data(), drm.data());
     std::vector<double> wbm(M), wrm(M);
     std::vector<float> wfm(B * M);
     for (int q = 0; q < B * M; q++) {
@@ -601,7 +609,16 @@ static void checkGated(int B, int D, int M) {
     same("gatedDenseBackward magScale * dmag", wfm, fm);
     close("gatedDenseBackward dBMag", wbm, dbm, 1e-6, 1e-6);
     close("gatedDenseBackward dRMag", wrm, drm, 1e-6, 1e-6);
-    emu_launch(gated_dense_gate, (M + T - 1) / T, T, pre.data(), scr.data(), fm.data(), l1.data(), B, M, dbg.data(), dps.data());
+    {   // accumulate: the same sums added to what dBMag, dRMag hold
+        auto fa = f, am = dbm, ar = drm;
+        emu_launch(gated_dense_mag, (M + T - 1) / T, T, fa.data(), scr0.data(), bMag.data(), ms.data(), B, M, 1, am.data(), ar.data());
+        for (int i = 0; i < M; i++) {
+            if (am[i] != dbm[i] + dbm[i] || ar[i] != drm[i] + drm[i]) fail("gatedDenseBackward mag accumulate");
+        }
+        ok("gatedDenseBackward mag accumulate");
+    }
+    auto scrIn = scr;
+    emu_launch(gated_dense_gate, (M + T - 1) / T, T, pre.data(), scr.data(), fm.data(), l1.data(), B, M, 0, dbg.data(), dps.data());
     std::vector<double> wbg(M), wps(M);
     std::vector<float> wsc(B * M);
     for (int q = 0; q < B * M; q++) {
@@ -613,6 +630,15 @@ static void checkGated(int B, int D, int M) {
     same("gatedDenseBackward dpre", wsc, scr);
     close("gatedDenseBackward dBGate", wbg, dbg, 1e-6, 1e-6);
     close("gatedDenseBackward dpreSums", wps, dps, 1e-6, 1e-6);
+    {   // accumulate: the same sums added to what dBGate, dpreSums hold
+        auto sa = scrIn;
+        auto ag = dbg, ap = dps;
+        emu_launch(gated_dense_gate, (M + T - 1) / T, T, pre.data(), sa.data(), fm.data(), l1.data(), B, M, 1, ag.data(), ap.data());
+        for (int i = 0; i < M; i++) {
+            if (ag[i] != dbg[i] + dbg[i] || ap[i] != dps[i] + dps[i]) fail("gatedDenseBackward gate accumulate");
+        }
+        ok("gatedDenseBackward gate accumulate");
+    }
 }
 
 static void checkDenseDecodeParts(int B, int D) {

@@ -1102,7 +1102,7 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
 
     @Override
     public void gatedSparseBackward(SparseActs acts, SparseActs gate, Residuals r, FloatBuf wDec, Latents latents,
-                                    StepShape shape, Grads grads) {
+                                    StepShape shape, Grads grads, boolean accumulate) {
         int batch = shape.batch();
         int dIn = shape.dIn();
         int nLatents = shape.nLatents();
@@ -1131,15 +1131,21 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
             }
         }
         for (int i = 0; i < nLatents; i++) {
-            f(dBGate)[i] = (float) sGate[i];
-            f(dBMag)[i] = (float) sMag[i];
-            f(dRMag)[i] = (float) sR[i];
+            put(dBGate, i, sGate[i], accumulate);
+            put(dBMag, i, sMag[i], accumulate);
+            put(dRMag, i, sR[i], accumulate);
         }
+    }
+
+    /** buf[i] = v, or buf[i] + v with {@code accumulate}, rounded once to fp32. */
+    private static void put(FloatBuf buf, int i, double v, boolean accumulate) {
+        f(buf)[i] = (float) (accumulate ? f(buf)[i] + v : v);
     }
 
     @Override
     public void gatedDenseBackward(FloatBuf gate, FloatBuf fIn, Residuals r, FloatBuf wDec, FloatBuf xIn,
-                                   Latents latents, StepShape shape, FloatBuf scratch, Grads grads) {
+                                   Latents latents, StepShape shape, FloatBuf scratch, Grads grads,
+                                   boolean accumulate) {
         int batch = shape.batch();
         int dIn = shape.dIn();
         int nLatents = shape.nLatents();
@@ -1192,17 +1198,17 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
                     w += (double) scale * fv[b * nLatents + i] * er[b * dIn + j];
                     g += dpre[b * nLatents + i] * xi[b * dIn + j];
                 }
-                f(dWDec)[i * dIn + j] = (float) w;
-                f(dWEnc)[i * dIn + j] = (float) g;
+                put(dWDec, i * dIn + j, w, accumulate);
+                put(dWEnc, i * dIn + j, g, accumulate);
             }
             double p = 0;
             for (int b = 0; b < batch; b++) {
                 p += dpre[b * nLatents + i];
             }
-            f(dpreSums)[i] = (float) p;
-            f(dBGate)[i] = (float) sGate[i];
-            f(dBMag)[i] = (float) sMag[i];
-            f(dRMag)[i] = (float) sR[i];
+            put(dpreSums, i, p, accumulate);
+            put(dBGate, i, sGate[i], accumulate);
+            put(dBMag, i, sMag[i], accumulate);
+            put(dRMag, i, sR[i], accumulate);
             n(decActive)[i] = 1;
             n(encActive)[i] = 1;
         }

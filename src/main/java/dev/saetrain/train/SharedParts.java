@@ -146,7 +146,7 @@ final class SharedParts {
             case RELU -> null;
             case RELU_2023 -> null;
             case JUMPRELU -> null;
-            case GATED -> "its dense phases and backward read the whole matrix";
+            case GATED -> null;
         };
     }
 

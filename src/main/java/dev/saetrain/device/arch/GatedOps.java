@@ -33,7 +33,8 @@ public interface GatedOps {
 
     /**
      * Where the gated backward writes: the shared gradients ({@code shared.dBEnc()} is dBGate) and the gated step's
-     * own, each [nLatents] and overwritten: dBMag, dRMag, and dpreSums = sum_b dL/d(x_in . W_gate_i) (b_dec's
+     * own, each [nLatents] and overwritten (or added to, as the backward's {@code accumulate} says): dBMag, dRMag,
+     * and dpreSums = sum_b dL/d(x_in . W_gate_i) (b_dec's
      * gradient through the encoder; written by the dense backward only).
      */
     record Grads(SaeGrads shared, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums) {
@@ -73,23 +74,26 @@ public interface GatedOps {
      * and per latent (overwritten): dBGate_i = sum dgate_e; dBMag_i = sum acts.grad[e];
      * dRMag_i = sum acts.grad[e] (acts.val[e] - bMag_i) (where f > 0, f - b_mag = exp(r_mag) x_in . W_gate, its own
      * derivative in r_mag). Sums run over entries in CSR order. In: wDec [nLatents, dIn]; out: gate.grad, and of
-     * {@code grads}: shared.dBEnc (dBGate), dBMag, dRMag (nothing else).
+     * {@code grads}: shared.dBEnc (dBGate), dBMag, dRMag (nothing else), overwritten, or with {@code accumulate}
+     * added to (each sum rounded to fp32, then added: a row block after the first).
      */
     void gatedSparseBackward(SparseActs acts, SparseActs gate, Residuals r, FloatBuf wDec, Latents latents,
-                             StepShape shape, Grads grads);
+                             StepShape shape, Grads grads, boolean accumulate);
 
     /**
      * The gated backward, dense (the warm-up phase), with g = scale * err and a = auxScale * auxErr [batch, dIn],
      * gate = relu(pi_gate) and f [batch, nLatents]:
      * <pre>
      *   dmag  = (g wDec^T) * [f > 0];   dgate = (a wDec^T + l1PerLatent) * [gate > 0]
-     *   dWDec = f^T g                                    (overwritten; every flag of decActive set)
-     *   dpre  = dgate + magScale * dmag;  dWEnc = dpre^T xIn  (overwritten; every flag of encActive set)
-     *   dpreSums = column sums of dpre;  dBGate, dBMag, dRMag as in gatedSparseBackward (overwritten)
+     *   dWDec = f^T g                                    (every flag of decActive set)
+     *   dpre  = dgate + magScale * dmag;  dWEnc = dpre^T xIn  (every flag of encActive set)
+     *   dpreSums = column sums of dpre;  dBGate, dBMag, dRMag as in gatedSparseBackward
      * </pre>
      * {@code f} and {@code scratch} [batch, nLatents] are overwritten (their contents are undefined afterwards).
-     * Writes every buffer of {@code grads} (shared.dBEnc is dBGate).
+     * Writes every buffer of {@code grads} (shared.dBEnc is dBGate): overwritten, or with {@code accumulate} added
+     * to (the batch is a row block after the first, and every row of the gradients already holds the earlier
+     * blocks' sums: every flag was set by them).
      */
     void gatedDenseBackward(FloatBuf gate, FloatBuf f, Residuals r, FloatBuf wDec, FloatBuf xIn, Latents latents,
-                            StepShape shape, FloatBuf scratch, Grads grads);
+                            StepShape shape, FloatBuf scratch, Grads grads, boolean accumulate);
 }

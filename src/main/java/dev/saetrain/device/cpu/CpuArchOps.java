@@ -87,20 +87,21 @@ final class CpuArchOps implements JumpReluOps, GatedOps, MatryoshkaOps, BatchTop
 
     @Override
     public void gatedSparseBackward(SparseActs acts, SparseActs gate, Residuals r, FloatBuf wDec, Latents latents,
-                                    StepShape shape, Grads grads) {
+                                    StepShape shape, Grads grads, boolean accumulate) {
         gated.gatedSparseBackward(acts, gate, fb(r.auxErr()), r.auxScale(), fb(wDec), fb(latents.l1PerLatent()),
                 fb(latents.magScale()), fb(latents.bMag()), shape.batch(), shape.dIn(), shape.nLatents(),
-                fb(grads.shared().dBEnc()), fb(grads.dBMag()), fb(grads.dRMag()));
+                fb(grads.shared().dBEnc()), fb(grads.dBMag()), fb(grads.dRMag()), accumulate);
     }
 
     @Override
     public void gatedDenseBackward(FloatBuf gate, FloatBuf f, Residuals r, FloatBuf wDec, FloatBuf xIn,
-                                   Latents latents, StepShape shape, FloatBuf scratch, Grads grads) {
+                                   Latents latents, StepShape shape, FloatBuf scratch, Grads grads,
+                                   boolean accumulate) {
         SaeGrads shared = grads.shared();
         gated.gatedDenseBackward(fb(gate), fb(f), fb(r.err()), r.scale(), fb(r.auxErr()), r.auxScale(), fb(wDec),
                 fb(latents.l1PerLatent()), fb(latents.magScale()), fb(latents.bMag()), fb(xIn), shape.batch(),
                 shape.dIn(), shape.nLatents(), fb(scratch), fb(shared.dWDec()), ia(shared.decActive()),
                 fb(shared.dWEnc()), ia(shared.encActive()), fb(shared.dBEnc()), fb(grads.dBMag()), fb(grads.dRMag()),
-                fb(grads.dpreSums()));
+                fb(grads.dpreSums()), accumulate);
     }
 }

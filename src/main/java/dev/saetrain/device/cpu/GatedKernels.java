@@ -97,28 +97,37 @@ final class GatedKernels {
             totalOpen += open[c];
             totalOn += on[c];
         }
-        mergeInto(sums, nLatents, gateSums);
+        mergeInto(sums, nLatents, gateSums, false);
         fired[0] = Math.toIntExact(totalOn);
         return totalOpen;
     }
 
-    /** out[i] = sum over chunks (in order) of parts[c][i]; null parts (empty chunks) count as zero. */
-    private void mergeInto(double[][] parts, int n, CpuFloatBuf out) {
+    /**
+     * out[i] = sum over chunks (in order) of parts[c][i], rounded once; null parts (empty chunks) count as zero. With
+     * {@code accumulate} the rounded sum is added to out[i] instead (a row block after the first).
+     */
+    private void mergeInto(double[][] parts, int n, CpuFloatBuf out, boolean accumulate) {
         par.forRange(n, 256, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 double t = 0;
                 for (double[] p : parts) {
                     t += p == null ? 0 : p[i];
                 }
-                out.put(i, (float) t);
+                put(out, i, (float) t, accumulate);
             }
         });
+    }
+
+    /** out[i] = v, or out[i] += v with {@code accumulate}. */
+    private static void put(CpuFloatBuf out, long i, float v, boolean accumulate) {
+        out.put(i, accumulate ? out.get(i) + v : v);
     }
 
     /** See GatedOps.gatedSparseBackward: the dot products per row in parallel, then the sums in CSR order. */
     void gatedSparseBackward(SparseActs acts, SparseActs gate, CpuFloatBuf auxErr, float auxScale, CpuFloatBuf wDec,
                              CpuFloatBuf l1PerLatent, CpuFloatBuf magScale, CpuFloatBuf bMag, int batch, int dIn,
-                             int nLatents, CpuFloatBuf dBGate, CpuFloatBuf dBMag, CpuFloatBuf dRMag) {
+                             int nLatents, CpuFloatBuf dBGate, CpuFloatBuf dBMag, CpuFloatBuf dRMag,
+                             boolean accumulate) {
         int[] rowPtr = CpuDevice.ia(acts.rowPtr());
         int[] idx = CpuDevice.ia(acts.idx());
         CpuFloatBuf val = CpuDevice.fb(acts.val());
@@ -151,24 +160,26 @@ final class GatedKernels {
             dPre.put(e, dg + magScale.get(i) * gm);
         }
         for (int i = 0; i < nLatents; i++) {
-            dBGate.put(i, (float) sGate[i]);
-            dBMag.put(i, (float) sMag[i]);
-            dRMag.put(i, (float) sR[i]);
+            put(dBGate, i, (float) sGate[i], accumulate);
+            put(dBMag, i, (float) sMag[i], accumulate);
+            put(dRMag, i, (float) sR[i], accumulate);
         }
     }
 
     /**
      * See GatedOps.gatedDenseBackward. Four sgemm products (dW_dec, the two decoder-transpose products into scratch,
      * dW_enc) and two elementwise passes: the magnitude path first (its gradient, scaled by exp(r_mag), is parked in
-     * f once f is no longer needed), then the gate path, which leaves dL/dpre in scratch.
+     * f once f is no longer needed), then the gate path, which leaves dL/dpre in scratch. With {@code accumulate}
+     * the products add into dW_dec and dW_enc (beta 1) and the sums into the per-latent gradients.
      */
     void gatedDenseBackward(CpuFloatBuf gate, CpuFloatBuf f, CpuFloatBuf err, float scale, CpuFloatBuf auxErr,
                             float auxScale, CpuFloatBuf wDec, CpuFloatBuf l1PerLatent, CpuFloatBuf magScale,
                             CpuFloatBuf bMag, CpuFloatBuf xIn, int batch, int dIn, int nLatents, CpuFloatBuf scratch,
                             CpuFloatBuf dWDec, int[] decActive, CpuFloatBuf dWEnc, int[] encActive, CpuFloatBuf dBGate,
-                            CpuFloatBuf dBMag, CpuFloatBuf dRMag, CpuFloatBuf dpreSums) {
+                            CpuFloatBuf dBMag, CpuFloatBuf dRMag, CpuFloatBuf dpreSums, boolean accumulate) {
+        float beta = accumulate ? 1f : 0f;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
-                scale, f.pointer(0), nLatents, err.pointer(0), dIn, 0f, dWDec.pointer(0), dIn);
+                scale, f.pointer(0), nLatents, err.pointer(0), dIn, beta, dWDec.pointer(0), dIn);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
                 scale, err.pointer(0), dIn, wDec.pointer(0), dIn, 0f, scratch.pointer(0), nLatents);
         int chunks = Math.max(1, par.chunks(batch, ROW_GRAIN));
@@ -190,8 +201,8 @@ final class GatedKernels {
             sMag[ch] = a;
             sR[ch] = r;
         });
-        mergeInto(sMag, nLatents, dBMag);
-        mergeInto(sR, nLatents, dRMag);
+        mergeInto(sMag, nLatents, dBMag, accumulate);
+        mergeInto(sR, nLatents, dRMag, accumulate);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nLatents, dIn,
                 auxScale, auxErr.pointer(0), dIn, wDec.pointer(0), dIn, 0f, scratch.pointer(0), nLatents);
         double[][] sGate = new double[chunks][];
@@ -212,10 +223,10 @@ final class GatedKernels {
             sGate[ch] = g;
             sPre[ch] = p;
         });
-        mergeInto(sGate, nLatents, dBGate);
-        mergeInto(sPre, nLatents, dpreSums);
+        mergeInto(sGate, nLatents, dBGate, accumulate);
+        mergeInto(sPre, nLatents, dpreSums, accumulate);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nLatents, dIn, batch,
-                1f, scratch.pointer(0), nLatents, xIn.pointer(0), dIn, 0f, dWEnc.pointer(0), dIn);
+                1f, scratch.pointer(0), nLatents, xIn.pointer(0), dIn, beta, dWEnc.pointer(0), dIn);
         java.util.Arrays.fill(decActive, 0, nLatents, 1);
         java.util.Arrays.fill(encActive, 0, nLatents, 1);
     }

@@ -96,14 +96,15 @@ final class ActKernels {
     /** rowPtr, idx, val, magGrad, gateGrad, auxErr, auxScale, wDec, l1, magScale, bMag, batch, dIn, nLatents, sums. */
     static final KernelSpec GATED_SPARSE_BACKWARD = KernelSpec.of(SPARSE, "gated_sparse_backward", PTR, PTR, PTR, PTR,
             PTR, PTR, F32, PTR, PTR, PTR, PTR, I32, I32, I32, PTR);
-    /** sums (f64 [3, nLatents]), nLatents, dBGate, dBMag, dRMag. */
-    static final KernelSpec GATED_SUMS_FINISH = KernelSpec.of(SPARSE, "gated_sums_finish", PTR, I32, PTR, PTR, PTR);
-    /** f, scratch, bMag, magScale, batch, nLatents, dBMag, dRMag. */
-    static final KernelSpec GATED_DENSE_MAG = KernelSpec.of(SPARSE, "gated_dense_mag", PTR, PTR, PTR, PTR, I32, I32, PTR,
+    /** sums (f64 [3, nLatents]), nLatents, accumulate, dBGate, dBMag, dRMag. */
+    static final KernelSpec GATED_SUMS_FINISH = KernelSpec.of(SPARSE, "gated_sums_finish", PTR, I32, I32, PTR, PTR,
             PTR);
-    /** gate, scratch, f, l1, batch, nLatents, dBGate, dpreSums. */
-    static final KernelSpec GATED_DENSE_GATE = KernelSpec.of(SPARSE, "gated_dense_gate", PTR, PTR, PTR, PTR, I32, I32,
+    /** f, scratch, bMag, magScale, batch, nLatents, accumulate, dBMag, dRMag. */
+    static final KernelSpec GATED_DENSE_MAG = KernelSpec.of(SPARSE, "gated_dense_mag", PTR, PTR, PTR, PTR, I32, I32, I32,
             PTR, PTR);
+    /** gate, scratch, f, l1, batch, nLatents, accumulate, dBGate, dpreSums. */
+    static final KernelSpec GATED_DENSE_GATE = KernelSpec.of(SPARSE, "gated_dense_gate", PTR, PTR, PTR, PTR, I32, I32,
+            I32, PTR, PTR);
 
     static final List<KernelSpec> ALL = List.of(
             TOPK_SELECT, TOPK_COUNT_CANDIDATES, COMPACT_COUNT, ROW_PTR_SCAN, COMPACT_FILL, GATED_FILL, GATE_SUMS,

@@ -493,7 +493,8 @@ public final class CudaActivationOps implements AutoCloseable {
     /** See {@link GatedOps#gatedSparseBackward}: one warp per entry, per-latent sums in double. */
     public void gatedSparseBackward(SparseActs acts, SparseActs gate, FloatBuf auxErr, float auxScale, FloatBuf wDec,
                                     FloatBuf l1PerLatent, FloatBuf magScale, FloatBuf bMag, int batch, int dIn,
-                                    int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag) {
+                                    int nLatents, FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag,
+                                    boolean accumulate) {
         String op = "gatedSparseBackward";
         dims(op, batch, dIn, nLatents);
         requireSize(op, "auxErr", auxErr, (long) batch * dIn);
@@ -506,16 +507,20 @@ public final class CudaActivationOps implements AutoCloseable {
         CudaIntBuf sums = scratch.zeroed64("latentAcc", 3L * nLatents);
         rt.launch(GATED_SPARSE_BACKWARD, batch, 1, BLOCK, 0, acts.rowPtr(), acts.idx(), acts.val(), acts.grad(),
                 gate.grad(), auxErr, auxScale, wDec, l1PerLatent, magScale, bMag, batch, dIn, nLatents, sums);
-        rt.launch(GATED_SUMS_FINISH, columnBlocks(nLatents), 1, BLOCK, 0, sums, nLatents, dBGate, dBMag,
-                dRMag);
+        rt.launch(GATED_SUMS_FINISH, columnBlocks(nLatents), 1, BLOCK, 0, sums, nLatents, accumulate ? 1 : 0, dBGate,
+                dBMag, dRMag);
     }
 
-    /** See {@link GatedOps#gatedDenseBackward}: four products through {@link CudaRuntime#gemm}, two column passes. */
+    /**
+     * See {@link GatedOps#gatedDenseBackward}: four products through {@link CudaRuntime#gemm} (beta 1 into the
+     * gradients when accumulating), two column passes.
+     */
     public void gatedDenseBackward(FloatBuf gate, FloatBuf f, FloatBuf err, float scale, FloatBuf auxErr,
                                    float auxScale, FloatBuf wDec, FloatBuf l1PerLatent, FloatBuf magScale,
                                    FloatBuf bMag, FloatBuf xIn, int batch, int dIn, int nLatents, FloatBuf scratchBuf,
                                    FloatBuf dWDec, IntBuf decActive, FloatBuf dWEnc, IntBuf encActive,
-                                   FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums) {
+                                   FloatBuf dBGate, FloatBuf dBMag, FloatBuf dRMag, FloatBuf dpreSums,
+                                   boolean accumulate) {
         String op = "gatedDenseBackward";
         dims(op, batch, dIn, nLatents);
         long bm = (long) batch * nLatents;
@@ -545,13 +550,16 @@ public final class CudaActivationOps implements AutoCloseable {
         DevPtr xp = ptr(xIn);
         DevPtr dwd = ptr(dWDec);
         DevPtr dwe = ptr(dWEnc);
-        rt.gemm(true, false, nLatents, dIn, batch, scale, fp, nLatents, ep, dIn, 0f, dwd, dIn);
+        float beta = accumulate ? 1f : 0f;
+        int add = accumulate ? 1 : 0;
+        rt.gemm(true, false, nLatents, dIn, batch, scale, fp, nLatents, ep, dIn, beta, dwd, dIn);
         rt.gemm(false, true, batch, nLatents, dIn, scale, ep, dIn, wp, dIn, 0f, sp, nLatents);
-        rt.launch(GATED_DENSE_MAG, cols, 1, BLOCK, 0, f, scratchBuf, bMag, magScale, batch, nLatents, dBMag, dRMag);
+        rt.launch(GATED_DENSE_MAG, cols, 1, BLOCK, 0, f, scratchBuf, bMag, magScale, batch, nLatents, add, dBMag,
+                dRMag);
         rt.gemm(false, true, batch, nLatents, dIn, auxScale, ap, dIn, wp, dIn, 0f, sp, nLatents);
-        rt.launch(GATED_DENSE_GATE, cols, 1, BLOCK, 0, gate, scratchBuf, f, l1PerLatent, batch, nLatents, dBGate,
+        rt.launch(GATED_DENSE_GATE, cols, 1, BLOCK, 0, gate, scratchBuf, f, l1PerLatent, batch, nLatents, add, dBGate,
                 dpreSums);
-        rt.gemm(true, false, nLatents, dIn, batch, 1f, sp, nLatents, xp, dIn, 0f, dwe, dIn);
+        rt.gemm(true, false, nLatents, dIn, batch, 1f, sp, nLatents, xp, dIn, beta, dwe, dIn);
         setFlags(decActive, nLatents);
         setFlags(encActive, nLatents);
     }

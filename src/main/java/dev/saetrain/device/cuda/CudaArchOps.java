@@ -74,19 +74,20 @@ final class CudaArchOps implements JumpReluOps, GatedOps, MatryoshkaOps, BatchTo
 
     @Override
     public void gatedSparseBackward(SparseActs acts, SparseActs gate, Residuals r, FloatBuf wDec, Latents latents,
-                                    StepShape shape, Grads grads) {
+                                    StepShape shape, Grads grads, boolean accumulate) {
         act.gatedSparseBackward(acts, gate, r.auxErr(), r.auxScale(), wDec, latents.l1PerLatent(),
                 latents.magScale(), latents.bMag(), shape.batch(), shape.dIn(), shape.nLatents(),
-                grads.shared().dBEnc(), grads.dBMag(), grads.dRMag());
+                grads.shared().dBEnc(), grads.dBMag(), grads.dRMag(), accumulate);
     }
 
     @Override
     public void gatedDenseBackward(FloatBuf gate, FloatBuf f, Residuals r, FloatBuf wDec, FloatBuf xIn,
-                                   Latents latents, StepShape shape, FloatBuf scratch, Grads grads) {
+                                   Latents latents, StepShape shape, FloatBuf scratch, Grads grads,
+                                   boolean accumulate) {
         SaeGrads shared = grads.shared();
         act.gatedDenseBackward(gate, f, r.err(), r.scale(), r.auxErr(), r.auxScale(), wDec, latents.l1PerLatent(),
                 latents.magScale(), latents.bMag(), xIn, shape.batch(), shape.dIn(), shape.nLatents(), scratch,
                 shared.dWDec(), shared.decActive(), shared.dWEnc(), shared.encActive(), shared.dBEnc(),
-                grads.dBMag(), grads.dRMag(), grads.dpreSums());
+                grads.dBMag(), grads.dRMag(), grads.dpreSums(), accumulate);
     }
 }

@@ -27,8 +27,9 @@ import java.util.Arrays;
 /**
  * {@link GatedOps#gatedDenseBackward} against ReferenceOps, on gate = relu(pi_gate) and f from the reference
  * {@link GatedOps#gatedDense} of {@link GatedSparseParity}'s inputs (row 1 all closed). Every output starts as
- * garbage (overwritten) and every flag must end set. ParityAssert's fp32-sum tolerance (dot products of length
- * d <= 769, sums over <= 33 rows); on CUDA, TF32-exact operands and the TF32 tolerance.
+ * garbage (overwritten) and every flag must end set; then, accumulating (a row block after the first), every
+ * gradient starts from seeded random values that it must be added to. ParityAssert's fp32-sum tolerance (dot
+ * products of length d <= 769, sums over <= 33 rows); on CUDA, TF32-exact operands and the TF32 tolerance.
  */
 public final class GatedDenseBackwardParity {
 
@@ -36,26 +37,27 @@ public final class GatedDenseBackwardParity {
                        int[] decFlags, int[] encFlags) {
     }
 
+    /** The op on {@code dev}; {@code accumulate}: every gradient starts from seeded random values. */
     private static Out run(Device dev, float[] gate, float[] f, float[] err, float[] auxErr, float[] wDec, float[] l1,
-                           float[] xIn, Inputs in, Shape s) {
+                           float[] xIn, Inputs in, Shape s, boolean accumulate) {
         int b = s.batch();
         int d = s.dIn();
         int m = s.nLatents();
         float[] garbage = new float[Math.max(b, d) * m];
         Arrays.fill(garbage, 1e6f);
-        FloatBuf dWDec = up(dev, garbage);
-        FloatBuf dWEnc = up(dev, garbage);
-        FloatBuf dBGate = up(dev, garbage);
-        FloatBuf dBMag = up(dev, garbage);
-        FloatBuf dRMag = up(dev, garbage);
-        FloatBuf dpreSums = up(dev, garbage);
+        FloatBuf dWDec = up(dev, accumulate ? gaussian(87, m * d, 1.0) : garbage);
+        FloatBuf dWEnc = up(dev, accumulate ? gaussian(88, m * d, 1.0) : garbage);
+        FloatBuf dBGate = up(dev, accumulate ? gaussian(89, m, 1.0) : garbage);
+        FloatBuf dBMag = up(dev, accumulate ? gaussian(90, m, 1.0) : garbage);
+        FloatBuf dRMag = up(dev, accumulate ? gaussian(91, m, 1.0) : garbage);
+        FloatBuf dpreSums = up(dev, accumulate ? gaussian(92, m, 1.0) : garbage);
         IntBuf decFlags = upInt(dev, randomFlags(71, m, 0.3));
         IntBuf encFlags = upInt(dev, new int[m]);
         dev.gatedOps().gatedDenseBackward(up(dev, gate), up(dev, f),
                 new GatedOps.Residuals(up(dev, err), 2f / b, up(dev, auxErr), 2f / b), up(dev, wDec), up(dev, xIn),
                 new GatedOps.Latents(null, up(dev, in.bMag()), up(dev, in.magScale()), up(dev, l1)), s.step(),
                 up(dev, garbage), new GatedOps.Grads(new SaeGrads(dWEnc, encFlags, dBGate, dWDec, decFlags), dBMag,
-                        dRMag, dpreSums));
+                        dRMag, dpreSums), accumulate);
         return new Out(down(dev, dWDec, m * d), down(dev, dWEnc, m * d), down(dev, dBGate, m), down(dev, dBMag, m),
                 down(dev, dRMag, m), down(dev, dpreSums, m), downInt(dev, decFlags, m), downInt(dev, encFlags, m));
     }
@@ -84,18 +86,21 @@ public final class GatedDenseBackwardParity {
         float[] xIn = DeviceFixtures.tf32Exact(fd, gaussian(86, b * d, 1.0));
         int[] allSet = new int[m];
         Arrays.fill(allSet, 1);
-        Out want = run(ref, gate, f, err, auxErr, wDec, l1, xIn, in, s);
-        try (Device fast = fd.open().get()) {
-            Out got = run(fast, gate, f, err, auxErr, wDec, l1, xIn, in, s);
-            assertSameInts("decActive", allSet, got.decFlags);
-            assertSameInts("encActive", allSet, got.encFlags);
-            double[] tol = DeviceFixtures.denseProductTolerance(fd, ATOL_SUM, RTOL_SUM); // TF32 on CUDA
-            assertClose("dWDec", want.dWDec, got.dWDec, tol[0], tol[1]);
-            assertClose("dWEnc", want.dWEnc, got.dWEnc, tol[0], tol[1]);
-            assertClose("dBGate", want.dBGate, got.dBGate, tol[0], tol[1]);
-            assertClose("dBMag", want.dBMag, got.dBMag, tol[0], tol[1]);
-            assertClose("dRMag", want.dRMag, got.dRMag, tol[0], tol[1]);
-            assertClose("dpreSums", want.dpreSums, got.dpreSums, tol[0], tol[1]);
+        for (boolean accumulate : new boolean[] {false, true}) {
+            String tag = accumulate ? " (accumulate)" : "";
+            Out want = run(ref, gate, f, err, auxErr, wDec, l1, xIn, in, s, accumulate);
+            try (Device fast = fd.open().get()) {
+                Out got = run(fast, gate, f, err, auxErr, wDec, l1, xIn, in, s, accumulate);
+                assertSameInts("decActive" + tag, allSet, got.decFlags);
+                assertSameInts("encActive" + tag, allSet, got.encFlags);
+                double[] tol = DeviceFixtures.denseProductTolerance(fd, ATOL_SUM, RTOL_SUM); // TF32 on CUDA
+                assertClose("dWDec" + tag, want.dWDec, got.dWDec, tol[0], tol[1]);
+                assertClose("dWEnc" + tag, want.dWEnc, got.dWEnc, tol[0], tol[1]);
+                assertClose("dBGate" + tag, want.dBGate, got.dBGate, tol[0], tol[1]);
+                assertClose("dBMag" + tag, want.dBMag, got.dBMag, tol[0], tol[1]);
+                assertClose("dRMag" + tag, want.dRMag, got.dRMag, tol[0], tol[1]);
+                assertClose("dpreSums" + tag, want.dpreSums, got.dpreSums, tol[0], tol[1]);
+            }
         }
     }
 }

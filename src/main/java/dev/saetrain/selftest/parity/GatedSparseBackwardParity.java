@@ -24,7 +24,8 @@ import java.util.Arrays;
 /**
  * {@link GatedOps#gatedSparseBackward} against ReferenceOps, on the open gates of {@link GatedSparseParity}'s
  * inputs (row 1 has none), with dL/dpi_mag random where f > 0 and 0 elsewhere (as sparseDecoderBackward leaves it).
- * gate.grad and the three per-latent sums start as garbage, to show they are overwritten. ParityAssert's fp32-sum
+ * gate.grad and the three per-latent sums start as garbage, to show they are overwritten; then, accumulating (a row
+ * block after the first), the sums start from random values that they must be added to. ParityAssert's fp32-sum
  * tolerance (dot products of length d <= 769).
  */
 public final class GatedSparseBackwardParity {
@@ -32,8 +33,9 @@ public final class GatedSparseBackwardParity {
     private record Out(float[] dpre, float[] dBGate, float[] dBMag, float[] dRMag) {
     }
 
+    /** The op on {@code dev}; {@code accumulate}: the per-latent sums start from seeded random values. */
     private static Out run(Device dev, HostActs f, float[] gateVal, float[] auxErr, float[] wDec, float[] l1,
-                           Inputs in, Shape s) {
+                           Inputs in, Shape s, boolean accumulate) {
         int m = s.nLatents();
         int nnz = f.nnz();
         float[] garbage = new float[Math.max(nnz, m)];
@@ -41,12 +43,13 @@ public final class GatedSparseBackwardParity {
         SparseActs acts = f.upload(dev);
         SparseActs gate = new SparseActs(acts.rowPtr(), acts.idx(), up(dev, gateVal), up(dev, garbage), s.batch(),
                 acts.capacity());
-        FloatBuf dBGate = up(dev, garbage);
-        FloatBuf dBMag = up(dev, garbage);
-        FloatBuf dRMag = up(dev, garbage);
+        FloatBuf dBGate = up(dev, accumulate ? gaussian(66, m, 1.0) : garbage);
+        FloatBuf dBMag = up(dev, accumulate ? gaussian(67, m, 1.0) : garbage);
+        FloatBuf dRMag = up(dev, accumulate ? gaussian(68, m, 1.0) : garbage);
         GatedOps.Residuals r = new GatedOps.Residuals(null, 0f, up(dev, auxErr), 2f / s.batch());
         dev.gatedOps().gatedSparseBackward(acts, gate, r, up(dev, wDec), new GatedOps.Latents(null, up(dev, in.bMag()), up(dev, in.magScale()), up(dev, l1)),
-                s.step(), new GatedOps.Grads(new SaeGrads(null, null, dBGate, null, null), dBMag, dRMag, null));
+                s.step(), new GatedOps.Grads(new SaeGrads(null, null, dBGate, null, null), dBMag, dRMag, null),
+                accumulate);
         return new Out(down(dev, gate.grad(), nnz), down(dev, dBGate, m), down(dev, dBMag, m), down(dev, dRMag, m));
     }
 
@@ -74,14 +77,17 @@ public final class GatedSparseBackwardParity {
         for (int i = 0; i < m; i++) {
             l1[i] = Math.abs(l1[i]);
         }
-        Out want = run(ref, f, gv, auxErr, wDec, l1, in, s);
-        assertTrue(Arrays.stream(toDouble(want.dRMag)).anyMatch(v -> v != 0), "r_mag must get a gradient");
-        try (Device fast = fd.open().get()) {
-            Out got = run(fast, f, gv, auxErr, wDec, l1, in, s);
-            assertClose("gate.grad = dL/dpre", want.dpre, got.dpre, ATOL_SUM, RTOL_SUM);
-            assertClose("dBGate", want.dBGate, got.dBGate, ATOL_SUM, RTOL_SUM);
-            assertClose("dBMag", want.dBMag, got.dBMag, ATOL_SUM, RTOL_SUM);
-            assertClose("dRMag", want.dRMag, got.dRMag, ATOL_SUM, RTOL_SUM);
+        for (boolean accumulate : new boolean[] {false, true}) {
+            String tag = accumulate ? " (accumulate)" : "";
+            Out want = run(ref, f, gv, auxErr, wDec, l1, in, s, accumulate);
+            assertTrue(Arrays.stream(toDouble(want.dRMag)).anyMatch(v -> v != 0), "r_mag must get a gradient");
+            try (Device fast = fd.open().get()) {
+                Out got = run(fast, f, gv, auxErr, wDec, l1, in, s, accumulate);
+                assertClose("gate.grad = dL/dpre" + tag, want.dpre, got.dpre, ATOL_SUM, RTOL_SUM);
+                assertClose("dBGate" + tag, want.dBGate, got.dBGate, ATOL_SUM, RTOL_SUM);
+                assertClose("dBMag" + tag, want.dBMag, got.dBMag, ATOL_SUM, RTOL_SUM);
+                assertClose("dRMag" + tag, want.dRMag, got.dRMag, ATOL_SUM, RTOL_SUM);
+            }
         }
     }
 

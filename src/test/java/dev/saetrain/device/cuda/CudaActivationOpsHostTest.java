@@ -68,9 +68,10 @@ class CudaActivationOpsHostTest {
         ops.matryoshkaDecoderBackward(a, f(2 * B * D), i(2), 2, 0.5f, f(M * D), B, D, M, f(M * D), i(M));
         ops.gatedSparse(f(B * M), f(M), f(M), f(M), B, M, a, f(CAP), f(M), i(1));
         ops.gatedDense(f(B * M), f(M), f(M), f(M), B, M, f(B * M), f(M), i(1));
-        ops.gatedSparseBackward(a, acts(CAP), f(B * D), 0.25f, f(M * D), f(M), f(M), f(M), B, D, M, f(M), f(M), f(M));
+        ops.gatedSparseBackward(a, acts(CAP), f(B * D), 0.25f, f(M * D), f(M), f(M), f(M), B, D, M, f(M), f(M), f(M),
+                false);
         ops.gatedDenseBackward(f(B * M), f(B * M), f(B * D), 0.5f, f(B * D), 0.25f, f(M * D), f(M), f(M), f(M), f(B * D),
-                B, D, M, f(B * M), f(M * D), i(M), f(M * D), i(M), f(M), f(M), f(M), f(M));
+                B, D, M, f(B * M), f(M * D), i(M), f(M * D), i(M), f(M), f(M), f(M), f(M), false);
     }
 
     @Test
