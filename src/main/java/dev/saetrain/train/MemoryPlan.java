@@ -46,7 +46,10 @@ public final class MemoryPlan {
         this(saes, batch, sharedBytes, sparseSwitch, SharedParts.PRE_BLOCK_BYTES);
     }
 
-    /** As above, with pre-activation blocks of at most {@code preBlockBytes} where a step row-blocks (topk). */
+    /**
+     * As above, with pre-activation blocks of at most {@code preBlockBytes} where a step row-blocks (topk, batchtopk,
+     * matryoshka).
+     */
     public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch,
                       long preBlockBytes) {
         List<Line> l = new ArrayList<>();

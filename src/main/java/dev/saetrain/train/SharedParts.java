@@ -41,8 +41,9 @@ final class SharedParts {
 
     final FloatBuf xIn;       // [B, d] x - b_dec (or x), the encoder's input
     /**
-     * Rows of {@link #pre}: the whole batch, or (topk) a block of rows that the step encodes and selects one block
-     * at a time, so that the pre-activations never exist whole ({@link #preRows(SaeConfig, int)}).
+     * Rows of {@link #pre}: the whole batch, or (topk, batchtopk, matryoshka) a block of rows that the step encodes
+     * and selects one block at a time, so that the pre-activations never exist whole ({@link #preRows(SaeConfig,
+     * int)}).
      */
     final int preRows;
     final FloatBuf pre;       // [preRows, m] pre-activations; a step may overwrite them once it no longer needs them
@@ -91,8 +92,8 @@ final class SharedParts {
 
     /**
      * Largest pre-activation block, in bytes, that a step keeps whole: above it, a step that can encode and select
-     * in row blocks (topk) does, in blocks of at most this size (or of a smaller cap that the memory limit asks
-     * for, see {@link MemoryPlan#fitting}). 1 GiB leaves every batch up to x64 at d = 768
+     * in row blocks (topk, batchtopk, matryoshka) does, in blocks of at most this size (or of a smaller cap that the
+     * memory limit asks for, see {@link MemoryPlan#fitting}). 1 GiB leaves every batch up to x64 at d = 768
      * (batch 4096: 0.8 GB) whole, so the steps of today's sizes run as before, and bounds x256's 3.2 GB by a
      * quarter of it.
      */
@@ -106,10 +107,11 @@ final class SharedParts {
 
     /**
      * Rows of the pre-activation buffer for {@code cfg} at {@code batch}: the whole batch unless the architecture
-     * selects row by row (topk: each row's k largest are that row's alone) and the whole [batch, m] matrix would
+     * row-blocks (topk: each row's k largest are that row's alone; batchtopk and matryoshka: each block keeps its
+     * candidates for the batch's k * B largest, {@link BatchTopkSelection}) and the whole [batch, m] matrix would
      * exceed {@link #PRE_BLOCK_BYTES}, then the most rows that fit it (or what {@link #PRE_ROWS_PROPERTY} forces).
-     * The other architectures need the whole matrix: batchtopk and matryoshka select against a threshold over the
-     * whole batch; relu, jumprelu and gated run their dense phases and backward over it.
+     * The other architectures need the whole matrix: relu, jumprelu and gated run their dense phases and backward
+     * over it.
      */
     static int preRows(SaeConfig cfg, int batch) {
         return preRows(cfg, batch, PRE_BLOCK_BYTES);
@@ -134,13 +136,13 @@ final class SharedParts {
 
     /**
      * Why {@code arch} keeps its pre-activations whole however large they are; null for the architectures that
-     * row-block (topk).
+     * row-block (topk, batchtopk, matryoshka).
      */
     static String wholeBecause(Architecture arch) {
         return switch (arch) {
             case TOPK -> null;
-            case BATCHTOPK -> "its selection is one threshold over the whole batch";
-            case MATRYOSHKA -> "its selection is one threshold over the whole batch";
+            case BATCHTOPK -> null;
+            case MATRYOSHKA -> null;
             case RELU -> "its dense phases and backward read the whole matrix";
             case RELU_2023 -> "its dense phases and backward read the whole matrix";
             case JUMPRELU -> "its dense phases and backward read the whole matrix";
@@ -174,6 +176,16 @@ final class SharedParts {
      * phase profiled. Returns the sum of squared residuals.
      */
     double sparseDecodeAndBackward(SparseActs acts, FloatBuf x, float gScale) {
+        return sparseDecodeAndBackward(acts, shape, x, xIn, xHat, err, gScale);
+    }
+
+    /**
+     * {@link #sparseDecodeAndBackward(SparseActs, FloatBuf, float)} over a block of rows (topk row-blocked): {@code
+     * acts} and the views x, xIn, xHat, err [rows, d] hold the block's rows, {@code shape} is (rows, d, m); the
+     * backward adds into the shared gradients, so the blocks together give the whole batch's.
+     */
+    double sparseDecodeAndBackward(SparseActs acts, StepShape shape, FloatBuf x, FloatBuf xIn, FloatBuf xHat,
+                                   FloatBuf err, float gScale) {
         double sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, shape, xHat, err);
         lap("decode");
         dev.sparseBackward(acts, err, gScale, wDec.param, null, xIn, shape, grads);
