@@ -55,7 +55,7 @@ class RowBlockedBatchTopkTest {
         ParityAssert.assertClose(tag + " gradNorm", want.gradNorm(), got.gradNorm(), 0, 1e-4);
     }
 
-    /** p - p0 of the blocked engine within {@link #UPDATE_TOL} relative L2 of the whole batch's (as RowBlockedTopkTest). */
+    /** p - p0 of the blocked engine within {@link #UPDATE_TOL} relative L2 of the whole batch's (as for topk). */
     private static void assertUpdate(String tag, float[] p0, float[] want, float[] got) {
         double diff = 0;
         double norm = 0;
