@@ -775,3 +775,79 @@ extern "C" __global__ void batch_topk_fill(const float* __restrict__ pre, int ba
         ties_before += eq_total;
     }
 }
+
+// batchTopkMerge, over one block of candidates (CSR of rows rows, the batch's rows [first_row, first_row + rows)):
+// batch_topk_row_counts over the block's entries instead of a dense row. One block per row.
+extern "C" __global__ void batch_topk_merge_row_counts(const int* __restrict__ cand_row_ptr,
+                                                       const float* __restrict__ cand_val, int rows, int first_row,
+                                                       const long long* __restrict__ state, int* __restrict__ gt,
+                                                       int* __restrict__ eq) {
+    __shared__ unsigned long long scratch[32];
+    const int b = blockIdx.x;
+    if (b >= rows) {
+        return;
+    }
+    const unsigned int t = (unsigned int)state[2];
+    const int end = cand_row_ptr[b + 1];
+    unsigned long long g = 0;
+    unsigned long long e = 0;
+    for (int q = cand_row_ptr[b] + threadIdx.x; q < end; q += blockDim.x) {
+        float v = cand_val[q];
+        if (v > 0.0f) {
+            unsigned int key = __float_as_uint(v);
+            g += key > t ? 1 : 0;
+            e += key == t ? 1 : 0;
+        }
+    }
+    g = block_sum(g, scratch);
+    e = block_sum(e, scratch);
+    if (threadIdx.x == 0) {
+        gt[first_row + b] = (int)g;
+        eq[first_row + b] = (int)e;
+    }
+}
+
+// batchTopkMerge: batch_topk_fill over one block of candidates, row b of the block being the batch's row
+// first_row + b; entries in the candidates' order. One block per row, ordered block compaction.
+extern "C" __global__ void batch_topk_merge_fill(const int* __restrict__ cand_row_ptr, const int* __restrict__ cand_idx,
+                                                 const float* __restrict__ cand_val, int rows, int first_row,
+                                                 const long long* __restrict__ state, const int* __restrict__ row_ptr,
+                                                 const int* __restrict__ take_eq, int* __restrict__ idx,
+                                                 float* __restrict__ val) {
+    __shared__ int warp_sums[33];
+    const int b = blockIdx.x;
+    if (b >= rows) {
+        return;
+    }
+    const unsigned int t = (unsigned int)state[2];
+    const int ties = take_eq[first_row + b];
+    const int lo = cand_row_ptr[b];
+    const int hi = cand_row_ptr[b + 1];
+    long long base = row_ptr[first_row + b];
+    int ties_before = 0;
+    for (int start = lo; start < hi; start += blockDim.x) {
+        const int q = start + threadIdx.x;
+        float v = 0.0f;
+        bool gt = false;
+        bool eq = false;
+        if (q < hi) {
+            v = cand_val[q];
+            if (v > 0.0f) {
+                unsigned int key = __float_as_uint(v);
+                gt = key > t;
+                eq = key == t;
+            }
+        }
+        int eq_total;
+        int eq_rank = block_rank(eq, warp_sums, &eq_total);
+        bool keep = gt || (eq && ties_before + eq_rank < ties);
+        int total;
+        int rank = block_rank(keep, warp_sums, &total);
+        if (keep) {
+            idx[base + rank] = cand_idx[q];
+            val[base + rank] = v;
+        }
+        base += total;
+        ties_before += eq_total;
+    }
+}

@@ -241,6 +241,101 @@ static void checkBatchTopk(int B, int M, long long kTotal, bool ties) {
     same("batchTopk val" + tag, want.val, val);
 }
 
+// The batchtopk selection of pre [B, M] by the reference rule (stable sort of the positive entries, row-major ties):
+// the kept entries as CSR, r and the smallest kept value.
+static Csr refBatchTopk(const std::vector<float>& pre, int B, int M, long long kTotal, long long* r, float* minKept) {
+    std::vector<int> pos;
+    for (int q = 0; q < B * M; q++) if (pre[q] > 0) pos.push_back(q);
+    std::stable_sort(pos.begin(), pos.end(), [&](int a, int b) { return pre[a] > pre[b]; });
+    *r = std::min<long long>(kTotal, pos.size());
+    std::vector<char> kept(B * M, 0);
+    *minKept = 0;
+    for (long long q = 0; q < *r; q++) {
+        kept[pos[q]] = 1;
+        *minKept = pre[pos[q]];
+    }
+    Csr want;
+    want.rowPtr.assign(1, 0);
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < M; i++)
+            if (kept[b * M + i]) {
+                want.idx.push_back(i);
+                want.val.push_back(pre[b * M + i]);
+            }
+        want.rowPtr.push_back(want.idx.size());
+    }
+    return want;
+}
+
+// batchTopkMerge as CudaActivationOps launches it: each block of `rows` rows selected by the batch_topk kernels
+// (kTotal, at most the block's entries), then the radix passes over every block's candidates, the merge row counts,
+// the row pointers and the merge fill; the result must be the whole batch's reference selection exactly.
+static void checkBatchTopkMerge(int B, int M, long long kTotal, int rows, bool ties) {
+    std::vector<float> pre(B * M);
+    for (auto& x : pre) x = ties ? ((int)(rng() % 9) - 4) / 4.f : (float)((int)(rng() % 100000) - 60000) / 256.f;
+    std::vector<long long> state(4, -7);
+    std::vector<unsigned long long> hist(2048);
+    std::vector<float> minKept(1, -1);
+    std::vector<Csr> cand;
+    std::vector<int> first;
+    for (int f = 0; f < B; f += rows) {
+        int n = std::min(rows, B - f);
+        long long keep = std::min<long long>(kTotal, (long long)n * M);
+        const float* block = pre.data() + (size_t)f * M;
+        for (int pass = 0; pass < 3; pass++) {
+            std::fill(hist.begin(), hist.end(), 0);
+            emu_launch(batch_topk_hist, 3, T, block, (long long)n * M, pass, state.data(), hist.data());
+            emu_launch(batch_topk_select, 1, 32, hist.data(), pass, keep, state.data(), minKept.data());
+        }
+        Csr c;
+        std::vector<int> gt(n), eq(n);
+        c.rowPtr.assign(n + 1, -2);
+        emu_launch(batch_topk_row_counts, n, T, block, n, M, state.data(), gt.data(), eq.data());
+        emu_launch(batch_topk_row_ptr, 1, SCAN, gt.data(), eq.data(), n, state.data(), c.rowPtr.data());
+        c.idx.assign(std::max(1LL, keep), -1);
+        c.val.assign(std::max(1LL, keep), -1);
+        emu_launch(batch_topk_fill, n, T, block, n, M, state.data(), c.rowPtr.data(), eq.data(), c.idx.data(),
+                   c.val.data());
+        cand.push_back(c);
+        first.push_back(f);
+    }
+    for (int pass = 0; pass < 3; pass++) {
+        std::fill(hist.begin(), hist.end(), 0);
+        for (auto& c : cand) {
+            long long n = c.rowPtr.back();
+            if (n > 0) emu_launch(batch_topk_hist, 3, T, c.val.data(), n, pass, state.data(), hist.data());
+        }
+        emu_launch(batch_topk_select, 1, 32, hist.data(), pass, kTotal, state.data(), minKept.data());
+    }
+    std::vector<int> gt(B, -3), eq(B, -3), rowPtr(B + 1, -2);
+    for (size_t j = 0; j < cand.size(); j++) {
+        int n = (int)cand[j].rowPtr.size() - 1;
+        emu_launch(batch_topk_merge_row_counts, n, T, cand[j].rowPtr.data(), cand[j].val.data(), n, first[j],
+                   state.data(), gt.data(), eq.data());
+    }
+    emu_launch(batch_topk_row_ptr, 1, SCAN, gt.data(), eq.data(), B, state.data(), rowPtr.data());
+    long long r = state[0];
+    std::vector<int> idx(std::max(1LL, r), -1);
+    std::vector<float> val(std::max(1LL, r), -1);
+    for (size_t j = 0; j < cand.size(); j++) {
+        int n = (int)cand[j].rowPtr.size() - 1;
+        emu_launch(batch_topk_merge_fill, n, T, cand[j].rowPtr.data(), cand[j].idx.data(), cand[j].val.data(), n,
+                   first[j], state.data(), rowPtr.data(), eq.data(), idx.data(), val.data());
+    }
+    long long wr;
+    float wmin;
+    Csr want = refBatchTopk(pre, B, M, kTotal, &wr, &wmin);
+    std::string tag = " B=" + std::to_string(B) + " kTotal=" + std::to_string(kTotal) + " rows=" + std::to_string(rows)
+                      + (ties ? " ties" : "");
+    if (r != wr) fail("batchTopkMerge r" + tag + ": " + std::to_string(r) + " vs " + std::to_string(wr));
+    if (minKept[0] != wmin) fail("batchTopkMerge minKept" + tag);
+    same("batchTopkMerge rowPtr" + tag, want.rowPtr, rowPtr);
+    idx.resize(r);
+    val.resize(r);
+    same("batchTopkMerge idx" + tag, want.idx, idx);
+    same("batchTopkMerge val" + tag, want.val, val);
+}
+
 static void checkDenseFires(int B, int M) {
     auto f = gauss(B * M, 1.0);
     std::vector<int> counts(M, 3), last(M, 1);
@@ -727,6 +822,12 @@ int main() {
     checkBatchTopk(7, 257, 100000, false);
     checkBatchTopk(9, 300, 9 * 20, true);
     checkBatchTopk(3, 5, 6, true);
+    for (int rows : {1, 3, 9}) {
+        checkBatchTopkMerge(9, 300, 9 * 20, rows, false);
+        checkBatchTopkMerge(9, 300, 9 * 20, rows, true);
+        checkBatchTopkMerge(7, 257, 1, rows, true);
+        checkBatchTopkMerge(7, 40, 100000, rows, false);
+    }
     {
         // nothing positive
         std::vector<float> pre(15, -1.f);

@@ -809,6 +809,63 @@ public final class ReferenceOps implements Device, JumpReluOps, GatedOps, Matryo
     }
 
     @Override
+    public long batchTopkMerge(SparseActs[] blocks, long kTotal, SparseActs out, FloatBuf minKept) {
+        if (kTotal > out.capacity()) {
+            throw new IllegalArgumentException("batchTopkMerge keeps up to " + kTotal + ", out holds "
+                    + out.capacity());
+        }
+        // Every entry in position order: (row of the batch, latent, value).
+        List<int[]> at = new ArrayList<>();
+        List<Float> values = new ArrayList<>();
+        int row = 0;
+        for (SparseActs c : blocks) {
+            int[] ptr = n(c.rowPtr());
+            for (int b = 0; b < c.batch(); b++, row++) {
+                for (int e = ptr[b]; e < ptr[b + 1]; e++) {
+                    at.add(new int[] {row, n(c.idx())[e]});
+                    values.add(f(c.val())[e]);
+                }
+            }
+        }
+        if (row != out.batch()) {
+            throw new IllegalArgumentException("batchTopkMerge: the blocks hold " + row + " rows, out " + out.batch());
+        }
+        List<Integer> positive = new ArrayList<>();
+        for (int q = 0; q < values.size(); q++) {
+            if (values.get(q) > 0) {
+                positive.add(q);
+            }
+        }
+        // Stable sort: equal values keep position order, the tie rule BatchTopkOps.batchTopkMerge states.
+        positive.sort(Comparator.comparingDouble((Integer q) -> values.get(q)).reversed());
+        int r = (int) Math.min(kTotal, positive.size());
+        boolean[] kept = new boolean[values.size()];
+        float min = 0f;
+        for (int q = 0; q < r; q++) {
+            kept[positive.get(q)] = true;
+            min = values.get(positive.get(q));
+        }
+        int[] rowPtr = n(out.rowPtr());
+        int[] idx = n(out.idx());
+        float[] val = f(out.val());
+        Arrays.fill(rowPtr, 0, out.batch() + 1, 0);
+        int e = 0;
+        for (int q = 0; q < values.size(); q++) {
+            if (kept[q]) {
+                idx[e] = at.get(q)[1];
+                val[e] = values.get(q);
+                e++;
+                rowPtr[at.get(q)[0] + 1]++;
+            }
+        }
+        for (int b = 0; b < out.batch(); b++) {
+            rowPtr[b + 1] += rowPtr[b];
+        }
+        f(minKept)[0] = min;
+        return r;
+    }
+
+    @Override
     public void expInto(FloatBuf src, FloatBuf dst, long count) {
         for (int i = 0; i < count; i++) {
             f(dst)[i] = (float) Math.exp(f(src)[i]);

@@ -2,6 +2,7 @@ package dev.saetrain.selftest;
 
 import dev.saetrain.device.Device;
 import dev.saetrain.selftest.parity.AdamStepParity;
+import dev.saetrain.selftest.parity.BatchTopkMergeParity;
 import dev.saetrain.selftest.parity.BatchTopkParity;
 import dev.saetrain.selftest.parity.BufferParity;
 import dev.saetrain.selftest.parity.DecoderNormsParity;
@@ -77,6 +78,8 @@ public final class OpCatalog {
             new Entry(BatchTopkParity.class, "batchTopkMatchesReference", "batchTopk"),
             new Entry(BatchTopkParity.class, "tiesKeepTheSameMultisetOfValues", "batchTopk"),
             new Entry(BatchTopkParity.class, "nothingPositiveKeepsNothingAndTooSmallABufferIsRefused", "batchTopk"),
+            new Entry(BatchTopkMergeParity.class, "batchTopkMergeMatchesTheWholeBatch", "batchTopkMerge"),
+            new Entry(BatchTopkMergeParity.class, "blocksThatDoNotCoverTheBatchAreRefused", "batchTopkMerge"),
             new Entry(ReluSparseParity.class, "reluSparseMatchesReference", "reluSparse"),
             new Entry(ReluSparseParity.class, "overflowReturnsMinusOneAndLeavesEntries", "reluSparse"),
             new Entry(ReluDenseParity.class, "reluDenseMatchesReference", "reluDense"),

@@ -15,9 +15,10 @@ import dev.saetrain.device.StepShape;
  * the same set that the step's dead count counted (Gao et al. 2024; sparsify). Recording first would drop the dead
  * latents that fire in this batch from the filter, leaving fewer candidates than the k_aux the count allows.
  *
- * <p>Row-blocked (topk, {@link RowBlocks}): the selection of block j is made while the block's pre-activations exist
- * ({@link #selectBlock}); the decode and backward follow once the whole residual, and with it the denominator, is
- * known ({@link #thenRecordFiresBlocks}).
+ * <p>Row-blocked ({@link RowBlocks}; topk, batchtopk, matryoshka): the selection of block j is made while the
+ * block's pre-activations exist ({@link #selectBlock}); the decode and backward follow once the whole residual, and
+ * with it the denominator, is known ({@link #thenRecordFiresBlocks}, or {@link #thenRecordFires} for activations
+ * over the whole batch).
  */
 final class AuxK {
     private final SharedParts s;
@@ -59,12 +60,13 @@ final class AuxK {
 
     /**
      * AuxK over the {@code dead} latents dead before this batch (nothing when none), then the firing record of the
-     * step's activations {@code acts}; returns AuxK's loss.
+     * step's activations {@code acts} [B rows]; returns AuxK's loss. Row-blocked, AuxK reads the selections of
+     * {@link #selectBlock} (batchtopk and matryoshka: their activations are the whole batch's).
      */
     double thenRecordFires(int dead, SparseActs acts) {
         double aux = 0;
         if (dead > 0) {
-            aux = auxK(dead);
+            aux = blocks == null ? auxK(dead) : auxKBlocks(); // row-blocked: the selections of selectBlock
             s.lap("auxk");
         }
         dev.recordFires(acts, s.m, s.fireCounts, s.lastFired, s.step, null);

@@ -20,22 +20,50 @@ import java.util.Map;
  * activation; we keep an exponential moving average of it at rate {@link SaeConfig#BATCHTOPK_THRESHOLD_RATE},
  * set from the first batch directly (an average started at 0 would lag for the first hundreds of steps).
  * theta is fp32 state, saved in checkpoints, so a resumed run continues it bit for bit.
+ *
+ * <p>Row-blocked ({@link SharedParts#rowBlocked()}): the selection encodes the batch a block of rows at a time and
+ * keeps each block's candidates ({@link #selectBlocks}), so the [B, nLatents] pre-activations never exist whole;
+ * what it selects, and with it theta, is what the whole batch gives.
  */
 final class BatchTopkSelection {
     /** The checkpoint state's name of theta. */
     static final String THRESHOLD_KEY = "batchtopk_threshold";
 
     private final Device dev;
-    private final StepShape shape;
+    private final SharedParts s;
     private final long kTotal;
     private final FloatBuf minKept; // [1]
+    private final RowBlocks blocks; // null unless row-blocked
+    private final SparseActs[] candidates; // row-blocked: block j's min(kTotal, rows * m) largest; one shared grad
+    private FloatBuf[] xInRows; // row-blocked: views of xIn per block (made on first use)
     private float threshold;         // 0: no estimate yet
 
-    BatchTopkSelection(Allocator a, SaeConfig cfg, StepShape shape) {
+    /** @param blocks the step's row blocks, or null when the engine encodes the whole batch into {@code s.pre} */
+    BatchTopkSelection(Allocator a, SharedParts s, RowBlocks blocks) {
         this.dev = a.device();
-        this.shape = shape;
-        this.kTotal = (long) cfg.k() * shape.batch();
+        this.s = s;
+        this.kTotal = (long) s.cfg.k() * s.batch;
         this.minKept = a.floats(1);
+        this.blocks = blocks;
+        this.candidates = blocks == null ? null : new SparseActs[blocks.count()];
+        if (blocks != null) {
+            FloatBuf grad = a.floats(candidates(0)); // no op writes a candidate's gradient: one buffer serves all
+            for (int j = 0; j < blocks.count(); j++) {
+                int cap = candidates(j);
+                candidates[j] = new SparseActs(a.ints(blocks.rows(j) + 1L), a.ints(cap), a.floats(cap), grad,
+                        blocks.rows(j), cap);
+            }
+        }
+    }
+
+    /** Entries block j can give the batch's selection: its kTotal largest, or all its rows * m when fewer. */
+    private int candidates(int j) {
+        return (int) Math.min(kTotal, (long) blocks.rows(j) * s.m);
+    }
+
+    /** Whether the selection encodes the batch itself, a block of rows at a time ({@link #selectBlocks}). */
+    boolean rowBlocked() {
+        return blocks != null;
     }
 
     /**
@@ -43,7 +71,36 @@ final class BatchTopkSelection {
      * updates theta from the smallest of them, and returns how many were kept (all of value > 0).
      */
     long select(FloatBuf pre, SparseActs acts) {
-        long kept = dev.batchTopkOps().batchTopk(pre, shape, kTotal, acts, minKept);
+        return record(dev.batchTopkOps().batchTopk(pre, s.shape, kTotal, acts, minKept));
+    }
+
+    /**
+     * Row-blocked {@link #select}: encodes x [B, d] one block of rows at a time into {@code s.pre} (and the block's
+     * rows of xIn), keeps the block's candidates (its kTotal largest: an entry the batch keeps is among them, as at
+     * most kTotal - 1 entries of the batch rank before it, however they are spread over the blocks) and lets AuxK
+     * select the block's dead latents while its pre-activations exist; then selects the batch's kTotal largest
+     * from the candidates ({@code BatchTopkOps.batchTopkMerge}): the entries, their order, the tie rule and the
+     * smallest kept value of the whole batch's {@link #select}, with each pre-activation encoded once.
+     */
+    long selectBlocks(FloatBuf x, AuxK auxK, int dead, SparseActs acts) {
+        if (xInRows == null) {
+            xInRows = blocks.views(dev, s.xIn, s.d);
+        }
+        FloatBuf[] xRows = blocks.views(dev, x, s.d);
+        for (int j = 0; j < blocks.count(); j++) {
+            StepShape shape = blocks.shape(j);
+            dev.encode(xRows[j], s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape,
+                    xInRows[j], s.pre);
+            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            dev.batchTopkOps().batchTopk(s.pre, shape, candidates(j), candidates[j], minKept);
+            auxK.selectBlock(j, shape, dead);
+            s.lap("select");
+        }
+        return record(dev.batchTopkOps().batchTopkMerge(candidates, kTotal, acts, minKept));
+    }
+
+    /** Moves theta toward this batch's smallest kept value (in minKept) when anything was kept; returns kept. */
+    private long record(long kept) {
         if (kept > 0) {
             float[] h = new float[1];
             dev.download(minKept, 0, h, 0, 1);

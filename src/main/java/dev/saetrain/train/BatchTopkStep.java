@@ -8,6 +8,10 @@ import dev.saetrain.model.SaeWeights;
  * The batchtopk step (Bussmann, Leask and Nanda 2024, "BatchTopK Sparse Autoencoders"): the k * B largest
  * pre-activations of the batch ({@link BatchTopkSelection}, which also estimates the inference threshold), then
  * topk's decode, backward and AuxK ({@link TopkStep}); exported as a jumprelu with that threshold for every latent.
+ *
+ * <p>Row-blocked ({@link SharedParts#rowBlocked()}): the selection encodes and selects block by block (AuxK's
+ * dead-latent selection too) into the whole batch's sparse activations; the decode and backward then run over the
+ * whole batch as they do unblocked, on [B, d] buffers only.
  */
 final class BatchTopkStep implements BatchSelectionStep {
     private final SharedParts s;
@@ -17,9 +21,10 @@ final class BatchTopkStep implements BatchSelectionStep {
 
     BatchTopkStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
+        RowBlocks blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
-        this.auxK = new AuxK(a, s, auxAlpha);
-        this.selection = new BatchTopkSelection(a, s.cfg, s.shape);
+        this.auxK = new AuxK(a, s, auxAlpha, blocks);
+        this.selection = new BatchTopkSelection(a, s, blocks);
     }
 
     @Override
@@ -39,7 +44,8 @@ final class BatchTopkStep implements BatchSelectionStep {
 
     @Override
     public Result forwardBackward(FloatBuf x, double coef, float gScale, int dead) {
-        long active = selection.select(s.pre, acts);
+        long active = selection.rowBlocked() ? selection.selectBlocks(x, auxK, dead, acts)
+                : selection.select(s.pre, acts);
         s.lap("select");
         double sse = s.sparseDecodeAndBackward(acts, x, gScale);
         double aux = auxK.thenRecordFires(dead, acts);

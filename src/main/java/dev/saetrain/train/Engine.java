@@ -275,7 +275,7 @@ public final class Engine implements AutoCloseable {
         dev.fill(s.bEnc.grad, m, 0f);
         dev.fill(s.bDec.grad, d, 0f);
         s.lap("setup");
-        if (!s.rowBlocked()) { // row-blocked, the step encodes each block before it selects (TopkStep)
+        if (!s.rowBlocked()) { // row-blocked, the step encodes each block before it selects (TopkStep, BatchTopkStep)
             dev.encode(x, s.bDec.param, s.encParam(), s.bEnc.param, cfg.applyBDecToInput(), s.shape, s.xIn, s.pre);
             s.lap("encode"); // the encode op alone: bench compares this phase with the product timed alone
         }

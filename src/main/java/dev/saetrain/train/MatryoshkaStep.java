@@ -27,6 +27,11 @@ import dev.saetrain.model.SaeWeights;
  * prefixes incrementally and writes those suffix sums ([groups, B, d]); {@link MatryoshkaOps#matryoshkaDecoderBackward}
  * reads one suffix row per active entry: O(|S| d + groups B d), no dense [B, m] product. b_dec is in every prefix, so
  * its gradient is the column sum of the first slab, sum_j err_j ({@link #decoderResidual}).
+ *
+ * <p>Row-blocked ({@link SharedParts#rowBlocked()}): batchtopk's selection encodes and selects block by block
+ * ({@link BatchTopkSelection#selectBlocks}, AuxK's dead-latent selection too) into the whole batch's sparse
+ * activations; the nested decode and its backward read only those and [B, d] buffers (the suffix sums are
+ * [groups, B, d]), so they run over the whole batch as they do unblocked.
  */
 final class MatryoshkaStep implements BatchSelectionStep {
     private final SharedParts s;
@@ -42,9 +47,10 @@ final class MatryoshkaStep implements BatchSelectionStep {
     MatryoshkaStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
         this.dev = s.dev;
+        RowBlocks blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
-        this.auxK = new AuxK(a, s, auxAlpha);
-        this.selection = new BatchTopkSelection(a, s.cfg, s.shape);
+        this.auxK = new AuxK(a, s, auxAlpha, blocks);
+        this.selection = new BatchTopkSelection(a, s, blocks);
         this.groups = s.cfg.groupEnds().length;
         this.groupEnds = a.ints(groups);
         this.residSuffix = a.floats(Math.multiplyExact((long) groups * s.batch, s.d));
@@ -69,7 +75,8 @@ final class MatryoshkaStep implements BatchSelectionStep {
 
     @Override
     public Result forwardBackward(FloatBuf x, double coef, float gScale, int dead) {
-        long active = selection.select(s.pre, acts);
+        long active = selection.rowBlocked() ? selection.selectBlocks(x, auxK, dead, acts)
+                : selection.select(s.pre, acts);
         s.lap("select");
         MatryoshkaOps ops = dev.matryoshkaOps();
         double[] sse = ops.matryoshkaDecode(acts, s.wDec.param, s.bDec.param, x, nested, s.shape, s.xHat, s.err);

@@ -47,8 +47,7 @@ public final class MemoryPlan {
     }
 
     /**
-     * As above, with pre-activation blocks of at most {@code preBlockBytes} where a step row-blocks (topk, relu,
-     * relu-2023, jumprelu: {@link SharedParts#wholeBecause}).
+     * As above, with pre-activation blocks of at most {@code preBlockBytes} (every architecture row-blocks).
      */
     public MemoryPlan(List<SaeConfig> saes, int batch, long sharedBytes, SparseSwitch sparseSwitch,
                       long preBlockBytes) {
@@ -86,16 +85,14 @@ public final class MemoryPlan {
     private static String preNote(SaeConfig c, int batch, long preBlockBytes) {
         int rows = SharedParts.preRows(c, batch, preBlockBytes);
         long whole = 4L * batch * c.nLatents();
-        if (rows < batch) {
-            String why = whole <= preBlockBytes ? "forced by " + SharedParts.PRE_ROWS_PROPERTY
-                    : preBlockBytes < SharedParts.PRE_BLOCK_BYTES
-                    ? "blocks of at most " + human(preBlockBytes) + " let the family fit its memory limit"
-                    : "the whole matrix would pass " + human(preBlockBytes);
-            return String.format("pre-activations in blocks of %d of the batch's %d rows (%s)", rows, batch, why);
+        if (rows == batch) {
+            return null;
         }
-        String because = SharedParts.wholeBecause(c.arch());
-        return whole > SharedParts.PRE_BLOCK_BYTES && because != null
-                ? "pre-activations whole (" + human(whole) + "), not in row blocks: " + because : null;
+        String why = whole <= preBlockBytes ? "forced by " + SharedParts.PRE_ROWS_PROPERTY
+                : preBlockBytes < SharedParts.PRE_BLOCK_BYTES
+                ? "blocks of at most " + human(preBlockBytes) + " let the family fit its memory limit"
+                : "the whole matrix would pass " + human(preBlockBytes);
+        return String.format("pre-activations in blocks of %d of the batch's %d rows (%s)", rows, batch, why);
     }
 
     public List<Line> lines() {

@@ -7,7 +7,6 @@ import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.device.StepShape;
-import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 
 /**
@@ -41,9 +40,8 @@ final class SharedParts {
 
     final FloatBuf xIn;       // [B, d] x - b_dec (or x), the encoder's input
     /**
-     * Rows of {@link #pre}: the whole batch, or (topk, relu, relu-2023, jumprelu) a block of rows that the step
-     * encodes and selects one block at a time, so that the pre-activations never exist whole
-     * ({@link #preRows(SaeConfig, int)}).
+     * Rows of {@link #pre}: the whole batch, or a block of rows that the step encodes and selects one block at a
+     * time, so that the pre-activations never exist whole ({@link #preRows(SaeConfig, int)}).
      */
     final int preRows;
     final FloatBuf pre;       // [preRows, m] pre-activations; a step may overwrite them once it no longer needs them
@@ -92,7 +90,7 @@ final class SharedParts {
 
     /**
      * Largest pre-activation block, in bytes, that a step keeps whole: above it, a step that can encode and select
-     * in row blocks (topk, relu, relu-2023, jumprelu) does, in blocks of at most this size (or of a smaller cap that
+     * in row blocks (every architecture can) does, in blocks of at most this size (or of a smaller cap that
      * the memory limit asks for, see {@link MemoryPlan#fitting}). 1 GiB leaves every batch up to x64 at d = 768
      * (batch 4096: 0.8 GB) whole, so the steps of today's sizes run as before, and bounds x256's 3.2 GB by a
      * quarter of it.
@@ -106,12 +104,12 @@ final class SharedParts {
     static final String PRE_ROWS_PROPERTY = "saetrain.preRows";
 
     /**
-     * Rows of the pre-activation buffer for {@code cfg} at {@code batch}: the whole batch unless the architecture
-     * selects row by row (topk: each row's k largest are that row's alone; relu, relu-2023, jumprelu: so is a row's
-     * activation, and their dense backward adds block by block) and the whole [batch, m] matrix would exceed
-     * {@link #PRE_BLOCK_BYTES}, then the most rows that fit it (or what {@link #PRE_ROWS_PROPERTY} forces).
-     * The other architectures need the whole matrix: batchtopk and matryoshka select against a threshold over the
-     * whole batch; gated runs its dense phases and backward over it.
+     * Rows of the pre-activation buffer for {@code cfg} at {@code batch}: the whole batch unless
+     * the whole [batch, m] matrix would exceed {@link #PRE_BLOCK_BYTES}, then the most rows that fit it (or what
+     * {@link #PRE_ROWS_PROPERTY} forces). Every architecture encodes in row blocks: topk's k largest of a row are that
+     * row's alone; batchtopk and matryoshka keep each block's candidates for the batch's k * B largest ({@link
+     * BatchTopkSelection}); relu, relu-2023 and jumprelu's activations read a row alone and their dense backward adds
+     * block by block; gated's gates, magnitudes and residuals read a row alone and its backward adds block by block.
      */
     static int preRows(SaeConfig cfg, int batch) {
         return preRows(cfg, batch, PRE_BLOCK_BYTES);
@@ -119,9 +117,6 @@ final class SharedParts {
 
     /** {@link #preRows(SaeConfig, int)} with blocks of at most {@code preBlockBytes} instead of {@link #PRE_BLOCK_BYTES}. */
     static int preRows(SaeConfig cfg, int batch, long preBlockBytes) {
-        if (wholeBecause(cfg.arch()) != null) {
-            return batch;
-        }
         String forced = System.getProperty(PRE_ROWS_PROPERTY);
         if (forced != null) {
             try {
@@ -132,22 +127,6 @@ final class SharedParts {
         }
         long perRow = 4L * cfg.nLatents();
         return (int) Math.max(1, Math.min(batch, preBlockBytes / perRow));
-    }
-
-    /**
-     * Why {@code arch} keeps its pre-activations whole however large they are; null for the architectures that
-     * row-block (topk, relu, relu-2023, jumprelu).
-     */
-    static String wholeBecause(Architecture arch) {
-        return switch (arch) {
-            case TOPK -> null;
-            case BATCHTOPK -> "its selection is one threshold over the whole batch";
-            case MATRYOSHKA -> "its selection is one threshold over the whole batch";
-            case RELU -> null;
-            case RELU_2023 -> null;
-            case JUMPRELU -> null;
-            case GATED -> null;
-        };
     }
 
     /** Whether the step encodes and selects in row blocks of {@link #preRows} (the engine then does not encode). */
@@ -176,6 +155,16 @@ final class SharedParts {
      * phase profiled. Returns the sum of squared residuals.
      */
     double sparseDecodeAndBackward(SparseActs acts, FloatBuf x, float gScale) {
+        return sparseDecodeAndBackward(acts, shape, x, xIn, xHat, err, gScale);
+    }
+
+    /**
+     * {@link #sparseDecodeAndBackward(SparseActs, FloatBuf, float)} over a block of rows (topk row-blocked): {@code
+     * acts} and the views x, xIn, xHat, err [rows, d] hold the block's rows, {@code shape} is (rows, d, m); the
+     * backward adds into the shared gradients, so the blocks together give the whole batch's.
+     */
+    double sparseDecodeAndBackward(SparseActs acts, StepShape shape, FloatBuf x, FloatBuf xIn, FloatBuf xHat,
+                                   FloatBuf err, float gScale) {
         double sse = dev.sparseDecode(acts, wDec.param, bDec.param, x, shape, xHat, err);
         lap("decode");
         dev.sparseBackward(acts, err, gScale, wDec.param, null, xIn, shape, grads);

@@ -72,12 +72,8 @@ final class TopkStep implements ArchitectureStep {
         }
         double sse = 0;
         for (int j = 0; j < blocks.count(); j++) {
-            StepShape shape = blocks.shape(j);
-            sse += dev.sparseDecode(blockActs[j], s.wDec.param, s.bDec.param, xRows[j], shape, xHatRows[j],
-                    errRows[j]);
-            s.lap("decode");
-            dev.sparseBackward(blockActs[j], errRows[j], gScale, s.wDec.param, null, xInRows[j], shape, s.grads);
-            s.lap("backward");
+            sse += s.sparseDecodeAndBackward(blockActs[j], blocks.shape(j), xRows[j], xInRows[j], xHatRows[j],
+                    errRows[j], gScale);
         }
         double aux = auxK.thenRecordFiresBlocks(dead, blockActs);
         return new Result(active, sse, 0, aux, false);

@@ -140,9 +140,10 @@ class RowBlockedTopkTest {
         int rows = SharedParts.preRows(wide, 4096);
         assertTrue(rows < 4096 && 4L * rows * wide.nLatents() <= SharedParts.PRE_BLOCK_BYTES, "rows " + rows);
         assertTrue(4L * (rows + 1) * wide.nLatents() > SharedParts.PRE_BLOCK_BYTES, "the most rows that fit: " + rows);
-        // The architectures that need the whole matrix keep it whole.
-        for (SaeConfig c : List.of(SaeConfig.batchTopk(768, 256, 32), SaeConfig.matryoshka(768, 256, 32))) {
-            assertEquals(4096, SharedParts.preRows(c, 4096), c.name());
+        // Every architecture blocks the same way.
+        for (SaeConfig c : List.of(SaeConfig.batchTopk(768, 256, 32), SaeConfig.matryoshka(768, 256, 32),
+                SaeConfig.relu(768, 256, 1), SaeConfig.jumpRelu(768, 256, 1), SaeConfig.gated(768, 256, 1))) {
+            assertEquals(rows, SharedParts.preRows(c, 4096), c.name());
         }
     }
 }

@@ -37,6 +37,11 @@ final class CpuArchOps implements JumpReluOps, GatedOps, MatryoshkaOps, BatchTop
     }
 
     @Override
+    public long batchTopkMerge(SparseActs[] blocks, long kTotal, SparseActs out, FloatBuf minKept) {
+        return thresholds.batchTopkMerge(blocks, kTotal, out, fb(minKept));
+    }
+
+    @Override
     public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, StepShape shape, SparseActs out) {
         return thresholds.jumpReluSparse(fb(pre), fb(threshold), shape.batch(), shape.nLatents(), out);
     }

@@ -151,6 +151,96 @@ final class ThresholdKernels {
         return r;
     }
 
+    /**
+     * See BatchTopkOps.batchTopkMerge. The candidates are few (at most kTotal a block), so one thread does it: the
+     * r-th largest positive value by the same two-level radix select on the bits as {@link #batchTopk}, then each row
+     * of the batch keeps its entries > T and its share of the ties at T, handed out in position order.
+     */
+    long batchTopkMerge(SparseActs[] blocks, long kTotal, SparseActs out, CpuFloatBuf minKept) {
+        if (kTotal > out.capacity()) {
+            throw new IllegalArgumentException("batchTopkMerge keeps up to " + kTotal + " entries, buffer holds "
+                    + out.capacity());
+        }
+        int rows = 0;
+        for (SparseActs c : blocks) {
+            rows += c.batch();
+        }
+        if (rows != out.batch()) {
+            throw new IllegalArgumentException("batchTopkMerge: the blocks hold " + rows + " rows, out " + out.batch());
+        }
+        long[] hist = new long[HIGH_BUCKETS];
+        for (SparseActs c : blocks) {
+            CpuFloatBuf val = CpuDevice.fb(c.val());
+            int n = CpuDevice.ia(c.rowPtr())[c.batch()];
+            for (int e = 0; e < n; e++) {
+                float v = val.get(e);
+                if (v > 0) {
+                    hist[Float.floatToRawIntBits(v) >>> 16]++;
+                }
+            }
+        }
+        long positives = 0;
+        for (long h : hist) {
+            positives += h;
+        }
+        int[] rowPtr = CpuDevice.ia(out.rowPtr());
+        long r = Math.min(kTotal, positives);
+        if (r == 0) {
+            java.util.Arrays.fill(rowPtr, 0, rows + 1, 0);
+            minKept.put(0, 0f);
+            return 0;
+        }
+        long above = 0;
+        int hb = HIGH_BUCKETS - 1;
+        while (above + hist[hb] < r) {
+            above += hist[hb];
+            hb--;
+        }
+        long[] lowHist = new long[LOW_BUCKETS];
+        for (SparseActs c : blocks) {
+            CpuFloatBuf val = CpuDevice.fb(c.val());
+            int n = CpuDevice.ia(c.rowPtr())[c.batch()];
+            for (int e = 0; e < n; e++) {
+                float v = val.get(e);
+                int key = Float.floatToRawIntBits(v);
+                if (v > 0 && key >>> 16 == hb) {
+                    lowHist[key & 0xffff]++;
+                }
+            }
+        }
+        int lb = LOW_BUCKETS - 1;
+        while (above + lowHist[lb] < r) {
+            above += lowHist[lb];
+            lb--;
+        }
+        int t = (hb << 16) | lb;
+        long need = r - above; // entries equal to T that are kept, in position order
+        int[] idx = CpuDevice.ia(out.idx());
+        CpuFloatBuf outVal = CpuDevice.fb(out.val());
+        int kept = 0;
+        int row = 0;
+        rowPtr[0] = 0;
+        for (SparseActs c : blocks) {
+            int[] ptr = CpuDevice.ia(c.rowPtr());
+            int[] cIdx = CpuDevice.ia(c.idx());
+            CpuFloatBuf val = CpuDevice.fb(c.val());
+            for (int b = 0; b < c.batch(); b++, row++) {
+                for (int e = ptr[b]; e < ptr[b + 1]; e++) {
+                    float v = val.get(e);
+                    int key = Float.floatToRawIntBits(v);
+                    if (v > 0 && (key > t || (key == t && need-- > 0))) {
+                        idx[kept] = cIdx[e];
+                        outVal.put(kept, v);
+                        kept++;
+                    }
+                }
+                rowPtr[row + 1] = kept;
+            }
+        }
+        minKept.put(0, Float.intBitsToFloat(t));
+        return r;
+    }
+
     private static long[] merge(long[][] parts, int n) {
         long[] out = new long[n];
         for (long[] p : parts) {

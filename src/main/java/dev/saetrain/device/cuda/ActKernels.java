@@ -54,6 +54,12 @@ final class ActKernels {
     /** pre, batch, nLatents, state, rowPtr, takeEq, idx, val. */
     static final KernelSpec BATCH_TOPK_FILL = KernelSpec.of(ACT, "batch_topk_fill", PTR, I32, I32, PTR, PTR, PTR, PTR,
             PTR);
+    /** candRowPtr, candVal, rows, firstRow, state, gt, eq (batchTopkMerge: one block of candidates). */
+    static final KernelSpec BATCH_TOPK_MERGE_ROW_COUNTS = KernelSpec.of(ACT, "batch_topk_merge_row_counts", PTR, PTR,
+            I32, I32, PTR, PTR, PTR);
+    /** candRowPtr, candIdx, candVal, rows, firstRow, state, rowPtr, takeEq, idx, val. */
+    static final KernelSpec BATCH_TOPK_MERGE_FILL = KernelSpec.of(ACT, "batch_topk_merge_fill", PTR, PTR, PTR, I32,
+            I32, PTR, PTR, PTR, PTR, PTR);
 
     // sparse.cu
     /** rowPtr, idx, val, wDec, bDec, target, batch, dIn, xHat, err, rowSse (f64). */
@@ -109,7 +115,8 @@ final class ActKernels {
     static final List<KernelSpec> ALL = List.of(
             TOPK_SELECT, TOPK_COUNT_CANDIDATES, COMPACT_COUNT, ROW_PTR_SCAN, COMPACT_FILL, GATED_FILL, GATE_SUMS,
             DENSE_FIRES, RECORD_FIRES, JUMP_RELU_DENSE, GATED_DENSE, BATCH_TOPK_HIST, BATCH_TOPK_SELECT,
-            BATCH_TOPK_ROW_COUNTS, BATCH_TOPK_ROW_PTR, BATCH_TOPK_FILL,
+            BATCH_TOPK_ROW_COUNTS, BATCH_TOPK_ROW_PTR, BATCH_TOPK_FILL, BATCH_TOPK_MERGE_ROW_COUNTS,
+            BATCH_TOPK_MERGE_FILL,
             SPARSE_DECODE, SUM_ROWS_DOUBLE, BROADCAST_ROWS, RESIDUAL_SSE, MATRYOSHKA_DECODE, ENTRY_ROWS, LATENT_COUNT,
             LATENT_START_SCAN, LATENT_SCATTER, ENTRY_GRAD, LATENT_ACCUMULATE, DENSE_BACKWARD_MASK, FILL_FLAGS,
             JUMP_RELU_THRESHOLD_HITS, JUMP_RELU_THRESHOLD_FINISH, GATED_SPARSE_BACKWARD, GATED_SUMS_FINISH,

@@ -215,6 +215,62 @@ public final class CudaActivationOps implements AutoCloseable {
         return scratch.readLong(state, 0);
     }
 
+    /**
+     * See {@link BatchTopkOps#batchTopkMerge}: {@link #batchTopk}'s radix select over the blocks' candidate values
+     * (each pass's histogram adds every block's), then its row counts and fill over each block's CSR rows, the ties
+     * at T handed out in row order over the whole batch. Reads each block's entry count (a word per block).
+     */
+    public long batchTopkMerge(SparseActs[] blocks, long kTotal, SparseActs out, FloatBuf minKept) {
+        if (kTotal > out.capacity()) {
+            throw new IllegalArgumentException("batchTopkMerge keeps up to " + kTotal + " entries, out holds "
+                    + out.capacity());
+        }
+        int batch = 0;
+        long[] entries = new long[blocks.length];
+        int[] w = new int[1];
+        for (int j = 0; j < blocks.length; j++) {
+            SparseActs c = blocks[j];
+            requirePositive("batchTopkMerge", "block rows", c.batch());
+            requireSize("batchTopkMerge", "block rowPtr", c.rowPtr(), c.batch() + 1L);
+            rt.downloadInt((CudaIntBuf) c.rowPtr(), c.batch(), w, 0, 1);
+            entries[j] = w[0];
+            batch += c.batch();
+        }
+        if (batch != out.batch()) {
+            throw new IllegalArgumentException("batchTopkMerge: the blocks hold " + batch + " rows, out "
+                    + out.batch());
+        }
+        requireSize("batchTopkMerge", "minKept", minKept, 1);
+        requireSize("batchTopkMerge", "out.rowPtr", out.rowPtr(), batch + 1L);
+        CudaIntBuf state = scratch.words64("btkState", 4);
+        for (int pass = 0; pass < 3; pass++) {
+            CudaIntBuf hist = scratch.zeroed64("btkHist", RADIX_BUCKETS);
+            for (int j = 0; j < blocks.length; j++) {
+                if (entries[j] > 0) {
+                    rt.launch(BATCH_TOPK_HIST, stream(entries[j]), 1, BLOCK, 0, blocks[j].val(), entries[j], pass,
+                            state, hist);
+                }
+            }
+            rt.launch(BATCH_TOPK_SELECT, 1, 1, 32, 0, hist, pass, Math.max(0, kTotal), state, minKept);
+        }
+        CudaIntBuf gt = scratch.ints("rowCount", batch);
+        CudaIntBuf eq = scratch.ints("rowAux", batch);
+        int first = 0;
+        for (SparseActs c : blocks) {
+            rt.launch(BATCH_TOPK_MERGE_ROW_COUNTS, c.batch(), 1, BLOCK, 0, c.rowPtr(), c.val(), c.batch(), first,
+                    state, gt, eq);
+            first += c.batch();
+        }
+        rt.launch(BATCH_TOPK_ROW_PTR, 1, 1, SCAN_BLOCK, 0, gt, eq, batch, state, out.rowPtr());
+        first = 0;
+        for (SparseActs c : blocks) {
+            rt.launch(BATCH_TOPK_MERGE_FILL, c.batch(), 1, BLOCK, 0, c.rowPtr(), c.idx(), c.val(), c.batch(), first,
+                    state, out.rowPtr(), eq, out.idx(), out.val());
+            first += c.batch();
+        }
+        return scratch.readLong(state, 0);
+    }
+
     /** See {@link JumpReluOps#jumpReluSparse}. */
     public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, int batch, int nLatents, SparseActs out) {
         requireSize("jumpReluSparse", "threshold", threshold, nLatents);

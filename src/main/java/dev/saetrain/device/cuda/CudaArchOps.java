@@ -28,6 +28,11 @@ final class CudaArchOps implements JumpReluOps, GatedOps, MatryoshkaOps, BatchTo
     }
 
     @Override
+    public long batchTopkMerge(SparseActs[] blocks, long kTotal, SparseActs out, FloatBuf minKept) {
+        return act.batchTopkMerge(blocks, kTotal, out, minKept);
+    }
+
+    @Override
     public long jumpReluSparse(FloatBuf pre, FloatBuf threshold, StepShape shape, SparseActs out) {
         return act.jumpReluSparse(pre, threshold, shape.batch(), shape.nLatents(), out);
     }

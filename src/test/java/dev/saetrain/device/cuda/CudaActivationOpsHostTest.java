@@ -40,7 +40,7 @@ class CudaActivationOpsHostTest {
         return new SparseActs(i(B + 1), i(capacity), f(capacity), f(capacity), B, capacity);
     }
 
-    /** Runs every one of the 21 ops once with buffers of the right sizes. */
+    /** Runs every one of the 22 ops once with buffers of the right sizes. */
     private void runAll(CudaActivationOps ops) {
         int[] ends = {3, M};
         SparseActs a = acts(CAP);
@@ -59,6 +59,10 @@ class CudaActivationOpsHostTest {
         ops.denseBackward(f(B * M), f(B * D), 0.5f, f(M * D), null, f(B * D), B, D, M, f(B * M), f(M * D), i(M),
                 f(M * D), i(M), f(M), false);
         ops.batchTopk(f(B * M), B, M, 6, a, f(1));
+        rt.cannedInts.add(new int[] {4}); // the two blocks' entry counts
+        rt.cannedInts.add(new int[] {3});
+        ops.batchTopkMerge(new SparseActs[] {new SparseActs(i(3), i(6), f(6), f(6), 2, 6),
+                new SparseActs(i(2), i(6), f(6), f(6), 1, 6)}, 6, a, f(1));
         ops.jumpReluSparse(f(B * M), f(M), B, M, a);
         ops.jumpReluDense(f(B * M), f(M), B, M, f(B * M));
         ops.jumpReluThresholdBackward(f(B * M), f(M), f(B * D), 0.5f, f(M * D), 0.01f, 0.1f, B, D, M, f(M));
