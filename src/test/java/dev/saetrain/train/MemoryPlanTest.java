@@ -110,9 +110,9 @@ class MemoryPlanTest {
         assertTrue(plan.table().contains("x64-k4"), plan.table());
     }
 
-    /** d = 768 x256 at batch 4096 (3.2 GB of pre-activations): topk's are counted and logged as row blocks. */
+    /** d = 768 x256 at batch 4096 (3.2 GB of pre-activations): every architecture's are counted and logged as row blocks. */
     @Test
-    void countsAndLogsTopksPreActivationsInRowBlocks() {
+    void countsAndLogsPreActivationsInRowBlocks() {
         SaeConfig wide = SaeConfig.topk(768, 256, 32);
         SaeConfig narrow = SaeConfig.topk(768, 8, 32);
         MemoryPlan plan = new MemoryPlan(List.of(narrow, wide), 4096, 0, SparseSwitch.MEASURED_ON_CPU);
@@ -122,12 +122,15 @@ class MemoryPlanTest {
         assertTrue(plan.table().contains(wide.name() + ": pre-activations in blocks of " + rows + " of the batch's 4096"),
                 plan.table());
         assertFalse(plan.table().contains(narrow.name() + ": pre-activations"), plan.table());
-        // An architecture that needs the whole matrix says so, and why.
-        SaeConfig gated = SaeConfig.gated(768, 256, 1);
-        MemoryPlan gatedPlan = new MemoryPlan(List.of(gated), 4096, 0, SparseSwitch.MEASURED_ON_CPU);
-        assertEquals(4096, gatedPlan.lines().get(0).preRows());
-        assertTrue(gatedPlan.table().contains(gated.name() + ": pre-activations whole (3.0 GiB), not in row blocks: its dense"),
-                gatedPlan.table());
+        // Every architecture holds them in the same blocks.
+        for (SaeConfig other : List.of(SaeConfig.batchTopk(768, 256, 32), SaeConfig.matryoshka(768, 256, 32),
+                SaeConfig.relu(768, 256, 1), SaeConfig.relu2023(768, 256, 1), SaeConfig.jumpRelu(768, 256, 1),
+                SaeConfig.gated(768, 256, 1))) {
+            MemoryPlan otherPlan = new MemoryPlan(List.of(other), 4096, 0, SparseSwitch.MEASURED_ON_CPU);
+            assertEquals(rows, otherPlan.lines().get(0).preRows(), other.name());
+            assertTrue(otherPlan.table().contains(other.name() + ": pre-activations in blocks of " + rows),
+                    otherPlan.table());
+        }
         // The whole matrix would be 3 GiB; the block is at most 1 GiB, and the plan counts the block.
         long whole = 4L * 4096 * wide.nLatents();
         assertTrue(plan.lines().get(1).need().bufferBytes() < whole, "buffers below the whole pre-activations alone");
