@@ -7,8 +7,8 @@ import dev.saetrain.device.StepShape;
 
 /**
  * The batch as consecutive blocks of at most {@link SharedParts#preRows} rows, for a step that encodes and selects
- * one block at a time into the [preRows, m] pre-activations (topk: a row's selection reads that row alone). Block j
- * holds rows [first(j), first(j) + rows(j)); the last block may be shorter. Its [B, cols] buffers are seen per block
+ * one block at a time into the [preRows, m] pre-activations (every architecture does, when the whole matrix would pass
+ * the block cap; docs/design.md, "Pre-activations in row blocks"). Block j holds rows [first(j), first(j) + rows(j)); the last block may be shorter. Its [B, cols] buffers are seen per block
  * through {@link Device#floatView} (no copy); its sparse activations are one {@link SparseActs} per block, so that
  * every op of the block takes the block's own shape.
  */
