@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.SafetensorsWriter;
 import dev.saetrain.io.Tensor;
@@ -129,27 +130,37 @@ public final class DictionaryExport {
         }
     }
 
-    /** sparsify's tensors for TopK weights {@code w}. */
+    /**
+     * sparsify's tensors for TopK weights {@code w}: encoder.weight is W_enc transposed, [m, d] (a paged copy, so
+     * d * m may pass 2^31), and without apply_b_dec_to_input encoder.bias folds in b_dec W_enc.
+     */
     static Map<String, Tensor> sparsifyTensors(SaeWeights w) {
         SaeConfig c = w.config();
         int d = c.dIn();
         int m = c.nLatents();
-        float[] encT = new float[m * d];
-        float[] bias = new float[m];
+        HostMatrix wEnc = w.wEnc();
+        double[] b = new double[m];
         for (int i = 0; i < m; i++) {
-            double b = w.bEnc()[i];
+            b[i] = w.bEnc()[i];
+        }
+        if (!c.applyBDecToInput()) {
             for (int j = 0; j < d; j++) {
-                encT[i * d + j] = w.wEnc()[j * m + i];
-                if (!c.applyBDecToInput()) {
-                    b += (double) w.bDec()[j] * w.wEnc()[j * m + i];
+                float[] row = wEnc.page(j);
+                int o = wEnc.offset(j);
+                double bj = w.bDec()[j];
+                for (int i = 0; i < m; i++) {
+                    b[i] += bj * row[o + i];
                 }
             }
-            bias[i] = (float) b;
+        }
+        float[] bias = new float[m];
+        for (int i = 0; i < m; i++) {
+            bias[i] = (float) b[i];
         }
         Map<String, Tensor> t = new LinkedHashMap<>();
-        t.put("encoder.weight", Tensor.f32(encT, m, d));
+        t.put("encoder.weight", Tensor.f32(wEnc.transpose()));
         t.put("encoder.bias", Tensor.f32(bias, m));
-        t.put("W_dec", Tensor.f32(w.wDec(), m, d));
+        t.put("W_dec", Tensor.f32(w.wDec()));
         t.put("b_dec", Tensor.f32(w.bDec(), d));
         return t;
     }
@@ -177,8 +188,8 @@ public final class DictionaryExport {
         SaeWeights w = sae.weights();
         int d = w.config().dIn();
         int m = w.config().nLatents();
-        NpyWriter.write(dir.resolve("W_enc.npy"), Tensor.f32(w.wEnc(), d, m));
-        NpyWriter.write(dir.resolve("W_dec.npy"), Tensor.f32(w.wDec(), m, d));
+        NpyWriter.write(dir.resolve("W_enc.npy"), Tensor.f32(w.wEnc()));
+        NpyWriter.write(dir.resolve("W_dec.npy"), Tensor.f32(w.wDec()));
         NpyWriter.write(dir.resolve(w.config().arch().encoderBiasName() + ".npy"), Tensor.f32(w.bEnc(), m));
         NpyWriter.write(dir.resolve("b_dec.npy"), Tensor.f32(w.bDec(), d));
         for (Map.Entry<String, float[]> e : w.extras().entrySet()) {
