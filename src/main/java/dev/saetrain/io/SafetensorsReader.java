@@ -205,7 +205,14 @@ public final class SafetensorsReader {
         return new Entry(name, dtypeName, shape, base + begin, base + end);
     }
 
-    private static Tensor tensor(Path file, FileChannel ch, Entry e) throws IOException {
+    /**
+     * Reads the one tensor {@code e} of {@code file} (open as {@code ch}, its header from {@link #header}), as
+     * {@link #read} would.
+     */
+    public static Tensor tensor(Path file, FileChannel ch, Entry e) throws IOException {
+        if (e.dtype() == null) {
+            requireKnownDtypes(file, new Header(List.of(e), Map.of()));
+        }
         long n = e.numel();
         DType dtype = e.dtype();
         boolean floating = dtype == DType.F32 || dtype == DType.F16 || dtype == DType.BF16;

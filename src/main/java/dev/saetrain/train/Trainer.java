@@ -395,10 +395,12 @@ public final class Trainer {
             m.diverge(saved.divergence());
             return;
         }
-        SaeStateFile.Loaded t = SaeStateFile.read(SaeStateFile.path(dir, m.name()), m.config);
-        m.engine().restore(new EngineState(t.floats(), t.ints(), saved.engineStep(), saved.lastDensity()));
-        m.firing.restore(new FiringTracker.Counts(t.firingAll(), t.firingLate(), saved.firingRows()[0],
-                saved.firingRows()[1]));
+        try (SaeStateFile.Loaded t = SaeStateFile.read(SaeStateFile.path(dir, m.name()), m.config)) {
+            m.engine().restore(new EngineState(t.floats(), t.ints(), saved.engineStep(), saved.lastDensity(),
+                    t.matrices()));
+            m.firing.restore(new FiringTracker.Counts(t.firingAll(), t.firingLate(), saved.firingRows()[0],
+                    saved.firingRows()[1]));
+        }
         m.restoreInterval(saved.interval());
     }
 

@@ -196,10 +196,11 @@ class ResumeTest {
         Path fin = run.resolve("checkpoints/step-46");
         Checkpoint ck = Checkpoint.read(fin);
         assertEquals(20, ck.saes().get(1).divergence().lastGoodStep());
-        SaeStateFile.Loaded kept = SaeStateFile.read(SaeStateFile.path(fin, "x4-k4"), fam.get(1));
-        for (var e : kept.floats().entrySet()) {
-            for (float v : e.getValue()) {
-                assertTrue(Float.isFinite(v), "kept last good state holds a non-finite " + e.getKey());
+        try (SaeStateFile.Loaded kept = SaeStateFile.read(SaeStateFile.path(fin, "x4-k4"), fam.get(1))) {
+            for (var e : kept.allFloats().entrySet()) {
+                for (float v : e.getValue()) {
+                    assertTrue(Float.isFinite(v), "kept last good state holds a non-finite " + e.getKey());
+                }
             }
         }
         assertTrue(Files.isDirectory(run.resolve("checkpoints/step-40")));
