@@ -73,6 +73,25 @@ class CheckpointStoreTest {
     }
 
     @Test
+    void matricesStreamBackAcrossChunkBoundaries() throws IOException {
+        // [1088, 64] = 69632 floats per matrix: the restore streams each in chunks of 65536, the second one partial.
+        SaeConfig cfg = SaeConfig.topk(64, 17, 8);
+        try (CpuDevice dev = new CpuDevice(1);
+             Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[64]), 4, 100)) {
+            EngineState s = randomState(e, 5);
+            Path f = tmp.resolve("big.safetensors");
+            SaeStateFile.write(f, cfg, s, new FiringTracker.Counts(new long[1088], new long[1088], 0, 0));
+            e.restore(randomState(e, 6));
+            try (SaeStateFile.Loaded l = SaeStateFile.read(f, cfg)) {
+                assertEquals(69632, l.matrices().get("W_dec.adam_v").length());
+                e.restore(new EngineState(l.floats(), l.ints(), 17, 0.0123456789, l.matrices()));
+            }
+            EngineState again = e.snapshot();
+            s.floats().forEach((k, v) -> assertArrayEquals(v, again.floats().get(k), k));
+        }
+    }
+
+    @Test
     void checkpointJsonRoundTripsEveryScalar() throws IOException {
         IntervalStats iv = new IntervalStats();
         iv.steps = 3;
