@@ -101,8 +101,9 @@ public final class DictionaryExport {
                 case SAELENS -> {
                     for (String f : List.of(SaeLensWriter.CFG_FILE, SaeLensWriter.WEIGHTS_FILE, SaeLensWriter.SPARSITY_FILE)) {
                         if (Files.isRegularFile(saeDir.resolve(f))) {
-                            byte[] bytes = Files.readAllBytes(saeDir.resolve(f));
-                            AtomicFiles.write(staging.resolve(f), out -> out.write(bytes));
+                            // Streamed: the weights file may pass the 2 GiB a byte[] holds.
+                            Path src = saeDir.resolve(f);
+                            AtomicFiles.write(staging.resolve(f), out -> Files.copy(src, out));
                         }
                     }
                 }

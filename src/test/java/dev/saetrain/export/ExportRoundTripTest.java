@@ -115,6 +115,38 @@ class ExportRoundTripTest {
         }
     }
 
+    @Test
+    void dictionariesReadInPagesExportTheBytesOfWholeOnes() throws IOException {
+        // Read back in pages of 50 floats (W_enc [24, 60]: one row a page; W_dec [60, 24]: two rows a page), as a
+        // dictionary past 2^31 elements is: every format's files are the bytes the whole matrices give.
+        SaeConfig cfg = SaeConfig.topk(D, 2, 5).withNLatents(M);
+        cfg = new SaeConfig(cfg.arch(), D, M, 5, 0, false); // b_dec folded into sparsify's encoder bias
+        Path dir = tmp.resolve("paged-src");
+        SaeLensWriter.write(dir, trained(cfg, 44).foldScale(C), new double[M], ExportInfo.minimal("r", "dev", 1, C));
+        for (DictionaryExport.Format f : DictionaryExport.Format.values()) {
+            Path whole = tmp.resolve("whole-" + f);
+            DictionaryExport.export(dir, f, whole);
+            Path paged = tmp.resolve("paged-" + f);
+            String old = System.setProperty(HostMatrix.PAGE_PROPERTY, "50");
+            try {
+                assertEquals(24, SaeLensReader.read(dir).weights().wEnc().pageCount());
+                DictionaryExport.export(dir, f, paged);
+            } finally {
+                if (old == null) {
+                    System.clearProperty(HostMatrix.PAGE_PROPERTY);
+                } else {
+                    System.setProperty(HostMatrix.PAGE_PROPERTY, old);
+                }
+            }
+            try (var files = java.nio.file.Files.list(whole)) {
+                for (Path w : files.toList()) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(w),
+                            java.nio.file.Files.readAllBytes(paged.resolve(w.getFileName())), f + " " + w.getFileName());
+                }
+            }
+        }
+    }
+
     private static void checkForward(SaeWeights trained, ExportedSae sae, String what) {
         SplittableRandom rng = new SplittableRandom(5);
         int fired = 0;
