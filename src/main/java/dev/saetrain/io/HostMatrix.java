@@ -50,10 +50,21 @@ public final class HostMatrix {
         this.rowsPerPage = rowsPerPage;
         int count = rows == 0 ? 0 : (rows - 1) / rowsPerPage + 1;
         this.pages = new float[count][];
-        for (int p = 0; p < count; p++) {
-            pages[p] = new float[Math.multiplyExact(Math.min(rowsPerPage, rows - p * rowsPerPage), cols)];
+        try {
+            for (int p = 0; p < count; p++) {
+                pages[p] = new float[Math.multiplyExact(Math.min(rowsPerPage, rows - p * rowsPerPage), cols)];
+            }
+        } catch (OutOfMemoryError e) {
+            // The pages allocated so far become garbage with this object; nothing else was touched.
+            throw new UsageException(String.format(java.util.Locale.ROOT, "the Java heap (max %.1f GiB) cannot hold a "
+                    + "[%d, %d] fp32 matrix (%.1f GiB; the trainer holds W_enc and W_dec of one SAE on the host while "
+                    + "it initialises or exports it); raise the heap limit, e.g. JAVA_OPTS=-Xmx%dg",
+                    Runtime.getRuntime().maxMemory() / GIB, rows, cols, size() * 4.0 / GIB,
+                    (long) Math.ceil(Runtime.getRuntime().maxMemory() / GIB + 2 * size() * 4.0 / GIB)), e);
         }
     }
+
+    private static final double GIB = 1L << 30;
 
     private HostMatrix(int rows, int cols, int rowsPerPage, float[][] pages) {
         this.rows = rows;

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.saetrain.error.UsageException;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -102,6 +104,15 @@ class HostMatrixTest {
         }
         assertEquals(HostMatrix.PAGE_FLOATS, HostMatrix.pageFloats());
         assertEquals(1 << 16, HostMatrix.rowsPerPage(4096, HostMatrix.PAGE_FLOATS), "d = 4096: 65536 rows a page");
+    }
+
+    @Test
+    void aMatrixTheHeapCannotHoldIsRefusedNamingTheFix() {
+        // One page of 2^31 - 9 floats (8 GiB): refused by the JVM before any memory is touched when the heap is smaller.
+        assumeTrue(Runtime.getRuntime().maxMemory() < 4L * HostMatrix.MAX_ARRAY, "the heap holds 8 GiB");
+        UsageException e = assertThrows(UsageException.class, () -> new HostMatrix(1, HostMatrix.MAX_ARRAY, 1));
+        assertTrue(e.getMessage().contains("cannot hold a [1, 2147483639] fp32 matrix (8.0 GiB")
+                && e.getMessage().contains("JAVA_OPTS=-Xmx"), e.getMessage());
     }
 
     static void restore(String old) {
