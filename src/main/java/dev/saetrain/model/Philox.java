@@ -64,11 +64,19 @@ public final class Philox {
      * continuing where the last ended).
      */
     public static void fillNormal(long seed, long stream, long first, float[] out) {
+        fillNormal(seed, stream, first, out, 0, out.length);
+    }
+
+    /**
+     * Fills out[off, off + n) with elements {@code first .. first + n} of the sequence of {@link #fillNormal(long,
+     * long, float[])}: any range on its own (a matrix's rows are drawn in parallel, each from its own offset).
+     */
+    public static void fillNormal(long seed, long stream, long first, float[] out, int off, int n) {
         int[] w = new int[4];
         long pairAt = -1; // the pair (elements 2p, 2p + 1) whose r and t are held
         double r = 0;
         double t = 0;
-        for (int i = 0; i < out.length; i++) {
+        for (int i = 0; i < n; i++) {
             long e = first + i;
             if (e >>> 1 != pairAt) {
                 pairAt = e >>> 1;
@@ -77,7 +85,7 @@ public final class Philox {
                 r = Math.sqrt(-2.0 * Math.log(uniformOpen0(w[2 * pair])));
                 t = 2.0 * Math.PI * uniformOpen0(w[2 * pair + 1]);
             }
-            out[i] = (float) ((e & 1) == 0 ? r * Math.cos(t) : r * Math.sin(t));
+            out[off + i] = (float) ((e & 1) == 0 ? r * Math.cos(t) : r * Math.sin(t));
         }
     }
 

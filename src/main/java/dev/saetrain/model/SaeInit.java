@@ -28,24 +28,20 @@ public final class SaeInit {
     }
 
     /**
-     * Initial weights (SAELens orientation) for {@code cfg} from {@code seed}, with b_dec = {@code bDec}. The
-     * decoder is drawn a page at a time from the one Philox stream (page p continues where page p - 1 ended), so the
-     * weights are the same whatever the pages' size, and no matrix is ever one array.
+     * Initial weights (SAELens orientation) for {@code cfg} from {@code seed}, with b_dec = {@code bDec}. Decoder row
+     * i is elements [i d, (i + 1) d) of the one Philox sequence, drawn and normalised on its own, so the rows are
+     * drawn in parallel and the weights are the same whatever the threads or the host matrix's pages (no matrix is
+     * ever one array: d_in * n_latents may pass 2^31).
      */
     public static SaeWeights initial(SaeConfig cfg, long seed, float[] bDec) {
         int d = cfg.dIn();
         int m = cfg.nLatents();
         HostMatrix wDec = new HostMatrix(m, d);
         double target = decoderNorm(cfg);
-        long drawn = 0;
-        for (int r0 = 0; r0 < m; r0 += wDec.rowsPerPage()) {
-            float[] page = wDec.page(r0);
-            Philox.fillNormal(seed, STREAM_W_DEC, drawn, page);
-            drawn += page.length;
-        }
-        for (int i = 0; i < m; i++) {
+        java.util.stream.IntStream.range(0, m).parallel().forEach(i -> {
             float[] row = wDec.page(i);
             int o = wDec.offset(i);
+            Philox.fillNormal(seed, STREAM_W_DEC, (long) i * d, row, o, d);
             double s = 0;
             for (int j = 0; j < d; j++) {
                 s += (double) row[o + j] * row[o + j];
@@ -54,7 +50,7 @@ public final class SaeInit {
             for (int j = 0; j < d; j++) {
                 row[o + j] = (float) (row[o + j] * f);
             }
-        }
+        });
         HostMatrix wEnc = wDec.transpose();
         if (cfg.arch().exportsThreshold()) {
             float[] threshold = new float[m];
