@@ -221,6 +221,24 @@ public final class HostMatrix {
     }
 
     /**
+     * Columns [c0, c0 + n) as rows of the transpose: dst[k * rows + r] = this[r, c0 + k] (dst [n, rows]); one pass over
+     * our rows, reading a strip of each. How a transpose is streamed to a file without a second matrix.
+     */
+    public void transposedRows(int c0, int n, float[] dst) {
+        if (c0 < 0 || n < 0 || c0 + n > cols || (long) n * rows > dst.length) {
+            throw new IndexOutOfBoundsException("columns [" + c0 + ", " + (c0 + n) + ") of a [" + rows + ", " + cols
+                    + "] matrix into " + dst.length + " floats");
+        }
+        for (int r = 0; r < rows; r++) {
+            float[] src = page(r);
+            int so = offset(r) + c0;
+            for (int k = 0; k < n; k++) {
+                dst[k * rows + r] = src[so + k];
+            }
+        }
+    }
+
+    /**
      * The elements as one array, for {@code what}, which needs the whole matrix in one: the page itself when there is
      * one (not a copy), else a copy. Throws a {@link UsageException} naming {@code what} when the matrix holds more
      * than a Java array.

@@ -73,6 +73,18 @@ class HostMatrixTest {
                 }
             }
             assertTrue(t.transpose().contentEquals(h));
+            for (int c0 = 0; c0 < cols; c0++) {
+                for (int n = 0; c0 + n <= cols; n++) {
+                    float[] strip = new float[n * rows + 1];
+                    h.transposedRows(c0, n, strip);
+                    for (int k = 0; k < n; k++) {
+                        for (int r = 0; r < rows; r++) {
+                            assertEquals(t.get(c0 + k, r), strip[k * rows + r], 0);
+                        }
+                    }
+                    assertEquals(0f, strip[n * rows], "nothing past n rows");
+                }
+            }
         } finally {
             restore(old);
         }
