@@ -91,21 +91,26 @@ public record Unembedding(int dIn, int vocab, int blockCols, FloatBuffer[] block
 
     /** Reads W_U for an SAE of width {@code dIn}; {@code key} picks the safetensors tensor (may be null). */
     public static Unembedding load(Path file, int dIn, String key) throws IOException {
+        return load(file, dIn, key, MAX_BLOCK_FLOATS);
+    }
+
+    /** {@link #load(Path, int, String)} in blocks of at most {@code blockFloats} floats (tests cross blocks). */
+    static Unembedding load(Path file, int dIn, String key, long blockFloats) throws IOException {
         String problem = dev.saetrain.io.InputFiles.problem(file);
         if (problem != null) {
             throw new BadInputException(file, problem + "; give the unembedding W_U as a .npy or .safetensors file");
         }
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".npy")) {
-            return fromNpy(file, dIn);
+            return fromNpy(file, dIn, blockFloats);
         }
         if (name.endsWith(".safetensors")) {
-            return fromSafetensors(file, dIn, key);
+            return fromSafetensors(file, dIn, key, blockFloats);
         }
         throw new BadInputException(file, "unknown format: the unembedding must be a .npy or .safetensors file");
     }
 
-    private static Unembedding fromNpy(Path file, int dIn) {
+    private static Unembedding fromNpy(Path file, int dIn, long blockFloats) {
         Shard s = Shard.open(file);
         if (s.layout().shape().length != 2) {
             throw new BadInputException(file, "W_U must be 2-D [d, vocab], got shape "
@@ -115,7 +120,7 @@ public record Unembedding(int dIn, int vocab, int blockCols, FloatBuffer[] block
         int cols = s.dIn();
         boolean transposed = orientation(file, rows, cols, dIn);
         int vocab = (int) (transposed ? rows : cols);
-        Unembedding out = empty(dIn, vocab, MAX_BLOCK_FLOATS, file);
+        Unembedding out = empty(dIn, vocab, blockFloats, file);
         float[] row = new float[cols];
         for (long r = 0; r < rows; r++) {
             s.readRows(r, 1, 1f, row, 0);
@@ -131,7 +136,7 @@ public record Unembedding(int dIn, int vocab, int blockCols, FloatBuffer[] block
         return out;
     }
 
-    private static Unembedding fromSafetensors(Path file, int dIn, String key) throws IOException {
+    private static Unembedding fromSafetensors(Path file, int dIn, String key, long blockFloats) throws IOException {
         Map<String, Tensor> tensors;
         try {
             tensors = SafetensorsReader.read(file).tensors();
@@ -160,7 +165,7 @@ public record Unembedding(int dIn, int vocab, int blockCols, FloatBuffer[] block
         boolean transposed = orientation(file, rows, cols, dIn);
         int vocab = (int) (transposed ? rows : cols);
         HostMatrix data = t.matrix();
-        Unembedding out = empty(dIn, vocab, MAX_BLOCK_FLOATS, file);
+        Unembedding out = empty(dIn, vocab, blockFloats, file);
         for (int r = 0; r < rows; r++) {
             float[] page = data.page(r);
             int o = data.offset(r);

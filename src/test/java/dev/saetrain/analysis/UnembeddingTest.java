@@ -62,4 +62,31 @@ class UnembeddingTest {
         BadInputException e2 = assertThrows(BadInputException.class, () -> Unembedding.load(g, 3, null));
         assertTrue(e2.settings().contains(Setting.UNEMBED_KEY), e2.getMessage());
     }
+
+    @Test
+    void everyLayoutAndFormatFillsColumnBlocks() throws Exception {
+        // W_U [3, 11] in blocks of 4 columns (the last of 3): stored as [d, vocab] and as [vocab, d], in npy and
+        // safetensors, each element lands in its block.
+        float[] dv = matrix(3, 11);
+        float[] vd = new float[33];
+        for (int j = 0; j < 3; j++) {
+            for (int v = 0; v < 11; v++) {
+                vd[v * 3 + j] = dv[j * 11 + v];
+            }
+        }
+        NpyWriter.write(tmp.resolve("dv.npy"), Tensor.f32(dv, 3, 11));
+        NpyWriter.write(tmp.resolve("vd.npy"), Tensor.f32(vd, 11, 3));
+        SafetensorsWriter.write(tmp.resolve("dv.safetensors"), Map.of("W_U", Tensor.f32(dv, 3, 11)), Map.of());
+        SafetensorsWriter.write(tmp.resolve("vd.safetensors"), Map.of("W_U", Tensor.f32(vd, 11, 3)), Map.of());
+        for (String f : new String[] {"dv.npy", "vd.npy", "dv.safetensors", "vd.safetensors"}) {
+            Unembedding u = Unembedding.load(tmp.resolve(f), 3, null, 12);
+            assertEquals(3, u.blocks().length, f);
+            assertEquals(4, u.blockCols(), f);
+            for (int j = 0; j < 3; j++) {
+                for (int v = 0; v < 11; v++) {
+                    assertEquals(dv[j * 11 + v], u.get(j, v), 0, f + " [" + j + ", " + v + "]");
+                }
+            }
+        }
+    }
 }
