@@ -58,7 +58,8 @@ public final class HostMatrix {
             // The pages allocated so far become garbage with this object; nothing else was touched.
             throw new UsageException(String.format(java.util.Locale.ROOT, "the Java heap (max %.1f GiB) cannot hold a "
                     + "[%d, %d] fp32 matrix (%.1f GiB; the trainer holds W_enc and W_dec of one SAE on the host while "
-                    + "it initialises or exports it); raise the heap limit, e.g. JAVA_OPTS=-Xmx%dg",
+                    + "it initialises or exports it); raise the heap limit: java -Xmx%dg -jar ..., or "
+                    + "JAVA_OPTS=-Xmx%<dg for bin/sae-train",
                     Runtime.getRuntime().maxMemory() / GIB, rows, cols, size() * 4.0 / GIB,
                     (long) Math.ceil(Runtime.getRuntime().maxMemory() / GIB + 2 * size() * 4.0 / GIB)), e);
         }

@@ -124,7 +124,7 @@ class HostMatrixTest {
         assumeTrue(Runtime.getRuntime().maxMemory() < 4L * HostMatrix.MAX_ARRAY, "the heap holds 8 GiB");
         UsageException e = assertThrows(UsageException.class, () -> new HostMatrix(1, HostMatrix.MAX_ARRAY, 1));
         assertTrue(e.getMessage().contains("cannot hold a [1, 2147483639] fp32 matrix (8.0 GiB")
-                && e.getMessage().contains("JAVA_OPTS=-Xmx"), e.getMessage());
+                && e.getMessage().contains("java -Xmx") && e.getMessage().contains("JAVA_OPTS=-Xmx"), e.getMessage());
     }
 
     static void restore(String old) {
