@@ -7,6 +7,7 @@ import static dev.saetrain.error.Setting.SHARDS;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.export.SaeLensReader;
+import dev.saetrain.io.HostMatrix;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,13 +93,28 @@ public final class Analysis {
                 lines.add(String.format(Locale.ROOT, "%s %s: %d rows, L0 %.3g, FVU %.4g, dead %d, dense %d, ultra-low %d",
                         FeatureStats.STUDY, name, r.rows(), l0, fvu, r.dead(), r.dense(), r.ultralow()));
             }
-            DecoderGeometry.Result g = DecoderGeometry.run(name, sae.weights(), o.duplicateCos(),
-                    o.outDir().resolve(DecoderGeometry.STUDY).resolve(name));
-            lines.add(String.format(Locale.ROOT, "%s %s: mean nearest-neighbour cos %.3f, %d pairs with cos >= %.2f,"
-                            + " mean encoder/decoder cos %.3f", DecoderGeometry.STUDY, name,
-                    Distributions.mean(g.nearestCos()), g.duplicates().size(), o.duplicateCos(),
-                    Distributions.mean(g.encDecCos())));
-            if (o.groundTruth() != null) {
+            // The geometry, the recovery and the family matching compare every decoder row with every other (m^2 d
+            // products) over one array of unit rows; a decoder past a Java array (d_in * d_sae > 2^31 - 9, e.g.
+            // d_in 4096 at x128) is left out of them, named; the studies that read rows one by one still run.
+            String whole = sae.weights().wDec().size() <= HostMatrix.MAX_ARRAY ? null : String.format(Locale.ROOT,
+                    "skipped: its decoder has %d floats (d_in %d x d_sae %d), more than the %d one array holds, "
+                            + "and this study compares all rows with all rows", sae.weights().wDec().size(),
+                    sae.weights().config().dIn(), sae.weights().config().nLatents(), HostMatrix.MAX_ARRAY);
+            if (whole != null) {
+                LOG.warn("{} {}: {}", DecoderGeometry.STUDY, name, whole);
+                lines.add(DecoderGeometry.STUDY + " " + name + ": " + whole);
+            } else {
+                DecoderGeometry.Result g = DecoderGeometry.run(name, sae.weights(), o.duplicateCos(),
+                        o.outDir().resolve(DecoderGeometry.STUDY).resolve(name));
+                lines.add(String.format(Locale.ROOT, "%s %s: mean nearest-neighbour cos %.3f, %d pairs with cos >= "
+                                + "%.2f, mean encoder/decoder cos %.3f", DecoderGeometry.STUDY, name,
+                        Distributions.mean(g.nearestCos()), g.duplicates().size(), o.duplicateCos(),
+                        Distributions.mean(g.encDecCos())));
+            }
+            if (o.groundTruth() != null && whole != null) {
+                LOG.warn("{} {}: {}", FeatureRecovery.STUDY, name, whole);
+                lines.add(FeatureRecovery.STUDY + " " + name + ": " + whole);
+            } else if (o.groundTruth() != null) {
                 FeatureRecovery.Result f = FeatureRecovery.run(name, sae.weights(), o.groundTruth(),
                         o.outDir().resolve(FeatureRecovery.STUDY).resolve(name));
                 lines.add(String.format(Locale.ROOT, "%s %s: %d true features, mean max cos %.4f, %.1f %% >= 0.9,"
@@ -108,7 +124,11 @@ public final class Analysis {
             for (ExtraStudy extra : o.extraStudies()) {
                 lines.add(extra.call().run(sae, o.outDir().resolve(extra.study()).resolve(name)));
             }
-            members.add(new FamilyStudy.Member(name, sae.weights(), l0, fvu));
+            if (whole == null) {
+                members.add(new FamilyStudy.Member(name, sae.weights(), l0, fvu));
+            } else {
+                LOG.warn("{}: {} is left out: {}", FamilyStudy.STUDY, name, whole);
+            }
         }
         if (members.size() >= 2) {
             int d = members.get(0).weights().config().dIn();

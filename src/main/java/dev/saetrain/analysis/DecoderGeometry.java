@@ -49,7 +49,9 @@ public final class DecoderGeometry {
     public static Result compute(SaeWeights w, double duplicateCos) {
         int d = w.config().dIn();
         int m = w.config().nLatents();
-        double[] u = Cosines.unitRows(w.wDec(), m, d);
+        // Every decoder row against every other (m^2 d products) over one array of unit rows: a whole matrix.
+        float[] wDec = w.wDec().toArray("the decoder geometry (nearest neighbours among all decoder rows)");
+        double[] u = Cosines.unitRows(wDec, m, d);
         double[] nearestCos = new double[m];
         int[] nearest = Cosines.nearest(u, m, u, m, d, true, nearestCos);
         List<List<Pair>> perRow = IntStream.range(0, m).parallel().mapToObj(i -> {
@@ -75,11 +77,11 @@ public final class DecoderGeometry {
             double dot = 0;
             double ne = 0;
             for (int j = 0; j < d; j++) {
-                double e = w.wEnc()[j * m + i];
-                dot += e * w.wDec()[i * d + j];
+                double e = w.wEnc().get(j, i);
+                dot += e * wDec[i * d + j];
                 ne += e * e;
             }
-            decNorm[i] = Cosines.rowNorm(w.wDec(), i, d);
+            decNorm[i] = Cosines.rowNorm(wDec, i, d);
             encDec[i] = ne > 0 && decNorm[i] > 0 ? dot / (Math.sqrt(ne) * decNorm[i]) : 0;
         }
         return new Result(nearest, nearestCos, encDec, decNorm, dups, duplicateCos);

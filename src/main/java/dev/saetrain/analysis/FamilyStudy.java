@@ -89,7 +89,9 @@ public final class FamilyStudy {
         int n = members.size();
         double[][] unit = new double[n][];
         for (int i = 0; i < n; i++) {
-            unit[i] = Cosines.unitRows(members.get(i).weights().wDec(), members.get(i).nLatents(), d);
+            // Decoder rows matched across members (nearest neighbours over all rows): each a whole matrix.
+            unit[i] = Cosines.unitRows(members.get(i).weights().wDec().toArray("the family study's decoder matching ("
+                    + members.get(i).name() + ")"), members.get(i).nLatents(), d);
         }
         int[][][] nearest = new int[n][][];
         double[][][] cos = new double[n][][];

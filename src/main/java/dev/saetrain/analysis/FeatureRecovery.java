@@ -76,7 +76,9 @@ public final class FeatureRecovery {
         int m = w.config().nLatents();
         int f = truth.length / d;
         double[] g = Cosines.unitRows(truth, f, d);
-        double[] u = Cosines.unitRows(w.wDec(), m, d);
+        // Every true feature against every decoder row, over one array of unit rows: a whole matrix.
+        double[] u = Cosines.unitRows(w.wDec().toArray("feature recovery (nearest decoder row of each true feature)"),
+                m, d);
         double[] bestCos = new double[f];
         int[] best = Cosines.nearest(g, f, u, m, d, false, bestCos);
         if ((long) f * m > MAX_PAIRS) {

@@ -177,10 +177,18 @@ public final class LogitLens {
         FloatBuffer a = Unembedding.direct((long) BLOCK * d);
         FloatBuffer c = Unembedding.direct((long) BLOCK * cols);
         float[] logits = new float[BLOCK * cols];
+        float[] rows = new float[BLOCK * d];
         for (int start = 0; start < m; start += BLOCK) {
             int b = Math.min(BLOCK, m - start);
-            a.put(0, w.wDec(), start * d, b * d);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, cols, d, 1f, a, d, wU.wU(), cols, 0f, c, cols);
+            w.wDec().get((long) start * d, rows, 0, b * d);
+            a.put(0, rows, 0, b * d);
+            // One product per column block of W_U, into its columns of the [b, cols] logits (ldc = cols).
+            for (int k = 0; k < wU.blocks().length; k++) {
+                int c0 = k * wU.blockCols();
+                int width = wU.width(k);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, width, d, 1f, a, d, wU.blocks()[k], width, 0f,
+                        c.slice(c0, b * cols - c0), cols);
+            }
             c.get(0, logits, 0, b * cols);
             int first = start;
             // Each latent's statistics, ranking and tests are independent: one latent per task, results by index.

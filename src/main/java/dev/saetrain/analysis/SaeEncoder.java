@@ -2,6 +2,7 @@ package dev.saetrain.analysis;
 
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.model.SaeWeights;
 
 /**
@@ -19,10 +20,10 @@ public final class SaeEncoder {
     private final int d;
     private final int m;
     /** [nLatents, dIn]: W_enc transposed. */
-    private final float[] wEncT;
+    private final HostMatrix wEncT; // [m, d]: W_enc transposed, a latent's weights contiguous
     private final float[] bEnc;
     /** [nLatents, dIn]. */
-    private final float[] wDec;
+    private final HostMatrix wDec; // [m, d]
     private final float[] bDec;
     /** jumprelu / batchtopk / matryoshka threshold [nLatents], or null. */
     private final float[] threshold;
@@ -70,12 +71,7 @@ public final class SaeEncoder {
         this.cfg = w.config();
         this.d = cfg.dIn();
         this.m = cfg.nLatents();
-        this.wEncT = new float[m * d];
-        for (int j = 0; j < d; j++) {
-            for (int i = 0; i < m; i++) {
-                wEncT[i * d + j] = w.wEnc()[j * m + i];
-            }
-        }
+        this.wEncT = w.wEnc().transpose();
         this.bEnc = w.bEnc();
         this.wDec = w.wDec();
         this.bDec = w.bDec();
@@ -119,20 +115,21 @@ public final class SaeEncoder {
             s.xin[j] = cfg.applyBDecToInput() ? x[off + j] - bDec[j] : x[off + j];
         }
         for (int i = 0; i < m; i++) {
-            int base = i * d;
+            float[] we = wEncT.page(i);
+            int base = wEncT.offset(i);
             double a0 = 0;
             double a1 = 0;
             double a2 = 0;
             double a3 = 0;
             int j = 0;
             for (; j + 4 <= d; j += 4) {
-                a0 += s.xin[j] * wEncT[base + j];
-                a1 += s.xin[j + 1] * wEncT[base + j + 1];
-                a2 += s.xin[j + 2] * wEncT[base + j + 2];
-                a3 += s.xin[j + 3] * wEncT[base + j + 3];
+                a0 += s.xin[j] * we[base + j];
+                a1 += s.xin[j + 1] * we[base + j + 1];
+                a2 += s.xin[j + 2] * we[base + j + 2];
+                a3 += s.xin[j + 3] * we[base + j + 3];
             }
             for (; j < d; j++) {
-                a0 += s.xin[j] * wEncT[base + j];
+                a0 += s.xin[j] * we[base + j];
             }
             s.pre[i] = (a0 + a1) + (a2 + a3);
         }
@@ -237,10 +234,11 @@ public final class SaeEncoder {
             xHat[j] = bDec[j];
         }
         for (int r = 0; r < n; r++) {
-            int base = s.idx[r] * d;
+            float[] wd = wDec.page(s.idx[r]);
+            int base = wDec.offset(s.idx[r]);
             double f = s.val[r];
             for (int j = 0; j < d; j++) {
-                xHat[j] += f * wDec[base + j];
+                xHat[j] += f * wd[base + j];
             }
         }
     }

@@ -150,7 +150,7 @@ public final class SyntheticActivations {
             throw new BadInputException(shardDir, "rows have d = " + shards.dIn() + " but the SAE " + sae.name()
                     + " reads d = " + d + "; give the shards it was trained on");
         }
-        float[] unitDec = Cosines.unitRowsFloat(w.wDec(), m, d);
+        float[] unitDec = Cosines.unitRowsFloat(w.wDec().toArray("the synthetic study (decoder rows as features)"), m, d);
         SaeEncoder encoder = new SaeEncoder(w);
         SaeEncoder.Codes realCodes = encodeSample(shards, encoder, o.realRows(), d);
         Distributions real = Distributions.of(realCodes, unitDec, d);
@@ -256,7 +256,7 @@ public final class SyntheticActivations {
     /** Decodes the codes (x = sum f_i W_dec[i] + b_dec) into .npy shards of at most {@code perShard} rows. */
     static void writeShards(SaeEncoder.Codes c, SaeWeights w, Path dir, int perShard) throws IOException {
         int d = w.config().dIn();
-        float[] wDec = w.wDec();
+        float[] wDec = w.wDec().toArray("the synthetic study's shards (decoded from the dictionary)");
         for (int first = 0, n = 0; first < c.rows(); first += perShard, n++) {
             int rows = Math.min(perShard, c.rows() - first);
             float[] x = new float[rows * d];

@@ -213,12 +213,7 @@ final class BenchCommand implements Callable<Integer> {
      */
     private SaeWeights withTargetL0(Device dev, SaeWeights w, float[] x, int l0) {
         int m = w.config().nLatents();
-        float[] latentMajor = new float[m * d];
-        for (int j = 0; j < d; j++) {
-            for (int i = 0; i < m; i++) {
-                latentMajor[i * d + j] = w.wEnc()[j * m + i];
-            }
-        }
+        float[] latentMajor = w.wEnc().transpose().toArray("bench's target-L0 encoder product");
         float[] pre = new float[batch * m];
         try (FloatBuf xb = dev.allocFloat((long) batch * d); FloatBuf wb = dev.allocFloat((long) m * d);
              FloatBuf pb = dev.allocFloat((long) batch * m)) {

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.AtomicFiles;
+import dev.saetrain.io.DType;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.io.NpyWriter;
 import dev.saetrain.io.SafetensorsWriter;
 import dev.saetrain.io.Tensor;
@@ -14,6 +16,8 @@ import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -100,8 +104,9 @@ public final class DictionaryExport {
                 case SAELENS -> {
                     for (String f : List.of(SaeLensWriter.CFG_FILE, SaeLensWriter.WEIGHTS_FILE, SaeLensWriter.SPARSITY_FILE)) {
                         if (Files.isRegularFile(saeDir.resolve(f))) {
-                            byte[] bytes = Files.readAllBytes(saeDir.resolve(f));
-                            AtomicFiles.write(staging.resolve(f), out -> out.write(bytes));
+                            // Streamed: the weights file may pass the 2 GiB a byte[] holds.
+                            Path src = saeDir.resolve(f);
+                            AtomicFiles.write(staging.resolve(f), out -> Files.copy(src, out));
                         }
                     }
                 }
@@ -129,34 +134,56 @@ public final class DictionaryExport {
         }
     }
 
-    /** sparsify's tensors for TopK weights {@code w}. */
-    static Map<String, Tensor> sparsifyTensors(SaeWeights w) {
+    /**
+     * sparsify's tensors for TopK weights {@code w}: encoder.weight is W_enc transposed, [m, d], streamed to the file a
+     * block of latents at a time (no second matrix on the heap; d * m may pass 2^31), and without apply_b_dec_to_input
+     * encoder.bias folds in b_dec W_enc.
+     */
+    static Map<String, SafetensorsWriter.Streamed> sparsifyTensors(SaeWeights w) {
         SaeConfig c = w.config();
         int d = c.dIn();
         int m = c.nLatents();
-        float[] encT = new float[m * d];
-        float[] bias = new float[m];
+        HostMatrix wEnc = w.wEnc();
+        double[] b = new double[m];
         for (int i = 0; i < m; i++) {
-            double b = w.bEnc()[i];
+            b[i] = w.bEnc()[i];
+        }
+        if (!c.applyBDecToInput()) {
             for (int j = 0; j < d; j++) {
-                encT[i * d + j] = w.wEnc()[j * m + i];
-                if (!c.applyBDecToInput()) {
-                    b += (double) w.bDec()[j] * w.wEnc()[j * m + i];
+                float[] row = wEnc.page(j);
+                int o = wEnc.offset(j);
+                double bj = w.bDec()[j];
+                for (int i = 0; i < m; i++) {
+                    b[i] += bj * row[o + i];
                 }
             }
-            bias[i] = (float) b;
         }
-        Map<String, Tensor> t = new LinkedHashMap<>();
-        t.put("encoder.weight", Tensor.f32(encT, m, d));
-        t.put("encoder.bias", Tensor.f32(bias, m));
-        t.put("W_dec", Tensor.f32(w.wDec(), m, d));
-        t.put("b_dec", Tensor.f32(w.bDec(), d));
+        float[] bias = new float[m];
+        for (int i = 0; i < m; i++) {
+            bias[i] = (float) b[i];
+        }
+        Map<String, SafetensorsWriter.Streamed> t = new LinkedHashMap<>();
+        t.put("encoder.weight", new SafetensorsWriter.Streamed(DType.F32, new long[] {m, d}, out -> {
+            int block = Math.max(1, Math.min(m, (1 << 18) / d));
+            float[] rows = new float[block * d];
+            ByteBuffer bytes = ByteBuffer.allocate(rows.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i0 = 0; i0 < m; i0 += block) {
+                int n = Math.min(block, m - i0);
+                wEnc.transposedRows(i0, n, rows);
+                bytes.clear();
+                bytes.asFloatBuffer().put(rows, 0, n * d);
+                out.write(bytes.array(), 0, n * d * Float.BYTES);
+            }
+        }));
+        t.put("encoder.bias", SafetensorsWriter.Streamed.of(Tensor.f32(bias, m)));
+        t.put("W_dec", SafetensorsWriter.Streamed.of(Tensor.f32(w.wDec())));
+        t.put("b_dec", SafetensorsWriter.Streamed.of(Tensor.f32(w.bDec(), d)));
         return t;
     }
 
     private static void writeSparsify(SaeWeights w, Path dir) throws IOException {
         SaeConfig c = w.config();
-        SafetensorsWriter.write(dir.resolve(SPARSIFY_WEIGHTS), sparsifyTensors(w), null);
+        SafetensorsWriter.writeStreamed(dir.resolve(SPARSIFY_WEIGHTS), sparsifyTensors(w), null);
         // sparsify's SparseCoderConfig fields; num_latents overrides expansion_factor when non-zero.
         ObjectNode cfg = JSON.createObjectNode();
         cfg.put("activation", "topk");
@@ -177,8 +204,8 @@ public final class DictionaryExport {
         SaeWeights w = sae.weights();
         int d = w.config().dIn();
         int m = w.config().nLatents();
-        NpyWriter.write(dir.resolve("W_enc.npy"), Tensor.f32(w.wEnc(), d, m));
-        NpyWriter.write(dir.resolve("W_dec.npy"), Tensor.f32(w.wDec(), m, d));
+        NpyWriter.write(dir.resolve("W_enc.npy"), Tensor.f32(w.wEnc()));
+        NpyWriter.write(dir.resolve("W_dec.npy"), Tensor.f32(w.wDec()));
         NpyWriter.write(dir.resolve(w.config().arch().encoderBiasName() + ".npy"), Tensor.f32(w.bEnc(), m));
         NpyWriter.write(dir.resolve("b_dec.npy"), Tensor.f32(w.bDec(), d));
         for (Map.Entry<String, float[]> e : w.extras().entrySet()) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.io.DType;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.io.SafetensorsReader;
 import dev.saetrain.io.StrictJson;
 import dev.saetrain.io.Tensor;
@@ -149,10 +150,10 @@ public final class SaeLensReader {
                     + SaeLensWriter.WEIGHTS_FILE);
         }
         Map<String, Tensor> t = contents.tensors();
-        float[] wEnc = tensor(weightsFile, t, "W_enc", d, m);
-        float[] wDec = tensor(weightsFile, t, "W_dec", m, d);
-        float[] bDec = tensor(weightsFile, t, "b_dec", d);
-        float[] bEnc = tensor(weightsFile, t, arch.encoderBiasName(), m);
+        HostMatrix wEnc = tensor(weightsFile, t, "W_enc", d, m);
+        HostMatrix wDec = tensor(weightsFile, t, "W_dec", m, d);
+        float[] bDec = vector(weightsFile, t, "b_dec", d);
+        float[] bEnc = vector(weightsFile, t, arch.encoderBiasName(), m);
         Map<String, float[]> extras = new LinkedHashMap<>();
         List<String> extraNames = switch (arch) {
             case GATED -> List.of("b_mag", "r_mag");
@@ -160,12 +161,12 @@ public final class SaeLensReader {
             default -> List.of();
         };
         for (String name : extraNames) {
-            extras.put(name, tensor(weightsFile, t, name, m));
+            extras.put(name, vector(weightsFile, t, name, m));
         }
         float[] logSparsity = null;
         Path sparsityFile = dir.resolve(SaeLensWriter.SPARSITY_FILE);
         if (Files.isRegularFile(sparsityFile)) {
-            logSparsity = tensor(sparsityFile, SafetensorsReader.read(sparsityFile).tensors(), "sparsity", m);
+            logSparsity = vector(sparsityFile, SafetensorsReader.read(sparsityFile).tensors(), "sparsity", m);
         }
         return new Loaded(dir, new SaeWeights(config, wEnc, bEnc, wDec, bDec, extras), cfg, logSparsity);
     }
@@ -214,7 +215,16 @@ public final class SaeLensReader {
         return node.has(key) && !node.get(key).isNull() ? j.object(node, at, key) : null;
     }
 
-    private static float[] tensor(Path file, Map<String, Tensor> tensors, String name, long... shape) {
+    /** The vector {@code name} [n]. */
+    private static float[] vector(Path file, Map<String, Tensor> tensors, String name, long n) {
+        return tensor(file, tensors, name, n).toArray(file + ": tensor \"" + name + "\"");
+    }
+
+    /**
+     * The float tensor {@code name} of {@code shape} as a matrix (a vector is one row), every value checked finite
+     * row by row (it may be paged: more than 2^31 - 1 values).
+     */
+    private static HostMatrix tensor(Path file, Map<String, Tensor> tensors, String name, long... shape) {
         Tensor t = tensors.get(name);
         if (t == null) {
             throw new BadInputException(file, "no tensor \"" + name + "\" (has " + tensors.keySet() + ")");
@@ -227,12 +237,16 @@ public final class SaeLensReader {
             throw new BadInputException(file, "tensor \"" + name + "\" has dtype " + t.dtype()
                     + ", expected a float type");
         }
-        float[] v = (float[]) t.data();
-        for (int i = 0; i < v.length; i++) {
-            if (!Float.isFinite(v[i])) {
-                // A dictionary never holds one (the trainer exports no diverged SAE): the file is damaged.
-                throw new BadInputException(file, "tensor \"" + name + "\"[" + i + "] = " + v[i]
-                        + "; a dictionary holds only finite values, the file is damaged");
+        HostMatrix v = t.matrix();
+        for (int r = 0; r < v.rows(); r++) {
+            float[] page = v.page(r);
+            int o = v.offset(r);
+            for (int c = 0; c < v.cols(); c++) {
+                if (!Float.isFinite(page[o + c])) {
+                    // A dictionary never holds one (the trainer exports no diverged SAE): the file is damaged.
+                    throw new BadInputException(file, "tensor \"" + name + "\"[" + ((long) r * v.cols() + c) + "] = "
+                            + page[o + c] + "; a dictionary holds only finite values, the file is damaged");
+                }
             }
         }
         return v;

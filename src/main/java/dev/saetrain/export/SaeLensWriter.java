@@ -139,8 +139,8 @@ public final class SaeLensWriter {
         int d = w.config().dIn();
         int m = w.config().nLatents();
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        tensors.put("W_enc", Tensor.f32(w.wEnc(), d, m));
-        tensors.put("W_dec", Tensor.f32(w.wDec(), m, d));
+        tensors.put("W_enc", Tensor.f32(w.wEnc()));
+        tensors.put("W_dec", Tensor.f32(w.wDec()));
         tensors.put(w.config().arch().encoderBiasName(), Tensor.f32(w.bEnc(), m));
         tensors.put("b_dec", Tensor.f32(w.bDec(), d));
         w.extras().forEach((name, v) -> tensors.put(name, Tensor.f32(v, m)));

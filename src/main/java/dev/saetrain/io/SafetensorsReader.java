@@ -22,7 +22,8 @@ import java.util.Map;
  * mapping tensor names to {@code {dtype, shape, data_offsets: [begin, end]}} (offsets relative to the byte after the
  * header), plus an optional {@code __metadata__}, then the payload. {@link #header} parses and checks the header
  * alone (activation shards, which data/ maps in chunks, and checkpoint scans); {@link #read} reads a whole file into
- * {@link Tensor}s: F32 as float[], I32 as int[], I64 as long[] (F16/BF16 are widened to float[]). Every tensor's
+ * {@link Tensor}s: float vectors (F32, and F16/BF16 widened) as float[], float tensors of two or more dimensions as
+ * a {@link HostMatrix} (any size: paged, 64-bit offsets), I32 as int[], I64 as long[]. Every tensor's
  * offsets must lie inside the payload and match its shape and dtype, and the tensors must tile the payload
  * ({@link SafetensorsRules}), or the file is refused by name ({@link BadInputException}: a damaged file is bad input,
  * exit 2).
@@ -204,9 +205,20 @@ public final class SafetensorsReader {
         return new Entry(name, dtypeName, shape, base + begin, base + end);
     }
 
-    private static Tensor tensor(Path file, FileChannel ch, Entry e) throws IOException {
+    /**
+     * Reads the one tensor {@code e} of {@code file} (open as {@code ch}, its header from {@link #header}), as
+     * {@link #read} would.
+     */
+    public static Tensor tensor(Path file, FileChannel ch, Entry e) throws IOException {
+        if (e.dtype() == null) {
+            requireKnownDtypes(file, new Header(List.of(e), Map.of()));
+        }
         long n = e.numel();
         DType dtype = e.dtype();
+        boolean floating = dtype == DType.F32 || dtype == DType.F16 || dtype == DType.BF16;
+        if (floating && e.shape().length >= 2) {
+            return new Tensor(DType.F32, e.shape(), matrix(file, ch, e));
+        }
         if (n > Integer.MAX_VALUE / 8) {
             throw malformed(file, "tensor '" + e.name() + "' has " + n + " elements, more than one Java array holds");
         }
@@ -239,6 +251,49 @@ public final class SafetensorsReader {
             }
         };
         return new Tensor(dtype == DType.F32 || dtype == DType.I32 || dtype == DType.I64 ? dtype : DType.F32, shape, data);
+    }
+
+    /** Bytes read at a time into a matrix's pages. */
+    private static final int READ_CHUNK = 1 << 24;
+
+    /**
+     * A float tensor of two or more dimensions as a {@link HostMatrix} [product of the leading dimensions, last
+     * dimension], widened to fp32, read a chunk at a time with 64-bit offsets: its size has no 2 GiB limit.
+     */
+    private static HostMatrix matrix(Path file, FileChannel ch, Entry e) throws IOException {
+        long[] shape = e.shape();
+        long cols = shape[shape.length - 1];
+        long rows = cols == 0 ? 0 : e.numel() / cols;
+        if (cols > HostMatrix.MAX_ARRAY || rows > Integer.MAX_VALUE) {
+            throw malformed(file, "tensor '" + e.name() + "' of shape " + java.util.Arrays.toString(shape)
+                    + " has rows longer than a Java array (" + HostMatrix.MAX_ARRAY + " floats) or more than 2^31 - 1 "
+                    + "of them");
+        }
+        HostMatrix h = new HostMatrix((int) rows, (int) cols);
+        DType dtype = e.dtype();
+        int width = dtype.bytes();
+        int perChunk = READ_CHUNK / width;
+        long total = h.size();
+        float[] vals = new float[(int) Math.min(perChunk, Math.max(1, total))];
+        for (long done = 0; done < total; done += vals.length) {
+            int n = (int) Math.min(vals.length, total - done);
+            ByteBuffer b = readFully(file, ch, e.begin() + done * width, n * width);
+            switch (dtype) {
+                case F32 -> b.asFloatBuffer().get(vals, 0, n);
+                case F16 -> {
+                    for (int i = 0; i < n; i++) {
+                        vals[i] = Half.f16ToFloat(b.getShort(2 * i));
+                    }
+                }
+                default -> {
+                    for (int i = 0; i < n; i++) {
+                        vals[i] = Half.bf16ToFloat(b.getShort(2 * i));
+                    }
+                }
+            }
+            h.set(done, vals, 0, n);
+        }
+        return h;
     }
 
     /** The DType the header name {@code s} stands for, or null when sae-train does not read it. */

@@ -55,22 +55,37 @@ public final class Philox {
      * on its outputs (0,1) and (2,3), computed in double. The CUDA kernel does the same arithmetic.
      */
     public static void fillNormal(long seed, long stream, float[] out) {
+        fillNormal(seed, stream, 0, out);
+    }
+
+    /**
+     * Fills out[0..n) with elements {@code first .. first + n} of the same sequence as {@link #fillNormal(long, long,
+     * float[])} (64-bit element index: a sequence longer than one array is filled a page at a time, each page
+     * continuing where the last ended).
+     */
+    public static void fillNormal(long seed, long stream, long first, float[] out) {
+        fillNormal(seed, stream, first, out, 0, out.length);
+    }
+
+    /**
+     * Fills out[off, off + n) with elements {@code first .. first + n} of the sequence of {@link #fillNormal(long,
+     * long, float[])}: any range on its own (a matrix's rows are drawn in parallel, each from its own offset).
+     */
+    public static void fillNormal(long seed, long stream, long first, float[] out, int off, int n) {
         int[] w = new int[4];
-        for (int base = 0; base < out.length; base += 4) {
-            block(seed, stream, base >>> 2, w);
-            for (int pair = 0; pair < 2; pair++) {
-                double u1 = uniformOpen0(w[2 * pair]);
-                double u2 = uniformOpen0(w[2 * pair + 1]);
-                double r = Math.sqrt(-2.0 * Math.log(u1));
-                double t = 2.0 * Math.PI * u2;
-                int i = base + 2 * pair;
-                if (i < out.length) {
-                    out[i] = (float) (r * Math.cos(t));
-                }
-                if (i + 1 < out.length) {
-                    out[i + 1] = (float) (r * Math.sin(t));
-                }
+        long pairAt = -1; // the pair (elements 2p, 2p + 1) whose r and t are held
+        double r = 0;
+        double t = 0;
+        for (int i = 0; i < n; i++) {
+            long e = first + i;
+            if (e >>> 1 != pairAt) {
+                pairAt = e >>> 1;
+                block(seed, stream, e >>> 2, w);
+                int pair = (int) pairAt & 1;
+                r = Math.sqrt(-2.0 * Math.log(uniformOpen0(w[2 * pair])));
+                t = 2.0 * Math.PI * uniformOpen0(w[2 * pair + 1]);
             }
+            out[off + i] = (float) ((e & 1) == 0 ? r * Math.cos(t) : r * Math.sin(t));
         }
     }
 

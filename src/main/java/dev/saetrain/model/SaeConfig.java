@@ -17,7 +17,10 @@ import java.util.List;
  *
  * @param arch         architecture
  * @param dIn          width of the input activations
- * @param nLatents     dictionary size (d_sae); expansion = nLatents / dIn
+ * @param nLatents     dictionary size (d_sae); expansion = nLatents / dIn. A weight matrix holds dIn * nLatents
+ *                     elements, which may pass 2^31 - 1 (the host holds it in pages, {@link
+ *                     dev.saetrain.io.HostMatrix}; devices use 64-bit offsets); whether it fits the machine is
+ *                     the memory plan's question
  * @param k            active latents per row for topk; mean active latents per row for batchtopk and matryoshka
  *                     (k * batch are kept over the batch); ignored by relu, gated and jumprelu
  * @param l1           sparsity coefficient lambda (final value after warm-up): relu's and gated's L1 coefficient,
@@ -59,10 +62,6 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         }
         if (nLatents < 1) {
             throw new UsageException("the SAE needs at least one latent, got " + nLatents);
-        }
-        if ((long) dIn * nLatents > Integer.MAX_VALUE) {
-            throw new UsageException("d_in * n_latents = " + (long) dIn * nLatents
-                    + " exceeds 2^31-1 elements per weight matrix; use a smaller expansion");
         }
         if (arch.usesK()
                 && (k < 1 || k > nLatents)) {

@@ -1,5 +1,7 @@
 package dev.saetrain.model;
 
+import dev.saetrain.io.HostMatrix;
+
 /**
  * Initial parameters. Decoder rows are random Gaussian directions from Philox stream {@link #STREAM_W_DEC}:
  * unit norm where rows are held at unit norm (topk, Gao et al. 2024, section 2.4; batchtopk, Bussmann et al.
@@ -25,29 +27,31 @@ public final class SaeInit {
         return cfg.unitNormDecoder() ? 1.0 : 0.1;
     }
 
-    /** Initial weights (SAELens orientation) for {@code cfg} from {@code seed}, with b_dec = {@code bDec}. */
+    /**
+     * Initial weights (SAELens orientation) for {@code cfg} from {@code seed}, with b_dec = {@code bDec}. Decoder row
+     * i is elements [i d, (i + 1) d) of the one Philox sequence, drawn and normalised on its own, so the rows are
+     * drawn in parallel and the weights are the same whatever the threads or the host matrix's pages (no matrix is
+     * ever one array: d_in * n_latents may pass 2^31).
+     */
     public static SaeWeights initial(SaeConfig cfg, long seed, float[] bDec) {
         int d = cfg.dIn();
         int m = cfg.nLatents();
-        float[] wDec = new float[m * d];
-        Philox.fillNormal(seed, STREAM_W_DEC, wDec);
+        HostMatrix wDec = new HostMatrix(m, d);
         double target = decoderNorm(cfg);
-        for (int i = 0; i < m; i++) {
+        java.util.stream.IntStream.range(0, m).parallel().forEach(i -> {
+            float[] row = wDec.page(i);
+            int o = wDec.offset(i);
+            Philox.fillNormal(seed, STREAM_W_DEC, (long) i * d, row, o, d);
             double s = 0;
             for (int j = 0; j < d; j++) {
-                s += (double) wDec[i * d + j] * wDec[i * d + j];
+                s += (double) row[o + j] * row[o + j];
             }
             double f = target / Math.sqrt(s);
             for (int j = 0; j < d; j++) {
-                wDec[i * d + j] = (float) (wDec[i * d + j] * f);
+                row[o + j] = (float) (row[o + j] * f);
             }
-        }
-        float[] wEnc = new float[d * m];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < d; j++) {
-                wEnc[j * m + i] = wDec[i * d + j];
-            }
-        }
+        });
+        HostMatrix wEnc = wDec.transpose();
         if (cfg.arch().exportsThreshold()) {
             float[] threshold = new float[m];
             if (cfg.arch() == Architecture.JUMPRELU) {

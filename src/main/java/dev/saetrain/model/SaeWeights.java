@@ -1,7 +1,10 @@
 package dev.saetrain.model;
 
+import dev.saetrain.io.HostMatrix;
+
 /**
- * The parameters of one SAE on the host, in SAELens orientation, fp32, C order. Arrays are not copied.
+ * The parameters of one SAE on the host, in SAELens orientation, fp32, C order. Arrays are not copied. The matrices
+ * are {@link HostMatrix}es (paged), so d_in * n_latents may pass a Java array's 2^31 - 1 elements.
  *
  * @param config the SAE's config
  * @param wEnc   [dIn, nLatents]
@@ -13,14 +16,14 @@ package dev.saetrain.model;
  *               {@code threshold}; gated {@code b_mag}, {@code r_mag}); see {@link #foldScale} for how folding
  *               the input scale treats each
  */
-public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
+public record SaeWeights(SaeConfig config, HostMatrix wEnc, float[] bEnc, HostMatrix wDec, float[] bDec,
                          java.util.Map<String, float[]> extras) {
     public SaeWeights {
         int d = config.dIn();
         int m = config.nLatents();
-        check("W_enc", wEnc, (long) d * m);
+        check("W_enc", wEnc, d, m);
         check("b_enc", bEnc, m);
-        check("W_dec", wDec, (long) m * d);
+        check("W_dec", wDec, m, d);
         check("b_dec", bDec, d);
         extras = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(extras));
         for (var e : extras.entrySet()) {
@@ -32,8 +35,28 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
     }
 
     /** Weights with no extra tensors (topk, relu). */
-    public SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec) {
+    public SaeWeights(SaeConfig config, HostMatrix wEnc, float[] bEnc, HostMatrix wDec, float[] bDec) {
         this(config, wEnc, bEnc, wDec, bDec, java.util.Map.of());
+    }
+
+    /** Weights over whole arrays (small SAEs, tests): W_enc [dIn, nLatents] and W_dec [nLatents, dIn] wrapped. */
+    public static SaeWeights of(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
+                                java.util.Map<String, float[]> extras) {
+        int d = config.dIn();
+        int m = config.nLatents();
+        return new SaeWeights(config, HostMatrix.wrap(wEnc, d, m), bEnc, HostMatrix.wrap(wDec, m, d), bDec, extras);
+    }
+
+    /** {@link #of} with no extra tensors. */
+    public static SaeWeights of(SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec) {
+        return of(config, wEnc, bEnc, wDec, bDec, java.util.Map.of());
+    }
+
+    private static void check(String name, HostMatrix a, int rows, int cols) {
+        if (a == null || a.rows() != rows || a.cols() != cols) {
+            throw new IllegalArgumentException(name + " needs shape [" + rows + ", " + cols + "], got "
+                    + (a == null ? "null" : "[" + a.rows() + ", " + a.cols() + "]"));
+        }
     }
 
     private static void check(String name, float[] a, long n) {
@@ -65,7 +88,7 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
     public SaeWeights foldScale(double c) {
         java.util.Map<String, float[]> copies = new java.util.LinkedHashMap<>();
         extras.forEach((name, v) -> copies.put(name, v.clone()));
-        return new SaeWeights(config, wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), copies)
+        return new SaeWeights(config, wEnc.copy(), bEnc.clone(), wDec.copy(), bDec.clone(), copies)
                 .foldScaleInPlace(c);
     }
 
@@ -105,9 +128,11 @@ public record SaeWeights(SaeConfig config, float[] wEnc, float[] bEnc, float[] w
     public boolean decoderRowsUnitNorm(double tol) {
         int d = config.dIn();
         for (int i = 0; i < config.nLatents(); i++) {
+            float[] row = wDec.page(i);
+            int o = wDec.offset(i);
             double s = 0;
             for (int j = 0; j < d; j++) {
-                double v = wDec[i * d + j];
+                double v = row[o + j];
                 s += v * v;
             }
             if (Math.abs(Math.sqrt(s) - 1) > tol) {

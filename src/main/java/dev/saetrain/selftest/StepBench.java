@@ -62,9 +62,13 @@ public final class StepBench {
             float[] h = new float[batch * dIn];
             Philox.fillNormal(seed, 7, h);
             dev.upload(h, 0, a, 0, h.length);
-            float[] hw = new float[nLatents * dIn];
-            Philox.fillNormal(seed, 8, hw);
-            dev.upload(hw, 0, w, 0, hw.length);
+            long nw = (long) nLatents * dIn; // may pass 2^31: drawn and uploaded a chunk at a time
+            float[] hw = new float[(int) Math.min(nw, 1 << 20)];
+            for (long off = 0; off < nw; off += hw.length) {
+                int n = (int) Math.min(hw.length, nw - off);
+                Philox.fillNormal(seed, 8, off, hw);
+                dev.upload(hw, 0, w, off, n);
+            }
             dev.gemmNT(a, w, c, batch, nLatents, dIn, 1f, 0f);
             double best = Double.MAX_VALUE;
             for (int i = 0; i < reps; i++) {

@@ -5,6 +5,7 @@ import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.SparseSwitch;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.util.Arrays;
@@ -177,51 +178,67 @@ public final class Engine implements AutoCloseable {
     }
 
     private void load(SaeWeights w) {
-        // W_enc [d, m] goes up latent-major, transposed chunk by chunk (no second full copy on the heap).
-        float[] wEncIn = w.wEnc();
-        float[] wDecIn = w.wDec();
+        // W_enc [d, m] goes up latent-major, transposed chunk by chunk (no second full copy on the heap); the
+        // matrices are paged (HostMatrix) and every device offset is a long, so d * m may pass 2^31.
+        HostMatrix wEncIn = w.wEnc();
+        HostMatrix wDecIn = w.wDec();
         int rowsPerChunk = Math.max(1, (1 << 16) / d);
         float[] chunk = new float[Math.min(m, rowsPerChunk) * d];
+        float[] decRows = cfg.tied() ? new float[chunk.length] : null;
         for (int i0 = 0; i0 < m; i0 += rowsPerChunk) {
             int rows = Math.min(rowsPerChunk, m - i0);
-            for (int r = 0; r < rows; r++) {
-                for (int j = 0; j < d; j++) {
-                    chunk[r * d + j] = wEncIn[j * m + i0 + r];
+            for (int j = 0; j < d; j++) {
+                float[] page = wEncIn.page(j);
+                int o = wEncIn.offset(j) + i0;
+                for (int r = 0; r < rows; r++) {
+                    chunk[r * d + j] = page[o + r];
                 }
             }
             if (!cfg.tied()) {
                 dev.upload(chunk, 0, s.wEnc.param, (long) i0 * d, rows * d);
-            } else if (!Arrays.equals(chunk, 0, rows * d, wDecIn, i0 * d, (i0 + rows) * d)) {
-                throw new IllegalArgumentException("a tied SAE needs W_enc = W_dec^T in its initial weights");
+            } else {
+                wDecIn.get((long) i0 * d, decRows, 0, rows * d);
+                if (!Arrays.equals(chunk, 0, rows * d, decRows, 0, rows * d)) {
+                    throw new IllegalArgumentException("a tied SAE needs W_enc = W_dec^T in its initial weights");
+                }
             }
         }
         dev.upload(w.bEnc(), 0, s.bEnc.param, 0, m);
-        dev.upload(w.wDec(), 0, s.wDec.param, 0, m * d);
+        for (int r0 = 0; r0 < m; r0 += wDecIn.rowsPerPage()) {
+            float[] page = wDecIn.page(r0);
+            dev.upload(page, 0, s.wDec.param, (long) r0 * d, page.length);
+        }
         dev.upload(w.bDec(), 0, s.bDec.param, 0, d);
         arch.load(w);
     }
 
     /**
      * The current parameters, downloaded, in SAELens orientation (W_enc [d, m]). The latent-major encoder is
-     * transposed chunk by chunk on the way down, so the host holds one copy of each matrix, not two.
+     * transposed chunk by chunk on the way down, so the host holds one copy of each matrix, not two; each matrix is
+     * paged ({@link HostMatrix}), so d * m may pass 2^31.
      */
     public SaeWeights weights() {
-        float[] we = new float[m * d];
+        HostMatrix we = new HostMatrix(d, m);
         int rowsPerChunk = Math.max(1, (1 << 16) / d);
         float[] chunk = new float[Math.min(m, rowsPerChunk) * d];
         for (int i0 = 0; i0 < m; i0 += rowsPerChunk) {
             int rows = Math.min(rowsPerChunk, m - i0);
             dev.download(s.encParam(), (long) i0 * d, chunk, 0, rows * d);
-            for (int r = 0; r < rows; r++) {
-                for (int j = 0; j < d; j++) {
-                    we[j * m + i0 + r] = chunk[r * d + j];
+            for (int j = 0; j < d; j++) {
+                float[] page = we.page(j);
+                int o = we.offset(j) + i0;
+                for (int r = 0; r < rows; r++) {
+                    page[o + r] = chunk[r * d + j];
                 }
             }
         }
         float[] be = new float[m];
         dev.download(s.bEnc.param, 0, be, 0, m);
-        float[] wd = new float[m * d];
-        dev.download(s.wDec.param, 0, wd, 0, m * d);
+        HostMatrix wd = new HostMatrix(m, d);
+        for (int r0 = 0; r0 < m; r0 += wd.rowsPerPage()) {
+            float[] page = wd.page(r0);
+            dev.download(s.wDec.param, (long) r0 * d, page, 0, page.length);
+        }
         float[] bd = new float[d];
         dev.download(s.bDec.param, 0, bd, 0, d);
         Map<String, float[]> extras = new LinkedHashMap<>();

@@ -19,9 +19,24 @@ import java.util.Map;
  *               [1] for batchtopk and matryoshka (whose groups are config, not state)
  * @param ints   {@code last_fired} and {@code fire_counts} [nLatents]; relu-2023 with resampling also
  *               {@code resampler} [3] (resamplings done, seed low and high 32 bits: its Philox state)
+ * @param sources fp32 tensors of the state read on demand, chunk by chunk, beside {@code floats} (a checkpoint's
+ *               matrices and their moments, streamed from its file to the device: they may pass a Java array's
+ *               2^31 - 1 elements, and the heap never holds them whole)
  */
-public record EngineState(Map<String, float[]> floats, Map<String, int[]> ints, int step, double lastDensity) {
+public record EngineState(Map<String, float[]> floats, Map<String, int[]> ints, int step, double lastDensity,
+                          Map<String, LazyFloats> sources) {
     private static final String[] MOMENT_SUFFIXES = {"", ".adam_m", ".adam_v"};
+    /** Floats streamed to the device at a time. */
+    private static final int CHUNK = 1 << 16;
+
+    public EngineState {
+        sources = sources == null ? Map.of() : sources;
+    }
+
+    /** A state held whole on the host. */
+    public EngineState(Map<String, float[]> floats, Map<String, int[]> ints, int step, double lastDensity) {
+        this(floats, ints, step, lastDensity, Map.of());
+    }
 
     /** Reads {@code n} values of one state tensor, from element {@code offset}, into {@code dst[0..n)}. */
     @FunctionalInterface
@@ -76,7 +91,11 @@ public record EngineState(Map<String, float[]> floats, Map<String, int[]> ints, 
     static EngineState of(SharedParts s, ArchitectureStep arch) {
         Map<String, float[]> f = new LinkedHashMap<>();
         floats(s, arch).forEach((name, lazy) -> {
-            float[] h = new float[Math.toIntExact(lazy.length())];
+            if (lazy.length() > dev.saetrain.io.HostMatrix.MAX_ARRAY) {
+                throw new UsageException("a host snapshot of " + s.cfg.name() + " needs " + name + " ("
+                        + lazy.length() + " floats) in one Java array; checkpoints stream such state instead");
+            }
+            float[] h = new float[(int) lazy.length()];
             lazy.source().read(0, h, h.length);
             f.put(name, h);
         });
@@ -86,10 +105,8 @@ public record EngineState(Map<String, float[]> floats, Map<String, int[]> ints, 
     /** Loads this state into an engine of the same config; throws naming what does not match. */
     void restoreInto(SharedParts s, ArchitectureStep arch) {
         parameters(s, arch).forEach((name, a) -> {
-            int n = Math.toIntExact(a.size());
             for (String suffix : MOMENT_SUFFIXES) {
-                float[] h = requireFloats(name + suffix, n, s);
-                s.dev.upload(h, 0, moment(a, suffix), 0, n);
+                upload(name + suffix, moment(a, suffix), s);
             }
         });
         s.dev.uploadInt(requireInts("last_fired", s.m, s), 0, s.lastFired, 0, s.m);
@@ -99,11 +116,45 @@ public record EngineState(Map<String, float[]> floats, Map<String, int[]> ints, 
         s.lastDensity = lastDensity;
     }
 
-    /** The fp32 tensor {@code key} of {@code n} values; throws naming it when it is missing or of another length. */
+    /**
+     * Uploads the fp32 tensor {@code key} into {@code dst}, whole from {@link #floats} or a chunk at a time from
+     * {@link #sources} (64-bit offsets); throws naming it when it is missing or of another length.
+     */
+    private void upload(String key, FloatBuf dst, SharedParts s) {
+        long n = dst.size();
+        float[] h = floats.get(key);
+        if (h != null) {
+            if (h.length != n) {
+                throw mismatch(key, h.length, n, s);
+            }
+            s.dev.upload(h, 0, dst, 0, h.length);
+            return;
+        }
+        LazyFloats src = sources.get(key);
+        if (src == null || src.length() != n) {
+            throw mismatch(key, src == null ? -1 : src.length(), n, s);
+        }
+        float[] chunk = new float[(int) Math.min(CHUNK, Math.max(1, n))];
+        for (long off = 0; off < n; off += chunk.length) {
+            int len = (int) Math.min(chunk.length, n - off);
+            src.source().read(off, chunk, len);
+            s.dev.upload(chunk, 0, dst, off, len);
+        }
+    }
+
+    /**
+     * The fp32 tensor {@code key} of {@code n} values (a small one: an architecture's state), from {@link #floats} or
+     * read whole from {@link #sources}; throws naming it when it is missing or of another length.
+     */
     float[] requireFloats(String key, int n, SharedParts s) {
         float[] h = floats.get(key);
+        if (h == null && sources.containsKey(key) && sources.get(key).length() == n) {
+            h = new float[n];
+            sources.get(key).source().read(0, h, n);
+        }
         if (h == null || h.length != n) {
-            throw mismatch(key, h == null ? -1 : h.length, n, s);
+            throw mismatch(key, h == null ? (sources.containsKey(key) ? sources.get(key).length() : -1) : h.length,
+                    n, s);
         }
         return h;
     }
@@ -117,7 +168,7 @@ public record EngineState(Map<String, float[]> floats, Map<String, int[]> ints, 
         return h;
     }
 
-    private static UsageException mismatch(String key, int length, int n, SharedParts s) {
+    private static UsageException mismatch(String key, long length, long n, SharedParts s) {
         return new UsageException("checkpoint state " + key + " of " + s.cfg.name()
                 + (length < 0 ? " is missing" : " has " + length + " values, expected " + n));
     }

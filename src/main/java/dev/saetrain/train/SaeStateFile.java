@@ -38,8 +38,30 @@ final class SaeStateFile {
     private SaeStateFile() {
     }
 
-    /** What the file holds, without the scalars of checkpoint.json. */
-    record Loaded(Map<String, float[]> floats, Map<String, int[]> ints, long[] firingAll, long[] firingLate) {
+    /**
+     * What the file holds, without the scalars of checkpoint.json: vectors whole, matrices (and their moments) as
+     * sources read from the still-open file a chunk at a time; close it once the engine is restored.
+     */
+    record Loaded(Map<String, float[]> floats, Map<String, EngineState.LazyFloats> matrices, Map<String, int[]> ints,
+                  long[] firingAll, long[] firingLate, FileChannel channel) implements java.io.Closeable {
+        /** Every fp32 tensor whole, matrices read into arrays (tests and small states; refuses past 2^31 - 9). */
+        Map<String, float[]> allFloats() {
+            Map<String, float[]> all = new LinkedHashMap<>(floats);
+            matrices.forEach((name, lazy) -> {
+                if (lazy.length() > dev.saetrain.io.HostMatrix.MAX_ARRAY) {
+                    throw new UsageException(name + " has " + lazy.length() + " floats, more than one Java array");
+                }
+                float[] a = new float[(int) lazy.length()];
+                lazy.source().read(0, a, a.length);
+                all.put(name, a);
+            });
+            return all;
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
     }
 
     static Path path(Path checkpointDir, String saeName) {
@@ -105,28 +127,63 @@ final class SaeStateFile {
     }
 
     /**
-     * Reads every tensor back: F32 into the engine state's floats, I32 into its ints, and the firing counts.
-     * Which names and lengths an engine needs is checked by {@link Engine#restore}, which names what is missing.
+     * Reads every tensor back: F32 vectors into the engine state's floats, F32 matrices as sources streamed from the
+     * file (a matrix may pass 2^31 - 1 elements, and restoring it needs no host copy), I32 into its ints, and the
+     * firing counts. Which names and lengths an engine needs is checked by {@link Engine#restore}, which names what is
+     * missing. The result holds the file open: close it.
      */
     static Loaded read(Path file, SaeConfig cfg) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new UsageException(file + " is missing; the checkpoint is incomplete, resume from an older one");
         }
-        Map<String, Tensor> t = SafetensorsReader.read(file).tensors();
-        int m = cfg.nLatents();
-        Map<String, float[]> floats = new LinkedHashMap<>();
-        Map<String, int[]> ints = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : t.entrySet()) {
-            switch (e.getValue().dtype()) {
-                case F32 -> floats.put(e.getKey(), (float[]) e.getValue().data());
-                case I32 -> ints.put(e.getKey(), (int[]) e.getValue().data());
-                default -> {
-                    // I64: the firing counts, read below
+        SafetensorsReader.Header h = SafetensorsReader.header(file);
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+            int m = cfg.nLatents();
+            Map<String, float[]> floats = new LinkedHashMap<>();
+            Map<String, EngineState.LazyFloats> matrices = new LinkedHashMap<>();
+            Map<String, int[]> ints = new LinkedHashMap<>();
+            Map<String, Tensor> firing = new LinkedHashMap<>();
+            for (SafetensorsReader.Entry e : h.tensors()) {
+                switch (e.dtype()) {
+                    case F32 -> {
+                        if (e.shape().length >= 2) {
+                            matrices.put(e.name(), new EngineState.LazyFloats(e.numel(), source(file, ch, e)));
+                        } else {
+                            floats.put(e.name(), (float[]) SafetensorsReader.tensor(file, ch, e).data());
+                        }
+                    }
+                    case I32 -> ints.put(e.name(), (int[]) SafetensorsReader.tensor(file, ch, e).data());
+                    case I64 -> firing.put(e.name(), SafetensorsReader.tensor(file, ch, e));
+                    default -> {
+                        // not written by this trainer; Engine#restore names what it misses
+                    }
                 }
             }
+            return new Loaded(floats, matrices, ints, (long[]) get(file, firing, FIRING_ALL, DType.I64, m).data(),
+                    (long[]) get(file, firing, FIRING_LATE, DType.I64, m).data(), ch);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
         }
-        return new Loaded(floats, ints, (long[]) get(file, t, FIRING_ALL, DType.I64, m).data(),
-                (long[]) get(file, t, FIRING_LATE, DType.I64, m).data());
+    }
+
+    /** Elements of the F32 tensor {@code e}, read from {@code ch} at 64-bit offsets. */
+    private static EngineState.FloatSource source(Path file, FileChannel ch, SafetensorsReader.Entry e) {
+        return (off, dst, n) -> {
+            ByteBuffer b = ByteBuffer.allocate(n * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            long at = e.begin() + off * Float.BYTES;
+            try {
+                while (b.hasRemaining()) {
+                    if (ch.read(b, at + b.position()) < 0) {
+                        throw new BadInputException(file, "ends inside tensor '" + e.name() + "' (truncated)");
+                    }
+                }
+            } catch (IOException io) {
+                throw new java.io.UncheckedIOException(file + ": reading " + e.name(), io);
+            }
+            b.flip().asFloatBuffer().get(dst, 0, n);
+        };
     }
 
     /**

@@ -296,6 +296,26 @@ public final class Trainer {
                     opts.maxMemoryGiven() ? "asked for" : MemoryPlan.defaultBudgetSource());
             plan.check(opts.maxMemory(), opts.maxMemoryGiven());
         }
+        checkHeap(opts.saes(), Runtime.getRuntime().maxMemory());
+    }
+
+    /**
+     * Refuses, before anything is built, a family whose largest SAE's W_enc and W_dec cannot both be on the Java heap:
+     * the host holds them together while it initialises the SAE and again while it exports it (host matrices, paged,
+     * may pass 2^31 elements; the heap limit is what bounds them). A run refused at its export would have trained for
+     * nothing.
+     */
+    static void checkHeap(List<SaeConfig> saes, long maxHeap) {
+        SaeConfig largest = saes.stream().max(java.util.Comparator.comparingLong(c -> (long) c.dIn() * c.nLatents()))
+                .orElseThrow();
+        long need = 2L * 4 * largest.dIn() * largest.nLatents();
+        if (need > maxHeap) {
+            long gib = (need + need / 4 + (1L << 30) - 1) >> 30; // a quarter more for everything else on the heap
+            throw new UsageException(String.format(java.util.Locale.ROOT, "SAE %s needs %s of Java heap for its W_enc "
+                    + "and W_dec on the host (while it is initialised and exported), more than this JVM's %s; run java "
+                    + "-Xmx%dg -jar ... (JAVA_OPTS=-Xmx%<dg for bin/sae-train)", largest.name(), MemoryPlan.human(need),
+                    MemoryPlan.human(maxHeap), gib));
+        }
     }
 
     private List<Schedule> schedules(long totalSteps) {
@@ -395,10 +415,12 @@ public final class Trainer {
             m.diverge(saved.divergence());
             return;
         }
-        SaeStateFile.Loaded t = SaeStateFile.read(SaeStateFile.path(dir, m.name()), m.config);
-        m.engine().restore(new EngineState(t.floats(), t.ints(), saved.engineStep(), saved.lastDensity()));
-        m.firing.restore(new FiringTracker.Counts(t.firingAll(), t.firingLate(), saved.firingRows()[0],
-                saved.firingRows()[1]));
+        try (SaeStateFile.Loaded t = SaeStateFile.read(SaeStateFile.path(dir, m.name()), m.config)) {
+            m.engine().restore(new EngineState(t.floats(), t.ints(), saved.engineStep(), saved.lastDensity(),
+                    t.matrices()));
+            m.firing.restore(new FiringTracker.Counts(t.firingAll(), t.firingLate(), saved.firingRows()[0],
+                    saved.firingRows()[1]));
+        }
         m.restoreInterval(saved.interval());
     }
 

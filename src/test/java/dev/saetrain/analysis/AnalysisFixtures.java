@@ -53,7 +53,7 @@ final class AnalysisFixtures {
             case JUMPRELU, BATCHTOPK, MATRYOSHKA -> Map.of("threshold", uniform(rng, m, 0.05));
             default -> Map.of();
         };
-        return new SaeWeights(cfg, uniform(rng, d * m, 1 / Math.sqrt(d)), uniform(rng, m, 0.1),
+        return SaeWeights.of(cfg, uniform(rng, d * m, 1 / Math.sqrt(d)), uniform(rng, m, 0.1),
                 uniform(rng, m * d, 1 / Math.sqrt(m)), uniform(rng, d, 0.1), extras);
     }
 

@@ -45,7 +45,7 @@ final class ClusterFixture {
         }
         float[] bEnc = new float[M];
         java.util.Arrays.fill(bEnc, -1.2f);
-        sae = new SaeWeights(SaeConfig.relu(D, 2, 1), wEnc, bEnc, wDec, new float[D]);
+        sae = SaeWeights.of(SaeConfig.relu(D, 2, 1), wEnc, bEnc, wDec, new float[D]);
     }
 
     /** Writes {@code rows} real rows to {@code file} as one .npy shard. */

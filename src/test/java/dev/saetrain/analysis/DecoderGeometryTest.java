@@ -46,7 +46,7 @@ class DecoderGeometryTest {
             enc[j * M] = -dec[j];
             enc[j * M + 1] = (float) v[j];
         }
-        SaeWeights w = new SaeWeights(new SaeConfig(Architecture.RELU, D, M, 0, 1, true), enc, new float[M], dec,
+        SaeWeights w = SaeWeights.of(new SaeConfig(Architecture.RELU, D, M, 0, 1, true), enc, new float[M], dec,
                 new float[D]);
         Path out = tmp.resolve("geometry");
         DecoderGeometry.Result r = DecoderGeometry.run("planted", w, 0.9, out);

@@ -32,7 +32,7 @@ class FamilyStudyTest {
 
     private static SaeWeights dict(float[] rows) {
         int m = rows.length / D;
-        return new SaeWeights(new SaeConfig(Architecture.TOPK, D, m, 1, 0, true), AnalysisFixtures.transpose(rows, m, D),
+        return SaeWeights.of(new SaeConfig(Architecture.TOPK, D, m, 1, 0, true), AnalysisFixtures.transpose(rows, m, D),
                 new float[m], rows, new float[D]);
     }
 
@@ -129,7 +129,7 @@ class FamilyStudyTest {
     void dictionariesOfDifferentWidthsAreNotAFamily() {
         SaeWeights a = dict(AnalysisFixtures.unitRows(new SplittableRandom(1), 2, D));
         float[] rows = new float[3 * 8];
-        SaeWeights b = new SaeWeights(new SaeConfig(Architecture.TOPK, 8, 3, 1, 0, true), new float[24], new float[3],
+        SaeWeights b = SaeWeights.of(new SaeConfig(Architecture.TOPK, 8, 3, 1, 0, true), new float[24], new float[3],
                 rows, new float[8]);
         UsageException e = assertThrows(UsageException.class, () -> FamilyStudy.compute(List.of(
                 new FamilyStudy.Member("a", a, Double.NaN, Double.NaN),

@@ -23,7 +23,7 @@ class FeatureRecoveryTest {
     Path tmp;
 
     private static SaeWeights dictionary(float[] rows, int m) {
-        return new SaeWeights(new SaeConfig(Architecture.TOPK, D, m, 1, 0, true), AnalysisFixtures.transpose(rows, m, D),
+        return SaeWeights.of(new SaeConfig(Architecture.TOPK, D, m, 1, 0, true), AnalysisFixtures.transpose(rows, m, D),
                 new float[m], rows, new float[D]);
     }
 

@@ -60,7 +60,7 @@ class FeatureStatsTest {
         for (int j = 0; j < D; j++) {
             eye[j * D + j] = 1;
         }
-        identity = new SaeWeights(new SaeConfig(Architecture.RELU, D, D, 0, 1, true), eye, new float[D], eye.clone(),
+        identity = SaeWeights.of(new SaeConfig(Architecture.RELU, D, D, 0, 1, true), eye, new float[D], eye.clone(),
                 new float[D]);
     }
 

@@ -59,7 +59,7 @@ final class LensFixture {
             wDec[i * D + i] = 1;
             wEnc[i * M + i] = 1;
         }
-        sae = new SaeWeights(cfg, wEnc, new float[M], wDec, new float[D]);
+        sae = SaeWeights.of(cfg, wEnc, new float[M], wDec, new float[D]);
     }
 
     /** Row i of W_U as doubles. */

@@ -31,6 +31,30 @@ class LogitLensTest {
     }
 
     @Test
+    void wUInColumnBlocksGivesTheWholeMatrixsStudy() {
+        // Blocks of 7 columns (the last one shorter), as a W_U past 2 GiB is split into blocks of at most 2 GiB.
+        Unembedding blocked = Unembedding.of(fx.wU, LensFixture.D, LensFixture.VOCAB, 7L * LensFixture.D);
+        assertEquals(7, blocked.blockCols());
+        assertTrue(blocked.blocks().length > 2 && LensFixture.VOCAB % 7 != 0, "a partial last block");
+        for (int j = 0; j < LensFixture.D; j++) {
+            for (int v = 0; v < LensFixture.VOCAB; v++) {
+                assertEquals(fx.wU[j * LensFixture.VOCAB + v], blocked.get(j, v), 0);
+            }
+        }
+        LogitLens.Result whole = analyse();
+        LogitLens.Result r = LogitLens.analyse(fx.sae, blocked, fx.vocab, TokenSet.builtIn(), LogitLens.Options.DEFAULT);
+        for (int i = 0; i < LensFixture.M; i++) {
+            LogitStats a = whole.stats().get(i);
+            LogitStats b = r.stats().get(i);
+            assertEquals(a.mean(), b.mean(), 1e-6 * (1 + Math.abs(a.mean())), "latent " + i);
+            assertEquals(a.std(), b.std(), 1e-6 * a.std(), "latent " + i);
+            assertEquals(a.kurtosis(), b.kurtosis(), 1e-5 * Math.abs(a.kurtosis()), "latent " + i);
+            assertArrayEquals(whole.topTokens()[i], r.topTokens()[i], "latent " + i);
+            assertArrayEquals(whole.bottomTokens()[i], r.bottomTokens()[i], "latent " + i);
+        }
+    }
+
+    @Test
     void momentsMatchCommonsMathBiasCorrectedEstimatesConvertedToPopulationOnes() {
         LogitLens.Result r = analyse();
         int n = LensFixture.VOCAB;

@@ -81,7 +81,7 @@ class SaeEncoderTest {
         // pre_i = x . W_enc[:, i] with x = (1, 0): pre = (0.5, 2, 2, -1, 2); k = 2 keeps latents 1 and 2.
         float[] wEnc = {0.5f, 2, 2, -1, 2, 0, 0, 0, 0, 0};
         SaeConfig cfg = new SaeConfig(Architecture.TOPK, d, m, 2, 0, false);
-        SaeWeights w = new SaeWeights(cfg, wEnc, new float[m], new float[m * d], new float[d]);
+        SaeWeights w = SaeWeights.of(cfg, wEnc, new float[m], new float[m * d], new float[d]);
         SaeEncoder enc = new SaeEncoder(w);
         SaeEncoder.Scratch s = enc.scratch();
         assertEquals(2, enc.encode(new float[] {1, 0}, 0, s));
@@ -113,7 +113,7 @@ class SaeEncoderTest {
                 }
                 extras.put("threshold", th);
             }
-            SaeWeights w = new SaeWeights(cfg, uniformBlock(r, d * m, 0.3), uniformBlock(r, m, 0.1), uniformBlock(r, m * d, 0.3),
+            SaeWeights w = SaeWeights.of(cfg, uniformBlock(r, d * m, 0.3), uniformBlock(r, m, 0.1), uniformBlock(r, m * d, 0.3),
                     uniformBlock(r, d, 0.1), extras);
             float[] x = uniformBlock(r, rows * d, 1);
             SaeEncoder.Codes c = new SaeEncoder(w).encode(x, rows);
@@ -128,7 +128,7 @@ class SaeEncoderTest {
                 for (int j = 0; j < d; j++) {
                     double v = w.bDec()[j];
                     for (int e = c.rowPtr()[i]; e < c.rowPtr()[i + 1]; e++) {
-                        v += c.val()[e] * w.wDec()[c.idx()[e] * d + j];
+                        v += c.val()[e] * w.wDec().get((long) c.idx()[e] * d + j);
                     }
                     assertEquals(ref[j], v, 1e-4, arch + " row " + i + " column " + j);
                 }

@@ -32,7 +32,7 @@ class UnembeddingTest {
         NpyWriter.write(f, Tensor.f32(matrix(3, 5), 3, 5));
         Unembedding u = Unembedding.load(f, 3, null);
         assertEquals(5, u.vocab());
-        assertEquals(matrix(3, 5)[7], u.wU().get(7), 0); // [1, 2]
+        assertEquals(matrix(3, 5)[7], u.get(1, 2), 0); // [1, 2]
     }
 
     @Test
@@ -45,7 +45,7 @@ class UnembeddingTest {
         assertEquals(5, u.vocab());
         for (int v = 0; v < 5; v++) {
             for (int j = 0; j < 3; j++) {
-                assertEquals(a[v * 3 + j], u.wU().get(j * 5 + v), 0);
+                assertEquals(a[v * 3 + j], u.get(j, v), 0);
             }
         }
     }
@@ -61,5 +61,32 @@ class UnembeddingTest {
                 Map.of());
         BadInputException e2 = assertThrows(BadInputException.class, () -> Unembedding.load(g, 3, null));
         assertTrue(e2.settings().contains(Setting.UNEMBED_KEY), e2.getMessage());
+    }
+
+    @Test
+    void everyLayoutAndFormatFillsColumnBlocks() throws Exception {
+        // W_U [3, 11] in blocks of 4 columns (the last of 3): stored as [d, vocab] and as [vocab, d], in npy and
+        // safetensors, each element lands in its block.
+        float[] dv = matrix(3, 11);
+        float[] vd = new float[33];
+        for (int j = 0; j < 3; j++) {
+            for (int v = 0; v < 11; v++) {
+                vd[v * 3 + j] = dv[j * 11 + v];
+            }
+        }
+        NpyWriter.write(tmp.resolve("dv.npy"), Tensor.f32(dv, 3, 11));
+        NpyWriter.write(tmp.resolve("vd.npy"), Tensor.f32(vd, 11, 3));
+        SafetensorsWriter.write(tmp.resolve("dv.safetensors"), Map.of("W_U", Tensor.f32(dv, 3, 11)), Map.of());
+        SafetensorsWriter.write(tmp.resolve("vd.safetensors"), Map.of("W_U", Tensor.f32(vd, 11, 3)), Map.of());
+        for (String f : new String[] {"dv.npy", "vd.npy", "dv.safetensors", "vd.safetensors"}) {
+            Unembedding u = Unembedding.load(tmp.resolve(f), 3, null, 12);
+            assertEquals(3, u.blocks().length, f);
+            assertEquals(4, u.blockCols(), f);
+            for (int j = 0; j < 3; j++) {
+                for (int v = 0; v < 11; v++) {
+                    assertEquals(dv[j * 11 + v], u.get(j, v), 0, f + " [" + j + ", " + v + "]");
+                }
+            }
+        }
     }
 }

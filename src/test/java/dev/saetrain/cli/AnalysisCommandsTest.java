@@ -38,7 +38,7 @@ class AnalysisCommandsTest {
             wEnc[i * M + i] = 1;
         }
         Path runDir = tmp.resolve("runs/demo");
-        SaeLensWriter.write(runDir.resolve("saes/x1"), new SaeWeights(cfg, wEnc, new float[M], wDec, new float[D]),
+        SaeLensWriter.write(runDir.resolve("saes/x1"), SaeWeights.of(cfg, wEnc, new float[M], wDec, new float[D]),
                 new double[M], ExportInfo.minimal("demo", "dev", 10, 1));
         return runDir;
     }

@@ -52,7 +52,7 @@ class AnalyzeCommandTest {
             }
         }
         Path runDir = tmp.resolve("runs/r");
-        SaeLensWriter.write(runDir.resolve("saes/truth"), new SaeWeights(new SaeConfig(Architecture.TOPK, 32, 48, 3, 0,
+        SaeLensWriter.write(runDir.resolve("saes/truth"), SaeWeights.of(new SaeConfig(Architecture.TOPK, 32, 48, 3, 0,
                 true), enc, new float[48], gt, new float[32]), new double[48], ExportInfo.minimal("r", "dev", 0, 1));
         SplittableRandom rng = new SplittableRandom(1);
         float[] we = new float[32 * 64];
@@ -61,7 +61,7 @@ class AnalyzeCommandTest {
             we[i] = (float) rng.nextGaussian();
             wd[i] = (float) rng.nextGaussian();
         }
-        SaeLensWriter.write(runDir.resolve("saes/random"), new SaeWeights(new SaeConfig(Architecture.TOPK, 32, 64, 3, 0,
+        SaeLensWriter.write(runDir.resolve("saes/random"), SaeWeights.of(new SaeConfig(Architecture.TOPK, 32, 64, 3, 0,
                 true), we, new float[64], wd, new float[32]), new double[64], ExportInfo.minimal("r", "dev", 0, 1));
         AtomicFiles.writeString(runDir.resolve("config.json"), "{\"data\": {\"path\": "
                 + JSON.writeValueAsString(data.toString()) + "}}\n");

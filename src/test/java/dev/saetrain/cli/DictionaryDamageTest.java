@@ -42,7 +42,7 @@ class DictionaryDamageTest {
                 a[t][i] = (float) (rng.nextDouble() - 0.5);
             }
         }
-        SaeWeights w = new SaeWeights(new SaeConfig(Architecture.TOPK, D, M, 2, 0, true), a[0], a[1], a[2], a[3]);
+        SaeWeights w = SaeWeights.of(new SaeConfig(Architecture.TOPK, D, M, 2, 0, true), a[0], a[1], a[2], a[3]);
         Path dir = tmp.resolve(name);
         SaeLensWriter.write(dir, w, new double[M], ExportInfo.minimal("r", "dev", 0, 1));
         return dir;

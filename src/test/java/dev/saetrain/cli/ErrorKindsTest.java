@@ -62,7 +62,8 @@ class ErrorKindsTest {
         Path dir = FaultFixture.dictionary(tmp.resolve("sae"), 8, 16, 2);
         Path cfg = dir.resolve("cfg.json");
         String good = Files.readString(cfg);
-        // Well-formed JSON describing an impossible dictionary: k larger than it, weight matrices past 2^31 elements.
+        // Well-formed JSON describing an impossible dictionary: k larger than it; then one past 2^31 elements per weight
+        // matrix, which is a valid config (no such limit), refused at the weights file whose shapes do not match it.
         Files.writeString(cfg, good.replaceFirst("\"k\"\\s*:\\s*4", "\"k\": 99"));
         assertTrue(Files.readString(cfg).contains("\"k\": 99"), "the edit must change k");
         assertFailure(run("export", dir.toString(), "--format", "npy", "--out", tmp.resolve("x").toString()),
@@ -71,7 +72,7 @@ class ErrorKindsTest {
                 .replaceFirst("\"d_sae\"\\s*:\\s*16", "\"d_sae\": 65536"));
         assertTrue(Files.readString(cfg).contains("65536"), "the edit must change d_in and d_sae");
         assertFailure(run("export", dir.toString(), "--format", "npy", "--out", tmp.resolve("x").toString()),
-                Main.BAD_INPUT, "cfg.json", "inconsistent config", "2^31");
+                Main.BAD_INPUT, "sae_weights.safetensors", "\"W_enc\" has shape [8, 16], expected [65536, 65536]");
         Files.writeString(cfg, "{\"d_in\": 8,");
         assertFailure(run("export", dir.toString(), "--format", "npy", "--out", tmp.resolve("y").toString()),
                 Main.BAD_INPUT, "cfg.json");

@@ -44,7 +44,7 @@ class ExportCommandTest {
     private Path dictionary(String name, Architecture arch, boolean applyBDec, long seed) throws IOException {
         SplittableRandom rng = new SplittableRandom(seed);
         SaeConfig cfg = new SaeConfig(arch, D, M, arch.usesK() ? K : 0, 1, applyBDec);
-        SaeWeights w = new SaeWeights(cfg, uniform(rng, D * M, 0.3), uniform(rng, M, 0.2), uniform(rng, M * D, 0.3),
+        SaeWeights w = SaeWeights.of(cfg, uniform(rng, D * M, 0.3), uniform(rng, M, 0.2), uniform(rng, M * D, 0.3),
                 uniform(rng, D, 0.5));
         Path dir = tmp.resolve("saes").resolve(name);
         SaeLensWriter.write(dir, w, new double[M], ExportInfo.minimal("r", "dev", 0, 1));

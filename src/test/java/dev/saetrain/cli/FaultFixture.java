@@ -92,7 +92,7 @@ final class FaultFixture {
     static Path dictionary(Path dir, int d, int m, long seed) throws IOException {
         SplittableRandom rng = new SplittableRandom(seed);
         SaeConfig cfg = new SaeConfig(Architecture.TOPK, d, m, 4, 0, true);
-        SaeWeights w = new SaeWeights(cfg, gauss(rng, d * m), gauss(rng, m), gauss(rng, m * d), gauss(rng, d));
+        SaeWeights w = SaeWeights.of(cfg, gauss(rng, d * m), gauss(rng, m), gauss(rng, m * d), gauss(rng, d));
         SaeLensWriter.write(dir, w, new double[m], ExportInfo.minimal("r", "dev", 0, 1));
         return dir;
     }

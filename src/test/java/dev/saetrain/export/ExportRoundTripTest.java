@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.analysis.EncoderRows;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -51,7 +52,7 @@ class ExportRoundTripTest {
     static SaeWeights trained(SaeConfig cfg, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         SaeWeights r = TestWeights.random(cfg, seed);
-        float[] wDec = r.wDec();
+        float[] wDec = r.wDec().toArray("test");
         if (cfg.unitNormDecoder()) {
             for (int i = 0; i < M; i++) {
                 double s = 0;
@@ -63,7 +64,7 @@ class ExportRoundTripTest {
                 }
             }
         }
-        float[] wEnc = r.wEnc();
+        float[] wEnc = r.wEnc().toArray("test");
         if (cfg.tied()) {
             for (int i = 0; i < M; i++) {
                 for (int j = 0; j < D; j++) {
@@ -83,7 +84,7 @@ class ExportRoundTripTest {
             extras.put("b_mag", TestWeights.uniform(rng, M, 0.1));
             extras.put("r_mag", TestWeights.uniform(rng, M, 0.5));
         }
-        return new SaeWeights(cfg, wEnc, r.bEnc(), wDec, r.bDec(), extras);
+        return SaeWeights.of(cfg, wEnc, r.bEnc(), wDec, r.bDec(), extras);
     }
 
     @ParameterizedTest
@@ -111,6 +112,38 @@ class ExportRoundTripTest {
                 }
             }
             checkForward(trained, sae, what);
+        }
+    }
+
+    @Test
+    void dictionariesReadInPagesExportTheBytesOfWholeOnes() throws IOException {
+        // Read back in pages of 50 floats (W_enc [24, 60]: one row a page; W_dec [60, 24]: two rows a page), as a
+        // dictionary past 2^31 elements is: every format's files are the bytes the whole matrices give.
+        SaeConfig cfg = SaeConfig.topk(D, 2, 5).withNLatents(M);
+        cfg = new SaeConfig(cfg.arch(), D, M, 5, 0, false); // b_dec folded into sparsify's encoder bias
+        Path dir = tmp.resolve("paged-src");
+        SaeLensWriter.write(dir, trained(cfg, 44).foldScale(C), new double[M], ExportInfo.minimal("r", "dev", 1, C));
+        for (DictionaryExport.Format f : DictionaryExport.Format.values()) {
+            Path whole = tmp.resolve("whole-" + f);
+            DictionaryExport.export(dir, f, whole);
+            Path paged = tmp.resolve("paged-" + f);
+            String old = System.setProperty(HostMatrix.PAGE_PROPERTY, "50");
+            try {
+                assertEquals(24, SaeLensReader.read(dir).weights().wEnc().pageCount());
+                DictionaryExport.export(dir, f, paged);
+            } finally {
+                if (old == null) {
+                    System.clearProperty(HostMatrix.PAGE_PROPERTY);
+                } else {
+                    System.setProperty(HostMatrix.PAGE_PROPERTY, old);
+                }
+            }
+            try (var files = java.nio.file.Files.list(whole)) {
+                for (Path w : files.toList()) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(w),
+                            java.nio.file.Files.readAllBytes(paged.resolve(w.getFileName())), f + " " + w.getFileName());
+                }
+            }
         }
     }
 
@@ -142,12 +175,12 @@ class ExportRoundTripTest {
         // A dictionary folded the old way (W_dec / c): its rows have norm 1 / c, so normalize_decoder must be false.
         SaeConfig cfg = SaeConfig.topk(D, 2, 5).withNLatents(M);
         SaeWeights t = trained(cfg, 17);
-        float[] wDec = t.wDec().clone();
+        float[] wDec = t.wDec().toArray("test").clone();
         for (int i = 0; i < wDec.length; i++) {
             wDec[i] /= (float) C;
         }
         Path dir = tmp.resolve("old");
-        SaeLensWriter.write(dir, new SaeWeights(cfg, t.wEnc(), t.bEnc(), wDec, t.bDec()), new double[M],
+        SaeLensWriter.write(dir, new SaeWeights(cfg, t.wEnc(), t.bEnc(), HostMatrix.wrap(wDec, M, D), t.bDec()), new double[M],
                 ExportInfo.minimal("r", "dev", 1, C));
         assertFalse(JSON.readTree(dir.resolve("cfg.json").toFile()).at("/metadata/sae_train/decoder_unit_norm").asBoolean(true));
         Path out = tmp.resolve("old-sparsify");

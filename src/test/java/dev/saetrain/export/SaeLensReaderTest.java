@@ -48,9 +48,9 @@ class SaeLensReaderTest {
                 assertEquals(3, r.config().k(), arch.cliName());
             }
             assertEquals(cfg.groups(), r.config().groups(), arch.cliName());
-            assertArrayEquals(w.wEnc(), r.wEnc(), arch.cliName());
+            assertArrayEquals(w.wEnc().toArray("test"), r.wEnc().toArray("test"), arch.cliName());
             assertArrayEquals(w.bEnc(), r.bEnc(), arch.cliName());
-            assertArrayEquals(w.wDec(), r.wDec(), arch.cliName());
+            assertArrayEquals(w.wDec().toArray("test"), r.wDec().toArray("test"), arch.cliName());
             assertArrayEquals(w.bDec(), r.bDec(), arch.cliName());
             assertEquals(w.extras().keySet(), r.extras().keySet(), arch.cliName());
             for (String name : w.extras().keySet()) {

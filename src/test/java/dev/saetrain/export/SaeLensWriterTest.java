@@ -53,8 +53,8 @@ class SaeLensWriterTest {
 
         Map<String, TestTensorFiles.Loaded> t = TestTensorFiles.readSafetensors(dir.resolve("sae_weights.safetensors"));
         assertEquals(Set.of("W_enc", "W_dec", "b_enc", "b_dec"), t.keySet());
-        assertTensor(t.get("W_enc"), w.wEnc(), 48, 100);
-        assertTensor(t.get("W_dec"), w.wDec(), 100, 48);
+        assertTensor(t.get("W_enc"), w.wEnc().toArray("test"), 48, 100);
+        assertTensor(t.get("W_dec"), w.wDec().toArray("test"), 100, 48);
         assertTensor(t.get("b_enc"), w.bEnc(), 100);
         assertTensor(t.get("b_dec"), w.bDec(), 48);
     }
@@ -148,7 +148,7 @@ class SaeLensWriterTest {
         SaeLensWriter.write(dir, second, frequencies(96, 1), INFO);
 
         float[] wEnc = TestTensorFiles.readSafetensors(dir.resolve("sae_weights.safetensors")).get("W_enc").values();
-        assertArrayEquals(second.wEnc(), wEnc);
+        assertArrayEquals(second.wEnc().toArray("test"), wEnc);
         try (Stream<Path> s = Files.list(tmp)) {
             assertEquals(List.of(dir), s.toList(), "no .tmp-/.old- siblings remain");
         }

@@ -14,7 +14,7 @@ final class TestWeights {
         SplittableRandom rng = new SplittableRandom(seed);
         int d = cfg.dIn();
         int m = cfg.nLatents();
-        return new SaeWeights(cfg, uniform(rng, d * m, 1 / Math.sqrt(d)), uniform(rng, m, 0.1),
+        return SaeWeights.of(cfg, uniform(rng, d * m, 1 / Math.sqrt(d)), uniform(rng, m, 0.1),
                 uniform(rng, m * d, 1 / Math.sqrt(m)), uniform(rng, d, 0.1));
     }
 

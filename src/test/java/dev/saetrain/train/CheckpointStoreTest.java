@@ -53,18 +53,41 @@ class CheckpointStoreTest {
             c.late()[3] = 1L << 40;
             Path f = tmp.resolve("x.safetensors");
             SaeStateFile.write(f, cfg, s, c);
-            SaeStateFile.Loaded l = SaeStateFile.read(f, cfg);
-            assertEquals(s.floats().keySet(), l.floats().keySet());
-            s.floats().forEach((k, v) -> assertArrayEquals(v, l.floats().get(k), k));
-            s.ints().forEach((k, v) -> assertArrayEquals(v, l.ints().get(k), k));
-            assertArrayEquals(c.all(), l.firingAll());
-            assertArrayEquals(c.late(), l.firingLate());
-            // Restoring into an engine and snapshotting again gives the same state.
-            e.restore(new EngineState(l.floats(), l.ints(), 17, 0.0123456789));
-            EngineState again = e.snapshot();
+            EngineState again;
+            try (SaeStateFile.Loaded l = SaeStateFile.read(f, cfg)) {
+                assertEquals(s.floats().keySet(), l.allFloats().keySet());
+                assertEquals(java.util.Set.of("W_enc", "W_enc.adam_m", "W_enc.adam_v", "W_dec", "W_dec.adam_m",
+                        "W_dec.adam_v"), l.matrices().keySet(), "the matrices are streamed from the file");
+                s.floats().forEach((k, v) -> assertArrayEquals(v, l.allFloats().get(k), k));
+                s.ints().forEach((k, v) -> assertArrayEquals(v, l.ints().get(k), k));
+                assertArrayEquals(c.all(), l.firingAll());
+                assertArrayEquals(c.late(), l.firingLate());
+                // Restoring into an engine (matrices streamed from the file) and snapshotting again gives the same state.
+                e.restore(new EngineState(l.floats(), l.ints(), 17, 0.0123456789, l.matrices()));
+                again = e.snapshot();
+            }
             s.floats().forEach((k, v) -> assertArrayEquals(v, again.floats().get(k), k));
             assertEquals(17, again.step());
-            assertThrows(UsageException.class, () -> SaeStateFile.read(f, SaeConfig.relu(6, 2, 2.5)));
+            assertThrows(UsageException.class, () -> SaeStateFile.read(f, SaeConfig.relu(6, 2, 2.5)).close());
+        }
+    }
+
+    @Test
+    void matricesStreamBackAcrossChunkBoundaries() throws IOException {
+        // [1088, 64] = 69632 floats per matrix: the restore streams each in chunks of 65536, the second one partial.
+        SaeConfig cfg = SaeConfig.topk(64, 17, 8);
+        try (CpuDevice dev = new CpuDevice(1);
+             Engine e = new Engine(dev, SaeInit.initial(cfg, 1, new float[64]), 4, 100)) {
+            EngineState s = randomState(e, 5);
+            Path f = tmp.resolve("big.safetensors");
+            SaeStateFile.write(f, cfg, s, new FiringTracker.Counts(new long[1088], new long[1088], 0, 0));
+            e.restore(randomState(e, 6));
+            try (SaeStateFile.Loaded l = SaeStateFile.read(f, cfg)) {
+                assertEquals(69632, l.matrices().get("W_dec.adam_v").length());
+                e.restore(new EngineState(l.floats(), l.ints(), 17, 0.0123456789, l.matrices()));
+            }
+            EngineState again = e.snapshot();
+            s.floats().forEach((k, v) -> assertArrayEquals(v, again.floats().get(k), k));
         }
     }
 

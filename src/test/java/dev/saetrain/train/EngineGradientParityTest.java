@@ -196,7 +196,7 @@ class EngineGradientParityTest {
                 wEnc[j * m + i] = wDec[i * d + j];
             }
         }
-        SaeWeights init = new SaeWeights(cfg, wEnc, new float[m], wDec, new float[d]);
+        SaeWeights init = SaeWeights.of(cfg, wEnc, new float[m], wDec, new float[d]);
         float[] x1 = {1, 2, 3, 4, 5, 6, 7, 8, 1.5f, 3, 2, 5, 4, 7, 6, 8};
         float[] x2 = {8, 7, 6, 5, 4, 3, 2, 1, 9, 2, 6, 3, 5, 1, 4, 7};
         try (Device dev = new CpuDevice(1); Engine e = new Engine(dev, init, batch, batch)) {

@@ -50,8 +50,8 @@ class EngineThresholdStateTest {
             }
             SaeWeights wa = a.weights();
             SaeWeights wb = b.weights();
-            assertArrayEquals(wa.wEnc(), wb.wEnc(), "W_enc");
-            assertArrayEquals(wa.wDec(), wb.wDec(), "W_dec");
+            assertArrayEquals(wa.wEnc().toArray("test"), wb.wEnc().toArray("test"), "W_enc");
+            assertArrayEquals(wa.wDec().toArray("test"), wb.wDec().toArray("test"), "W_dec");
             assertArrayEquals(wa.bEnc(), wb.bEnc(), "b_enc");
             assertArrayEquals(wa.bDec(), wb.bDec(), "b_dec");
             assertArrayEquals(wa.extras().get("threshold"), wb.extras().get("threshold"), "threshold");

@@ -22,8 +22,8 @@ class EngineWeightsTest {
             SaeWeights init = SaeInit.initial(cfg, 5, new float[48]);
             try (CpuDevice dev = new CpuDevice(2); Engine e = new Engine(dev, init, 4, 1_000_000L)) {
                 SaeWeights back = e.weights();
-                assertArrayEquals(init.wEnc(), back.wEnc(), "W_enc, tied " + tied);
-                assertArrayEquals(init.wDec(), back.wDec(), "W_dec, tied " + tied);
+                assertArrayEquals(init.wEnc().toArray("test"), back.wEnc().toArray("test"), "W_enc, tied " + tied);
+                assertArrayEquals(init.wDec().toArray("test"), back.wDec().toArray("test"), "W_dec, tied " + tied);
                 assertArrayEquals(init.bEnc(), back.bEnc());
                 assertArrayEquals(init.bDec(), back.bDec());
             }
@@ -45,8 +45,8 @@ class EngineWeightsTest {
                 EngineState state = e.snapshot();
                 e.releaseOptimizerState();
                 SaeWeights after = e.weights();
-                assertArrayEquals(before.wEnc(), after.wEnc(), arch + ": W_enc");
-                assertArrayEquals(before.wDec(), after.wDec(), arch + ": W_dec");
+                assertArrayEquals(before.wEnc().toArray("test"), after.wEnc().toArray("test"), arch + ": W_enc");
+                assertArrayEquals(before.wDec().toArray("test"), after.wDec().toArray("test"), arch + ": W_dec");
                 assertArrayEquals(before.bEnc(), after.bEnc(), arch + ": b_enc");
                 for (String name : before.extras().keySet()) {
                     assertArrayEquals(before.extras().get(name), after.extras().get(name), arch + ": " + name);

@@ -69,7 +69,7 @@ class MatryoshkaPrefixTest {
             for (int i = 0; i < m; i++) {
                 double s = w.bEnc()[i];
                 for (int j = 0; j < D; j++) {
-                    s += (x[r * D + j] - w.bDec()[j]) * (double) w.wEnc()[j * m + i];
+                    s += (x[r * D + j] - w.bDec()[j]) * (double) w.wEnc().get((long) j * m + i);
                 }
                 pre[i] = s;
             }
@@ -78,7 +78,7 @@ class MatryoshkaPrefixTest {
                 for (int j = 0; j < D; j++) {
                     double s = w.bDec()[j];
                     for (int i = 0; i < ends[q]; i++) {
-                        s += f[i] * w.wDec()[i * D + j];
+                        s += f[i] * w.wDec().get((long) i * D + j);
                     }
                     double e = s - x[r * D + j];
                     sse[q] += e * e;

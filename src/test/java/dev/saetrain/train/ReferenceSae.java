@@ -92,10 +92,10 @@ final class ReferenceSae {
         double[] we = new double[m * d];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < d; j++) {
-                we[i * d + j] = w.wEnc()[j * m + i];
+                we[i * d + j] = w.wEnc().get((long) j * m + i);
             }
         }
-        double[] wd = toDouble(w.wDec());
+        double[] wd = toDouble(w.wDec().toArray("test"));
         if (c.tied() && !Arrays.equals(we, wd)) {
             throw new IllegalArgumentException("tied weights need W_enc = W_dec^T");
         }

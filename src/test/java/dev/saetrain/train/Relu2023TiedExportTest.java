@@ -85,7 +85,7 @@ class Relu2023TiedExportTest {
         if (cfg.tied()) {
             for (int i = 0; i < M; i++) {
                 for (int j = 0; j < D; j++) {
-                    assertEquals(trained.wDec()[i * D + j], trained.wEnc()[j * M + i], "W_enc = W_dec^T at " + i + "," + j);
+                    assertEquals(trained.wDec().get((long) i * D + j), trained.wEnc().get((long) j * M + i), "W_enc = W_dec^T at " + i + "," + j);
                 }
             }
         }

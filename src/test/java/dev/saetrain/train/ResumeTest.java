@@ -110,6 +110,29 @@ class ResumeTest {
     }
 
     @Test
+    void pagedHostWeightsAreInvisibleFromInitToResumeAndExport() throws IOException {
+        // Host matrices in pages of 100 floats (W_dec [m, 32]: 3 rows a page; W_enc [32, m]: one row a page), as a
+        // dictionary past 2^31 elements has them in pages of 2^28: the init, the checkpoint's matrices streamed back on
+        // resume and the export are the bytes of a run that held every matrix whole.
+        List<SaeConfig> fam = List.of(SaeConfig.topk(32, 4, 4), SaeConfig.topk(32, 2, 3).withTied(true));
+        train(options(fam, Double.NaN, 1, "pages-a", 0), Faults.NONE);
+        String old = System.setProperty(dev.saetrain.io.HostMatrix.PAGE_PROPERTY, "100");
+        try {
+            TrainOptions ob = options(fam, Double.NaN, 1, "pages-b", 1792);
+            assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(38)));
+            assertEquals("step-35", Files.readString(tmp.resolve("runs/pages-b/checkpoints/latest")).strip());
+            assertEquals(Trainer.End.FINISHED, resume("pages-b", 1L << 32).end());
+        } finally {
+            if (old == null) {
+                System.clearProperty(dev.saetrain.io.HostMatrix.PAGE_PROPERTY);
+            } else {
+                System.setProperty(dev.saetrain.io.HostMatrix.PAGE_PROPERTY, old);
+            }
+        }
+        assertSameRun("pages-a", "pages-b", fam);
+    }
+
+    @Test
     void tiedAndResamplingSaesResumeBitIdentical() throws IOException {
         // A tied SAE holds no W_enc and relu-2023 carries its resampler state: the checkpoint keeps whatever the
         // engine's snapshot holds. 46 steps, resampling every 9 (at 9, 18, 27, 36), killed after the checkpoint of
@@ -196,10 +219,11 @@ class ResumeTest {
         Path fin = run.resolve("checkpoints/step-46");
         Checkpoint ck = Checkpoint.read(fin);
         assertEquals(20, ck.saes().get(1).divergence().lastGoodStep());
-        SaeStateFile.Loaded kept = SaeStateFile.read(SaeStateFile.path(fin, "x4-k4"), fam.get(1));
-        for (var e : kept.floats().entrySet()) {
-            for (float v : e.getValue()) {
-                assertTrue(Float.isFinite(v), "kept last good state holds a non-finite " + e.getKey());
+        try (SaeStateFile.Loaded kept = SaeStateFile.read(SaeStateFile.path(fin, "x4-k4"), fam.get(1))) {
+            for (var e : kept.allFloats().entrySet()) {
+                for (float v : e.getValue()) {
+                    assertTrue(Float.isFinite(v), "kept last good state holds a non-finite " + e.getKey());
+                }
             }
         }
         assertTrue(Files.isDirectory(run.resolve("checkpoints/step-40")));
