@@ -127,9 +127,9 @@ class RowBlockedBatchTopkTest {
                     }
                     SaeWeights wa = whole.weights();
                     SaeWeights wb = blocked.weights();
-                    assertUpdate(tag + " W_enc", init.wEnc(), wa.wEnc(), wb.wEnc());
+                    assertUpdate(tag + " W_enc", init.wEnc().toArray("test"), wa.wEnc().toArray("test"), wb.wEnc().toArray("test"));
                     assertUpdate(tag + " b_enc", init.bEnc(), wa.bEnc(), wb.bEnc());
-                    assertUpdate(tag + " W_dec", init.wDec(), wa.wDec(), wb.wDec());
+                    assertUpdate(tag + " W_dec", init.wDec().toArray("test"), wa.wDec().toArray("test"), wb.wDec().toArray("test"));
                     assertUpdate(tag + " b_dec", init.bDec(), wa.bDec(), wb.bDec());
                     float theta = wa.extras().get("threshold")[0];
                     assertEquals(theta, wb.extras().get("threshold")[0], 1e-5 * theta, tag + " exported threshold");

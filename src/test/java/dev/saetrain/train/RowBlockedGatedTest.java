@@ -124,9 +124,9 @@ class RowBlockedGatedTest {
                 }
                 SaeWeights wa = whole.weights();
                 SaeWeights wb = blocked.weights();
-                assertUpdate(tag + " W_enc", init.wEnc(), wa.wEnc(), wb.wEnc());
+                assertUpdate(tag + " W_enc", init.wEnc().toArray("test"), wa.wEnc().toArray("test"), wb.wEnc().toArray("test"));
                 assertUpdate(tag + " b_enc", init.bEnc(), wa.bEnc(), wb.bEnc());
-                assertUpdate(tag + " W_dec", init.wDec(), wa.wDec(), wb.wDec());
+                assertUpdate(tag + " W_dec", init.wDec().toArray("test"), wa.wDec().toArray("test"), wb.wDec().toArray("test"));
                 assertUpdate(tag + " b_dec", init.bDec(), wa.bDec(), wb.bDec());
                 for (String name : List.of("r_mag", "b_mag")) {
                     assertUpdate(tag + " " + name, init.extras().get(name), wa.extras().get(name),

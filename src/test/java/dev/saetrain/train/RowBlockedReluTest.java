@@ -127,10 +127,10 @@ class RowBlockedReluTest {
                 SaeWeights wa = whole.weights();
                 SaeWeights wb = blocked.weights();
                 if (!init.config().tied()) {
-                    assertUpdate(rt + " W_enc", init.wEnc(), wa.wEnc(), wb.wEnc());
+                    assertUpdate(rt + " W_enc", init.wEnc().toArray("test"), wa.wEnc().toArray("test"), wb.wEnc().toArray("test"));
                 }
                 assertUpdate(rt + " b_enc", init.bEnc(), wa.bEnc(), wb.bEnc());
-                assertUpdate(rt + " W_dec", init.wDec(), wa.wDec(), wb.wDec());
+                assertUpdate(rt + " W_dec", init.wDec().toArray("test"), wa.wDec().toArray("test"), wb.wDec().toArray("test"));
                 assertUpdate(rt + " b_dec", init.bDec(), wa.bDec(), wb.bDec());
                 for (Map.Entry<String, float[]> e : init.extras().entrySet()) {
                     assertUpdate(rt + " " + e.getKey(), e.getValue(), wa.extras().get(e.getKey()),
