@@ -99,7 +99,7 @@ final class SharedParts {
 
     /**
      * System property that forces the rows of a pre-activation block (tests; a value at or above the batch keeps
-     * it whole). Only the architectures that row-block read it.
+     * it whole).
      */
     static final String PRE_ROWS_PROPERTY = "saetrain.preRows";
 
@@ -159,7 +159,7 @@ final class SharedParts {
     }
 
     /**
-     * {@link #sparseDecodeAndBackward(SparseActs, FloatBuf, float)} over a block of rows (topk row-blocked): {@code
+     * {@link #sparseDecodeAndBackward(SparseActs, FloatBuf, float)} over a block of rows (topk, row-blocked): {@code
      * acts} and the views x, xIn, xHat, err [rows, d] hold the block's rows, {@code shape} is (rows, d, m); the
      * backward adds into the shared gradients, so the blocks together give the whole batch's.
      */
