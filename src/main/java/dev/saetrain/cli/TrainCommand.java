@@ -123,7 +123,7 @@ final class TrainCommand implements Callable<Integer> {
     int batch;
 
     @Option(names = "--lr", description = "Peak learning rate. Default: topk, batchtopk and matryoshka 2e-4 / "
-            + "sqrt(n_latents / 2^14), relu, relu-2023 and gated 5e-5, jumprelu 7e-5.")
+            + "sqrt(n_latents / 2^14), relu and relu-2023 5e-5, gated 3e-4, jumprelu 7e-5.")
     Double lr;
 
     static final class Length {

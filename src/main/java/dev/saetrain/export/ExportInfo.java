@@ -36,9 +36,11 @@ public record ExportInfo(String hookName, String modelName, String datasetPath, 
      * @param normalize        input scaling: "sqrt-d" (E|x| = sqrt(d)) or "none"
      * @param auxkCoef         AuxK coefficient (topk, batchtopk, matryoshka)
      * @param adamEps          Adam's epsilon
+     * @param thresholdLrFactor the factor on the LR for jumprelu's log threshold (1 for the others)
      */
     public record Training(double lr, long lrWarmupSteps, double lrDecayFraction, double l1WarmupFraction,
-                           String bDecInit, String normalize, double auxkCoef, double adamEps) {
+                           String bDecInit, String normalize, double auxkCoef, double adamEps,
+                           double thresholdLrFactor) {
         public Training {
             requireText("b_dec init", bDecInit);
             requireText("normalize", normalize);

@@ -142,6 +142,9 @@ public final class SaeLensCfg {
         if (config.arch() == Architecture.JUMPRELU) {
             ours.put("l0_coefficient", config.l1());
             ours.put("bandwidth", config.jumpReluBandwidth());
+            if (info.training() != null) {
+                ours.put("threshold_lr_factor", info.training().thresholdLrFactor());
+            }
         }
         return root;
     }

@@ -222,15 +222,16 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
      * Default learning rate: 2e-4 / sqrt(m / 2^14) for topk and batchtopk (Gao et al. 2024's rule, which
      * Bussmann et al. 2024 follow for BatchTopK, and matryoshka as a BatchTopK variant), 5e-5 for relu (Anthropic
      * April 2024) and relu-2023 (its loss equals relu's when decoder rows have unit norm), 7e-5 for jumprelu (Gemma
-     * Scope, Lieberum et al. 2024), 5e-5 for gated (its loss is relu's, with the penalty moved onto the gate, plus
-     * an auxiliary reconstruction of the same scale as the mse; SAELens trains it with the standard SAE's settings).
+     * Scope, Lieberum et al. 2024; its threshold takes a faster LR on short runs, {@link
+     * dev.saetrain.train.Schedule#thresholdLrFactor}), 3e-4 for gated (its authors' LR for every Gated SAE of the
+     * paper: Nanda, comment on the paper's LessWrong post, 2024).
      */
     public double defaultLr() {
         return switch (arch) {
             case TOPK, BATCHTOPK, MATRYOSHKA -> 2e-4 / Math.sqrt(nLatents / 16384.0);
             case RELU, RELU_2023 -> 5e-5;
             case JUMPRELU -> 7e-5;
-            case GATED -> 5e-5;
+            case GATED -> 3e-4;
         };
     }
 

@@ -97,6 +97,14 @@ interface ArchitectureStep {
         return Map.of();
     }
 
+    /**
+     * Whether the parameter {@code name} of {@link #parameters()} is a threshold that takes the threshold LR
+     * ({@link Schedule#thresholdLrAt}: jumprelu's log_threshold) rather than the weights' LR.
+     */
+    default boolean isThreshold(String name) {
+        return false;
+    }
+
     /** After the update (Adam, decoder renormalisation) on the step's batch x: relu-2023 resamples here. */
     default void afterUpdate(FloatBuf x) {
     }

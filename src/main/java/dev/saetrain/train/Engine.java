@@ -246,8 +246,16 @@ public final class Engine implements AutoCloseable {
         return new SaeWeights(cfg, we, be, wd, bd, extras);
     }
 
-    /** One full step on batch x [B, d] (on this engine's device): gradients, clip, Adam, decoder renorm. */
+    /** One full step on batch x [B, d] (on this engine's device), every parameter at {@code lr}. */
     public StepStats step(FloatBuf x, double lr, double l1) {
+        return step(x, lr, l1, lr);
+    }
+
+    /**
+     * One full step on batch x [B, d] (on this engine's device): gradients, clip, Adam, decoder renorm. Thresholds
+     * ({@link ArchitectureStep#isThreshold}: jumprelu's log_threshold) take {@code thresholdLr}, the rest {@code lr}.
+     */
+    public StepStats step(FloatBuf x, double lr, double l1, double thresholdLr) {
         requireOptimizerState("a step");
         s.startProfile();
         StepStats st = computeGradients(x, l1);
@@ -261,8 +269,8 @@ public final class Engine implements AutoCloseable {
         adam(s.bEnc, null, flr, fc, t);
         adam(s.wDec, s.decActive, flr, fc, t);
         adam(s.bDec, null, flr, fc, t);
-        for (AdamState a : arch.parameters().values()) {
-            adam(a, null, flr, fc, t);
+        for (Map.Entry<String, AdamState> e : arch.parameters().entrySet()) {
+            adam(e.getValue(), null, arch.isThreshold(e.getKey()) ? (float) thresholdLr : flr, fc, t);
         }
         s.lap("adam");
         if (cfg.unitNormDecoder()) {

@@ -87,6 +87,12 @@ final class JumpReluStep implements ArchitectureStep {
         return Map.of("log_threshold", logThreshold);
     }
 
+    /** log_threshold takes the threshold LR ({@link Schedule#thresholdLrAt}). */
+    @Override
+    public boolean isThreshold(String name) {
+        return name.equals("log_threshold");
+    }
+
     /** theta = exp(log_threshold), downloaded (what the export writes). */
     @Override
     public void addExportTensors(Map<String, float[]> extras) {

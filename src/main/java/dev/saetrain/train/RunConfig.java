@@ -88,6 +88,9 @@ public final class RunConfig {
             o.put("lr_warmup_steps", s.warmupSteps());
             o.put("lr_decay_fraction", s.decayFraction());
             o.put("l1_warmup_fraction", s.l1WarmupFraction());
+            if (c.arch() == Architecture.JUMPRELU) {
+                o.put("threshold_lr_factor", s.thresholdLrFactor());
+            }
             o.put("apply_b_dec_to_input", c.applyBDecToInput());
             o.put("b_dec_init", r.bDecInit().resolve(c.arch()).cliName());
             o.put("tied", c.tied());

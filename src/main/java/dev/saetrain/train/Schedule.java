@@ -75,6 +75,31 @@ public record Schedule(long totalSteps, double lr, long warmupSteps, double deca
         return lr * f;
     }
 
+    /**
+     * How far, in log theta, jumprelu's threshold must be able to travel over a run at full pace: e^7 (about 1100)
+     * covers the distance from the paper's start (0.001 on unit-norm inputs) to the thresholds of trained
+     * dictionaries, a few hundredths to a few tenths (Gemma Scope, whose runs go far beyond it).
+     */
+    public static final double THRESHOLD_TRAVEL = 7;
+
+    /**
+     * The factor on the LR for jumprelu's log threshold: max(1, {@link #THRESHOLD_TRAVEL} / (lr * totalSteps)).
+     * Adam moves a parameter by at most about its LR per step, and the threshold is trained as log theta, so at the
+     * weights' LR theta changes by at most a factor e^(lr * steps): e^0.07 in 1000 steps at jumprelu's 7e-5, while
+     * the L0 penalty reaches the reconstruction only through theta (Rajamanoharan et al. 2024, section 4). The
+     * papers' runs are long enough (Gemma Scope: 7e-5 for about a million steps) and keep the factor 1; a
+     * shorter run gets the pace at which theta can still travel that far. Where the threshold settles (where the L0
+     * term's pull balances the reconstruction's) does not depend on its LR, only how soon it gets there.
+     */
+    public double thresholdLrFactor() {
+        return Math.max(1, THRESHOLD_TRAVEL / (lr * totalSteps));
+    }
+
+    /** The LR of jumprelu's log threshold at 1-based step {@code t}: {@link #lrAt} times {@link #thresholdLrFactor}. */
+    public double thresholdLrAt(long t) {
+        return lrAt(t) * thresholdLrFactor();
+    }
+
     /** Sparsity coefficient of 1-based step {@code t}. */
     public double l1At(long t) {
         long w = (long) Math.floor(totalSteps * l1WarmupFraction);

@@ -161,7 +161,7 @@ final class TrainLoop {
         }
         StepStats st;
         try {
-            st = m.engine().step(x, s.lrAt(step), s.l1At(step));
+            st = m.engine().step(x, s.lrAt(step), s.l1At(step), s.thresholdLrAt(step));
         } catch (DeviceMemoryError refused) {
             throw refused.forSae(m.name()); // a step's first dense path allocates its scratch
         }

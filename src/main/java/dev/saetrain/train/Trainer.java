@@ -15,6 +15,7 @@ import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
+import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
@@ -449,7 +450,8 @@ public final class Trainer {
     private ExportInfo.Training training(Schedule s, SaeConfig c) {
         Recipe r = opts.recipe();
         return new ExportInfo.Training(s.lr(), s.warmupSteps(), s.decayFraction(), s.l1WarmupFraction(),
-                r.bDecInit().resolve(c.arch()).cliName(), r.normalize().cliName(), r.auxkCoef(), r.adamEps());
+                r.bDecInit().resolve(c.arch()).cliName(), r.normalize().cliName(), r.auxkCoef(), r.adamEps(),
+                c.arch() == Architecture.JUMPRELU ? s.thresholdLrFactor() : 1);
     }
 
     /**

@@ -137,7 +137,10 @@ class TrainEndToEndTest {
         Path sae = out.resolve("j/saes/x4-jr" + Double.parseDouble(L0_COEF));
         double mmcs = meanMaxCosine(sae.resolve("sae_weights.safetensors"), data.resolve("ground_truth.npy"));
         assertTrue(mmcs >= 0.9, "mean max cosine " + mmcs);
-        assertEquals("jumprelu", JSON.readTree(sae.resolve("cfg.json").toFile()).get("architecture").asText());
+        JsonNode cfg = JSON.readTree(sae.resolve("cfg.json").toFile());
+        assertEquals("jumprelu", cfg.get("architecture").asText());
+        // 2e-2 over these 470-odd steps is past the threshold's travel of 7: its LR is the weights' (factor 1).
+        assertEquals(1.0, cfg.at("/metadata/sae_train/threshold_lr_factor").asDouble(-1), 0);
         assertFvuFalls(out.resolve("j/metrics.jsonl"), 0.2);
     }
 

@@ -47,6 +47,53 @@ class EngineAdamStepTest {
         check(new SaeConfig(arch, D, M, arch == Architecture.TOPK ? 7 : 0, 3.0, true, true));
     }
 
+    /**
+     * jumprelu's log_threshold takes Adam at the step's threshold LR (here 50 times the weights' LR, whose four
+     * tensors the test above checks): after each of four steps it is where double Adam at that LR puts it, fed with
+     * the engine's own log_threshold gradient.
+     */
+    @org.junit.jupiter.api.Test
+    void jumpReluThresholdStepsAtItsScaledLr() {
+        SaeConfig cfg = new SaeConfig(Architecture.JUMPRELU, D, M, 0, 3.0, true);
+        double scale = 50;
+        SaeWeights init = SaeInit.initial(cfg, 411, gaussian(412, D, 0.2));
+        double[] logTheta = new double[M];
+        for (int i = 0; i < M; i++) {
+            logTheta[i] = (float) Math.log(init.extras().get("threshold")[i]);
+        }
+        double[] mom = new double[M];
+        double[] vel = new double[M];
+        int moved = 0;
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            for (int t = 1; t <= 4; t++) {
+                // Inputs of the scale of the thresholds' window, so that many latents have pre within it.
+                StepStats s = e.step(up(dev, gaussian(413 + t, BATCH * D, 0.5)), LR, 3.0, scale * LR);
+                double[][] g = EngineFixtures.allGrads(dev, e);
+                double norm = Math.sqrt(EngineFixtures.sumSquares(g));
+                double clip = norm > 1 ? 1 / norm : 1;
+                for (int i = 0; i < M; i++) {
+                    double gi = clip * g[4][i];
+                    mom[i] = 0.9 * mom[i] + 0.1 * gi;
+                    vel[i] = 0.999 * vel[i] + 0.001 * gi * gi;
+                    double mHat = mom[i] / (1 - Math.pow(0.9, t));
+                    double vHat = vel[i] / (1 - Math.pow(0.999, t));
+                    logTheta[i] -= scale * LR * mHat / (Math.sqrt(vHat) + 1e-8);
+                }
+                float[] theta = e.weights().extras().get("threshold");
+                double[] got = new double[M];
+                for (int i = 0; i < M; i++) {
+                    got[i] = Math.log(theta[i]);
+                }
+                ParityAssert.assertClose("log_threshold after step " + t, logTheta, got, 1e-6, 1e-5);
+                assertTrue(s.gradNorm() > 0, "the step must have a gradient");
+            }
+            for (int i = 0; i < M; i++) {
+                moved += Math.abs(logTheta[i] - Math.log(init.extras().get("threshold")[i])) > 4 * LR ? 1 : 0;
+            }
+        }
+        assertTrue(moved > 0, "some threshold must move further than the unscaled LR allows in four steps");
+    }
+
     private static void check(SaeConfig cfg) {
         double lambda = cfg.l1();
         SaeWeights init = SaeInit.initial(cfg, 401, gaussian(402, D, 0.2));

@@ -158,6 +158,18 @@ class ResumeTest {
         assertEquals("step-21", Files.readString(tmp.resolve("runs/th-b/checkpoints/latest")).strip());
         assertEquals(Trainer.End.FINISHED, resume("th-b", 1L << 32).end());
         assertSameRun("th-a", "th-b", fam);
+        // A few dozen steps at 1e-2 travel well under 7 in log theta at the weights' LR: the threshold's factor is
+        // 7 / (lr * steps), recorded in config.json and kept by the resume (same steps, same LR), which the
+        // bit-identical run above confirms.
+        for (String run : List.of("th-a", "th-b")) {
+            ObjectNode config = RunConfig.load(tmp.resolve("runs/" + run));
+            double factor = Schedule.standard(config.get("training").get("steps").asLong(), 1e-2, 1.0)
+                    .thresholdLrFactor();
+            assertTrue(factor > 7, "the run must be short enough for a threshold factor above 7, got " + factor);
+            JsonNode saes = config.get("saes");
+            assertEquals(factor, saes.get(1).get("threshold_lr_factor").asDouble(), 0, run);
+            assertTrue(saes.get(0).get("threshold_lr_factor") == null, "batchtopk has no threshold LR");
+        }
     }
 
     @Test
