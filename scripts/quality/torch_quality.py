@@ -23,12 +23,16 @@ import glob
 import json
 import math
 import os
+import sys
 import time
 
-import sys
+# Idle OpenMP threads sleep instead of spinning: on a CPU shared with other work, spinning threads (and OpenBLAS's
+# own) take turns with the threads doing the work, and a step ran 3-8x slower. Only the waiting changes, not the
+# math (same threads, same partition of each op). Set before torch loads libgomp; the environment can override it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np
-import torch
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "bench"))
 from torch_step import SaeStep  # noqa: E402  (the benchmark's step: one definition of it)
@@ -79,6 +83,9 @@ def main():
     ap.add_argument("--l1", type=float, default=5.0, help="relu's lambda (on the sqrt-d scale, as sae-train's)")
     ap.add_argument("--batch", type=int, default=4096)
     ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--eval-at", default="", help="also score after these steps (comma-separated, below --steps); "
+                    "only where no piece depends on the run's length: --warmup 0 --decay 0, and not relu (its lambda "
+                    "warm-up is 5 %% of the run)")
     ap.add_argument("--lr", type=float, help="default: 2e-4/sqrt(m/2^14) for topk, 5e-5 for relu (sae-train's)")
     ap.add_argument("--warmup", default="0", help="steps, a fraction with a decimal point, or auto")
     ap.add_argument("--decay", type=float, default=0.0)
@@ -90,6 +97,12 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
+    eval_at = {int(t) for t in a.eval_at.split(",") if t}
+    if eval_at and not all(0 < t < a.steps for t in eval_at):
+        ap.error(f"--eval-at {a.eval_at}: every step must lie between 0 and --steps {a.steps}")
+    if eval_at and (a.arch == "relu" or a.decay > 0 or a.warmup != "0"):
+        ap.error("--eval-at needs a schedule that does not depend on the run's length (--arch topk --warmup 0 "
+                 "--decay 0): a separate run per length otherwise")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     t_start = time.perf_counter()
@@ -114,6 +127,7 @@ def main():
     per_epoch = n // a.batch
     order = None
     loss = torch.tensor(float("nan"))
+    eval_s = 0.0  # time spent scoring the --eval-at points, left out of "seconds"
     for s in range(a.steps):
         if s % per_epoch == 0:
             order = torch.randperm(n, generator=g)
@@ -121,8 +135,14 @@ def main():
         x = train[order[j * a.batch:(j + 1) * a.batch]].float() * scale
         l1 = a.l1 * (s + 1) / l1_warm if l1_warm > 0 and s + 1 <= l1_warm else a.l1
         loss = sae.step(x, lr=lr_at(s + 1, lr, warm, a.decay, a.steps), l1=l1)
-    train_s = time.perf_counter() - t_start
+        if s + 1 in eval_at or s + 1 == a.steps:
+            t_eval = time.perf_counter()
+            report(a, sae, test, scale, lr, warm, n, d, m, s + 1, loss, t_eval - t_start - eval_s)
+            eval_s += time.perf_counter() - t_eval
 
+
+def report(a, sae, test, scale, lr, warm, n, d, m, steps, loss, train_s):
+    """Prints the JSON line of the SAE after `steps` steps: held-out FVU and L0 on every test row."""
     sse = sst = l0 = 0.0
     with torch.no_grad():
         mu = test.float().mean(0)
@@ -135,14 +155,13 @@ def main():
             l0 += float((f > 0).sum())
     print(json.dumps({"peer": "torch_quality.py (pytorch " + torch.__version__ + ")", "arch": a.arch, "d_in": d,
                       "n_latents": m, "k": a.k if a.arch == "topk" else None,
-                      "l1": a.l1 if a.arch == "relu" else None, "batch": a.batch, "steps": a.steps,
-                      "tokens": a.steps * a.batch, "lr": lr, "warmup": warm, "decay": a.decay,
+                      "l1": a.l1 if a.arch == "relu" else None, "batch": a.batch, "steps": steps,
+                      "tokens": steps * a.batch, "lr": lr, "warmup": warm, "decay": a.decay,
                       "b_dec_init": a.b_dec_init, "normalize": a.normalize, "auxk_coef": a.auxk_coef,
                       "adam_eps": a.adam_eps, "train_rows": n, "test_rows": test.shape[0],
                       "test_fvu": round(sse / sst, 5), "test_l0": round(l0 / test.shape[0], 3),
                       "final_loss": float(loss), "seconds": round(train_s, 1),
-                      "tokens_per_s": round(a.steps * a.batch / train_s, 1)}))
-
+                      "tokens_per_s": round(steps * a.batch / train_s, 1)}), flush=True)
 
 if __name__ == "__main__":
     main()

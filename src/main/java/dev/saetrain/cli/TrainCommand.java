@@ -78,6 +78,12 @@ final class TrainCommand implements Callable<Integer> {
             + "relu and topk. Exported untied, so SAELens loads it as a normal SAE.")
     boolean tied;
 
+    @Option(names = "--apply-b-dec-to-input", arity = "1", defaultValue = "true", paramLabel = "true|false",
+            description = "Whether the encoder sees x - b_dec (true) or x itself (false: pre = x W_enc + b_enc, "
+                    + "SAELens's apply_b_dec_to_input = False, as its April 2024 relu recipe sets it). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    boolean applyBDecToInput;
+
     @Option(names = "--resample-every", paramLabel = "STEPS",
             description = "relu-2023: resample latents dead for the last STEPS/2 steps every STEPS steps, until the LR "
                     + "decay; 0 turns resampling off. Default: a fifth of the run (resamplings at 20, 40, 60 and 80 %%; with a decay, none after it starts).")
@@ -354,7 +360,8 @@ final class TrainCommand implements Callable<Integer> {
             for (int k : a.usesK() ? ks : List.of(0)) {
                 for (double coef : a.usesK() ? List.of(0.0) : coefs) {
                     SaeConfig c = SaeConfig.of(a, dIn, x, k, coef);
-                    out.add((a == Architecture.MATRYOSHKA ? c.withGroups(groups) : c).withTied(tied));
+                    out.add((a == Architecture.MATRYOSHKA ? c.withGroups(groups) : c).withTied(tied)
+                            .withApplyBDecToInput(applyBDecToInput));
                 }
             }
         }

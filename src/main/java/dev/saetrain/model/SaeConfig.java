@@ -249,6 +249,11 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
         return new SaeConfig(arch, dIn, nLatents, newK, l1, applyBDecToInput, tied, groups);
     }
 
+    /** A copy whose encoder sees x - b_dec (true) or x (false). */
+    public SaeConfig withApplyBDecToInput(boolean apply) {
+        return new SaeConfig(arch, dIn, nLatents, k, l1, apply, tied, groups);
+    }
+
     public SaeConfig withTied(boolean t) {
         return new SaeConfig(arch, dIn, nLatents, k, l1, applyBDecToInput, t, groups);
     }

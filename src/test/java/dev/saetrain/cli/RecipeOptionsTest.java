@@ -102,6 +102,29 @@ class RecipeOptionsTest {
                 .asText());
     }
 
+    @Test
+    void applyBDecToInputFalseIsRecordedAndAResumeKeepsIt() throws IOException {
+        // b_dec from the median, so that x and x - b_dec differ from the first step.
+        String[] relu = {"--arch", "relu", "--l1", "0.5", "--b-dec-init", "median"};
+        String weights = "saes/x2-l1_0.5/sae_weights.safetensors";
+        Path on = train("centred", relu);
+        Path off = train("not-centred", concat(relu, "--apply-b-dec-to-input", "false"));
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(on.resolve(weights)),
+                Files.readAllBytes(off.resolve(weights))), "an encoder that sees x trains other weights");
+        assertTrue(json(on.resolve("config.json")).at("/saes/0/apply_b_dec_to_input").asBoolean());
+        assertFalse(json(off.resolve("config.json")).at("/saes/0/apply_b_dec_to_input").asBoolean());
+        assertFalse(json(off.resolve("saes/x2-l1_0.5/cfg.json")).get("apply_b_dec_to_input").asBoolean());
+
+        Path resumed = copyBackTo(off, "not-centred-resumed", 12);
+        FaultFixture.Outcome r = run("train", "--resume", resumed.toString(), "--threads", "1", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(off.resolve(weights)), Files.readAllBytes(resumed.resolve(weights)),
+                "the resumed run keeps the encoder's input");
+        assertFalse(json(resumed.resolve("saes/x2-l1_0.5/cfg.json")).get("apply_b_dec_to_input").asBoolean());
+        assertFailure(run("train", "--resume", resumed.toString(), "--apply-b-dec-to-input", "true"), 2,
+                "--apply-b-dec-to-input cannot be combined with --resume");
+    }
+
     private static String[] concat(String[] a, String... b) {
         return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }
@@ -183,7 +206,7 @@ class RecipeOptionsTest {
     void badValuesAreOneLineAndWriteNothing() {
         String[][] bad = {{"--warmup", "1.5"}, {"--warmup", "-3"}, {"--warmup", "often"}, {"--decay", "-0.1"},
             {"--decay", "1.5"}, {"--b-dec-init", "foo"}, {"--normalize", "l2"}, {"--auxk-coef", "-1"},
-            {"--adam-eps", "0"}};
+            {"--adam-eps", "0"}, {"--apply-b-dec-to-input", "maybe"}};
         for (String[] option : bad) {
             List<String> a = new ArrayList<>(List.of("train", data.toString(), "--out", tmp.resolve("bad").toString(),
                     "--name", "r", "--batch", "256", "--device", "cpu", "--threads", "1"));

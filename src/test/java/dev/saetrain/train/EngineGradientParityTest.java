@@ -281,6 +281,27 @@ class EngineGradientParityTest {
         }
     }
 
+    /**
+     * apply_b_dec_to_input off (--apply-b-dec-to-input false): pre = x W_enc + b_enc, and b_dec's gradient has no
+     * centring term. b_dec starts away from zero (bDec: std 0.2), so an engine that still subtracted it would miss.
+     */
+    @Test
+    void withoutBDecOnTheInputGradientsMatchReference() {
+        SaeConfig relu = new SaeConfig(Architecture.RELU, D, M, 0, 3.0, false);
+        reluTwoSteps("relu, x not centred, dense", relu, SaeInit.initial(relu, 401, bDec(402)), 3.0, false);
+        reluTwoSteps("relu, x not centred, sparse", relu, withBEnc(relu, 403, -0.21f), 3.0, true);
+        SaeConfig gated = SaeConfig.gated(D, 1, 3.0).withNLatents(M).withApplyBDecToInput(false);
+        reluTwoSteps("gated, x not centred, dense", gated, gatedInit(gated, 405, 0f), 3.0, false);
+        SaeConfig topk = new SaeConfig(Architecture.TOPK, D, M, 7, 0, false);
+        SaeWeights init = SaeInit.initial(topk, 407, bDec(408));
+        float[] x = gaussian(409, BATCH * D, 1.0);
+        try (Device dev = new CpuDevice(3); Engine e = new Engine(dev, init, BATCH, 10_000_000)) {
+            StepStats s = e.computeGradients(up(dev, x), 0);
+            ReferenceSae ref = ReferenceSae.of(init);
+            check("topk, x not centred", dev, e, s, ref, ref.run(ReferenceSae.toDouble(x), BATCH, 0, null, null));
+        }
+    }
+
     @Test
     void batchTopkGradientsMatchReference() {
         SaeConfig cfg = new SaeConfig(Architecture.BATCHTOPK, D, M, 7, 0, true);
