@@ -681,21 +681,16 @@ extern "C" __global__ void batch_topk_select(const unsigned long long* __restric
     }
 }
 
-// Per row: entries with key > T into gt[b], entries == T into eq[b] (positive entries only). One block per row.
-extern "C" __global__ void batch_topk_row_counts(const float* __restrict__ pre, int batch, int n_latents,
-                                                 const long long* __restrict__ state, int* __restrict__ gt,
-                                                 int* __restrict__ eq) {
-    __shared__ unsigned long long scratch[32];
-    const int b = blockIdx.x;
-    if (b >= batch) {
-        return;
-    }
-    const unsigned int t = (unsigned int)state[2];
-    const float* row = pre + (size_t)b * n_latents;
+// batchTopk's row passes, over the positive values of one row held at vals[lo, hi) (a dense row of pre, or a row of
+// candidates), every thread of the block calling. count_vs_threshold: how many are above T (as bits) and how many
+// equal to it, written by thread 0 to *gt_out and *eq_out.
+static __device__ __forceinline__ void count_vs_threshold(const float* __restrict__ vals, int lo, int hi,
+                                                          unsigned int t, unsigned long long* scratch,
+                                                          int* __restrict__ gt_out, int* __restrict__ eq_out) {
     unsigned long long g = 0;
     unsigned long long e = 0;
-    for (int i = threadIdx.x; i < n_latents; i += blockDim.x) {
-        float v = row[i];
+    for (int q = lo + threadIdx.x; q < hi; q += blockDim.x) {
+        float v = vals[q];
         if (v > 0.0f) {
             unsigned int key = __float_as_uint(v);
             g += key > t ? 1 : 0;
@@ -705,9 +700,55 @@ extern "C" __global__ void batch_topk_row_counts(const float* __restrict__ pre, 
     g = block_sum(g, scratch);
     e = block_sum(e, scratch);
     if (threadIdx.x == 0) {
-        gt[b] = (int)g;
-        eq[b] = (int)e;
+        *gt_out = (int)g;
+        *eq_out = (int)e;
     }
+}
+
+// fill_kept: writes the row's values above T and its first `ties` equal to T, in position order, from idx/val[base]
+// (latent_of(q): the latent of position q). Ordered block compaction.
+template <typename LatentOf>
+static __device__ __forceinline__ void fill_kept(const float* __restrict__ vals, int lo, int hi, LatentOf latent_of,
+                                                 unsigned int t, int ties, long long base, int* warp_sums,
+                                                 int* __restrict__ idx, float* __restrict__ val) {
+    int ties_before = 0;
+    for (int start = lo; start < hi; start += blockDim.x) {
+        const int q = start + threadIdx.x;
+        float v = 0.0f;
+        bool gt = false;
+        bool eq = false;
+        if (q < hi) {
+            v = vals[q];
+            if (v > 0.0f) {
+                unsigned int key = __float_as_uint(v);
+                gt = key > t;
+                eq = key == t;
+            }
+        }
+        int eq_total;
+        int eq_rank = block_rank(eq, warp_sums, &eq_total);
+        bool keep = gt || (eq && ties_before + eq_rank < ties);
+        int total;
+        int rank = block_rank(keep, warp_sums, &total);
+        if (keep) {
+            idx[base + rank] = latent_of(q);
+            val[base + rank] = v;
+        }
+        base += total;
+        ties_before += eq_total;
+    }
+}
+
+// Per row: entries with key > T into gt[b], entries == T into eq[b] (positive entries only). One block per row.
+extern "C" __global__ void batch_topk_row_counts(const float* __restrict__ pre, int batch, int n_latents,
+                                                 const long long* __restrict__ state, int* __restrict__ gt,
+                                                 int* __restrict__ eq) {
+    __shared__ unsigned long long scratch[32];
+    const int b = blockIdx.x;
+    if (b >= batch) {
+        return;
+    }
+    count_vs_threshold(pre + (size_t)b * n_latents, 0, n_latents, (unsigned int)state[2], scratch, gt + b, eq + b);
 }
 
 // One block: hands the kept ties out in row order (takeEq[b] = how many of row b's entries equal to T are kept,
@@ -744,36 +785,8 @@ extern "C" __global__ void batch_topk_fill(const float* __restrict__ pre, int ba
     if (b >= batch) {
         return;
     }
-    const unsigned int t = (unsigned int)state[2];
-    const int ties = take_eq[b];
-    const float* row = pre + (size_t)b * n_latents;
-    long long base = row_ptr[b];
-    int ties_before = 0;
-    for (int start = 0; start < n_latents; start += blockDim.x) {
-        const int i = start + threadIdx.x;
-        float v = 0.0f;
-        bool gt = false;
-        bool eq = false;
-        if (i < n_latents) {
-            v = row[i];
-            if (v > 0.0f) {
-                unsigned int key = __float_as_uint(v);
-                gt = key > t;
-                eq = key == t;
-            }
-        }
-        int eq_total;
-        int eq_rank = block_rank(eq, warp_sums, &eq_total);
-        bool keep = gt || (eq && ties_before + eq_rank < ties);
-        int total;
-        int rank = block_rank(keep, warp_sums, &total);
-        if (keep) {
-            idx[base + rank] = i;
-            val[base + rank] = v;
-        }
-        base += total;
-        ties_before += eq_total;
-    }
+    fill_kept(pre + (size_t)b * n_latents, 0, n_latents, [](int i) { return i; }, (unsigned int)state[2], take_eq[b],
+              row_ptr[b], warp_sums, idx, val);
 }
 
 // batchTopkMerge, over one block of candidates (CSR of rows rows, the batch's rows [first_row, first_row + rows)):
@@ -787,24 +800,8 @@ extern "C" __global__ void batch_topk_merge_row_counts(const int* __restrict__ c
     if (b >= rows) {
         return;
     }
-    const unsigned int t = (unsigned int)state[2];
-    const int end = cand_row_ptr[b + 1];
-    unsigned long long g = 0;
-    unsigned long long e = 0;
-    for (int q = cand_row_ptr[b] + threadIdx.x; q < end; q += blockDim.x) {
-        float v = cand_val[q];
-        if (v > 0.0f) {
-            unsigned int key = __float_as_uint(v);
-            g += key > t ? 1 : 0;
-            e += key == t ? 1 : 0;
-        }
-    }
-    g = block_sum(g, scratch);
-    e = block_sum(e, scratch);
-    if (threadIdx.x == 0) {
-        gt[first_row + b] = (int)g;
-        eq[first_row + b] = (int)e;
-    }
+    count_vs_threshold(cand_val, cand_row_ptr[b], cand_row_ptr[b + 1], (unsigned int)state[2], scratch,
+                       gt + first_row + b, eq + first_row + b);
 }
 
 // batchTopkMerge: batch_topk_fill over one block of candidates, row b of the block being the batch's row
@@ -819,35 +816,6 @@ extern "C" __global__ void batch_topk_merge_fill(const int* __restrict__ cand_ro
     if (b >= rows) {
         return;
     }
-    const unsigned int t = (unsigned int)state[2];
-    const int ties = take_eq[first_row + b];
-    const int lo = cand_row_ptr[b];
-    const int hi = cand_row_ptr[b + 1];
-    long long base = row_ptr[first_row + b];
-    int ties_before = 0;
-    for (int start = lo; start < hi; start += blockDim.x) {
-        const int q = start + threadIdx.x;
-        float v = 0.0f;
-        bool gt = false;
-        bool eq = false;
-        if (q < hi) {
-            v = cand_val[q];
-            if (v > 0.0f) {
-                unsigned int key = __float_as_uint(v);
-                gt = key > t;
-                eq = key == t;
-            }
-        }
-        int eq_total;
-        int eq_rank = block_rank(eq, warp_sums, &eq_total);
-        bool keep = gt || (eq && ties_before + eq_rank < ties);
-        int total;
-        int rank = block_rank(keep, warp_sums, &total);
-        if (keep) {
-            idx[base + rank] = cand_idx[q];
-            val[base + rank] = v;
-        }
-        base += total;
-        ties_before += eq_total;
-    }
+    fill_kept(cand_val, cand_row_ptr[b], cand_row_ptr[b + 1], [cand_idx](int q) { return cand_idx[q]; },
+              (unsigned int)state[2], take_eq[first_row + b], row_ptr[first_row + b], warp_sums, idx, val);
 }

@@ -160,26 +160,27 @@ public final class HostMatrix {
 
     /** Copies flat elements [off, off + n) into dst[dstOff ..). */
     public void get(long off, float[] dst, int dstOff, int n) {
-        check(off, n);
-        for (int done = 0; done < n; ) {
-            long at = off + done;
-            int p = (int) (at / ((long) rowsPerPage * cols));
-            int po = (int) (at - (long) p * rowsPerPage * cols);
-            int len = Math.min(n - done, pages[p].length - po);
-            System.arraycopy(pages[p], po, dst, dstOff + done, len);
-            done += len;
-        }
+        copy(off, dst, dstOff, n, false);
     }
 
     /** Copies src[srcOff .. srcOff + n) into flat elements [off, off + n). */
     public void set(long off, float[] src, int srcOff, int n) {
+        copy(off, src, srcOff, n, true);
+    }
+
+    /** Copies between flat elements [off, off + n) and arr[arrOff ..), page by page: into the pages when intoPages. */
+    private void copy(long off, float[] arr, int arrOff, int n, boolean intoPages) {
         check(off, n);
         for (int done = 0; done < n; ) {
             long at = off + done;
             int p = (int) (at / ((long) rowsPerPage * cols));
             int po = (int) (at - (long) p * rowsPerPage * cols);
             int len = Math.min(n - done, pages[p].length - po);
-            System.arraycopy(src, srcOff + done, pages[p], po, len);
+            if (intoPages) {
+                System.arraycopy(arr, arrOff + done, pages[p], po, len);
+            } else {
+                System.arraycopy(pages[p], po, arr, arrOff + done, len);
+            }
             done += len;
         }
     }

@@ -145,6 +145,15 @@ public final class DeviceFixtures {
         return out.stream();
     }
 
+    /** Per-latent l1 coefficients [m] for the backward ops: |N(0, 0.01)|, the decoder-norm weights' size. */
+    public static float[] l1PerLatent(long seed, int m) {
+        float[] l1 = gaussian(seed, m, 0.01);
+        for (int i = 0; i < m; i++) {
+            l1[i] = Math.abs(l1[i]);
+        }
+        return l1;
+    }
+
     /** n Gaussian floats with standard deviation std. */
     public static float[] gaussian(long seed, int n, double std) {
         Random r = new Random(seed);

@@ -89,9 +89,7 @@ final class BatchTopkSelection {
         FloatBuf[] xRows = blocks.views(dev, x, s.d);
         for (int j = 0; j < blocks.count(); j++) {
             StepShape shape = blocks.shape(j);
-            dev.encode(xRows[j], s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape,
-                    xInRows[j], s.pre);
-            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            s.encodeBlock(xRows[j], shape, xInRows[j]);
             dev.batchTopkOps().batchTopk(s.pre, shape, candidates(j), candidates[j], minKept);
             auxK.selectBlock(j, shape, dead);
             s.lap("select");

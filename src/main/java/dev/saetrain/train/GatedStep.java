@@ -237,9 +237,7 @@ final class GatedStep implements ArchitectureStep {
 
     /** Encodes block j into pre (and its rows of x_in). */
     private void encodeBlock(FloatBuf[] xRows, int j) {
-        dev.encode(xRows[j], s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), blocks.shape(j),
-                rows[0][j], s.pre);
-        s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+        s.encodeBlock(xRows[j], blocks.shape(j), rows[0][j]);
     }
 
     /** Adds this block's L0 count and sparsity term (gateSums and fired hold the block's) to {@code sums}. */

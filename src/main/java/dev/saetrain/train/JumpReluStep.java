@@ -150,8 +150,7 @@ final class JumpReluStep implements ArchitectureStep {
             StepShape shape = blocks.shape(j);
             FloatBuf xIn = RowBlocks.rows(dev, s.xIn, first, rows, s.d);
             FloatBuf xRows = RowBlocks.rows(dev, x, first, rows, s.d);
-            dev.encode(xRows, s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape, xIn, s.pre);
-            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            s.encodeBlock(xRows, shape, xIn);
             if (dense) {
                 FloatBuf fd = f.get();
                 active += ops.jumpReluDense(s.pre, threshold, shape, fd);

@@ -157,8 +157,7 @@ final class ReluStep implements ArchitectureStep {
             StepShape shape = blocks.shape(j);
             FloatBuf xRows = RowBlocks.rows(dev, x, first, rows, s.d);
             FloatBuf xIn = RowBlocks.rows(dev, s.xIn, first, rows, s.d);
-            dev.encode(xRows, s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape, xIn, s.pre);
-            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            s.encodeBlock(xRows, shape, xIn);
             if (dense) {
                 active += dev.reluDenseFires(s.pre, shape, s.fireCounts, s.lastFired, s.step, sums(j == 0));
                 addSums(j == 0);

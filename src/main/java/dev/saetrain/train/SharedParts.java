@@ -150,6 +150,15 @@ final class SharedParts {
     }
 
     /**
+     * Encodes a block of rows (a row-blocked step): {@code xInRows} [rows, d] from {@code xRows} [rows, d], and
+     * {@link #pre} [rows, m] their pre-activations; {@code shape} is the block's (rows, d, m).
+     */
+    void encodeBlock(FloatBuf xRows, StepShape shape, FloatBuf xInRows) {
+        dev.encode(xRows, bDec.param, encParam(), bEnc.param, cfg.applyBDecToInput(), shape, xInRows, pre);
+        lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+    }
+
+    /**
      * The step of a fixed-k selection (topk, batchtopk) after its select: decode {@code acts} into x_hat and the
      * residual, then the sparse backward of mse (no sparsity penalty) into W_dec's and the encoder's gradients, each
      * phase profiled. Returns the sum of squared residuals.

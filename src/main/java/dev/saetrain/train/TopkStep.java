@@ -62,9 +62,7 @@ final class TopkStep implements ArchitectureStep {
         long active = 0;
         for (int j = 0; j < blocks.count(); j++) {
             StepShape shape = blocks.shape(j);
-            dev.encode(xRows[j], s.bDec.param, s.encParam(), s.bEnc.param, s.cfg.applyBDecToInput(), shape,
-                    xInRows[j], s.pre);
-            s.lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
+            s.encodeBlock(xRows[j], shape, xInRows[j]);
             dev.topk(s.pre, shape, k, null, 0, blockActs[j]);
             auxK.selectBlock(j, shape, dead);
             active += countActive(blockActs[j], new StepShape(1, s.d, blocks.rows(j) * k));

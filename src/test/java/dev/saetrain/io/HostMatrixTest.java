@@ -31,7 +31,7 @@ class HostMatrixTest {
         for (int perPage : new int[] {1, 2, 3, 5, 13, 20}) {
             HostMatrix h = new HostMatrix(rows, cols, perPage);
             assertEquals((rows + perPage - 1) / perPage, h.pageCount());
-            h.set(0, flat, 0, flat.length);
+            h.set(0, flat.clone(), 0, flat.length); // a copy: a set that wrote into its source would go unseen
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     assertEquals(flat[r * cols + c], h.get(r, c), 0);

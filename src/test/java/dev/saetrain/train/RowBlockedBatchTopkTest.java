@@ -2,19 +2,19 @@ package dev.saetrain.train;
 
 import static dev.saetrain.selftest.DeviceFixtures.gaussian;
 import static dev.saetrain.selftest.DeviceFixtures.up;
+import static dev.saetrain.train.RowBlockParity.assertSameGradients;
+import static dev.saetrain.train.RowBlockParity.assertUpdates;
+import static dev.saetrain.train.RowBlockParity.withPreRows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.saetrain.device.Device;
 import dev.saetrain.device.SparseSwitch;
-import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
 import dev.saetrain.selftest.ParityAssert;
 import java.util.List;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,24 +27,13 @@ import org.junit.jupiter.api.Test;
  * otherwise than the whole batch's (OpenBLAS picks its kernels by the row count), so theta is held to 1e-6
  * relative, and the gradients and losses, on the same weights at every step, to EngineGradientParityTest's
  * tolerances; after four Adam steps, which grow last-bit differences where a gradient is near zero, the weights
- * are held to {@link #UPDATE_TOL} (as in RowBlockedTopkTest) and the exported threshold to 1e-5 relative.
+ * are held to {@link RowBlockParity#UPDATE_TOL} (as in RowBlockedTopkTest) and the exported threshold to 1e-5 relative.
  */
 class RowBlockedBatchTopkTest {
     private static final int BATCH = 33;
     private static final int D = 48;
     private static final int M = 257;
     private static final int K = 7;
-    private static final double UPDATE_TOL = 1e-3;
-
-    /** Builds what {@code make} builds with the pre-activation blocks forced to {@code rows}. */
-    private static <T> T withPreRows(int rows, Supplier<T> make) {
-        System.setProperty(SharedParts.PRE_ROWS_PROPERTY, Integer.toString(rows));
-        try {
-            return make.get();
-        } finally {
-            System.clearProperty(SharedParts.PRE_ROWS_PROPERTY);
-        }
-    }
 
     private static void assertSameStats(String tag, StepStats want, StepStats got) {
         ParityAssert.assertClose(tag + " mse", want.mse(), got.mse(), 0, 1e-5);
@@ -55,20 +44,6 @@ class RowBlockedBatchTopkTest {
         ParityAssert.assertClose(tag + " gradNorm", want.gradNorm(), got.gradNorm(), 0, 1e-4);
     }
 
-    /** p - p0 of the blocked engine within {@link #UPDATE_TOL} relative L2 of the whole batch's (as for topk). */
-    private static void assertUpdate(String tag, float[] p0, float[] want, float[] got) {
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < p0.length; i++) {
-            double u = (double) want[i] - p0[i];
-            double v = (double) got[i] - p0[i];
-            diff += (u - v) * (u - v);
-            norm += u * u;
-        }
-        double rel = Math.sqrt(diff / norm);
-        assertTrue(rel <= UPDATE_TOL, tag + ": update differs by " + rel + " relative L2");
-    }
-
     @Test
     void blockedGradientsMatchTheWholeBatch() {
         for (Architecture arch : new Architecture[] {Architecture.BATCHTOPK, Architecture.MATRYOSHKA}) {
@@ -76,29 +51,21 @@ class RowBlockedBatchTopkTest {
             SaeWeights init = SaeInit.initial(cfg, 501, gaussian(502, D, 0.2));
             for (int rows : new int[] {BATCH / 4, 5, 1}) {
                 String tag = arch + " rows " + rows;
-                try (Device dev = new CpuDevice(3);
-                     Engine whole = new Engine(dev, init, BATCH, BATCH);
-                     Engine blocked = withPreRows(rows, () -> new Engine(dev, init, BATCH, BATCH))) {
-                    assertEquals(BATCH, whole.shared().preRows, tag);
-                    assertEquals(rows, blocked.shared().preRows, tag);
+                try (RowBlockParity.Engines e = RowBlockParity.Engines.open(tag, init, BATCH, rows, null)) {
                     boolean auxRan = false;
                     // Gradients without updates: both engines keep the same weights, so every step compares the
                     // step's own work (the firing record, and with it the dead latents, moves on).
                     for (int t = 0; t < 4; t++) {
                         float[] x = gaussian(510 + t, BATCH * D, 1.0);
-                        StepStats a = whole.computeGradients(up(dev, x), 0);
-                        StepStats b = blocked.computeGradients(up(dev, x), 0);
+                        StepStats a = e.whole().computeGradients(up(e.dev(), x), 0);
+                        StepStats b = e.blocked().computeGradients(up(e.dev(), x), 0);
                         String st = tag + " step " + (t + 1);
                         assertSameStats(st, a, b);
-                        float ta = EngineFixtures.batchTopkThreshold(whole);
+                        float ta = EngineFixtures.batchTopkThreshold(e.whole());
                         assertTrue(ta > 0, st + ": theta is set");
-                        assertEquals(ta, EngineFixtures.batchTopkThreshold(blocked), 1e-6 * ta, st + " theta");
-                        double[][] ga = EngineFixtures.grads(dev, whole);
-                        double[][] gb = EngineFixtures.grads(dev, blocked);
-                        for (int g = 0; g < ga.length; g++) {
-                            ParityAssert.assertClose(st + " gradient " + g, ga[g], gb[g],
-                                    1e-5 * EngineFixtures.maxAbs(ga[g]), 1e-4);
-                        }
+                        assertEquals(ta, EngineFixtures.batchTopkThreshold(e.blocked()), 1e-6 * ta, st + " theta");
+                        assertSameGradients(st, EngineFixtures.grads(e.dev(), e.whole()),
+                                EngineFixtures.grads(e.dev(), e.blocked()));
                         auxRan |= a.auxLoss() > 0;
                     }
                     assertTrue(auxRan, tag + ": the case needs dead latents, so that AuxK runs");
@@ -114,23 +81,18 @@ class RowBlockedBatchTopkTest {
             SaeWeights init = SaeInit.initial(cfg, 521, gaussian(522, D, 0.2));
             for (int rows : new int[] {BATCH / 4, 5, 1}) {
                 String tag = arch + " rows " + rows;
-                try (Device dev = new CpuDevice(3);
-                     Engine whole = new Engine(dev, init, BATCH, BATCH);
-                     Engine blocked = withPreRows(rows, () -> new Engine(dev, init, BATCH, BATCH))) {
+                try (RowBlockParity.Engines e = RowBlockParity.Engines.open(tag, init, BATCH, rows, null)) {
                     for (int t = 0; t < 4; t++) {
                         float[] x = gaussian(530 + t, BATCH * D, 1.0);
-                        StepStats a = whole.step(up(dev, x), 1e-3, 0);
-                        StepStats b = blocked.step(up(dev, x), 1e-3, 0);
+                        StepStats a = e.whole().step(up(e.dev(), x), 1e-3, 0);
+                        StepStats b = e.blocked().step(up(e.dev(), x), 1e-3, 0);
                         String st = tag + " step " + (t + 1);
                         assertEquals(a.activeSum(), b.activeSum(), st + " active");
                         assertEquals(a.dead(), b.dead(), st + " dead");
                     }
-                    SaeWeights wa = whole.weights();
-                    SaeWeights wb = blocked.weights();
-                    assertUpdate(tag + " W_enc", init.wEnc().toArray("test"), wa.wEnc().toArray("test"), wb.wEnc().toArray("test"));
-                    assertUpdate(tag + " b_enc", init.bEnc(), wa.bEnc(), wb.bEnc());
-                    assertUpdate(tag + " W_dec", init.wDec().toArray("test"), wa.wDec().toArray("test"), wb.wDec().toArray("test"));
-                    assertUpdate(tag + " b_dec", init.bDec(), wa.bDec(), wb.bDec());
+                    SaeWeights wa = e.whole().weights();
+                    SaeWeights wb = e.blocked().weights();
+                    assertUpdates(tag, init, wa, wb, true, List.of());
                     float theta = wa.extras().get("threshold")[0];
                     assertEquals(theta, wb.extras().get("threshold")[0], 1e-5 * theta, tag + " exported threshold");
                 }

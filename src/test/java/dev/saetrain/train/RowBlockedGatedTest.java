@@ -2,12 +2,13 @@ package dev.saetrain.train;
 
 import static dev.saetrain.selftest.DeviceFixtures.gaussian;
 import static dev.saetrain.selftest.DeviceFixtures.up;
+import static dev.saetrain.train.RowBlockParity.assertSameGradients;
+import static dev.saetrain.train.RowBlockParity.assertUpdates;
+import static dev.saetrain.train.RowBlockParity.withPreRows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.saetrain.device.Device;
 import dev.saetrain.device.SparseSwitch;
-import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
@@ -15,7 +16,6 @@ import dev.saetrain.selftest.ParityAssert;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,27 +26,14 @@ import org.junit.jupiter.api.Test;
  * magnitudes and residuals do not depend on the rows beside it (the L0 counts must be equal); the backward adds
  * block by block into the gradients (b_mag's and r_mag's included), a float sum grouped otherwise, so gradients and
  * losses are held to EngineGradientParityTest's tolerances at every step, and the weights after four Adam steps to
- * {@link #UPDATE_TOL}, as RowBlockedTopkTest holds topk's.
+ * {@link RowBlockParity#UPDATE_TOL}, as RowBlockedTopkTest holds topk's.
  */
 class RowBlockedGatedTest {
     private static final int BATCH = 33;
     private static final int D = 48;
     private static final int M = 257;
     private static final double LAMBDA = 3.0;
-    private static final double UPDATE_TOL = 1e-3;
     private static final String[] NAMES = {"W_enc", "b_enc", "W_dec", "b_dec", "r_mag", "b_mag"};
-
-    /** Builds what {@code make} builds with the pre-activation blocks forced to {@code rows} (0: the program's choice). */
-    private static <T> T withPreRows(int rows, Supplier<T> make) {
-        if (rows > 0) {
-            System.setProperty(SharedParts.PRE_ROWS_PROPERTY, Integer.toString(rows));
-        }
-        try {
-            return make.get();
-        } finally {
-            System.clearProperty(SharedParts.PRE_ROWS_PROPERTY);
-        }
-    }
 
     private static SaeConfig config() {
         return SaeConfig.gated(D, 1, LAMBDA).withNLatents(M);
@@ -70,20 +57,6 @@ class RowBlockedGatedTest {
         ParityAssert.assertClose(tag + " gradNorm", want.gradNorm(), got.gradNorm(), 0, 1e-4);
     }
 
-    /** p - p0 of the blocked engine within {@link #UPDATE_TOL} relative L2 of the whole batch's (RowBlockedTopkTest). */
-    private static void assertUpdate(String tag, float[] p0, float[] want, float[] got) {
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < p0.length; i++) {
-            double u = (double) want[i] - p0[i];
-            double v = (double) got[i] - p0[i];
-            diff += (u - v) * (u - v);
-            norm += u * u;
-        }
-        double rel = Math.sqrt(diff / norm);
-        assertTrue(rel <= UPDATE_TOL, tag + ": update differs by " + rel + " relative L2");
-    }
-
     /**
      * Four steps on the same batches of a whole engine, a blocked one that steps on its own, and a blocked one
      * restored from the whole engine's snapshot before each step (the same weights, Adam state and last density):
@@ -97,41 +70,26 @@ class RowBlockedGatedTest {
     private static void compare(String phase, SaeWeights init, int sparseFrom) {
         for (int rows : new int[] {BATCH / 4, 5, 1}) {
             String tag = phase + " rows " + rows;
-            try (Device dev = new CpuDevice(3);
-                 Engine whole = new Engine(dev, init, BATCH, BATCH);
-                 Engine blocked = withPreRows(rows, () -> new Engine(dev, init, BATCH, BATCH));
-                 Engine synced = withPreRows(rows, () -> new Engine(dev, init, BATCH, BATCH))) {
-                assertEquals(BATCH, whole.shared().preRows, tag);
-                assertEquals(rows, blocked.shared().preRows, tag);
+            try (RowBlockParity.Engines e = RowBlockParity.Engines.open(tag, init, BATCH, rows, null);
+                 Engine synced = withPreRows(rows, () -> new Engine(e.dev(), init, BATCH, BATCH))) {
                 assertTrue(synced.shared().rowBlocked(), tag);
                 for (int t = 1; t <= 4; t++) {
                     float[] x = gaussian(470 + t, BATCH * D, 1.0);
-                    synced.restore(whole.snapshot());
-                    StepStats a = whole.step(up(dev, x), 1e-3, LAMBDA);
-                    StepStats b = synced.step(up(dev, x), 1e-3, LAMBDA);
+                    synced.restore(e.whole().snapshot());
+                    StepStats a = e.whole().step(up(e.dev(), x), 1e-3, LAMBDA);
+                    StepStats b = synced.step(up(e.dev(), x), 1e-3, LAMBDA);
                     String st = tag + " step " + t;
                     boolean dense = sparseFrom == 0 || t < sparseFrom;
                     assertEquals(dense, a.dense(), st + ": the whole batch's path");
                     assertEquals(dense, b.dense(), st + ": the blocks' path");
                     assertSameStats(st, a, b);
-                    double[][] ga = EngineFixtures.grads(dev, whole);
-                    double[][] gb = EngineFixtures.grads(dev, synced);
-                    for (int g = 0; g < ga.length; g++) {
-                        ParityAssert.assertClose(st + " d" + NAMES[g], ga[g], gb[g],
-                                1e-5 * EngineFixtures.maxAbs(ga[g]), 1e-4);
-                    }
-                    assertEquals(dense, blocked.step(up(dev, x), 1e-3, LAMBDA).dense(), st + ": the blocks' path");
+                    assertSameGradients(st, EngineFixtures.grads(e.dev(), e.whole()),
+                            EngineFixtures.grads(e.dev(), synced), g -> " d" + NAMES[g]);
+                    assertEquals(dense, e.blocked().step(up(e.dev(), x), 1e-3, LAMBDA).dense(),
+                            st + ": the blocks' path");
                 }
-                SaeWeights wa = whole.weights();
-                SaeWeights wb = blocked.weights();
-                assertUpdate(tag + " W_enc", init.wEnc().toArray("test"), wa.wEnc().toArray("test"), wb.wEnc().toArray("test"));
-                assertUpdate(tag + " b_enc", init.bEnc(), wa.bEnc(), wb.bEnc());
-                assertUpdate(tag + " W_dec", init.wDec().toArray("test"), wa.wDec().toArray("test"), wb.wDec().toArray("test"));
-                assertUpdate(tag + " b_dec", init.bDec(), wa.bDec(), wb.bDec());
-                for (String name : List.of("r_mag", "b_mag")) {
-                    assertUpdate(tag + " " + name, init.extras().get(name), wa.extras().get(name),
-                            wb.extras().get(name));
-                }
+                assertUpdates(tag, init, e.whole().weights(), e.blocked().weights(), true,
+                        List.of("r_mag", "b_mag"));
             }
         }
     }
@@ -155,23 +113,18 @@ class RowBlockedGatedTest {
         // m / 24 = 10 entries, and a row with more open gates sends the blocked step to its dense blocks while the
         // whole batch (capacity B m / 24) stays sparse. Both compute the same step.
         SaeWeights init = init(391, -0.21f);
-        try (Device dev = new CpuDevice(3);
-             Engine whole = new Engine(dev, init, BATCH, BATCH);
-             Engine synced = withPreRows(1, () -> new Engine(dev, init, BATCH, BATCH))) {
+        try (RowBlockParity.Engines e = RowBlockParity.Engines.open("one-row blocks", init, BATCH, 1, null)) {
+            Engine synced = e.blocked();
             boolean fellBack = false;
             for (int t = 1; t <= 4; t++) {
                 float[] x = gaussian(490 + t, BATCH * D, 1.0);
-                synced.restore(whole.snapshot());
-                StepStats a = whole.step(up(dev, x), 1e-3, LAMBDA);
-                StepStats b = synced.step(up(dev, x), 1e-3, LAMBDA);
+                synced.restore(e.whole().snapshot());
+                StepStats a = e.whole().step(up(e.dev(), x), 1e-3, LAMBDA);
+                StepStats b = synced.step(up(e.dev(), x), 1e-3, LAMBDA);
                 String st = "step " + t;
                 assertSameStats(st, a, b);
-                double[][] ga = EngineFixtures.grads(dev, whole);
-                double[][] gb = EngineFixtures.grads(dev, synced);
-                for (int g = 0; g < ga.length; g++) {
-                    ParityAssert.assertClose(st + " d" + NAMES[g], ga[g], gb[g], 1e-5 * EngineFixtures.maxAbs(ga[g]),
-                            1e-4);
-                }
+                assertSameGradients(st, EngineFixtures.grads(e.dev(), e.whole()),
+                        EngineFixtures.grads(e.dev(), synced), g -> " d" + NAMES[g]);
                 fellBack |= !a.dense() && b.dense();
             }
             assertTrue(fellBack, "the case needs a sparse whole-batch step whose one-row blocks overflow");

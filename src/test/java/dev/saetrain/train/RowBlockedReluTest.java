@@ -2,6 +2,9 @@ package dev.saetrain.train;
 
 import static dev.saetrain.selftest.DeviceFixtures.gaussian;
 import static dev.saetrain.selftest.DeviceFixtures.up;
+import static dev.saetrain.train.RowBlockParity.assertSameGradients;
+import static dev.saetrain.train.RowBlockParity.assertUpdates;
+import static dev.saetrain.train.RowBlockParity.withPreRows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * <p>A row's encode and activation do not depend on the rows beside it, so L0, dead and per-latent firing counts must
  * be equal; the backward adds block by block, a float sum grouped otherwise, so the losses, gradients (log_threshold's
  * included) and gradient norm are held to EngineGradientParityTest's tolerances at every step, and the update after
- * four Adam steps to {@link #UPDATE_TOL} relative L2, as in RowBlockedTopkTest.
+ * four Adam steps to {@link RowBlockParity#UPDATE_TOL} relative L2, as in RowBlockedTopkTest.
  */
 class RowBlockedReluTest {
     private static final int BATCH = 33;
@@ -41,17 +43,6 @@ class RowBlockedReluTest {
     private static final int M = 257;
     private static final int STEPS = 4;
     private static final int[] BLOCK_ROWS = {8, 5, 1};
-    private static final double UPDATE_TOL = 1e-3;
-
-    /** Builds what {@code make} builds with the pre-activation blocks forced to {@code rows}. */
-    static <T> T withPreRows(int rows, Supplier<T> make) {
-        System.setProperty(SharedParts.PRE_ROWS_PROPERTY, Integer.toString(rows));
-        try {
-            return make.get();
-        } finally {
-            System.clearProperty(SharedParts.PRE_ROWS_PROPERTY);
-        }
-    }
 
     /** Which path a step of the whole batch must take (so that each case covers what it says). */
     private enum Path { DENSE, SPARSE_AFTER_STEP_1, ANY }
@@ -67,20 +58,6 @@ class RowBlockedReluTest {
         }
     }
 
-    /** The update p - p0 of the blocked engine within {@link #UPDATE_TOL} relative L2 of the whole batch's. */
-    private static void assertUpdate(String tag, float[] p0, float[] want, float[] got) {
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < p0.length; i++) {
-            double u = (double) want[i] - p0[i];
-            double v = (double) got[i] - p0[i];
-            diff += (u - v) * (u - v);
-            norm += u * u;
-        }
-        double rel = Math.sqrt(diff / norm);
-        assertTrue(rel <= UPDATE_TOL, tag + ": update differs by " + rel + " relative L2");
-    }
-
     /**
      * Runs {@link #STEPS} steps of the whole batch and of each block size side by side and compares them.
      * {@code overflowAt}: at this step, the whole batch must turn dense (its sparse activations overflow) while the
@@ -90,15 +67,13 @@ class RowBlockedReluTest {
                                 IntFunction<float[]> batches, Path path, int overflowAt) {
         for (int rows : BLOCK_ROWS) {
             String rt = tag + ", rows " + rows;
-            try (Device dev = new CpuDevice(3);
-                 Engine whole = new Engine(dev, init, BATCH, BATCH, plan);
-                 Engine blocked = withPreRows(rows, () -> new Engine(dev, init, BATCH, BATCH, plan))) {
-                assertEquals(BATCH, whole.shared().preRows, rt);
-                assertEquals(rows, blocked.shared().preRows, rt);
+            try (RowBlockParity.Engines e = RowBlockParity.Engines.open(rt, init, BATCH, rows, plan)) {
+                Engine whole = e.whole();
+                Engine blocked = e.blocked();
                 for (int t = 1; t <= STEPS; t++) {
                     float[] x = batches.apply(t);
-                    StepStats a = whole.step(up(dev, x), 1e-3, lambda);
-                    StepStats b = blocked.step(up(dev, x), 1e-3, lambda);
+                    StepStats a = whole.step(up(e.dev(), x), 1e-3, lambda);
+                    StepStats b = blocked.step(up(e.dev(), x), 1e-3, lambda);
                     String st = rt + " step " + t;
                     boolean overflow = t == overflowAt;
                     if (path == Path.DENSE || t == 1) {
@@ -111,12 +86,8 @@ class RowBlockedReluTest {
                         assertFalse(b.dense(), st + ": the blocked step splits its blocks and stays sparse");
                     }
                     assertSameStats(st, a, b, !overflow);
-                    double[][] ga = EngineFixtures.allGrads(dev, whole);
-                    double[][] gb = EngineFixtures.allGrads(dev, blocked);
-                    for (int g = 0; g < ga.length; g++) {
-                        ParityAssert.assertClose(st + " gradient " + g, ga[g], gb[g],
-                                1e-5 * EngineFixtures.maxAbs(ga[g]), 1e-4);
-                    }
+                    assertSameGradients(st, EngineFixtures.allGrads(e.dev(), whole),
+                            EngineFixtures.allGrads(e.dev(), blocked));
                     assertArrayEquals(whole.takeFireCounts(), blocked.takeFireCounts(), st + " fire counts");
                 }
                 if (plan != null) {
@@ -124,18 +95,8 @@ class RowBlockedReluTest {
                     assertTrue(done[0] > 0, rt + ": the case must resample");
                     assertArrayEquals(done, blocked.snapshot().ints().get(Resampler.STATE_KEY), rt + " resamplings");
                 }
-                SaeWeights wa = whole.weights();
-                SaeWeights wb = blocked.weights();
-                if (!init.config().tied()) {
-                    assertUpdate(rt + " W_enc", init.wEnc().toArray("test"), wa.wEnc().toArray("test"), wb.wEnc().toArray("test"));
-                }
-                assertUpdate(rt + " b_enc", init.bEnc(), wa.bEnc(), wb.bEnc());
-                assertUpdate(rt + " W_dec", init.wDec().toArray("test"), wa.wDec().toArray("test"), wb.wDec().toArray("test"));
-                assertUpdate(rt + " b_dec", init.bDec(), wa.bDec(), wb.bDec());
-                for (Map.Entry<String, float[]> e : init.extras().entrySet()) {
-                    assertUpdate(rt + " " + e.getKey(), e.getValue(), wa.extras().get(e.getKey()),
-                            wb.extras().get(e.getKey()));
-                }
+                assertUpdates(rt, init, whole.weights(), blocked.weights(), !init.config().tied(),
+                        init.extras().keySet());
             }
         }
     }

@@ -2,19 +2,19 @@ package dev.saetrain.train;
 
 import static dev.saetrain.selftest.DeviceFixtures.gaussian;
 import static dev.saetrain.selftest.DeviceFixtures.up;
+import static dev.saetrain.train.RowBlockParity.assertSameGradients;
+import static dev.saetrain.train.RowBlockParity.assertUpdates;
+import static dev.saetrain.train.RowBlockParity.withPreRows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.saetrain.device.Device;
 import dev.saetrain.device.SparseSwitch;
-import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.selftest.ParityAssert;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
 import dev.saetrain.model.SaeWeights;
 import java.util.List;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,25 +24,13 @@ import org.junit.jupiter.api.Test;
  * pre-activations). A row's encode, selection and decode do not depend on the rows beside it (the L0 and dead
  * counts must be equal); the backward adds block by block into the gradients, a float sum grouped otherwise, so
  * gradients and losses are held to EngineGradientParityTest's tolerances at every step, and the weights after four
- * Adam steps to {@link #UPDATE_TOL}.
+ * Adam steps to {@link RowBlockParity#UPDATE_TOL}.
  */
 class RowBlockedTopkTest {
     private static final int BATCH = 33;
     private static final int D = 48;
     private static final int M = 257;
     private static final int K = 7;
-
-    /** Builds what {@code make} builds with the pre-activation blocks forced to {@code rows} (0: the program's choice). */
-    private static <T> T withPreRows(int rows, Supplier<T> make) {
-        if (rows > 0) {
-            System.setProperty(SharedParts.PRE_ROWS_PROPERTY, Integer.toString(rows));
-        }
-        try {
-            return make.get();
-        } finally {
-            System.clearProperty(SharedParts.PRE_ROWS_PROPERTY);
-        }
-    }
 
     private static void assertSameStats(String tag, StepStats want, StepStats got) {
         // The losses are sums whose grouping follows the rows an op is given (CPU: float lanes flushed every few
@@ -54,26 +42,6 @@ class RowBlockedTopkTest {
         ParityAssert.assertClose(tag + " gradNorm", want.gradNorm(), got.gradNorm(), 0, 1e-4);
     }
 
-    /**
-     * The update of four Adam steps, p - p0, of the blocked engine within {@link #UPDATE_TOL} relative L2 of the
-     * whole batch's: Adam divides by sqrt(v), so the last-bit differences of the gradients grow where a gradient
-     * is near zero, but stay far below what a wrong block (a skipped row, a missing AuxK term) moves (about 1).
-     */
-    private static void assertUpdate(String tag, float[] p0, float[] want, float[] got) {
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < p0.length; i++) {
-            double u = (double) want[i] - p0[i];
-            double v = (double) got[i] - p0[i];
-            diff += (u - v) * (u - v);
-            norm += u * u;
-        }
-        double rel = Math.sqrt(diff / norm);
-        assertTrue(rel <= UPDATE_TOL, tag + ": update differs by " + rel + " relative L2");
-    }
-
-    private static final double UPDATE_TOL = 1e-3;
-
     @Test
     void blockedStepsMatchTheWholeBatch() {
         for (boolean tied : new boolean[] {false, true}) {
@@ -81,33 +49,20 @@ class RowBlockedTopkTest {
             SaeWeights init = SaeInit.initial(cfg, 401, gaussian(402, D, 0.2));
             for (int rows : new int[] {BATCH / 4, 5, 1}) {
                 String tag = (tied ? "tied " : "") + "rows " + rows;
-                try (Device dev = new CpuDevice(3);
-                     Engine whole = new Engine(dev, init, BATCH, BATCH);
-                     Engine blocked = withPreRows(rows, () -> new Engine(dev, init, BATCH, BATCH))) {
-                    assertEquals(BATCH, whole.shared().preRows, tag);
-                    assertEquals(rows, blocked.shared().preRows, tag);
+                try (RowBlockParity.Engines e = RowBlockParity.Engines.open(tag, init, BATCH, rows, null)) {
                     boolean auxRan = false;
                     for (int t = 0; t < 4; t++) {
                         float[] x = gaussian(410 + t, BATCH * D, 1.0);
-                        StepStats a = whole.step(up(dev, x), 1e-3, 0);
-                        StepStats b = blocked.step(up(dev, x), 1e-3, 0);
+                        StepStats a = e.whole().step(up(e.dev(), x), 1e-3, 0);
+                        StepStats b = e.blocked().step(up(e.dev(), x), 1e-3, 0);
                         String st = tag + " step " + (t + 1);
                         assertSameStats(st, a, b);
-                        double[][] ga = EngineFixtures.grads(dev, whole);
-                        double[][] gb = EngineFixtures.grads(dev, blocked);
-                        for (int g = 0; g < ga.length; g++) {
-                            ParityAssert.assertClose(st + " gradient " + g, ga[g], gb[g],
-                                    1e-5 * EngineFixtures.maxAbs(ga[g]), 1e-4);
-                        }
+                        assertSameGradients(st, EngineFixtures.grads(e.dev(), e.whole()),
+                                EngineFixtures.grads(e.dev(), e.blocked()));
                         auxRan |= a.auxLoss() > 0;
                     }
                     assertTrue(auxRan, tag + ": the case needs dead latents, so that AuxK runs");
-                    SaeWeights wa = whole.weights();
-                    SaeWeights wb = blocked.weights();
-                    assertUpdate(tag + " W_enc", init.wEnc().toArray("test"), wa.wEnc().toArray("test"), wb.wEnc().toArray("test"));
-                    assertUpdate(tag + " b_enc", init.bEnc(), wa.bEnc(), wb.bEnc());
-                    assertUpdate(tag + " W_dec", init.wDec().toArray("test"), wa.wDec().toArray("test"), wb.wDec().toArray("test"));
-                    assertUpdate(tag + " b_dec", init.bDec(), wa.bDec(), wb.bDec());
+                    assertUpdates(tag, init, e.whole().weights(), e.blocked().weights(), true, List.of());
                 }
             }
         }

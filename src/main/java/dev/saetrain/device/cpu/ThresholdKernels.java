@@ -58,24 +58,13 @@ final class ThresholdKernels {
             high[ch] = h;
         });
         long[] hist = merge(high, HIGH_BUCKETS);
-        long positives = 0;
-        for (long c : hist) {
-            positives += c;
-        }
         int[] rowPtr = CpuDevice.ia(out.rowPtr());
-        long r = Math.min(kTotal, positives);
+        long r = Math.min(kTotal, java.util.Arrays.stream(hist).sum());
         if (r == 0) {
-            java.util.Arrays.fill(rowPtr, 0, batch + 1, 0);
-            minKept.put(0, 0f);
-            return 0;
+            return keepNone(rowPtr, batch, minKept);
         }
-        long above = 0;
-        int hBucket = HIGH_BUCKETS - 1;
-        while (above + hist[hBucket] < r) {
-            above += hist[hBucket];
-            hBucket--;
-        }
-        int hb = hBucket;
+        Cut highCut = Cut.of(hist, 0, r);
+        int hb = highCut.bucket();
         long[][] low = new long[Math.max(1, chunks)][];
         par.forChunks(batch, grain, (ch, lo, hi) -> {
             long[] h = new long[LOW_BUCKETS];
@@ -93,14 +82,9 @@ final class ThresholdKernels {
             }
             low[ch] = h;
         });
-        long[] lowHist = merge(low, LOW_BUCKETS);
-        int lBucket = LOW_BUCKETS - 1;
-        while (above + lowHist[lBucket] < r) {
-            above += lowHist[lBucket];
-            lBucket--;
-        }
-        int t = (hb << 16) | lBucket;
-        long need = r - above; // entries equal to T that are kept, 1 <= need <= count of T
+        Cut lowCut = Cut.of(merge(low, LOW_BUCKETS), highCut.above(), r);
+        int t = (hb << 16) | lowCut.bucket();
+        long need = r - lowCut.above(); // entries equal to T that are kept, 1 <= need <= count of T
         int[] gt = new int[batch];
         int[] eq = new int[batch];
         par.forRange(batch, ROW_GRAIN, (lo, hi) -> {
@@ -179,23 +163,13 @@ final class ThresholdKernels {
                 }
             }
         }
-        long positives = 0;
-        for (long h : hist) {
-            positives += h;
-        }
         int[] rowPtr = CpuDevice.ia(out.rowPtr());
-        long r = Math.min(kTotal, positives);
+        long r = Math.min(kTotal, java.util.Arrays.stream(hist).sum());
         if (r == 0) {
-            java.util.Arrays.fill(rowPtr, 0, rows + 1, 0);
-            minKept.put(0, 0f);
-            return 0;
+            return keepNone(rowPtr, rows, minKept);
         }
-        long above = 0;
-        int hb = HIGH_BUCKETS - 1;
-        while (above + hist[hb] < r) {
-            above += hist[hb];
-            hb--;
-        }
+        Cut highCut = Cut.of(hist, 0, r);
+        int hb = highCut.bucket();
         long[] lowHist = new long[LOW_BUCKETS];
         for (SparseActs c : blocks) {
             CpuFloatBuf val = CpuDevice.fb(c.val());
@@ -208,13 +182,9 @@ final class ThresholdKernels {
                 }
             }
         }
-        int lb = LOW_BUCKETS - 1;
-        while (above + lowHist[lb] < r) {
-            above += lowHist[lb];
-            lb--;
-        }
-        int t = (hb << 16) | lb;
-        long need = r - above; // entries equal to T that are kept, in position order
+        Cut lowCut = Cut.of(lowHist, highCut.above(), r);
+        int t = (hb << 16) | lowCut.bucket();
+        long need = r - lowCut.above(); // entries equal to T that are kept, in position order
         int[] idx = CpuDevice.ia(out.idx());
         CpuFloatBuf outVal = CpuDevice.fb(out.val());
         int kept = 0;
@@ -239,6 +209,29 @@ final class ThresholdKernels {
         }
         minKept.put(0, Float.intBitsToFloat(t));
         return r;
+    }
+
+    /** No positive value: every row empty, minKept 0; returns the count kept, 0. */
+    private static long keepNone(int[] rowPtr, int rows, CpuFloatBuf minKept) {
+        java.util.Arrays.fill(rowPtr, 0, rows + 1, 0);
+        minKept.put(0, 0f);
+        return 0;
+    }
+
+    /**
+     * Where the r-th largest value falls in a histogram of its bit patterns, walked from the top bucket down: its
+     * bucket, and the count of values above that bucket ({@code above} at the start: those counted before, above
+     * the histogram's range).
+     */
+    private record Cut(int bucket, long above) {
+        static Cut of(long[] hist, long above, long r) {
+            int b = hist.length - 1;
+            while (above + hist[b] < r) {
+                above += hist[b];
+                b--;
+            }
+            return new Cut(b, above);
+        }
     }
 
     private static long[] merge(long[][] parts, int n) {

@@ -68,10 +68,7 @@ public final class DenseBackwardParity {
         }
         float[] err = gaussian(93, s.batch() * d, 1.0);
         float[] wDec = gaussian(94, m * d, 1 / Math.sqrt(d));
-        float[] l1 = gaussian(95, m, 0.01);
-        for (int i = 0; i < m; i++) {
-            l1[i] = Math.abs(l1[i]);
-        }
+        float[] l1 = DeviceFixtures.l1PerLatent(95, m);
         float[] xIn = gaussian(96, s.batch() * d, 1.0);
         int[] allSet = new int[m];
         Arrays.fill(allSet, 1);

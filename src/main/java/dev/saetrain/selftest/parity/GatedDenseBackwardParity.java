@@ -79,10 +79,7 @@ public final class GatedDenseBackwardParity {
         float[] err = DeviceFixtures.tf32Exact(fd, gaussian(82, b * d, 1.0));
         float[] auxErr = DeviceFixtures.tf32Exact(fd, gaussian(83, b * d, 1.0));
         float[] wDec = DeviceFixtures.tf32Exact(fd, gaussian(84, m * d, 1 / Math.sqrt(d)));
-        float[] l1 = gaussian(85, m, 0.01);
-        for (int i = 0; i < m; i++) {
-            l1[i] = Math.abs(l1[i]);
-        }
+        float[] l1 = DeviceFixtures.l1PerLatent(85, m);
         float[] xIn = DeviceFixtures.tf32Exact(fd, gaussian(86, b * d, 1.0));
         int[] allSet = new int[m];
         Arrays.fill(allSet, 1);

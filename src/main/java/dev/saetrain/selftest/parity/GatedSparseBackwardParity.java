@@ -14,6 +14,7 @@ import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.device.arch.GatedOps;
+import dev.saetrain.selftest.DeviceFixtures;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
@@ -73,10 +74,7 @@ public final class GatedSparseBackwardParity {
         float[] gv = down(ref, gateVal, (int) nnz);
         float[] auxErr = gaussian(63, b * d, 1.0);
         float[] wDec = gaussian(64, m * d, 1 / Math.sqrt(d));
-        float[] l1 = gaussian(65, m, 0.01);
-        for (int i = 0; i < m; i++) {
-            l1[i] = Math.abs(l1[i]);
-        }
+        float[] l1 = DeviceFixtures.l1PerLatent(65, m);
         for (boolean accumulate : new boolean[] {false, true}) {
             String tag = accumulate ? " (accumulate)" : "";
             Out want = run(ref, f, gv, auxErr, wDec, l1, in, s, accumulate);

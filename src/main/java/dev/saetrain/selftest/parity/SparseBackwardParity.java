@@ -19,6 +19,7 @@ import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.selftest.DeviceFixtures;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
@@ -59,10 +60,7 @@ public final class SparseBackwardParity {
         float[] err = gaussian(92, s.batch() * d, 1.0);
         float[] xIn = gaussian(93, s.batch() * d, 1.0);
         float[] wDec = gaussian(94, m * d, 1 / Math.sqrt(d));
-        float[] l1 = gaussian(95, m, 0.01);
-        for (int i = 0; i < m; i++) {
-            l1[i] = Math.abs(l1[i]);
-        }
+        float[] l1 = DeviceFixtures.l1PerLatent(95, m);
         int[] decFlags0 = randomFlags(96, m, 0.2);
         int[] encFlags0 = randomFlags(97, m, 0.3);
         float[] dDec0 = SparseDecoderBackwardParity.startingGradient(98, decFlags0, m, d);

@@ -18,6 +18,7 @@ import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.IntBuf;
 import dev.saetrain.device.ReferenceOps;
 import dev.saetrain.device.SparseActs;
+import dev.saetrain.selftest.DeviceFixtures;
 import dev.saetrain.selftest.DeviceFixtures.FastDevice;
 import dev.saetrain.selftest.DeviceFixtures.HostActs;
 import dev.saetrain.selftest.DeviceFixtures.Shape;
@@ -65,10 +66,7 @@ public final class SparseDecoderBackwardParity {
         HostActs acts = randomActs(71, s.batch(), m, Math.max(2, s.k()));
         float[] err = gaussian(72, s.batch() * d, 1.0);
         float[] wDec = gaussian(73, m * d, 1 / Math.sqrt(d));
-        float[] l1 = gaussian(74, m, 0.01);
-        for (int i = 0; i < m; i++) {
-            l1[i] = Math.abs(l1[i]);
-        }
+        float[] l1 = DeviceFixtures.l1PerLatent(74, m);
         int[] flags0 = randomFlags(75, m, 0.2);
         float[] dW0 = startingGradient(76, flags0, m, d);
         try (Device fast = fd.open().get()) {
