@@ -1,6 +1,7 @@
 package dev.saetrain.train;
 
 import static dev.saetrain.error.Setting.BATCH;
+import static dev.saetrain.error.Setting.K;
 import static dev.saetrain.error.Setting.MAX_MEMORY;
 import static dev.saetrain.error.Setting.RESUME;
 import static dev.saetrain.error.Setting.RUN_NAME;
@@ -258,6 +259,13 @@ public final class Trainer {
             if (c.dIn() != shards.dIn()) {
                 throw new UsageException("SAE " + c.name() + " expects d_in " + c.dIn()
                         + " but the shards in " + shardDir + " have d = " + shards.dIn());
+            }
+            long picks = (long) opts.batch() * c.k();
+            if ((c.arch() == Architecture.BATCHTOPK || c.arch() == Architecture.MATRYOSHKA)
+                    && picks > Integer.MAX_VALUE) {
+                // Their k * B picks are one CSR over the whole batch, with int32 row pointers (docs/design.md).
+                throw new UsageException(BATCH, opts.batch() + " times ", K, " " + c.k() + " of SAE " + c.name()
+                        + " is " + picks + " picks a step, past 2^31 - 1; lower ", BATCH, " or ", K);
             }
         }
         long totalSteps = opts.plannedRows(shards.totalRows()) / opts.batch();
