@@ -51,7 +51,7 @@ final class RowBlocks {
     FloatBuf[] views(Device dev, FloatBuf whole, int cols) {
         FloatBuf[] v = new FloatBuf[count];
         for (int j = 0; j < count; j++) {
-            v[j] = dev.floatView(whole, (long) first(j) * cols, (long) rows(j) * cols);
+            v[j] = rows(dev, whole, first(j), rows(j), cols);
         }
         return v;
     }
