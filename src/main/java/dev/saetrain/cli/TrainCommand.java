@@ -128,8 +128,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4096", description = "Rows per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--lr", description = "Peak learning rate. Default: topk, batchtopk and matryoshka 2e-4 / "
-            + "sqrt(n_latents / 2^14), relu and relu-2023 5e-5, gated 3e-4, jumprelu 7e-5.")
+    @Option(names = "--lr", description = "Peak learning rate. Default: topk, batchtopk, matryoshka and jumprelu "
+            + "2e-4 / sqrt(n_latents / 2^14), relu and relu-2023 5e-5, gated 3e-4.")
     Double lr;
 
     static final class Length {

@@ -220,17 +220,17 @@ public record SaeConfig(Architecture arch, int dIn, int nLatents, int k, double 
 
     /**
      * Default learning rate: 2e-4 / sqrt(m / 2^14) for topk and batchtopk (Gao et al. 2024's rule, which
-     * Bussmann et al. 2024 follow for BatchTopK, and matryoshka as a BatchTopK variant), 5e-5 for relu (Anthropic
-     * April 2024) and relu-2023 (its loss equals relu's when decoder rows have unit norm), 7e-5 for jumprelu (Gemma
-     * Scope, Lieberum et al. 2024; its threshold takes a faster LR on short runs, {@link
-     * dev.saetrain.train.Schedule#thresholdLrFactor}), 3e-4 for gated (its authors' LR for every Gated SAE of the
-     * paper: Nanda, comment on the paper's LessWrong post, 2024).
+     * Bussmann et al. 2024 follow for BatchTopK, and matryoshka as a BatchTopK variant) and for jumprelu (the rule
+     * gives Gemma Scope's 7e-5 at its 131k-latent width, Lieberum et al. 2024; narrower dictionaries learn at a topk's
+     * pace, measured in docs/performance.md, "Architectures at matched L0"; the threshold takes a faster LR on
+     * short runs, {@link dev.saetrain.train.Schedule#thresholdLrFactor}), 5e-5 for relu (Anthropic April 2024) and
+     * relu-2023 (its loss equals relu's when decoder rows have unit norm), 3e-4 for gated (its authors' LR for every
+     * Gated SAE of the paper: Nanda, comment on the paper's LessWrong post, 2024).
      */
     public double defaultLr() {
         return switch (arch) {
-            case TOPK, BATCHTOPK, MATRYOSHKA -> 2e-4 / Math.sqrt(nLatents / 16384.0);
+            case TOPK, BATCHTOPK, MATRYOSHKA, JUMPRELU -> 2e-4 / Math.sqrt(nLatents / 16384.0);
             case RELU, RELU_2023 -> 5e-5;
-            case JUMPRELU -> 7e-5;
             case GATED -> 3e-4;
         };
     }

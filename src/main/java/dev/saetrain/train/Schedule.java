@@ -85,7 +85,7 @@ public record Schedule(long totalSteps, double lr, long warmupSteps, double deca
     /**
      * The factor on the LR for jumprelu's log threshold: max(1, {@link #THRESHOLD_TRAVEL} / (lr * totalSteps)).
      * Adam moves a parameter by at most about its LR per step, and the threshold is trained as log theta, so at the
-     * weights' LR theta changes by at most a factor e^(lr * steps): e^0.07 in 1000 steps at jumprelu's 7e-5, while
+     * weights' LR theta changes by at most a factor e^(lr * steps): e^0.07 in 1000 steps at Gemma Scope's 7e-5, while
      * the L0 penalty reaches the reconstruction only through theta (Rajamanoharan et al. 2024, section 4). The
      * papers' runs are long enough (Gemma Scope: 7e-5 for about a million steps) and keep the factor 1; a
      * shorter run gets the pace at which theta can still travel that far. Where the threshold settles (where the L0
