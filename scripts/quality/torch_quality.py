@@ -96,7 +96,11 @@ def main():
     ap.add_argument("--dead-tokens", type=int, default=10_000_000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log-every", type=int, default=0, metavar="STEPS",
+                    help="print step, loss and elapsed seconds to stderr every STEPS steps (0: never)")
     a = ap.parse_args()
+    if a.log_every < 0:
+        ap.error(f"--log-every {a.log_every}: give a number of steps >= 1, or 0 for no progress lines")
     eval_at = {int(t) for t in a.eval_at.split(",") if t}
     if eval_at and not all(0 < t < a.steps for t in eval_at):
         ap.error(f"--eval-at {a.eval_at}: every step must lie between 0 and --steps {a.steps}")
@@ -135,6 +139,9 @@ def main():
         x = train[order[j * a.batch:(j + 1) * a.batch]].float() * scale
         l1 = a.l1 * (s + 1) / l1_warm if l1_warm > 0 and s + 1 <= l1_warm else a.l1
         loss = sae.step(x, lr=lr_at(s + 1, lr, warm, a.decay, a.steps), l1=l1)
+        if a.log_every > 0 and (s + 1) % a.log_every == 0:
+            print(f"step {s + 1}/{a.steps} loss {float(loss):.4f} {time.perf_counter() - t_start:.0f} s",
+                  file=sys.stderr, flush=True)
         if s + 1 in eval_at or s + 1 == a.steps:
             t_eval = time.perf_counter()
             report(a, sae, test, scale, lr, warm, n, d, m, s + 1, loss, t_eval - t_start - eval_s)
