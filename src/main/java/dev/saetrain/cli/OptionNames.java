@@ -44,6 +44,7 @@ final class OptionNames {
             case PREPEND_BOS -> "--prepend-bos";
             case SKIP_NONFINITE -> "--skip-nonfinite";
             case COLUMN -> "--column";
+            case SHUFFLE_ROWS -> "--shuffle-rows";
             case WARMUP -> "--warmup";
             case LR_DECAY -> "--decay";
             case B_DEC_INIT -> "--b-dec-init";

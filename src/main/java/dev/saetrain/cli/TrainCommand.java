@@ -2,6 +2,7 @@ package dev.saetrain.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.data.StreamOptions;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.model.Architecture;
@@ -156,6 +157,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--skip-nonfinite", description = "Skip and count rows holding NaN/Inf instead of failing.")
     boolean skipNonFinite;
 
+    @Option(names = "--shuffle-rows", paramLabel = "auto|all|ROWS",
+            description = "Rows in the shuffle buffer that mixes the shards (it holds row ids, 8 bytes a row; the data "
+                    + "stay in the mapped shards): all draws a uniform permutation of the data set each epoch, best "
+                    + "when the shards fit in RAM. Default: auto, max(8 x batch, 2^26 / d_in) rows.")
+    String shuffleRows;
+
     @Option(names = "--column", paramLabel = "NAME",
             description = "Hook column of a SAELens activation cache (a datasets folder). Default: its only 2-D float column.")
     String column;
@@ -240,7 +247,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         return new TrainOptions(family, batch, lr == null ? Double.NaN : lr, epochs, tokens, seed,
                 deadTokens, logEvery, skipNonFinite, out, runName, hook, modelName, context, prependBos,
-                budget, maxMemory != null, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery, recipe());
+                budget, maxMemory != null, checkpointEvery, threads, resampleEvery == null ? -1 : resampleEvery, recipe(),
+                shuffleRows == null ? StreamOptions.AUTO_ROWS : StreamOptions.parseShuffleRows(shuffleRows));
     }
 
     /** --warmup, --decay, --b-dec-init, --normalize, --auxk-coef, --adam-eps over the default recipe. */

@@ -41,6 +41,7 @@ public enum Setting {
     PREPEND_BOS("prepend_bos"),
     SKIP_NONFINITE("skip_nonfinite"),
     COLUMN("column"),
+    SHUFFLE_ROWS("shuffle_rows"),
     // The training recipe (train.Recipe).
     WARMUP("warmup"),
     LR_DECAY("decay"),

@@ -86,6 +86,7 @@ public record SweepSpec(Path file, String name, Path shardDir, Path out, List<Ar
         trainKey(Setting.MODEL_NAME, Kind.TEXT);
         trainKey(Setting.CONTEXT_SIZE, Kind.POSITIVE_INT);
         trainKey(Setting.PREPEND_BOS, Kind.BOOLEAN);
+        trainKey(Setting.SHUFFLE_ROWS, Kind.NUMBER_OR_TEXT);
         // The recipe's ablation knobs: passed on as text, checked by train's own parsing at plan time.
         trainKey(Setting.WARMUP, Kind.NUMBER_OR_TEXT);
         trainKey(Setting.LR_DECAY, Kind.NUMBER_OR_TEXT);

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.data.StreamOptions;
 import dev.saetrain.io.AtomicFiles;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
@@ -54,6 +55,7 @@ public final class RunConfig {
                 ? "E|x| = sqrt(d_in) over the first " + Trainer.INIT_ROWS + " rows; folded into the exported weights"
                 : "none (normalize: none): raw inputs, scale 1");
         data.put("skip_nonfinite", opts.skipNonFinite());
+        data.put("shuffle_rows", opts.streamOptions(0, 1f).resolvedShuffleRows(shards.dIn(), shards.totalRows()));
         data.set("files", files(shards));
         ObjectNode tr = root.putObject("training");
         tr.put("batch", opts.batch());
@@ -130,6 +132,7 @@ public final class RunConfig {
         n.put("checkpoint_every", o.checkpointEvery());
         n.put("threads", o.threads());
         n.put("resample_every", o.resampleEvery());
+        n.put("shuffle_rows", StreamOptions.shuffleRowsText(o.shuffleRows()));
         n.put("warmup", o.recipe().warmup().text());
         n.put("decay", o.recipe().decay());
         n.put("b_dec_init", o.recipe().bDecInit().cliName());
@@ -230,7 +233,24 @@ public final class RunConfig {
                 o.hasNonNull("context_size") ? j.intValue(o, at, "context_size", 1, Integer.MAX_VALUE) : null,
                 o.hasNonNull("prepend_bos") ? j.bool(o, at, "prepend_bos") : null, maxMemory, maxMemoryGiven,
                 j.integer(o, at, "checkpoint_every", 0, Long.MAX_VALUE), j.intValue(o, at, "threads", 0, Integer.MAX_VALUE),
-                j.intValue(o, at, "resample_every", -1, Integer.MAX_VALUE), recipe(j, o));
+                j.intValue(o, at, "resample_every", -1, Integer.MAX_VALUE), recipe(j, o), shuffleRows(j, o));
+    }
+
+    /**
+     * options' shuffle_rows ("auto", "all" or rows), absent from the config.json of runs made before it was an
+     * option, which all ran with the automatic buffer.
+     */
+    private static int shuffleRows(StrictJson j, JsonNode o) {
+        if (!o.has("shuffle_rows")) {
+            return StreamOptions.AUTO_ROWS;
+        }
+        String text = j.text(o, "options", "shuffle_rows");
+        try {
+            return StreamOptions.parseShuffleRows(text);
+        } catch (UsageException e) {
+            throw new BadInputException(j.file(), "'options.shuffle_rows': " + e.getMessage()
+                    + "; the file is damaged or was edited", e);
+        }
     }
 
     /**

@@ -88,8 +88,7 @@ final class TrainLoop {
 
     End run(StreamPosition from) throws IOException {
         int d = shards.dIn();
-        StreamOptions so = StreamOptions.of(opts.batch(), totalSteps * opts.batch(), opts.seed())
-                .withScale(scale).withSkipNonFinite(opts.skipNonFinite());
+        StreamOptions so = opts.streamOptions(totalSteps * opts.batch(), scale);
         float[] host = new float[opts.batch() * d];
         long every = opts.checkpointSteps();
         long decayStart = members.get(0).schedule.decayStart();

@@ -12,9 +12,11 @@ import static dev.saetrain.error.Setting.MAX_MEMORY;
 import static dev.saetrain.error.Setting.MODEL_NAME;
 import static dev.saetrain.error.Setting.RESAMPLE_EVERY;
 import static dev.saetrain.error.Setting.RUN_NAME;
+import static dev.saetrain.error.Setting.SHUFFLE_ROWS;
 import static dev.saetrain.error.Setting.THREADS;
 import static dev.saetrain.error.Setting.TOKENS;
 
+import dev.saetrain.data.StreamOptions;
 import dev.saetrain.error.Setting;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.model.SaeConfig;
@@ -49,12 +51,14 @@ import java.util.List;
  * @param recipe        LR warm-up and decay, b_dec's start, input scaling, AuxK weight, Adam epsilon
  *                      ({@link Recipe#DEFAULT} when none is given; {@link Recipe#ORIGINAL}: the recipe of runs
  *                      before these were options)
+ * @param shuffleRows   rows of the data order's shuffle buffer: {@link StreamOptions#AUTO_ROWS},
+ *                      {@link StreamOptions#ALL_ROWS} or a number of rows (see {@link StreamOptions#shuffleRows()})
  */
 public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epochs, long tokens, long seed,
                            long deadTokens, int logEvery, boolean skipNonFinite, Path outDir, String runName,
                            String hookName, String modelName, Integer contextSize, Boolean prependBos,
                            long maxMemory, boolean maxMemoryGiven, long checkpointEvery, int threads,
-                           int resampleEvery, Recipe recipe) {
+                           int resampleEvery, Recipe recipe, int shuffleRows) {
     /** Default of the checkpoint interval: about every 10-20 minutes for a 16x family at d = 4096 on one GPU. */
     public static final long DEFAULT_CHECKPOINT_TOKENS = 50_000_000L;
 
@@ -99,6 +103,9 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         if (checkpointEvery < 0) {
             throw new UsageException(CHECKPOINT_EVERY, "must be >= 0 tokens (0: only at the end), got "
                     + checkpointEvery);
+        }
+        if (shuffleRows < StreamOptions.ALL_ROWS) {
+            throw new UsageException(SHUFFLE_ROWS, "must be auto, all or a number of rows >= 1, got " + shuffleRows);
         }
         if (threads < 1) {
             throw new UsageException(THREADS, "must be >= 1, got " + threads);
@@ -149,11 +156,20 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
         return checkpointEvery == 0 ? 0 : Math.max(1, (checkpointEvery + batch - 1) / batch);
     }
 
+    /**
+     * How the run's stream delivers {@code maxRows} rows times {@code scale}: batch, seed, shuffle buffer and the
+     * handling of non-finite rows.
+     */
+    public StreamOptions streamOptions(long maxRows, float scale) {
+        return StreamOptions.of(batch, maxRows, seed).withScale(scale).withSkipNonFinite(skipNonFinite)
+                .withShuffleRows(shuffleRows);
+    }
+
     /** These options with another recipe. */
     public TrainOptions withRecipe(Recipe r) {
         return new TrainOptions(saes, batch, lr, epochs, tokens, seed, deadTokens, logEvery, skipNonFinite, outDir,
                 runName, hookName, modelName, contextSize, prependBos, maxMemory, maxMemoryGiven, checkpointEvery,
-                threads, resampleEvery, r);
+                threads, resampleEvery, r, shuffleRows);
     }
 
     /** The learning rate of {@code sae}: the explicit --lr or the architecture's default. */

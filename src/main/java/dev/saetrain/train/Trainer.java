@@ -9,6 +9,7 @@ import static dev.saetrain.error.Setting.RUN_NAME;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ActivationStream;
+import dev.saetrain.data.StreamOptions;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.DeviceMemoryError;
@@ -273,6 +274,10 @@ public final class Trainer {
             throw new BadInputException(shardDir, shards.totalRows() + " rows make no whole batch of " + opts.batch()
                     + "; lower ", BATCH, " or add data");
         }
+        // Refused here, before anything is written, rather than when the stream opens.
+        int shuffleRows = opts.streamOptions(0, 1f).resolvedShuffleRows(shards.dIn(), shards.totalRows());
+        LOG.info("data order: a shuffle buffer of {} of the {} rows ({})", shuffleRows, shards.totalRows(),
+                StreamOptions.shuffleRowsText(opts.shuffleRows()));
         return totalSteps;
     }
 

@@ -152,6 +152,12 @@ class SweepPlanCommandTest {
         refused(ok + "\"train\": {\"decay\": -0.1}", "--decay");
         refused(ok + "\"train\": {\"b_dec_init\": \"foo\"}", "--b-dec-init");
         refused(ok + "\"train\": {\"normalize\": [1]}", "key 'train.normalize'");
+        f = sweep(ok + "\"train\": {\"shuffle_rows\": \"all\"}");
+        assertEquals(0, plan(f), cli.err());
+        line = String.join(" ", manifest().get(0));
+        assertTrue(line.contains("--shuffle-rows all"), line);
+        Files.delete(tmp.resolve("out/manifest.tsv"));
+        refused(ok + "\"train\": {\"shuffle_rows\": 0}", "--shuffle-rows", "'0'");
     }
 
     @Test

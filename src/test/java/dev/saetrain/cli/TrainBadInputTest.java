@@ -148,6 +148,30 @@ class TrainBadInputTest {
         assertTrue(line.startsWith("error: ") && line.contains("--batch") && line.contains("--help"), line);
     }
 
+    /** --shuffle-rows takes auto, all or a number of rows; anything else is one line naming it, and nothing is written. */
+    @Test
+    void aBadShuffleBufferIsRefusedBeforeAnythingIsWritten() throws IOException {
+        Path dir = tmp.resolve("ok");
+        NpyWriter.write(dir.resolve("a.npy"), Tensor.f32(rows(2_000, 8, 4), 2_000, 8));
+        for (String bad : new String[] {"0", "-1", "everything", "1.5", "9999999999"}) {
+            StringWriter e = new StringWriter();
+            int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(e, true), "train",
+                    dir.toString(), "--out", tmp.resolve("runs").toString(), "--name", "bad", "--batch", "64",
+                    "--expansion", "2", "--k", "4", "--threads", "1", "--shuffle-rows", bad);
+            String line = e.toString().strip();
+            assertEquals(2, code, line);
+            assertEquals("error: --shuffle-rows must be auto, all or a number of rows in [1, 2147483639], got '" + bad
+                    + "'", line);
+            assertFalse(Files.exists(tmp.resolve("runs/bad")), "a run directory was left behind for " + bad);
+        }
+        StringWriter out = new StringWriter();
+        assertEquals(0, Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "train", dir.toString(),
+                "--out", tmp.resolve("runs").toString(), "--name", "all", "--batch", "64", "--expansion", "2",
+                "--k", "4", "--threads", "1", "--shuffle-rows", "all"), err.toString());
+        String config = Files.readString(tmp.resolve("runs/all/config.json"));
+        assertTrue(config.contains("\"shuffle_rows\" : 2000") && config.contains("\"shuffle_rows\" : \"all\""), config);
+    }
+
     /** --groups is validated before anything is written: a wrong sum names the SAE's size, other architectures refuse it. */
     @Test
     void matryoshkaGroupsThatDoNotFitAreRefused() throws IOException {

@@ -223,4 +223,38 @@ class ActivationStreamTest {
         assertThrows(UsageException.class, () -> new StreamOptions(0, 1, 0, 0, 1f, false, 1));
         assertThrows(IllegalArgumentException.class, () -> new StreamOptions(1, 1, 0, 0, Float.NaN, false, 1));
     }
+
+    @Test
+    void shuffleRowsAutoAllOrANumber() {
+        StreamOptions o = StreamOptions.of(4096, 1, 0);
+        assertEquals(StreamOptions.AUTO_ROWS, StreamOptions.parseShuffleRows("auto"));
+        assertEquals(StreamOptions.ALL_ROWS, StreamOptions.parseShuffleRows("all"));
+        assertEquals(123_456, StreamOptions.parseShuffleRows("123456"));
+        for (String text : List.of("auto", "all", "1", "123456")) {
+            assertEquals(text, StreamOptions.shuffleRowsText(StreamOptions.parseShuffleRows(text)));
+        }
+        // all: the whole data set, past the automatic rule's 32768 rows at d = 4096.
+        assertEquals(5_000_000, o.withShuffleRows(StreamOptions.ALL_ROWS).resolvedShuffleRows(4096, 5_000_000));
+        assertEquals(32768, o.resolvedShuffleRows(4096, 5_000_000));
+        for (String bad : List.of("0", "-1", "-7", "All", "", "1e6", "2147483648", "lots")) {
+            UsageException e = assertThrows(UsageException.class, () -> StreamOptions.parseShuffleRows(bad), bad);
+            assertTrue(e.getMessage().contains("must be auto, all or a number of rows") && e.getMessage()
+                    .contains("'" + bad + "'"), e.getMessage());
+        }
+        assertThrows(UsageException.class, () -> o.withShuffleRows(-2));
+    }
+
+    @Test
+    void aShuffleBufferPastOneArrayOrTheHeapIsRefused() {
+        StreamOptions all = StreamOptions.of(4096, 1, 0).withShuffleRows(StreamOptions.ALL_ROWS);
+        UsageException e = assertThrows(UsageException.class, () -> all.resolvedShuffleRows(4096, 1L << 32));
+        assertTrue(e.getMessage().contains("is all: a buffer of 4294967296 rows, more than"), e.getMessage());
+        // Row ids are 8 bytes: a buffer whose ids pass a quarter of the heap is refused before it is allocated.
+        long rows = Runtime.getRuntime().maxMemory() / 4 / Long.BYTES + 1;
+        if (rows < StreamOptions.MAX_BUFFER_ROWS) {
+            e = assertThrows(UsageException.class, () -> all.resolvedShuffleRows(4096, rows));
+            assertTrue(e.getMessage().contains("more than a quarter of the Java heap"), e.getMessage());
+            assertEquals(rows - 1, all.resolvedShuffleRows(4096, rows - 1));
+        }
+    }
 }

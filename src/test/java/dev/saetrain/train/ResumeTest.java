@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.data.StreamOptions;
+import dev.saetrain.error.BadInputException;
 import dev.saetrain.device.cpu.CpuDevice;
 import dev.saetrain.io.DType;
 import dev.saetrain.model.SaeConfig;
@@ -44,8 +46,13 @@ class ResumeTest {
     }
 
     static TrainOptions options(List<SaeConfig> saes, double lr, int epochs, String name, long checkpointEvery) {
+        return options(saes, lr, epochs, name, checkpointEvery, StreamOptions.AUTO_ROWS);
+    }
+
+    static TrainOptions options(List<SaeConfig> saes, double lr, int epochs, String name, long checkpointEvery,
+                                int shuffleRows) {
         return new TrainOptions(saes, 256, lr, epochs, 0, 7, 10_000, 5, false, tmp.resolve("runs"), name, "unknown",
-                "unknown", null, null, 1L << 32, false, checkpointEvery, 2, -1, Recipe.DEFAULT);
+                "unknown", null, null, 1L << 32, false, checkpointEvery, 2, -1, Recipe.DEFAULT, shuffleRows);
     }
 
     static Trainer.Result train(TrainOptions o, Faults faults) throws IOException {
@@ -110,6 +117,54 @@ class ResumeTest {
     }
 
     @Test
+    void theShuffleBufferIsRecordedAndKeptOnResume() throws IOException {
+        // 12000 rows: the automatic buffer holds them all (2^26 / 32 rows at d = 32); 700 rows is another order.
+        List<SaeConfig> fam = List.of(SaeConfig.topk(32, 2, 3));
+        train(options(fam, Double.NaN, 1, "shuffle-a", 0, 700), Faults.NONE);
+        TrainOptions ob = options(fam, Double.NaN, 1, "shuffle-b", 1792, 700);
+        assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(38)));
+        assertEquals("step-35", Files.readString(tmp.resolve("runs/shuffle-b/checkpoints/latest")).strip());
+        assertEquals(Trainer.End.FINISHED, resume("shuffle-b", 1L << 32).end());
+        assertSameRun("shuffle-a", "shuffle-b", fam);
+        JsonNode config = JSON.readTree(tmp.resolve("runs/shuffle-b/config.json").toFile());
+        assertEquals("700", config.at("/options/shuffle_rows").asText());
+        assertEquals(700, config.at("/data/shuffle_rows").asInt());
+
+        train(options(fam, Double.NaN, 1, "shuffle-auto", 0), Faults.NONE);
+        train(options(fam, Double.NaN, 1, "shuffle-all", 0, StreamOptions.ALL_ROWS), Faults.NONE);
+        String weights = "saes/" + fam.get(0).name() + "/sae_weights.safetensors";
+        byte[] auto = Files.readAllBytes(tmp.resolve("runs/shuffle-auto").resolve(weights));
+        assertArrayEquals(auto, Files.readAllBytes(tmp.resolve("runs/shuffle-all").resolve(weights)),
+                "here all is the automatic buffer's size, so the same order");
+        assertFalse(java.util.Arrays.equals(auto, Files.readAllBytes(tmp.resolve("runs/shuffle-a").resolve(weights))),
+                "a 700-row buffer draws another order");
+        JsonNode all = JSON.readTree(tmp.resolve("runs/shuffle-all/config.json").toFile());
+        assertEquals("all", all.at("/options/shuffle_rows").asText());
+        assertEquals(12_000, all.at("/data/shuffle_rows").asInt());
+        assertEquals("auto", JSON.readTree(tmp.resolve("runs/shuffle-auto/config.json").toFile())
+                .at("/options/shuffle_rows").asText());
+    }
+
+    @Test
+    void aRunFromBeforeShuffleRowsResumesWithTheAutomaticBuffer() throws IOException {
+        List<SaeConfig> fam = List.of(SaeConfig.topk(32, 2, 3));
+        train(options(fam, Double.NaN, 1, "shuffle-old", 0, 700), Faults.NONE);
+        Path runDir = tmp.resolve("runs/shuffle-old");
+        ObjectNode config = RunConfig.load(runDir);
+        ObjectNode options = (ObjectNode) config.get("options");
+        options.remove("shuffle_rows");
+        assertEquals(StreamOptions.AUTO_ROWS, RunConfig.trainOptions(config, runDir, 1L << 32, false).shuffleRows());
+        options.put("shuffle_rows", "often");
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> RunConfig.trainOptions(config, runDir, 1L << 32, false));
+        assertTrue(e.getMessage().contains("'options.shuffle_rows': ") && e.getMessage().contains("'often'"),
+                e.getMessage());
+        options.put("shuffle_rows", 700);
+        assertThrows(BadInputException.class, () -> RunConfig.trainOptions(config, runDir, 1L << 32, false),
+                "a number where the file holds text is refused, not read as something else");
+    }
+
+    @Test
     void pagedHostWeightsAreInvisibleFromInitToResumeAndExport() throws IOException {
         // Host matrices in pages of 100 floats (W_dec [m, 32]: 3 rows a page; W_enc [32, m]: one row a page), as a
         // dictionary past 2^31 elements has them in pages of 2^28: the init, the checkpoint's matrices streamed back on
@@ -139,10 +194,10 @@ class ResumeTest {
         // step 21 with a resampling still ahead.
         List<SaeConfig> fam = List.of(SaeConfig.topk(32, 2, 3).withTied(true), SaeConfig.relu2023(32, 2, 1.0));
         TrainOptions oa = new TrainOptions(fam, 256, 3e-3, 1, 0, 7, 10_000, 5, false, tmp.resolve("runs"), "tr-a",
-                "unknown", "unknown", null, null, 1L << 32, false, 0, 2, 9, Recipe.DEFAULT);
+                "unknown", "unknown", null, null, 1L << 32, false, 0, 2, 9, Recipe.DEFAULT, 0);
         train(oa, Faults.NONE);
         TrainOptions ob = new TrainOptions(fam, 256, 3e-3, 1, 0, 7, 10_000, 5, false, tmp.resolve("runs"), "tr-b",
-                "unknown", "unknown", null, null, 1L << 32, false, 1792, 2, 9, Recipe.DEFAULT);
+                "unknown", "unknown", null, null, 1L << 32, false, 1792, 2, 9, Recipe.DEFAULT, 0);
         assertThrows(Faults.Killed.class, () -> train(ob, Faults.killAfter(24)));
         assertEquals("step-21", Files.readString(tmp.resolve("runs/tr-b/checkpoints/latest")).strip());
         assertEquals(Trainer.End.FINISHED, resume("tr-b", 1L << 32).end());
