@@ -34,7 +34,6 @@ final class AuxK {
     private FloatBuf[] residRows; // row-blocked: views per block (made on first use)
     private FloatBuf[] auxHatRows;
     private FloatBuf[] auxErrRows;
-    private FloatBuf[] xInRows;
 
     /**
      * @param alpha  the AuxK coefficient, >= 0
@@ -132,7 +131,6 @@ final class AuxK {
             residRows = blocks.views(dev, resid, s.d);
             auxHatRows = blocks.views(dev, auxHat, s.d);
             auxErrRows = blocks.views(dev, auxErr, s.d);
-            xInRows = blocks.views(dev, s.xIn, s.d);
         }
         dev.scaleInto(s.err, resid, (long) s.batch * s.d, -1f);
         double denom = dev.centeredSumSquares(resid, s.batch, s.d);
@@ -145,7 +143,7 @@ final class AuxK {
             StepShape shape = blocks.shape(j);
             auxSse += dev.sparseDecode(blockSelected[j], s.wDec.param, null, residRows[j], shape, auxHatRows[j],
                     auxErrRows[j]);
-            dev.sparseBackward(blockSelected[j], auxErrRows[j], auxScale, s.wDec.param, null, xInRows[j], shape,
+            dev.sparseBackward(blockSelected[j], auxErrRows[j], auxScale, s.wDec.param, null, s.blockViews().xIn()[j], shape,
                     s.grads);
         }
         return alpha * auxSse / denom;

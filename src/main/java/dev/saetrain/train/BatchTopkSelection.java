@@ -35,7 +35,6 @@ final class BatchTopkSelection {
     private final FloatBuf minKept; // [1]
     private final RowBlocks blocks; // null unless row-blocked
     private final SparseActs[] candidates; // row-blocked: block j's min(kTotal, rows * m) largest; one shared grad
-    private FloatBuf[] xInRows; // row-blocked: views of xIn per block (made on first use)
     private float threshold;         // 0: no estimate yet
 
     /** @param blocks the step's row blocks, or null when the engine encodes the whole batch into {@code s.pre} */
@@ -83,13 +82,10 @@ final class BatchTopkSelection {
      * smallest kept value of the whole batch's {@link #select}, with each pre-activation encoded once.
      */
     long selectBlocks(FloatBuf x, AuxK auxK, int dead, SparseActs acts) {
-        if (xInRows == null) {
-            xInRows = blocks.views(dev, s.xIn, s.d);
-        }
         FloatBuf[] xRows = blocks.views(dev, x, s.d);
         for (int j = 0; j < blocks.count(); j++) {
             StepShape shape = blocks.shape(j);
-            s.encodeBlock(xRows[j], shape, xInRows[j]);
+            s.encodeBlock(j, xRows);
             dev.batchTopkOps().batchTopk(s.pre, shape, candidates(j), candidates[j], minKept);
             auxK.selectBlock(j, shape, dead);
             s.lap("select");

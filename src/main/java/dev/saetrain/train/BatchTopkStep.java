@@ -21,7 +21,7 @@ final class BatchTopkStep implements BatchSelectionStep {
 
     BatchTopkStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
-        RowBlocks blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
+        RowBlocks blocks = s.blocks;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
         this.auxK = new AuxK(a, s, auxAlpha, blocks);
         this.selection = new BatchTopkSelection(a, s, blocks);

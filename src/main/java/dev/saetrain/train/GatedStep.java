@@ -80,7 +80,7 @@ final class GatedStep implements ArchitectureStep {
         this.m = s.m;
         this.sparseBelow = s.sparseSwitch.gated();
         long bd = (long) batch * s.d;
-        blocks = s.rowBlocked() ? new RowBlocks(batch, s.preRows, s.d, m) : null;
+        blocks = s.blocks;
         long capacity = ArchitectureStep.sparseCapacity(batch, m, sparseBelow);
         acts = blocks == null ? a.sparse(batch, capacity) : null;
         blockActs = blocks == null ? null : new SparseActs[blocks.count()];
@@ -220,8 +220,9 @@ final class GatedStep implements ArchitectureStep {
      */
     private Result forwardBackwardBlocks(FloatBuf x, float gScale) {
         if (rows == null) {
-            rows = new FloatBuf[][] {blocks.views(dev, s.xIn, s.d), blocks.views(dev, s.xHat, s.d),
-                    blocks.views(dev, s.err, s.d), blocks.views(dev, auxHat, s.d), blocks.views(dev, auxErr, s.d)};
+            RowBlocks.Views v = s.blockViews();
+            rows = new FloatBuf[][] {v.xIn(), v.xHat(), v.err(), blocks.views(dev, auxHat, s.d),
+                    blocks.views(dev, auxErr, s.d)};
         }
         FloatBuf[] xRows = blocks.views(dev, x, s.d);
         Sums sums = s.lastDensity < sparseBelow ? sparseBlocks(xRows, gScale) : null;
@@ -233,11 +234,6 @@ final class GatedStep implements ArchitectureStep {
         s.lastDensity = sums.open / ((double) batch * m);
         s.lap("gated");
         return new Result(sums.on, sums.sse, sums.sparsity, sums.auxSse / batch, dense);
-    }
-
-    /** Encodes block j into pre (and its rows of x_in). */
-    private void encodeBlock(FloatBuf[] xRows, int j) {
-        s.encodeBlock(xRows[j], blocks.shape(j), rows[0][j]);
     }
 
     /** Adds this block's L0 count and sparsity term (gateSums and fired hold the block's) to {@code sums}. */
@@ -257,7 +253,7 @@ final class GatedStep implements ArchitectureStep {
         Sums sums = new Sums();
         for (int j = 0; j < blocks.count(); j++) {
             StepShape shape = blocks.shape(j);
-            encodeBlock(xRows, j);
+            s.encodeBlock(j, xRows);
             addBlockCounts(sums, ops.gatedDense(s.pre, latents, shape, fd, gateSums, fired));
             dev.recordFiresDense(fd, shape, s.fireCounts, s.lastFired, s.step, null);
             sums.sse += dev.denseDecode(fd, s.wDec.param, s.bDec.param, xRows[j], shape, rows[1][j], rows[2][j]);
@@ -280,7 +276,7 @@ final class GatedStep implements ArchitectureStep {
         GatedOps ops = dev.gatedOps();
         Sums sums = new Sums();
         for (int j = 0; j < blocks.count(); j++) {
-            encodeBlock(xRows, j);
+            s.encodeBlock(j, xRows);
             long open = ops.gatedSparse(s.pre, latents, blocks.shape(j), blockActs[j], blockGates[j].val(),
                     gateSums, fired);
             if (open < 0) {

@@ -44,7 +44,6 @@ final class JumpReluStep implements ArchitectureStep {
     private final AdamState logThreshold; // [1, m]
     private final FloatBuf threshold;     // [m] exp(logThreshold), refreshed at each step
     private final Allocator.Later f;      // [preRows, m] f of the dense path
-    private final RowBlocks blocks;       // null unless row-blocked
     private final FloatBuf blockGrad;     // [m] row-blocked: a later block's log_threshold gradient; null whole
 
     JumpReluStep(Allocator a, SharedParts s) {
@@ -55,12 +54,11 @@ final class JumpReluStep implements ArchitectureStep {
         this.logThreshold = a.parameter(1, m);
         this.threshold = a.floats(m);
         this.sparseBelow = s.sparseSwitch.jumpRelu();
-        this.blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
         // Row-blocked: one block's sparse activations, holding at least one whole row (see ReluStep).
-        this.acts = blocks == null ? a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, m, sparseBelow))
+        this.acts = !s.rowBlocked() ? a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, m, sparseBelow))
                 : a.sparse(s.preRows, Math.max(m, ArchitectureStep.sparseCapacity(s.preRows, m, sparseBelow)));
         this.f = a.floatsLater((long) s.preRows * m);
-        this.blockGrad = blocks == null ? null : a.floats(m);
+        this.blockGrad = s.rowBlocked() ? a.floats(m) : null;
     }
 
     /** Loads theta [nLatents] ({@code threshold}, each > 0) as log_threshold. */
@@ -109,7 +107,7 @@ final class JumpReluStep implements ArchitectureStep {
         JumpReluOps ops = dev.jumpReluOps();
         dev.expInto(logThreshold.param, threshold, m);
         float l0Scale = (float) (lambda / batch);
-        if (blocks != null) {
+        if (s.rowBlocked()) {
             return forwardBackwardBlocks(x, lambda, gScale, l0Scale);
         }
         long nnz = s.lastDensity < sparseBelow ? ops.jumpReluSparse(s.pre, threshold, s.shape, acts) : -1;
@@ -142,28 +140,26 @@ final class JumpReluStep implements ArchitectureStep {
     private Result forwardBackwardBlocks(FloatBuf x, double lambda, float gScale, float l0Scale) {
         JumpReluOps ops = dev.jumpReluOps();
         boolean dense = !(s.lastDensity < sparseBelow);
+        RowBlocks blocks = s.blocks;
+        RowBlocks.Views v = s.blockViews();
+        FloatBuf[] xRows = blocks.views(dev, x, s.d);
+        RowBlocks.SparseRows sparse = sparsePath(x, gScale, l0Scale);
         long active = 0;
         double sse = 0;
         for (int j = 0; j < blocks.count(); j++) {
-            int first = blocks.first(j);
-            int rows = blocks.rows(j);
             StepShape shape = blocks.shape(j);
-            FloatBuf xIn = RowBlocks.rows(dev, s.xIn, first, rows, s.d);
-            FloatBuf xRows = RowBlocks.rows(dev, x, first, rows, s.d);
-            s.encodeBlock(xRows, shape, xIn);
+            s.encodeBlock(j, xRows);
             if (dense) {
                 FloatBuf fd = f.get();
                 active += ops.jumpReluDense(s.pre, threshold, shape, fd);
                 dev.recordFiresDense(fd, shape, s.fireCounts, s.lastFired, s.step, null);
-                FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
-                sse += dev.denseDecode(fd, s.wDec.param, s.bDec.param, xRows, shape,
-                        RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
-                thresholdBackward(s.pre, err, gScale, l0Scale, shape, j == 0);
+                sse += dev.denseDecode(fd, s.wDec.param, s.bDec.param, xRows[j], shape, v.xHat()[j], v.err()[j]);
+                thresholdBackward(s.pre, v.err()[j], gScale, l0Scale, shape, j == 0);
                 // pre is not read again for this block: it becomes the scratch for dL/dpre. The first block
                 // overwrites the gradients (and sets every flag), the later ones add.
-                dev.denseBackward(fd, err, gScale, s.wDec.param, null, xIn, shape, s.pre, s.grads, j > 0);
+                dev.denseBackward(fd, v.err()[j], gScale, s.wDec.param, null, v.xIn()[j], shape, s.pre, s.grads, j > 0);
             } else {
-                Part p = sparseRows(x, first, 0, rows, gScale, l0Scale, j == 0);
+                RowBlocks.Part p = RowBlocks.sparseInHalves(s, acts, blocks.first(j), 0, blocks.rows(j), j == 0, sparse);
                 active += p.active();
                 sse += p.sse();
             }
@@ -174,36 +170,30 @@ final class JumpReluStep implements ArchitectureStep {
     }
 
     /**
-     * The sparse path over rows [first, first + rows) of the batch, held in rows [preRow, preRow + rows) of pre;
-     * halves the rows when their firing pairs overflow the sparse activations. {@code firstRows}: these are the
-     * batch's first rows (their threshold gradient overwrites log_threshold's). Returns their firing pairs and sum
-     * of squared residuals.
+     * The sparse path over some rows of the batch: compaction, firing record, decode, the threshold's gradient
+     * (overwritten by the batch's first rows, added by the later ones) and the sparse backward (which adds).
      */
-    private Part sparseRows(FloatBuf x, int first, int preRow, int rows, float gScale, float l0Scale,
-                            boolean firstRows) {
-        JumpReluOps ops = dev.jumpReluOps();
-        StepShape shape = new StepShape(rows, s.d, m);
-        SparseActs a = RowBlocks.firstRows(acts, rows);
-        FloatBuf pre = RowBlocks.rows(dev, s.pre, preRow, rows, m);
-        long nnz = ops.jumpReluSparse(pre, threshold, shape, a);
-        if (nnz < 0) {
-            if (rows == 1) {
-                throw new IllegalStateException("one row's firing pairs overflow " + acts.capacity() + " entries");
+    private RowBlocks.SparseRows sparsePath(FloatBuf x, float gScale, float l0Scale) {
+        return new RowBlocks.SparseRows() {
+            @Override
+            public long compact(FloatBuf pre, StepShape shape, SparseActs a) {
+                return dev.jumpReluOps().jumpReluSparse(pre, threshold, shape, a);
             }
-            int half = rows / 2;
-            Part lo = sparseRows(x, first, preRow, half, gScale, l0Scale, firstRows);
-            Part hi = sparseRows(x, first + half, preRow + half, rows - half, gScale, l0Scale, false);
-            return new Part(lo.active() + hi.active(), lo.sse() + hi.sse());
-        }
-        dev.recordFires(a, m, s.fireCounts, s.lastFired, s.step, null);
-        FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
-        double sse = dev.sparseDecode(a, s.wDec.param, s.bDec.param, RowBlocks.rows(dev, x, first, rows, s.d), shape,
-                RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
-        thresholdBackward(pre, err, gScale, l0Scale, shape, firstRows);
-        dev.sparseDecoderBackward(a, err, gScale, s.wDec.param, null, shape, s.wDec.grad, s.decActive);
-        dev.sparseEncoderBackward(a, RowBlocks.rows(dev, s.xIn, first, rows, s.d), shape, s.wEnc.grad, s.bEnc.grad,
-                s.encActive);
-        return new Part(nnz, sse);
+
+            @Override
+            public double finish(SparseActs a, FloatBuf pre, StepShape shape, int first, boolean firstRows) {
+                int rows = shape.batch();
+                dev.recordFires(a, m, s.fireCounts, s.lastFired, s.step, null);
+                FloatBuf err = s.rows(s.err, first, rows);
+                double sse = dev.sparseDecode(a, s.wDec.param, s.bDec.param, s.rows(x, first, rows), shape,
+                        s.rows(s.xHat, first, rows), err);
+                thresholdBackward(pre, err, gScale, l0Scale, shape, firstRows);
+                dev.sparseDecoderBackward(a, err, gScale, s.wDec.param, null, shape, s.wDec.grad, s.decActive);
+                dev.sparseEncoderBackward(a, s.rows(s.xIn, first, rows), shape, s.wEnc.grad, s.bEnc.grad,
+                        s.encActive);
+                return sse;
+            }
+        };
     }
 
     /**
@@ -217,9 +207,5 @@ final class JumpReluStep implements ArchitectureStep {
         if (!firstRows) {
             dev.addColumnSums(blockGrad, 1, m, 1f, logThreshold.grad); // the gradient += blockGrad
         }
-    }
-
-    /** Firing pairs and sum of squared residuals of some rows of the batch. */
-    private record Part(long active, double sse) {
     }
 }

@@ -47,7 +47,7 @@ final class MatryoshkaStep implements BatchSelectionStep {
     MatryoshkaStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
         this.dev = s.dev;
-        RowBlocks blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
+        RowBlocks blocks = s.blocks;
         this.acts = a.sparse(s.batch, (long) s.batch * s.cfg.k());
         this.auxK = new AuxK(a, s, auxAlpha, blocks);
         this.selection = new BatchTopkSelection(a, s, blocks);

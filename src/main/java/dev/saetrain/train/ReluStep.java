@@ -40,7 +40,6 @@ final class ReluStep implements ArchitectureStep {
     private final Allocator.Later tiedEncGrad; // [m, d] tied dense path: the encoder's gradient; null untied
     private final Allocator.Later ones;        // [m] 1s, to add tiedEncGrad's rows; null untied
     private final Resampler resampler;         // null: no resampling
-    private final RowBlocks blocks;            // null unless row-blocked
     private final FloatBuf blockSums;          // [m] row-blocked: a later block's activation sums; null whole
 
     /**
@@ -52,8 +51,7 @@ final class ReluStep implements ArchitectureStep {
         this.dev = s.dev;
         this.plainL1 = plainL1;
         this.sparseBelow = s.sparseSwitch.relu();
-        this.blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
-        this.acts = blocks == null ? a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, s.m, sparseBelow))
+        this.acts = !s.rowBlocked() ? a.sparse(s.batch, ArchitectureStep.sparseCapacity(s.batch, s.m, sparseBelow))
                 : a.sparse(s.preRows, Math.max(s.m, ArchitectureStep.sparseCapacity(s.preRows, s.m, sparseBelow)));
         this.decNorms = a.floats(s.m);
         this.l1PerLatent = a.floats(s.m);
@@ -62,7 +60,7 @@ final class ReluStep implements ArchitectureStep {
         this.tiedEncGrad = s.cfg.tied() ? a.floatsLater((long) s.m * s.d) : null;
         this.ones = s.cfg.tied() ? a.floatsLater(s.m) : null;
         this.resampler = resampling == null ? null : new Resampler(a, resampling, s.batch, s.d, s.m);
-        this.blockSums = blocks == null ? null : a.floats(s.m);
+        this.blockSums = s.rowBlocked() ? a.floats(s.m) : null;
     }
 
     @Override
@@ -78,7 +76,7 @@ final class ReluStep implements ArchitectureStep {
             dev.rowNorms(s.wDec.param, m, d, decNorms);
             dev.scaleInto(decNorms, l1PerLatent, m, (float) (l1 / batch));
         }
-        if (blocks != null) {
+        if (s.rowBlocked()) {
             return forwardBackwardBlocks(x, l1, gScale);
         }
         long nnz = s.lastDensity < sparseBelow ? dev.reluSparse(s.pre, s.shape, acts) : -1;
@@ -149,29 +147,27 @@ final class ReluStep implements ArchitectureStep {
         // Tied, the dense backward's encoder part goes to its scratch (see the class comment).
         SaeGrads denseGrads = dense && s.cfg.tied()
                 ? new SaeGrads(tiedEncGrad.get(), s.decActive, s.bEnc.grad, s.wDec.grad, s.decActive) : s.grads;
+        RowBlocks blocks = s.blocks;
+        RowBlocks.Views v = s.blockViews();
+        FloatBuf[] xRows = blocks.views(dev, x, s.d);
+        RowBlocks.SparseRows sparse = sparsePath(x, gScale);
         long active = 0;
         double sse = 0;
         for (int j = 0; j < blocks.count(); j++) {
-            int first = blocks.first(j);
-            int rows = blocks.rows(j);
             StepShape shape = blocks.shape(j);
-            FloatBuf xRows = RowBlocks.rows(dev, x, first, rows, s.d);
-            FloatBuf xIn = RowBlocks.rows(dev, s.xIn, first, rows, s.d);
-            s.encodeBlock(xRows, shape, xIn);
+            s.encodeBlock(j, xRows);
             if (dense) {
                 active += dev.reluDenseFires(s.pre, shape, s.fireCounts, s.lastFired, s.step, sums(j == 0));
                 addSums(j == 0);
                 s.lap("select");
-                FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
-                sse += dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, xRows, shape,
-                        RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
+                sse += dev.denseDecode(s.pre, s.wDec.param, s.bDec.param, xRows[j], shape, v.xHat()[j], v.err()[j]);
                 s.lap("decode");
                 // The first block overwrites the gradients (and sets every flag), the later ones add.
-                dev.denseBackward(s.pre, err, gScale, s.wDec.param, l1PerLatent, xIn, shape, dpre.get(), denseGrads,
-                        j > 0);
+                dev.denseBackward(s.pre, v.err()[j], gScale, s.wDec.param, l1PerLatent, v.xIn()[j], shape, dpre.get(),
+                        denseGrads, j > 0);
                 s.lap("backward");
             } else {
-                Part p = sparseRows(x, first, 0, rows, gScale, j == 0);
+                RowBlocks.Part p = RowBlocks.sparseInHalves(s, acts, blocks.first(j), 0, blocks.rows(j), j == 0, sparse);
                 active += p.active();
                 sse += p.sse();
             }
@@ -183,39 +179,32 @@ final class ReluStep implements ArchitectureStep {
     }
 
     /**
-     * The sparse path over rows [first, first + rows) of the batch, held in rows [preRow, preRow + rows) of pre:
-     * compaction, firing record, decode and sparse backward (which adds into the gradients); halves the rows when
-     * their firing pairs overflow the sparse activations. {@code firstSums}: these are the batch's first rows (their
-     * activation sums go into actSums directly). Returns their firing pairs and sum of squared residuals.
+     * The sparse path over some rows of the batch: compaction, firing record (their activation sums into actSums,
+     * through blockSums past the batch's first rows), decode and sparse backward (which adds into the gradients).
      */
-    private Part sparseRows(FloatBuf x, int first, int preRow, int rows, float gScale, boolean firstSums) {
-        StepShape shape = new StepShape(rows, s.d, s.m);
-        SparseActs a = RowBlocks.firstRows(acts, rows);
-        long nnz = dev.reluSparse(RowBlocks.rows(dev, s.pre, preRow, rows, s.m), shape, a);
-        if (nnz < 0) {
-            if (rows == 1) {
-                throw new IllegalStateException("one row's firing pairs overflow " + acts.capacity() + " entries");
+    private RowBlocks.SparseRows sparsePath(FloatBuf x, float gScale) {
+        return new RowBlocks.SparseRows() {
+            @Override
+            public long compact(FloatBuf pre, StepShape shape, SparseActs a) {
+                return dev.reluSparse(pre, shape, a);
             }
-            int half = rows / 2;
-            Part lo = sparseRows(x, first, preRow, half, gScale, firstSums);
-            Part hi = sparseRows(x, first + half, preRow + half, rows - half, gScale, false);
-            return new Part(lo.active() + hi.active(), lo.sse() + hi.sse());
-        }
-        dev.recordFires(a, s.m, s.fireCounts, s.lastFired, s.step, sums(firstSums));
-        addSums(firstSums);
-        s.lap("select");
-        FloatBuf err = RowBlocks.rows(dev, s.err, first, rows, s.d);
-        double sse = dev.sparseDecode(a, s.wDec.param, s.bDec.param, RowBlocks.rows(dev, x, first, rows, s.d), shape,
-                RowBlocks.rows(dev, s.xHat, first, rows, s.d), err);
-        s.lap("decode");
-        dev.sparseBackward(a, err, gScale, s.wDec.param, l1PerLatent, RowBlocks.rows(dev, s.xIn, first, rows, s.d),
-                shape, s.grads);
-        s.lap("backward");
-        return new Part(nnz, sse);
-    }
 
-    /** Firing pairs and sum of squared residuals of some rows of the batch. */
-    private record Part(long active, double sse) {
+            @Override
+            public double finish(SparseActs a, FloatBuf pre, StepShape shape, int first, boolean firstRows) {
+                int rows = shape.batch();
+                dev.recordFires(a, s.m, s.fireCounts, s.lastFired, s.step, sums(firstRows));
+                addSums(firstRows);
+                s.lap("select");
+                FloatBuf err = s.rows(s.err, first, rows);
+                double sse = dev.sparseDecode(a, s.wDec.param, s.bDec.param, s.rows(x, first, rows), shape,
+                        s.rows(s.xHat, first, rows), err);
+                s.lap("decode");
+                dev.sparseBackward(a, err, gScale, s.wDec.param, l1PerLatent, s.rows(s.xIn, first, rows), shape,
+                        s.grads);
+                s.lap("backward");
+                return sse;
+            }
+        };
     }
 
     /** Where a block's activation sums go: actSums for the batch's first rows, blockSums for the later ones. */

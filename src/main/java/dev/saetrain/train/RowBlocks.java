@@ -70,6 +70,56 @@ final class RowBlocks {
                 : new SparseActs(acts.rowPtr(), acts.idx(), acts.val(), acts.grad(), rows, acts.capacity());
     }
 
+    /** Block j's rows of the batch buffers x_in, x_hat and err, [rows(j), d] each ({@link SharedParts#blockViews()}). */
+    record Views(FloatBuf[] xIn, FloatBuf[] xHat, FloatBuf[] err) {
+    }
+
+    /** Firing pairs and sum of squared residuals of some rows of the batch. */
+    record Part(long active, double sse) {
+        Part plus(Part o) {
+            return new Part(active + o.active, sse + o.sse);
+        }
+    }
+
+    /**
+     * The sparse path, over some rows of the batch, of an activation that reads each row alone (relu, relu-2023,
+     * jumprelu): what {@link #sparseInHalves} runs.
+     */
+    interface SparseRows {
+        /** Compacts the activations of {@code pre} [rows, m] into {@code acts}: their firing pairs, or < 0 on overflow. */
+        long compact(FloatBuf pre, StepShape shape, SparseActs acts);
+
+        /**
+         * Records, decodes and backpropagates rows [first, first + shape.batch()) of the batch, whose pre-activations are
+         * {@code pre} and whose activations {@code acts} holds. {@code firstRows}: these are the batch's first rows
+         * (they overwrite what the later rows add to). Returns their sum of squared residuals.
+         */
+        double finish(SparseActs acts, FloatBuf pre, StepShape shape, int first, boolean firstRows);
+    }
+
+    /**
+     * {@code path} over rows [first, first + rows) of the batch, held in rows [preRow, preRow + rows) of {@code s.pre},
+     * with {@code acts} for their sparse activations (it holds at least one whole row). When their firing pairs
+     * overflow acts, the rows are split in halves, down to single rows, where the whole batch would turn dense: the
+     * same step, summed in another order.
+     */
+    static Part sparseInHalves(SharedParts s, SparseActs acts, int first, int preRow, int rows, boolean firstRows,
+                               SparseRows path) {
+        StepShape shape = new StepShape(rows, s.d, s.m);
+        SparseActs a = firstRows(acts, rows);
+        FloatBuf pre = rows(s.dev, s.pre, preRow, rows, s.m);
+        long nnz = path.compact(pre, shape, a);
+        if (nnz < 0) {
+            if (rows == 1) {
+                throw new IllegalStateException("one row's firing pairs overflow " + acts.capacity() + " entries");
+            }
+            int half = rows / 2;
+            return sparseInHalves(s, acts, first, preRow, half, firstRows, path)
+                    .plus(sparseInHalves(s, acts, first + half, preRow + half, rows - half, false, path));
+        }
+        return new Part(nnz, path.finish(a, pre, shape, first, firstRows));
+    }
+
     /** One {@link SparseActs} per block with {@code perRow} entries a row, allocated by {@code a}. */
     SparseActs[] sparse(Allocator a, int perRow) {
         SparseActs[] s = new SparseActs[count];

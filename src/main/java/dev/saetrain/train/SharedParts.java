@@ -45,6 +45,9 @@ final class SharedParts {
      */
     final int preRows;
     final FloatBuf pre;       // [preRows, m] pre-activations; a step may overwrite them once it no longer needs them
+    /** The batch in blocks of {@link #preRows} rows when {@link #rowBlocked()}, else null. */
+    final RowBlocks blocks;
+    private RowBlocks.Views blockViews; // row-blocked: xIn, xHat, err per block (made on first use)
     final FloatBuf xHat;      // [B, d]
     final FloatBuf err;       // [B, d] x_hat - x
     final IntBuf lastFired;   // [m] step of the last firing
@@ -82,6 +85,7 @@ final class SharedParts {
         xIn = a.floats((long) batch * d);
         preRows = preRows(cfg, batch, preBlockBytes);
         pre = a.floats((long) preRows * m);
+        blocks = preRows < batch ? new RowBlocks(batch, preRows, d, m) : null;
         xHat = a.floats((long) batch * d);
         err = a.floats((long) batch * d);
         lastFired = a.ints(m);
@@ -150,11 +154,29 @@ final class SharedParts {
     }
 
     /**
-     * Encodes a block of rows (a row-blocked step): {@code xInRows} [rows, d] from {@code xRows} [rows, d], and
-     * {@link #pre} [rows, m] their pre-activations; {@code shape} is the block's (rows, d, m).
+     * Block j's rows of {@link #xIn}, {@link #xHat} and {@link #err} (a row-blocked step), made once: on the first
+     * step, as there is no device while memory is counted.
      */
-    void encodeBlock(FloatBuf xRows, StepShape shape, FloatBuf xInRows) {
-        dev.encode(xRows, bDec.param, encParam(), bEnc.param, cfg.applyBDecToInput(), shape, xInRows, pre);
+    RowBlocks.Views blockViews() {
+        if (blockViews == null) {
+            blockViews = new RowBlocks.Views(blocks.views(dev, xIn, d), blocks.views(dev, xHat, d),
+                    blocks.views(dev, err, d));
+        }
+        return blockViews;
+    }
+
+    /** Rows [first, first + n) of {@code whole}, one of the [B, d] batch buffers (x, xIn, xHat, err), as a view. */
+    FloatBuf rows(FloatBuf whole, int first, int n) {
+        return RowBlocks.rows(dev, whole, first, n, d);
+    }
+
+    /**
+     * Encodes block j of the batch (a row-blocked step): its rows of {@link #xIn} from {@code xRows[j]} [rows, d], and
+     * {@link #pre} [rows, m] their pre-activations.
+     */
+    void encodeBlock(int j, FloatBuf[] xRows) {
+        dev.encode(xRows[j], bDec.param, encParam(), bEnc.param, cfg.applyBDecToInput(), blocks.shape(j),
+                blockViews().xIn()[j], pre);
         lap("encode"); // the phases add up over the blocks: the same names as the whole batch's
     }
 

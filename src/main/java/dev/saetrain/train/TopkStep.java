@@ -24,14 +24,11 @@ final class TopkStep implements ArchitectureStep {
     private final StepShape picks; // the B * k picks as one row of a dense matrix: what countActive's reluDense reads
     private final RowBlocks blocks; // null unless row-blocked
     private final SparseActs[] blockActs; // row-blocked: block j's k entries per row
-    private FloatBuf[] xInRows; // row-blocked: views of xIn, xHat, err per block (made on first use)
-    private FloatBuf[] xHatRows;
-    private FloatBuf[] errRows;
 
     TopkStep(Allocator a, SharedParts s, double auxAlpha) {
         this.s = s;
         this.dev = s.dev;
-        this.blocks = s.rowBlocked() ? new RowBlocks(s.batch, s.preRows, s.d, s.m) : null;
+        this.blocks = s.blocks;
         this.acts = blocks == null ? a.sparse(s.batch, (long) s.batch * s.cfg.k()) : null;
         this.blockActs = blocks == null ? null : blocks.sparse(a, s.cfg.k());
         this.auxK = new AuxK(a, s, auxAlpha, blocks);
@@ -52,17 +49,13 @@ final class TopkStep implements ArchitectureStep {
     }
 
     private Result forwardBackwardBlocks(FloatBuf x, float gScale, int dead) {
-        if (xInRows == null) {
-            xInRows = blocks.views(dev, s.xIn, s.d);
-            xHatRows = blocks.views(dev, s.xHat, s.d);
-            errRows = blocks.views(dev, s.err, s.d);
-        }
+        RowBlocks.Views v = s.blockViews();
         FloatBuf[] xRows = blocks.views(dev, x, s.d);
         int k = s.cfg.k();
         long active = 0;
         for (int j = 0; j < blocks.count(); j++) {
             StepShape shape = blocks.shape(j);
-            s.encodeBlock(xRows[j], shape, xInRows[j]);
+            s.encodeBlock(j, xRows);
             dev.topk(s.pre, shape, k, null, 0, blockActs[j]);
             auxK.selectBlock(j, shape, dead);
             active += countActive(blockActs[j], new StepShape(1, s.d, blocks.rows(j) * k));
@@ -70,8 +63,8 @@ final class TopkStep implements ArchitectureStep {
         }
         double sse = 0;
         for (int j = 0; j < blocks.count(); j++) {
-            sse += s.sparseDecodeAndBackward(blockActs[j], blocks.shape(j), xRows[j], xInRows[j], xHatRows[j],
-                    errRows[j], gScale);
+            sse += s.sparseDecodeAndBackward(blockActs[j], blocks.shape(j), xRows[j], v.xIn()[j], v.xHat()[j],
+                    v.err()[j], gScale);
         }
         double aux = auxK.thenRecordFiresBlocks(dead, blockActs);
         return new Result(active, sse, 0, aux, false);
