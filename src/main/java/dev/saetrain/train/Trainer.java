@@ -9,14 +9,15 @@ import static dev.saetrain.error.Setting.RUN_NAME;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.saetrain.data.ActivationStream;
-import dev.saetrain.data.StreamOptions;
 import dev.saetrain.data.ShardSet;
+import dev.saetrain.data.StreamOptions;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.DeviceMemoryError;
 import dev.saetrain.error.BadInputException;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.export.ExportInfo;
 import dev.saetrain.export.SaeLensWriter;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeInit;
@@ -268,6 +269,13 @@ public final class Trainer {
                 throw new UsageException(BATCH, opts.batch() + " times ", K, " " + c.k() + " of SAE " + c.name()
                         + " is " + picks + " picks a step, past 2^31 - 1; lower ", BATCH, " or ", K);
             }
+        }
+        long batchFloats = (long) opts.batch() * shards.dIn();
+        if (batchFloats > HostMatrix.MAX_ARRAY) {
+            // The batch is one host array (the stream's buffers, the upload's source).
+            throw new UsageException(BATCH, opts.batch() + " rows of d = " + shards.dIn() + " are " + batchFloats
+                    + " floats, more than one host buffer holds (" + HostMatrix.MAX_ARRAY + "); lower ", BATCH,
+                    " to at most " + HostMatrix.MAX_ARRAY / shards.dIn());
         }
         long totalSteps = opts.plannedRows(shards.totalRows()) / opts.batch();
         if (totalSteps < 1) {

@@ -148,6 +148,37 @@ class TrainBadInputTest {
         assertTrue(line.startsWith("error: ") && line.contains("--batch") && line.contains("--help"), line);
     }
 
+    /**
+     * A batch is one host array: 524288 rows of d = 4096 (2^31 floats) is refused by --batch before anything is read
+     * or written. The shard is a sparse file of that many fp16 zeros (a header and a hole, no 4 GiB on disk).
+     */
+    @Test
+    void aBatchPastOneHostArrayIsRefused() throws IOException {
+        Path dir = tmp.resolve("wide");
+        Files.createDirectories(dir);
+        int rows = 524_288;
+        int d = 4096;
+        String dict = "{'descr': '<f2', 'fortran_order': False, 'shape': (" + rows + ", " + d + "), }";
+        int pad = 64 - (10 + dict.length() + 1) % 64;
+        String header = dict + " ".repeat(pad % 64) + "\n";
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + header.length()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0)
+                .putShort((short) header.length()).put(header.getBytes(StandardCharsets.US_ASCII));
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(dir.resolve("a.npy").toFile(), "rw")) {
+            f.write(b.array());
+            f.setLength(b.capacity() + 2L * rows * d);
+        }
+        StringWriter e = new StringWriter();
+        int code = Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(e, true), "train", dir.toString(),
+                "--out", tmp.resolve("runs").toString(), "--name", "bad", "--batch", Integer.toString(rows),
+                "--expansion", "1", "--k", "4", "--threads", "1", "--normalize", "none", "--b-dec-init", "zero");
+        String line = e.toString().strip();
+        assertEquals(2, code, line);
+        assertEquals("error: --batch 524288 rows of d = 4096 are 2147483648 floats, more than one host buffer holds "
+                + "(2147483639); lower --batch to at most 524287", line);
+        assertFalse(Files.exists(tmp.resolve("runs/bad")), "a run directory was left behind");
+    }
+
     /** --shuffle-rows takes auto, all or a number of rows; anything else is one line naming it, and nothing is written. */
     @Test
     void aBadShuffleBufferIsRefusedBeforeAnythingIsWritten() throws IOException {
