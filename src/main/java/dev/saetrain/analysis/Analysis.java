@@ -70,7 +70,26 @@ public final class Analysis {
     public record Outcome(List<String> lines, Path report) {
     }
 
+    /**
+     * System property that lowers the largest decoder the all-rows studies take (tests: a small dictionary then takes
+     * the path of one past a Java array, which would need 8 GiB of floats).
+     */
+    static final String WHOLE_FLOATS_PROPERTY = "saetrain.analysisWholeFloats";
+
     private Analysis() {
+    }
+
+    /** The largest decoder, in floats, that the all-rows studies take: one Java array, or the property's value. */
+    static long wholeDecoderFloats() {
+        String forced = System.getProperty(WHOLE_FLOATS_PROPERTY);
+        if (forced == null) {
+            return HostMatrix.MAX_ARRAY;
+        }
+        try {
+            return Math.min(HostMatrix.MAX_ARRAY, Long.parseLong(forced.trim()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + WHOLE_FLOATS_PROPERTY + "=" + forced + " is not a float count", e);
+        }
     }
 
     public static Outcome run(Options o) throws IOException {
@@ -96,10 +115,11 @@ public final class Analysis {
             // The geometry, the recovery and the family matching compare every decoder row with every other (m^2 d
             // products) over one array of unit rows; a decoder past a Java array (d_in * d_sae > 2^31 - 9, e.g.
             // d_in 4096 at x128) is left out of them, named; the studies that read rows one by one still run.
-            String whole = sae.weights().wDec().size() <= HostMatrix.MAX_ARRAY ? null : String.format(Locale.ROOT,
+            long limit = wholeDecoderFloats();
+            String whole = sae.weights().wDec().size() <= limit ? null : String.format(Locale.ROOT,
                     "skipped: its decoder has %d floats (d_in %d x d_sae %d), more than the %d one array holds, "
                             + "and this study compares all rows with all rows", sae.weights().wDec().size(),
-                    sae.weights().config().dIn(), sae.weights().config().nLatents(), HostMatrix.MAX_ARRAY);
+                    sae.weights().config().dIn(), sae.weights().config().nLatents(), limit);
             if (whole != null) {
                 LOG.warn("{} {}: {}", DecoderGeometry.STUDY, name, whole);
                 lines.add(DecoderGeometry.STUDY + " " + name + ": " + whole);
