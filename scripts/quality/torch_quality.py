@@ -17,6 +17,11 @@ switched on alone with the option of the same name as sae-train's (--warmup, --d
 Data: all train rows in memory (fp16), a seeded permutation per epoch, batches of --batch rows. Test: every test row;
 FVU = sum |x - x_hat|^2 / sum |x - mean x|^2 in the input's own units (the scale is undone), L0 = mean number of
 non-zero latents per row, as `sae-train analyze` reports them.
+
+A long run can stop and go on: with --state FILE it saves everything the run depends on (parameters, Adam state,
+firing record, data-order generator, the epoch's permutation, step and training seconds) into FILE every --save-every
+steps (atomically), and a run started with the same options and an existing FILE continues from it, with the steps,
+losses and scores an uninterrupted run gives (the same on this machine and build).
 """
 import argparse
 import glob
@@ -96,15 +101,20 @@ def main():
     ap.add_argument("--dead-tokens", type=int, default=10_000_000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--state", metavar="FILE", help="save the run's state here every --save-every steps; continue "
+                    "from it when it exists (the options must be the same)")
+    ap.add_argument("--save-every", type=int, default=500, metavar="STEPS", help="with --state (default 500)")
     ap.add_argument("--log-every", type=int, default=0, metavar="STEPS",
                     help="print step, loss and elapsed seconds to stderr every STEPS steps (0: never)")
     a = ap.parse_args()
     if a.log_every < 0:
         ap.error(f"--log-every {a.log_every}: give a number of steps >= 1, or 0 for no progress lines")
+    if a.save_every < 1:
+        ap.error(f"--save-every {a.save_every}: give a number of steps >= 1")
     eval_at = {int(t) for t in a.eval_at.split(",") if t}
     if eval_at and not all(0 < t < a.steps for t in eval_at):
         ap.error(f"--eval-at {a.eval_at}: every step must lie between 0 and --steps {a.steps}")
-    if eval_at and (a.arch == "relu" or a.decay > 0 or a.warmup != "0"):
+    if eval_at and not length_free(a):
         ap.error("--eval-at needs a schedule that does not depend on the run's length (--arch topk --warmup 0 "
                  "--decay 0): a separate run per length otherwise")
     torch.set_num_threads(a.threads)
@@ -132,7 +142,28 @@ def main():
     order = None
     loss = torch.tensor(float("nan"))
     eval_s = 0.0  # time spent scoring the --eval-at points, left out of "seconds"
-    for s in range(a.steps):
+    start = 0
+    if a.state and os.path.exists(a.state):
+        st = torch.load(a.state)
+        now = run_options(a)
+        if st["options"] != now:
+            diff = ", ".join(f"{k} {st['options'].get(k)!r} there, {now.get(k)!r} now"
+                             for k in sorted(set(st["options"]) | set(now)) if st["options"].get(k) != now.get(k))
+            raise SystemExit(f"{a.state} was saved by a run with other options ({diff}); give the same options, or "
+                             f"another --state file")
+        for p, v in zip(sae.params, st["params"]):
+            p.data.copy_(v)
+        sae.opt.load_state_dict(st["adam"])
+        sae.last_fired.copy_(st["last_fired"])
+        sae.seen = st["seen"]
+        g.set_state(st["generator"])
+        order, start, loss = st["order"], st["step"], st["loss"]
+        if start >= a.steps:
+            raise SystemExit(f"{a.state} is at step {start} already; give --steps above it to go on")
+        # Seconds so far stand in for the time before this process: "seconds" stays the run's training time.
+        t_start = time.perf_counter() - st["train_s"]
+        print(f"{a.state}: continuing at step {start} of {a.steps}", file=sys.stderr, flush=True)
+    for s in range(start, a.steps):
         if s % per_epoch == 0:
             order = torch.randperm(n, generator=g)
         j = s % per_epoch
@@ -146,6 +177,30 @@ def main():
             t_eval = time.perf_counter()
             report(a, sae, test, scale, lr, warm, n, d, m, s + 1, loss, t_eval - t_start - eval_s)
             eval_s += time.perf_counter() - t_eval
+        if a.state and ((s + 1) % a.save_every == 0 or s + 1 == a.steps):
+            save_state(a, sae, g, order, s + 1, loss, time.perf_counter() - t_start - eval_s)
+
+
+def length_free(a):
+    """Whether the schedule does not depend on the run's length (topk, no warm-up, no decay)."""
+    return a.arch == "topk" and a.decay == 0 and a.warmup == "0"
+
+
+def run_options(a):
+    """The options a saved state belongs to: all but where it is saved, how often, the threads and the progress, and
+    --steps where the schedule does not depend on it (such a run may go on past the length it was started with)."""
+    skip = {"state", "save_every", "threads", "log_every", "eval_at"} | ({"steps"} if length_free(a) else set())
+    return {k: v for k, v in sorted(vars(a).items()) if k not in skip}
+
+
+def save_state(a, sae, g, order, step, loss, train_s):
+    """Writes the run's state to a.state through a temporary file, so a kill leaves the old state or the new one."""
+    tmp = a.state + ".tmp"
+    torch.save({"options": run_options(a), "params": [p.detach().clone() for p in sae.params],
+                "adam": sae.opt.state_dict(), "last_fired": sae.last_fired.clone(), "seen": sae.seen,
+                "generator": g.get_state(), "order": order, "step": step, "loss": loss.detach(),
+                "train_s": train_s}, tmp)
+    os.replace(tmp, a.state)
 
 
 def report(a, sae, test, scale, lr, warm, n, d, m, steps, loss, train_s):
