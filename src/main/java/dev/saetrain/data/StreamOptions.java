@@ -109,7 +109,7 @@ public record StreamOptions(int batch, long maxRows, long seed, int shuffleRows,
         }
         try {
             int rows = Integer.parseInt(text);
-            if (rows >= 1) {
+            if (rows >= 1 && rows <= MAX_BUFFER_ROWS) {
                 return rows;
             }
         } catch (NumberFormatException e) {

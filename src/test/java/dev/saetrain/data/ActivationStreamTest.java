@@ -236,7 +236,7 @@ class ActivationStreamTest {
         // all: the whole data set, past the automatic rule's 32768 rows at d = 4096.
         assertEquals(5_000_000, o.withShuffleRows(StreamOptions.ALL_ROWS).resolvedShuffleRows(4096, 5_000_000));
         assertEquals(32768, o.resolvedShuffleRows(4096, 5_000_000));
-        for (String bad : List.of("0", "-1", "-7", "All", "", "1e6", "2147483648", "lots")) {
+        for (String bad : List.of("0", "-1", "-7", "All", "", "1e6", "2147483640", "2147483648", "lots")) {
             UsageException e = assertThrows(UsageException.class, () -> StreamOptions.parseShuffleRows(bad), bad);
             assertTrue(e.getMessage().contains("must be auto, all or a number of rows") && e.getMessage()
                     .contains("'" + bad + "'"), e.getMessage());
