@@ -59,8 +59,8 @@ final class StreamBench {
         double gbPerS = rowsPerS * dIn * Float.BYTES / 1e9;
         long totalRows = set.totalRows();
         out.printf("bench --stream: %s, %d shard(s), %d rows x d=%d, dtype %s, scale %.4g, batch %d, shuffle buffer "
-                        + "%d rows (spanning %.0f MiB of fp32 rows)%n", dir, set.shards().size(), totalRows, dIn, dtype, scale, batch,
-                shuffleRows, shuffleRows * (double) dIn * Float.BYTES / (1 << 20));
+                        + "%d rows (spanning %.0f MiB of fp32 rows)%n", dir, set.shards().size(), totalRows, dIn, dtype,
+                scale, batch, shuffleRows, shuffleRows * (double) dIn * Float.BYTES / (1 << 20));
         out.printf("%d batches in %.2f s: %.0f rows/s, %.3f GB/s of fp32 delivered (checksum %.3g)%n",
                 batches, secs, rowsPerS, gbPerS, checksum);
         ObjectNode o = new ObjectMapper().createObjectNode();
