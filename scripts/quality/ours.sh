@@ -4,18 +4,28 @@
 # the form of scripts/quality/torch_quality.py's.
 #
 #   scripts/quality/ours.sh TRAIN_DIR TEST_DIR OUT_DIR [train options...]     e.g. --k 32 --expansion 16 --tokens 1024000
+#
+# The program is SAE_TRAIN (a launcher, e.g. the unpacked distribution's bin/sae-train) or the jar SAE_TRAIN_JAR.
 set -euo pipefail
 [[ $# -ge 3 ]] || { echo "usage: $0 TRAIN_DIR TEST_DIR OUT_DIR [train options...]" >&2; exit 2; }
 TRAIN=$1 TEST=$2 OUT=$3; shift 3
-JAR=${SAE_TRAIN_JAR:-target/sae-train.jar}
-[[ -f $JAR ]] || { echo "$JAR not found; build it with mvn -q -B package -DskipTests" >&2; exit 2; }
+# The program: SAE_TRAIN, a launcher such as the distribution's DIST/bin/sae-train (no Java to install), else the jar
+# SAE_TRAIN_JAR (default target/sae-train.jar) with the java on the PATH.
+if [[ -n ${SAE_TRAIN:-} ]]; then
+  [[ -x $SAE_TRAIN ]] || { echo "SAE_TRAIN=$SAE_TRAIN is not an executable launcher" >&2; exit 2; }
+  SAE=("$SAE_TRAIN")
+else
+  JAR=${SAE_TRAIN_JAR:-target/sae-train.jar}
+  [[ -f $JAR ]] || { echo "$JAR not found; build it with mvn -q -B package -DskipTests" >&2; exit 2; }
+  SAE=(java -jar "$JAR")
+fi
 [[ ! -e $OUT ]] || { echo "$OUT exists; give a new OUT_DIR" >&2; exit 2; }
 TEST_ROWS=$(python3 -c "import glob,numpy as np,sys; print(sum(np.load(f,mmap_mode='r').shape[0] for f in glob.glob(sys.argv[1]+'/*.npy')))" "$TEST")
 t0=$(date +%s.%N)
-java -jar "$JAR" train "$TRAIN" --out "$OUT/run" "$@" >"$OUT.train.log" 2>&1 || { tail -5 "$OUT.train.log" >&2; exit 1; }
+"${SAE[@]}" train "$TRAIN" --out "$OUT/run" "$@" >"$OUT.train.log" 2>&1 || { tail -5 "$OUT.train.log" >&2; exit 1; }
 t1=$(date +%s.%N)
 RUN=$(ls -d "$OUT"/run/*/)
-java -jar "$JAR" analyze "$RUN" --shards "$TEST" --out "$OUT/test" --no-report --rows "$TEST_ROWS" >"$OUT.analyze.log" 2>&1 \
+"${SAE[@]}" analyze "$RUN" --shards "$TEST" --out "$OUT/test" --no-report --rows "$TEST_ROWS" >"$OUT.analyze.log" 2>&1 \
   || { tail -5 "$OUT.analyze.log" >&2; exit 1; }
 python3 - "$OUT" "$t0" "$t1" "$*" <<'PY'
 import glob, json, sys

@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--adam-eps", type=float, default=1e-8)
     ap.add_argument("--dead-tokens", type=int, default=10_000_000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="where the step and the scoring run (fp32 on either; TF32 is off on CUDA)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--state", metavar="FILE", help="save the run's state here every --save-every steps; continue "
                     "from it when it exists (the options must be the same)")
@@ -117,6 +119,14 @@ def main():
     if eval_at and not length_free(a):
         ap.error("--eval-at needs a schedule that does not depend on the run's length (--arch topk --warmup 0 "
                  "--decay 0): a separate run per length otherwise")
+    if a.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch.cuda.is_available() is False (PyTorch " + torch.__version__
+                         + ", built for CUDA " + str(torch.version.cuda) + ")")
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        # fp32 means true fp32, as on the CPU, whatever this PyTorch version's default is.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     t_start = time.perf_counter()
@@ -134,8 +144,10 @@ def main():
     b_dec = {"zero": lambda: torch.zeros(d), "mean": lambda: init_rows.mean(0),
              "median": lambda: geometric_median(init_rows)}[a.b_dec_init]()
     lr = a.lr if a.lr is not None else (2e-4 / math.sqrt(m / 2 ** 14) if a.arch == "topk" else 5e-5)
-    sae = SaeStep(a.arch, d, m, a.k, b_dec, lr, torch.device("cpu"), auxk_coef=a.auxk_coef, adam_eps=a.adam_eps,
+    sae = SaeStep(a.arch, d, m, a.k, b_dec.to(dev), lr, dev, auxk_coef=a.auxk_coef, adam_eps=a.adam_eps,
                   dead_tokens=a.dead_tokens)
+    # The rows live where the step runs; the data order is drawn on the CPU generator either way (the same batches).
+    train_dev = train.to(dev)
     warm = warmup_steps(a.warmup, a.steps)
     l1_warm = int(math.floor(a.steps * 0.05))
     per_epoch = n // a.batch
@@ -144,7 +156,7 @@ def main():
     eval_s = 0.0  # time spent scoring the --eval-at points, left out of "seconds"
     start = 0
     if a.state and os.path.exists(a.state):
-        st = torch.load(a.state)
+        st = torch.load(a.state, map_location=dev)
         now = run_options(a)
         if st["options"] != now:
             diff = ", ".join(f"{k} {st['options'].get(k)!r} there, {now.get(k)!r} now"
@@ -156,8 +168,8 @@ def main():
         sae.opt.load_state_dict(st["adam"])
         sae.last_fired.copy_(st["last_fired"])
         sae.seen = st["seen"]
-        g.set_state(st["generator"])
-        order, start, loss = st["order"], st["step"], st["loss"]
+        g.set_state(st["generator"].cpu())
+        order, start, loss = st["order"].cpu(), st["step"], st["loss"]
         if start >= a.steps:
             raise SystemExit(f"{a.state} is at step {start} already; give --steps above it to go on")
         # Seconds so far stand in for the time before this process: "seconds" stays the run's training time.
@@ -167,7 +179,7 @@ def main():
         if s % per_epoch == 0:
             order = torch.randperm(n, generator=g)
         j = s % per_epoch
-        x = train[order[j * a.batch:(j + 1) * a.batch]].float() * scale
+        x = train_dev[order[j * a.batch:(j + 1) * a.batch].to(dev)].float() * scale
         l1 = a.l1 * (s + 1) / l1_warm if l1_warm > 0 and s + 1 <= l1_warm else a.l1
         loss = sae.step(x, lr=lr_at(s + 1, lr, warm, a.decay, a.steps), l1=l1)
         if a.log_every > 0 and (s + 1) % a.log_every == 0:
@@ -207,15 +219,16 @@ def report(a, sae, test, scale, lr, warm, n, d, m, steps, loss, train_s):
     """Prints the JSON line of the SAE after `steps` steps: held-out FVU and L0 on every test row."""
     sse = sst = l0 = 0.0
     with torch.no_grad():
-        mu = test.float().mean(0)
+        mu = test.float().mean(0).to(sae.dev)
         for i in range(0, test.shape[0], 8192):
-            x = test[i:i + 8192].float()
+            x = test[i:i + 8192].to(sae.dev).float()
             f = sae.encode(x * scale)
             x_hat = (f @ sae.W_dec + sae.b_dec) / scale
             sse += float((x - x_hat).pow(2).sum())
             sst += float((x - mu).pow(2).sum())
             l0 += float((f > 0).sum())
     print(json.dumps({"peer": "torch_quality.py (pytorch " + torch.__version__ + ")", "arch": a.arch, "d_in": d,
+                      "device": torch.cuda.get_device_name(sae.dev) if sae.dev.type == "cuda" else "cpu",
                       "n_latents": m, "k": a.k if a.arch == "topk" else None,
                       "l1": a.l1 if a.arch == "relu" else None, "batch": a.batch, "steps": steps,
                       "tokens": steps * a.batch, "lr": lr, "warmup": warm, "decay": a.decay,
