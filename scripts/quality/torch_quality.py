@@ -158,9 +158,10 @@ def main():
     if a.state and os.path.exists(a.state):
         st = torch.load(a.state, map_location=dev)
         now = run_options(a)
-        if st["options"] != now:
-            diff = ", ".join(f"{k} {st['options'].get(k)!r} there, {now.get(k)!r} now"
-                             for k in sorted(set(st["options"]) | set(now)) if st["options"].get(k) != now.get(k))
+        saved = {"device": "cpu", **st["options"]}  # a state saved before --device existed ran on the CPU
+        if saved != now:
+            diff = ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} now"
+                             for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
             raise SystemExit(f"{a.state} was saved by a run with other options ({diff}); give the same options, or "
                              f"another --state file")
         for p, v in zip(sae.params, st["params"]):
