@@ -39,9 +39,7 @@ public record StreamOptions(int batch, long maxRows, long seed, int shuffleRows,
         if (maxRows < 0) {
             throw new IllegalArgumentException("the number of rows to train on must be >= 0, got " + maxRows);
         }
-        if (shuffleRows < ALL_ROWS) {
-            throw new UsageException(SHUFFLE_ROWS, "must be auto, all or a number of rows >= 1, got " + shuffleRows);
-        }
+        requireShuffleRows(shuffleRows);
         if (!(scale > 0) || !Float.isFinite(scale)) {
             throw new IllegalArgumentException("the input scale must be a finite number > 0, got " + scale);
         }
@@ -117,6 +115,13 @@ public record StreamOptions(int batch, long maxRows, long seed, int shuffleRows,
         }
         throw new UsageException(SHUFFLE_ROWS, "must be auto, all or a number of rows in [1, " + MAX_BUFFER_ROWS
                 + "], got '" + text + "'");
+    }
+
+    /** Refuses a {@link #shuffleRows()} value that is none of {@link #AUTO_ROWS}, {@link #ALL_ROWS} or rows >= 1. */
+    public static void requireShuffleRows(int shuffleRows) {
+        if (shuffleRows < ALL_ROWS) {
+            throw new UsageException(SHUFFLE_ROWS, "must be auto, all or a number of rows >= 1, got " + shuffleRows);
+        }
     }
 
     /** {@code shuffleRows} as {@link #parseShuffleRows} reads it back. */

@@ -139,11 +139,12 @@ final class AuxK {
         }
         float auxScale = (float) (2 * alpha / denom);
         double auxSse = 0;
+        FloatBuf[] xInRows = s.blockViews().xIn();
         for (int j = 0; j < blocks.count(); j++) {
             StepShape shape = blocks.shape(j);
             auxSse += dev.sparseDecode(blockSelected[j], s.wDec.param, null, residRows[j], shape, auxHatRows[j],
                     auxErrRows[j]);
-            dev.sparseBackward(blockSelected[j], auxErrRows[j], auxScale, s.wDec.param, null, s.blockViews().xIn()[j], shape,
+            dev.sparseBackward(blockSelected[j], auxErrRows[j], auxScale, s.wDec.param, null, xInRows[j], shape,
                     s.grads);
         }
         return alpha * auxSse / denom;

@@ -12,7 +12,6 @@ import static dev.saetrain.error.Setting.MAX_MEMORY;
 import static dev.saetrain.error.Setting.MODEL_NAME;
 import static dev.saetrain.error.Setting.RESAMPLE_EVERY;
 import static dev.saetrain.error.Setting.RUN_NAME;
-import static dev.saetrain.error.Setting.SHUFFLE_ROWS;
 import static dev.saetrain.error.Setting.THREADS;
 import static dev.saetrain.error.Setting.TOKENS;
 
@@ -104,9 +103,7 @@ public record TrainOptions(List<SaeConfig> saes, int batch, double lr, int epoch
             throw new UsageException(CHECKPOINT_EVERY, "must be >= 0 tokens (0: only at the end), got "
                     + checkpointEvery);
         }
-        if (shuffleRows < StreamOptions.ALL_ROWS) {
-            throw new UsageException(SHUFFLE_ROWS, "must be auto, all or a number of rows >= 1, got " + shuffleRows);
-        }
+        StreamOptions.requireShuffleRows(shuffleRows);
         if (threads < 1) {
             throw new UsageException(THREADS, "must be >= 1, got " + threads);
         }
