@@ -96,6 +96,9 @@ def main():
     ap.add_argument("--decay", type=float, default=0.0)
     ap.add_argument("--b-dec-init", choices=["zero", "mean", "median"], default="zero")
     ap.add_argument("--normalize", choices=["none", "sqrt-d"], default="none")
+    ap.add_argument("--init-rows", choices=["shuffled", "first"], default="shuffled",
+                    help="the rows the input scale and b_dec's start are estimated from: 16384 rows of a shuffled "
+                    "epoch, or the first 32768 rows in file order, sae-train's rule (the same factor as sae-train's)")
     ap.add_argument("--auxk-coef", type=float, default=1 / 32)
     ap.add_argument("--adam-eps", type=float, default=1e-8)
     ap.add_argument("--dead-tokens", type=int, default=10_000_000)
@@ -135,9 +138,12 @@ def main():
     test = load_dir(a.test_dir)
     n, d = train.shape
     m = d * a.expansion
-    # sae-train estimates the scale and b_dec on its first rows; so does this (the first 16384 of a shuffled epoch).
+    # sae-train estimates the scale and b_dec on the first 32768 rows in file order (--init-rows first); by default
+    # this takes the first 16384 of a shuffled epoch. The permutation is drawn either way, so that a seed gives the
+    # same data order with either choice.
     g = torch.Generator().manual_seed(a.seed)
-    init_rows = train[torch.randperm(n, generator=g)[:16384]].float()
+    shuffled = torch.randperm(n, generator=g)[:16384]
+    init_rows = (train[:32768] if a.init_rows == "first" else train[shuffled]).float()
     scale = math.sqrt(d) / float(init_rows.norm(dim=1).mean()) if a.normalize == "sqrt-d" else 1.0
     init_rows *= scale
 
@@ -158,7 +164,8 @@ def main():
     if a.state and os.path.exists(a.state):
         st = torch.load(a.state, map_location=dev)
         now = run_options(a)
-        saved = {"device": "cpu", **st["options"]}  # a state saved before --device existed ran on the CPU
+        # A state saved before --device or --init-rows existed ran on the CPU, from shuffled rows.
+        saved = {"device": "cpu", "init_rows": "shuffled", **st["options"]}
         if saved != now:
             diff = ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} now"
                              for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
@@ -233,7 +240,8 @@ def report(a, sae, test, scale, lr, warm, n, d, m, steps, loss, train_s):
                       "n_latents": m, "k": a.k if a.arch == "topk" else None,
                       "l1": a.l1 if a.arch == "relu" else None, "batch": a.batch, "steps": steps,
                       "tokens": steps * a.batch, "lr": lr, "warmup": warm, "decay": a.decay,
-                      "b_dec_init": a.b_dec_init, "normalize": a.normalize, "auxk_coef": a.auxk_coef,
+                      "b_dec_init": a.b_dec_init, "normalize": a.normalize, "init_rows": a.init_rows,
+                      "scale": scale, "auxk_coef": a.auxk_coef,
                       "adam_eps": a.adam_eps, "train_rows": n, "test_rows": test.shape[0],
                       "test_fvu": round(sse / sst, 5), "test_l0": round(l0 / test.shape[0], 3),
                       "final_loss": float(loss), "seconds": round(train_s, 1),

@@ -7,6 +7,7 @@ import static dev.saetrain.error.Setting.SHARDS;
 import dev.saetrain.data.ShardSet;
 import dev.saetrain.error.UsageException;
 import dev.saetrain.export.SaeLensReader;
+import dev.saetrain.io.CountProperty;
 import dev.saetrain.io.HostMatrix;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -81,15 +82,8 @@ public final class Analysis {
 
     /** The largest decoder, in floats, that the all-rows studies take: one Java array, or the property's value. */
     static long wholeDecoderFloats() {
-        String forced = System.getProperty(WHOLE_FLOATS_PROPERTY);
-        if (forced == null) {
-            return HostMatrix.MAX_ARRAY;
-        }
-        try {
-            return Math.min(HostMatrix.MAX_ARRAY, Long.parseLong(forced.trim()));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-D" + WHOLE_FLOATS_PROPERTY + "=" + forced + " is not a float count", e);
-        }
+        long forced = CountProperty.get(WHOLE_FLOATS_PROPERTY, "a float count", HostMatrix.MAX_ARRAY);
+        return Math.min(HostMatrix.MAX_ARRAY, forced);
     }
 
     public static Outcome run(Options o) throws IOException {

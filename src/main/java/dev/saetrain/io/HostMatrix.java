@@ -85,19 +85,7 @@ public final class HostMatrix {
 
     /** The floats per page: {@value #PAGE_PROPERTY} when set, else {@link #PAGE_FLOATS}. */
     public static long pageFloats() {
-        String forced = System.getProperty(PAGE_PROPERTY);
-        if (forced == null) {
-            return PAGE_FLOATS;
-        }
-        try {
-            long v = Long.parseLong(forced.trim());
-            if (v >= 1) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // named below
-        }
-        throw new IllegalArgumentException("-D" + PAGE_PROPERTY + "=" + forced + " is not a float count >= 1");
+        return CountProperty.get(PAGE_PROPERTY, "a float count", PAGE_FLOATS);
     }
 
     /** Rows of {@code cols} floats in a page of at most {@code pageFloats} floats (at least one row). */

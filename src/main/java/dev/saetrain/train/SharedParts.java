@@ -7,6 +7,7 @@ import dev.saetrain.device.SaeGrads;
 import dev.saetrain.device.SparseActs;
 import dev.saetrain.device.SparseSwitch;
 import dev.saetrain.device.StepShape;
+import dev.saetrain.io.CountProperty;
 import dev.saetrain.model.SaeConfig;
 
 /**
@@ -121,16 +122,9 @@ final class SharedParts {
 
     /** {@link #preRows(SaeConfig, int)} with blocks of at most {@code preBlockBytes} instead of {@link #PRE_BLOCK_BYTES}. */
     static int preRows(SaeConfig cfg, int batch, long preBlockBytes) {
-        String forced = System.getProperty(PRE_ROWS_PROPERTY);
-        if (forced != null) {
-            try {
-                return Math.max(1, Math.min(batch, Integer.parseInt(forced.trim())));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("-D" + PRE_ROWS_PROPERTY + "=" + forced + " is not a row count", e);
-            }
-        }
         long perRow = 4L * cfg.nLatents();
-        return (int) Math.max(1, Math.min(batch, preBlockBytes / perRow));
+        long rows = CountProperty.get(PRE_ROWS_PROPERTY, "a row count", preBlockBytes / perRow);
+        return (int) Math.max(1, Math.min(batch, rows));
     }
 
     /** Whether the step encodes and selects in row blocks of {@link #preRows} (the engine then does not encode). */
