@@ -108,6 +108,7 @@ class SaeStep:
         self.k_aux = d // 2
         self.last_fired = torch.zeros(m, dtype=torch.long, device=dev)
         self.seen = 0
+        self.grad_norm = None  # the last step's gradient norm before the clip (a 0-d tensor)
 
     def autocast(self):
         if self.dtype == "bf16":
@@ -160,7 +161,8 @@ class SaeStep:
         if self.arch == "topk":
             with torch.no_grad():
                 self.W_dec.grad -= (self.W_dec.grad * self.W_dec).sum(1, keepdim=True) * self.W_dec
-        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        # The norm before the clip, kept as a tensor: reading it would wait for the device every step.
+        self.grad_norm = torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         if lr is not None:
             for group in self.opt.param_groups:
                 group["lr"] = lr

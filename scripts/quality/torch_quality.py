@@ -12,7 +12,9 @@ Adam (0.9, 0.999), gradient-norm clip 1.0.
 The recipe options default to the plain loop that the quality comparison uses ("the peer"): constant LR (no warm-up, no
 decay), b_dec = 0, raw input scale, AuxK weight 1/32, Adam epsilon 1e-8. Each of sae-train's recipe pieces can be
 switched on alone with the option of the same name as sae-train's (--warmup, --decay, --b-dec-init, --normalize,
---auxk-coef, --adam-eps), so that a difference between the two can be traced to one piece.
+--auxk-coef, --adam-eps), so that a difference between the two can be traced to one piece. The input scale (and b_dec's
+median or mean start) is estimated on 16384 rows of a shuffled epoch, or with --init-rows first on the first 32768 rows
+in file order, as sae-train does: then the scale is sae-train's to float precision, and so is relu's effective lambda.
 
 Data: all train rows in memory (fp16), a seeded permutation per epoch, batches of --batch rows. Test: every test row;
 FVU = sum |x - x_hat|^2 / sum |x - mean x|^2 in the input's own units (the scale is undone), L0 = mean number of
@@ -58,6 +60,18 @@ def geometric_median(x, iters=50, eps=1e-8):
         w = 1.0 / (x - y).norm(dim=1).clamp_min(eps)
         y = (w[:, None] * x).sum(0) / w.sum()
     return y
+
+
+def scaled_init_rows(train, which, normalize, g):
+    """The rows the input scale and b_dec's start are estimated from, scaled, and the scale (1 for "none").
+
+    sae-train estimates both on the first 32768 rows in file order (which = "first"); "shuffled" takes the first 16384
+    of a shuffled epoch. The permutation is drawn from g either way, so that a seed gives the same data order with
+    either choice."""
+    shuffled = torch.randperm(train.shape[0], generator=g)[:16384]
+    rows = (train[:32768] if which == "first" else train[shuffled]).float()
+    scale = math.sqrt(train.shape[1]) / float(rows.norm(dim=1).mean()) if normalize == "sqrt-d" else 1.0
+    return rows * scale, scale
 
 
 def warmup_steps(text, total):
@@ -138,14 +152,8 @@ def main():
     test = load_dir(a.test_dir)
     n, d = train.shape
     m = d * a.expansion
-    # sae-train estimates the scale and b_dec on the first 32768 rows in file order (--init-rows first); by default
-    # this takes the first 16384 of a shuffled epoch. The permutation is drawn either way, so that a seed gives the
-    # same data order with either choice.
     g = torch.Generator().manual_seed(a.seed)
-    shuffled = torch.randperm(n, generator=g)[:16384]
-    init_rows = (train[:32768] if a.init_rows == "first" else train[shuffled]).float()
-    scale = math.sqrt(d) / float(init_rows.norm(dim=1).mean()) if a.normalize == "sqrt-d" else 1.0
-    init_rows *= scale
+    init_rows, scale = scaled_init_rows(train, a.init_rows, a.normalize, g)
 
     b_dec = {"zero": lambda: torch.zeros(d), "mean": lambda: init_rows.mean(0),
              "median": lambda: geometric_median(init_rows)}[a.b_dec_init]()
