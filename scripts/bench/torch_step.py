@@ -89,16 +89,20 @@ class SaeStep:
     scripts/quality/torch_quality.py.
 
     W_enc [d, m], b_enc [m], W_dec [m, d], b_dec [d] (given: [d], on dev), fp32 parameters. The decoder rows start as
-    standard normal rows scaled to norm 1 (topk) or 0.1 (relu), drawn from torch's global generator, W_enc = W_dec^T.
+    standard normal rows scaled to norm 1 (topk) or 0.1 (relu), drawn from torch's global generator, or as w_dec
+    [m, d] where it is given; W_enc = W_dec^T.
     """
 
     def __init__(self, arch, d, m, k, b_dec, lr, dev, dtype="fp32", decode="dense", auxk_coef=1 / 32,
-                 adam_eps=1e-8, dead_tokens=10_000_000):
+                 adam_eps=1e-8, dead_tokens=10_000_000, w_dec=None):
         self.arch, self.m, self.k, self.dev, self.dtype = arch, m, k, dev, dtype
         self.auxk_coef, self.dead_tokens = auxk_coef, dead_tokens
         self.sparse = arch == "topk" and decode == "sparse"
-        w_dec = torch.randn(m, d).to(dev)
-        w_dec *= (0.1 if arch == "relu" else 1.0) / w_dec.norm(dim=1, keepdim=True)
+        if w_dec is None:
+            w_dec = torch.randn(m, d).to(dev)
+            w_dec *= (0.1 if arch == "relu" else 1.0) / w_dec.norm(dim=1, keepdim=True)
+        else:  # given (torch_quality.py --init sae-train): used as it is
+            w_dec = w_dec.to(dev).clone()
         self.W_dec = torch.nn.Parameter(w_dec)                       # [m, d]
         self.W_enc = torch.nn.Parameter(w_dec.t().clone())           # [d, m]
         self.b_enc = torch.nn.Parameter(torch.zeros(m, device=dev))  # [m]

@@ -10,7 +10,8 @@
 # as SAE_TRAIN=DIST/bin/sae-train). The peer: topk in one run to the longest length that scores the shorter ones on
 # the way (its schedule does not depend on the length); relu one run per length (its lambda warm-up is 5 % of the run).
 # Each point is one JSON line appended to OUT_DIR/results.jsonl with "name" (series@steps, the series of
-# docs/quality/minilm-l6.jsonl: x16-ours-default, x16-peer, x16-relu-ours-default, x16-relu-peer-sqrtd) and "cmd".
+# docs/quality/minilm-l6.jsonl: x16-ours-default, x16-peer, x16-relu-ours-default, x16-relu-peer) and "cmd". The relu
+# peer scales its inputs as ours does (--normalize sqrt-d --init-rows first: the same factor, so the same lambda).
 # A point already in results.jsonl is not run again, so a stopped invocation goes on where it stopped. Logs are in
 # OUT_DIR/logs/. Exit code: 0 when every point is in results.jsonl, 1 when one failed (the others still run), 2 on bad
 # usage. PYTHON names the Python that has PyTorch and numpy (default: python3).
@@ -119,7 +120,7 @@ for arch in ${ARCHS//,/ }; do
     else
         for s in "${LENGTHS[@]}"; do
             ours x16-relu-ours-default "$s" --arch relu --expansion 16
-            peer x16-relu-peer-sqrtd "$s" "" --arch relu --normalize sqrt-d
+            peer x16-relu-peer "$s" "" --arch relu --normalize sqrt-d --init-rows first
         done
     fi
 done

@@ -15,6 +15,8 @@ switched on alone with the option of the same name as sae-train's (--warmup, --d
 --auxk-coef, --adam-eps), so that a difference between the two can be traced to one piece. The input scale (and b_dec's
 median or mean start) is estimated on 16384 rows of a shuffled epoch, or with --init-rows first on the first 32768 rows
 in file order, as sae-train does: then the scale is sae-train's to float precision, and so is relu's effective lambda.
+--init sae-train starts from the decoder sae-train draws for the same --seed (bit for bit), so that the two runs differ
+in the data order alone.
 
 Data: all train rows in memory (fp16), a seeded permutation per epoch, batches of --batch rows. Test: every test row;
 FVU = sum |x - x_hat|^2 / sum |x - mean x|^2 in the input's own units (the scale is undone), L0 = mean number of
@@ -43,6 +45,8 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "bench"))
 from torch_step import SaeStep  # noqa: E402  (the benchmark's step: one definition of it)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sae_train_init  # noqa: E402
 
 
 def load_dir(path):
@@ -113,6 +117,9 @@ def main():
     ap.add_argument("--init-rows", choices=["shuffled", "first"], default="shuffled",
                     help="the rows the input scale and b_dec's start are estimated from: 16384 rows of a shuffled "
                     "epoch, or the first 32768 rows in file order, sae-train's rule (the same factor as sae-train's)")
+    ap.add_argument("--init", choices=["torch", "sae-train"], default="torch",
+                    help="the initial decoder: torch's generator, or the one sae-train draws for --seed (Philox, "
+                    "bit for bit: scripts/quality/sae_train_init.py)")
     ap.add_argument("--auxk-coef", type=float, default=1 / 32)
     ap.add_argument("--adam-eps", type=float, default=1e-8)
     ap.add_argument("--dead-tokens", type=int, default=10_000_000)
@@ -158,8 +165,11 @@ def main():
     b_dec = {"zero": lambda: torch.zeros(d), "mean": lambda: init_rows.mean(0),
              "median": lambda: geometric_median(init_rows)}[a.b_dec_init]()
     lr = a.lr if a.lr is not None else (2e-4 / math.sqrt(m / 2 ** 14) if a.arch == "topk" else 5e-5)
+    w_dec = None
+    if a.init == "sae-train":
+        w_dec = torch.from_numpy(sae_train_init.decoder(a.seed, m, d, 0.1 if a.arch == "relu" else 1.0))
     sae = SaeStep(a.arch, d, m, a.k, b_dec.to(dev), lr, dev, auxk_coef=a.auxk_coef, adam_eps=a.adam_eps,
-                  dead_tokens=a.dead_tokens)
+                  dead_tokens=a.dead_tokens, w_dec=w_dec)
     # The rows live where the step runs; the data order is drawn on the CPU generator either way (the same batches).
     train_dev = train.to(dev)
     warm = warmup_steps(a.warmup, a.steps)
@@ -172,8 +182,9 @@ def main():
     if a.state and os.path.exists(a.state):
         st = torch.load(a.state, map_location=dev)
         now = run_options(a)
-        # A state saved before --device or --init-rows existed ran on the CPU, from shuffled rows.
-        saved = {"device": "cpu", "init_rows": "shuffled", **st["options"]}
+        # A state saved before --device, --init-rows or --init existed ran on the CPU, from shuffled rows and torch's
+        # initial decoder.
+        saved = {"device": "cpu", "init_rows": "shuffled", "init": "torch", **st["options"]}
         if saved != now:
             diff = ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} now"
                              for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
@@ -248,7 +259,7 @@ def report(a, sae, test, scale, lr, warm, n, d, m, steps, loss, train_s):
                       "n_latents": m, "k": a.k if a.arch == "topk" else None,
                       "l1": a.l1 if a.arch == "relu" else None, "batch": a.batch, "steps": steps,
                       "tokens": steps * a.batch, "lr": lr, "warmup": warm, "decay": a.decay,
-                      "b_dec_init": a.b_dec_init, "normalize": a.normalize, "init_rows": a.init_rows,
+                      "b_dec_init": a.b_dec_init, "normalize": a.normalize, "init_rows": a.init_rows, "init": a.init,
                       "scale": scale, "auxk_coef": a.auxk_coef,
                       "adam_eps": a.adam_eps, "train_rows": n, "test_rows": test.shape[0],
                       "test_fvu": round(sse / sst, 5), "test_l0": round(l0 / test.shape[0], 3),
