@@ -3,6 +3,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.io.HostMatrix;
 import dev.saetrain.model.Architecture;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
@@ -28,8 +29,9 @@ import java.util.Map;
  * DIR/lockstep.json: arch (relu or topk), d, m, k, batch, steps, step (Adam steps taken so far), lr and l1 (lists,
  * one per step), path ("dense", "sparse" or "auto": the density the first step's dense/sparse switch sees).
  * DIR/in/NAME.f32: the state as raw little-endian fp32 (W_enc and W_dec latent-major [m, d], b_enc [m], b_dec [d],
- * each with NAME.adam_m and NAME.adam_v); DIR/batches.f32: [steps * batch, d], already scaled. Writes DIR/java/NAME.f32
- * (the parameters after the steps) and prints one JSON line a step (loss parts, gradient norm, path).
+ * each with NAME.adam_m and NAME.adam_v); DIR/batches.f32: [steps * batch, d], already scaled. Writes the parameters
+ * after the first step to DIR/java/step-1/NAME.f32 and after the last to DIR/java/NAME.f32, and prints one JSON line a
+ * step (loss parts, gradient norm, path).
  */
 public final class Lockstep {
     private static final String[] PARAMS = {"W_enc", "b_enc", "W_dec", "b_dec"};
@@ -64,15 +66,9 @@ public final class Lockstep {
         };
         EngineState state = new EngineState(floats, Map.of("last_fired", lastFired, "fire_counts", new int[m]),
                 step, density);
-        float[] wEncLatentMajor = floats.get("W_enc");
-        // The constructor takes SAELens orientation [d, m]; restore then sets every parameter and moment anyway.
-        float[] wEnc = new float[d * m];
-        for (int i = 0; i < m; i++) {
-            for (int c = 0; c < d; c++) {
-                wEnc[c * m + i] = wEncLatentMajor[i * d + c];
-            }
-        }
-        SaeWeights init = SaeWeights.of(cfg, wEnc, floats.get("b_enc"), floats.get("W_dec"), floats.get("b_dec"));
+        // The constructor takes SAELens orientation (W_enc [d, m]); restore then sets every parameter and moment.
+        SaeWeights init = new SaeWeights(cfg, HostMatrix.wrap(floats.get("W_enc"), m, d).transpose(),
+                floats.get("b_enc"), HostMatrix.wrap(floats.get("W_dec"), m, d), floats.get("b_dec"));
         float[] rows = read(dir.resolve("batches.f32"));
         if (rows.length != (long) steps * batch * d) {
             throw new IllegalArgumentException("batches.f32 holds " + rows.length + " floats, not steps * batch * d");
@@ -88,12 +84,20 @@ public final class Lockstep {
                 out.printf("{\"step\": %d, \"mse\": %.9g, \"sparsity\": %.9g, \"grad_norm\": %.9g, \"l0\": %.6g, "
                                 + "\"path\": \"%s\"}%n", t + 1, st.mse(), st.sparsityLoss(), st.gradNorm(),
                         (double) st.activeSum() / batch, st.dense() ? "dense" : "sparse");
+                if (t == 0) {
+                    writeParams(engine, dir.resolve("java").resolve("step-1"));
+                }
             }
-            EngineState after = engine.snapshot();
-            Path o = Files.createDirectories(dir.resolve("java"));
-            for (String p : PARAMS) {
-                write(o.resolve(p + ".f32"), after.floats().get(p));
-            }
+            writeParams(engine, dir.resolve("java"));
+        }
+    }
+
+    /** The engine's parameters now, as DIR/NAME.f32. */
+    private static void writeParams(Engine engine, Path dir) throws IOException {
+        EngineState now = engine.snapshot();
+        Files.createDirectories(dir);
+        for (String p : PARAMS) {
+            write(dir.resolve(p + ".f32"), now.floats().get(p));
         }
     }
 

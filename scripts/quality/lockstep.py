@@ -25,7 +25,6 @@ Needs PyTorch and numpy, Java 17+ and the jar (mvn package). Not part of `mvn te
 """
 import argparse
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, os.pardir, "bench"))
-from torch_quality import load_dir, scaled_init_rows  # noqa: E402
+from torch_quality import default_lr, load_dir, scaled_init_rows  # noqa: E402
 from torch_step import SaeStep  # noqa: E402
 
 PARAMS = ["W_enc", "b_enc", "W_dec", "b_dec"]
@@ -47,6 +46,17 @@ PARAMS = ["W_enc", "b_enc", "W_dec", "b_dec"]
 def latent_major(name, t):
     """sae-train's orientation of a tensor of the peer's: W_enc [d, m] becomes [m, d], the rest as it is."""
     return t.t().contiguous() if name == "W_enc" else t
+
+
+def params_now(sae):
+    """A copy of the peer's parameters, by name, in sae-train's orientation."""
+    return {name: latent_major(name, p.detach().clone()) for name, p in zip(PARAMS, sae.params)}
+
+
+def read_params(folder, like):
+    """The parameters Lockstep.java wrote into folder, shaped as `like`'s."""
+    return {name: torch.from_numpy(np.fromfile(os.path.join(folder, name + ".f32"), dtype="<f4"))
+            .reshape(like[name].shape) for name in PARAMS}
 
 
 def main():
@@ -80,7 +90,7 @@ def main():
     st = torch.load(a.state, map_location="cpu") if a.state else None
     o = st["options"] if st else vars(a)
     arch, m, k, l1 = o["arch"], d * o["expansion"], o["k"], o["l1"]
-    lr = o["lr"] if o.get("lr") is not None else (2e-4 / math.sqrt(m / 2 ** 14) if arch == "topk" else 5e-5)
+    lr = o["lr"] if o.get("lr") is not None else default_lr(arch, m)
     g = torch.Generator().manual_seed(o["seed"])
     _, scale = scaled_init_rows(train, o.get("init_rows", "shuffled"), o["normalize"], g)
     torch.manual_seed(a.seed)
@@ -109,7 +119,7 @@ def main():
     work = a.keep or tempfile.mkdtemp(prefix="lockstep-")
     try:
         os.makedirs(os.path.join(work, "in"), exist_ok=True)
-        before = {name: latent_major(name, p.detach().clone()) for name, p in zip(PARAMS, sae.params)}
+        before = params_now(sae)
         for name in PARAMS:
             before[name].numpy().astype("<f4").tofile(os.path.join(work, "in", name + ".f32"))
             ma, va = moments[name]
@@ -120,24 +130,13 @@ def main():
             json.dump({"arch": arch, "d": d, "m": m, "k": k, "batch": a.batch, "steps": a.steps, "step": step,
                        "lr": [lr] * a.steps, "l1": [l1] * a.steps, "path": a.path, "density": density}, f)
 
-        ours = []
-        after_one = {}
-        for steps in (1, a.steps) if a.steps > 1 else (1,):
-            spec = json.load(open(os.path.join(work, "lockstep.json")))
-            spec["steps"] = steps
-            json.dump(spec, open(os.path.join(work, "lockstep.json"), "w"))
-            batches[:steps].numpy().astype("<f4").tofile(os.path.join(work, "batches.f32"))
-            r = subprocess.run(["java", "-cp", a.jar, os.path.join(HERE, "Lockstep.java"), work],
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                raise SystemExit("Lockstep.java failed:\n" + r.stderr[-4000:])
-            lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
-            got = {name: torch.from_numpy(np.fromfile(os.path.join(work, "java", name + ".f32"), dtype="<f4"))
-                   .reshape(before[name].shape) for name in PARAMS}
-            if steps == 1:
-                after_one = got
-            ours = lines
-        after_all = got
+        r = subprocess.run(["java", "-cp", a.jar, os.path.join(HERE, "Lockstep.java"), work],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit("Lockstep.java failed:\n" + r.stderr[-4000:])
+        ours = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+        after_one = read_params(os.path.join(work, "java", "step-1"), before)
+        after_all = read_params(os.path.join(work, "java"), before)
 
         peer = []
         peer_one = {}
@@ -150,8 +149,8 @@ def main():
             sae.step(x, lr=lr, l1=l1)
             peer.append({"mse": mse, "grad_norm": float(sae.grad_norm), "l0": l0})
             if t == 0:
-                peer_one = {name: latent_major(name, p.detach().clone()) for name, p in zip(PARAMS, sae.params)}
-        peer_all = {name: latent_major(name, p.detach().clone()) for name, p in zip(PARAMS, sae.params)}
+                peer_one = params_now(sae)
+        peer_all = params_now(sae)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -78,6 +78,11 @@ def scaled_init_rows(train, which, normalize, g):
     return rows * scale, scale
 
 
+def default_lr(arch, m):
+    """sae-train's default LR: 2e-4 / sqrt(m / 2^14) for topk, 5e-5 for relu."""
+    return 2e-4 / math.sqrt(m / 2 ** 14) if arch == "topk" else 5e-5
+
+
 def warmup_steps(text, total):
     if text == "auto":
         return min(1000, total // 20)
@@ -164,7 +169,7 @@ def main():
 
     b_dec = {"zero": lambda: torch.zeros(d), "mean": lambda: init_rows.mean(0),
              "median": lambda: geometric_median(init_rows)}[a.b_dec_init]()
-    lr = a.lr if a.lr is not None else (2e-4 / math.sqrt(m / 2 ** 14) if a.arch == "topk" else 5e-5)
+    lr = a.lr if a.lr is not None else default_lr(a.arch, m)
     w_dec = None
     if a.init == "sae-train":
         w_dec = torch.from_numpy(sae_train_init.decoder(a.seed, m, d, 0.1 if a.arch == "relu" else 1.0))

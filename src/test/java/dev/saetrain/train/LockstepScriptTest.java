@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.saetrain.device.Device;
 import dev.saetrain.device.FloatBuf;
 import dev.saetrain.device.cpu.CpuDevice;
+import dev.saetrain.io.HostMatrix;
+import dev.saetrain.model.Philox;
 import dev.saetrain.model.SaeConfig;
 import dev.saetrain.model.SaeWeights;
 import java.io.ByteArrayOutputStream;
@@ -24,7 +26,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * scripts/quality/Lockstep.java (sae-train's side of scripts/quality/lockstep.py) compiles against the current classes,
  * reads the state the Python side writes (W_enc latent-major, Adam moments, step) and takes the engine's steps: its
- * parameters after two steps are the ones an engine given the same state directly reaches, bit for bit.
+ * parameters after the first and the second step are the ones an engine given the same state directly reaches, bit
+ * for bit.
  */
 class LockstepScriptTest {
     private static final int D = 8;
@@ -46,20 +48,20 @@ class LockstepScriptTest {
 
     @Test
     void theScriptTakesTheEnginesStepsFromTheStateItIsGiven() throws Exception {
-        SplittableRandom rng = new SplittableRandom(11);
         Map<String, float[]> state = new LinkedHashMap<>(); // latent-major, as the script reads it
         int[] sizes = {M * D, M, M * D, D};
         String[] names = {"W_enc", "b_enc", "W_dec", "b_dec"};
+        long stream = 0;
         for (int p = 0; p < names.length; p++) {
-            state.put(names[p], gaussian(rng, sizes[p], 0.3));
-            state.put(names[p] + ".adam_m", gaussian(rng, sizes[p], 0.01));
-            float[] v = gaussian(rng, sizes[p], 0.01);
+            state.put(names[p], gaussian(stream++, sizes[p], 0.3f));
+            state.put(names[p] + ".adam_m", gaussian(stream++, sizes[p], 0.01f));
+            float[] v = gaussian(stream++, sizes[p], 0.01f);
             for (int i = 0; i < v.length; i++) {
                 v[i] = v[i] * v[i] + 1e-6f;
             }
             state.put(names[p] + ".adam_v", v);
         }
-        float[] batches = gaussian(rng, STEPS * BATCH * D, 1.0);
+        float[] batches = gaussian(stream, STEPS * BATCH * D, 1f);
         Path dir = Files.createDirectories(tmp.resolve("x"));
         Files.createDirectories(dir.resolve("in"));
         for (var e : state.entrySet()) {
@@ -77,29 +79,25 @@ class LockstepScriptTest {
 
         // The same steps from the same state, given to an engine here.
         SaeConfig cfg = SaeConfig.relu(D, M / D, 0.5);
-        float[] wEnc = new float[D * M];
-        for (int i = 0; i < M; i++) {
-            for (int c = 0; c < D; c++) {
-                wEnc[c * M + i] = state.get("W_enc")[i * D + c];
-            }
-        }
         int[] lastFired = new int[M];
         java.util.Arrays.fill(lastFired, 5);
         try (Device dev = new CpuDevice(Runtime.getRuntime().availableProcessors());
-             Engine engine = new Engine(dev, SaeWeights.of(cfg, wEnc, state.get("b_enc"), state.get("W_dec"),
-                     state.get("b_dec")), BATCH, Long.MAX_VALUE / 2);
+             Engine engine = new Engine(dev, new SaeWeights(cfg, HostMatrix.wrap(state.get("W_enc"), M, D).transpose(),
+                     state.get("b_enc"), HostMatrix.wrap(state.get("W_dec"), M, D), state.get("b_dec")), BATCH,
+                     Long.MAX_VALUE / 2);
              FloatBuf x = dev.allocFloat((long) BATCH * D)) {
             engine.restore(new EngineState(state, Map.of("last_fired", lastFired, "fire_counts", new int[M]), 5, 1.0));
             double[] lr = {1e-3, 2e-3};
+            Path[] written = {dir.resolve("java").resolve("step-1"), dir.resolve("java")};
             for (int t = 0; t < STEPS; t++) {
                 dev.upload(batches, t * BATCH * D, x, 0, BATCH * D);
                 engine.step(x, lr[t], 0.5);
-            }
-            EngineState after = engine.snapshot();
-            for (String name : names) {
-                float[] got = read(dir.resolve("java").resolve(name + ".f32"));
-                assertArrayEquals(after.floats().get(name), got, name);
-                assertTrue(!java.util.Arrays.equals(state.get(name), got), name + " moved");
+                EngineState after = engine.snapshot();
+                for (String name : names) {
+                    float[] got = read(written[t].resolve(name + ".f32"));
+                    assertArrayEquals(after.floats().get(name), got, name + " after step " + (t + 1));
+                    assertTrue(!java.util.Arrays.equals(state.get(name), got), name + " moved");
+                }
             }
         }
     }
@@ -126,11 +124,12 @@ class LockstepScriptTest {
         return out.toString(StandardCharsets.UTF_8);
     }
 
-    private static float[] gaussian(SplittableRandom rng, int n, double sd) {
+    /** n standard normals of Philox stream {@code stream} (seed 11), times {@code sd}. */
+    private static float[] gaussian(long stream, int n, float sd) {
         float[] a = new float[n];
+        Philox.fillNormal(11, stream, a);
         for (int i = 0; i < n; i++) {
-            double u = Math.max(1e-12, rng.nextDouble());
-            a[i] = (float) (sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.nextDouble()));
+            a[i] *= sd;
         }
         return a;
     }
