@@ -70,7 +70,8 @@ final class BenchCommand implements Callable<Integer> {
             + "bias that makes each latent fire on about N of every n_latents rows of the bench batch (L0 ~ N) "
             + "instead of the random init's ~n_latents/2: times the step at the density a run reaches as it trains "
             + "(the step takes sparse products below a density of 1/16 for relu and relu-2023, 1/24 for jumprelu "
-            + "and gated). Default: off.")
+            + "and gated). Its steps run at LR 0, so that the density holds over the repeated batch: the same work "
+            + "(Adam computes and applies its update), no parameter moves. Default: off.")
     Integer l0;
 
     @Option(names = "--dead-tokens", defaultValue = "10000000", paramLabel = "N", description = "topk family: tokens "
@@ -137,7 +138,9 @@ final class BenchCommand implements Callable<Integer> {
         try (Engine engine = new Engine(dev, init, batch, deadTokens);
              FloatBuf x = dev.allocFloat((long) batch * d)) {
             dev.upload(host, 0, x, 0, host.length);
-            double lr = cfg.defaultLr();
+            // At the architecture's LR, steps on the one repeated batch move a --l0 start back towards the dense
+            // regime (jumprelu at 20 steps: L0 330 from 64, every step dense): LR 0 keeps the density it times.
+            double lr = l0 != null ? 0 : cfg.defaultLr();
             for (int i = 0; i < warmup; i++) {
                 engine.step(x, lr, l1);
             }
@@ -185,6 +188,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("target_l0", l0);
             }
             o.put("batch", batch);
+            o.put("lr", lr);
             o.put("l0", Math.round(10.0 * active / ((double) steps * batch)) / 10.0);
             o.put("dense_steps", denseSteps);
             o.put("dead", Math.round(10.0 * dead / steps) / 10.0);

@@ -54,7 +54,9 @@ class BenchCommandTest {
 
     /**
      * --l0 sets the encoder bias (gated: the gate's) so that about that many latents fire per row, above jumprelu's
-     * threshold; without it half do.
+     * threshold; without it half do. The density holds over the steps: at 128 latents jumprelu's default LR (topk's
+     * width rule, 2.3e-3) moves its L0 past the sparse switch (1/24) within a step or two on the repeated batch, and
+     * gated's and relu's LRs move theirs, unless the bench's steps run at LR 0.
      */
     @Test
     void l0OptionStartsInTheSparseRegime() throws Exception {
@@ -68,15 +70,13 @@ class BenchCommandTest {
     }
 
     private static void l0OptionStartsInTheSparseRegime(String arch) throws Exception {
-        // jumprelu's default LR is topk's width rule, 2.3e-3 at 128 latents, where one untimed step moves its L0 past
-        // the sparse switch (1/24); at 4096 latents it is 4e-4, near gated's 3e-4
-        int d = arch.equals("jumprelu") ? 64 : 32;
-        int expansion = arch.equals("jumprelu") ? 64 : 4;
+        int d = 32;
+        int expansion = 4;
         int m = d * expansion;
         for (Integer target : new Integer[] {null, 3}) {
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--arch", arch, "--d",
-                    String.valueOf(d), "--expansion", String.valueOf(expansion), "--batch", "512", "--steps", "2",
-                    "--warmup-steps", "1"));
+                    String.valueOf(d), "--expansion", String.valueOf(expansion), "--batch", "512", "--steps", "8",
+                    "--warmup-steps", "4"));
             if (target != null) {
                 args.addAll(java.util.List.of("--l0", target.toString()));
             }
@@ -87,10 +87,12 @@ class BenchCommandTest {
                 assertTrue(l0 > 0.3125 * m && l0 < 0.6875 * m,
                         arch + ", random init: about half of " + m + " latents fire, got " + l0);
                 assertTrue(json.get("target_l0") == null);
+                assertTrue(json.get("lr").asDouble() > 0, out.toString());
             } else {
-                assertTrue(l0 > 1.5 && l0 < 6, arch + ": --l0 3 gave L0 " + l0);
+                assertTrue(l0 > 1.5 && l0 < 6, arch + ": --l0 3 gave L0 " + l0 + " over 8 steps after 4");
                 assertEquals(3, json.get("target_l0").asInt());
                 assertEquals(0, json.get("dense_steps").asInt(), out.toString());
+                assertEquals(0.0, json.get("lr").asDouble(), out.toString());
             }
         }
     }
