@@ -16,7 +16,8 @@ switched on alone with the option of the same name as sae-train's (--warmup, --d
 median or mean start) is estimated on 16384 rows of a shuffled epoch, or with --init-rows first on the first 32768 rows
 in file order, as sae-train does: then the scale is sae-train's to float precision, and so is relu's effective lambda.
 --init sae-train starts from the decoder sae-train draws for the same --seed (bit for bit), so that the two runs differ
-in the data order alone.
+in the data order alone. --decode sparse (topk) decodes through F.embedding_bag over the k rows of W_dec instead of a
+dense [B, m] matrix times W_dec: the same sum in another order, and a faster step on the CPU at large expansions.
 
 Data: all train rows in memory (fp16), a seeded permutation per epoch, batches of --batch rows. Test: every test row;
 FVU = sum |x - x_hat|^2 / sum |x - mean x|^2 in the input's own units (the scale is undone), L0 = mean number of
@@ -125,6 +126,10 @@ def main():
     ap.add_argument("--init", choices=["torch", "sae-train"], default="torch",
                     help="the initial decoder: torch's generator, or the one sae-train draws for --seed (Philox, "
                     "bit for bit: scripts/quality/sae_train_init.py)")
+    ap.add_argument("--decode", choices=["dense", "sparse"], default="dense",
+                    help="topk's decode: the k values scattered into a dense [B, m] matrix times W_dec, or "
+                    "F.embedding_bag over the k rows of W_dec (sparsify's eager decode): the same sum in another "
+                    "order, a faster step on the CPU at large expansions")
     ap.add_argument("--auxk-coef", type=float, default=1 / 32)
     ap.add_argument("--adam-eps", type=float, default=1e-8)
     ap.add_argument("--dead-tokens", type=int, default=10_000_000)
@@ -148,6 +153,8 @@ def main():
     if eval_at and not length_free(a):
         ap.error("--eval-at needs a schedule that does not depend on the run's length (--arch topk --warmup 0 "
                  "--decay 0): a separate run per length otherwise")
+    if a.decode == "sparse" and a.arch != "topk":
+        ap.error("--decode sparse: only topk has a k-sparse decode (relu's activations are dense)")
     if a.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch.cuda.is_available() is False (PyTorch " + torch.__version__
                          + ", built for CUDA " + str(torch.version.cuda) + ")")
@@ -174,7 +181,7 @@ def main():
     if a.init == "sae-train":
         w_dec = torch.from_numpy(sae_train_init.decoder(a.seed, m, d, 0.1 if a.arch == "relu" else 1.0))
     sae = SaeStep(a.arch, d, m, a.k, b_dec.to(dev), lr, dev, auxk_coef=a.auxk_coef, adam_eps=a.adam_eps,
-                  dead_tokens=a.dead_tokens, w_dec=w_dec)
+                  dead_tokens=a.dead_tokens, w_dec=w_dec, decode=a.decode)
     # The rows live where the step runs; the data order is drawn on the CPU generator either way (the same batches).
     train_dev = train.to(dev)
     warm = warmup_steps(a.warmup, a.steps)
@@ -187,9 +194,9 @@ def main():
     if a.state and os.path.exists(a.state):
         st = torch.load(a.state, map_location=dev)
         now = run_options(a)
-        # A state saved before --device, --init-rows or --init existed ran on the CPU, from shuffled rows and torch's
-        # initial decoder.
-        saved = {"device": "cpu", "init_rows": "shuffled", "init": "torch", **st["options"]}
+        # A state saved before --device, --init-rows, --init or --decode existed ran on the CPU, from shuffled rows and
+        # torch's initial decoder, with the dense decode.
+        saved = {"device": "cpu", "init_rows": "shuffled", "init": "torch", "decode": "dense", **st["options"]}
         if saved != now:
             diff = ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} now"
                              for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
@@ -265,6 +272,7 @@ def report(a, sae, test, scale, lr, warm, n, d, m, steps, loss, train_s):
                       "l1": a.l1 if a.arch == "relu" else None, "batch": a.batch, "steps": steps,
                       "tokens": steps * a.batch, "lr": lr, "warmup": warm, "decay": a.decay,
                       "b_dec_init": a.b_dec_init, "normalize": a.normalize, "init_rows": a.init_rows, "init": a.init,
+                      "decode": a.decode,
                       "scale": scale, "auxk_coef": a.auxk_coef,
                       "adam_eps": a.adam_eps, "train_rows": n, "test_rows": test.shape[0],
                       "test_fvu": round(sse / sst, 5), "test_l0": round(l0 / test.shape[0], 3),
